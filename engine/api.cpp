@@ -1,0 +1,287 @@
+#include "engine/api.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "engine/queries.h"
+#include "events/json_codec.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int status, const Error& e) {
+  send_json(res, status, {{"error", e.code}, {"message", e.message}});
+}
+
+std::string new_event_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  static const std::uint64_t seed = std::random_device{}();
+  std::ostringstream s;
+  s << "api-" << std::hex << seed << "-" << ++counter;
+  return s.str();
+}
+
+extern const char* kStockPage;
+
+}  // namespace
+
+struct ApiServer::Impl {
+  ApiContext ctx;
+  httplib::Server server;
+  std::thread thread;
+};
+
+namespace {
+
+void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (req.body.size() > kMaxJsonBytes) {
+    return send_error(res, 413, make_error("too_large", "The event is larger than 64 KiB."));
+  }
+  // A station may leave the id to us; everything else must be in the body.
+  std::string body = req.body;
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object() && !j.contains("id")) {
+    j["id"] = new_event_id();
+    body = j.dump();
+  }
+  auto e = decode_json(body);
+  if (!e) {
+    return send_json(res, 400, {{"outcome", "invalid"},
+                                {"code", e.error().code},
+                                {"message", e.error().message}});
+  }
+  const std::string canonical = encode_json(*e);
+  auto delivered = ctx.producer->produce_sync(ctx.events_topic, e->din, canonical, 10000);
+  if (!delivered) {
+    return send_json(res, 503, {{"outcome", "not_recorded"},
+                                {"id", e->id},
+                                {"code", delivered.error().code},
+                                {"message", "Kafka could not be reached: " +
+                                                delivered.error().message}});
+  }
+  const auto [partition, offset] = *delivered;
+  if (!ctx.engine->wait_processed(partition, offset, ctx.apply_timeout_ms)) {
+    return send_json(res, 504, {{"outcome", "pending"},
+                                {"id", e->id},
+                                {"partition", partition},
+                                {"offset", offset},
+                                {"message", "Kafka has the event but the engine has not applied "
+                                            "it yet; ask GET /api/events/" + e->id + " later."}});
+  }
+  const Store& store = ctx.engine->store();
+  auto journaled = store.journal_entry(partition, offset);
+  if (!journaled) return send_error(res, 500, journaled.error());
+  if (journaled->has_value()) {
+    return send_json(res, 200, {{"outcome", "applied"}, {"id", e->id}, {"partition", partition},
+                                {"offset", offset}});
+  }
+  auto rejected = store.rejection(partition, offset);
+  if (!rejected) return send_error(res, 500, rejected.error());
+  json r = rejected->has_value() ? json::parse(**rejected, nullptr, false) : json::object();
+  const std::string code = r.value("code", "unknown");
+  send_json(res, code == "duplicate_event" ? 409 : 422,
+            {{"outcome", code == "duplicate_event" ? "duplicate" : "rejected"},
+             {"id", e->id},
+             {"code", code},
+             {"message", r.value("message", "")},
+             {"partition", partition},
+             {"offset", offset}});
+}
+
+std::string metrics_text(const Engine& engine) {
+  const auto& m = engine.metrics();
+  const auto st = engine.status();
+  std::ostringstream o;
+  o << "# HELP hemoledger_events_applied_total Events applied to the projections.\n"
+       "# TYPE hemoledger_events_applied_total counter\n"
+    << "hemoledger_events_applied_total " << m.applied.load() << "\n"
+    << "# HELP hemoledger_events_rejected_total Messages rejected with a reason.\n"
+       "# TYPE hemoledger_events_rejected_total counter\n"
+    << "hemoledger_events_rejected_total " << m.rejected.load() << "\n"
+    << "# HELP hemoledger_events_duplicate_total Repeated event ids, ignored.\n"
+       "# TYPE hemoledger_events_duplicate_total counter\n"
+    << "hemoledger_events_duplicate_total " << m.duplicates.load() << "\n"
+    << "# HELP hemoledger_batches_total RocksDB batches committed.\n"
+       "# TYPE hemoledger_batches_total counter\n"
+    << "hemoledger_batches_total " << m.batches.load() << "\n"
+    << "# HELP hemoledger_batch_commit_seconds Time to apply and commit a batch.\n"
+       "# TYPE hemoledger_batch_commit_seconds summary\n"
+    << "hemoledger_batch_commit_seconds_sum " << m.commit_micros_total.load() / 1e6 << "\n"
+    << "hemoledger_batch_commit_seconds_count " << m.batches.load() << "\n"
+    << "# HELP hemoledger_batch_commit_last_seconds Time of the last batch.\n"
+       "# TYPE hemoledger_batch_commit_last_seconds gauge\n"
+    << "hemoledger_batch_commit_last_seconds " << m.commit_micros_last.load() / 1e6 << "\n"
+    << "# HELP hemoledger_consumer_lag Messages in Kafka not yet applied, per partition.\n"
+       "# TYPE hemoledger_consumer_lag gauge\n";
+  for (const auto& [p, lag] : st.lag) {
+    o << "hemoledger_consumer_lag{partition=\"" << p << "\"} " << lag << "\n";
+  }
+  o << "# HELP hemoledger_store_bytes Bytes in RocksDB files and memtables.\n"
+       "# TYPE hemoledger_store_bytes gauge\n"
+    << "hemoledger_store_bytes " << engine.store().disk_bytes() << "\n";
+  return o.str();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const std::string& host,
+                                                    int port) {
+  std::unique_ptr<ApiServer> api(new ApiServer());
+  api->impl_ = std::make_unique<Impl>();
+  api->impl_->ctx = std::move(context);
+  const ApiContext& ctx = api->impl_->ctx;
+  httplib::Server& svr = api->impl_->server;
+  svr.set_payload_max_length(1024 * 1024);
+
+  svr.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
+    const auto st = ctx.engine->status();
+    json parts = json::object();
+    for (const auto& [p, off] : st.next_offsets) {
+      parts[std::to_string(p)] = {{"next_offset", off},
+                                  {"lag", st.lag.count(p) ? st.lag.at(p) : 0}};
+    }
+    json body = {{"status", st.healthy ? "ok" : "degraded"},
+                 {"kafka",
+                  {{"bootstrap_servers", ctx.bootstrap},
+                   {"embedded", ctx.embedded},
+                   {"events_topic", ctx.events_topic},
+                   {"problem", st.kafka_problem.empty() ? json(nullptr) : json(st.kafka_problem)}}},
+                 {"storage",
+                  {{"problem",
+                    st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
+                 {"partitions", parts}};
+    if (ctx.embedded) {
+      body["kafka"]["warning"] =
+          "embedded mock cluster: for development and demos only; it keeps messages in memory";
+    }
+    send_json(res, st.healthy ? 200 : 503, body);
+  });
+
+  svr.Get("/api/stock", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    std::map<std::string, std::string> params;
+    for (const auto& [k, v] : req.params) params[k] = v;
+    auto f = parse_stock_filter(params, ctx.engine->reference());
+    if (!f) return send_error(res, 400, f.error());
+    send_json(res, 200, stock_json(ctx.engine->stock(), *f, ctx.engine->reference()));
+  });
+
+  auto unit_handler = [&ctx](const httplib::Request& req, httplib::Response& res) {
+    const std::string din = req.matches[1];
+    const std::string product = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+    auto d = find_donation(ctx.engine->store(), din);
+    if (!d) return send_error(res, 500, d.error());
+    if (!d->has_value()) {
+      return send_error(res, 404, make_error("not_found", "No donation " + din + " is known."));
+    }
+    json j = donation_json(**d, product, ctx.engine->reference());
+    if (j.is_null()) {
+      return send_error(res, 404, make_error("not_found", "Donation " + din +
+                                                              " has no component " + product + "."));
+    }
+    send_json(res, 200, j);
+  };
+  svr.Get(R"(/api/units/([^/]+))", unit_handler);
+  svr.Get(R"(/api/units/([^/]+)/([^/]+))", unit_handler);
+
+  svr.Get(R"(/api/events/(.+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto j = event_outcome_json(ctx.engine->store(), std::string(req.matches[1]));
+    if (!j) return send_error(res, 500, j.error());
+    if (j->is_null()) {
+      return send_error(res, 404, make_error("not_found", "No event with this id has been seen."));
+    }
+    send_json(res, 200, *j);
+  });
+
+  svr.Post("/api/events", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    handle_post_event(ctx, req, res);
+  });
+
+  svr.Get("/api/facilities", [&ctx](const httplib::Request&, httplib::Response& res) {
+    json list = json::array();
+    for (const auto& f : ctx.engine->reference().facilities()) {
+      list.push_back({{"code", f.code}, {"name_en", f.name_en}, {"name_ar", f.name_ar},
+                      {"governorate", f.governorate}, {"kind", std::string(to_string(f.kind))}});
+    }
+    send_json(res, 200, list);
+  });
+
+  svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(*ctx.engine), "text/plain; version=0.0.4");
+  });
+
+  svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kStockPage, "text/html; charset=utf-8");
+  });
+
+  if (port == 0) {
+    port = svr.bind_to_any_port(host.c_str());
+    if (port < 0) return make_error("listen_failed", "Cannot listen on " + host + ".");
+  } else if (!svr.bind_to_port(host.c_str(), port)) {
+    return make_error("listen_failed",
+                      "Cannot listen on " + host + ":" + std::to_string(port) +
+                          " (in use, or not an address of this machine).");
+  }
+  api->port_ = port;
+  Impl* impl = api->impl_.get();
+  impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
+  return api;
+}
+
+ApiServer::~ApiServer() {
+  if (impl_) {
+    impl_->server.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  }
+}
+
+namespace {
+
+const char* kStockPage = R"HTML(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hemoledger: live stock</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin-top:1em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th{background:#f3f3f3}td.name{text-align:left}.zero{color:#bbb}.low{background:#fde2e2}
+</style></head><body>
+<h1>hemoledger: available stock by governorate and blood group</h1>
+<p>Red cells and whole blood available now, refreshed every 2 seconds from <code>/api/stock</code>.
+Totals: <span id="totals"></span></p>
+<table id="t"><thead></thead><tbody></tbody></table>
+<script>
+const groups=["O+","O-","A+","A-","B+","B-","AB+","AB-"];
+async function refresh(){
+  const r=await fetch('/api/stock');const s=await r.json();
+  document.getElementById('totals').textContent=Object.entries(s.by_status).map(([k,v])=>k+' '+v).join(', ');
+  const head='<tr><th>governorate</th>'+groups.map(g=>'<th>'+g+'</th>').join('')+'<th>all</th></tr>';
+  let rows='';
+  for(const g of s.governorates){
+    const c={};let all=0;
+    for(const f of g.facilities){for(const cat of ['red_cells','whole_blood']){const byg=f.stock[cat]||{};
+      for(const [grp,st] of Object.entries(byg)){const n=st.available||0;c[grp]=(c[grp]||0)+n;all+=n;}}}
+    rows+='<tr><td class="name">'+g.name_en+' · '+g.name_ar+'</td>'+groups.map(x=>{const n=c[x]||0;
+      return '<td class="'+(n==0?'zero low':'')+'">'+n+'</td>'}).join('')+'<td>'+all+'</td></tr>';
+  }
+  document.querySelector('#t thead').innerHTML=head;document.querySelector('#t tbody').innerHTML=rows;
+}
+refresh();setInterval(refresh,2000);
+</script></body></html>
+)HTML";
+
+}  // namespace
+
+}  // namespace hemoledger

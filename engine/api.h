@@ -1,0 +1,50 @@
+// ApiServer: the HTTP JSON API of a running engine (cpp-httplib), on its own
+// threads. Endpoints (docs/api.md):
+//
+//   GET  /health                      engine, Kafka and storage state (503 when degraded)
+//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=
+//   GET  /api/units/{din}             a donation, its units and history
+//   GET  /api/units/{din}/{product}   one unit
+//   GET  /api/events/{id}             applied, or rejected with its reason
+//   POST /api/events                  JSON event -> Kafka; answers once applied or rejected
+//   GET  /api/facilities              reference data
+//   GET  /metrics                     Prometheus text
+//   GET  /                            a live stock page
+//
+// Binds to loopback unless told otherwise. The server only reads the engine's
+// thread-safe views and produces through the thread-safe Producer.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "engine/kafka.h"
+
+namespace hemoledger {
+
+struct ApiContext {
+  Engine* engine = nullptr;
+  Producer* producer = nullptr;
+  std::string bootstrap;  // Kafka bootstrap servers, as reported by /health
+  bool embedded = false;
+  std::string events_topic;
+  TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
+};
+
+class ApiServer {
+ public:
+  // Binds host:port (port 0 picks a free one) and starts serving.
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(ApiContext context,
+                                                                const std::string& host, int port);
+  ~ApiServer();
+  int port() const { return port_; }
+
+ private:
+  ApiServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace hemoledger

@@ -1,0 +1,333 @@
+#include "engine/demo_feed.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "events/event.h"
+#include "events/json_codec.h"
+#include "projections/compatibility.h"
+
+namespace hemoledger {
+
+namespace {
+
+enum class SimStatus { quarantined, available, in_transit, issued, final };
+
+struct SimUnit {
+  std::string din, product;
+  Category category;
+  AboRh group;
+  std::string holder, destination;
+  SimStatus status = SimStatus::quarantined;
+  TimeMs expires_at = 0, due = 0;  // due: when the pending step (receive, transfuse) happens
+  bool returning = false;
+};
+
+struct SimDonation {
+  std::string din, facility;
+  AboRh group;
+  TimeMs tests_due = 0;
+  bool tested = false;
+  bool positive = false;
+  TimeMs release_due = 0;
+  bool released = false;
+};
+
+// Typical ABO/RhD shares in the region (DOMAIN.md), per mille.
+const std::vector<std::pair<AboRh, int>> kGroupShares = {
+    {AboRh::o_pos, 360}, {AboRh::a_pos, 310}, {AboRh::b_pos, 170}, {AboRh::ab_pos, 50},
+    {AboRh::o_neg, 50},  {AboRh::a_neg, 40},  {AboRh::b_neg, 15},  {AboRh::ab_neg, 5}};
+
+class Simulation {
+ public:
+  Simulation(const ReferenceData& ref, Producer& producer, std::string topic, DemoOptions o)
+      : ref_(ref), producer_(producer), topic_(std::move(topic)), opt_(o) {
+    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
+    now_ = wall - 30 * kDay;
+    run_id_ = std::to_string(rng_() % 1000000);
+    sequence_ = static_cast<int>(rng_() % 800000);
+    for (const auto& g : ref.governorates()) {
+      for (const auto& f : ref.facilities()) {
+        if (f.governorate == g.code && f.kind == FacilityKind::blood_bank) {
+          banks_.push_back(f.code);
+          weights_.push_back(g.population_thousands);
+          break;
+        }
+      }
+    }
+  }
+
+  void tick(TimeMs step) {
+    now_ += step;
+    const double hours = static_cast<double>(step) / kHour;
+    std::poisson_distribution<int> donations(opt_.donations_per_hour * hours);
+    for (int i = donations(rng_); i > 0; --i) collect();
+    test_and_release();
+    std::poisson_distribution<int> demand(opt_.donations_per_hour * 0.85 * hours);
+    for (int i = demand(rng_); i > 0; --i) issue(Category::red_cells, random_group());
+    std::poisson_distribution<int> other(opt_.donations_per_hour * 0.3 * hours);
+    for (int i = other(rng_); i > 0; --i) {
+      issue(chance(0.5) ? Category::platelets : Category::plasma, random_group());
+    }
+    progress_issued_and_transit();
+    if (chance(0.05 * hours)) rebalance();
+    expire();
+    if (chance(0.02 * hours)) unsafe_issue();
+  }
+
+  std::uint64_t produced = 0;
+
+ private:
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  TimeMs hours(double lo, double hi) {
+    return static_cast<TimeMs>(std::uniform_real_distribution<double>(lo, hi)(rng_) * kHour);
+  }
+
+  AboRh random_group() {
+    int r = static_cast<int>(rng_() % 1000);
+    for (const auto& [g, share] : kGroupShares) {
+      if ((r -= share) < 0) return g;
+    }
+    return AboRh::o_pos;
+  }
+
+  Event base(EventType type, const std::string& facility, const std::string& din) {
+    Event e;
+    e.id = "demo-" + run_id_ + "-" + std::to_string(++event_counter_);
+    e.type = type;
+    e.at = now_;
+    e.facility = facility;
+    e.din = din;
+    e.actor = "demo-feed";
+    e.station = "sim";
+    return e;
+  }
+
+  void send(const Event& e) {
+    if (auto s = producer_.produce(topic_, e.din, encode_json(e)); !s) {
+      spdlog::warn("demo: {}", s.error().message);
+      return;
+    }
+    ++produced;
+  }
+
+  Event unit_event(EventType type, const SimUnit& u) {
+    Event e = base(type, u.holder, u.din);
+    e.product = u.product;
+    return e;
+  }
+
+  void collect() {
+    std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
+    const std::size_t bank = pick(rng_);
+    char din[16];
+    const int year = 26;
+    std::snprintf(din, sizeof din, "W%04zu%02d%06d", 1000 + bank, year, ++sequence_ % 1000000);
+    SimDonation d{din, banks_[bank], random_group(), now_ + hours(2, 8)};
+    Event e = base(EventType::donation_collected, d.facility, d.din);
+    e.donor = "DNR-" + std::to_string(rng_() % 900000 + 100000);
+    e.abo_rh = d.group;
+    e.volume_ml = 450;
+    send(e);
+    auto produce = [&](const char* product, Category c) {
+      Event p = base(EventType::component_produced, d.facility, d.din);
+      p.at = now_ + kHour;
+      p.product = product;
+      p.volume_ml = c == Category::red_cells ? 280 : c == Category::plasma ? 220 : 60;
+      send(p);
+      const Product* info = ref_.product(product);
+      units_.push_back(SimUnit{d.din, product, c, d.group, d.facility, "", SimStatus::quarantined,
+                               end_of_day_after(now_, info ? info->shelf_life_days : 5)});
+    };
+    produce("E0382V00", Category::red_cells);
+    if (chance(0.8)) produce("E2555V00", Category::plasma);
+    if (chance(0.4)) produce("E3045V00", Category::platelets);
+    donations_.push_back(d);
+  }
+
+  void test_and_release() {
+    for (auto& d : donations_) {
+      if (!d.tested && d.tests_due <= now_) {
+        d.tested = true;
+        const std::string lab = d.facility.substr(0, d.facility.find('-')) + "-LAB";
+        auto result = [&](const char* test, std::string value) {
+          Event e = base(EventType::test_resulted, ref_.facility(lab) ? lab : d.facility, d.din);
+          e.test = test;
+          e.result = std::move(value);
+          send(e);
+        };
+        result("abo", std::string(to_string(abo_of(d.group))));
+        result("rhd", rhd_of(d.group) == RhD::positive ? "pos" : "neg");
+        for (const char* screen : {"hiv", "hbv", "hcv", "syphilis"}) {
+          const bool pos = chance(0.004);
+          d.positive = d.positive || pos;
+          result(screen, pos ? "positive" : "negative");
+        }
+        d.release_due = now_ + hours(0.5, 2);
+      }
+      if (d.tested && !d.released && d.release_due <= now_) {
+        d.released = true;
+        for (auto& u : units_) {
+          if (u.din != d.din || u.status != SimStatus::quarantined) continue;
+          if (d.positive) {
+            Event e = unit_event(EventType::unit_discarded, u);
+            e.reason = "tti_positive";
+            send(e);
+            u.status = SimStatus::final;
+          } else {
+            send(unit_event(EventType::unit_released, u));
+            u.status = SimStatus::available;
+          }
+        }
+      }
+    }
+    std::erase_if(donations_, [](const SimDonation& d) { return d.released; });
+  }
+
+  SimUnit* fefo(Category c, AboRh patient, const std::string& bank) {
+    SimUnit* best = nullptr;
+    for (auto& u : units_) {
+      if (u.status != SimStatus::available || u.category != c || u.holder != bank) continue;
+      if (u.expires_at <= now_ || !check_compatible(c, u.group, patient)) continue;
+      if (!best || u.expires_at < best->expires_at) best = &u;
+    }
+    return best;
+  }
+
+  void issue(Category c, AboRh patient) {
+    std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
+    const std::string& bank = banks_[pick(rng_)];
+    SimUnit* u = fefo(c, patient, bank);
+    if (!u) return;  // a shortage: the page shows it
+    Event e = unit_event(EventType::unit_issued, *u);
+    e.patient_abo_rh = patient;
+    send(e);
+    u->status = SimStatus::issued;
+    u->returning = chance(0.04);
+    u->due = now_ + (u->returning ? 10 * kMinute : hours(1, 3));
+  }
+
+  void progress_issued_and_transit() {
+    for (auto& u : units_) {
+      if (u.status == SimStatus::issued && u.due <= now_) {
+        if (u.returning && u.expires_at > u.due) {
+          Event e = unit_event(EventType::unit_returned, u);
+          e.at = u.due;
+          send(e);
+          u.status = SimStatus::available;
+        } else {
+          send(unit_event(EventType::unit_transfused, u));
+          u.status = SimStatus::final;
+        }
+      } else if (u.status == SimStatus::in_transit && u.due <= now_) {
+        Event e = base(EventType::transfer_received, u.destination, u.din);
+        e.product = u.product;
+        send(e);
+        u.holder = u.destination;
+        u.destination.clear();
+        u.status = SimStatus::available;
+      }
+    }
+    std::erase_if(units_, [](const SimUnit& u) { return u.status == SimStatus::final; });
+  }
+
+  // Moves red cells of one group from the bank with most to the one with fewest.
+  void rebalance() {
+    const AboRh g = random_group();
+    std::map<std::string, int> count;
+    for (const auto& b : banks_) count[b] = 0;
+    for (const auto& u : units_) {
+      if (u.status == SimStatus::available && u.category == Category::red_cells && u.group == g) {
+        ++count[u.holder];
+      }
+    }
+    auto [lo, hi] = std::minmax_element(count.begin(), count.end(),
+                                        [](auto& a, auto& b) { return a.second < b.second; });
+    if (hi->second - lo->second < 3) return;
+    int move = (hi->second - lo->second) / 2;
+    for (auto& u : units_) {
+      if (move == 0) break;
+      if (u.status != SimStatus::available || u.category != Category::red_cells || u.group != g ||
+          u.holder != hi->first || u.expires_at <= now_) {
+        continue;
+      }
+      Event e = unit_event(EventType::transfer_dispatched, u);
+      e.to = lo->first;
+      send(e);
+      u.status = SimStatus::in_transit;
+      u.destination = lo->first;
+      u.due = now_ + hours(2, 5);
+      --move;
+    }
+  }
+
+  void expire() {
+    for (auto& u : units_) {
+      if ((u.status == SimStatus::available || u.status == SimStatus::quarantined) &&
+          u.expires_at <= now_) {
+        Event e = unit_event(EventType::unit_expired, u);
+        e.at = std::max(now_, u.expires_at);
+        send(e);
+        u.status = SimStatus::final;
+      }
+    }
+  }
+
+  void unsafe_issue() {
+    for (auto& u : units_) {
+      if (u.status == SimStatus::quarantined) {
+        spdlog::info("demo: trying to issue quarantined unit {} {} (the engine must refuse)",
+                     u.din, u.product);
+        send(unit_event(EventType::unit_issued, u));
+        return;
+      }
+    }
+  }
+
+  const ReferenceData& ref_;
+  Producer& producer_;
+  std::string topic_;
+  DemoOptions opt_;
+  std::mt19937_64 rng_;
+  TimeMs now_ = 0;
+  std::string run_id_;
+  int sequence_ = 0;
+  std::uint64_t event_counter_ = 0;
+  std::vector<std::string> banks_;
+  std::vector<int> weights_;
+  std::vector<SimDonation> donations_;
+  std::vector<SimUnit> units_;
+};
+
+}  // namespace
+
+DemoFeed::DemoFeed(const ReferenceData& ref, Producer& producer, std::string topic,
+                   DemoOptions options)
+    : ref_(ref), producer_(producer), topic_(std::move(topic)), options_(options) {}
+
+void DemoFeed::run(const std::atomic<bool>& stop) {
+  Simulation sim(ref_, producer_, topic_, options_);
+  const double tps = options_.ticks_per_second > 0 ? options_.ticks_per_second : 4;
+  const TimeMs step = static_cast<TimeMs>(options_.hours_per_second * kHour / tps);
+  while (!stop.load()) {
+    sim.tick(step);
+    produced_ = sim.produced;
+    if (options_.max_events && sim.produced >= options_.max_events) break;
+    if (options_.ticks_per_second > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(1000 / tps)));
+    }
+  }
+  producer_.flush(5000);
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,421 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+#include "events/binary_codec.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+struct PendingRejection {
+  std::int32_t partition;
+  std::int64_t offset;
+  std::string key;
+  std::string json;
+};
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
+               std::unique_ptr<Store> store)
+    : options_(std::move(options)), ref_(ref), producer_(producer), store_(std::move(store)) {
+  if (const char* fp = std::getenv("HEMOLEDGER_FAILPOINT")) failpoint_spec_ = fp;
+}
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options, const ReferenceData& ref,
+                                             Producer* producer) {
+  auto store = Store::open(options.data_dir + "/db");
+  if (!store) return store.error();
+  std::unique_ptr<Engine> e(new Engine(std::move(options), ref, producer, std::move(*store)));
+  if (auto s = e->load(); !s) return s.error();
+  return e;
+}
+
+Status Engine::load() {
+  for (auto p : store_->partitions()) {
+    auto t = store_->stock(p);
+    if (!t) return t.error();
+    total_stock_.add(*t);
+    partition_stock_[p] = std::move(*t);
+    auto f = store_->forwarded(p);
+    if (!f) return f.error();
+    forward_next_[p] = *f;
+  }
+  return {};
+}
+
+// Testing hook: HEMOLEDGER_FAILPOINT=before_commit:N or after_commit:N kills
+// the process with SIGKILL at the N-th batch, to prove crash recovery.
+void Engine::failpoint(std::string_view where) {
+  if (failpoint_spec_.empty()) return;
+  const auto colon = failpoint_spec_.find(':');
+  if (failpoint_spec_.substr(0, colon) != where) return;
+  const auto n = std::strtoull(failpoint_spec_.c_str() + colon + 1, nullptr, 10);
+  if (failpoint_batch_ == n) {
+    spdlog::warn("failpoint {} reached at batch {}: killing the process", where, n);
+    std::raise(SIGKILL);
+  }
+}
+
+Status Engine::apply_records(const std::vector<Record>& records) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ++failpoint_batch_;
+  Store::Batch batch;
+  // Donations changed in this batch, by (partition, din).
+  std::map<std::pair<std::int32_t, std::string>, Donation> touched;
+  std::map<std::int32_t, std::set<std::string>> applied_ids;
+  std::map<std::int32_t, StockTable> stock_change;
+  std::map<std::int32_t, std::int64_t> next;
+  {
+    std::lock_guard lock(mu_);
+    next = next_;
+  }
+  std::vector<PendingRejection> rejections;
+  std::uint64_t n_applied = 0, n_rejected = 0, n_dup = 0;
+
+  for (const Record& r : records) {
+    auto it = next.find(r.partition);
+    if (it != next.end() && r.offset < it->second) continue;  // already committed
+    if (it != next.end() && r.offset > it->second) {
+      spdlog::warn("partition {}: offsets {}..{} were not delivered (retention or a new cluster)",
+                   r.partition, it->second, r.offset - 1);
+    }
+    next[r.partition] = r.offset + 1;
+
+    auto reject = [&](const Error& err, const Event* e) {
+      json j = {{"partition", r.partition}, {"offset", r.offset}, {"code", err.code},
+                {"message", err.message}};
+      if (e) {
+        j["event_id"] = e->id;
+        j["type"] = std::string(to_string(e->type));
+        j["din"] = e->din;
+        if (!e->product.empty()) j["product"] = e->product;
+        j["facility"] = e->facility;
+      }
+      if (r.timestamp != 0) j["recorded_at"] = format_rfc3339(r.timestamp);
+      j["raw"] = r.value.size() <= 4096 ? r.value : r.value.substr(0, 4096);
+      const std::string text = dump(j);
+      batch.put_rejection(r.partition, r.offset, text);
+      if (e && err.code != "duplicate_event") {
+        batch.put_outcome(r.partition, e->id,
+                          dump({{"status", "rejected"}, {"partition", r.partition},
+                                {"offset", r.offset}, {"code", err.code},
+                                {"message", err.message}}));
+      }
+      rejections.push_back({r.partition, r.offset, r.key, text});
+      if (err.code == "duplicate_event") ++n_dup;
+      else ++n_rejected;
+    };
+
+    auto decoded = decode_event(r.value);
+    if (!decoded) {
+      reject(decoded.error(), nullptr);
+      continue;
+    }
+    Event& e = *decoded;
+    if (e.recorded_at == 0) e.recorded_at = r.timestamp;
+    if (r.key != e.din) {
+      reject(make_error(r.key.empty() ? "missing_key" : "key_mismatch",
+                        "The Kafka message key must be the DIN (" + e.din +
+                            ") so that a donation's events stay in order."),
+             &e);
+      continue;
+    }
+    // Idempotence: an id already applied is ignored (rejected ids may retry).
+    bool duplicate = applied_ids[r.partition].count(e.id) > 0;
+    if (!duplicate) {
+      auto prior = store_->outcome(r.partition, e.id);
+      if (!prior) return prior.error();
+      duplicate = prior->has_value() && json::parse(**prior, nullptr, false).value("status", "") ==
+                                            "applied";
+    }
+    if (duplicate) {
+      reject(make_error("duplicate_event",
+                        "Event " + e.id + " was already applied; the repeat changes nothing."),
+             &e);
+      continue;
+    }
+    const auto key = std::make_pair(r.partition, e.din);
+    auto found = touched.find(key);
+    std::optional<Donation> stored;
+    if (found == touched.end()) {
+      auto d = store_->donation(r.partition, e.din);
+      if (!d) return d.error();
+      stored = std::move(*d);
+    }
+    const Donation* before = found != touched.end() ? &found->second : (stored ? &*stored : nullptr);
+    auto applied = apply_event(ref_, options_.rules, before, e);
+    if (!applied) {
+      reject(applied.error(), &e);
+      continue;
+    }
+    for (const auto& delta : applied->stock) stock_change[r.partition].apply(delta);
+    touched[key] = std::move(applied->after);
+    applied_ids[r.partition].insert(e.id);
+    batch.put_journal(r.partition, r.offset, encode_binary(e));
+    batch.put_outcome(r.partition, e.id,
+                      dump({{"status", "applied"}, {"partition", r.partition},
+                            {"offset", r.offset}}));
+    ++n_applied;
+  }
+
+  for (const auto& [key, d] : touched) batch.put_donation(key.first, key.second, encode_donation(d));
+  std::map<std::int32_t, StockTable> new_partition_stock;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [p, change] : stock_change) {
+      StockTable& table = new_partition_stock[p];
+      table = partition_stock_[p];
+      for (const auto& [k, n] : change.cells()) {
+        table.apply(StockDelta{k, n});
+        batch.put_stock(p, k, table.count(k));
+      }
+    }
+  }
+  for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_});
+  for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
+
+  failpoint("before_commit");
+  if (auto s = store_->commit(batch); !s) {
+    std::lock_guard lock(mu_);
+    storage_problem_ = s.error().message;
+    return s;
+  }
+  failpoint("after_commit");
+  {
+    std::lock_guard lock(mu_);
+    storage_problem_.clear();
+    next_ = next;
+    for (auto& [p, table] : new_partition_stock) partition_stock_[p] = std::move(table);
+    for (const auto& [p, change] : stock_change) total_stock_.add(change);
+  }
+  processed_cv_.notify_all();
+
+  const auto micros = micros_since(t0);
+  metrics_.applied += n_applied;
+  metrics_.rejected += n_rejected;
+  metrics_.duplicates += n_dup;
+  ++metrics_.batches;
+  metrics_.commit_micros_total += micros;
+  metrics_.commit_micros_last = micros;
+
+  // Rejections are durable already; forwarding them is at-least-once: the
+  // marker moves in the next commit, and a restart forwards what is left.
+  if (producer_) {
+    for (const auto& rej : rejections) {
+      if (auto s = producer_->produce(options_.kafka.rejected_topic, rej.key, rej.json); !s) {
+        spdlog::warn("cannot forward a rejection: {}", s.error().message);
+        break;
+      }
+      forward_next_[rej.partition] = rej.offset + 1;
+      ++metrics_.forwarded_rejections;
+    }
+  }
+  return {};
+}
+
+Status Engine::forward_pending_rejections() {
+  if (!producer_) return {};
+  bool any = false;
+  for (auto p : store_->partitions()) {
+    auto from = forward_next_[p];
+    auto s = store_->scan_rejections(p, from, [&](std::int64_t off, std::string_view v) {
+      json j = json::parse(v, nullptr, false);
+      const std::string key = j.is_object() ? j.value("din", "") : "";
+      if (!producer_->produce(options_.kafka.rejected_topic, key, v)) return false;
+      forward_next_[p] = off + 1;
+      any = true;
+      return true;
+    });
+    if (!s) return s;
+  }
+  if (any) {
+    Store::Batch b;
+    for (const auto& [p, off] : forward_next_) b.put_forwarded(p, off);
+    return store_->commit(b);
+  }
+  return {};
+}
+
+std::map<std::int32_t, std::int64_t> Engine::start_offsets(const std::vector<std::int32_t>&) {
+  std::lock_guard lock(mu_);
+  return next_;
+}
+
+Status Engine::run(const std::atomic<bool>& stop) {
+  auto consumer = Consumer::create(
+      options_.kafka, [this](const std::vector<std::int32_t>& a) { return start_offsets(a); },
+      [](const std::vector<std::int32_t>&) {});
+  if (!consumer) return consumer.error();
+  cluster_id_ = (*consumer)->cluster_id(10000);
+  auto stored = store_->offsets();
+  if (!stored) return stored.error();
+  {
+    std::lock_guard lock(mu_);
+    next_.clear();
+    for (const auto& [p, o] : *stored) {
+      if (!options_.fresh_cluster && o.cluster_id == cluster_id_) next_[p] = o.next;
+    }
+    if (!stored->empty() && next_.empty()) {
+      spdlog::warn(
+          "the stored offsets belong to another Kafka cluster; reading this one from the start "
+          "(events already applied are recognised by id and ignored)");
+    }
+  }
+  if (auto s = forward_pending_rejections(); !s) spdlog::warn("{}", s.error().message);
+  spdlog::info("engine: consuming {} (cluster {})", options_.kafka.events_topic, cluster_id_);
+
+  auto last_watermarks = std::chrono::steady_clock::now();
+  while (!stop.load()) {
+    auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
+    if (!records) return records.error();
+    {
+      std::lock_guard lock(mu_);
+      kafka_problem_ = (*consumer)->problem();
+    }
+    if (!records->empty()) {
+      if (auto s = apply_records(*records); !s) {
+        spdlog::error("engine: {}; stopping without committing the batch", s.error().message);
+        return s;
+      }
+      std::map<std::int32_t, std::int64_t> commit;
+      {
+        std::lock_guard lock(mu_);
+        commit = next_;
+      }
+      (*consumer)->commit_async(commit);
+    }
+    if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
+      auto hw = (*consumer)->high_watermarks();
+      std::lock_guard lock(mu_);
+      high_watermarks_ = std::move(hw);
+      last_watermarks = std::chrono::steady_clock::now();
+    }
+  }
+  (*consumer)->close();
+  if (producer_) producer_->flush(5000);
+  spdlog::info("engine: stopped cleanly");
+  return {};
+}
+
+StockTable Engine::stock() const {
+  std::lock_guard lock(mu_);
+  return total_stock_;
+}
+
+bool Engine::wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const {
+  std::unique_lock lock(mu_);
+  return processed_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    auto it = next_.find(partition);
+    return it != next_.end() && it->second > offset;
+  });
+}
+
+EngineStatus Engine::status() const {
+  std::lock_guard lock(mu_);
+  EngineStatus s;
+  s.kafka_problem = kafka_problem_;
+  s.storage_problem = storage_problem_;
+  s.healthy = kafka_problem_.empty() && storage_problem_.empty();
+  s.next_offsets = next_;
+  for (const auto& [p, high] : high_watermarks_) {
+    auto it = next_.find(p);
+    s.lag[p] = std::max<std::int64_t>(0, high - (it == next_.end() ? 0 : it->second));
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Rebuild
+
+Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
+                              bool write) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RebuildReport report;
+  auto note = [&](std::string what) {
+    report.equal = false;
+    if (report.differences.size() < 10) report.differences.push_back(std::move(what));
+  };
+  for (auto p : store.partitions()) {
+    std::unordered_map<std::string, Donation> donations;
+    StockTable stock;
+    std::optional<Error> failure;
+    auto s = store.scan_journal(p, 0, [&](std::int64_t off, std::string_view bytes) {
+      auto e = decode_binary(bytes);
+      if (!e) {
+        failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
+                                                    std::to_string(off) + " cannot be read: " +
+                                                    e.error().message);
+        return false;
+      }
+      auto it = donations.find(e->din);
+      auto applied = apply_event(ref, rules, it == donations.end() ? nullptr : &it->second, *e);
+      if (!applied) {
+        failure = make_error("replay_diverged",
+                             "Journal entry " + std::to_string(p) + "/" + std::to_string(off) +
+                                 " is rejected on replay: " + applied.error().message);
+        return false;
+      }
+      for (const auto& d : applied->stock) stock.apply(d);
+      donations[e->din] = std::move(applied->after);
+      ++report.events;
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+    report.donations += donations.size();
+
+    // Compare with the live projections.
+    std::size_t live_count = 0;
+    auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
+      ++live_count;
+      auto it = donations.find(std::string(din));
+      if (it == donations.end()) {
+        note("donation " + std::string(din) + " is live but not in the journal");
+      } else if (encode_donation(it->second) != bytes) {
+        note("donation " + std::string(din) + " differs from its replay");
+      }
+      return true;
+    });
+    if (!cs) return cs.error();
+    if (live_count != donations.size()) {
+      note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
+           " live donations, the journal " + std::to_string(donations.size()));
+    }
+    auto live_stock = store.stock(p);
+    if (!live_stock) return live_stock.error();
+    if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
+
+    if (write) {
+      Store::Batch b;
+      b.clear_projections(p);
+      for (const auto& [din, d] : donations) b.put_donation(p, din, encode_donation(d));
+      for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
+      if (auto c = store.commit(b); !c) return c.error();
+    }
+  }
+  report.seconds = static_cast<double>(micros_since(t0)) / 1e6;
+  return report;
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,127 @@
+// Engine: consumes the events topic, applies each message through the
+// projector, and commits journal, rejections, projections and offsets
+// together (see Store's atomicity contract).
+//
+//   auto engine = Engine::open(options, ref, producer.get());
+//   engine->run(stop_flag);   // blocks until stop_flag is set or a fatal error
+//
+// Every consumed message ends as exactly one of: applied (journaled), rejected
+// with a code and a sentence (stored and forwarded to the rejected topic), or
+// a duplicate of an applied event id (stored as a rejection with code
+// duplicate_event). State is laid out by Kafka partition.
+//
+// Threading: run() and apply_records() belong to one thread. The query
+// methods (stock, wait_processed, status, metrics) are safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/kafka.h"
+#include "engine/store.h"
+#include "events/reference_data.h"
+#include "projections/projector.h"
+#include "projections/stock.h"
+
+namespace hemoledger {
+
+struct EngineOptions {
+  std::string data_dir = "hemoledger-data";
+  KafkaConfig kafka;
+  Rules rules;
+  std::size_t max_batch = 5000;  // messages per RocksDB commit, at most
+  int batch_wait_ms = 50;        // how long a poll waits for the first message
+  // The embedded cluster is new at every start, so offsets stored for an
+  // earlier one do not apply; event-id deduplication covers any overlap.
+  bool fresh_cluster = false;
+};
+
+struct EngineMetrics {
+  std::atomic<std::uint64_t> applied{0}, rejected{0}, duplicates{0}, batches{0};
+  std::atomic<std::uint64_t> commit_micros_total{0}, commit_micros_last{0};
+  std::atomic<std::uint64_t> forwarded_rejections{0};
+};
+
+struct EngineStatus {
+  bool healthy = true;
+  std::string kafka_problem;    // empty when consumption is fine
+  std::string storage_problem;  // empty when commits succeed
+  std::map<std::int32_t, std::int64_t> next_offsets;
+  std::map<std::int32_t, std::int64_t> lag;
+};
+
+class Engine {
+ public:
+  // `producer` forwards rejections to the rejected topic; may be null (then
+  // rejections are only stored).
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(EngineOptions options,
+                                                            const ReferenceData& ref,
+                                                            Producer* producer);
+  ~Engine();
+
+  // Consumes until `stop` is set (then finishes the batch in flight, commits
+  // and returns OK) or a fatal Kafka or storage error (returned; nothing of the
+  // failed batch was committed, so a restart resumes cleanly).
+  [[nodiscard]] Status run(const std::atomic<bool>& stop);
+
+  // Applies and commits one batch of consumed records. Records at offsets
+  // already committed are skipped.
+  [[nodiscard]] Status apply_records(const std::vector<Record>& records);
+
+  // Thread-safe views.
+  StockTable stock() const;
+  // Waits until the message at (partition, offset) has been committed.
+  bool wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const;
+  EngineStatus status() const;
+  const EngineMetrics& metrics() const { return metrics_; }
+  const Store& store() const { return *store_; }
+  const ReferenceData& reference() const { return ref_; }
+
+ private:
+  Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
+         std::unique_ptr<Store> store);
+  [[nodiscard]] Status load();
+  [[nodiscard]] Status forward_pending_rejections();
+  std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
+  void failpoint(std::string_view where);
+
+  EngineOptions options_;
+  const ReferenceData& ref_;
+  Producer* producer_;
+  std::unique_ptr<Store> store_;
+  std::string cluster_id_;
+
+  mutable std::mutex mu_;  // guards the fields below
+  mutable std::condition_variable processed_cv_;
+  std::map<std::int32_t, std::int64_t> next_;  // committed next offsets, this cluster
+  std::map<std::int32_t, StockTable> partition_stock_;
+  StockTable total_stock_;
+  std::map<std::int32_t, std::int64_t> high_watermarks_;
+  std::string kafka_problem_, storage_problem_;
+
+  std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection offset to forward
+  EngineMetrics metrics_;
+  std::string failpoint_spec_;
+  std::uint64_t failpoint_batch_ = 0;
+};
+
+// Recomputes every projection from the journal. With `write` false it only
+// compares; with `write` true it also replaces the stored projections (the
+// engine must not be running). `equal` says whether the recomputed state was
+// identical to the stored (live) state.
+struct RebuildReport {
+  std::uint64_t events = 0;
+  std::uint64_t donations = 0;
+  bool equal = true;
+  std::vector<std::string> differences;  // first few, for people
+  double seconds = 0;
+};
+[[nodiscard]] Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref,
+                                            const Rules& rules, bool write);
+
+}  // namespace hemoledger

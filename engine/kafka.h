@@ -1,0 +1,122 @@
+// Kafka at the edge: librdkafka's mock cluster, a producer and the events
+// consumer, with librdkafka's types and error codes kept inside kafka.cpp.
+//
+// KafkaConfig::brokers empty means "embedded": MockCluster starts librdkafka's
+// built-in mock cluster (rdkafka_mock.h) on loopback. It speaks the real Kafka
+// protocol, so kcat and any other client can use its bootstrap address, but it
+// keeps messages in memory only (a few MiB per partition) and forgets them when
+// the process ends: it is for development and demos. The RocksDB journal is
+// hemoledger's durable record either way.
+//
+// Threading: Producer is thread-safe. Consumer belongs to the one thread that
+// calls poll_batch(); its assignment callback runs inside poll_batch().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/result.h"
+#include "events/time.h"
+
+namespace hemoledger {
+
+struct KafkaConfig {
+  std::string brokers;  // empty: use the embedded mock cluster
+  std::string events_topic = "hemoledger.events";
+  std::string rejected_topic = "hemoledger.rejected";
+  std::string group = "hemoledger";
+  int partitions = 6;  // for topics the embedded cluster creates
+  // Passed through to librdkafka as they are (security.protocol, sasl.*, ssl.*,
+  // or any other property), for producer and consumer alike.
+  std::map<std::string, std::string> properties;
+};
+
+// librdkafka's mock cluster, alive as long as this object.
+class MockCluster {
+ public:
+  // Starts `brokers` mock brokers on 127.0.0.1 and creates the given topics.
+  [[nodiscard]] static Result<std::unique_ptr<MockCluster>> start(
+      int brokers, const std::vector<std::string>& topics, int partitions);
+  ~MockCluster();
+  const std::string& bootstrap() const { return bootstrap_; }
+  // Fault controls, for tests of broker faults.
+  void set_broker_down(int broker_id, bool down);
+
+ private:
+  MockCluster() = default;
+  struct Handle;
+  std::unique_ptr<Handle> handle_;
+  std::string bootstrap_;
+};
+
+struct Delivery {
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+class Producer {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<Producer>> create(const KafkaConfig& config);
+  ~Producer();
+  // Produces and waits until the brokers acknowledge it (acks=all).
+  [[nodiscard]] Result<Delivery> produce_sync(const std::string& topic, std::string_view key,
+                                              std::string_view value, TimeMs timeout_ms);
+  // Queues the message; delivery failures are counted and logged.
+  [[nodiscard]] Status produce(const std::string& topic, std::string_view key,
+                               std::string_view value);
+  // Waits for queued messages; false if some are still queued at the timeout.
+  bool flush(TimeMs timeout_ms);
+  std::uint64_t delivery_failures() const { return failures_.load(); }
+
+ private:
+  Producer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+struct Record {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  TimeMs timestamp = 0;  // Kafka message timestamp, 0 if none
+};
+
+class Consumer {
+ public:
+  // Called when partitions are assigned: returns the offset to start each at
+  // (a missing entry starts at the beginning of the partition).
+  using StartOffsets = std::function<std::map<std::int32_t, std::int64_t>(
+      const std::vector<std::int32_t>& assigned)>;
+  using Revoked = std::function<void(const std::vector<std::int32_t>& revoked)>;
+
+  [[nodiscard]] static Result<std::unique_ptr<Consumer>> create(const KafkaConfig& config,
+                                                                StartOffsets start,
+                                                                Revoked revoked);
+  ~Consumer();
+  // Up to `max` records, waiting at most `wait_ms` for the first one.
+  // Errors that librdkafka recovers from by itself are reported in `problem`
+  // (empty when all is well) and do not fail the call.
+  [[nodiscard]] Result<std::vector<Record>> poll_batch(std::size_t max, int wait_ms);
+  // Tells the group how far we are (informational: RocksDB holds the truth).
+  void commit_async(const std::map<std::int32_t, std::int64_t>& next_offsets);
+  // High watermark per assigned partition, as last seen by the client.
+  std::map<std::int32_t, std::int64_t> high_watermarks();
+  std::string cluster_id(int timeout_ms);
+  const std::string& problem() const { return problem_; }
+  void close();
+
+ private:
+  Consumer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string problem_;
+};
+
+}  // namespace hemoledger

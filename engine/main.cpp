@@ -1,0 +1,327 @@
+// hemoledger: the command line. Subcommands:
+//   serve    run the engine, its HTTP API and (with --demo) the demo feed
+//   stock    print stock from a data directory
+//   trace    print a donation's units and history
+//   rebuild  recompute projections from the journal and compare with live state
+//   kafka    run librdkafka's mock cluster on its own, for tests and kcat
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <unistd.h>
+
+#include "engine/api.h"
+#include "engine/demo_feed.h"
+#include "engine/engine.h"
+#include "engine/kafka.h"
+#include "engine/queries.h"
+#include "engine/reference_files.h"
+
+using namespace hemoledger;  // NOLINT: a program's main file
+using nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+int fail(const Error& e) {
+  std::cerr << "hemoledger: " << e.message << " [" << e.code << "]\n";
+  return 2;
+}
+
+bool split_host_port(const std::string& s, std::string& host, int& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = s.substr(0, colon);
+  try {
+    port = std::stoi(s.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  return port >= 0 && port < 65536 && !host.empty();
+}
+
+// Opens the data directory of a possibly running engine for reading.
+Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir) {
+  if (!std::filesystem::exists(data_dir + "/db/CURRENT")) {
+    return make_error("no_data", "No hemoledger data in " + data_dir + " (use --data-dir).");
+  }
+  const std::string scratch =
+      (std::filesystem::temp_directory_path() / ("hemoledger-read-" + std::to_string(getpid())))
+          .string();
+  auto store = Store::open_secondary(data_dir + "/db", scratch);
+  return store;
+}
+
+struct ServeArgs {
+  std::string brokers, data_dir = "hemoledger-data", listen = "127.0.0.1:8080", reference_dir;
+  std::vector<std::string> properties;
+  std::string topic = "hemoledger.events", rejected_topic = "hemoledger.rejected",
+              group = "hemoledger";
+  int partitions = 6;
+  bool demo = false;
+  double demo_speed = 1.0;
+  std::string bootstrap_file;
+};
+
+int serve(const ServeArgs& a) {
+  install_signal_handlers();
+  auto ref = load_reference_data(a.reference_dir);
+  if (!ref) return fail(ref.error());
+  std::string host;
+  int port = 0;
+  if (!split_host_port(a.listen, host, port)) {
+    return fail(make_error("bad_listen", "--listen must be HOST:PORT, e.g. 127.0.0.1:8080."));
+  }
+  EngineOptions opt;
+  opt.data_dir = a.data_dir;
+  opt.kafka.brokers = a.brokers;
+  opt.kafka.events_topic = a.topic;
+  opt.kafka.rejected_topic = a.rejected_topic;
+  opt.kafka.group = a.group;
+  opt.kafka.partitions = a.partitions;
+  for (const auto& p : a.properties) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos) {
+      return fail(make_error("bad_property", "-X takes key=value, got " + p + "."));
+    }
+    opt.kafka.properties[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  std::unique_ptr<MockCluster> mock;
+  const bool embedded = a.brokers.empty();
+  if (embedded) {
+    auto m = MockCluster::start(1, {a.topic, a.rejected_topic}, a.partitions);
+    if (!m) return fail(m.error());
+    mock = std::move(*m);
+    opt.kafka.brokers = mock->bootstrap();
+    opt.fresh_cluster = true;
+    spdlog::warn(
+        "no --brokers given: started the embedded Kafka (librdkafka mock cluster) at {}. It is "
+        "for development and demos: it keeps messages in memory and forgets them on exit. The "
+        "RocksDB journal in {} is the durable record.",
+        mock->bootstrap(), a.data_dir);
+  }
+  if (!a.bootstrap_file.empty()) std::ofstream(a.bootstrap_file) << opt.kafka.brokers << "\n";
+  std::filesystem::create_directories(a.data_dir);
+
+  auto producer = Producer::create(opt.kafka);
+  if (!producer) return fail(producer.error());
+  auto engine = Engine::open(opt, *ref, producer->get());
+  if (!engine) return fail(engine.error());
+
+  ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
+  auto api = ApiServer::start(ctx, host, port);
+  if (!api) return fail(api.error());
+  spdlog::info("HTTP API on http://{}:{}/  (stock page), /api/stock, /health, /metrics", host,
+               (*api)->port());
+  spdlog::info("Kafka bootstrap servers: {}  events topic: {}", opt.kafka.brokers, a.topic);
+  if (embedded) {
+    spdlog::info("try: kcat -b {} -C -t {} -e    (read the events)", opt.kafka.brokers, a.topic);
+  }
+
+  std::atomic<bool> demo_stop{false};
+  std::thread demo_thread;
+  if (a.demo) {
+    DemoOptions d;
+    d.hours_per_second = a.demo_speed;
+    demo_thread = std::thread([&] {
+      DemoFeed feed(*ref, **producer, a.topic, d);
+      spdlog::info("demo feed: simulating donations, tests, transfers, issues and expiries "
+                   "across {} governorates ({} simulated hour(s) per second)",
+                   ref->governorates().size(), d.hours_per_second);
+      feed.run(demo_stop);
+    });
+  }
+  auto status = (*engine)->run(g_stop);
+  demo_stop = true;
+  if (demo_thread.joinable()) demo_thread.join();
+  api->reset();
+  if (!status) return fail(status.error());
+  return 0;
+}
+
+void print_stock(const json& s) {
+  std::printf("total units in stock: %lld", static_cast<long long>(s["total"].get<std::int64_t>()));
+  for (const auto& [k, v] : s["by_status"].items()) {
+    std::printf("  %s %lld", k.c_str(), static_cast<long long>(v.get<std::int64_t>()));
+  }
+  std::printf("\n");
+  for (const auto& g : s["governorates"]) {
+    std::printf("\n%s  %s / %s   total %lld\n", g["code"].get<std::string>().c_str(),
+                g["name_en"].get<std::string>().c_str(), g["name_ar"].get<std::string>().c_str(),
+                static_cast<long long>(g["total"].get<std::int64_t>()));
+    for (const auto& f : g["facilities"]) {
+      std::printf("  %-8s %s\n", f["code"].get<std::string>().c_str(),
+                  f["name_en"].get<std::string>().c_str());
+      for (const auto& [cat, groups] : f["stock"].items()) {
+        for (const auto& [grp, statuses] : groups.items()) {
+          std::string line;
+          for (const auto& [st, n] : statuses.items()) {
+            line += (line.empty() ? "" : ", ") + st + " " + std::to_string(n.get<std::int64_t>());
+          }
+          std::printf("    %-12s %-4s %s\n", cat.c_str(), grp.c_str(), line.c_str());
+        }
+      }
+    }
+  }
+}
+
+void print_trace(const json& d) {
+  std::printf("donation %s  donor %s  collected %s at %s\n", d["din"].get<std::string>().c_str(),
+              d["donor"].get<std::string>().c_str(), d["collected_at"].get<std::string>().c_str(),
+              d["collected_by"].get<std::string>().c_str());
+  std::printf("blood group %s (labelled %s)%s\n", d["abo_rh"].get<std::string>().c_str(),
+              d["labelled_abo_rh"].get<std::string>().c_str(),
+              d["screen_positive"].get<bool>() ? "  POSITIVE SCREEN" : "");
+  if (!d["release_waits_for"].is_null()) {
+    std::printf("release waits for: %s\n", d["release_waits_for"].get<std::string>().c_str());
+  }
+  std::printf("\nunits:\n");
+  for (const auto& u : d["units"]) {
+    std::printf("  %s %-10s %-12s held by %-8s expires %s%s\n",
+                u["product"].get<std::string>().c_str(), u["category"].get<std::string>().c_str(),
+                u["status"].get<std::string>().c_str(), u["holder"].get<std::string>().c_str(),
+                u["expires_at"].get<std::string>().c_str(),
+                u.contains("destination")
+                    ? (" -> " + u["destination"].get<std::string>()).c_str()
+                    : "");
+  }
+  std::printf("\nhistory:\n");
+  for (const auto& h : d["history"]) {
+    std::printf("  %s  %-20s %-8s %-9s %s\n", h["at"].get<std::string>().c_str(),
+                h["type"].get<std::string>().c_str(), h["facility"].get<std::string>().c_str(),
+                h.value("product", "").c_str(), h.value("detail", "").c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hemoledger: event-sourced blood bank and lab inventory engine"};
+  app.require_subcommand(1);
+  std::string reference_dir = default_reference_dir();
+  app.add_option("--reference-dir", reference_dir,
+                 "Directory with governorates.csv, facilities.csv, products.csv, tests.csv");
+
+  ServeArgs sa;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the engine and its HTTP API");
+  serve_cmd->add_option("--brokers", sa.brokers,
+                        "Kafka bootstrap servers; without it the embedded mock cluster is started");
+  serve_cmd->add_option("--data-dir", sa.data_dir, "Where RocksDB keeps the journal and state")
+      ->capture_default_str();
+  serve_cmd->add_option("--listen", sa.listen, "HTTP API address (HOST:PORT)")->capture_default_str();
+  serve_cmd->add_option("-X,--kafka-property", sa.properties,
+                        "librdkafka property key=value (security.protocol, sasl.*, ssl.*, ...)");
+  serve_cmd->add_option("--topic", sa.topic, "Events topic")->capture_default_str();
+  serve_cmd->add_option("--rejected-topic", sa.rejected_topic, "Rejections topic")
+      ->capture_default_str();
+  serve_cmd->add_option("--group", sa.group, "Kafka consumer group")->capture_default_str();
+  serve_cmd->add_option("--partitions", sa.partitions, "Partitions of the embedded topics")
+      ->capture_default_str();
+  serve_cmd->add_flag("--demo", sa.demo, "Produce a simulated live feed");
+  serve_cmd->add_option("--demo-speed", sa.demo_speed, "Simulated hours per second")
+      ->capture_default_str();
+  serve_cmd->add_option("--bootstrap-file", sa.bootstrap_file,
+                        "Write the Kafka bootstrap servers to this file");
+
+  std::string data_dir = "hemoledger-data";
+  std::map<std::string, std::string> filters;
+  bool as_json = false;
+  auto* stock_cmd = app.add_subcommand("stock", "Print stock by governorate and facility");
+  stock_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  for (const char* f : {"governorate", "facility", "category", "abo_rh", "status"}) {
+    stock_cmd->add_option_function<std::string>(
+        std::string("--") + f, [&filters, f](const std::string& v) { filters[f] = v; },
+        std::string("Filter by ") + f);
+  }
+  stock_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/stock");
+
+  std::string din, product;
+  auto* trace_cmd = app.add_subcommand("trace", "Print a donation's units and history");
+  trace_cmd->add_option("DIN", din, "13-character donation number")->required();
+  trace_cmd->add_option("PRODUCT", product, "8-character product code (optional)");
+  trace_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  trace_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/units/DIN");
+
+  bool check_only = false;
+  auto* rebuild_cmd =
+      app.add_subcommand("rebuild", "Recompute projections from the journal (engine stopped)");
+  rebuild_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  rebuild_cmd->add_flag("--check", check_only, "Only compare with the live state; change nothing");
+
+  int mock_brokers = 1, mock_partitions = 6;
+  std::string mock_file;
+  auto* kafka_cmd = app.add_subcommand("kafka", "Run librdkafka's mock cluster until stopped");
+  kafka_cmd->add_option("--brokers", mock_brokers, "Number of mock brokers")->capture_default_str();
+  kafka_cmd->add_option("--partitions", mock_partitions, "Partitions per topic")
+      ->capture_default_str();
+  kafka_cmd->add_option("--bootstrap-file", mock_file, "Write the bootstrap servers here");
+
+  CLI11_PARSE(app, argc, argv);
+  sa.reference_dir = reference_dir;
+
+  if (*serve_cmd) return serve(sa);
+
+  if (*kafka_cmd) {
+    install_signal_handlers();
+    auto m = MockCluster::start(mock_brokers, {sa.topic, sa.rejected_topic}, mock_partitions);
+    if (!m) return fail(m.error());
+    std::printf("%s\n", (*m)->bootstrap().c_str());
+    std::fflush(stdout);
+    if (!mock_file.empty()) std::ofstream(mock_file) << (*m)->bootstrap() << "\n";
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return 0;
+  }
+
+  auto ref = load_reference_data(reference_dir);
+  if (!ref) return fail(ref.error());
+
+  if (*rebuild_cmd) {
+    auto store = Store::open(data_dir + "/db");
+    if (!store) return fail(store.error());
+    auto r = rebuild(**store, *ref, Rules{}, !check_only);
+    if (!r) return fail(r.error());
+    std::printf("replayed %llu events into %llu donations in %.3f s\n",
+                static_cast<unsigned long long>(r->events),
+                static_cast<unsigned long long>(r->donations), r->seconds);
+    std::printf("rebuilt state %s the live state\n", r->equal ? "equals" : "DIFFERS FROM");
+    for (const auto& d : r->differences) std::printf("  %s\n", d.c_str());
+    if (!check_only && !r->equal) std::printf("the projections were replaced by the rebuilt ones\n");
+    return r->equal ? 0 : 1;
+  }
+
+  auto store = open_for_reading(data_dir);
+  if (!store) return fail(store.error());
+  if (*stock_cmd) {
+    auto f = parse_stock_filter(filters, *ref);
+    if (!f) return fail(f.error());
+    auto t = total_stock(**store);
+    if (!t) return fail(t.error());
+    const json s = stock_json(*t, *f, *ref);
+    if (as_json) std::printf("%s\n", s.dump(2).c_str());
+    else print_stock(s);
+    return 0;
+  }
+  if (*trace_cmd) {
+    auto d = find_donation(**store, din);
+    if (!d) return fail(d.error());
+    if (!d->has_value()) return fail(make_error("not_found", "No donation " + din + " is known."));
+    const json j = donation_json(**d, product, *ref);
+    if (j.is_null()) return fail(make_error("not_found", "No component " + product + "."));
+    if (as_json) std::printf("%s\n", j.dump(2).c_str());
+    else print_trace(j);
+    return 0;
+  }
+  return 0;
+}

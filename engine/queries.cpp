@@ -1,0 +1,175 @@
+#include "engine/queries.h"
+
+#include "events/binary_codec.h"
+#include "events/json_codec.h"
+#include "projections/projector.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+Result<StockFilter> parse_stock_filter(const std::map<std::string, std::string>& params,
+                                       const ReferenceData& ref) {
+  StockFilter f;
+  for (const auto& [k, v] : params) {
+    if (k == "governorate") {
+      if (!ref.governorate(v)) return make_error("bad_filter", "Unknown governorate " + v + ".");
+      f.governorate = v;
+    } else if (k == "facility") {
+      if (!ref.facility(v)) return make_error("bad_filter", "Unknown facility " + v + ".");
+      f.facility = v;
+    } else if (k == "category") {
+      if (!parse_category(v, f.category)) {
+        return make_error("bad_filter", "Unknown category " + v +
+                                            "; use whole_blood, red_cells, platelets, plasma or cryo.");
+      }
+    } else if (k == "abo_rh") {
+      auto g = parse_abo_rh(v);
+      if (!g) return make_error("bad_filter", "Unknown blood group " + v + "; use O+, O-, A+ ...");
+      f.group = *g;
+    } else if (k == "status") {
+      if (!parse_unit_status(v, f.status) || !in_stock(f.status)) {
+        return make_error("bad_filter", "Unknown stock status " + v +
+                                            "; use quarantined, available, reserved, in_transit "
+                                            "or issued.");
+      }
+      f.has_status = true;
+    } else {
+      return make_error("bad_filter", "Unknown filter " + k + ".");
+    }
+  }
+  return f;
+}
+
+json stock_json(const StockTable& stock, const StockFilter& filter, const ReferenceData& ref) {
+  std::int64_t total = 0;
+  json by_status = json::object();
+  std::map<std::string, std::map<std::string, json>> tree;  // governorate -> facility -> stock
+  std::map<std::string, std::int64_t> gov_total, fac_total;
+  for (const auto& [k, n] : stock.select(filter, ref)) {
+    const Facility* f = ref.facility(k.facility);
+    const std::string gov = f ? f->governorate : "unknown";
+    json& cell = tree[gov][k.facility];
+    cell[std::string(to_string(k.category))][std::string(to_string(k.group))]
+        [std::string(to_string(k.status))] = n;
+    gov_total[gov] += n;
+    fac_total[k.facility] += n;
+    total += n;
+    const std::string status(to_string(k.status));
+    by_status[status] = by_status.value(status, 0) + n;
+  }
+  json govs = json::array();
+  for (const auto& [gov_code, facilities] : tree) {
+    const Governorate* g = ref.governorate(gov_code);
+    json fac_list = json::array();
+    for (const auto& [fac_code, cells] : facilities) {
+      const Facility* f = ref.facility(fac_code);
+      fac_list.push_back({{"code", fac_code},
+                          {"name_en", f ? f->name_en : ""},
+                          {"name_ar", f ? f->name_ar : ""},
+                          {"kind", f ? std::string(to_string(f->kind)) : ""},
+                          {"total", fac_total[fac_code]},
+                          {"stock", cells}});
+    }
+    govs.push_back({{"code", gov_code},
+                    {"name_en", g ? g->name_en : ""},
+                    {"name_ar", g ? g->name_ar : ""},
+                    {"total", gov_total[gov_code]},
+                    {"facilities", fac_list}});
+  }
+  return {{"total", total}, {"by_status", by_status}, {"governorates", govs}};
+}
+
+Result<std::optional<Donation>> find_donation(const Store& store, std::string_view din) {
+  for (auto p : store.partitions()) {
+    auto d = store.donation(p, din);
+    if (!d) return d.error();
+    if (d->has_value()) return d;
+  }
+  return std::optional<Donation>();
+}
+
+json donation_json(const Donation& d, const std::string& product, const ReferenceData& ref) {
+  json units = json::array();
+  for (const auto& u : d.units) {
+    if (!product.empty() && u.product != product) continue;
+    const Product* p = ref.product(u.product);
+    json j = {{"product", u.product},
+              {"description", p ? p->description : ""},
+              {"category", std::string(to_string(u.category))},
+              {"status", std::string(to_string(u.status))},
+              {"holder", u.holder},
+              {"abo_rh", std::string(to_string(d.group()))},
+              {"produced_at", format_rfc3339(u.produced_at)},
+              {"expires_at", format_rfc3339(u.expires_at)}};
+    if (!u.destination.empty()) j["destination"] = u.destination;
+    if (u.volume_ml) j["volume_ml"] = u.volume_ml;
+    if (u.reserved_for != AboRh::unknown) j["reserved_for"] = std::string(to_string(u.reserved_for));
+    if (u.tti_blocked) j["blocked"] = "positive screen: never to be released";
+    units.push_back(std::move(j));
+  }
+  if (!product.empty() && units.empty()) return nullptr;
+  json tests = json::object();
+  for (const auto& t : d.tests) {
+    tests[t.test] = {{"result", t.result}, {"at", format_rfc3339(t.at)}, {"event_id", t.event_id}};
+  }
+  json history = json::array();
+  for (const auto& h : d.history) {
+    if (!product.empty() && !h.product.empty() && h.product != product) continue;
+    json j = {{"event_id", h.event_id},
+              {"type", std::string(to_string(h.type))},
+              {"at", format_rfc3339(h.at)},
+              {"facility", h.facility}};
+    if (!h.product.empty()) j["product"] = h.product;
+    if (!h.detail.empty()) j["detail"] = h.detail;
+    history.push_back(std::move(j));
+  }
+  const std::string missing = missing_for_release(ref, d);
+  json out = {{"din", d.din},
+              {"donor", d.donor},
+              {"collected_at", format_rfc3339(d.collected_at)},
+              {"collected_by", d.facility},
+              {"abo_rh", std::string(to_string(d.group()))},
+              {"labelled_abo_rh", std::string(to_string(d.declared))},
+              {"screen_positive", d.tti_positive},
+              {"release_waits_for", missing.empty() ? json(nullptr) : json(missing)},
+              {"tests", tests},
+              {"units", units},
+              {"history", history}};
+  if (!product.empty()) out["unit"] = units.front();
+  return out;
+}
+
+Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
+  for (auto p : store.partitions()) {
+    auto o = store.outcome(p, event_id);
+    if (!o) return o.error();
+    if (!o->has_value()) continue;
+    json j = json::parse(**o, nullptr, false);
+    if (j.is_discarded()) return make_error("corrupt_state", "A stored outcome is damaged.");
+    j["id"] = std::string(event_id);
+    if (j.value("status", "") == "applied") {
+      auto bytes = store.journal_entry(j["partition"].get<std::int32_t>(),
+                                       j["offset"].get<std::int64_t>());
+      if (!bytes) return bytes.error();
+      if (bytes->has_value()) {
+        auto e = decode_binary(**bytes);
+        if (e) j["event"] = json::parse(encode_json(*e));
+      }
+    }
+    return j;
+  }
+  return json(nullptr);
+}
+
+Result<StockTable> total_stock(const Store& store) {
+  StockTable total;
+  for (auto p : store.partitions()) {
+    auto t = store.stock(p);
+    if (!t) return t.error();
+    total.add(*t);
+  }
+  return total;
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,47 @@
+// Queries: the read side shared by the HTTP API and the command line, so that
+// `GET /api/stock` and `hemoledger stock` can never disagree. Each returns
+// JSON (nlohmann::json) built from a StockTable or a Store; the command line
+// renders the same JSON as text.
+//
+// Pure over their inputs; safe from any thread given their own inputs.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "engine/store.h"
+#include "events/reference_data.h"
+#include "projections/stock.h"
+
+namespace hemoledger {
+
+// Parses the filters of /api/stock (governorate, facility, category, abo_rh,
+// status); an unknown value is an error naming the parameter.
+[[nodiscard]] Result<StockFilter> parse_stock_filter(
+    const std::map<std::string, std::string>& params, const ReferenceData& ref);
+
+// {"total": N, "by_status": {...}, "governorates": [{"code", "name_en",
+//  "name_ar", "total", "facilities": [{"code", "name_en", "name_ar", "kind",
+//  "total", "stock": {category: {abo_rh: {status: count}}}}]}]}
+nlohmann::json stock_json(const StockTable& stock, const StockFilter& filter,
+                          const ReferenceData& ref);
+
+// Finds a donation in whichever partition holds it.
+[[nodiscard]] Result<std::optional<Donation>> find_donation(const Store& store,
+                                                            std::string_view din);
+
+// The donation with its units and history; with `product`, only that unit
+// (and the donation-level history). Null when the product is not found.
+nlohmann::json donation_json(const Donation& d, const std::string& product,
+                             const ReferenceData& ref);
+
+// {"status": "applied" | "rejected" | ..., ...} or null when the id is unknown.
+[[nodiscard]] Result<nlohmann::json> event_outcome_json(const Store& store,
+                                                        std::string_view event_id);
+
+// Totals of a StockTable across partitions, read from a Store.
+[[nodiscard]] Result<StockTable> total_stock(const Store& store);
+
+}  // namespace hemoledger

@@ -1,0 +1,287 @@
+#include "engine/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace hemoledger {
+
+namespace {
+
+std::string part_prefix(std::int32_t partition) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "p%05d/", partition);
+  return buf;
+}
+
+std::string offset_text(std::int64_t offset) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
+  return buf;
+}
+
+std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
+  std::string k = part_prefix(partition);
+  k += kind;
+  if (!rest.empty() || kind == 'd' || kind == 'j' || kind == 'r' || kind == 'i' || kind == 's') {
+    k += '/';
+    k.append(rest);
+  }
+  return k;
+}
+
+std::string encode_i64(std::int64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff);
+  return s;
+}
+
+bool decode_i64(std::string_view s, std::int64_t& v) {
+  if (s.size() != 8) return false;
+  std::uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  v = static_cast<std::int64_t>(u);
+  return true;
+}
+
+Error storage_error(const rocksdb::Status& s, std::string_view what) {
+  return make_error("storage_error", std::string(what) + ": " + s.ToString());
+}
+
+Error corrupt(std::string what) { return make_error("corrupt_state", std::move(what)); }
+
+bool parse_offset_key(std::string_view suffix, std::int64_t& out) {
+  if (suffix.size() != 20) return false;
+  std::int64_t v = 0;
+  for (char c : suffix) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+rocksdb::Options base_options() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.paranoid_checks = true;
+  o.compression = rocksdb::kLZ4Compression;
+  o.max_background_jobs = 2;
+  o.keep_log_file_num = 5;
+  return o;
+}
+
+}  // namespace
+
+Store::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+Store::Batch::~Batch() = default;
+Store::Batch::Batch(Batch&&) noexcept = default;
+
+void Store::Batch::put_donation(std::int32_t p, std::string_view din, std::string_view encoded) {
+  batch_->Put(key(p, 'd', din), encoded);
+}
+void Store::Batch::put_journal(std::int32_t p, std::int64_t offset, std::string_view ev) {
+  batch_->Put(key(p, 'j', offset_text(offset)), ev);
+}
+void Store::Batch::put_rejection(std::int32_t p, std::int64_t offset, std::string_view json) {
+  batch_->Put(key(p, 'r', offset_text(offset)), json);
+}
+void Store::Batch::put_outcome(std::int32_t p, std::string_view id, std::string_view json) {
+  batch_->Put(key(p, 'i', id), json);
+}
+void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t count) {
+  if (count == 0) {
+    batch_->Delete(key(p, 's', encode_stock_key(k)));
+  } else {
+    batch_->Put(key(p, 's', encode_stock_key(k)), encode_i64(count));
+  }
+}
+void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
+  batch_->Put(key(p, 'o'), encode_i64(o.next) + o.cluster_id);
+}
+void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
+  batch_->Put(key(p, 'f'), encode_i64(next));
+}
+void Store::Batch::clear_projections(std::int32_t p) {
+  const std::string d = key(p, 'd'), s = key(p, 's');
+  batch_->DeleteRange(d, d.substr(0, d.size() - 1) + char('/' + 1));
+  batch_->DeleteRange(s, s.substr(0, s.size() - 1) + char('/' + 1));
+}
+std::size_t Store::Batch::size_bytes() const { return batch_->GetDataSize(); }
+
+Store::Store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(base_options(), path, &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return storage_error(s, "cannot open the database at " + path);
+  return std::unique_ptr<Store>(new Store(std::move(db)));
+}
+
+Result<std::unique_ptr<Store>> Store::open_secondary(const std::string& path,
+                                                     const std::string& scratch) {
+  rocksdb::Options o = base_options();
+  o.create_if_missing = false;
+  o.max_open_files = -1;  // required for secondary instances
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::OpenAsSecondary(o, path, scratch, &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return storage_error(s, "cannot read the database at " + path);
+  s = db->TryCatchUpWithPrimary();
+  if (!s.ok()) return storage_error(s, "cannot catch up with the running engine");
+  return std::unique_ptr<Store>(new Store(std::move(db)));
+}
+
+Status Store::commit(Batch& batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Write(wo, &batch.raw());
+  if (!s.ok()) return storage_error(s, "the batch could not be written");
+  return {};
+}
+
+Result<std::optional<std::string>> Store::get(const std::string& k) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), k, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return storage_error(s, "read failed");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::scan(const std::string& prefix, const std::string& start,
+                   const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  rocksdb::ReadOptions ro;
+  std::string upper = prefix;
+  upper.back() = static_cast<char>(upper.back() + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
+    const auto k = it->key().ToStringView();
+    if (!visit(k.substr(prefix.size()), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "scan failed");
+  return {};
+}
+
+Result<std::optional<Donation>> Store::donation(std::int32_t p, std::string_view din) const {
+  auto v = get(key(p, 'd', din));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<Donation>();
+  auto d = decode_donation(**v);
+  if (!d) return d.error();
+  return std::optional<Donation>(std::move(d).value());
+}
+
+std::vector<std::int32_t> Store::partitions() const {
+  std::vector<std::int32_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->Seek("p");
+  while (it->Valid()) {
+    const auto k = it->key().ToStringView();
+    int p = 0;
+    if (k.size() < 7 || k[0] != 'p' || std::sscanf(std::string(k.substr(1, 5)).c_str(), "%d", &p) != 1) break;
+    out.push_back(p);
+    it->Seek(part_prefix(p + 1));
+  }
+  return out;
+}
+
+Result<std::map<std::int32_t, StoredOffset>> Store::offsets() const {
+  std::map<std::int32_t, StoredOffset> out;
+  for (auto p : partitions()) {
+    auto v = get(key(p, 'o'));
+    if (!v) return v.error();
+    if (!v->has_value()) continue;
+    StoredOffset o;
+    if (!decode_i64(std::string_view(**v).substr(0, 8), o.next)) {
+      return corrupt("The stored offset of partition " + std::to_string(p) + " is damaged.");
+    }
+    o.cluster_id = (*v)->substr(8);
+    out[p] = o;
+  }
+  return out;
+}
+
+Result<std::int64_t> Store::forwarded(std::int32_t p) const {
+  auto v = get(key(p, 'f'));
+  if (!v) return v.error();
+  std::int64_t n = 0;
+  if (v->has_value() && !decode_i64(**v, n)) return corrupt("A forwarding marker is damaged.");
+  return n;
+}
+
+Result<StockTable> Store::stock(std::int32_t p) const {
+  StockTable t;
+  std::optional<Error> failure;
+  auto s = scan(key(p, 's'), {}, [&](std::string_view k, std::string_view v) {
+    auto sk = decode_stock_key(k);
+    std::int64_t n = 0;
+    if (!sk || !decode_i64(v, n)) {
+      failure = corrupt("A stored stock count of partition " + std::to_string(p) + " is damaged.");
+      return false;
+    }
+    t.apply(StockDelta{*sk, n});
+    return true;
+  });
+  if (!s) return s.error();
+  if (failure) return *failure;
+  return t;
+}
+
+Result<std::optional<std::string>> Store::outcome(std::int32_t p, std::string_view id) const {
+  return get(key(p, 'i', id));
+}
+
+Result<std::optional<std::string>> Store::journal_entry(std::int32_t p, std::int64_t off) const {
+  return get(key(p, 'j', offset_text(off)));
+}
+
+Result<std::optional<std::string>> Store::rejection(std::int32_t p, std::int64_t off) const {
+  return get(key(p, 'r', offset_text(off)));
+}
+
+Status Store::scan_journal(std::int32_t p, std::int64_t from, const Visitor& visit) const {
+  const std::string prefix = key(p, 'j');
+  std::optional<Error> failure;
+  auto s = scan(prefix, prefix + offset_text(from), [&](std::string_view k, std::string_view v) {
+    std::int64_t off = 0;
+    if (!parse_offset_key(k, off)) {
+      failure = corrupt("A journal key of partition " + std::to_string(p) + " is damaged.");
+      return false;
+    }
+    return visit(off, v);
+  });
+  if (!s) return s;
+  if (failure) return *failure;
+  return {};
+}
+
+Status Store::scan_rejections(std::int32_t p, std::int64_t from, const Visitor& visit) const {
+  const std::string prefix = key(p, 'r');
+  return scan(prefix, prefix + offset_text(from), [&](std::string_view k, std::string_view v) {
+    std::int64_t off = 0;
+    return parse_offset_key(k, off) ? visit(off, v) : true;
+  });
+}
+
+Status Store::scan_donations(
+    std::int32_t p,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  return scan(key(p, 'd'), {}, visit);
+}
+
+std::uint64_t Store::disk_bytes() const {
+  std::uint64_t live = 0;
+  db_->GetIntProperty("rocksdb.total-sst-files-size", &live);
+  std::uint64_t mem = 0;
+  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
+  return live + mem;
+}
+
+}  // namespace hemoledger

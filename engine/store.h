@@ -1,0 +1,129 @@
+// Store: hemoledger's RocksDB database, the durable record of everything the
+// engine has consumed. It holds, per Kafka partition of the events topic:
+//
+//   p<ppppp>/d/<din>              Donation aggregate (projections/unit_state.h)
+//   p<ppppp>/j/<offset:020>       journal: an accepted event, binary codec
+//   p<ppppp>/r/<offset:020>       a rejected message with its reason (JSON)
+//   p<ppppp>/i/<event id>         the outcome of an event id (JSON)
+//   p<ppppp>/s/<stock key>        partial stock count (int64, little-endian)
+//   p<ppppp>/o                    next offset to consume, and the cluster id
+//   p<ppppp>/f                    next rejection offset to forward to Kafka
+//
+// Every key belongs to exactly one partition, so a partition's state can move
+// between engine instances as one key range. docs/storage.md describes the
+// values.
+//
+// Atomicity: everything one batch of messages changes (journal entries,
+// rejections, outcomes, donations, stock counts and the next offsets) is put
+// into one Store::Batch and written by commit() as ONE RocksDB WriteBatch,
+// with the WAL on and synced. After a crash at any instant either the whole
+// batch is there or none of it, so the stored offsets always match the state:
+//
+//   Store::Batch b;
+//   b.put_journal(p, offset, encode_binary(e));
+//   b.put_donation(p, din, encode_donation(d));
+//   b.put_offset(p, offset + 1, cluster_id);
+//   if (auto s = store.commit(b); !s) { /* nothing was written */ }
+//
+// Threading: one writer (the engine's apply loop); reads from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/result.h"
+#include "projections/stock.h"
+#include "projections/unit_state.h"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace hemoledger {
+
+struct StoredOffset {
+  std::int64_t next = 0;   // the next offset to consume
+  std::string cluster_id;  // the Kafka cluster the offset belongs to
+};
+
+class Store {
+ public:
+  class Batch {
+   public:
+    Batch();
+    ~Batch();
+    Batch(Batch&&) noexcept;
+    void put_donation(std::int32_t partition, std::string_view din, std::string_view encoded);
+    void put_journal(std::int32_t partition, std::int64_t offset, std::string_view encoded_event);
+    void put_rejection(std::int32_t partition, std::int64_t offset, std::string_view json);
+    void put_outcome(std::int32_t partition, std::string_view event_id, std::string_view json);
+    void put_stock(std::int32_t partition, const StockKey& key, std::int64_t count);
+    void put_offset(std::int32_t partition, const StoredOffset& offset);
+    void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
+    // Removes every projection key of a partition (donations, stock); the
+    // journal, rejections, outcomes and offsets stay. Used by rebuild.
+    void clear_projections(std::int32_t partition);
+    std::size_t size_bytes() const;
+    rocksdb::WriteBatch& raw() { return *batch_; }
+
+   private:
+    std::unique_ptr<rocksdb::WriteBatch> batch_;
+  };
+
+  // Opens (creating if missing) the database for reading and writing.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& path);
+  // Opens a running engine's database read-only, as a RocksDB secondary
+  // instance that keeps its own small files under `scratch`.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> open_secondary(const std::string& path,
+                                                                     const std::string& scratch);
+  ~Store();
+
+  // Writes the batch atomically, WAL synced. On error nothing was written.
+  [[nodiscard]] Status commit(Batch& batch);
+
+  [[nodiscard]] Result<std::optional<Donation>> donation(std::int32_t partition,
+                                                         std::string_view din) const;
+  // Partitions that have any stored key, ascending.
+  std::vector<std::int32_t> partitions() const;
+  [[nodiscard]] Result<std::map<std::int32_t, StoredOffset>> offsets() const;
+  [[nodiscard]] Result<std::int64_t> forwarded(std::int32_t partition) const;
+  [[nodiscard]] Result<StockTable> stock(std::int32_t partition) const;
+  [[nodiscard]] Result<std::optional<std::string>> outcome(std::int32_t partition,
+                                                           std::string_view event_id) const;
+  [[nodiscard]] Result<std::optional<std::string>> journal_entry(std::int32_t partition,
+                                                                 std::int64_t offset) const;
+  [[nodiscard]] Result<std::optional<std::string>> rejection(std::int32_t partition,
+                                                             std::int64_t offset) const;
+
+  // Visits a partition's journal (or rejections) in offset order from `from`;
+  // the visitor returns false to stop.
+  using Visitor = std::function<bool(std::int64_t offset, std::string_view value)>;
+  [[nodiscard]] Status scan_journal(std::int32_t partition, std::int64_t from,
+                                    const Visitor& visit) const;
+  [[nodiscard]] Status scan_rejections(std::int32_t partition, std::int64_t from,
+                                       const Visitor& visit) const;
+  // Visits every stored donation of a partition in DIN order.
+  [[nodiscard]] Status scan_donations(
+      std::int32_t partition, const std::function<bool(std::string_view din, std::string_view)>&
+                                  visit) const;
+
+  std::uint64_t disk_bytes() const;
+
+ private:
+  explicit Store(std::unique_ptr<rocksdb::DB> db);
+  [[nodiscard]] Result<std::optional<std::string>> get(const std::string& key) const;
+  [[nodiscard]] Status scan(const std::string& prefix, const std::string& start,
+                            const std::function<bool(std::string_view, std::string_view)>& visit)
+      const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace hemoledger

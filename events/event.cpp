@@ -1,0 +1,230 @@
+#include "events/event.h"
+
+#include <array>
+#include <cctype>
+
+namespace hemoledger {
+
+namespace {
+
+constexpr std::uint16_t bits(std::initializer_list<Field> fs) {
+  std::uint16_t b = 0;
+  for (Field f : fs) b |= static_cast<std::uint16_t>(f);
+  return b;
+}
+
+struct TypeInfo {
+  EventType type;
+  std::string_view name;
+  std::uint16_t required;
+  std::uint16_t optional;
+};
+
+using F = Field;
+// The one table of event kinds and their fields. docs/events.md mirrors it.
+constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
+    {EventType::donation_collected, "DonationCollected", bits({F::din, F::donor}),
+     bits({F::abo_rh, F::volume_ml})},
+    {EventType::component_produced, "ComponentProduced", bits({F::din, F::product}),
+     bits({F::expires_at, F::volume_ml})},
+    {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}), 0},
+    {EventType::unit_released, "UnitReleased", bits({F::din, F::product}), 0},
+    {EventType::unit_quarantined, "UnitQuarantined", bits({F::din, F::product}),
+     bits({F::reason})},
+    {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
+    {EventType::transfer_received, "TransferReceived", bits({F::din, F::product}), 0},
+    {EventType::unit_reserved, "UnitReserved", bits({F::din, F::product}),
+     bits({F::patient_abo_rh})},
+    {EventType::reservation_released, "ReservationReleased", bits({F::din, F::product}), 0},
+    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}), bits({F::patient_abo_rh})},
+    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), 0},
+    {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}), 0},
+    {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
+    {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
+}};
+
+const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
+
+constexpr std::array<std::string_view, 10> kDiscardReasons = {
+    "expired",         "tti_positive",          "broken_bag",  "haemolysis", "lipaemia",
+    "under_collection", "temperature_excursion", "out_of_storage_too_long", "qc_failure",
+    "other"};
+
+bool valid_type(EventType t) {
+  const auto i = static_cast<int>(t);
+  return i >= 1 && i <= kEventTypeCount;
+}
+
+bool printable_ascii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool is_code(std::string_view s) {
+  if (s.empty() || s.size() > 32) return false;
+  for (unsigned char c : s) {
+    if (!std::isalnum(c) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+bool has(const Event& e, Field f) {
+  switch (f) {
+    case F::din: return !e.din.empty();
+    case F::product: return !e.product.empty();
+    case F::donor: return !e.donor.empty();
+    case F::abo_rh: return e.abo_rh != AboRh::unknown;
+    case F::expires_at: return e.expires_at != 0;
+    case F::volume_ml: return e.volume_ml != 0;
+    case F::to: return !e.to.empty();
+    case F::test: return !e.test.empty();
+    case F::result: return !e.result.empty();
+    case F::reason: return !e.reason.empty();
+    case F::patient_abo_rh: return e.patient_abo_rh != AboRh::unknown;
+  }
+  return false;
+}
+
+constexpr std::array<Field, 11> kFields = {F::din,     F::product, F::donor, F::abo_rh,
+                                           F::expires_at, F::volume_ml, F::to, F::test,
+                                           F::result,  F::reason,  F::patient_abo_rh};
+
+}  // namespace
+
+std::string_view to_string(EventType t) { return valid_type(t) ? info(t).name : "unknown"; }
+
+std::optional<EventType> parse_event_type(std::string_view name) {
+  for (const auto& ti : kTypes) {
+    if (ti.name == name) return ti.type;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Field f) {
+  switch (f) {
+    case F::din: return "din";
+    case F::product: return "product";
+    case F::donor: return "donor";
+    case F::abo_rh: return "abo_rh";
+    case F::expires_at: return "expires_at";
+    case F::volume_ml: return "volume_ml";
+    case F::to: return "to";
+    case F::test: return "test";
+    case F::result: return "result";
+    case F::reason: return "reason";
+    case F::patient_abo_rh: return "patient_abo_rh";
+  }
+  return "?";
+}
+
+bool field_required(EventType t, Field f) {
+  return valid_type(t) && (info(t).required & static_cast<std::uint16_t>(f)) != 0;
+}
+
+bool field_allowed(EventType t, Field f) {
+  return valid_type(t) &&
+         ((info(t).required | info(t).optional) & static_cast<std::uint16_t>(f)) != 0;
+}
+
+bool is_din(std::string_view s) {
+  if (s.size() != 13) return false;
+  const char a = s[0];
+  const bool alpha_ok = (a >= 'A' && a <= 'N') || (a >= 'P' && a <= 'Z') || (a >= '1' && a <= '9');
+  if (!alpha_ok) return false;
+  for (std::size_t i = 1; i < 13; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+bool is_product_code(std::string_view s) {
+  if (s.size() != 8) return false;
+  if (s[0] < 'A' || s[0] > 'Z') return false;
+  for (std::size_t i = 1; i < 5; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  for (std::size_t i = 5; i < 8; ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+bool is_discard_reason(std::string_view s) {
+  for (auto r : kDiscardReasons) {
+    if (r == s) return true;
+  }
+  return false;
+}
+
+std::string_view discard_reasons_text() {
+  return "expired, tti_positive, broken_bag, haemolysis, lipaemia, under_collection, "
+         "temperature_excursion, out_of_storage_too_long, qc_failure, other";
+}
+
+Status validate_shape(const Event& e) {
+  if (!valid_type(e.type)) {
+    return make_error("unknown_type", "The event type is not one hemoledger knows.");
+  }
+  if (e.schema_version == 0 || e.schema_version > kSchemaVersion) {
+    return make_error("unsupported_version",
+                      "Schema version " + std::to_string(e.schema_version) +
+                          " is not supported; this engine reads versions 1 to " +
+                          std::to_string(kSchemaVersion) + ".");
+  }
+  if (e.id.empty() || e.id.size() > 128 || !printable_ascii(e.id)) {
+    return make_error("invalid_id",
+                      "The event id must be 1 to 128 printable characters without spaces.");
+  }
+  if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
+  if (!is_code(e.facility)) {
+    return make_error("missing_field", "The event does not name a valid facility code.");
+  }
+  if (e.actor.size() > 128 || e.station.size() > 128) {
+    return make_error("field_too_long", "Actor and station are limited to 128 characters.");
+  }
+  const std::string type_name(to_string(e.type));
+  for (Field f : kFields) {
+    const bool present = has(e, f);
+    if (field_required(e.type, f) && !present) {
+      return make_error("missing_field", type_name + " needs the field '" +
+                                             std::string(to_string(f)) + "'.");
+    }
+    if (present && !field_allowed(e.type, f)) {
+      return make_error("unexpected_field", "The field '" + std::string(to_string(f)) +
+                                                "' does not apply to " + type_name + ".");
+    }
+  }
+  if (!is_din(e.din)) {
+    return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
+                                         "\" is not a 13-character ISBT 128 donation number.");
+  }
+  if (!e.product.empty() && !is_product_code(e.product)) {
+    return make_error("invalid_product", "\"" + e.product.substr(0, 20) +
+                                             "\" is not an 8-character ISBT 128 product code.");
+  }
+  if (e.donor.size() > 64 || !printable_ascii(e.donor)) {
+    return make_error("invalid_donor",
+                      "The donor must be a pseudonymous id of at most 64 characters, not a name.");
+  }
+  if (!e.to.empty() && !is_code(e.to)) {
+    return make_error("invalid_facility", "The destination facility code is not valid.");
+  }
+  if (e.volume_ml < 0 || e.volume_ml > 2000) {
+    return make_error("invalid_volume", "The volume must be between 1 and 2000 mL.");
+  }
+  if (e.test.size() > 32 || e.result.size() > 32) {
+    return make_error("field_too_long", "Test codes and results are limited to 32 characters.");
+  }
+  if (e.type == EventType::unit_discarded && !is_discard_reason(e.reason)) {
+    return make_error("invalid_reason", "The discard reason must be one of: " +
+                                            std::string(discard_reasons_text()) + ".");
+  }
+  if (e.reason.size() > 200) {
+    return make_error("field_too_long", "The reason is limited to 200 characters.");
+  }
+  return {};
+}
+
+}  // namespace hemoledger

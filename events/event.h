@@ -1,0 +1,111 @@
+// Event: one immutable fact in a blood unit's life, and the one table that says
+// which fields each kind of event carries.
+//
+// Every event concerns exactly one donation (its 13-character ISBT 128 DIN);
+// events about a component also name its 8-character product code, and a unit
+// is identified by DIN + product. The Kafka message key is the DIN, so all of a
+// donation's events stay in one partition, in order.
+//
+// Events are plain values. `validate_shape` checks what can be checked without
+// state (required fields present, formats right); the safety rules that need
+// the unit's history live in projections/projector.h. Encodings: binary_codec.h
+// (the engine's own) and json_codec.h (for any Kafka client), documented in
+// docs/events.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/blood_group.h"
+#include "events/result.h"
+#include "events/time.h"
+
+namespace hemoledger {
+
+// Written into every encoded event. Version 1 is the first; a reader accepts
+// every version up to its own and treats fields that came later as absent.
+inline constexpr std::uint16_t kSchemaVersion = 1;
+
+// Numeric values are serialized: never renumber, only append.
+enum class EventType : std::uint8_t {
+  donation_collected = 1,
+  component_produced = 2,
+  test_resulted = 3,
+  unit_released = 4,
+  unit_quarantined = 5,
+  transfer_dispatched = 6,
+  transfer_received = 7,
+  unit_reserved = 8,
+  reservation_released = 9,
+  unit_issued = 10,
+  unit_returned = 11,
+  unit_transfused = 12,
+  unit_discarded = 13,
+  unit_expired = 14,
+};
+inline constexpr int kEventTypeCount = 14;
+
+// "DonationCollected", ... as in JSON.
+std::string_view to_string(EventType t);
+std::optional<EventType> parse_event_type(std::string_view name);
+
+// The payload fields an event may carry besides its envelope.
+enum class Field : std::uint16_t {
+  din = 1 << 0,
+  product = 1 << 1,
+  donor = 1 << 2,
+  abo_rh = 1 << 3,
+  expires_at = 1 << 4,
+  volume_ml = 1 << 5,
+  to = 1 << 6,
+  test = 1 << 7,
+  result = 1 << 8,
+  reason = 1 << 9,
+  patient_abo_rh = 1 << 10,
+};
+std::string_view to_string(Field f);  // the JSON name
+// Whether events of type t must carry f, and whether they may.
+bool field_required(EventType t, Field f);
+bool field_allowed(EventType t, Field f);
+
+struct Event {
+  // Envelope.
+  std::string id;  // unique, 1-128 printable ASCII; a repeated id is ignored
+  EventType type = EventType::donation_collected;
+  std::uint16_t schema_version = kSchemaVersion;
+  TimeMs at = 0;           // when it happened (UTC)
+  TimeMs recorded_at = 0;  // when it entered Kafka; 0 until the engine stamps it
+  std::string facility;    // reporting facility code (data/facilities.csv)
+  std::string actor;       // who did it (user or system id), optional
+  std::string station;     // which bench or device, optional
+
+  // Payload; which fields apply is given by field_allowed().
+  std::string din;      // 13 characters, no flags
+  std::string product;  // 8 characters: description code, collection type, division
+  std::string donor;    // pseudonymous donor id, never a name
+  AboRh abo_rh = AboRh::unknown;
+  TimeMs expires_at = 0;  // 0 = absent
+  std::int32_t volume_ml = 0;
+  std::string to;      // destination facility of a transfer
+  std::string test;    // test code (data/tests.csv)
+  std::string result;  // test result as sent
+  std::string reason;  // discard reason code, or a quarantine note
+  AboRh patient_abo_rh = AboRh::unknown;
+
+  bool operator==(const Event&) const = default;
+};
+
+// Checks fields against the per-type table and their formats. Does not know
+// facilities, products or tests: the projector checks those against reference
+// data.
+[[nodiscard]] Status validate_shape(const Event& e);
+
+// Format checks shared by codecs, the projector and connectors.
+bool is_din(std::string_view s);           // αppppyynnnnnn
+bool is_product_code(std::string_view s);  // αooootds
+bool is_discard_reason(std::string_view s);
+std::string_view discard_reasons_text();  // "expired, tti_positive, ..." for messages
+
+}  // namespace hemoledger

@@ -1,0 +1,181 @@
+#include "events/json_codec.h"
+
+#include <nlohmann/json.hpp>
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+Error bad(std::string message) { return make_error("malformed_json", std::move(message)); }
+
+// Rejects deep nesting before the recursive parser sees it.
+bool nesting_within(std::string_view s, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+Status read_string(const json& v, std::string_view name, std::string& out) {
+  if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
+  out = v.get<std::string>();
+  return {};
+}
+
+Status read_time(const json& v, std::string_view name, TimeMs& out) {
+  if (!v.is_string()) {
+    return bad("The field '" + std::string(name) + "' must be an RFC 3339 string.");
+  }
+  auto t = parse_rfc3339(v.get<std::string>());
+  if (!t) return t.error();
+  out = *t;
+  return {};
+}
+
+Status read_group(const json& v, std::string_view name, AboRh& out) {
+  if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
+  auto g = parse_abo_rh(v.get<std::string>());
+  if (!g) {
+    return make_error("invalid_blood_group", "\"" + v.get<std::string>().substr(0, 10) +
+                                                 "\" is not a blood group; use O+, O-, A+, A-, "
+                                                 "B+, B-, AB+ or AB-.");
+  }
+  out = *g;
+  return {};
+}
+
+Status read_int(const json& v, std::string_view name, std::int64_t lo, std::int64_t hi,
+                std::int64_t& out) {
+  if (!v.is_number_integer()) {
+    return bad("The field '" + std::string(name) + "' must be a whole number.");
+  }
+  const auto n = v.get<std::int64_t>();
+  if (n < lo || n > hi) {
+    return bad("The field '" + std::string(name) + "' is out of range.");
+  }
+  out = n;
+  return {};
+}
+
+Status read_field(const std::string& key, const json& v, Event& e, bool& is_payload,
+                  Field& field) {
+  is_payload = false;
+  if (key == "id") return read_string(v, key, e.id);
+  if (key == "type") return {};  // read first, separately
+  if (key == "schema_version") {
+    std::int64_t n = 0;
+    if (auto s = read_int(v, key, 1, 65535, n); !s) return s;
+    e.schema_version = static_cast<std::uint16_t>(n);
+    return {};
+  }
+  if (key == "at") return read_time(v, key, e.at);
+  if (key == "recorded_at") return read_time(v, key, e.recorded_at);
+  if (key == "facility") return read_string(v, key, e.facility);
+  if (key == "actor") return read_string(v, key, e.actor);
+  if (key == "station") return read_string(v, key, e.station);
+  is_payload = true;
+  if (key == "din") { field = Field::din; return read_string(v, key, e.din); }
+  if (key == "product") { field = Field::product; return read_string(v, key, e.product); }
+  if (key == "donor") { field = Field::donor; return read_string(v, key, e.donor); }
+  if (key == "abo_rh") { field = Field::abo_rh; return read_group(v, key, e.abo_rh); }
+  if (key == "expires_at") { field = Field::expires_at; return read_time(v, key, e.expires_at); }
+  if (key == "volume_ml") {
+    field = Field::volume_ml;
+    std::int64_t n = 0;
+    if (auto s = read_int(v, key, 1, 2000, n); !s) return s;
+    e.volume_ml = static_cast<std::int32_t>(n);
+    return {};
+  }
+  if (key == "to") { field = Field::to; return read_string(v, key, e.to); }
+  if (key == "test") { field = Field::test; return read_string(v, key, e.test); }
+  if (key == "result") { field = Field::result; return read_string(v, key, e.result); }
+  if (key == "reason") { field = Field::reason; return read_string(v, key, e.reason); }
+  if (key == "patient_abo_rh") {
+    field = Field::patient_abo_rh;
+    return read_group(v, key, e.patient_abo_rh);
+  }
+  return make_error("unknown_field", "The field '" + key.substr(0, 40) +
+                                         "' is not part of any hemoledger event.");
+}
+
+}  // namespace
+
+std::string encode_json(const Event& e) {
+  json j;
+  j["id"] = e.id;
+  j["type"] = std::string(to_string(e.type));
+  j["schema_version"] = e.schema_version;
+  j["at"] = format_rfc3339(e.at);
+  if (e.recorded_at != 0) j["recorded_at"] = format_rfc3339(e.recorded_at);
+  j["facility"] = e.facility;
+  if (!e.actor.empty()) j["actor"] = e.actor;
+  if (!e.station.empty()) j["station"] = e.station;
+  j["din"] = e.din;
+  if (!e.product.empty()) j["product"] = e.product;
+  if (!e.donor.empty()) j["donor"] = e.donor;
+  if (e.abo_rh != AboRh::unknown) j["abo_rh"] = std::string(to_string(e.abo_rh));
+  if (e.expires_at != 0) j["expires_at"] = format_rfc3339(e.expires_at);
+  if (e.volume_ml != 0) j["volume_ml"] = e.volume_ml;
+  if (!e.to.empty()) j["to"] = e.to;
+  if (!e.test.empty()) j["test"] = e.test;
+  if (!e.result.empty()) j["result"] = e.result;
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  if (e.patient_abo_rh != AboRh::unknown) {
+    j["patient_abo_rh"] = std::string(to_string(e.patient_abo_rh));
+  }
+  return j.dump();
+}
+
+Result<Event> decode_json(std::string_view text) {
+  if (text.size() > kMaxJsonBytes) {
+    return make_error("too_large", "The message is larger than " +
+                                       std::to_string(kMaxJsonBytes / 1024) + " KiB.");
+  }
+  if (!nesting_within(text, kMaxJsonDepth)) {
+    return bad("The JSON is nested too deeply to be an event.");
+  }
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return bad("The message is not valid JSON (or not valid UTF-8).");
+  }
+  if (!j.is_object()) return bad("An event must be a JSON object.");
+  auto type_it = j.find("type");
+  if (type_it == j.end() || !type_it->is_string()) {
+    return make_error("missing_field", "The event has no 'type'.");
+  }
+  auto type = parse_event_type(type_it->get<std::string>());
+  if (!type) {
+    return make_error("unknown_type", "\"" + type_it->get<std::string>().substr(0, 40) +
+                                          "\" is not an event type hemoledger knows.");
+  }
+  Event e;
+  e.type = *type;
+  e.schema_version = kSchemaVersion;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool is_payload = false;
+    Field field = Field::din;
+    if (auto s = read_field(it.key(), it.value(), e, is_payload, field); !s) return s.error();
+    if (is_payload && !field_allowed(e.type, field)) {
+      return make_error("unexpected_field", "The field '" + it.key() + "' does not apply to " +
+                                                std::string(to_string(e.type)) + ".");
+    }
+  }
+  if (auto s = validate_shape(e); !s) return s.error();
+  return e;
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,362 @@
+#include "projections/projector.h"
+
+#include "projections/compatibility.h"
+
+namespace hemoledger {
+
+namespace {
+
+Error reject(std::string code, std::string message) {
+  return make_error(std::move(code), std::move(message));
+}
+
+std::string unit_name(const Event& e) { return "Unit " + e.din + " " + e.product; }
+
+// "unit_<status>", with a sentence saying why the action cannot happen.
+Error wrong_status(const Event& e, const UnitState& u, std::string_view action) {
+  std::string why;
+  switch (u.status) {
+    case UnitStatus::quarantined:
+      why = u.tti_blocked ? " is quarantined after a positive screen" : " is quarantined";
+      break;
+    case UnitStatus::available: why = " is available, not in the state this needs"; break;
+    case UnitStatus::reserved: why = " is reserved for a patient"; break;
+    case UnitStatus::in_transit: why = " is in transit to " + u.destination; break;
+    case UnitStatus::issued: why = " has been issued"; break;
+    case UnitStatus::transfused: why = " has been transfused"; break;
+    case UnitStatus::discarded: why = " has been discarded"; break;
+    case UnitStatus::expired: why = " has expired"; break;
+  }
+  return reject("unit_" + std::string(to_string(u.status)),
+                unit_name(e) + why + "; it cannot be " + std::string(action) + ".");
+}
+
+Status require_holder(const Event& e, const UnitState& u) {
+  if (u.holder != e.facility) {
+    return reject("not_holder", unit_name(e) + " is held by " + u.holder + ", not " + e.facility +
+                                    ".");
+  }
+  return {};
+}
+
+Status require_in_date(const Event& e, const UnitState& u, std::string_view action) {
+  if (e.at >= u.expires_at) {
+    return reject("unit_expired", unit_name(e) + " expired at " + format_rfc3339(u.expires_at) +
+                                      "; it cannot be " + std::string(action) + ".");
+  }
+  return {};
+}
+
+Status require_status(const Event& e, const UnitState& u, std::initializer_list<UnitStatus> ok,
+                      std::string_view action) {
+  for (UnitStatus s : ok) {
+    if (u.status == s) return {};
+  }
+  return wrong_status(e, u, action);
+}
+
+Status check_patient(const Donation& d, const UnitState& u, AboRh patient) {
+  if (patient == AboRh::unknown) return {};
+  return check_compatible(u.category, d.group(), patient);
+}
+
+// Applies a test result to the donation; may block every component.
+Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::string& detail) {
+  const TestDef* t = ref.test(e.test);
+  if (!t) return reject("unknown_test", "The test '" + e.test + "' is not in the test catalogue.");
+  const auto invalid = [&](std::string_view expected) {
+    return reject("invalid_result", "'" + e.result + "' is not a result of " + t->name +
+                                        "; expected " + std::string(expected) + ".");
+  };
+  switch (t->kind) {
+    case TestKind::abo: {
+      auto a = parse_abo(e.result);
+      if (!a) return invalid("O, A, B or AB");
+      d.typed_abo = *a;
+      break;
+    }
+    case TestKind::rhd: {
+      auto r = parse_rhd(e.result);
+      if (!r) return invalid("pos or neg");
+      d.typed_rhd = *r;
+      break;
+    }
+    case TestKind::abo_rh: {
+      auto g = parse_abo_rh(e.result);
+      if (!g) return invalid("O+, O-, A+, A-, B+, B-, AB+ or AB-");
+      d.typed_abo = abo_of(*g);
+      d.typed_rhd = rhd_of(*g);
+      break;
+    }
+    case TestKind::screen: {
+      ScreenOutcome o;
+      if (!parse_screen_outcome(e.result, o)) return invalid("negative, positive or indeterminate");
+      if (o == ScreenOutcome::positive) {
+        d.tti_positive = true;
+        for (auto& u : d.units) {
+          u.tti_blocked = true;
+          if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
+            u.status = UnitStatus::quarantined;
+            u.reserved_for = AboRh::unknown;
+          }
+        }
+      }
+      break;
+    }
+    case TestKind::info:
+      break;
+  }
+  TestRecord rec{e.test, e.result, e.at, e.id};
+  bool replaced = false;
+  for (auto& old : d.tests) {
+    if (old.test == e.test) {
+      old = rec;
+      replaced = true;
+    }
+  }
+  if (!replaced) d.tests.push_back(rec);
+  detail = e.test + ": " + e.result;
+  return {};
+}
+
+Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& d, const Event& e,
+                        std::string& detail) {
+  UnitState* u = d.unit(e.product);
+  if (!u) {
+    return reject("unknown_unit", "No component " + e.product + " has been produced from donation " +
+                                      e.din + ".");
+  }
+  switch (e.type) {
+    case EventType::unit_released: {
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (u->tti_blocked) {
+        return reject("tti_positive", unit_name(e) +
+                                          " comes from a donation with a positive screen; it "
+                                          "must never be released.");
+      }
+      if (auto s = require_status(e, *u, {UnitStatus::quarantined}, "released"); !s) return s;
+      if (auto s = require_in_date(e, *u, "released"); !s) return s;
+      if (auto missing = missing_for_release(ref, d); !missing.empty()) {
+        return reject("untested", unit_name(e) + " cannot be released: waiting for " + missing + ".");
+      }
+      const AboRh typed = combine(d.typed_abo, d.typed_rhd);
+      if (d.declared != AboRh::unknown && d.declared != typed) {
+        return reject("blood_group_mismatch",
+                      unit_name(e) + " was labelled " + std::string(to_string(d.declared)) +
+                          " but typed " + std::string(to_string(typed)) +
+                          "; it cannot be released until the discrepancy is resolved.");
+      }
+      u->status = UnitStatus::available;
+      break;
+    }
+    case EventType::unit_quarantined:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::available, UnitStatus::reserved},
+                                  "quarantined");
+          !s) {
+        return s;
+      }
+      u->status = UnitStatus::quarantined;
+      u->reserved_for = AboRh::unknown;
+      detail = e.reason;
+      break;
+    case EventType::transfer_dispatched: {
+      if (!ref.facility(e.to)) {
+        return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
+      }
+      if (e.to == e.facility) {
+        return reject("same_facility", "A transfer must go to another facility than " + e.facility +
+                                           ".");
+      }
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::available}, "dispatched"); !s) return s;
+      if (auto s = require_in_date(e, *u, "dispatched"); !s) return s;
+      u->status = UnitStatus::in_transit;
+      u->destination = e.to;
+      detail = "to " + e.to;
+      break;
+    }
+    case EventType::transfer_received:
+      if (auto s = require_status(e, *u, {UnitStatus::in_transit}, "received"); !s) return s;
+      if (u->destination != e.facility) {
+        return reject("not_destination", unit_name(e) + " is in transit to " + u->destination +
+                                             ", not to " + e.facility + ".");
+      }
+      detail = "from " + u->holder;
+      u->holder = e.facility;
+      u->destination.clear();
+      u->status = u->tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
+      break;
+    case EventType::unit_reserved:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::available}, "reserved"); !s) return s;
+      if (auto s = require_in_date(e, *u, "reserved"); !s) return s;
+      if (auto s = check_patient(d, *u, e.patient_abo_rh); !s) return s;
+      u->status = UnitStatus::reserved;
+      u->reserved_for = e.patient_abo_rh;
+      if (e.patient_abo_rh != AboRh::unknown) {
+        detail = "for a " + std::string(to_string(e.patient_abo_rh)) + " patient";
+      }
+      break;
+    case EventType::reservation_released:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::reserved}, "unreserved"); !s) return s;
+      u->status = UnitStatus::available;
+      u->reserved_for = AboRh::unknown;
+      break;
+    case EventType::unit_issued: {
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::available, UnitStatus::reserved}, "issued");
+          !s) {
+        return s;
+      }
+      if (auto s = require_in_date(e, *u, "issued"); !s) return s;
+      const AboRh patient =
+          e.patient_abo_rh != AboRh::unknown ? e.patient_abo_rh : u->reserved_for;
+      if (auto s = check_patient(d, *u, patient); !s) return s;
+      u->status = UnitStatus::issued;
+      u->issued_at = e.at;
+      u->reserved_for = AboRh::unknown;
+      if (patient != AboRh::unknown) {
+        detail = "for a " + std::string(to_string(patient)) + " patient";
+      }
+      break;
+    }
+    case EventType::unit_returned:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::issued}, "returned"); !s) return s;
+      if (auto s = require_in_date(e, *u, "returned to stock"); !s) return s;
+      if ((u->category == Category::red_cells || u->category == Category::whole_blood) &&
+          e.at - u->issued_at > rules.max_out_of_storage) {
+        return reject("out_of_storage_too_long",
+                      unit_name(e) + " was out of controlled storage for more than " +
+                          std::to_string(rules.max_out_of_storage / kMinute) +
+                          " minutes; it must be discarded, not returned to stock.");
+      }
+      u->status = u->tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
+      break;
+    case EventType::unit_transfused:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (auto s = require_status(e, *u, {UnitStatus::issued}, "recorded as transfused"); !s) {
+        return s;
+      }
+      u->status = UnitStatus::transfused;
+      break;
+    case EventType::unit_discarded:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (is_final(u->status)) return wrong_status(e, *u, "discarded");
+      u->status = UnitStatus::discarded;
+      u->destination.clear();
+      detail = e.reason;
+      break;
+    case EventType::unit_expired:
+      if (auto s = require_holder(e, *u); !s) return s;
+      if (is_final(u->status)) return wrong_status(e, *u, "expired");
+      if (e.at < u->expires_at) {
+        return reject("not_yet_expired", unit_name(e) + " does not expire until " +
+                                             format_rfc3339(u->expires_at) + ".");
+      }
+      u->status = UnitStatus::expired;
+      u->destination.clear();
+      break;
+    default:
+      return reject("unknown_type", "This event type does not act on a unit.");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string missing_for_release(const ReferenceData& ref, const Donation& d) {
+  std::string missing;
+  const auto add = [&](const std::string& what) {
+    missing += (missing.empty() ? "" : ", ") + what;
+  };
+  if (d.typed_abo == Abo::unknown) add("ABO typing");
+  if (d.typed_rhd == RhD::unknown) add("RhD typing");
+  for (const auto& t : ref.tests()) {
+    if (!t.mandatory || t.kind != TestKind::screen) continue;
+    const TestRecord* r = d.test(t.code);
+    ScreenOutcome o;
+    if (!r) add("a " + t.code + " screen");
+    else if (!parse_screen_outcome(r->result, o) || o != ScreenOutcome::negative)
+      add("a negative " + t.code + " screen");
+  }
+  return missing;
+}
+
+Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const Donation* before,
+                            const Event& e) {
+  if (auto s = validate_shape(e); !s) return s.error();
+  if (!ref.facility(e.facility)) {
+    return reject("unknown_facility", "The facility " + e.facility + " is not a known facility.");
+  }
+  Applied out;
+  std::string detail;
+  if (e.type == EventType::donation_collected) {
+    if (before) {
+      return reject("duplicate_donation", "Donation " + e.din + " was already collected at " +
+                                              before->facility + ".");
+    }
+    Donation& d = out.after;
+    d.din = e.din;
+    d.donor = e.donor;
+    d.facility = e.facility;
+    d.collected_at = e.at;
+    d.volume_ml = e.volume_ml;
+    d.declared = e.abo_rh;
+    if (e.abo_rh != AboRh::unknown) detail = "labelled " + std::string(to_string(e.abo_rh));
+  } else {
+    if (!before) {
+      return reject("unknown_donation", "No donation " + e.din + " has been collected.");
+    }
+    if (e.at < before->collected_at) {
+      return reject("before_collection", "The event is dated before donation " + e.din +
+                                             " was collected.");
+    }
+    out.after = *before;
+    Donation& d = out.after;
+    if (e.type == EventType::component_produced) {
+      const Product* p = ref.product(e.product);
+      if (!p) {
+        return reject("unknown_product", "The product code " + e.product +
+                                             " is not in the product catalogue.");
+      }
+      if (d.unit(e.product)) {
+        return reject("duplicate_component", "Component " + e.product + " of donation " + e.din +
+                                                 " was already produced.");
+      }
+      const TimeMs limit = end_of_day_after(d.collected_at, p->shelf_life_days);
+      if (e.expires_at > limit) {
+        return reject("component_outlives_donation",
+                      "Component " + e.product + " would expire at " +
+                          format_rfc3339(e.expires_at) + ", after its limit of " +
+                          format_rfc3339(limit) + " (" + std::to_string(p->shelf_life_days) +
+                          " days from collection).");
+      }
+      UnitState u;
+      u.product = e.product;
+      u.category = p->category;
+      u.status = UnitStatus::quarantined;
+      u.holder = e.facility;
+      u.produced_at = e.at;
+      u.expires_at = e.expires_at != 0 ? e.expires_at : limit;
+      u.volume_ml = e.volume_ml;
+      u.tti_blocked = d.tti_positive;
+      d.units.push_back(u);
+      detail = std::string(to_string(p->category)) + ", expires " + format_rfc3339(u.expires_at);
+    } else if (e.type == EventType::test_resulted) {
+      if (auto s = apply_test(ref, d, e, detail); !s) return s.error();
+    } else {
+      if (auto s = apply_unit_event(ref, rules, d, e, detail); !s) return s.error();
+    }
+  }
+  const bool donation_level =
+      e.type == EventType::donation_collected || e.type == EventType::test_resulted;
+  out.after.history.push_back(
+      HistoryEntry{e.id, e.type, e.at, e.facility, donation_level ? "" : e.product, detail});
+  out.stock = stock_diff(before, out.after);
+  return out;
+}
+
+}  // namespace hemoledger

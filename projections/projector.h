@@ -1,0 +1,69 @@
+// The projector: the blood-safety state machine, as one pure function.
+//
+//   Result<Applied> r = apply_event(ref, rules, before, event);
+//   if (!r) reject(event, r.error());     // code + sentence, nothing changed
+//   else    store(r->after, r->stock);    // the new Donation and stock deltas
+//
+// `before` is the Donation the event's DIN names, or null if none was
+// collected. The function reads nothing else: no clock (times come from the
+// event), no storage, no Kafka. Replaying the same events therefore always
+// yields the same states and the same rejections.
+//
+// The rules (DOMAIN.md "Safety rules") and their rejection codes, each with a
+// test in tests/projections/projector_test.cpp:
+//   - the facility, destination, product and test must be in reference data
+//     (unknown_facility, unknown_destination, unknown_product, unknown_test,
+//     invalid_result);
+//   - a DIN is collected once (duplicate_donation); other events need it
+//     (unknown_donation) and cannot precede it (before_collection);
+//   - a component never outlives its donation's limit: collection day plus the
+//     product's shelf life (component_outlives_donation); once per product
+//     (duplicate_component);
+//   - components are quarantined from production; a release needs ABO and RhD
+//     typed, every mandatory screen negative (untested), typing that agrees
+//     with the collection label (blood_group_mismatch) and no positive screen
+//     (tti_positive);
+//   - a positive screen takes every component of the DIN out of stock
+//     (quarantined, blocked for good);
+//   - only the holder acts on a unit (not_holder), only the destination
+//     receives a transfer (not_destination), and only a unit in the right
+//     status may move (unit_<status>, e.g. unit_quarantined, unit_issued);
+//   - an expired unit cannot be released, reserved, issued, dispatched or
+//     returned (unit_expired); UnitExpired is accepted only once it has
+//     (not_yet_expired);
+//   - a reservation or issue with a patient group must be compatible
+//     (incompatible);
+//   - red cells and whole blood out of storage for more than Rules::
+//     max_out_of_storage cannot return to stock (out_of_storage_too_long);
+//   - transfused, discarded and expired are final (unit_transfused, ...).
+#pragma once
+
+#include <vector>
+
+#include "events/event.h"
+#include "events/reference_data.h"
+#include "projections/stock.h"
+#include "projections/unit_state.h"
+
+namespace hemoledger {
+
+struct Rules {
+  // Red cells and whole blood returned later than this after issue are
+  // discarded, not restocked. Default: 30 minutes (DOMAIN.md).
+  TimeMs max_out_of_storage = 30 * kMinute;
+};
+
+struct Applied {
+  Donation after;
+  std::vector<StockDelta> stock;  // what the event changed in stock
+};
+
+[[nodiscard]] Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules,
+                                          const Donation* before, const Event& e);
+
+// What a release of this donation's components still waits for ("ABO typing,
+// hiv screen"); empty when nothing is missing. Shared with the API so that a
+// technician sees the same list the rule uses.
+std::string missing_for_release(const ReferenceData& ref, const Donation& d);
+
+}  // namespace hemoledger

@@ -1,0 +1,109 @@
+// Donation: the projected state of one donation and every component made from
+// it, with the history of both. This is the aggregate the projector folds
+// events into: every event names exactly one DIN, so applying an event reads
+// and writes exactly one Donation, and all of a Donation's events arrive in
+// one Kafka partition, in order.
+//
+// Values only; serialization (cereal portable binary, versioned) is declared
+// here and used by the engine's store. Not thread-safe to share mutably.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/blood_group.h"
+#include "events/event.h"
+#include "events/reference_data.h"
+
+namespace hemoledger {
+
+// Numeric values are serialized: never renumber.
+enum class UnitStatus : std::uint8_t {
+  quarantined = 1,
+  available = 2,
+  reserved = 3,
+  in_transit = 4,
+  issued = 5,
+  transfused = 6,
+  discarded = 7,
+  expired = 8,
+};
+
+std::string_view to_string(UnitStatus s);
+bool parse_unit_status(std::string_view text, UnitStatus& out);
+// Transfused, discarded and expired units never change again.
+bool is_final(UnitStatus s);
+// The statuses counted in stock: quarantined, available, reserved, in transit, issued.
+bool in_stock(UnitStatus s);
+inline constexpr UnitStatus kStockStatuses[] = {UnitStatus::quarantined, UnitStatus::available,
+                                                UnitStatus::reserved, UnitStatus::in_transit,
+                                                UnitStatus::issued};
+
+struct UnitState {
+  std::string product;  // 8-character product code
+  Category category = Category::unknown;
+  UnitStatus status = UnitStatus::quarantined;
+  std::string holder;       // facility that holds the unit (origin while in transit)
+  std::string destination;  // set while in transit
+  TimeMs produced_at = 0;
+  TimeMs expires_at = 0;
+  TimeMs issued_at = 0;  // last issue, for the out-of-storage rule on return
+  std::int32_t volume_ml = 0;
+  AboRh reserved_for = AboRh::unknown;  // patient group of a reservation
+  bool tti_blocked = false;             // a positive screen: never releasable again
+
+  bool operator==(const UnitState&) const = default;
+};
+
+struct TestRecord {
+  std::string test;    // test code
+  std::string result;  // as sent
+  TimeMs at = 0;
+  std::string event_id;
+
+  bool operator==(const TestRecord&) const = default;
+};
+
+struct HistoryEntry {
+  std::string event_id;
+  EventType type = EventType::donation_collected;
+  TimeMs at = 0;
+  std::string facility;
+  std::string product;  // empty for events about the whole donation
+  std::string detail;   // e.g. "hiv: negative", "to GZA-BB", a discard reason
+
+  bool operator==(const HistoryEntry&) const = default;
+};
+
+struct Donation {
+  std::string din;
+  std::string donor;     // pseudonymous id
+  std::string facility;  // where it was collected
+  TimeMs collected_at = 0;
+  std::int32_t volume_ml = 0;
+  AboRh declared = AboRh::unknown;  // group given at collection (the label)
+  Abo typed_abo = Abo::unknown;
+  RhD typed_rhd = RhD::unknown;
+  bool tti_positive = false;
+  std::vector<TestRecord> tests;  // the latest result of each test
+  std::vector<UnitState> units;   // components, in production order
+  std::vector<HistoryEntry> history;
+
+  // The group counted in stock: typed when both ABO and RhD are typed,
+  // otherwise the declared group, otherwise unknown.
+  AboRh group() const;
+  const UnitState* unit(std::string_view product) const;
+  UnitState* unit(std::string_view product);
+  const TestRecord* test(std::string_view code) const;
+
+  bool operator==(const Donation&) const = default;
+};
+
+// cereal portable binary with a leading format version; decode never throws.
+std::string encode_donation(const Donation& d);
+[[nodiscard]] Result<Donation> decode_donation(std::string_view bytes);
+
+}  // namespace hemoledger

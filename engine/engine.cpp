@@ -209,8 +209,6 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     for (auto& [p, table] : new_partition_stock) partition_stock_[p] = std::move(table);
     for (const auto& [p, change] : stock_change) total_stock_.add(change);
   }
-  processed_cv_.notify_all();
-
   const auto micros = micros_since(t0);
   metrics_.applied += n_applied;
   metrics_.rejected += n_rejected;
@@ -218,6 +216,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   ++metrics_.batches;
   metrics_.commit_micros_total += micros;
   metrics_.commit_micros_last = micros;
+  processed_cv_.notify_all();
 
   // Rejections are durable already; forwarding them is at-least-once: the
   // marker moves in the next commit, and a restart forwards what is left.

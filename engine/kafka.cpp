@@ -254,8 +254,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config, St
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
-      {"session.timeout.ms", "10000"},
-      {"heartbeat.interval.ms", "1000"},
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
       {"fetch.wait.max.ms", "100"},
   };
   for (const auto& [k, v] : settings) {

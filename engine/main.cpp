@@ -70,6 +70,7 @@ struct ServeArgs {
   std::string topic = "hemoledger.events", rejected_topic = "hemoledger.rejected",
               group = "hemoledger";
   int partitions = 6;
+  std::size_t max_batch = 5000;
   bool demo = false;
   double demo_speed = 1.0;
   std::string bootstrap_file;
@@ -91,6 +92,7 @@ int serve(const ServeArgs& a) {
   opt.kafka.rejected_topic = a.rejected_topic;
   opt.kafka.group = a.group;
   opt.kafka.partitions = a.partitions;
+  opt.max_batch = a.max_batch;
   for (const auto& p : a.properties) {
     const auto eq = p.find('=');
     if (eq == std::string::npos) {
@@ -228,6 +230,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--group", sa.group, "Kafka consumer group")->capture_default_str();
   serve_cmd->add_option("--partitions", sa.partitions, "Partitions of the embedded topics")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-batch", sa.max_batch, "Most messages per RocksDB commit")
       ->capture_default_str();
   serve_cmd->add_flag("--demo", sa.demo, "Produce a simulated live feed");
   serve_cmd->add_option("--demo-speed", sa.demo_speed, "Simulated hours per second")

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# hemoledger's one entry point. On a fresh Debian bookworm machine:
+#   ./run.sh demo    install what is missing, build, start the engine on the
+#                    embedded Kafka with a live demo feed (Ctrl-C stops it)
+#   ./run.sh test    install, build, run every test through ctest
+#   ./run.sh build   install and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(
+  cmake g++ make pkg-config ccache
+  librdkafka-dev librocksdb-dev libcereal-dev libspdlog-dev catch2
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  kcat curl ca-certificates
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  echo "==> configuring and building into build/"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+  cmake --build build -j"${JOBS:-2}"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  demo)
+    install_packages "${PACKAGES[@]}"
+    build
+    echo "==> starting hemoledger on the embedded Kafka with the demo feed"
+    echo "    open http://127.0.0.1:8080/ for the live stock page; Ctrl-C to stop"
+    exec build/hemoledger serve --demo --data-dir "${DATA_DIR:-hemoledger-data}" "$@"
+    ;;
+  test)
+    install_packages "${PACKAGES[@]}"
+    build
+    echo "==> running the tests"
+    cd build
+    ctest --output-on-failure -j"${JOBS:-2}" "$@"
+    ;;
+  build)
+    install_packages "${PACKAGES[@]}"
+    build
+    ;;
+  *)
+    echo "usage: ./run.sh demo|test|build" >&2
+    exit 64
+    ;;
+esac

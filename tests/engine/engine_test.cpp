@@ -1,0 +1,192 @@
+// The engine in-process against librdkafka's mock cluster and RocksDB on disk:
+// real Kafka protocol, real storage, the real apply loop.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "engine/engine.h"
+#include "engine/queries.h"
+#include "engine/reference_files.h"
+#include "events/binary_codec.h"
+#include "events/json_codec.h"
+#include "tests/engine/support.h"
+
+using namespace hemoledger;
+using namespace hemoledger::testing;
+using nlohmann::json;
+
+namespace {
+
+const ReferenceData& ref() {
+  static const ReferenceData r = [] {
+    auto l = load_reference_data(default_reference_dir());
+    REQUIRE(l.ok());
+    return std::move(l).value();
+  }();
+  return r;
+}
+
+struct RunningEngine {
+  RunningEngine(const KafkaConfig& kafka, const std::string& dir, Producer* producer) {
+    EngineOptions opt;
+    opt.data_dir = dir;
+    opt.kafka = kafka;
+    opt.max_batch = 100;
+    auto e = Engine::open(opt, ref(), producer);
+    REQUIRE(e.ok());
+    engine = std::move(*e);
+    thread = std::thread([this] { result = engine->run(stop); });
+  }
+  ~RunningEngine() { halt(); }
+  void halt() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+  std::unique_ptr<Engine> engine;
+  std::atomic<bool> stop{false};
+  Status result;
+  std::thread thread;
+};
+
+// Reads every message of a topic from the beginning, until `want` arrive.
+std::vector<std::string> read_topic(KafkaConfig cfg, const std::string& topic, std::size_t want) {
+  cfg.events_topic = topic;
+  cfg.group = "reader-" + std::to_string(std::rand());
+  auto c = Consumer::create(
+      cfg, [](const std::vector<std::int32_t>&) { return std::map<std::int32_t, std::int64_t>(); },
+      [](const std::vector<std::int32_t>&) {});
+  REQUIRE(c.ok());
+  std::vector<std::string> out;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (out.size() < want && std::chrono::steady_clock::now() < end) {
+    auto batch = (*c)->poll_batch(100, 200);
+    REQUIRE(batch.ok());
+    for (auto& r : *batch) out.push_back(r.value);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones are rejected",
+          "[engine][kafka]") {
+  TempDir dir;
+  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
+  REQUIRE(mock.ok());
+  KafkaConfig kafka;
+  kafka.brokers = (*mock)->bootstrap();
+  auto producer = Producer::create(kafka);
+  REQUIRE(producer.ok());
+  RunningEngine run(kafka, dir.path(), producer->get());
+
+  EventMaker m("t", 1793491200000);
+  const std::string din = din_for(1), bank = "NBS-BB";
+  std::vector<std::pair<std::string, std::string>> messages;  // key, value
+  Event collected = m.make(EventType::donation_collected, bank, din);
+  collected.donor = "D1";
+  collected.abo_rh = AboRh::o_neg;
+  messages.emplace_back(din, encode_json(collected));  // JSON
+  messages.emplace_back(din, encode_binary(m.make(EventType::component_produced, bank, din,
+                                                  "E0382V00")));  // binary
+  messages.emplace_back(din, encode_binary(m.make(EventType::component_produced, bank, din,
+                                                  "E2555V00")));
+  for (auto [test, value] : std::vector<std::pair<std::string, std::string>>{
+           {"abo", "O"}, {"rhd", "neg"}, {"hiv", "negative"}, {"hbv", "negative"},
+           {"hcv", "negative"}, {"syphilis", "negative"}}) {
+    Event t = m.make(EventType::test_resulted, "NBS-LAB", din);
+    t.test = test;
+    t.result = value;
+    messages.emplace_back(din, encode_json(t));
+  }
+  Event release = m.make(EventType::unit_released, bank, din, "E0382V00");
+  messages.emplace_back(din, encode_json(release));
+  messages.emplace_back(din, encode_json(release));  // the same id again: ignored
+  Event unsafe = m.make(EventType::unit_issued, bank, din, "E2555V00");  // still quarantined
+  messages.emplace_back(din, encode_json(unsafe));
+  messages.emplace_back(din, "\x01\x02 not an event");
+  messages.emplace_back(din, std::string("HL\x01\x01\x01\x00\xff\xff\xff\xff", 10));
+  messages.emplace_back(din, R"({"id":"x1","type":"UnitTeleported","at":"2026-11-01T00:00:00Z"})");
+
+  Delivery last;
+  for (const auto& [k, v] : messages) {
+    auto d = (*producer)->produce_sync("hemoledger.events", k, v, 10000);
+    REQUIRE(d.ok());
+    last = *d;
+  }
+  REQUIRE(run.engine->wait_processed(last.partition, last.offset, 60000));
+
+  const StockTable stock = run.engine->stock();
+  CHECK(stock.count({bank, Category::red_cells, AboRh::o_neg, UnitStatus::available}) == 1);
+  CHECK(stock.count({bank, Category::plasma, AboRh::o_neg, UnitStatus::quarantined}) == 1);
+  CHECK(stock.cells().size() == 2);
+  CHECK(run.engine->metrics().applied == 10);
+  CHECK(run.engine->metrics().duplicates == 1);
+  CHECK(run.engine->metrics().rejected == 4);
+
+  auto outcome = event_outcome_json(run.engine->store(), unsafe.id);
+  REQUIRE(outcome.ok());
+  CHECK((*outcome)["status"] == "rejected");
+  CHECK((*outcome)["code"] == "unit_quarantined");
+  CHECK_THAT((*outcome)["message"].get<std::string>(), Catch::Contains("quarantined"));
+
+  auto applied = event_outcome_json(run.engine->store(), release.id);
+  REQUIRE(applied.ok());
+  CHECK((*applied)["status"] == "applied");
+  CHECK((*applied)["event"]["type"] == "UnitReleased");
+
+  // Every rejection, undecodable ones included, reaches the rejected topic.
+  auto rejected = read_topic(kafka, "hemoledger.rejected", 5);
+  std::multiset<std::string> codes;
+  for (const auto& r : rejected) codes.insert(json::parse(r)["code"].get<std::string>());
+  CHECK(codes == std::multiset<std::string>{"duplicate_event", "unit_quarantined", "malformed_json",
+                                            "undecodable", "unknown_type"});
+
+  run.halt();
+  REQUIRE(run.result.ok());
+  run.engine.reset();
+  auto store = Store::open(dir.path() + "/db");
+  REQUIRE(store.ok());
+  auto report = rebuild(**store, ref(), Rules{}, false);
+  REQUIRE(report.ok());
+  CHECK(report->equal);
+  CHECK(report->events == 10);
+}
+
+TEST_CASE("a restarted engine resumes from the offsets stored with its state", "[engine][kafka]") {
+  TempDir dir;
+  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
+  REQUIRE(mock.ok());
+  KafkaConfig kafka;
+  kafka.brokers = (*mock)->bootstrap();
+  auto producer = Producer::create(kafka);
+  REQUIRE(producer.ok());
+  const KnownStream stream = known_stream(40, "resume");
+  const std::size_t half = stream.events.size() / 2;
+  std::map<std::int32_t, std::int64_t> last_offset;  // per partition, of everything produced
+  auto produce_range = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      auto d = (*producer)->produce_sync("hemoledger.events", stream.events[i].din,
+                                         encode_binary(stream.events[i]), 10000);
+      REQUIRE(d.ok());
+      last_offset[d->partition] = std::max(last_offset[d->partition], d->offset);
+    }
+  };
+  auto wait_all = [&](const Engine& engine) {
+    for (const auto& [p, off] : last_offset) REQUIRE(engine.wait_processed(p, off, 60000));
+  };
+  {
+    produce_range(0, half);
+    RunningEngine run(kafka, dir.path(), producer->get());
+    wait_all(*run.engine);
+  }
+  produce_range(half, stream.events.size());
+  RunningEngine run(kafka, dir.path(), producer->get());
+  wait_all(*run.engine);
+  CHECK(run.engine->metrics().applied + run.engine->metrics().rejected <
+        stream.events.size());  // the first half was not consumed again
+  const StockTable stock = run.engine->stock();
+  std::map<StockKey, std::int64_t> actual(stock.cells().begin(), stock.cells().end());
+  CHECK(actual == stream.expected);
+}

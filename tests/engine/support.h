@@ -1,0 +1,236 @@
+// Helpers for engine tests that use real parts: a temporary directory on disk,
+// the hemoledger binary as a child process, a free loopback port, and event
+// builders for a known stream.
+#pragma once
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <map>
+
+#include "events/event.h"
+#include "projections/stock.h"
+
+extern char** environ;
+
+namespace hemoledger::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "hemoledger-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A child process; killed with SIGKILL if still running when destroyed.
+class Child {
+ public:
+  Child(std::vector<std::string> args, std::vector<std::string> extra_env, const std::string& log) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_store;
+    for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+    for (auto& e : extra_env) env_store.push_back(e);
+    std::vector<char*> envp;
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Child() {
+    if (running()) {
+      kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  bool started() const { return pid_ > 0; }
+  bool running() {
+    if (pid_ <= 0 || exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) {
+    if (running()) kill(pid_, sig);
+  }
+  // Waits for exit; returns the raw wait status.
+  int wait() {
+    if (!exited_ && pid_ > 0) {
+      waitpid(pid_, &status_, 0);
+      exited_ = true;
+    }
+    return status_;
+  }
+  // Waits up to `seconds`; true if it exited.
+  bool wait_for(double seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (!running()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return !running();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// Builds events of a known stream, with unique ids.
+class EventMaker {
+ public:
+  explicit EventMaker(std::string prefix, TimeMs start) : prefix_(std::move(prefix)), t_(start) {}
+  Event make(EventType type, const std::string& facility, const std::string& din,
+             const std::string& product = "") {
+    Event e;
+    e.id = prefix_ + "-" + std::to_string(++n_);
+    e.type = type;
+    e.at = (t_ += kMinute);
+    e.facility = facility;
+    e.din = din;
+    e.product = product;
+    return e;
+  }
+  TimeMs now() const { return t_; }
+
+ private:
+  std::string prefix_;
+  TimeMs t_;
+  int n_ = 0;
+};
+
+inline std::string din_for(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "G1234%02d%06d", 26, i % 1000000);
+  return buf;
+}
+
+// A stream whose outcome is known by construction, independently of the
+// projector: donations across four blood banks and all eight groups; every
+// tenth screens HIV-positive and is discarded; a third of the red cells are
+// issued (half of those transfused); a quarter of the plasma is dispatched to
+// RBH-BB (half of those received); every 25th donation carries an unsafe
+// issue of a quarantined unit, which must be rejected.
+struct KnownStream {
+  std::vector<Event> events;
+  std::map<StockKey, std::int64_t> expected;  // non-zero cells
+  int accepted = 0;
+  int rejected = 0;
+};
+
+inline KnownStream known_stream(int donations, const std::string& id_prefix) {
+  static const char* kBanks[] = {"NBS-BB", "GZA-BB", "HBN-BB", "JEN-BB"};
+  KnownStream s;
+  EventMaker m(id_prefix, 1793491200000);  // 2026-11-01T00:00:00Z
+  auto add = [&](Event e, bool ok = true) {
+    s.events.push_back(std::move(e));
+    (ok ? s.accepted : s.rejected)++;
+  };
+  const std::string rc = "E0382V00", pl = "E2555V00";
+  for (int i = 0; i < donations; ++i) {
+    const std::string bank = kBanks[i % 4];
+    const AboRh group = kAllGroups[i % 8];
+    const std::string din = din_for(i);
+    const bool positive = i % 10 == 7;
+    Event c = m.make(EventType::donation_collected, bank, din);
+    c.donor = "D" + std::to_string(i);
+    c.abo_rh = group;
+    add(c);
+    add(m.make(EventType::component_produced, bank, din, rc));
+    add(m.make(EventType::component_produced, bank, din, pl));
+    if (i % 25 == 0) add(m.make(EventType::unit_issued, bank, din, pl), false);
+    auto result = [&](const char* test, std::string value) {
+      Event t = m.make(EventType::test_resulted, "NBS-LAB", din);
+      t.test = test;
+      t.result = std::move(value);
+      add(t);
+    };
+    result("abo", std::string(to_string(abo_of(group))));
+    result("rhd", rhd_of(group) == RhD::positive ? "pos" : "neg");
+    result("hiv", positive ? "positive" : "negative");
+    result("hbv", "negative");
+    result("hcv", "negative");
+    result("syphilis", "negative");
+    if (positive) {
+      for (const auto& product : {rc, pl}) {
+        Event d = m.make(EventType::unit_discarded, bank, din, product);
+        d.reason = "tti_positive";
+        add(d);
+      }
+      continue;
+    }
+    add(m.make(EventType::unit_released, bank, din, rc));
+    add(m.make(EventType::unit_released, bank, din, pl));
+    StockKey red{bank, Category::red_cells, group, UnitStatus::available};
+    if (i % 3 == 0) {
+      Event is = m.make(EventType::unit_issued, bank, din, rc);
+      is.patient_abo_rh = group;
+      add(is);
+      red.status = UnitStatus::issued;
+      if (i % 6 == 0) {
+        add(m.make(EventType::unit_transfused, bank, din, rc));
+        red.status = UnitStatus::transfused;
+      }
+    }
+    if (red.status != UnitStatus::transfused) ++s.expected[red];
+    StockKey plasma{bank, Category::plasma, group, UnitStatus::available};
+    if (i % 4 == 1) {
+      Event t = m.make(EventType::transfer_dispatched, bank, din, pl);
+      t.to = "RBH-BB";
+      add(t);
+      plasma.status = UnitStatus::in_transit;
+      if (i % 8 == 1) {
+        add(m.make(EventType::transfer_received, "RBH-BB", din, pl));
+        plasma = StockKey{"RBH-BB", Category::plasma, group, UnitStatus::available};
+      }
+    }
+    ++s.expected[plasma];
+  }
+  return s;
+}
+
+}  // namespace hemoledger::testing

@@ -52,16 +52,24 @@ bool split_host_port(const std::string& s, std::string& host, int& port) {
   return port >= 0 && port < 65536 && !host.empty();
 }
 
+// A RocksDB secondary instance's own files, removed when the reader is done.
+struct ScratchDir {
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("hemoledger-read-" + std::to_string(getpid())))
+                         .string();
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 // Opens the data directory of a possibly running engine for reading.
-Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir) {
+Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir,
+                                                const ScratchDir& scratch) {
   if (!std::filesystem::exists(data_dir + "/db/CURRENT")) {
     return make_error("no_data", "No hemoledger data in " + data_dir + " (use --data-dir).");
   }
-  const std::string scratch =
-      (std::filesystem::temp_directory_path() / ("hemoledger-read-" + std::to_string(getpid())))
-          .string();
-  auto store = Store::open_secondary(data_dir + "/db", scratch);
-  return store;
+  return Store::open_secondary(data_dir + "/db", scratch.path);
 }
 
 struct ServeArgs {
@@ -305,7 +313,8 @@ int main(int argc, char** argv) {
     return r->equal ? 0 : 1;
   }
 
-  auto store = open_for_reading(data_dir);
+  const ScratchDir scratch;
+  auto store = open_for_reading(data_dir, scratch);
   if (!store) return fail(store.error());
   if (*stock_cmd) {
     auto f = parse_stock_filter(filters, *ref);

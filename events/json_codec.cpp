@@ -137,7 +137,9 @@ std::string encode_json(const Event& e) {
   if (e.patient_abo_rh != AboRh::unknown) {
     j["patient_abo_rh"] = std::string(to_string(e.patient_abo_rh));
   }
-  return j.dump();
+  // Text fields that arrived in a binary event are not checked for UTF-8;
+  // replace bad bytes (U+FFFD) rather than throw out of a caller's loop.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<Event> decode_json(std::string_view text) {

@@ -11,6 +11,7 @@
 
 #include "engine/queries.h"
 #include "events/json_codec.h"
+#include "projections/projector.h"
 
 namespace hemoledger {
 
@@ -64,6 +65,21 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
     return send_json(res, 400, {{"outcome", "invalid"},
                                 {"code", e.error().code},
                                 {"message", e.error().message}});
+  }
+  if (req.has_param("dry_run") && req.get_param_value("dry_run") != "0") {
+    // Checks the event against the current state with the engine's own rules,
+    // records nothing: a station asks before it acts.
+    auto d = find_donation(ctx.engine->store(), e->din);
+    if (!d) return send_error(res, 500, d.error());
+    auto checked = apply_event(ctx.engine->reference(), ctx.engine->rules(),
+                               d->has_value() ? &**d : nullptr, *e);
+    if (!checked) {
+      return send_json(res, 422, {{"outcome", "would_be_rejected"},
+                                  {"id", e->id},
+                                  {"code", checked.error().code},
+                                  {"message", checked.error().message}});
+    }
+    return send_json(res, 200, {{"outcome", "would_be_applied"}, {"id", e->id}});
   }
   const std::string canonical = encode_json(*e);
   auto delivered = ctx.producer->produce_sync(ctx.events_topic, e->din, canonical, 10000);

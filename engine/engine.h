@@ -81,6 +81,7 @@ class Engine {
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
   const ReferenceData& reference() const { return ref_; }
+  const Rules& rules() const { return options_.rules; }
 
  private:
   Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,

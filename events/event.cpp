@@ -62,6 +62,28 @@ bool printable_ascii(std::string_view s) {
   return true;
 }
 
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    std::uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 bool is_code(std::string_view s) {
   if (s.empty() || s.size() > 32) return false;
   for (unsigned char c : s) {
@@ -180,6 +202,11 @@ Status validate_shape(const Event& e) {
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
   if (!is_code(e.facility)) {
     return make_error("missing_field", "The event does not name a valid facility code.");
+  }
+  for (const std::string* text : {&e.actor, &e.station, &e.test, &e.result, &e.reason}) {
+    if (!valid_utf8(*text)) {
+      return make_error("invalid_text", "A text field of the event is not valid UTF-8.");
+    }
   }
   if (e.actor.size() > 128 || e.station.size() > 128) {
     return make_error("field_too_long", "Actor and station are limited to 128 characters.");

@@ -1,6 +1,7 @@
 #include "events/json_codec.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace hemoledger {
 
@@ -150,9 +151,23 @@ Result<Event> decode_json(std::string_view text) {
   if (!nesting_within(text, kMaxJsonDepth)) {
     return bad("The JSON is nested too deeply to be an event.");
   }
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  // nlohmann keeps the last of repeated keys; a safety record must not say two things.
+  std::set<std::string> keys;
+  std::string repeated;
+  const json::parser_callback_t watch_keys = [&](int depth, json::parse_event_t event,
+                                                 json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 &&
+        !keys.insert(parsed.get<std::string>()).second) {
+      repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  json j = json::parse(text.begin(), text.end(), watch_keys, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return bad("The message is not valid JSON (or not valid UTF-8).");
+  }
+  if (!repeated.empty()) {
+    return bad("The field '" + repeated.substr(0, 40) + "' appears more than once.");
   }
   if (!j.is_object()) return bad("An event must be a JSON object.");
   auto type_it = j.find("type");

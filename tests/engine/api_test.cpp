@@ -86,6 +86,25 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
   CHECK((*stock)["total"] == 1);
   CHECK((*stock)["governorates"][0]["name_ar"] == "القدس");
 
+  SECTION("a dry run answers with the engine's verdict and records nothing") {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Post("/api/events?dry_run=1",
+                    R"({"id":"d1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})",
+                    "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 422);
+    CHECK(json::parse(r->body)["code"] == "unit_quarantined");
+    auto ok = c.Post("/api/events?dry_run=1",
+                     R"({"id":"d2","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00"})",
+                     "application/json");
+    REQUIRE(ok);
+    CHECK(ok->status == 200);
+    get_json(port, "/api/events/d2", &status);
+    CHECK(status == 404);
+    auto still = get_json(port, "/api/units/" + din + "/E0382V00");
+    REQUIRE(still);
+    CHECK((*still)["unit"]["status"] == "available");
+  }
   SECTION("issuing a quarantined unit through the API is refused with its reason") {
     auto r = post(port, R"({"id":"p1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})");
     REQUIRE(r);

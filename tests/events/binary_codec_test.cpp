@@ -215,3 +215,14 @@ TEST_CASE("decode_event reports JSON errors for text and binary errors for frame
   REQUIRE_FALSE(garbage.ok());
   CHECK(garbage.error().code == "malformed_json");
 }
+
+TEST_CASE("a binary event whose text is not UTF-8 is refused, as it would be in JSON",
+          "[events][binary]") {
+  Event e = full_event(EventType::unit_quarantined);
+  e.reason = std::string("bag \xff\xfe torn");
+  CHECK(undecodable(encode_binary(e)).code == "invalid_text");
+  e.reason = std::string("overlong \xc0\xaf slash");
+  CHECK(undecodable(encode_binary(e)).code == "invalid_text");
+  e.reason = "كيس ممزق";  // Arabic passes
+  CHECK(decode_binary(encode_binary(e)).ok());
+}

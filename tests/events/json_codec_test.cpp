@@ -314,3 +314,10 @@ TEST_CASE("encoding JSON never throws, whatever the text fields hold", "[events]
   CHECK(back->din == e.din);
   CHECK(back->actor.rfind("bad ", 0) == 0);
 }
+
+TEST_CASE("a field given twice is rejected rather than silently taking the last value",
+          "[events][json]") {
+  const Error e = rejected(issued_with(R"(,"patient_abo_rh":"A+","patient_abo_rh":"O-")"));
+  CHECK(e.code == "malformed_json");
+  CHECK_THAT(e.message, Catch::Contains("patient_abo_rh"));
+}

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/clock.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -225,6 +226,24 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
 
   svr.Post("/api/events", [&ctx](const httplib::Request& req, httplib::Response& res) {
     handle_post_event(ctx, req, res);
+  });
+
+  svr.Get("/api/pick", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    Category category = Category::unknown;
+    AboRh patient = AboRh::unknown;
+    const std::string facility = req.get_param_value("facility");
+    if (req.has_param("category") && !parse_category(req.get_param_value("category"), category)) {
+      return send_error(res, 400, make_error("bad_filter", "Unknown category."));
+    }
+    if (req.has_param("abo_rh")) {
+      auto g = parse_abo_rh(req.get_param_value("abo_rh"));
+      if (!g) return send_error(res, 400, make_error("bad_filter", "Unknown blood group."));
+      patient = *g;
+    }
+    auto j = pick_json(ctx.engine->store(), ctx.engine->reference(), facility, category, patient,
+                       wall_clock_now());
+    if (!j) return send_error(res, 400, j.error());
+    send_json(res, 200, *j);
   });
 
   svr.Get("/api/facilities", [&ctx](const httplib::Request&, httplib::Response& res) {

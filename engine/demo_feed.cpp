@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/clock.h"
 #include "events/event.h"
 #include "events/json_codec.h"
 #include "projections/compatibility.h"
@@ -49,9 +50,7 @@ class Simulation {
  public:
   Simulation(const ReferenceData& ref, Producer& producer, std::string topic, DemoOptions o)
       : ref_(ref), producer_(producer), topic_(std::move(topic)), opt_(o) {
-    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+    const TimeMs wall = wall_clock_now();
     rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
     now_ = wall - 30 * kDay;
     run_id_ = std::to_string(rng_() % 1000000);

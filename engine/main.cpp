@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/api.h"
+#include "engine/clock.h"
 #include "engine/demo_feed.h"
 #include "engine/engine.h"
 #include "engine/kafka.h"
@@ -266,6 +267,15 @@ int main(int argc, char** argv) {
   trace_cmd->add_option("--data-dir", data_dir)->capture_default_str();
   trace_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/units/DIN");
 
+  std::string pick_facility, pick_category, pick_group;
+  auto* pick_cmd = app.add_subcommand(
+      "pick", "List available units compatible with a patient, first-expire-first-out");
+  pick_cmd->add_option("--facility", pick_facility, "Facility code")->required();
+  pick_cmd->add_option("--category", pick_category, "red_cells, platelets, plasma, ...");
+  pick_cmd->add_option("--abo-rh", pick_group, "The patient's ABO/RhD group, e.g. O-");
+  pick_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  pick_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/pick");
+
   bool check_only = false;
   auto* rebuild_cmd =
       app.add_subcommand("rebuild", "Recompute projections from the journal (engine stopped)");
@@ -324,6 +334,37 @@ int main(int argc, char** argv) {
     const json s = stock_json(*t, *f, *ref);
     if (as_json) std::printf("%s\n", s.dump(2).c_str());
     else print_stock(s);
+    return 0;
+  }
+  if (*pick_cmd) {
+    Category category = Category::unknown;
+    if (!pick_category.empty() && !parse_category(pick_category, category)) {
+      return fail(make_error("bad_filter", "Unknown category " + pick_category + "."));
+    }
+    AboRh patient = AboRh::unknown;
+    if (!pick_group.empty()) {
+      auto g = parse_abo_rh(pick_group);
+      if (!g) return fail(make_error("bad_filter", "Unknown blood group " + pick_group + "."));
+      patient = *g;
+    }
+    auto j = pick_json(**store, *ref, pick_facility, category, patient, wall_clock_now());
+    if (!j) return fail(j.error());
+    if (as_json) {
+      std::printf("%s\n", j->dump(2).c_str());
+      return 0;
+    }
+    std::printf("available at %s, soonest expiry first:\n", pick_facility.c_str());
+    for (const auto& u : (*j)["units"]) {
+      std::printf("  %s %s  %-10s %-4s expires %s (%lld h)\n", u["din"].get<std::string>().c_str(),
+                  u["product"].get<std::string>().c_str(), u["category"].get<std::string>().c_str(),
+                  u["abo_rh"].get<std::string>().c_str(), u["expires_at"].get<std::string>().c_str(),
+                  static_cast<long long>(u["hours_left"].get<std::int64_t>()));
+    }
+    if ((*j)["units"].empty()) std::printf("  none\n");
+    if ((*j)["expired_not_recorded"].get<int>() > 0) {
+      std::printf("warning: %d unit(s) here are past expiry but not yet recorded as expired\n",
+                  (*j)["expired_not_recorded"].get<int>());
+    }
     return 0;
   }
   if (*trace_cmd) {

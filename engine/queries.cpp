@@ -2,6 +2,7 @@
 
 #include "events/binary_codec.h"
 #include "events/json_codec.h"
+#include "projections/compatibility.h"
 #include "projections/projector.h"
 
 namespace hemoledger {
@@ -160,6 +161,36 @@ Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
     return j;
   }
   return json(nullptr);
+}
+
+Result<json> pick_json(const Store& store, const ReferenceData& ref, const std::string& facility,
+                       Category category, AboRh patient, TimeMs now) {
+  if (!ref.facility(facility)) return make_error("bad_filter", "Unknown facility " + facility + ".");
+  auto units = store.available_at(facility);
+  if (!units) return units.error();
+  json list = json::array();
+  int expired = 0;
+  for (const auto& u : *units) {
+    if (category != Category::unknown && u.category != category) continue;
+    if (patient != AboRh::unknown && !check_compatible(u.category, u.group, patient)) continue;
+    if (u.expires_at <= now) {
+      ++expired;
+      continue;
+    }
+    list.push_back({{"din", u.din},
+                    {"product", u.product},
+                    {"category", std::string(to_string(u.category))},
+                    {"abo_rh", std::string(to_string(u.group))},
+                    {"expires_at", format_rfc3339(u.expires_at)},
+                    {"hours_left", (u.expires_at - now) / kHour}});
+  }
+  return json{{"facility", facility},
+              {"category", category == Category::unknown ? json(nullptr)
+                                                         : json(std::string(to_string(category)))},
+              {"patient_abo_rh", patient == AboRh::unknown ? json(nullptr)
+                                                           : json(std::string(to_string(patient)))},
+              {"units", list},
+              {"expired_not_recorded", expired}};
 }
 
 Result<StockTable> total_stock(const Store& store) {

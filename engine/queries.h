@@ -41,6 +41,15 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 [[nodiscard]] Result<nlohmann::json> event_outcome_json(const Store& store,
                                                         std::string_view event_id);
 
+// Available units at `facility` of `category` compatible with a patient of
+// group `patient` (projections/compatibility.h), soonest expiry first
+// (first-expire-first-out). Units past their expiry at `now` are left out and
+// counted under "expired_not_recorded". A patient group of unknown lists every
+// available unit of the category.
+[[nodiscard]] Result<nlohmann::json> pick_json(const Store& store, const ReferenceData& ref,
+                                               const std::string& facility, Category category,
+                                               AboRh patient, TimeMs now);
+
 // Totals of a StockTable across partitions, read from a Store.
 [[nodiscard]] Result<StockTable> total_stock(const Store& store);
 

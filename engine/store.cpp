@@ -4,7 +4,9 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <cstring>
 
 namespace hemoledger {
@@ -26,7 +28,8 @@ std::string offset_text(std::int64_t offset) {
 std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
   std::string k = part_prefix(partition);
   k += kind;
-  if (!rest.empty() || kind == 'd' || kind == 'j' || kind == 'r' || kind == 'i' || kind == 's') {
+  if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'r' || kind == 'i' ||
+      kind == 's') {
     k += '/';
     k.append(rest);
   }
@@ -76,6 +79,24 @@ rocksdb::Options base_options() {
 
 }  // namespace
 
+std::vector<AvailableUnit> available_units(const Donation& d) {
+  std::vector<AvailableUnit> out;
+  for (const auto& u : d.units) {
+    if (u.status == UnitStatus::available) {
+      out.push_back(AvailableUnit{u.holder, u.expires_at, d.din, u.product, u.category, d.group()});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string available_key(const AvailableUnit& u) {
+  return u.facility + "|" + offset_text(u.expires_at) + "|" + u.din + "|" + u.product;
+}
+
+}  // namespace
+
 Store::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 Store::Batch::~Batch() = default;
 Store::Batch::Batch(Batch&&) noexcept = default;
@@ -102,13 +123,21 @@ void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t cou
 void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
   batch_->Put(key(p, 'o'), encode_i64(o.next) + o.cluster_id);
 }
+void Store::Batch::put_available(std::int32_t p, const AvailableUnit& u) {
+  batch_->Put(key(p, 'a', available_key(u)),
+              std::string(to_string(u.category)) + "|" + std::string(to_string(u.group)));
+}
+void Store::Batch::delete_available(std::int32_t p, const AvailableUnit& u) {
+  batch_->Delete(key(p, 'a', available_key(u)));
+}
 void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
   batch_->Put(key(p, 'f'), encode_i64(next));
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  const std::string d = key(p, 'd'), s = key(p, 's');
-  batch_->DeleteRange(d, d.substr(0, d.size() - 1) + char('/' + 1));
-  batch_->DeleteRange(s, s.substr(0, s.size() - 1) + char('/' + 1));
+  for (char kind : {'a', 'd', 's'}) {
+    const std::string k = key(p, kind);
+    batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
+  }
 }
 std::size_t Store::Batch::size_bytes() const { return batch_->GetDataSize(); }
 
@@ -274,6 +303,52 @@ Status Store::scan_donations(
     std::int32_t p,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
   return scan(key(p, 'd'), {}, visit);
+}
+
+Result<std::vector<AvailableUnit>> Store::available_in(std::int32_t p,
+                                                      std::string_view facility) const {
+  std::vector<AvailableUnit> out;
+  std::optional<Error> failure;
+  const std::string prefix =
+      key(p, 'a', facility.empty() ? std::string() : std::string(facility) + "|");
+  auto s = scan(prefix, {}, [&](std::string_view rest, std::string_view v) {
+    // <facility>|<expires:020>|<din>|<product>, value <category>|<group>
+    const std::string full = std::string(facility.empty() ? "" : std::string(facility) + "|") +
+                             std::string(rest);
+    const auto f = full.find('|');
+    const auto bar = v.find('|');
+    AvailableUnit u;
+    const std::string_view k = std::string_view(full).substr(f == std::string::npos ? 0 : f + 1);
+    auto group = parse_abo_rh(bar == std::string_view::npos ? "" : v.substr(bar + 1));
+    if (f == std::string::npos || k.size() != 20 + 1 + 13 + 1 + 8 ||
+        !parse_offset_key(k.substr(0, 20), u.expires_at) || bar == std::string_view::npos ||
+        !parse_category(v.substr(0, bar), u.category)) {
+      failure = corrupt("An entry of the available-units index is damaged.");
+      return false;
+    }
+    u.facility = full.substr(0, f);
+    u.din = std::string(k.substr(21, 13));
+    u.product = std::string(k.substr(35, 8));
+    u.group = group.value_or(AboRh::unknown);
+    out.push_back(std::move(u));
+    return true;
+  });
+  if (!s) return s.error();
+  if (failure) return *failure;
+  return out;
+}
+
+Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility) const {
+  std::vector<AvailableUnit> out;
+  for (auto p : partitions()) {
+    auto part = available_in(p, facility);
+    if (!part) return part.error();
+    out.insert(out.end(), part->begin(), part->end());
+  }
+  std::sort(out.begin(), out.end(), [](const AvailableUnit& a, const AvailableUnit& b) {
+    return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);
+  });
+  return out;
 }
 
 std::uint64_t Store::disk_bytes() const {

@@ -6,6 +6,8 @@
 //   p<ppppp>/r/<offset:020>       a rejected message with its reason (JSON)
 //   p<ppppp>/i/<event id>         the outcome of an event id (JSON)
 //   p<ppppp>/s/<stock key>        partial stock count (int64, little-endian)
+//   p<ppppp>/a/<facility>|<expires:020>|<din>|<product>
+//                                 index of available units, for first-expire-first-out
 //   p<ppppp>/o                    next offset to consume, and the cluster id
 //   p<ppppp>/f                    next rejection offset to forward to Kafka
 //
@@ -53,6 +55,19 @@ struct StoredOffset {
   std::string cluster_id;  // the Kafka cluster the offset belongs to
 };
 
+// One entry of the available-units index.
+struct AvailableUnit {
+  std::string facility;
+  TimeMs expires_at = 0;
+  std::string din, product;
+  Category category = Category::unknown;
+  AboRh group = AboRh::unknown;
+  auto operator<=>(const AvailableUnit&) const = default;
+};
+
+// The available units of a donation, as the index holds them.
+std::vector<AvailableUnit> available_units(const Donation& d);
+
 class Store {
  public:
   class Batch {
@@ -66,6 +81,9 @@ class Store {
     void put_outcome(std::int32_t partition, std::string_view event_id, std::string_view json);
     void put_stock(std::int32_t partition, const StockKey& key, std::int64_t count);
     void put_offset(std::int32_t partition, const StoredOffset& offset);
+    // The available-units index; the value is "category|group".
+    void put_available(std::int32_t partition, const AvailableUnit& unit);
+    void delete_available(std::int32_t partition, const AvailableUnit& unit);
     void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
@@ -113,6 +131,12 @@ class Store {
   [[nodiscard]] Status scan_donations(
       std::int32_t partition, const std::function<bool(std::string_view din, std::string_view)>&
                                   visit) const;
+
+  // Available units at a facility across all partitions, soonest expiry first.
+  [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
+  // Every entry of one partition's index (facility empty) or of one facility.
+  [[nodiscard]] Result<std::vector<AvailableUnit>> available_in(std::int32_t partition,
+                                                                std::string_view facility) const;
 
   std::uint64_t disk_bytes() const;
 

@@ -4,6 +4,9 @@
 //   trace    print a donation's units and history
 //   rebuild  recompute projections from the journal and compare with live state
 //   kafka    run librdkafka's mock cluster on its own, for tests and kcat
+//   label    decode ISBT 128 scans and print what they mean as JSON
+//   scan     the technician's scanning station (reads scans from stdin)
+//   pick     available compatible units, first-expire-first-out
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +24,8 @@
 #include "engine/kafka.h"
 #include "engine/queries.h"
 #include "engine/reference_files.h"
+#include "engine/station.h"
+#include "connectors/label_command.h"
 
 using namespace hemoledger;  // NOLINT: a program's main file
 using nlohmann::json;
@@ -290,10 +295,51 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   kafka_cmd->add_option("--bootstrap-file", mock_file, "Write the bootstrap servers here");
 
+  std::vector<std::string> label_data;
+  auto* label_cmd = app.add_subcommand("label", "Decode ISBT 128 scans and print them as JSON");
+  label_cmd->add_option("DATA", label_data, "Scanned strings, e.g. =G12341765432170")->required();
+
+  StationConfig station;
+  std::string station_action = "issue", station_patient;
+  auto* scan_cmd = app.add_subcommand(
+      "scan", "The scanning station: reads scans line by line from standard input");
+  scan_cmd->add_option("--facility", station.facility, "This bench's facility")->required();
+  scan_cmd->add_option("--action", station_action,
+                       "collect, receive, release, reserve, issue, return, transfuse, discard, "
+                       "dispatch or receive-transfer")
+      ->capture_default_str();
+  scan_cmd->add_option("--patient-abo-rh", station_patient, "Patient group for reserve and issue");
+  scan_cmd->add_option("--to", station.to, "Destination facility for dispatch");
+  scan_cmd->add_option("--reason", station.reason, "Discard reason code");
+  scan_cmd->add_option("--api", station.api, "The engine's HTTP API")->capture_default_str();
+  scan_cmd->add_option("--actor", station.actor, "Who is scanning (recorded with each event)");
+  scan_cmd->add_option("--station", station.station, "This bench's name (recorded)");
+
   CLI11_PARSE(app, argc, argv);
   sa.reference_dir = reference_dir;
 
   if (*serve_cmd) return serve(sa);
+
+  if (*label_cmd) return run_label_command(label_data, std::cout, std::cerr);
+
+  if (*scan_cmd) {
+    auto action = parse_station_action(station_action);
+    if (!action) return fail(action.error());
+    station.action = *action;
+    if (!station_patient.empty()) {
+      auto g = parse_abo_rh(station_patient);
+      if (!g) return fail(make_error("bad_station", "Unknown patient group " + station_patient + "."));
+      station.patient = *g;
+    }
+    station.terminal = isatty(STDOUT_FILENO) != 0;
+    if (auto s = validate(station); !s) return fail(s.error());
+    if (station.terminal) {
+      std::cout << "hemoledger station at " << station.facility << ": " << station_action
+                << ". Scan each unit's labels (DIN, product, blood group, expiry), or one 2-D "
+                   "label. Empty line: start the unit again. Ctrl-D: end.\n";
+    }
+    return run_station(station, std::cin, std::cout) == 0 ? 0 : 1;
+  }
 
   if (*kafka_cmd) {
     install_signal_handlers();

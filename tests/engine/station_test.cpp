@@ -125,6 +125,18 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
       engine.unit_json("G123426100002")["unit"]["expires_at"].get<std::string>());
   REQUIRE(old_expiry < now);
 
+  SECTION("the pick list offers compatible units soonest expiry first, never expired ones") {
+    auto pick = get_json(engine.port, "/api/pick?facility=JEM-BB&category=red_cells&abo_rh=O-");
+    REQUIRE(pick);
+    REQUIRE((*pick)["units"].size() == 1);  // B+ is incompatible, the old one expired
+    CHECK((*pick)["units"][0]["din"] == "G123426100001");
+    CHECK((*pick)["expired_not_recorded"] == 1);
+    auto ab = get_json(engine.port, "/api/pick?facility=JEM-BB&category=red_cells&abo_rh=AB%2B");
+    REQUIRE(ab);
+    REQUIRE((*ab)["units"].size() == 2);
+    CHECK((*ab)["units"][0]["din"] == "G123426100001");  // same expiry: ordered by DIN
+    CHECK((*ab)["units"][1]["din"] == "G123426100004");
+  }
   SECTION("a correct issue is recorded and confirmed") {
     int rc = -1;
     const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "O-"},
@@ -226,4 +238,28 @@ TEST_CASE("a technician runs a unit's whole life from the station, to transfusio
   expect_ok(engine.scan({"--action", "discard", "--reason", "broken_bag"},
                         labels(other, AboRh::o_pos, expires)));
   CHECK(engine.unit_json(other)["unit"]["status"] == "discarded");
+}
+
+TEST_CASE("a station that cannot reach the engine says so and reports no success", "[station]") {
+  TempDir dir;
+  const std::string in = dir.path() + "/scans.txt", out = dir.path() + "/out.txt";
+  {
+    std::ofstream f(in);
+    for (const auto& l : labels("G123426100001", AboRh::o_neg, wall_clock_now() + kDay)) {
+      f << l << "\n";
+    }
+  }
+  const std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
+                          std::to_string(free_port()) +
+                          " --facility JEM-BB --action issue --patient-abo-rh O- < " + in + " > " +
+                          out + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream f(out);
+  std::stringstream s;
+  s << f.rdbuf();
+  INFO(s.str());
+  CHECK(WEXITSTATUS(rc) == 1);
+  CHECK_THAT(s.str(), Catch::StartsWith("STOP G123426100001 E0382V00: the engine at"));
+  CHECK_THAT(s.str(), Catch::Contains("cannot be reached; nothing was recorded"));
+  CHECK(s.str().find("OK") == std::string::npos);
 }

@@ -68,6 +68,7 @@ class Simulation {
 
   void tick(TimeMs step) {
     now_ += step;
+    expire();
     const double hours = static_cast<double>(step) / kHour;
     std::poisson_distribution<int> donations(opt_.donations_per_hour * hours);
     for (int i = donations(rng_); i > 0; --i) collect();
@@ -80,7 +81,6 @@ class Simulation {
     }
     progress_issued_and_transit();
     if (chance(0.05 * hours)) rebalance();
-    expire();
     if (chance(0.02 * hours)) unsafe_issue();
   }
 
@@ -177,7 +177,7 @@ class Simulation {
       if (d.tested && !d.released && d.release_due <= now_) {
         d.released = true;
         for (auto& u : units_) {
-          if (u.din != d.din || u.status != SimStatus::quarantined) continue;
+          if (u.din != d.din || u.status != SimStatus::quarantined || !usable(u)) continue;
           if (d.positive) {
             Event e = unit_event(EventType::unit_discarded, u);
             e.reason = "tti_positive";
@@ -197,7 +197,7 @@ class Simulation {
     SimUnit* best = nullptr;
     for (auto& u : units_) {
       if (u.status != SimStatus::available || u.category != c || u.holder != bank) continue;
-      if (u.expires_at <= now_ || !check_compatible(c, u.group, patient)) continue;
+      if (!usable(u) || !check_compatible(c, u.group, patient)) continue;
       if (!best || u.expires_at < best->expires_at) best = &u;
     }
     return best;
@@ -257,7 +257,7 @@ class Simulation {
     for (auto& u : units_) {
       if (move == 0) break;
       if (u.status != SimStatus::available || u.category != Category::red_cells || u.group != g ||
-          u.holder != hi->first || u.expires_at <= now_) {
+          u.holder != hi->first || !usable(u)) {
         continue;
       }
       Event e = unit_event(EventType::transfer_dispatched, u);
@@ -270,16 +270,25 @@ class Simulation {
     }
   }
 
+  // The engine's expiry ticker expires units whose expiry has passed on the
+  // wall clock; simulated time may run ahead of it, and then the feed records
+  // the expiry itself, with the same event (and id), so it counts once.
   void expire() {
+    const TimeMs wall = wall_clock_now();
     for (auto& u : units_) {
-      if ((u.status == SimStatus::available || u.status == SimStatus::quarantined) &&
-          u.expires_at <= now_) {
-        Event e = unit_event(EventType::unit_expired, u);
-        e.at = std::max(now_, u.expires_at);
-        send(e);
+      if (u.status != SimStatus::available && u.status != SimStatus::quarantined) continue;
+      if (u.expires_at <= wall) {
+        u.status = SimStatus::final;  // the engine emits it
+      } else if (u.expires_at <= now_) {
+        send(expiry_event(u.din, u.product, u.holder, u.expires_at));
         u.status = SimStatus::final;
       }
     }
+  }
+
+  // Units this close to expiry on either clock are left alone.
+  bool usable(const SimUnit& u) const {
+    return u.expires_at > std::max(now_, wall_clock_now()) + kHour;
   }
 
   void unsafe_issue() {

@@ -8,8 +8,11 @@
 // a quarantined unit) that the engine must refuse.
 //
 // Simulated time runs `hours_per_second` faster than the wall clock, starting
-// 30 days before the feed starts, so that expiries happen within minutes. The
-// feed keeps its own model of the units it created; it never reads the engine.
+// 30 days before the feed starts, so that expiries happen within minutes: the
+// engine's expiry ticker expires units past their expiry on the wall clock,
+// and the feed records expiries that fall in simulated time beyond it (the
+// same UnitExpired event, counted once). The feed keeps its own model of the
+// units it created; it never reads the engine.
 // run() blocks until `stop` is set.
 #pragma once
 

@@ -84,8 +84,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   Store::Batch batch;
   // Donations changed in this batch, by (partition, din).
   std::map<std::pair<std::int32_t, std::string>, Donation> touched;
-  // Their available units before the batch, to update the index by difference.
-  std::map<std::pair<std::int32_t, std::string>, std::vector<AvailableUnit>> available_before;
+  // Their index entries before the batch, to update the indexes by difference.
+  std::map<std::pair<std::int32_t, std::string>, std::vector<IndexEntry>> index_before;
   std::map<std::int32_t, std::set<std::string>> applied_ids;
   std::map<std::int32_t, StockTable> stock_change;
   std::map<std::int32_t, std::int64_t> next;
@@ -165,7 +165,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       auto d = store_->donation(r.partition, e.din);
       if (!d) return d.error();
       stored = std::move(*d);
-      available_before[key] = stored ? available_units(*stored) : std::vector<AvailableUnit>{};
+      index_before[key] = stored ? index_entries(*stored) : std::vector<IndexEntry>{};
     }
     const Donation* before = found != touched.end() ? &found->second : (stored ? &*stored : nullptr);
     auto applied = apply_event(ref_, options_.rules, before, e);
@@ -185,13 +185,17 @@ Status Engine::apply_records(const std::vector<Record>& records) {
 
   for (const auto& [key, d] : touched) {
     batch.put_donation(key.first, key.second, encode_donation(d));
-    const auto& before = available_before[key];
-    const auto after = available_units(d);
-    for (const auto& u : before) {
-      if (std::find(after.begin(), after.end(), u) == after.end()) batch.delete_available(key.first, u);
+    const auto& before = index_before[key];
+    const auto after = index_entries(d);
+    for (const auto& entry : before) {
+      if (std::find(after.begin(), after.end(), entry) == after.end()) {
+        batch.delete_index(key.first, entry);
+      }
     }
-    for (const auto& u : after) {
-      if (std::find(before.begin(), before.end(), u) == before.end()) batch.put_available(key.first, u);
+    for (const auto& entry : after) {
+      if (std::find(before.begin(), before.end(), entry) == before.end()) {
+        batch.put_index(key.first, entry);
+      }
     }
   }
   std::map<std::int32_t, StockTable> new_partition_stock;
@@ -415,15 +419,15 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
            " live donations, the journal " + std::to_string(donations.size()));
     }
-    std::vector<AvailableUnit> index;
+    std::vector<IndexEntry> index;
     for (const auto& [din, d] : donations) {
-      for (auto& u : available_units(d)) index.push_back(std::move(u));
+      for (auto& entry : index_entries(d)) index.push_back(std::move(entry));
     }
-    auto live_index = store.available_in(p, "");
+    auto live_index = store.index_in(p);
     if (!live_index) return live_index.error();
     std::sort(index.begin(), index.end());
     std::sort(live_index->begin(), live_index->end());
-    if (index != *live_index) note("partition " + std::to_string(p) + " available-units index differs");
+    if (index != *live_index) note("partition " + std::to_string(p) + " indexes differ");
     auto live_stock = store.stock(p);
     if (!live_stock) return live_stock.error();
     if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
@@ -433,7 +437,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       b.clear_projections(p);
       for (const auto& [din, d] : donations) {
         b.put_donation(p, din, encode_donation(d));
-        for (const auto& u : available_units(d)) b.put_available(p, u);
+        for (const auto& entry : index_entries(d)) b.put_index(p, entry);
       }
       for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
       if (auto c = store.commit(b); !c) return c.error();

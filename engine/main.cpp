@@ -21,6 +21,7 @@
 #include "engine/clock.h"
 #include "engine/demo_feed.h"
 #include "engine/engine.h"
+#include "engine/expiry_ticker.h"
 #include "engine/kafka.h"
 #include "engine/queries.h"
 #include "engine/reference_files.h"
@@ -147,6 +148,8 @@ int serve(const ServeArgs& a) {
   }
 
   std::atomic<bool> demo_stop{false};
+  ExpiryTicker expiry((*engine)->store(), **producer, a.topic, wall_clock_now);
+  std::thread expiry_thread([&] { expiry.run(demo_stop); });
   std::thread demo_thread;
   if (a.demo) {
     DemoOptions d;
@@ -162,6 +165,7 @@ int serve(const ServeArgs& a) {
   auto status = (*engine)->run(g_stop);
   demo_stop = true;
   if (demo_thread.joinable()) demo_thread.join();
+  expiry_thread.join();
   api->reset();
   if (!status) return fail(status.error());
   return 0;

@@ -29,7 +29,7 @@ std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
   std::string k = part_prefix(partition);
   k += kind;
   if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'r' || kind == 'i' ||
-      kind == 's') {
+      kind == 's' || kind == 'x') {
     k += '/';
     k.append(rest);
   }
@@ -79,11 +79,17 @@ rocksdb::Options base_options() {
 
 }  // namespace
 
-std::vector<AvailableUnit> available_units(const Donation& d) {
-  std::vector<AvailableUnit> out;
+std::vector<IndexEntry> index_entries(const Donation& d) {
+  std::vector<IndexEntry> out;
+  const std::string group(to_string(d.group()));
   for (const auto& u : d.units) {
+    const std::string unit_key = offset_text(u.expires_at) + "|" + d.din + "|" + u.product;
     if (u.status == UnitStatus::available) {
-      out.push_back(AvailableUnit{u.holder, u.expires_at, d.din, u.product, u.category, d.group()});
+      out.push_back({'a', u.holder + "|" + unit_key, std::string(to_string(u.category)) + "|" + group});
+    }
+    if (u.status == UnitStatus::quarantined || u.status == UnitStatus::available ||
+        u.status == UnitStatus::reserved || u.status == UnitStatus::in_transit) {
+      out.push_back({'x', unit_key, u.holder});
     }
   }
   return out;
@@ -91,8 +97,15 @@ std::vector<AvailableUnit> available_units(const Donation& d) {
 
 namespace {
 
-std::string available_key(const AvailableUnit& u) {
-  return u.facility + "|" + offset_text(u.expires_at) + "|" + u.din + "|" + u.product;
+// "<expires:020>|<din>|<product>"
+bool parse_unit_key(std::string_view k, TimeMs& expires, std::string& din, std::string& product) {
+  if (k.size() != 20 + 1 + 13 + 1 + 8 || k[20] != '|' || k[34] != '|' ||
+      !parse_offset_key(k.substr(0, 20), expires)) {
+    return false;
+  }
+  din = std::string(k.substr(21, 13));
+  product = std::string(k.substr(35, 8));
+  return true;
 }
 
 }  // namespace
@@ -123,18 +136,17 @@ void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t cou
 void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
   batch_->Put(key(p, 'o'), encode_i64(o.next) + o.cluster_id);
 }
-void Store::Batch::put_available(std::int32_t p, const AvailableUnit& u) {
-  batch_->Put(key(p, 'a', available_key(u)),
-              std::string(to_string(u.category)) + "|" + std::string(to_string(u.group)));
+void Store::Batch::put_index(std::int32_t p, const IndexEntry& e) {
+  batch_->Put(key(p, e.kind, e.key), e.value);
 }
-void Store::Batch::delete_available(std::int32_t p, const AvailableUnit& u) {
-  batch_->Delete(key(p, 'a', available_key(u)));
+void Store::Batch::delete_index(std::int32_t p, const IndexEntry& e) {
+  batch_->Delete(key(p, e.kind, e.key));
 }
 void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
   batch_->Put(key(p, 'f'), encode_i64(next));
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 's'}) {
+  for (char kind : {'a', 'd', 's', 'x'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }
@@ -305,45 +317,65 @@ Status Store::scan_donations(
   return scan(key(p, 'd'), {}, visit);
 }
 
-Result<std::vector<AvailableUnit>> Store::available_in(std::int32_t p,
-                                                      std::string_view facility) const {
-  std::vector<AvailableUnit> out;
+Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
+  std::vector<IndexEntry> out;
+  for (char kind : {'a', 'x'}) {
+    auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
+      out.push_back({kind, std::string(k), std::string(v)});
+      return true;
+    });
+    if (!s) return s.error();
+  }
+  return out;
+}
+
+Result<std::vector<ExpiringUnit>> Store::due_expiries(TimeMs now, std::size_t limit) const {
+  std::vector<ExpiringUnit> out;
   std::optional<Error> failure;
-  const std::string prefix =
-      key(p, 'a', facility.empty() ? std::string() : std::string(facility) + "|");
-  auto s = scan(prefix, {}, [&](std::string_view rest, std::string_view v) {
-    // <facility>|<expires:020>|<din>|<product>, value <category>|<group>
-    const std::string full = std::string(facility.empty() ? "" : std::string(facility) + "|") +
-                             std::string(rest);
-    const auto f = full.find('|');
-    const auto bar = v.find('|');
-    AvailableUnit u;
-    const std::string_view k = std::string_view(full).substr(f == std::string::npos ? 0 : f + 1);
-    auto group = parse_abo_rh(bar == std::string_view::npos ? "" : v.substr(bar + 1));
-    if (f == std::string::npos || k.size() != 20 + 1 + 13 + 1 + 8 ||
-        !parse_offset_key(k.substr(0, 20), u.expires_at) || bar == std::string_view::npos ||
-        !parse_category(v.substr(0, bar), u.category)) {
-      failure = corrupt("An entry of the available-units index is damaged.");
-      return false;
-    }
-    u.facility = full.substr(0, f);
-    u.din = std::string(k.substr(21, 13));
-    u.product = std::string(k.substr(35, 8));
-    u.group = group.value_or(AboRh::unknown);
-    out.push_back(std::move(u));
-    return true;
+  const std::string last = offset_text(now) + "|~";
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'x'), {}, [&](std::string_view k, std::string_view v) {
+      if (k > last) return false;
+      ExpiringUnit u;
+      if (!parse_unit_key(k, u.expires_at, u.din, u.product)) {
+        failure = corrupt("An entry of the expiry index is damaged.");
+        return false;
+      }
+      u.holder = std::string(v);
+      out.push_back(std::move(u));
+      return out.size() < limit * 4;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  std::sort(out.begin(), out.end(), [](const ExpiringUnit& a, const ExpiringUnit& b) {
+    return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);
   });
-  if (!s) return s.error();
-  if (failure) return *failure;
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 
 Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility) const {
   std::vector<AvailableUnit> out;
+  std::optional<Error> failure;
   for (auto p : partitions()) {
-    auto part = available_in(p, facility);
-    if (!part) return part.error();
-    out.insert(out.end(), part->begin(), part->end());
+    const std::string prefix = key(p, 'a', std::string(facility) + "|");
+    auto s = scan(prefix, {}, [&](std::string_view k, std::string_view v) {
+      AvailableUnit u;
+      u.facility = std::string(facility);
+      const auto bar = v.find('|');
+      auto group = parse_abo_rh(bar == std::string_view::npos ? "" : v.substr(bar + 1));
+      if (!parse_unit_key(k, u.expires_at, u.din, u.product) || bar == std::string_view::npos ||
+          !parse_category(v.substr(0, bar), u.category)) {
+        failure = corrupt("An entry of the available-units index is damaged.");
+        return false;
+      }
+      u.group = group.value_or(AboRh::unknown);
+      out.push_back(std::move(u));
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
   }
   std::sort(out.begin(), out.end(), [](const AvailableUnit& a, const AvailableUnit& b) {
     return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);

@@ -8,6 +8,9 @@
 //   p<ppppp>/s/<stock key>        partial stock count (int64, little-endian)
 //   p<ppppp>/a/<facility>|<expires:020>|<din>|<product>
 //                                 index of available units, for first-expire-first-out
+//   p<ppppp>/x/<expires:020>|<din>|<product>
+//                                 index of units in the bank's hands (quarantined,
+//                                 available, reserved, in transit) by expiry
 //   p<ppppp>/o                    next offset to consume, and the cluster id
 //   p<ppppp>/f                    next rejection offset to forward to Kafka
 //
@@ -65,8 +68,21 @@ struct AvailableUnit {
   auto operator<=>(const AvailableUnit&) const = default;
 };
 
-// The available units of a donation, as the index holds them.
-std::vector<AvailableUnit> available_units(const Donation& d);
+// One entry of the expiry index.
+struct ExpiringUnit {
+  TimeMs expires_at = 0;
+  std::string din, product, holder;
+};
+
+// A secondary index entry ('a' available, 'x' expiry) as stored. Both indexes
+// are derived from the donations: index_entries() is their one definition,
+// the commit batch keeps them by difference and rebuild() recomputes them.
+struct IndexEntry {
+  char kind = 'a';
+  std::string key, value;
+  auto operator<=>(const IndexEntry&) const = default;
+};
+std::vector<IndexEntry> index_entries(const Donation& d);
 
 class Store {
  public:
@@ -81,9 +97,8 @@ class Store {
     void put_outcome(std::int32_t partition, std::string_view event_id, std::string_view json);
     void put_stock(std::int32_t partition, const StockKey& key, std::int64_t count);
     void put_offset(std::int32_t partition, const StoredOffset& offset);
-    // The available-units index; the value is "category|group".
-    void put_available(std::int32_t partition, const AvailableUnit& unit);
-    void delete_available(std::int32_t partition, const AvailableUnit& unit);
+    void put_index(std::int32_t partition, const IndexEntry& entry);
+    void delete_index(std::int32_t partition, const IndexEntry& entry);
     void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
@@ -134,9 +149,10 @@ class Store {
 
   // Available units at a facility across all partitions, soonest expiry first.
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
-  // Every entry of one partition's index (facility empty) or of one facility.
-  [[nodiscard]] Result<std::vector<AvailableUnit>> available_in(std::int32_t partition,
-                                                                std::string_view facility) const;
+  // Every index entry of one partition, in key order.
+  [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
+  // Units that expire at or before `now`, soonest first, at most `limit`.
+  [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
 
   std::uint64_t disk_bytes() const;
 

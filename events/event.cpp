@@ -185,6 +185,20 @@ std::string_view discard_reasons_text() {
          "temperature_excursion, out_of_storage_too_long, qc_failure, other";
 }
 
+Event expiry_event(const std::string& din, const std::string& product, const std::string& holder,
+                   TimeMs expires_at) {
+  Event e;
+  e.id = "expiry-" + din + "-" + product;
+  e.type = EventType::unit_expired;
+  e.at = expires_at;
+  e.facility = holder;
+  e.actor = "hemoledger";
+  e.station = "expiry";
+  e.din = din;
+  e.product = product;
+  return e;
+}
+
 Status validate_shape(const Event& e) {
   if (!valid_type(e.type)) {
     return make_error("unknown_type", "The event type is not one hemoledger knows.");

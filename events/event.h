@@ -102,6 +102,13 @@ struct Event {
 // data.
 [[nodiscard]] Status validate_shape(const Event& e);
 
+// The UnitExpired event for a unit, whoever emits it. Its id and time depend
+// only on the unit ("expiry-<din>-<product>", at = expires_at), so an expiry
+// emitted twice (after a restart, or by two emitters) is applied once, and a
+// replay reproduces it exactly.
+Event expiry_event(const std::string& din, const std::string& product, const std::string& holder,
+                   TimeMs expires_at);
+
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);           // αppppyynnnnnn
 bool is_product_code(std::string_view s);  // αooootds

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/engine.h"
+#include "engine/expiry_ticker.h"
 #include "engine/queries.h"
 #include "engine/reference_files.h"
 #include "events/binary_codec.h"
@@ -189,4 +190,73 @@ TEST_CASE("a restarted engine resumes from the offsets stored with its state", "
   const StockTable stock = run.engine->stock();
   std::map<StockKey, std::int64_t> actual(stock.cells().begin(), stock.cells().end());
   CHECK(actual == stream.expected);
+}
+
+TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, exactly once",
+          "[engine][kafka][expiry]") {
+  TempDir dir;
+  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
+  REQUIRE(mock.ok());
+  KafkaConfig kafka;
+  kafka.brokers = (*mock)->bootstrap();
+  auto producer = Producer::create(kafka);
+  REQUIRE(producer.ok());
+  RunningEngine run(kafka, dir.path(), producer->get());
+
+  const TimeMs t0 = 1793491200000;  // 2026-11-01T00:00:00Z
+  EventMaker m("exp", t0);
+  const std::string din = din_for(7);
+  Event c = m.make(EventType::donation_collected, "NBS-BB", din);
+  c.donor = "D7";
+  Delivery last;
+  auto send = [&](const Event& e) {
+    auto d = (*producer)->produce_sync("hemoledger.events", e.din, encode_binary(e), 10000);
+    REQUIRE(d.ok());
+    last = *d;
+  };
+  send(c);
+  Event platelets = m.make(EventType::component_produced, "NBS-BB", din, "E3045V00");
+  platelets.expires_at = t0 + 2 * kDay;
+  send(platelets);
+  send(m.make(EventType::component_produced, "NBS-BB", din, "E2555V00"));  // a year
+  REQUIRE(run.engine->wait_processed(last.partition, last.offset, 30000));
+
+  TimeMs clock = t0 + kDay;  // a synthetic clock
+  ExpiryTicker ticker(run.engine->store(), **producer, "hemoledger.events", [&] { return clock; });
+  auto n = ticker.tick();
+  REQUIRE(n.ok());
+  CHECK(*n == 0);  // nothing has expired yet
+
+  clock = t0 + 3 * kDay;
+  n = ticker.tick();
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  auto status_of = [&](const std::string& product) {
+    auto d = find_donation(run.engine->store(), din);
+    REQUIRE(d.ok());
+    REQUIRE(d->has_value());
+    return (*d)->unit(product)->status;
+  };
+  for (int i = 0; i < 300 && status_of("E3045V00") != UnitStatus::expired; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(status_of("E3045V00") == UnitStatus::expired);
+  CHECK(status_of("E2555V00") == UnitStatus::quarantined);
+  auto outcome = event_outcome_json(run.engine->store(), "expiry-" + din + "-E3045V00");
+  REQUIRE(outcome.ok());
+  CHECK((*outcome)["status"] == "applied");
+  CHECK((*outcome)["event"]["at"] == format_rfc3339(t0 + 2 * kDay));
+
+  // A ticker after a restart finds nothing left to expire; and a copy of the
+  // event produced again (as if in flight during a crash) changes nothing.
+  ExpiryTicker after_restart(run.engine->store(), **producer, "hemoledger.events",
+                             [&] { return clock; });
+  n = after_restart.tick();
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  send(expiry_event(din, "E3045V00", "NBS-BB", t0 + 2 * kDay));
+  REQUIRE(run.engine->wait_processed(last.partition, last.offset, 30000));
+  CHECK(run.engine->metrics().duplicates == 1);
+  CHECK(run.engine->stock().count(
+            {"NBS-BB", Category::platelets, AboRh::unknown, UnitStatus::quarantined}) == 0);
 }

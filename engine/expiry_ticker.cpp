@@ -1,0 +1,52 @@
+#include "engine/expiry_ticker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "events/binary_codec.h"
+
+namespace hemoledger {
+
+ExpiryTicker::ExpiryTicker(const Store& store, Producer& producer, std::string topic, Clock clock,
+                           ExpiryTickerOptions options)
+    : store_(store),
+      producer_(producer),
+      topic_(std::move(topic)),
+      clock_(std::move(clock)),
+      options_(options) {}
+
+Result<std::size_t> ExpiryTicker::tick() {
+  const TimeMs now = clock_();
+  auto due = store_.due_expiries(now, options_.max_per_tick);
+  if (!due) return due.error();
+  std::map<std::string, TimeMs> still_due;
+  std::size_t produced = 0;
+  for (const auto& u : *due) {
+    const Event e = expiry_event(u.din, u.product, u.holder, u.expires_at);
+    auto last = sent_.find(e.id);
+    if (last != sent_.end() && now - last->second < options_.resend_ms) {
+      still_due[e.id] = last->second;
+      continue;
+    }
+    if (auto s = producer_.produce(topic_, e.din, encode_binary(e)); !s) return s.error();
+    still_due[e.id] = now;
+    ++produced;
+  }
+  sent_ = std::move(still_due);  // applied expiries leave the index, and this map
+  return produced;
+}
+
+void ExpiryTicker::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto n = tick();
+    if (!n) spdlog::warn("expiry: {}", n.error().message);
+    else if (*n > 0) spdlog::info("expiry: produced UnitExpired for {} unit(s)", *n);
+    for (TimeMs waited = 0; waited < options_.interval_ms && !stop.load(); waited += 100) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace hemoledger

@@ -191,9 +191,20 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
 
   svr.Get("/api/stock", [&ctx](const httplib::Request& req, httplib::Response& res) {
     std::map<std::string, std::string> params;
-    for (const auto& [k, v] : req.params) params[k] = v;
+    for (const auto& [k, v] : req.params) {
+      if (k != "at") params[k] = v;
+    }
     auto f = parse_stock_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());
+    if (req.has_param("at")) {
+      auto at = parse_rfc3339(req.get_param_value("at"));
+      if (!at) return send_error(res, 400, at.error());
+      auto past = stock_at(ctx.engine->store(), ctx.engine->reference(), ctx.engine->rules(), *at);
+      if (!past) return send_error(res, 500, past.error());
+      json body = stock_json(*past, *f, ctx.engine->reference());
+      body["at"] = format_rfc3339(*at);
+      return send_json(res, 200, body);
+    }
     send_json(res, 200, stock_json(ctx.engine->stock(), *f, ctx.engine->reference()));
   });
 

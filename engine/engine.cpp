@@ -365,6 +365,53 @@ EngineStatus Engine::status() const {
 // ---------------------------------------------------------------------------
 // Rebuild
 
+Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceData& ref,
+                                           const Rules& rules, std::int32_t p,
+                                           std::optional<TimeMs> until) {
+  ReplayedPartition out;
+  std::optional<Error> failure;
+  auto s = store.scan_journal(p, 0, [&](std::int64_t off, std::string_view bytes) {
+    auto e = decode_binary(bytes);
+    if (!e) {
+      failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
+                                                  std::to_string(off) + " cannot be read: " +
+                                                  e.error().message);
+      return false;
+    }
+    if (until && e->at > *until) return true;
+    auto it = out.donations.find(e->din);
+    auto applied = apply_event(ref, rules, it == out.donations.end() ? nullptr : &it->second, *e);
+    if (!applied) {
+      // A complete replay must accept every journaled event; a replay up to an
+      // instant may meet an event whose prerequisite happened later.
+      if (until) return true;
+      failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                                  std::to_string(off) +
+                                                  " is rejected on replay: " +
+                                                  applied.error().message);
+      return false;
+    }
+    for (const auto& d : applied->stock) out.stock.apply(d);
+    out.donations[e->din] = std::move(applied->after);
+    ++out.events;
+    return true;
+  });
+  if (!s) return s.error();
+  if (failure) return *failure;
+  return out;
+}
+
+Result<StockTable> stock_at(const Store& store, const ReferenceData& ref, const Rules& rules,
+                            TimeMs at) {
+  StockTable total;
+  for (auto p : store.partitions()) {
+    auto replayed = replay_partition(store, ref, rules, p, at);
+    if (!replayed) return replayed.error();
+    total.add(replayed->stock);
+  }
+  return total;
+}
+
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
                               bool write) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -374,32 +421,10 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
   for (auto p : store.partitions()) {
-    std::unordered_map<std::string, Donation> donations;
-    StockTable stock;
-    std::optional<Error> failure;
-    auto s = store.scan_journal(p, 0, [&](std::int64_t off, std::string_view bytes) {
-      auto e = decode_binary(bytes);
-      if (!e) {
-        failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
-                                                    std::to_string(off) + " cannot be read: " +
-                                                    e.error().message);
-        return false;
-      }
-      auto it = donations.find(e->din);
-      auto applied = apply_event(ref, rules, it == donations.end() ? nullptr : &it->second, *e);
-      if (!applied) {
-        failure = make_error("replay_diverged",
-                             "Journal entry " + std::to_string(p) + "/" + std::to_string(off) +
-                                 " is rejected on replay: " + applied.error().message);
-        return false;
-      }
-      for (const auto& d : applied->stock) stock.apply(d);
-      donations[e->din] = std::move(applied->after);
-      ++report.events;
-      return true;
-    });
-    if (!s) return s.error();
-    if (failure) return *failure;
+    auto replayed = replay_partition(store, ref, rules, p, std::nullopt);
+    if (!replayed) return replayed.error();
+    auto& [donations, stock, events] = *replayed;
+    report.events += events;
     report.donations += donations.size();
 
     // Compare with the live projections.

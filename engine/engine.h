@@ -19,7 +19,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/kafka.h"
@@ -110,6 +112,25 @@ class Engine {
   std::string failpoint_spec_;
   std::uint64_t failpoint_batch_ = 0;
 };
+
+// One partition's journal replayed through the projector in offset order.
+// With `until`, events that happened after it are skipped (and an event the
+// projector then refuses is skipped too); without, every journaled event must
+// be accepted again or the replay fails with "replay_diverged".
+struct ReplayedPartition {
+  std::unordered_map<std::string, Donation> donations;
+  StockTable stock;
+  std::uint64_t events = 0;
+};
+[[nodiscard]] Result<ReplayedPartition> replay_partition(const Store& store,
+                                                         const ReferenceData& ref,
+                                                         const Rules& rules, std::int32_t partition,
+                                                         std::optional<TimeMs> until);
+
+// Stock as it was at instant `at`: the journal replayed up to it. Costs a
+// replay of the whole journal.
+[[nodiscard]] Result<StockTable> stock_at(const Store& store, const ReferenceData& ref,
+                                          const Rules& rules, TimeMs at);
 
 // Recomputes every projection from the journal. With `write` false it only
 // compares; with `write` true it also replaces the stored projections (the

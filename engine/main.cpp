@@ -268,6 +268,9 @@ int main(int argc, char** argv) {
         std::string("Filter by ") + f);
   }
   stock_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/stock");
+  std::string stock_at_text;
+  stock_cmd->add_option("--at", stock_at_text,
+                        "Stock as it was at this instant (RFC 3339), replayed from the journal");
 
   std::string din, product;
   auto* trace_cmd = app.add_subcommand("trace", "Print a donation's units and history");
@@ -379,7 +382,14 @@ int main(int argc, char** argv) {
   if (*stock_cmd) {
     auto f = parse_stock_filter(filters, *ref);
     if (!f) return fail(f.error());
-    auto t = total_stock(**store);
+    Result<StockTable> t = StockTable{};
+    if (stock_at_text.empty()) {
+      t = total_stock(**store);
+    } else {
+      auto at = parse_rfc3339(stock_at_text);
+      if (!at) return fail(at.error());
+      t = stock_at(**store, *ref, Rules{}, *at);
+    }
     if (!t) return fail(t.error());
     const json s = stock_json(*t, *f, *ref);
     if (as_json) std::printf("%s\n", s.dump(2).c_str());

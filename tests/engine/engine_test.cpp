@@ -190,6 +190,30 @@ TEST_CASE("a restarted engine resumes from the offsets stored with its state", "
   const StockTable stock = run.engine->stock();
   std::map<StockKey, std::int64_t> actual(stock.cells().begin(), stock.cells().end());
   CHECK(actual == stream.expected);
+
+  // Stock at past instants, replayed from the journal.
+  const Store& store = run.engine->store();
+  auto before_all = stock_at(store, ref(), Rules{}, stream.events.front().at - 1);
+  REQUIRE(before_all.ok());
+  CHECK(before_all->cells().empty());
+  auto after_all = stock_at(store, ref(), Rules{}, stream.events.back().at);
+  REQUIRE(after_all.ok());
+  CHECK(*after_all == stock);
+  const TimeMs middle = stream.events[half].at;
+  std::map<std::string, Donation> state;
+  StockTable expected_then;
+  for (const Event& e : stream.events) {
+    if (e.at > middle) break;
+    auto it = state.find(e.din);
+    auto applied = apply_event(ref(), Rules{}, it == state.end() ? nullptr : &it->second, e);
+    if (!applied) continue;
+    for (const auto& d : applied->stock) expected_then.apply(d);
+    state[e.din] = applied->after;
+  }
+  auto then = stock_at(store, ref(), Rules{}, middle);
+  REQUIRE(then.ok());
+  CHECK(*then == expected_then);
+  CHECK_FALSE(*then == stock);
 }
 
 TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, exactly once",

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -88,6 +89,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::map<std::pair<std::int32_t, std::string>, std::vector<IndexEntry>> index_before;
   std::map<std::int32_t, std::set<std::string>> applied_ids;
   std::map<std::int32_t, StockTable> stock_change;
+  std::map<std::pair<std::int32_t, DemandKey>, std::int64_t> demand;  // new absolute counts
   std::map<std::int32_t, std::int64_t> next;
   {
     std::lock_guard lock(mu_);
@@ -174,6 +176,16 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       continue;
     }
     for (const auto& delta : applied->stock) stock_change[r.partition].apply(delta);
+    for (const auto& delta : applied->demand) {
+      const auto dkey = std::make_pair(r.partition, delta.key);
+      auto it = demand.find(dkey);
+      if (it == demand.end()) {
+        auto current = store_->demand(r.partition, delta.key);
+        if (!current) return current.error();
+        it = demand.emplace(dkey, *current).first;
+      }
+      it->second += delta.change;
+    }
     touched[key] = std::move(applied->after);
     applied_ids[r.partition].insert(e.id);
     batch.put_journal(r.partition, r.offset, encode_binary(e));
@@ -198,6 +210,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       }
     }
   }
+  for (const auto& [dkey, count] : demand) batch.put_demand(dkey.first, dkey.second, count);
   std::map<std::int32_t, StockTable> new_partition_stock;
   {
     std::lock_guard lock(mu_);
@@ -392,6 +405,9 @@ Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceDa
       return false;
     }
     for (const auto& d : applied->stock) out.stock.apply(d);
+    for (const auto& d : applied->demand) {
+      if ((out.demand[d.key] += d.change) == 0) out.demand.erase(d.key);
+    }
     out.donations[e->din] = std::move(applied->after);
     ++out.events;
     return true;
@@ -423,7 +439,9 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
   for (auto p : store.partitions()) {
     auto replayed = replay_partition(store, ref, rules, p, std::nullopt);
     if (!replayed) return replayed.error();
-    auto& [donations, stock, events] = *replayed;
+    auto& donations = replayed->donations;
+    auto& stock = replayed->stock;
+    const auto events = replayed->events;
     report.events += events;
     report.donations += donations.size();
 
@@ -453,6 +471,9 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     std::sort(index.begin(), index.end());
     std::sort(live_index->begin(), live_index->end());
     if (index != *live_index) note("partition " + std::to_string(p) + " indexes differ");
+    auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
+    if (!live_demand) return live_demand.error();
+    if (*live_demand != replayed->demand) note("partition " + std::to_string(p) + " demand differs");
     auto live_stock = store.stock(p);
     if (!live_stock) return live_stock.error();
     if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
@@ -465,6 +486,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
         for (const auto& entry : index_entries(d)) b.put_index(p, entry);
       }
       for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
+      for (const auto& [k, n] : replayed->demand) b.put_demand(p, k, n);
       if (auto c = store.commit(b); !c) return c.error();
     }
   }

@@ -120,6 +120,7 @@ class Engine {
 struct ReplayedPartition {
   std::unordered_map<std::string, Donation> donations;
   StockTable stock;
+  std::map<DemandKey, std::int64_t> demand;  // non-zero counts
   std::uint64_t events = 0;
 };
 [[nodiscard]] Result<ReplayedPartition> replay_partition(const Store& store,

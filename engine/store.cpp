@@ -28,8 +28,8 @@ std::string offset_text(std::int64_t offset) {
 std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
   std::string k = part_prefix(partition);
   k += kind;
-  if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'r' || kind == 'i' ||
-      kind == 's' || kind == 'x') {
+  if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'n' || kind == 'r' ||
+      kind == 'i' || kind == 's' || kind == 'x') {
     k += '/';
     k.append(rest);
   }
@@ -136,6 +136,13 @@ void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t cou
 void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
   batch_->Put(key(p, 'o'), encode_i64(o.next) + o.cluster_id);
 }
+void Store::Batch::put_demand(std::int32_t p, const DemandKey& k, std::int64_t count) {
+  if (count == 0) {
+    batch_->Delete(key(p, 'n', encode_demand_key(k)));
+  } else {
+    batch_->Put(key(p, 'n', encode_demand_key(k)), encode_i64(count));
+  }
+}
 void Store::Batch::put_index(std::int32_t p, const IndexEntry& e) {
   batch_->Put(key(p, e.kind, e.key), e.value);
 }
@@ -146,7 +153,7 @@ void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
   batch_->Put(key(p, 'f'), encode_i64(next));
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 's', 'x'}) {
+  for (char kind : {'a', 'd', 'n', 's', 'x'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }
@@ -273,6 +280,41 @@ Result<StockTable> Store::stock(std::int32_t p) const {
   if (!s) return s.error();
   if (failure) return *failure;
   return t;
+}
+
+Result<std::int64_t> Store::demand(std::int32_t p, const DemandKey& k) const {
+  auto v = get(key(p, 'n', encode_demand_key(k)));
+  if (!v) return v.error();
+  std::int64_t n = 0;
+  if (v->has_value() && !decode_i64(**v, n)) return corrupt("A demand count is damaged.");
+  return n;
+}
+
+Result<std::map<DemandKey, std::int64_t>> Store::demand_window(
+    std::int64_t from_day, std::int64_t to_day, std::optional<std::int32_t> partition) const {
+  std::map<DemandKey, std::int64_t> out;
+  std::optional<Error> failure;
+  char start[32];
+  std::snprintf(start, sizeof start, "%08lld",
+                static_cast<long long>(std::max<std::int64_t>(0, from_day)));
+  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  for (auto p : parts) {
+    const std::string prefix = key(p, 'n');
+    auto s = scan(prefix, prefix + start, [&](std::string_view k, std::string_view v) {
+      auto dk = decode_demand_key(k);
+      std::int64_t n = 0;
+      if (!dk || !decode_i64(v, n)) {
+        failure = corrupt("A stored demand count is damaged.");
+        return false;
+      }
+      if (dk->day >= to_day) return false;
+      out[*dk] += n;
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
 }
 
 Result<std::optional<std::string>> Store::outcome(std::int32_t p, std::string_view id) const {

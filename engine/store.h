@@ -11,6 +11,7 @@
 //   p<ppppp>/x/<expires:020>|<din>|<product>
 //                                 index of units in the bank's hands (quarantined,
 //                                 available, reserved, in transit) by expiry
+//   p<ppppp>/n/<demand key>       units consumed per day, facility, category, group
 //   p<ppppp>/o                    next offset to consume, and the cluster id
 //   p<ppppp>/f                    next rejection offset to forward to Kafka
 //
@@ -43,6 +44,7 @@
 #include <vector>
 
 #include "events/result.h"
+#include "projections/demand.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
 
@@ -97,6 +99,7 @@ class Store {
     void put_outcome(std::int32_t partition, std::string_view event_id, std::string_view json);
     void put_stock(std::int32_t partition, const StockKey& key, std::int64_t count);
     void put_offset(std::int32_t partition, const StoredOffset& offset);
+    void put_demand(std::int32_t partition, const DemandKey& key, std::int64_t count);
     void put_index(std::int32_t partition, const IndexEntry& entry);
     void delete_index(std::int32_t partition, const IndexEntry& entry);
     void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
@@ -128,6 +131,12 @@ class Store {
   [[nodiscard]] Result<std::map<std::int32_t, StoredOffset>> offsets() const;
   [[nodiscard]] Result<std::int64_t> forwarded(std::int32_t partition) const;
   [[nodiscard]] Result<StockTable> stock(std::int32_t partition) const;
+  [[nodiscard]] Result<std::int64_t> demand(std::int32_t partition, const DemandKey& key) const;
+  // Demand counts of days [from_day, to_day) over all partitions (summed), or
+  // of one partition when `partition` is given.
+  [[nodiscard]] Result<std::map<DemandKey, std::int64_t>> demand_window(
+      std::int64_t from_day, std::int64_t to_day,
+      std::optional<std::int32_t> partition = std::nullopt) const;
   [[nodiscard]] Result<std::optional<std::string>> outcome(std::int32_t partition,
                                                            std::string_view event_id) const;
   [[nodiscard]] Result<std::optional<std::string>> journal_entry(std::int32_t partition,

@@ -356,6 +356,7 @@ Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const 
   out.after.history.push_back(
       HistoryEntry{e.id, e.type, e.at, e.facility, donation_level ? "" : e.product, detail});
   out.stock = stock_diff(before, out.after);
+  out.demand = demand_diff(before, out.after, e);
   return out;
 }
 

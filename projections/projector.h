@@ -42,6 +42,7 @@
 
 #include "events/event.h"
 #include "events/reference_data.h"
+#include "projections/demand.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
 
@@ -55,7 +56,8 @@ struct Rules {
 
 struct Applied {
   Donation after;
-  std::vector<StockDelta> stock;  // what the event changed in stock
+  std::vector<StockDelta> stock;    // what the event changed in stock
+  std::vector<DemandDelta> demand;  // and in demand (projections/demand.h)
 };
 
 [[nodiscard]] Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules,

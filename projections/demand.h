@@ -1,0 +1,70 @@
+// Demand: units leaving stock for good or to a patient, counted per UTC day,
+// facility, component category and ABO/RhD group. It is the numerator of the
+// average daily demand and the stock index (days of supply), DOMAIN.md
+// "Stock metrics":
+//
+//   average daily demand = units issued + expired + discarded (wasted) over a
+//                          trailing window / its days
+//   days of supply       = available units / average daily demand
+//
+// A unit counts once: on the day it is issued, expires or is discarded while
+// still in stock. A transfusion is the issue's consequence and is not counted
+// again; a return to stock takes the issue back (on the issue's day). A unit
+// issued and later discarded or expired counts once, at its issue.
+//
+// Pure: deltas are computed from a donation before and after an event, with
+// the day taken from the event's time. Thresholds for phases are data
+// (SupplyThresholds) with defaults from DOMAIN.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+#include "projections/unit_state.h"
+
+namespace hemoledger {
+
+struct DemandKey {
+  std::int64_t day = 0;  // days since the Unix epoch (UTC)
+  std::string facility;
+  Category category = Category::unknown;
+  AboRh group = AboRh::unknown;
+  auto operator<=>(const DemandKey&) const = default;
+};
+
+struct DemandDelta {
+  DemandKey key;
+  std::int64_t change = 0;
+};
+
+std::int64_t day_of(TimeMs t);
+
+// What an event changed in demand, from the donation before (may be null) and
+// after it.
+std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& after,
+                                     const Event& e);
+
+// "yyyymmdd|facility|category|group" (the day first, so that a window is a
+// key range).
+std::string encode_demand_key(const DemandKey& k);
+[[nodiscard]] Result<DemandKey> decode_demand_key(std::string_view text);
+
+enum class Phase : std::uint8_t { green = 0, pre_amber = 1, amber = 2, red = 3 };
+std::string_view to_string(Phase p);
+
+// Days-of-supply thresholds per category. Below `pre_amber` days the phase is
+// Pre-Amber, below `amber` Amber, below `red` Red. DOMAIN.md: red cells target
+// about 6 days, Amber under about 2; platelets at least 1 day.
+struct SupplyThresholds {
+  double pre_amber = 6, amber = 2, red = 1;
+};
+SupplyThresholds default_thresholds(Category c);
+
+// The phase of `days` of supply; with no demand at all (days absent) Green.
+Phase phase_of(std::optional<double> days, const SupplyThresholds& t);
+
+}  // namespace hemoledger

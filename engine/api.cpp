@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/clock.h"
+#include "engine/dashboard_page.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -19,6 +20,9 @@ namespace hemoledger {
 using nlohmann::json;
 
 namespace {
+
+// The trailing window of average daily demand (DOMAIN.md default: 28 days).
+constexpr int kDemandWindowDays = 28;
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -37,8 +41,6 @@ std::string new_event_id() {
   s << "api-" << std::hex << seed << "-" << ++counter;
   return s.str();
 }
-
-extern const char* kStockPage;
 
 }  // namespace
 
@@ -257,6 +259,24 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     send_json(res, 200, *j);
   });
 
+  svr.Get("/api/supply", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    Category category = Category::red_cells;
+    if (req.has_param("category") && !parse_category(req.get_param_value("category"), category)) {
+      return send_error(res, 400, make_error("bad_filter", "Unknown category."));
+    }
+    auto j = supply_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
+                         category, wall_clock_now(), kDemandWindowDays);
+    if (!j) return send_error(res, 500, j.error());
+    send_json(res, 200, *j);
+  });
+
+  svr.Get("/api/expiring", [&ctx](const httplib::Request&, httplib::Response& res) {
+    auto j = expiring_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
+                           wall_clock_now(), kDemandWindowDays);
+    if (!j) return send_error(res, 500, j.error());
+    send_json(res, 200, *j);
+  });
+
   svr.Get("/api/facilities", [&ctx](const httplib::Request&, httplib::Response& res) {
     json list = json::array();
     for (const auto& f : ctx.engine->reference().facilities()) {
@@ -271,7 +291,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   });
 
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kStockPage, "text/html; charset=utf-8");
+    const std::string_view page = dashboard_page();
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
   });
 
   if (port == 0) {
@@ -294,40 +315,5 @@ ApiServer::~ApiServer() {
     if (impl_->thread.joinable()) impl_->thread.join();
   }
 }
-
-namespace {
-
-const char* kStockPage = R"HTML(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>hemoledger: live stock</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin-top:1em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th{background:#f3f3f3}td.name{text-align:left}.zero{color:#bbb}.low{background:#fde2e2}
-</style></head><body>
-<h1>hemoledger: available stock by governorate and blood group</h1>
-<p>Red cells and whole blood available now, refreshed every 2 seconds from <code>/api/stock</code>.
-Totals: <span id="totals"></span></p>
-<table id="t"><thead></thead><tbody></tbody></table>
-<script>
-const groups=["O+","O-","A+","A-","B+","B-","AB+","AB-"];
-async function refresh(){
-  const r=await fetch('/api/stock');const s=await r.json();
-  document.getElementById('totals').textContent=Object.entries(s.by_status).map(([k,v])=>k+' '+v).join(', ');
-  const head='<tr><th>governorate</th>'+groups.map(g=>'<th>'+g+'</th>').join('')+'<th>all</th></tr>';
-  let rows='';
-  for(const g of s.governorates){
-    const c={};let all=0;
-    for(const f of g.facilities){for(const cat of ['red_cells','whole_blood']){const byg=f.stock[cat]||{};
-      for(const [grp,st] of Object.entries(byg)){const n=st.available||0;c[grp]=(c[grp]||0)+n;all+=n;}}}
-    rows+='<tr><td class="name">'+g.name_en+' · '+g.name_ar+'</td>'+groups.map(x=>{const n=c[x]||0;
-      return '<td class="'+(n==0?'zero low':'')+'">'+n+'</td>'}).join('')+'<td>'+all+'</td></tr>';
-  }
-  document.querySelector('#t thead').innerHTML=head;document.querySelector('#t tbody').innerHTML=rows;
-}
-refresh();setInterval(refresh,2000);
-</script></body></html>
-)HTML";
-
-}  // namespace
 
 }  // namespace hemoledger

@@ -1,8 +1,12 @@
 #include "engine/queries.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "events/binary_codec.h"
 #include "events/json_codec.h"
 #include "projections/compatibility.h"
+#include "projections/demand.h"
 #include "projections/projector.h"
 
 namespace hemoledger {
@@ -191,6 +195,168 @@ Result<json> pick_json(const Store& store, const ReferenceData& ref, const std::
                                                            : json(std::string(to_string(patient)))},
               {"units", list},
               {"expired_not_recorded", expired}};
+}
+
+namespace {
+
+struct Supply {
+  std::int64_t available = 0;
+  std::int64_t consumed = 0;  // in the window
+};
+
+// Supply by (scope, group), where scope is a facility code, a governorate code
+// or "" for the country.
+using SupplyMap = std::map<std::pair<std::string, AboRh>, Supply>;
+
+Result<SupplyMap> compute_supply(const Store& store, const StockTable& stock,
+                                 const ReferenceData& ref, Category category, TimeMs now,
+                                 int window_days) {
+  SupplyMap m;
+  auto governorate_of = [&](const std::string& facility) {
+    const Facility* f = ref.facility(facility);
+    return f ? f->governorate : std::string("unknown");
+  };
+  auto add = [&](const std::string& facility, AboRh g, std::int64_t available,
+                 std::int64_t consumed) {
+    for (const std::string& scope : {facility, governorate_of(facility), std::string()}) {
+      Supply& s = m[{scope, g}];
+      s.available += available;
+      s.consumed += consumed;
+    }
+  };
+  for (const auto& [k, n] : stock.cells()) {
+    if (k.category == category && k.status == UnitStatus::available) add(k.facility, k.group, n, 0);
+  }
+  const std::int64_t today = day_of(now);
+  auto demand = store.demand_window(today - window_days, today);
+  if (!demand) return demand.error();
+  for (const auto& [k, n] : *demand) {
+    if (k.category == category) add(k.facility, k.group, 0, n);
+  }
+  return m;
+}
+
+std::optional<double> days_of(const Supply& s, int window_days) {
+  if (s.consumed <= 0) return std::nullopt;
+  return static_cast<double>(s.available) * window_days / static_cast<double>(s.consumed);
+}
+
+json groups_json(const SupplyMap& m, const std::string& scope, int window_days,
+                 const SupplyThresholds& t, Phase& worst) {
+  json groups = json::object();
+  for (AboRh g : kAllGroups) {
+    auto it = m.find({scope, g});
+    const Supply s = it == m.end() ? Supply{} : it->second;
+    const auto days = days_of(s, window_days);
+    const Phase p = phase_of(days, t);
+    worst = std::max(worst, p);
+    groups[std::string(to_string(g))] = {
+        {"available", s.available},
+        {"daily_demand", static_cast<double>(s.consumed) / window_days},
+        {"days", days ? json(std::round(*days * 10) / 10) : json(nullptr)},
+        {"phase", std::string(to_string(p))}};
+  }
+  return groups;
+}
+
+}  // namespace
+
+Result<json> supply_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
+                         Category category, TimeMs now, int window_days) {
+  auto m = compute_supply(store, stock, ref, category, now, window_days);
+  if (!m) return m.error();
+  const SupplyThresholds t = default_thresholds(category);
+  Phase country_phase = Phase::green;
+  json country = {{"groups", groups_json(*m, "", window_days, t, country_phase)}};
+  country["phase"] = std::string(to_string(country_phase));
+  json govs = json::array();
+  for (const auto& g : ref.governorates()) {
+    Phase gov_phase = Phase::green;
+    json facilities = json::array();
+    for (const auto& f : ref.facilities()) {
+      if (f.governorate != g.code || f.kind != FacilityKind::blood_bank) continue;
+      Phase fp = Phase::green;
+      json fj = {{"code", f.code}, {"name_en", f.name_en}, {"name_ar", f.name_ar},
+                 {"groups", groups_json(*m, f.code, window_days, t, fp)}};
+      fj["phase"] = std::string(to_string(fp));
+      facilities.push_back(std::move(fj));
+    }
+    json gj = {{"code", g.code}, {"name_en", g.name_en}, {"name_ar", g.name_ar},
+               {"groups", groups_json(*m, g.code, window_days, t, gov_phase)},
+               {"facilities", facilities}};
+    gj["phase"] = std::string(to_string(gov_phase));
+    govs.push_back(std::move(gj));
+  }
+  return json{{"as_of", format_rfc3339(now)},
+              {"category", std::string(to_string(category))},
+              {"window_days", window_days},
+              {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}},
+              {"country", country},
+              {"governorates", govs}};
+}
+
+Result<json> expiring_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
+                           TimeMs now, int window_days) {
+  std::map<Category, SupplyMap> supply;  // computed on first need
+  auto supply_of = [&](Category c) -> Result<const SupplyMap*> {
+    auto it = supply.find(c);
+    if (it == supply.end()) {
+      auto m = compute_supply(store, stock, ref, c, now, window_days);
+      if (!m) return m.error();
+      it = supply.emplace(c, std::move(*m)).first;
+    }
+    return &it->second;
+  };
+  json units = json::array();
+  for (const auto& f : ref.facilities()) {
+    auto available = store.available_at(f.code);
+    if (!available) return available.error();
+    for (const auto& u : *available) {
+      const TimeMs horizon = (u.category == Category::platelets ? 24 : 72) * kHour;
+      if (u.expires_at <= now) continue;  // expired: the ticker records it
+      if (u.expires_at > now + horizon) break;  // sorted by expiry
+      auto m = supply_of(u.category);
+      if (!m) return m.error();
+      const SupplyThresholds t = default_thresholds(u.category);
+      // The neediest blood bank nearby.
+      json suggestion = nullptr;
+      std::optional<double> best;
+      bool best_has_no_demand = true;
+      for (const auto& other : ref.facilities()) {
+        if (other.code == f.code || other.kind != FacilityKind::blood_bank) continue;
+        if (other.governorate != f.governorate && !ref.are_neighbours(other.governorate, f.governorate)) {
+          continue;
+        }
+        auto it = (*m)->find({other.code, u.group});
+        if (it == (*m)->end()) continue;
+        const auto days = days_of(it->second, window_days);
+        if (!days || *days >= t.pre_amber) continue;
+        if (best_has_no_demand || *days < *best) {
+          best = days;
+          best_has_no_demand = false;
+          suggestion = {{"to", other.code},
+                        {"name_en", other.name_en},
+                        {"name_ar", other.name_ar},
+                        {"governorate", other.governorate},
+                        {"days_of_supply", std::round(*days * 10) / 10},
+                        {"phase", std::string(to_string(phase_of(days, t)))}};
+        }
+      }
+      units.push_back({{"din", u.din},
+                       {"product", u.product},
+                       {"category", std::string(to_string(u.category))},
+                       {"abo_rh", std::string(to_string(u.group))},
+                       {"facility", f.code},
+                       {"governorate", f.governorate},
+                       {"expires_at", format_rfc3339(u.expires_at)},
+                       {"hours_left", (u.expires_at - now) / kHour},
+                       {"suggestion", suggestion}});
+    }
+  }
+  std::sort(units.begin(), units.end(), [](const json& a, const json& b) {
+    return a["expires_at"].get<std::string>() < b["expires_at"].get<std::string>();
+  });
+  return json{{"as_of", format_rfc3339(now)}, {"units", units}};
 }
 
 Result<StockTable> total_stock(const Store& store) {

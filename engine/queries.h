@@ -50,6 +50,27 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
                                                const std::string& facility, Category category,
                                                AboRh patient, TimeMs now);
 
+// Days of supply per blood group for one category: for the country, each
+// governorate and each facility, with the phase (projections/demand.h).
+// Demand is averaged over the `window_days` whole UTC days before `now`'s day.
+//   {"as_of", "category", "window_days", "thresholds",
+//    "country": {"groups": {"O-": {"available", "daily_demand", "days", "phase"}}},
+//    "governorates": [{"code", "name_en", "name_ar", "phase", "groups": {...},
+//                      "facilities": [{"code", ..., "groups": {...}}]}]}
+// "days" is null when there was no demand in the window.
+[[nodiscard]] Result<nlohmann::json> supply_json(const Store& store, const StockTable& stock,
+                                                 const ReferenceData& ref, Category category,
+                                                 TimeMs now, int window_days);
+
+// Available units that expire within the horizon of their category (red
+// cells, whole blood, plasma and cryo 72 h; platelets 24 h), soonest first,
+// each with a suggested transfer: the blood bank in the same or a neighbouring
+// governorate with the fewest days of supply of that category and group, if
+// it is below its Pre-Amber threshold.
+[[nodiscard]] Result<nlohmann::json> expiring_json(const Store& store, const StockTable& stock,
+                                                   const ReferenceData& ref, TimeMs now,
+                                                   int window_days);
+
 // Totals of a StockTable across partitions, read from a Store.
 [[nodiscard]] Result<StockTable> total_stock(const Store& store);
 

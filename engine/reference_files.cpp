@@ -28,7 +28,14 @@ Result<ReferenceData> load_reference_data(const std::string& dir) {
   if (!p) return p.error();
   auto t = read_file(dir + "/tests.csv");
   if (!t) return t.error();
-  return ReferenceData::parse(*g, *f, *p, *t);
+  auto ref = ReferenceData::parse(*g, *f, *p, *t);
+  if (!ref) return ref;
+  if (std::ifstream(dir + "/neighbours.csv")) {
+    auto n = read_file(dir + "/neighbours.csv");
+    if (!n) return n.error();
+    if (auto s = ref->set_neighbours(*n); !s) return s.error();
+  }
+  return ref;
 }
 
 }  // namespace hemoledger

@@ -250,3 +250,35 @@ const TestDef* ReferenceData::test(std::string_view code) const {
 }
 
 }  // namespace hemoledger
+
+namespace hemoledger {
+
+Status ReferenceData::set_neighbours(std::string_view neighbours_csv) {
+  auto rows = rows_of("neighbours.csv", neighbours_csv, {"governorate", "neighbour"});
+  if (!rows) return rows.error();
+  neighbours_.clear();
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    const auto& r = (*rows)[i];
+    if (!governorate(r[0]) || !governorate(r[1]) || r[0] == r[1]) {
+      return bad_file("neighbours.csv", i + 2, "needs two different known governorates");
+    }
+    if (!are_neighbours(r[0], r[1])) {
+      neighbours_[r[0]].push_back(r[1]);
+      neighbours_[r[1]].push_back(r[0]);
+    }
+  }
+  return {};
+}
+
+const std::vector<std::string>& ReferenceData::neighbours(std::string_view g) const {
+  static const std::vector<std::string> kNone;
+  auto it = neighbours_.find(g);
+  return it == neighbours_.end() ? kNone : it->second;
+}
+
+bool ReferenceData::are_neighbours(std::string_view a, std::string_view b) const {
+  const auto& n = neighbours(a);
+  return std::find(n.begin(), n.end(), b) != n.end();
+}
+
+}  // namespace hemoledger

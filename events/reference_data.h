@@ -85,6 +85,12 @@ class ReferenceData {
   const Product* product(std::string_view product_code) const;
   const TestDef* test(std::string_view code) const;
 
+  // Governorates that share a border (data/neighbours.csv, optional). Rows
+  // "governorate,neighbour" list each pair once; the relation is symmetric.
+  [[nodiscard]] Status set_neighbours(std::string_view neighbours_csv);
+  const std::vector<std::string>& neighbours(std::string_view governorate) const;
+  bool are_neighbours(std::string_view a, std::string_view b) const;
+
   const std::vector<Governorate>& governorates() const { return governorates_; }
   const std::vector<Facility>& facilities() const { return facilities_; }
   const std::vector<Product>& products() const { return products_; }
@@ -97,6 +103,7 @@ class ReferenceData {
   std::vector<TestDef> tests_;
   std::map<std::string, std::size_t, std::less<>> gov_index_, facility_index_, product_index_,
       test_index_;
+  std::map<std::string, std::vector<std::string>, std::less<>> neighbours_;
 };
 
 // Splits CSV text into rows of fields (RFC 4180 quoting, '#' comment lines and

@@ -298,3 +298,17 @@ TEST_CASE("reference rows with bad values are rejected", "[events][reference]") 
   f.tests += "hbv,HBsAg,screen,maybe\n";
   CHECK(rejected(f).code == "invalid_reference_data");
 }
+
+TEST_CASE("neighbouring governorates are symmetric and unknown codes are refused",
+          "[events][reference]") {
+  ReferenceData ref = shipped_reference();
+  REQUIRE(ref.set_neighbours(read_data_file("neighbours.csv")).ok());
+  CHECK(ref.are_neighbours("GZA", "DEB"));
+  CHECK(ref.are_neighbours("DEB", "GZA"));
+  CHECK_FALSE(ref.are_neighbours("GZA", "JEN"));
+  CHECK(ref.neighbours("RFH") == std::vector<std::string>{"KYS"});
+  CHECK(ref.neighbours("nowhere").empty());
+  auto bad = ref.set_neighbours("governorate,neighbour\nGZA,ATL\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("neighbours.csv row 2"));
+}

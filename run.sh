@@ -13,6 +13,8 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   kcat curl ca-certificates
 )
+# Only the tests need these: headless Chromium loads the dashboard.
+TEST_PACKAGES=(chromium)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -43,11 +45,11 @@ case "$cmd" in
     install_packages "${PACKAGES[@]}"
     build
     echo "==> starting hemoledger on the embedded Kafka with the demo feed"
-    echo "    open http://127.0.0.1:8080/ for the live stock page; Ctrl-C to stop"
+    echo "    open http://127.0.0.1:8080/ for the coordinators' dashboard; Ctrl-C to stop"
     exec build/hemoledger serve --demo --data-dir "${DATA_DIR:-hemoledger-data}" "$@"
     ;;
   test)
-    install_packages "${PACKAGES[@]}"
+    install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     build
     echo "==> running the tests"
     cd build

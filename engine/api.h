@@ -9,7 +9,7 @@
 //   POST /api/events                  JSON event -> Kafka; answers once applied or rejected
 //   GET  /api/facilities              reference data
 //   GET  /metrics                     Prometheus text
-//   GET  /                            a live stock page
+//   GET  /                            the coordinators' dashboard (engine/dashboard_page.h)
 //
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.

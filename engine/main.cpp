@@ -232,7 +232,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string reference_dir = default_reference_dir();
   app.add_option("--reference-dir", reference_dir,
-                 "Directory with governorates.csv, facilities.csv, products.csv, tests.csv");
+                 "Reference data: a directory (governorates.csv, facilities.csv, optional "
+                 "neighbours.csv, products.csv, tests.csv) or an operator's .json file "
+                 "(docs/reference-data.md); data/egypt/ is a second shipped set");
 
   ServeArgs sa;
   auto* serve_cmd = app.add_subcommand("serve", "Run the engine and its HTTP API");

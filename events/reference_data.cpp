@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
 namespace hemoledger {
 
 namespace {
+
+using nlohmann::json;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -14,30 +19,207 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Error bad_file(std::string_view file, std::size_t row, std::string what) {
-  return make_error("invalid_reference_data",
-                    std::string(file) + " row " + std::to_string(row) + ": " + what);
-}
+// How a column's value is written in JSON: text is a string, whole a
+// non-negative integer, yes_no true/false (or the CSV's "yes"/"no").
+enum class JsonType { text, whole, yes_no };
 
-// Rows after the header, each checked to have exactly `columns` fields.
-Result<std::vector<std::vector<std::string>>> rows_of(std::string_view file, std::string_view text,
-                                                      std::vector<std::string_view> header) {
-  auto rows = parse_csv(text);
-  if (!rows) return make_error(rows.error().code, std::string(file) + ": " + rows.error().message);
-  if (rows->empty()) return bad_file(file, 0, "the file is empty");
-  const auto& h = rows->front();
-  if (h.size() != header.size() || !std::equal(h.begin(), h.end(), header.begin())) {
-    std::string want;
-    for (auto c : header) want += (want.empty() ? "" : ",") + std::string(c);
-    return bad_file(file, 1, "the header must be " + want);
-  }
-  std::vector<std::vector<std::string>> out(rows->begin() + 1, rows->end());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (out[i].size() != header.size()) {
-      return bad_file(file, i + 2, "expected " + std::to_string(header.size()) + " fields");
-    }
+struct Column {
+  std::string_view name;
+  JsonType type;
+};
+
+// One table: its CSV file, its key in an operator's JSON file and its columns,
+// which are both the CSV header and the JSON keys.
+struct Schema {
+  std::string_view file, json_key;
+  std::vector<Column> columns;
+};
+
+const Schema kGovernorates{"governorates.csv",
+                           "governorates",
+                           {{"code", JsonType::text},
+                            {"name_en", JsonType::text},
+                            {"name_ar", JsonType::text},
+                            {"population_thousands", JsonType::whole}}};
+const Schema kFacilities{"facilities.csv",
+                         "facilities",
+                         {{"code", JsonType::text},
+                          {"name_en", JsonType::text},
+                          {"name_ar", JsonType::text},
+                          {"governorate", JsonType::text},
+                          {"kind", JsonType::text}}};
+const Schema kProducts{"products.csv",
+                       "products",
+                       {{"code", JsonType::text},
+                        {"description", JsonType::text},
+                        {"category", JsonType::text},
+                        {"shelf_life_days", JsonType::whole}}};
+const Schema kTests{"tests.csv",
+                    "tests",
+                    {{"code", JsonType::text},
+                     {"name", JsonType::text},
+                     {"kind", JsonType::text},
+                     {"mandatory", JsonType::yes_no}}};
+const Schema kNeighbours{"neighbours.csv",
+                         "neighbours",
+                         {{"governorate", JsonType::text}, {"neighbour", JsonType::text}}};
+
+std::string column_list(const Schema& s, std::string_view separator) {
+  std::string out;
+  for (const auto& c : s.columns) {
+    if (!out.empty()) out += separator;
+    out += c.name;
   }
   return out;
+}
+
+// A data row and where it came from, e.g. "facilities.csv row 4 (line 6)" or
+// "ops.json facilities[2]", for error messages.
+struct Row {
+  std::string where;
+  std::vector<std::string> fields;
+};
+using Table = std::vector<Row>;
+
+Error invalid(std::string message) {
+  return make_error("invalid_reference_data", std::move(message));
+}
+
+Error bad_row(const Row& row, std::string_view what) {
+  return invalid(row.where + ": " + std::string(what));
+}
+
+struct CsvRow {
+  std::size_t line = 0;  // 1-based line on which the row starts
+  std::vector<std::string> fields;
+};
+
+Result<std::vector<CsvRow>> parse_csv_rows(std::string_view text) {
+  std::vector<CsvRow> rows;
+  std::vector<std::string> row;
+  std::string field;
+  std::size_t line = 1, row_line = 1;
+  bool in_quotes = false, field_started = false, line_has_content = false;
+  auto end_row = [&] {
+    if (line_has_content) {
+      row.push_back(std::move(field));
+      if (!(row.size() == 1 && !row[0].empty() && row[0][0] == '#')) {
+        rows.push_back(CsvRow{row_line, std::move(row)});
+      }
+    }
+    row.clear();
+    field.clear();
+    line_has_content = field_started = false;
+  };
+  auto start_content = [&] {
+    if (!line_has_content) row_line = line;
+    line_has_content = true;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"' && !field_started) {
+      start_content();
+      in_quotes = field_started = true;
+    } else if (c == ',') {
+      start_content();
+      row.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+    } else if (c == '\n') {
+      end_row();
+      ++line;
+    } else if (c != '\r') {
+      if (!line_has_content && c == '#') {
+        // A comment line: skip to just before its end, where the newline is counted.
+        while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+        row.clear();
+        field.clear();
+        continue;
+      }
+      start_content();
+      field += c;
+      field_started = true;
+    }
+  }
+  if (in_quotes) {
+    return make_error("invalid_csv", "a quoted field that starts on line " +
+                                         std::to_string(row_line) + " is never closed.");
+  }
+  end_row();
+  return rows;
+}
+
+// Rows after the header, each checked to have the schema's columns. With
+// `optional`, a file with no rows at all (empty, or only comments) is an empty
+// table rather than an error.
+Result<Table> csv_table(const Schema& schema, std::string_view text, bool optional = false) {
+  const std::string file(schema.file);
+  auto rows = parse_csv_rows(text);
+  if (!rows) return make_error(rows.error().code, file + ": " + rows.error().message);
+  if (rows->empty()) {
+    if (optional) return Table{};
+    return invalid(file + " is empty; it needs the header " + column_list(schema, ",") + ".");
+  }
+  const auto& h = rows->front().fields;
+  const auto& cols = schema.columns;
+  if (h.size() != cols.size() ||
+      !std::equal(h.begin(), h.end(), cols.begin(),
+                  [](const std::string& a, const Column& b) { return a == b.name; })) {
+    return invalid(file + " row 1: the header must be " + column_list(schema, ",") + ".");
+  }
+  Table out;
+  for (std::size_t i = 1; i < rows->size(); ++i) {
+    const CsvRow& r = (*rows)[i];
+    Row row{file + " row " + std::to_string(i + 1), r.fields};
+    if (r.line != i + 1) row.where += " (line " + std::to_string(r.line) + ")";
+    if (r.fields.size() != cols.size()) {
+      return bad_row(row, "expected " + std::to_string(cols.size()) + " fields (" +
+                              column_list(schema, ",") + ") but found " +
+                              std::to_string(r.fields.size()) + ".");
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+bool facility_kind(std::string_view text, FacilityKind& out) {
+  for (FacilityKind k :
+       {FacilityKind::blood_bank, FacilityKind::laboratory, FacilityKind::hospital}) {
+    if (to_string(k) == text) {
+      out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool test_kind(std::string_view text, TestKind& out) {
+  static const std::pair<std::string_view, TestKind> kKinds[] = {{"abo", TestKind::abo},
+                                                                 {"rhd", TestKind::rhd},
+                                                                 {"abo_rh", TestKind::abo_rh},
+                                                                 {"screen", TestKind::screen},
+                                                                 {"info", TestKind::info}};
+  for (const auto& [name, kind] : kKinds) {
+    if (name == text) {
+      out = kind;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool to_int(const std::string& s, int& out) {
@@ -51,7 +233,236 @@ bool to_int(const std::string& s, int& out) {
   return true;
 }
 
+std::string_view json_kind(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string";
+    case json::value_t::boolean: return "true or false";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a decimal number";
+    default: return "something else";
+  }
+}
+
+// One JSON value as the text a CSV field would hold.
+Result<std::string> json_field(const json& v, const Column& c, const std::string& where) {
+  auto wrong = [&](std::string_view want) -> Error {
+    return invalid(where + ": expected " + std::string(want) + " but found " +
+                   std::string(json_kind(v)) + ".");
+  };
+  switch (c.type) {
+    case JsonType::text:
+      if (!v.is_string()) return wrong("a string");
+      return v.get<std::string>();
+    case JsonType::whole:
+      if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+      if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+        return std::to_string(v.get<std::int64_t>());
+      }
+      return wrong("a whole number that is zero or more");
+    case JsonType::yes_no:
+      if (v.is_boolean()) return std::string(v.get<bool>() ? "yes" : "no");
+      if (v.is_string()) return v.get<std::string>();
+      return wrong("true or false");
+  }
+  return wrong("a value");
+}
+
+// The array root[schema.json_key] as rows in column order.
+Result<Table> json_table(const json& root, const Schema& schema, const std::string& source) {
+  const std::string key(schema.json_key);
+  const json& array = root.at(key);
+  if (!array.is_array()) {
+    return invalid(source + " " + key + ": expected an array of objects but found " +
+                   std::string(json_kind(array)) + ".");
+  }
+  Table out;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const json& item = array[i];
+    Row row{source + " " + key + "[" + std::to_string(i) + "]", {}};
+    if (!item.is_object()) {
+      return bad_row(row, "expected an object with the keys " + column_list(schema, ", ") +
+                              " but found " + std::string(json_kind(item)) + ".");
+    }
+    for (auto it = item.begin(); it != item.end(); ++it) {
+      const bool known = std::any_of(schema.columns.begin(), schema.columns.end(),
+                                     [&](const Column& c) { return c.name == it.key(); });
+      if (!known) {
+        return bad_row(row, "unknown key \"" + it.key() + "\"; the keys are " +
+                                column_list(schema, ", ") + ".");
+      }
+    }
+    for (const Column& c : schema.columns) {
+      auto it = item.find(std::string(c.name));
+      if (it == item.end()) {
+        return bad_row(row, "the key \"" + std::string(c.name) + "\" is missing.");
+      }
+      auto value = json_field(*it, c, row.where + "." + std::string(c.name));
+      if (!value) return value.error();
+      row.fields.push_back(std::move(*value));
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// "neighbours": [["A", "B"], ...] as rows of two fields.
+Result<Table> json_neighbours(const json& array, const std::string& source) {
+  if (!array.is_array()) {
+    return invalid(source + " neighbours: expected an array of pairs such as [\"CAI\", \"GIZ\"] "
+                   "but found " + std::string(json_kind(array)) + ".");
+  }
+  Table out;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const json& pair = array[i];
+    Row row{source + " neighbours[" + std::to_string(i) + "]", {}};
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+      return bad_row(row, "expected a pair of governorate codes such as [\"CAI\", \"GIZ\"].");
+    }
+    row.fields = {pair[0].get<std::string>(), pair[1].get<std::string>()};
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// Parses an operator's JSON text, refusing a key repeated within one object
+// (nlohmann would keep the last silently). Exceptions stay inside.
+Result<json> parse_json_text(std::string_view text, const std::string& source) {
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  std::string repeated;
+  const json::parser_callback_t watch = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty() &&
+               !keys.back().insert(parsed.get<std::string>()).second && repeated.empty()) {
+      repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  try {
+    json j = json::parse(text.begin(), text.end(), watch);
+    if (!repeated.empty()) {
+      return invalid(source + ": the key \"" + repeated +
+                     "\" appears twice in one object; give each key once.");
+    }
+    return j;
+  } catch (const json::parse_error& e) {
+    // what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+    if (!what.empty() && what.back() != '.') what += '.';
+    return make_error("invalid_json", source + " is not valid JSON: " + what);
+  }
+}
+
 }  // namespace
+
+// Fills a ReferenceData from parsed rows; shared by the CSV and JSON parsers so
+// that both apply the same rules and word errors the same way.
+struct ReferenceData::Builder {
+  static Status governorates(ReferenceData& rd, const Table& rows) {
+    for (const Row& r : rows) {
+      Governorate g{r.fields[0], r.fields[1], r.fields[2], 0};
+      if (g.code.empty()) return bad_row(r, "the code is empty.");
+      if (!to_int(r.fields[3], g.population_thousands)) {
+        return bad_row(r, "population_thousands must be a whole number, not \"" + r.fields[3] +
+                              "\".");
+      }
+      if (!rd.gov_index_.emplace(g.code, rd.governorates_.size()).second) {
+        return bad_row(r, "duplicate code " + g.code + "; each governorate is listed once.");
+      }
+      rd.governorates_.push_back(std::move(g));
+    }
+    return {};
+  }
+
+  static Status facilities(ReferenceData& rd, const Table& rows) {
+    for (const Row& r : rows) {
+      Facility f{r.fields[0], r.fields[1], r.fields[2], r.fields[3], FacilityKind::blood_bank};
+      const std::string& kind = r.fields[4];
+      if (!facility_kind(kind, f.kind)) {
+        return bad_row(r, "kind must be blood_bank, laboratory or hospital, not \"" + kind + "\".");
+      }
+      if (f.code.empty()) return bad_row(r, "the code is empty.");
+      if (!rd.gov_index_.count(f.governorate)) {
+        return bad_row(r, "unknown governorate " + f.governorate +
+                              "; list it in the governorates first.");
+      }
+      if (!rd.facility_index_.emplace(f.code, rd.facilities_.size()).second) {
+        return bad_row(r, "duplicate code " + f.code + "; each facility is listed once.");
+      }
+      rd.facilities_.push_back(std::move(f));
+    }
+    return {};
+  }
+
+  static Status products(ReferenceData& rd, const Table& rows) {
+    for (const Row& r : rows) {
+      Product p{r.fields[0], r.fields[1], Category::unknown, 0};
+      if (p.code.size() != 5) {
+        return bad_row(r, "the code must be a 5-character product description code such as E0336.");
+      }
+      if (!parse_category(r.fields[2], p.category)) {
+        return bad_row(r, "category must be whole_blood, red_cells, platelets, plasma or cryo.");
+      }
+      if (!to_int(r.fields[3], p.shelf_life_days) || p.shelf_life_days <= 0) {
+        return bad_row(r, "shelf_life_days must be a whole number of days greater than zero.");
+      }
+      if (!rd.product_index_.emplace(p.code, rd.products_.size()).second) {
+        return bad_row(r, "duplicate code " + p.code + "; each product is listed once.");
+      }
+      rd.products_.push_back(std::move(p));
+    }
+    return {};
+  }
+
+  static Status tests(ReferenceData& rd, const Table& rows) {
+    for (const Row& r : rows) {
+      const std::string &kind = r.fields[2], &mandatory = r.fields[3];
+      TestDef t{r.fields[0], r.fields[1], TestKind::info, mandatory == "yes"};
+      if (!test_kind(kind, t.kind)) {
+        return bad_row(r, "kind must be abo, rhd, abo_rh, screen or info, not \"" + kind + "\".");
+      }
+      if (mandatory != "yes" && mandatory != "no") {
+        return bad_row(r, "mandatory must be yes or no, not \"" + mandatory + "\".");
+      }
+      if (!rd.test_index_.emplace(t.code, rd.tests_.size()).second) {
+        return bad_row(r, "duplicate code " + t.code + "; each test is listed once.");
+      }
+      rd.tests_.push_back(std::move(t));
+    }
+    return {};
+  }
+
+  // Replaces rd's neighbours only if every row is valid.
+  static Status neighbours(ReferenceData& rd, const Table& rows) {
+    std::map<std::string, std::vector<std::string>, std::less<>> pairs;
+    for (const Row& r : rows) {
+      const std::string &a = r.fields[0], &b = r.fields[1];
+      for (const std::string* code : {&a, &b}) {
+        if (!rd.governorate(*code)) {
+          return bad_row(r, "unknown governorate " + *code +
+                                "; neighbours must be listed governorates.");
+        }
+      }
+      if (a == b) return bad_row(r, "a governorate cannot be its own neighbour (" + a + ").");
+      auto& of_a = pairs[a];
+      if (std::find(of_a.begin(), of_a.end(), b) != of_a.end()) {
+        return bad_row(r, "the pair " + a + "," + b +
+                              " is listed twice; list each pair once, in either order.");
+      }
+      of_a.push_back(b);
+      pairs[b].push_back(a);
+    }
+    rd.neighbours_ = std::move(pairs);
+    return {};
+  }
+};
 
 std::string_view to_string(FacilityKind k) {
   switch (k) {
@@ -99,132 +510,93 @@ bool parse_screen_outcome(std::string_view text, ScreenOutcome& out) {
 }
 
 Result<std::vector<std::vector<std::string>>> parse_csv(std::string_view text) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool in_quotes = false, field_started = false, line_has_content = false;
-  auto end_row = [&] {
-    if (line_has_content) {
-      row.push_back(std::move(field));
-      if (!(row.size() == 1 && !row[0].empty() && row[0][0] == '#')) rows.push_back(std::move(row));
-    }
-    row.clear();
-    field.clear();
-    line_has_content = field_started = false;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      in_quotes = field_started = line_has_content = true;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-      line_has_content = true;
-    } else if (c == '\n') {
-      end_row();
-    } else if (c != '\r') {
-      if (!line_has_content && c == '#') {
-        // a comment line: skip to its end
-        while (i < text.size() && text[i] != '\n') ++i;
-        row.clear();
-        field.clear();
-        continue;
-      }
-      field += c;
-      field_started = line_has_content = true;
-    }
-  }
-  if (in_quotes) return make_error("invalid_csv", "a quoted field is not closed");
-  end_row();
-  return rows;
+  auto rows = parse_csv_rows(text);
+  if (!rows) return rows.error();
+  std::vector<std::vector<std::string>> out;
+  out.reserve(rows->size());
+  for (auto& r : *rows) out.push_back(std::move(r.fields));
+  return out;
 }
 
 Result<ReferenceData> ReferenceData::parse(std::string_view governorates_csv,
                                            std::string_view facilities_csv,
                                            std::string_view products_csv,
                                            std::string_view tests_csv) {
+  struct File {
+    const Schema& schema;
+    std::string_view text;
+    Status (*fill)(ReferenceData&, const Table&);
+  };
+  const File files[] = {{kGovernorates, governorates_csv, &Builder::governorates},
+                        {kFacilities, facilities_csv, &Builder::facilities},
+                        {kProducts, products_csv, &Builder::products},
+                        {kTests, tests_csv, &Builder::tests}};
   ReferenceData rd;
-  auto govs = rows_of("governorates.csv", governorates_csv,
-                      {"code", "name_en", "name_ar", "population_thousands"});
-  if (!govs) return govs.error();
-  for (std::size_t i = 0; i < govs->size(); ++i) {
-    const auto& r = (*govs)[i];
-    Governorate g{r[0], r[1], r[2], 0};
-    if (g.code.empty() || !to_int(r[3], g.population_thousands)) {
-      return bad_file("governorates.csv", i + 2, "needs a code and a whole population");
+  for (const File& f : files) {
+    auto table = csv_table(f.schema, f.text);
+    if (!table) return table.error();
+    if (auto s = f.fill(rd, *table); !s) return s.error();
+  }
+  return rd;
+}
+
+Result<ReferenceData> ReferenceData::parse(std::string_view governorates_csv,
+                                           std::string_view facilities_csv,
+                                           std::string_view products_csv,
+                                           std::string_view tests_csv,
+                                           std::string_view neighbours_csv) {
+  auto rd = parse(governorates_csv, facilities_csv, products_csv, tests_csv);
+  if (!rd) return rd;
+  if (auto s = rd->set_neighbours(neighbours_csv); !s) return s.error();
+  return rd;
+}
+
+Result<ReferenceData> ReferenceData::parse_json(std::string_view json_text,
+                                                std::string_view source_name,
+                                                const DefaultCsv& read_default) {
+  const std::string source(source_name);
+  auto root = parse_json_text(json_text, source);
+  if (!root) return root.error();
+  if (!root->is_object()) {
+    return invalid(source + ": expected a JSON object with \"governorates\" and \"facilities\" "
+                   "arrays but found " + std::string(json_kind(*root)) + ".");
+  }
+  for (auto it = root->begin(); it != root->end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "governorates" && k != "facilities" && k != "neighbours" && k != "products" &&
+        k != "tests") {
+      return invalid(source + ": unknown key \"" + k +
+                     "\"; the keys are governorates, facilities, neighbours, products and tests.");
     }
-    if (!rd.gov_index_.emplace(g.code, rd.governorates_.size()).second) {
-      return bad_file("governorates.csv", i + 2, "duplicate code " + g.code);
+  }
+  for (const Schema* required : {&kGovernorates, &kFacilities}) {
+    if (!root->contains(std::string(required->json_key))) {
+      return invalid(source + " has no \"" + std::string(required->json_key) + "\" array.");
     }
-    rd.governorates_.push_back(std::move(g));
   }
 
-  auto facs = rows_of("facilities.csv", facilities_csv,
-                      {"code", "name_en", "name_ar", "governorate", "kind"});
-  if (!facs) return facs.error();
-  for (std::size_t i = 0; i < facs->size(); ++i) {
-    const auto& r = (*facs)[i];
-    Facility f{r[0], r[1], r[2], r[3], FacilityKind::blood_bank};
-    if (r[4] == "blood_bank") f.kind = FacilityKind::blood_bank;
-    else if (r[4] == "laboratory") f.kind = FacilityKind::laboratory;
-    else if (r[4] == "hospital") f.kind = FacilityKind::hospital;
-    else return bad_file("facilities.csv", i + 2, "kind must be blood_bank, laboratory or hospital");
-    if (!rd.gov_index_.count(f.governorate)) {
-      return bad_file("facilities.csv", i + 2, "unknown governorate " + f.governorate);
+  ReferenceData rd;
+  const std::pair<const Schema*, Status (*)(ReferenceData&, const Table&)> tables[] = {
+      {&kGovernorates, &Builder::governorates},
+      {&kFacilities, &Builder::facilities},
+      {&kProducts, &Builder::products},
+      {&kTests, &Builder::tests}};
+  for (const auto& [schema, fill] : tables) {
+    Result<Table> table = Table{};
+    if (root->contains(std::string(schema->json_key))) {
+      table = json_table(*root, *schema, source);
+    } else {
+      auto text = read_default(schema->file);
+      if (!text) return text.error();
+      table = csv_table(*schema, *text);
     }
-    if (!rd.facility_index_.emplace(f.code, rd.facilities_.size()).second) {
-      return bad_file("facilities.csv", i + 2, "duplicate code " + f.code);
-    }
-    rd.facilities_.push_back(std::move(f));
+    if (!table) return table.error();
+    if (auto s = fill(rd, *table); !s) return s.error();
   }
-
-  auto prods = rows_of("products.csv", products_csv,
-                       {"code", "description", "category", "shelf_life_days"});
-  if (!prods) return prods.error();
-  for (std::size_t i = 0; i < prods->size(); ++i) {
-    const auto& r = (*prods)[i];
-    Product p{r[0], r[1], Category::unknown, 0};
-    if (p.code.size() != 5 || !parse_category(r[2], p.category) ||
-        !to_int(r[3], p.shelf_life_days) || p.shelf_life_days <= 0) {
-      return bad_file("products.csv", i + 2,
-                      "needs a 5-character code, a category and a positive shelf life");
-    }
-    if (!rd.product_index_.emplace(p.code, rd.products_.size()).second) {
-      return bad_file("products.csv", i + 2, "duplicate code " + p.code);
-    }
-    rd.products_.push_back(std::move(p));
-  }
-
-  auto tests = rows_of("tests.csv", tests_csv, {"code", "name", "kind", "mandatory"});
-  if (!tests) return tests.error();
-  for (std::size_t i = 0; i < tests->size(); ++i) {
-    const auto& r = (*tests)[i];
-    TestDef t{r[0], r[1], TestKind::info, r[3] == "yes"};
-    if (r[2] == "abo") t.kind = TestKind::abo;
-    else if (r[2] == "rhd") t.kind = TestKind::rhd;
-    else if (r[2] == "abo_rh") t.kind = TestKind::abo_rh;
-    else if (r[2] == "screen") t.kind = TestKind::screen;
-    else if (r[2] == "info") t.kind = TestKind::info;
-    else return bad_file("tests.csv", i + 2, "kind must be abo, rhd, abo_rh, screen or info");
-    if (r[3] != "yes" && r[3] != "no") return bad_file("tests.csv", i + 2, "mandatory is yes or no");
-    if (!rd.test_index_.emplace(t.code, rd.tests_.size()).second) {
-      return bad_file("tests.csv", i + 2, "duplicate code " + t.code);
-    }
-    rd.tests_.push_back(std::move(t));
+  if (auto it = root->find("neighbours"); it != root->end()) {
+    auto table = json_neighbours(*it, source);
+    if (!table) return table.error();
+    if (auto s = Builder::neighbours(rd, *table); !s) return s.error();
   }
   return rd;
 }
@@ -249,25 +621,10 @@ const TestDef* ReferenceData::test(std::string_view code) const {
   return it == test_index_.end() ? nullptr : &tests_[it->second];
 }
 
-}  // namespace hemoledger
-
-namespace hemoledger {
-
 Status ReferenceData::set_neighbours(std::string_view neighbours_csv) {
-  auto rows = rows_of("neighbours.csv", neighbours_csv, {"governorate", "neighbour"});
-  if (!rows) return rows.error();
-  neighbours_.clear();
-  for (std::size_t i = 0; i < rows->size(); ++i) {
-    const auto& r = (*rows)[i];
-    if (!governorate(r[0]) || !governorate(r[1]) || r[0] == r[1]) {
-      return bad_file("neighbours.csv", i + 2, "needs two different known governorates");
-    }
-    if (!are_neighbours(r[0], r[1])) {
-      neighbours_[r[0]].push_back(r[1]);
-      neighbours_[r[1]].push_back(r[0]);
-    }
-  }
-  return {};
+  auto table = csv_table(kNeighbours, neighbours_csv, /*optional=*/true);
+  if (!table) return table.error();
+  return Builder::neighbours(*this, *table);
 }
 
 const std::vector<std::string>& ReferenceData::neighbours(std::string_view g) const {

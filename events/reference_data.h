@@ -1,13 +1,20 @@
-// ReferenceData: governorates, facilities, the product catalogue and the test
-// catalogue, the one home of each table. Loaded from the CSV files in data/
-// (documented in docs/reference-data.md) and read-only afterwards, so it may be
-// shared between threads without locking.
+// ReferenceData: governorates, facilities, the product catalogue, the test
+// catalogue and which governorates are neighbours, the one home of each table.
+// Loaded from the CSV files in data/ (or data/egypt/, or an operator's single
+// JSON file; all documented in docs/reference-data.md) and read-only
+// afterwards, so it may be shared between threads without locking.
 //
 // Parsing is pure: callers hand in the file contents; engine/reference_files.h
 // reads the files.
+//
+//   auto ref = ReferenceData::parse(governorates, facilities, products, tests,
+//                                   neighbours);
+//   if (!ref) { log(ref.error().message); return; }  // names file and row
+//   ref->are_neighbours("GZA", "DEB");                // true, either order
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -74,10 +81,38 @@ struct TestDef {
 
 class ReferenceData {
  public:
+  // Each argument is the text of the CSV file of that name. On error, the
+  // message names the file and the row (and the line when comments make the
+  // two differ); the code is "invalid_csv" or "invalid_reference_data".
   [[nodiscard]] static Result<ReferenceData> parse(std::string_view governorates_csv,
                                                    std::string_view facilities_csv,
                                                    std::string_view products_csv,
                                                    std::string_view tests_csv);
+  // As above, with neighbours.csv. Empty text (or only comments) means no
+  // neighbours; a governorate code the data does not know is an error.
+  [[nodiscard]] static Result<ReferenceData> parse(std::string_view governorates_csv,
+                                                   std::string_view facilities_csv,
+                                                   std::string_view products_csv,
+                                                   std::string_view tests_csv,
+                                                   std::string_view neighbours_csv);
+
+  // Supplies the text of a default CSV file ("products.csv" or "tests.csv").
+  using DefaultCsv = std::function<Result<std::string>(std::string_view file_name)>;
+
+  // An operator's single JSON file (docs/reference-data.md):
+  //   {"governorates": [{"code", "name_en", "name_ar", "population_thousands"}],
+  //    "facilities": [{"code", "name_en", "name_ar", "governorate", "kind"}],
+  //    "neighbours": [["A", "B"], ...],               (optional)
+  //    "products": [...], "tests": [...]}              (optional)
+  // Row objects use the CSV column names as keys. Without "products" or
+  // "tests", read_default is called with "products.csv" or "tests.csv" and its
+  // text parsed as CSV; an error it returns is returned unchanged. `source`
+  // (usually the file name) starts every error message, followed by a JSON
+  // path such as facilities[3].kind (indices count from 0); the code is
+  // "invalid_json" for text that is not JSON, else "invalid_reference_data".
+  [[nodiscard]] static Result<ReferenceData> parse_json(std::string_view json_text,
+                                                        std::string_view source,
+                                                        const DefaultCsv& read_default);
 
   const Governorate* governorate(std::string_view code) const;
   const Facility* facility(std::string_view code) const;
@@ -85,9 +120,12 @@ class ReferenceData {
   const Product* product(std::string_view product_code) const;
   const TestDef* test(std::string_view code) const;
 
-  // Governorates that share a border (data/neighbours.csv, optional). Rows
-  // "governorate,neighbour" list each pair once; the relation is symmetric.
+  // Governorates that share a border (neighbours.csv, optional). Rows
+  // "governorate,neighbour" list each pair once, in either order; the relation
+  // is symmetric. Replaces the neighbours held so far; on error (unknown code,
+  // a governorate paired with itself, a pair listed twice) keeps them.
   [[nodiscard]] Status set_neighbours(std::string_view neighbours_csv);
+  // In the order the file lists them; empty for an unknown code.
   const std::vector<std::string>& neighbours(std::string_view governorate) const;
   bool are_neighbours(std::string_view a, std::string_view b) const;
 
@@ -97,6 +135,8 @@ class ReferenceData {
   const std::vector<TestDef>& tests() const { return tests_; }
 
  private:
+  struct Builder;  // fills the tables from parsed rows (reference_data.cpp)
+
   std::vector<Governorate> governorates_;
   std::vector<Facility> facilities_;
   std::vector<Product> products_;

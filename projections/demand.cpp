@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "projections/stock.h"
+
 namespace hemoledger {
 
 std::int64_t day_of(TimeMs t) { return t >= 0 ? t / kDay : (t - kDay + 1) / kDay; }
@@ -39,14 +41,7 @@ std::string encode_demand_key(const DemandKey& k) {
 }
 
 Result<DemandKey> decode_demand_key(std::string_view text) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= text.size(); ++i) {
-    if (i == text.size() || text[i] == '|') {
-      parts.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
+  const auto parts = split_key(text);
   DemandKey k;
   if (parts.size() != 4 || parts[0].size() != 8 || !parse_category(parts[2], k.category)) {
     return make_error("corrupt_state", "A stored demand key cannot be read.");

@@ -9,7 +9,7 @@ std::string encode_stock_key(const StockKey& k) {
          std::string(to_string(k.group)) + "|" + std::string(to_string(k.status));
 }
 
-Result<StockKey> decode_stock_key(std::string_view text) {
+std::vector<std::string_view> split_key(std::string_view text) {
   std::vector<std::string_view> parts;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
@@ -18,6 +18,11 @@ Result<StockKey> decode_stock_key(std::string_view text) {
       start = i + 1;
     }
   }
+  return parts;
+}
+
+Result<StockKey> decode_stock_key(std::string_view text) {
+  const auto parts = split_key(text);
   StockKey k;
   if (parts.size() != 4 || parts[0].empty() || !parse_category(parts[1], k.category) ||
       !parse_unit_status(parts[3], k.status)) {

@@ -32,6 +32,9 @@ struct StockDelta {
   std::int64_t change = 0;
 };
 
+// The '|'-separated fields of a stored key.
+std::vector<std::string_view> split_key(std::string_view text);
+
 // "facility|category|group|status", e.g. "NBS-BB|red_cells|O-|available".
 std::string encode_stock_key(const StockKey& k);
 [[nodiscard]] Result<StockKey> decode_stock_key(std::string_view text);

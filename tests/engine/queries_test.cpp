@@ -12,16 +12,9 @@ using namespace hemoledger;
 using namespace hemoledger::testing;
 using nlohmann::json;
 
-namespace {
+static const ReferenceData& ref() { return shipped_engine_reference(); }
 
-const ReferenceData& ref() {
-  static const ReferenceData r = [] {
-    auto l = load_reference_data(default_reference_dir());
-    REQUIRE(l.ok());
-    return std::move(l).value();
-  }();
-  return r;
-}
+namespace {
 
 // Feeds events to an engine as consumed Kafka records of partition 0.
 struct Feed {

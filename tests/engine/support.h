@@ -14,18 +14,30 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <map>
 
+#include "engine/reference_files.h"
 #include "events/event.h"
 #include "projections/stock.h"
 
 extern char** environ;
 
 namespace hemoledger::testing {
+
+// The shipped reference data, loaded once the way the engine loads it.
+inline const ReferenceData& shipped_engine_reference() {
+  static const ReferenceData r = [] {
+    auto l = load_reference_data(default_reference_dir());
+    if (!l) throw std::runtime_error(l.error().message);
+    return std::move(l).value();
+  }();
+  return r;
+}
 
 class TempDir {
  public:

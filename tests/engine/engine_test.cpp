@@ -22,6 +22,22 @@ static const ReferenceData& ref() { return shipped_engine_reference(); }
 
 namespace {
 
+// librdkafka's mock cluster with the engine's topics (3 partitions), its
+// configuration and a producer: what every test here starts from.
+struct MockKafka {
+  std::unique_ptr<MockCluster> cluster;
+  KafkaConfig config;
+  Result<std::unique_ptr<Producer>> producer = make_error("unset", "not created");
+  MockKafka() {
+    auto m = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
+    REQUIRE(m.ok());
+    cluster = std::move(*m);
+    config.brokers = cluster->bootstrap();
+    producer = Producer::create(config);
+    REQUIRE(producer.ok());
+  }
+};
+
 struct RunningEngine {
   RunningEngine(const KafkaConfig& kafka, const std::string& dir, Producer* producer) {
     EngineOptions opt;
@@ -67,12 +83,9 @@ std::vector<std::string> read_topic(KafkaConfig cfg, const std::string& topic, s
 TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones are rejected",
           "[engine][kafka]") {
   TempDir dir;
-  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
-  REQUIRE(mock.ok());
-  KafkaConfig kafka;
-  kafka.brokers = (*mock)->bootstrap();
-  auto producer = Producer::create(kafka);
-  REQUIRE(producer.ok());
+  MockKafka mk;
+  const KafkaConfig& kafka = mk.config;
+  auto& producer = mk.producer;
   RunningEngine run(kafka, dir.path(), producer->get());
 
   EventMaker m("t", 1793491200000);
@@ -150,12 +163,9 @@ TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones
 
 TEST_CASE("a restarted engine resumes from the offsets stored with its state", "[engine][kafka]") {
   TempDir dir;
-  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
-  REQUIRE(mock.ok());
-  KafkaConfig kafka;
-  kafka.brokers = (*mock)->bootstrap();
-  auto producer = Producer::create(kafka);
-  REQUIRE(producer.ok());
+  MockKafka mk;
+  const KafkaConfig& kafka = mk.config;
+  auto& producer = mk.producer;
   const KnownStream stream = known_stream(40, "resume");
   const std::size_t half = stream.events.size() / 2;
   std::map<std::int32_t, std::int64_t> last_offset;  // per partition, of everything produced
@@ -212,12 +222,9 @@ TEST_CASE("a restarted engine resumes from the offsets stored with its state", "
 TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, exactly once",
           "[engine][kafka][expiry]") {
   TempDir dir;
-  auto mock = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected"}, 3);
-  REQUIRE(mock.ok());
-  KafkaConfig kafka;
-  kafka.brokers = (*mock)->bootstrap();
-  auto producer = Producer::create(kafka);
-  REQUIRE(producer.ok());
+  MockKafka mk;
+  const KafkaConfig& kafka = mk.config;
+  auto& producer = mk.producer;
   RunningEngine run(kafka, dir.path(), producer->get());
 
   const TimeMs t0 = 1793491200000;  // 2026-11-01T00:00:00Z

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <limits>
 #include <set>
 #include <unordered_map>
@@ -63,8 +64,56 @@ Status Engine::load() {
     if (!f) return f.error();
     forward_next_[p] = *f;
   }
+  auto cursor = store_->alert_cursor("kafka");
+  if (!cursor) return cursor.error();
+  alerts_forwarded_ = std::max<std::uint64_t>(*cursor, 1);
+  return load_alert_model();
+}
+
+// The alert model from what is committed: its own state, then the inputs it
+// keeps (available stock, demand in the window, the 'a' and 'k' indexes).
+Status Engine::load_alert_model() {
+  auto st = store_->alert_state();
+  if (!st) return st.error();
+  auto open = store_->open_alerts();
+  if (!open) return open.error();
+  std::map<std::string, Alert> alerts;
+  for (const auto& [key, text] : *open) {
+    auto a = alert_from_json(json::parse(text, nullptr, false));
+    if (!a) return a.error();
+    alerts.emplace(key, std::move(*a));
+  }
+  alert_state_ = *st;
+  committed_alert_seq_ = st->seq;
+  alerts_ = std::make_unique<AlertModel>(ref_, options_.supply);
+  alerts_->restore(std::move(alerts), st->seq, st->clock);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, n] : total_stock_.cells()) alerts_->on_stock(k, n);
+  }
+  auto demand = store_->demand_window(alerts_->first_needed_day(),
+                                      std::numeric_limits<std::int64_t>::max());
+  if (!demand) return demand.error();
+  for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
+  for (char kind : {'a', 'k'}) {
+    auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
+    if (!s) return s;
+  }
   return {};
 }
+
+Result<std::int64_t> Engine::base_of(std::int32_t p) {
+  auto it = base_.find(p);
+  if (it != base_.end()) return it->second;
+  // A partition this cluster has not given us before: its offsets start
+  // after everything stored, so that nothing is overwritten.
+  auto end = store_->log_end(p);
+  if (!end) return end.error();
+  base_[p] = *end;
+  return *end;
+}
+
+std::uint64_t Engine::alert_seq() const { return committed_alert_seq_.load(); }
 
 // Testing hook: HEMOLEDGER_FAILPOINT=before_commit:N or after_commit:N kills
 // the process with SIGKILL at the N-th batch, to prove crash recovery.
@@ -97,6 +146,9 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   }
   std::vector<PendingRejection> rejections;
   std::uint64_t n_applied = 0, n_rejected = 0, n_dup = 0;
+  std::vector<DemandDelta> demand_deltas;  // for the alert model
+  std::map<std::int32_t, std::int64_t> batch_ends;  // journal positions reached
+  TimeMs clock = alerts_->clock();
 
   for (const Record& r : records) {
     auto it = next.find(r.partition);
@@ -106,9 +158,13 @@ Status Engine::apply_records(const std::vector<Record>& records) {
                    r.partition, it->second, r.offset - 1);
     }
     next[r.partition] = r.offset + 1;
+    auto base = base_of(r.partition);
+    if (!base) return base.error();
+    const std::int64_t pos = *base + r.offset;  // journal position
+    batch_ends[r.partition] = pos + 1;
 
     auto reject = [&](const Error& err, const Event* e) {
-      json j = {{"partition", r.partition}, {"offset", r.offset}, {"code", err.code},
+      json j = {{"partition", r.partition}, {"offset", pos}, {"code", err.code},
                 {"message", err.message}};
       if (e) {
         j["event_id"] = e->id;
@@ -120,14 +176,14 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       if (r.timestamp != 0) j["recorded_at"] = format_rfc3339(r.timestamp);
       j["raw"] = r.value.size() <= 4096 ? r.value : r.value.substr(0, 4096);
       const std::string text = dump(j);
-      batch.put_rejection(r.partition, r.offset, text);
+      batch.put_rejection(r.partition, pos, text);
       if (e && err.code != "duplicate_event") {
         batch.put_outcome(r.partition, e->id,
                           dump({{"status", "rejected"}, {"partition", r.partition},
-                                {"offset", r.offset}, {"code", err.code},
+                                {"offset", pos}, {"code", err.code},
                                 {"message", err.message}}));
       }
-      rejections.push_back({r.partition, r.offset, r.key, text});
+      rejections.push_back({r.partition, pos, r.key, text});
       if (err.code == "duplicate_event") ++n_dup;
       else ++n_rejected;
     };
@@ -185,13 +241,26 @@ Status Engine::apply_records(const std::vector<Record>& records) {
         it = demand.emplace(dkey, *current).first;
       }
       it->second += delta.change;
+      demand_deltas.push_back(delta);
     }
+    // A positive screen with a lookback: the donor's earlier units are to be
+    // recalled (send_pending() produces the recalls).
+    if (e.type == EventType::test_resulted && applied->after.tti_positive &&
+        !(before && before->tti_positive) && !applied->after.donor.empty()) {
+      const TestDef* t = ref_.test(e.test);
+      if (t && t->lookback_hours > 0) {
+        batch.put_lookback({r.partition, e.din, applied->after.donor, e.test,
+                            applied->after.facility, e.at, applied->after.collected_at});
+        lookbacks_pending_ = true;
+      }
+    }
+    clock = std::max({clock, e.at, e.recorded_at});
     touched[key] = std::move(applied->after);
     applied_ids[r.partition].insert(e.id);
-    batch.put_journal(r.partition, r.offset, encode_binary(e));
+    batch.put_journal(r.partition, pos, encode_binary(e));
     batch.put_outcome(r.partition, e.id,
                       dump({{"status", "applied"}, {"partition", r.partition},
-                            {"offset", r.offset}}));
+                            {"offset", pos}}));
     ++n_applied;
   }
 
@@ -202,11 +271,13 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     for (const auto& entry : before) {
       if (std::find(after.begin(), after.end(), entry) == after.end()) {
         batch.delete_index(key.first, entry);
+        alerts_->on_index(entry, false);
       }
     }
     for (const auto& entry : after) {
       if (std::find(before.begin(), before.end(), entry) == before.end()) {
         batch.put_index(key.first, entry);
+        alerts_->on_index(entry, true);
       }
     }
   }
@@ -223,15 +294,42 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       }
     }
   }
-  for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_});
+  for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
   for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
+
+  // Alerts: the model sees this batch's changes, then is evaluated once.
+  for (const auto& [p, change] : stock_change) {
+    for (const auto& [k, n] : change.cells()) alerts_->on_stock(k, n);
+  }
+  for (const auto& d : demand_deltas) alerts_->on_demand(d.key, d.change);
+  alerts_->advance_clock(clock);
+  const auto changes = alerts_->evaluate();
+  for (const auto& key : alerts_->dirty()) {
+    auto it = alerts_->open().find(key);
+    if (it == alerts_->open().end()) batch.delete_open_alert(key);
+    else batch.put_open_alert(key, dump(alert_json(it->second, ref_)));
+  }
+  for (const auto& c : changes) batch.put_alert_change(c.seq, dump(change_json(c, ref_)));
+  AlertState state{alerts_->seq(), alerts_->clock(), alert_state_.batch + 1};
+  batch.put_batch_end(state.batch, batch_ends);
+  batch.put_alert_state(state);
+  batch.put_alert_cursor("kafka", alerts_forwarded_);
 
   failpoint("before_commit");
   if (auto s = store_->commit(batch); !s) {
-    std::lock_guard lock(mu_);
-    storage_problem_ = s.error().message;
+    {
+      std::lock_guard lock(mu_);
+      storage_problem_ = s.error().message;
+    }
+    // The model has seen a batch that was not written: rebuild it from disk.
+    if (auto reload = load_alert_model(); !reload) {
+      spdlog::error("alerts: cannot reload the model: {}", reload.error().message);
+    }
     return s;
   }
+  alert_state_ = state;
+  committed_alert_seq_ = state.seq;
+  metrics_.alert_changes += changes.size();
   failpoint("after_commit");
   {
     std::lock_guard lock(mu_);
@@ -287,6 +385,72 @@ Status Engine::forward_pending_rejections() {
   return {};
 }
 
+Status Engine::send_pending() {
+  if (auto s = run_lookbacks(); !s) return s;
+  return forward_alert_changes();
+}
+
+Status Engine::forward_alert_changes() {
+  if (!producer_) return {};
+  std::optional<Error> failure;
+  auto s = store_->scan_alert_changes(alerts_forwarded_, [&](std::uint64_t seq, std::string_view v) {
+    const json j = json::parse(v, nullptr, false);
+    const std::string key = j.is_object() ? j["alert"].value("key", "") : "";
+    if (auto p = producer_->produce(options_.kafka.alerts_topic, key, v); !p) {
+      failure = p.error();
+      return false;
+    }
+    alerts_forwarded_ = seq + 1;  // stored with the next commit
+    return true;
+  });
+  if (!s) return s;
+  if (failure) return *failure;
+  return {};
+}
+
+// For every pending lookback: the same donor's earlier donations, wherever
+// they are, and their units that were in date when the positive result came
+// and are not yet final or recalled, get a UnitRecalled through Kafka. The
+// recall ids are per unit, so running a lookback twice (after a crash) recalls
+// each unit once.
+Status Engine::run_lookbacks() {
+  if (!lookbacks_pending_ || !producer_) return {};
+  auto pending = store_->pending_lookbacks();
+  if (!pending) return pending.error();
+  std::size_t produced = 0;
+  for (const auto& l : *pending) {
+    auto earlier = store_->donations_of(l.donor);
+    if (!earlier) return earlier.error();
+    for (const auto& [p, dd] : *earlier) {
+      if (dd.din == l.din || dd.collected_at >= l.collected_at) continue;
+      auto d = store_->donation(p, dd.din);
+      if (!d) return d.error();
+      if (!d->has_value()) continue;
+      for (const auto& u : (*d)->units) {
+        if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
+        const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
+        if (auto s = producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e)); !s) {
+          return s;
+        }
+        ++produced;
+      }
+    }
+  }
+  if (!producer_->flush(10000)) {
+    return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
+  }
+  if (!pending->empty()) {
+    Store::Batch b;
+    for (const auto& l : *pending) b.delete_lookback(l.partition, l.din);
+    if (auto s = store_->commit(b); !s) return s;
+    spdlog::info("lookback: {} positive screen(s) looked back, {} unit(s) recalled",
+                 pending->size(), produced);
+  }
+  metrics_.recalls_produced += produced;
+  lookbacks_pending_ = false;
+  return {};
+}
+
 std::map<std::int32_t, std::int64_t> Engine::start_offsets(const std::vector<std::int32_t>&) {
   std::lock_guard lock(mu_);
   return next_;
@@ -304,7 +468,10 @@ Status Engine::run(const std::atomic<bool>& stop) {
     std::lock_guard lock(mu_);
     next_.clear();
     for (const auto& [p, o] : *stored) {
-      if (!options_.fresh_cluster && o.cluster_id == cluster_id_) next_[p] = o.next;
+      if (!options_.fresh_cluster && o.cluster_id == cluster_id_) {
+        next_[p] = o.next;
+        base_[p] = o.base;
+      }
     }
     if (!stored->empty() && next_.empty()) {
       spdlog::warn(
@@ -313,6 +480,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
     }
   }
   if (auto s = forward_pending_rejections(); !s) spdlog::warn("{}", s.error().message);
+  if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
   spdlog::info("engine: consuming {} (cluster {})", options_.kafka.events_topic, cluster_id_);
 
   auto last_watermarks = std::chrono::steady_clock::now();
@@ -335,6 +503,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
       }
       (*consumer)->commit_async(commit);
     }
+    if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
     if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
       auto hw = (*consumer)->high_watermarks();
       std::lock_guard lock(mu_);
@@ -428,8 +597,118 @@ Result<StockTable> stock_at(const Store& store, const ReferenceData& ref, const 
   return total;
 }
 
+Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
+                                     const Rules& rules, const SupplyConfig& supply) {
+  ReplayedAlerts out;
+  AlertModel model(ref, supply);
+  std::map<std::int32_t, std::unordered_map<std::string, Donation>> donations;
+  std::map<std::int32_t, std::int64_t> position;
+  std::optional<Error> failure;
+  auto s = store.scan_batch_ends([&](std::uint64_t batch,
+                                     const std::map<std::int32_t, std::int64_t>& ends) {
+    for (const auto& [p, end] : ends) {
+      auto& ds = donations[p];
+      auto scanned = store.scan_journal(p, position[p], [&](std::int64_t off, std::string_view bytes) {
+        if (off >= end) return false;
+        auto e = decode_binary(bytes);
+        if (!e) {
+          failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
+                                                      std::to_string(off) + " cannot be read: " +
+                                                      e.error().message);
+          return false;
+        }
+        auto it = ds.find(e->din);
+        const Donation* before = it == ds.end() ? nullptr : &it->second;
+        auto applied = apply_event(ref, rules, before, *e);
+        if (!applied) {
+          failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                                      std::to_string(off) +
+                                                      " is rejected on replay: " +
+                                                      applied.error().message);
+          return false;
+        }
+        for (const auto& d : applied->stock) model.on_stock(d.key, d.change);
+        for (const auto& d : applied->demand) model.on_demand(d.key, d.change);
+        const auto old_entries = before ? index_entries(*before) : std::vector<IndexEntry>{};
+        const auto new_entries = index_entries(applied->after);
+        for (const auto& entry : old_entries) {
+          if (std::find(new_entries.begin(), new_entries.end(), entry) == new_entries.end()) {
+            model.on_index(entry, false);
+          }
+        }
+        for (const auto& entry : new_entries) {
+          if (std::find(old_entries.begin(), old_entries.end(), entry) == old_entries.end()) {
+            model.on_index(entry, true);
+          }
+        }
+        model.advance_clock(std::max(e->at, e->recorded_at));
+        ds[e->din] = std::move(applied->after);
+        return true;
+      });
+      if (!scanned) {
+        failure = scanned.error();
+        return false;
+      }
+      if (failure) return false;
+      position[p] = end;
+    }
+    for (auto& c : model.evaluate()) out.changes.push_back(std::move(c));
+    out.state.batch = batch;
+    return true;
+  });
+  if (!s) return s.error();
+  if (failure) return *failure;
+  out.open = model.open();
+  out.state.seq = model.seq();
+  out.state.clock = model.clock();
+  return out;
+}
+
+namespace {
+
+// Compares the stored alerts with a replay; with `write`, replaces them.
+Status rebuild_alerts(Store& store, const ReferenceData& ref, const Rules& rules,
+                      const SupplyConfig& supply, bool write,
+                      const std::function<void(std::string)>& note) {
+  bool recorded = false;
+  auto any = store.scan_batch_ends([&](std::uint64_t, const auto&) {
+    recorded = true;
+    return false;
+  });
+  if (!any) return any;
+  if (!recorded) return {};
+  auto replayed = replay_alerts(store, ref, rules, supply);
+  if (!replayed) return replayed.error();
+  std::vector<std::string> stored_changes;
+  auto s = store.scan_alert_changes(1, [&](std::uint64_t, std::string_view v) {
+    stored_changes.emplace_back(v);
+    return true;
+  });
+  if (!s) return s;
+  std::vector<std::string> replay_changes;
+  for (const auto& c : replayed->changes) replay_changes.push_back(dump(change_json(c, ref)));
+  if (stored_changes != replay_changes) {
+    note("alert changes differ: " + std::to_string(stored_changes.size()) + " stored, " +
+         std::to_string(replay_changes.size()) + " replayed");
+  }
+  auto open = store.open_alerts();
+  if (!open) return open.error();
+  std::map<std::string, std::string> replay_open;
+  for (const auto& [key, a] : replayed->open) replay_open[key] = dump(alert_json(a, ref));
+  if (*open != replay_open) note("open alerts differ from their replay");
+  if (!write) return {};
+  Store::Batch b;
+  for (const auto& [key, text] : *open) b.delete_open_alert(key);
+  for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
+  for (const auto& c : replayed->changes) b.put_alert_change(c.seq, dump(change_json(c, ref)));
+  b.put_alert_state(replayed->state);
+  return store.commit(b);
+}
+
+}  // namespace
+
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
-                              bool write) {
+                              bool write, const SupplyConfig& supply) {
   const auto t0 = std::chrono::steady_clock::now();
   RebuildReport report;
   auto note = [&](std::string what) {
@@ -490,6 +769,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       if (auto c = store.commit(b); !c) return c.error();
     }
   }
+  if (auto a = rebuild_alerts(store, ref, rules, supply, write, note); !a) return a.error();
   report.seconds = static_cast<double>(micros_since(t0)) / 1e6;
   return report;
 }

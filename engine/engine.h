@@ -5,6 +5,14 @@
 //   auto engine = Engine::open(options, ref, producer.get());
 //   engine->run(stop_flag);   // blocks until stop_flag is set or a fatal error
 //
+// After every batch the alert model (projections/alerts.h) is evaluated with
+// the events' clock and its changes go into the same commit, with the batch's
+// journal positions, so that a rebuild can reproduce them; committed changes
+// are then sent to the alerts topic (at least once). A positive screen with a
+// lookback leaves a pending lookback in the batch; the engine then produces
+// UnitRecalled for the donor's earlier in-date units to the events topic and
+// drops the pending entry once Kafka has them.
+//
 // Every consumed message ends as exactly one of: applied (journaled), rejected
 // with a code and a sentence (stored and forwarded to the rejected topic), or
 // a duplicate of an applied event id (stored as a rejection with code
@@ -27,6 +35,7 @@
 #include "engine/kafka.h"
 #include "engine/store.h"
 #include "events/reference_data.h"
+#include "projections/alerts.h"
 #include "projections/projector.h"
 #include "projections/stock.h"
 
@@ -41,12 +50,14 @@ struct EngineOptions {
   // The embedded cluster is new at every start, so offsets stored for an
   // earlier one do not apply; event-id deduplication covers any overlap.
   bool fresh_cluster = false;
+  SupplyConfig supply;  // alert thresholds, windows, horizons
 };
 
 struct EngineMetrics {
   std::atomic<std::uint64_t> applied{0}, rejected{0}, duplicates{0}, batches{0};
   std::atomic<std::uint64_t> commit_micros_total{0}, commit_micros_last{0};
   std::atomic<std::uint64_t> forwarded_rejections{0};
+  std::atomic<std::uint64_t> alert_changes{0}, recalls_produced{0};
 };
 
 struct EngineStatus {
@@ -84,12 +95,23 @@ class Engine {
   const Store& store() const { return *store_; }
   const ReferenceData& reference() const { return ref_; }
   const Rules& rules() const { return options_.rules; }
+  const SupplyConfig& supply() const { return options_.supply; }
+  // The last alert change committed (0: none yet).
+  std::uint64_t alert_seq() const;
+
+  // Produces the recalls of pending lookbacks and the committed alert changes
+  // not yet sent; run() does this after every batch.
+  [[nodiscard]] Status send_pending();
 
  private:
   Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
          std::unique_ptr<Store> store);
   [[nodiscard]] Status load();
   [[nodiscard]] Status forward_pending_rejections();
+  [[nodiscard]] Status load_alert_model();
+  [[nodiscard]] Status run_lookbacks();
+  [[nodiscard]] Status forward_alert_changes();
+  [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
   void failpoint(std::string_view where);
 
@@ -107,7 +129,14 @@ class Engine {
   std::map<std::int32_t, std::int64_t> high_watermarks_;
   std::string kafka_problem_, storage_problem_;
 
-  std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection offset to forward
+  std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection position to forward
+  std::map<std::int32_t, std::int64_t> base_;  // journal position of offset 0, this cluster
+  // Apply thread only:
+  std::unique_ptr<AlertModel> alerts_;
+  AlertState alert_state_;
+  std::uint64_t alerts_forwarded_ = 0;  // next alert change to send to Kafka
+  bool lookbacks_pending_ = true;
+  std::atomic<std::uint64_t> committed_alert_seq_{0};
   EngineMetrics metrics_;
   std::string failpoint_spec_;
   std::uint64_t failpoint_batch_ = 0;
@@ -145,6 +174,17 @@ struct RebuildReport {
   double seconds = 0;
 };
 [[nodiscard]] Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref,
-                                            const Rules& rules, bool write);
+                                            const Rules& rules, bool write,
+                                            const SupplyConfig& supply = {});
+
+// The alert changes and open alerts a replay of the journal produces, batch by
+// recorded batch (Store::scan_batch_ends), with a fresh alert model.
+struct ReplayedAlerts {
+  std::vector<AlertChange> changes;
+  std::map<std::string, Alert> open;
+  AlertState state;
+};
+[[nodiscard]] Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
+                                                   const Rules& rules, const SupplyConfig& supply);
 
 }  // namespace hemoledger

@@ -29,6 +29,7 @@ struct KafkaConfig {
   std::string brokers;  // empty: use the embedded mock cluster
   std::string events_topic = "hemoledger.events";
   std::string rejected_topic = "hemoledger.rejected";
+  std::string alerts_topic = "hemoledger.alerts";
   std::string group = "hemoledger";
   int partitions = 6;  // for topics the embedded cluster creates
   // Passed through to librdkafka as they are (security.protocol, sasl.*, ssl.*,

@@ -5,6 +5,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <tuple>
 #include <cstring>
@@ -19,17 +20,24 @@ std::string part_prefix(std::int32_t partition) {
   return buf;
 }
 
-std::string offset_text(std::int64_t offset) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
-  return buf;
+std::string offset_text(std::int64_t offset) { return decimal20(offset); }
+
+// Keys of the alerts, which span partitions: "g/<kind>" or "g/<kind>/<rest>".
+std::string global_key(char kind, std::string_view rest = {}, bool dir = false) {
+  std::string k = "g/";
+  k += kind;
+  if (dir || !rest.empty()) {
+    k += '/';
+    k.append(rest);
+  }
+  return k;
 }
 
 std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
   std::string k = part_prefix(partition);
   k += kind;
   if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'n' || kind == 'r' ||
-      kind == 'i' || kind == 's' || kind == 'x') {
+      kind == 'i' || kind == 's' || kind == 'x' || kind == 'k' || kind == 'v' || kind == 'l') {
     k += '/';
     k.append(rest);
   }
@@ -57,14 +65,7 @@ Error storage_error(const rocksdb::Status& s, std::string_view what) {
 Error corrupt(std::string what) { return make_error("corrupt_state", std::move(what)); }
 
 bool parse_offset_key(std::string_view suffix, std::int64_t& out) {
-  if (suffix.size() != 20) return false;
-  std::int64_t v = 0;
-  for (char c : suffix) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
+  return parse_decimal20(suffix, out);
 }
 
 rocksdb::Options base_options() {
@@ -79,36 +80,6 @@ rocksdb::Options base_options() {
 
 }  // namespace
 
-std::vector<IndexEntry> index_entries(const Donation& d) {
-  std::vector<IndexEntry> out;
-  const std::string group(to_string(d.group()));
-  for (const auto& u : d.units) {
-    const std::string unit_key = offset_text(u.expires_at) + "|" + d.din + "|" + u.product;
-    if (u.status == UnitStatus::available) {
-      out.push_back({'a', u.holder + "|" + unit_key, std::string(to_string(u.category)) + "|" + group});
-    }
-    if (u.status == UnitStatus::quarantined || u.status == UnitStatus::available ||
-        u.status == UnitStatus::reserved || u.status == UnitStatus::in_transit) {
-      out.push_back({'x', unit_key, u.holder});
-    }
-  }
-  return out;
-}
-
-namespace {
-
-// "<expires:020>|<din>|<product>"
-bool parse_unit_key(std::string_view k, TimeMs& expires, std::string& din, std::string& product) {
-  if (k.size() != 20 + 1 + 13 + 1 + 8 || k[20] != '|' || k[34] != '|' ||
-      !parse_offset_key(k.substr(0, 20), expires)) {
-    return false;
-  }
-  din = std::string(k.substr(21, 13));
-  product = std::string(k.substr(35, 8));
-  return true;
-}
-
-}  // namespace
 
 Store::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 Store::Batch::~Batch() = default;
@@ -133,8 +104,10 @@ void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t cou
     batch_->Put(key(p, 's', encode_stock_key(k)), encode_i64(count));
   }
 }
+// Format: next (8 bytes), a zero byte, base (8 bytes), cluster id. The first
+// format had no base: next, then the cluster id (printable, never a zero byte).
 void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
-  batch_->Put(key(p, 'o'), encode_i64(o.next) + o.cluster_id);
+  batch_->Put(key(p, 'o'), encode_i64(o.next) + '\0' + encode_i64(o.base) + o.cluster_id);
 }
 void Store::Batch::put_demand(std::int32_t p, const DemandKey& k, std::int64_t count) {
   if (count == 0) {
@@ -152,8 +125,36 @@ void Store::Batch::delete_index(std::int32_t p, const IndexEntry& e) {
 void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
   batch_->Put(key(p, 'f'), encode_i64(next));
 }
+void Store::Batch::put_lookback(const PendingLookback& l) {
+  nlohmann::json j = {{"donor", l.donor}, {"test", l.test}, {"facility", l.facility},
+                      {"at", l.at}, {"collected_at", l.collected_at}};
+  batch_->Put(key(l.partition, 'l', l.din), j.dump());
+}
+void Store::Batch::delete_lookback(std::int32_t p, std::string_view din) {
+  batch_->Delete(key(p, 'l', din));
+}
+void Store::Batch::put_alert_state(const AlertState& st) {
+  batch_->Put(global_key('s'), encode_i64(static_cast<std::int64_t>(st.seq)) + encode_i64(st.clock) +
+                                   encode_i64(static_cast<std::int64_t>(st.batch)));
+}
+void Store::Batch::put_open_alert(std::string_view k, std::string_view json) {
+  batch_->Put(global_key('a', k, true), json);
+}
+void Store::Batch::delete_open_alert(std::string_view k) { batch_->Delete(global_key('a', k, true)); }
+void Store::Batch::put_alert_change(std::uint64_t seq, std::string_view json) {
+  batch_->Put(global_key('h', offset_text(static_cast<std::int64_t>(seq))), json);
+}
+void Store::Batch::put_batch_end(std::uint64_t batch,
+                                 const std::map<std::int32_t, std::int64_t>& ends) {
+  std::string v;
+  for (const auto& [p, end] : ends) v += encode_i64(p) + encode_i64(end);
+  batch_->Put(global_key('b', offset_text(static_cast<std::int64_t>(batch))), v);
+}
+void Store::Batch::put_alert_cursor(std::string_view sink, std::uint64_t next_seq) {
+  batch_->Put(global_key('w', sink, true), encode_i64(static_cast<std::int64_t>(next_seq)));
+}
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 'n', 's', 'x'}) {
+  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }
@@ -250,7 +251,15 @@ Result<std::map<std::int32_t, StoredOffset>> Store::offsets() const {
     if (!decode_i64(std::string_view(**v).substr(0, 8), o.next)) {
       return corrupt("The stored offset of partition " + std::to_string(p) + " is damaged.");
     }
-    o.cluster_id = (*v)->substr(8);
+    const std::string& raw = **v;
+    if (raw.size() >= 17 && raw[8] == '\0') {
+      if (!decode_i64(std::string_view(raw).substr(9, 8), o.base)) {
+        return corrupt("The stored offset of partition " + std::to_string(p) + " is damaged.");
+      }
+      o.cluster_id = raw.substr(17);
+    } else {
+      o.cluster_id = raw.substr(8);
+    }
     out[p] = o;
   }
   return out;
@@ -361,7 +370,7 @@ Status Store::scan_donations(
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x'}) {
+  for (char kind : {'a', 'x', 'k', 'v'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -378,13 +387,12 @@ Result<std::vector<ExpiringUnit>> Store::due_expiries(TimeMs now, std::size_t li
   for (auto p : partitions()) {
     auto s = scan(key(p, 'x'), {}, [&](std::string_view k, std::string_view v) {
       if (k > last) return false;
-      ExpiringUnit u;
-      if (!parse_unit_key(k, u.expires_at, u.din, u.product)) {
+      auto u = parse_expiring(k, v);
+      if (!u) {
         failure = corrupt("An entry of the expiry index is damaged.");
         return false;
       }
-      u.holder = std::string(v);
-      out.push_back(std::move(u));
+      out.push_back(std::move(*u));
       return out.size() < limit * 4;
     });
     if (!s) return s.error();
@@ -403,17 +411,12 @@ Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility
   for (auto p : partitions()) {
     const std::string prefix = key(p, 'a', std::string(facility) + "|");
     auto s = scan(prefix, {}, [&](std::string_view k, std::string_view v) {
-      AvailableUnit u;
-      u.facility = std::string(facility);
-      const auto bar = v.find('|');
-      auto group = parse_abo_rh(bar == std::string_view::npos ? "" : v.substr(bar + 1));
-      if (!parse_unit_key(k, u.expires_at, u.din, u.product) || bar == std::string_view::npos ||
-          !parse_category(v.substr(0, bar), u.category)) {
+      auto u = parse_available(std::string(facility) + "|" + std::string(k), v);
+      if (!u) {
         failure = corrupt("An entry of the available-units index is damaged.");
         return false;
       }
-      u.group = group.value_or(AboRh::unknown);
-      out.push_back(std::move(u));
+      out.push_back(std::move(*u));
       return true;
     });
     if (!s) return s.error();
@@ -423,6 +426,149 @@ Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility
     return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);
   });
   return out;
+}
+
+Status Store::scan_index(char kind, const std::function<void(const IndexEntry&)>& visit) const {
+  for (auto p : partitions()) {
+    auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
+      visit(IndexEntry{kind, std::string(k), std::string(v)});
+      return true;
+    });
+    if (!s) return s;
+  }
+  return {};
+}
+
+Result<std::vector<std::pair<std::int32_t, DonorDonation>>> Store::donations_of(
+    std::string_view donor) const {
+  std::vector<std::pair<std::int32_t, DonorDonation>> out;
+  std::optional<Error> failure;
+  for (auto p : partitions()) {
+    const std::string prefix = key(p, 'v', std::string(donor) + "|");
+    auto s = scan(prefix, {}, [&](std::string_view k, std::string_view v) {
+      auto d = parse_donor_entry(std::string(donor) + "|" + std::string(k), v);
+      if (!d) {
+        failure = corrupt("An entry of the donor index is damaged.");
+        return false;
+      }
+      if (d->donor == donor) out.emplace_back(p, std::move(*d));
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::vector<PendingLookback>> Store::pending_lookbacks() const {
+  std::vector<PendingLookback> out;
+  std::optional<Error> failure;
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'l'), {}, [&](std::string_view k, std::string_view v) {
+      const auto j = nlohmann::json::parse(v, nullptr, false);
+      try {
+        out.push_back({p, std::string(k), j.at("donor").get<std::string>(),
+                       j.at("test").get<std::string>(), j.at("facility").get<std::string>(),
+                       j.at("at").get<TimeMs>(), j.at("collected_at").get<TimeMs>()});
+      } catch (const nlohmann::json::exception&) {
+        failure = corrupt("A pending lookback of partition " + std::to_string(p) + " is damaged.");
+        return false;
+      }
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::int64_t> Store::log_end(std::int32_t p) const {
+  std::int64_t end = 0;
+  for (char kind : {'j', 'r'}) {
+    const std::string prefix = key(p, kind);
+    std::string upper = prefix;
+    upper.back() = static_cast<char>(upper.back() + 1);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev(upper);
+    if (!it->status().ok()) return storage_error(it->status(), "scan failed");
+    if (!it->Valid()) continue;
+    const auto k = it->key().ToStringView();
+    if (k.substr(0, prefix.size()) != prefix) continue;
+    std::int64_t off = 0;
+    if (!parse_offset_key(k.substr(prefix.size()), off)) {
+      return corrupt("A journal key of partition " + std::to_string(p) + " is damaged.");
+    }
+    end = std::max(end, off + 1);
+  }
+  return end;
+}
+
+Result<AlertState> Store::alert_state() const {
+  auto v = get(global_key('s'));
+  if (!v) return v.error();
+  AlertState st;
+  if (!v->has_value()) return st;
+  std::int64_t seq = 0, batch = 0;
+  if ((*v)->size() != 24 || !decode_i64(std::string_view(**v).substr(0, 8), seq) ||
+      !decode_i64(std::string_view(**v).substr(8, 8), st.clock) ||
+      !decode_i64(std::string_view(**v).substr(16, 8), batch)) {
+    return corrupt("The stored alert state is damaged.");
+  }
+  st.seq = static_cast<std::uint64_t>(seq);
+  st.batch = static_cast<std::uint64_t>(batch);
+  return st;
+}
+
+Result<std::map<std::string, std::string>> Store::open_alerts() const {
+  std::map<std::string, std::string> out;
+  auto s = scan(global_key('a', {}, true), {}, [&](std::string_view k, std::string_view v) {
+    out.emplace(k, v);
+    return true;
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Status Store::scan_alert_changes(
+    std::uint64_t from_seq, const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+  const std::string prefix = global_key('h', {}, true);
+  return scan(prefix, prefix + offset_text(static_cast<std::int64_t>(from_seq)),
+              [&](std::string_view k, std::string_view v) {
+                std::int64_t seq = 0;
+                return parse_offset_key(k, seq) ? visit(static_cast<std::uint64_t>(seq), v) : true;
+              });
+}
+
+Status Store::scan_batch_ends(
+    const std::function<bool(std::uint64_t, const std::map<std::int32_t, std::int64_t>&)>& visit)
+    const {
+  std::optional<Error> failure;
+  auto s = scan(global_key('b', {}, true), {}, [&](std::string_view k, std::string_view v) {
+    std::int64_t batch = 0;
+    std::map<std::int32_t, std::int64_t> ends;
+    bool ok = parse_offset_key(k, batch) && v.size() % 16 == 0;
+    for (std::size_t i = 0; ok && i < v.size(); i += 16) {
+      std::int64_t p = 0, end = 0;
+      ok = decode_i64(v.substr(i, 8), p) && decode_i64(v.substr(i + 8, 8), end);
+      ends[static_cast<std::int32_t>(p)] = end;
+    }
+    if (!ok) {
+      failure = corrupt("A recorded batch boundary is damaged.");
+      return false;
+    }
+    return visit(static_cast<std::uint64_t>(batch), ends);
+  });
+  if (!s) return s;
+  if (failure) return *failure;
+  return {};
+}
+
+Result<std::uint64_t> Store::alert_cursor(std::string_view sink) const {
+  auto v = get(global_key('w', sink, true));
+  if (!v) return v.error();
+  std::int64_t n = 0;
+  if (v->has_value() && !decode_i64(**v, n)) return corrupt("An alert cursor is damaged.");
+  return static_cast<std::uint64_t>(n);
 }
 
 std::uint64_t Store::disk_bytes() const {

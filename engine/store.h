@@ -12,8 +12,24 @@
 //                                 index of units in the bank's hands (quarantined,
 //                                 available, reserved, in transit) by expiry
 //   p<ppppp>/n/<demand key>       units consumed per day, facility, category, group
-//   p<ppppp>/o                    next offset to consume, and the cluster id
-//   p<ppppp>/f                    next rejection offset to forward to Kafka
+//   p<ppppp>/k/<deadline:020>|<din>|<product>   open lookback recalls
+//   p<ppppp>/v/<donor>|<din>      donations by pseudonymous donor, for lookback
+//   p<ppppp>/l/<din>              a positive screen whose lookback is still to run
+//   p<ppppp>/o                    next offset to consume, the cluster id, and
+//                                 the journal position of the cluster's offset 0
+//   p<ppppp>/f                    next rejection position to forward to Kafka
+//
+// Journal and rejection keys are journal positions: the Kafka offset plus the
+// partition's base, which moves past everything stored when the engine meets a
+// new cluster (the embedded one is new at every start), so that nothing stored
+// is ever overwritten.
+//
+// Alerts span partitions and live under g/ (projections/alerts.h):
+//   g/s                           alert sequence and event clock
+//   g/a/<dedup key>               an open alert (JSON)
+//   g/h/<seq:020>                 every alert change, in order (JSON)
+//   g/b/<batch:020>               the journal positions each batch ended at
+//   g/f, g/w/<webhook>            how far changes were sent to Kafka, webhooks
 //
 // Every key belongs to exactly one partition, so a partition's state can move
 // between engine instances as one key range. docs/storage.md describes the
@@ -45,6 +61,7 @@
 
 #include "events/result.h"
 #include "projections/demand.h"
+#include "projections/indexes.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
 
@@ -58,33 +75,25 @@ namespace hemoledger {
 struct StoredOffset {
   std::int64_t next = 0;   // the next offset to consume
   std::string cluster_id;  // the Kafka cluster the offset belongs to
+  std::int64_t base = 0;   // journal position of that cluster's offset 0
 };
 
-// One entry of the available-units index.
-struct AvailableUnit {
-  std::string facility;
-  TimeMs expires_at = 0;
-  std::string din, product;
-  Category category = Category::unknown;
-  AboRh group = AboRh::unknown;
-  auto operator<=>(const AvailableUnit&) const = default;
+// A pending lookback: a positive screen of `din` whose recalls are not yet all
+// sent.
+struct PendingLookback {
+  std::int32_t partition = 0;
+  std::string din, donor, test, facility;
+  TimeMs at = 0, collected_at = 0;
 };
 
-// One entry of the expiry index.
-struct ExpiringUnit {
-  TimeMs expires_at = 0;
-  std::string din, product, holder;
+// The alerts' own state (g/s).
+struct AlertState {
+  std::uint64_t seq = 0;    // last alert change
+  TimeMs clock = 0;         // the event clock
+  std::uint64_t batch = 0;  // last batch boundary recorded
 };
 
-// A secondary index entry ('a' available, 'x' expiry) as stored. Both indexes
-// are derived from the donations: index_entries() is their one definition,
-// the commit batch keeps them by difference and rebuild() recomputes them.
-struct IndexEntry {
-  char kind = 'a';
-  std::string key, value;
-  auto operator<=>(const IndexEntry&) const = default;
-};
-std::vector<IndexEntry> index_entries(const Donation& d);
+// The secondary indexes ('a', 'x', 'k', 'v') are defined in projections/indexes.h.
 
 class Store {
  public:
@@ -103,6 +112,15 @@ class Store {
     void put_index(std::int32_t partition, const IndexEntry& entry);
     void delete_index(std::int32_t partition, const IndexEntry& entry);
     void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
+    void put_lookback(const PendingLookback& l);
+    void delete_lookback(std::int32_t partition, std::string_view din);
+    void put_alert_state(const AlertState& s);
+    void put_open_alert(std::string_view key, std::string_view json);
+    void delete_open_alert(std::string_view key);
+    void put_alert_change(std::uint64_t seq, std::string_view json);
+    // The journal positions (next, per partition touched) a batch ended at.
+    void put_batch_end(std::uint64_t batch, const std::map<std::int32_t, std::int64_t>& ends);
+    void put_alert_cursor(std::string_view sink, std::uint64_t next_seq);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
     void clear_projections(std::int32_t partition);
@@ -162,6 +180,25 @@ class Store {
   [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
   // Units that expire at or before `now`, soonest first, at most `limit`.
   [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
+  // Every entry of index `kind` across partitions.
+  [[nodiscard]] Status scan_index(char kind, const std::function<void(const IndexEntry&)>& visit) const;
+  // The donor's donations in every partition, with the partition of each.
+  [[nodiscard]] Result<std::vector<std::pair<std::int32_t, DonorDonation>>> donations_of(
+      std::string_view donor) const;
+  [[nodiscard]] Result<std::vector<PendingLookback>> pending_lookbacks() const;
+  // One past the last journal or rejection position of a partition.
+  [[nodiscard]] Result<std::int64_t> log_end(std::int32_t partition) const;
+
+  // Alerts.
+  [[nodiscard]] Result<AlertState> alert_state() const;
+  [[nodiscard]] Result<std::map<std::string, std::string>> open_alerts() const;  // key -> JSON
+  [[nodiscard]] Status scan_alert_changes(std::uint64_t from_seq,
+                                          const std::function<bool(std::uint64_t, std::string_view)>&
+                                              visit) const;
+  [[nodiscard]] Status scan_batch_ends(
+      const std::function<bool(std::uint64_t, const std::map<std::int32_t, std::int64_t>&)>& visit)
+      const;
+  [[nodiscard]] Result<std::uint64_t> alert_cursor(std::string_view sink) const;
 
   std::uint64_t disk_bytes() const;
 

@@ -41,6 +41,8 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}), 0},
     {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
+    {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
+     bits({F::reason})},
 }};
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
@@ -196,6 +198,23 @@ Event expiry_event(const std::string& din, const std::string& product, const std
   e.station = "expiry";
   e.din = din;
   e.product = product;
+  return e;
+}
+
+Event recall_event(const std::string& din, const std::string& product, const std::string& facility,
+                   const std::string& test, const std::string& trigger_din, TimeMs at) {
+  Event e;
+  e.id = "recall-" + din + "-" + product;
+  e.type = EventType::unit_recalled;
+  e.at = at;
+  e.facility = facility;
+  e.actor = "hemoledger";
+  e.station = "lookback";
+  e.din = din;
+  e.product = product;
+  e.test = test;
+  e.reason = "lookback: donation " + trigger_din + " of the same donor screened positive for " +
+             test;
   return e;
 }
 

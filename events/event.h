@@ -44,8 +44,9 @@ enum class EventType : std::uint8_t {
   unit_transfused = 12,
   unit_discarded = 13,
   unit_expired = 14,
+  unit_recalled = 15,
 };
-inline constexpr int kEventTypeCount = 14;
+inline constexpr int kEventTypeCount = 15;
 
 // "DonationCollected", ... as in JSON.
 std::string_view to_string(EventType t);
@@ -108,6 +109,13 @@ struct Event {
 // replay reproduces it exactly.
 Event expiry_event(const std::string& din, const std::string& product, const std::string& holder,
                    TimeMs expires_at);
+
+// The UnitRecalled event of a lookback: a positive `test` of donation
+// `trigger_din` (at `at`) recalls unit din/product of the same donor's earlier
+// donation. Its id depends only on the unit ("recall-<din>-<product>"), so a
+// unit is recalled once however many positives or restarts ask for it.
+Event recall_event(const std::string& din, const std::string& product, const std::string& facility,
+                   const std::string& test, const std::string& trigger_din, TimeMs at);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);           // αppppyynnnnnn

@@ -26,6 +26,9 @@ enum class JsonType { text, whole, yes_no };
 struct Column {
   std::string_view name;
   JsonType type;
+  // Set for an optional column: its value when a file leaves it out (a CSV
+  // may omit optional columns at the end of its header, a JSON object the key).
+  const char* fallback = nullptr;
 };
 
 // One table: its CSV file, its key in an operator's JSON file and its columns,
@@ -59,7 +62,8 @@ const Schema kTests{"tests.csv",
                     {{"code", JsonType::text},
                      {"name", JsonType::text},
                      {"kind", JsonType::text},
-                     {"mandatory", JsonType::yes_no}}};
+                     {"mandatory", JsonType::yes_no},
+                     {"lookback_hours", JsonType::whole, "0"}}};
 const Schema kNeighbours{"neighbours.csv",
                          "neighbours",
                          {{"governorate", JsonType::text}, {"neighbour", JsonType::text}}};
@@ -176,9 +180,14 @@ Result<Table> csv_table(const Schema& schema, std::string_view text, bool option
   }
   const auto& h = rows->front().fields;
   const auto& cols = schema.columns;
-  if (h.size() != cols.size() ||
-      !std::equal(h.begin(), h.end(), cols.begin(),
-                  [](const std::string& a, const Column& b) { return a == b.name; })) {
+  // The header names the columns in order; optional ones may be left off the end.
+  const bool header_ok =
+      h.size() <= cols.size() &&
+      std::equal(h.begin(), h.end(), cols.begin(),
+                 [](const std::string& a, const Column& b) { return a == b.name; }) &&
+      std::all_of(cols.begin() + static_cast<std::ptrdiff_t>(h.size()), cols.end(),
+                  [](const Column& c) { return c.fallback != nullptr; });
+  if (!header_ok) {
     return invalid(file + " row 1: the header must be " + column_list(schema, ",") + ".");
   }
   Table out;
@@ -186,11 +195,12 @@ Result<Table> csv_table(const Schema& schema, std::string_view text, bool option
     const CsvRow& r = (*rows)[i];
     Row row{file + " row " + std::to_string(i + 1), r.fields};
     if (r.line != i + 1) row.where += " (line " + std::to_string(r.line) + ")";
-    if (r.fields.size() != cols.size()) {
-      return bad_row(row, "expected " + std::to_string(cols.size()) + " fields (" +
+    if (r.fields.size() != h.size()) {
+      return bad_row(row, "expected " + std::to_string(h.size()) + " fields (" +
                               column_list(schema, ",") + ") but found " +
                               std::to_string(r.fields.size()) + ".");
     }
+    for (std::size_t c = h.size(); c < cols.size(); ++c) row.fields.emplace_back(cols[c].fallback);
     out.push_back(std::move(row));
   }
   return out;
@@ -297,6 +307,10 @@ Result<Table> json_table(const json& root, const Schema& schema, const std::stri
     }
     for (const Column& c : schema.columns) {
       auto it = item.find(std::string(c.name));
+      if (it == item.end() && c.fallback) {
+        row.fields.emplace_back(c.fallback);
+        continue;
+      }
       if (it == item.end()) {
         return bad_row(row, "the key \"" + std::string(c.name) + "\" is missing.");
       }
@@ -430,6 +444,11 @@ struct ReferenceData::Builder {
       }
       if (mandatory != "yes" && mandatory != "no") {
         return bad_row(r, "mandatory must be yes or no, not \"" + mandatory + "\".");
+      }
+      if (!to_int(r.fields[4], t.lookback_hours) || t.lookback_hours < 0 ||
+          (t.lookback_hours > 0 && t.kind != TestKind::screen)) {
+        return bad_row(r, "lookback_hours must be a whole number of hours (0 for none), and only "
+                          "a screen can trigger a lookback.");
       }
       if (!rd.test_index_.emplace(t.code, rd.tests_.size()).second) {
         return bad_row(r, "duplicate code " + t.code + "; each test is listed once.");

@@ -77,6 +77,9 @@ struct TestDef {
   std::string name;
   TestKind kind = TestKind::info;
   bool mandatory = false;  // must be negative (screens) or known (typing) before release
+  // A positive result recalls the in-date components of the donor's earlier
+  // donations within this many hours (DOMAIN.md "Lookback"); 0: no lookback.
+  int lookback_hours = 0;
 };
 
 class ReferenceData {

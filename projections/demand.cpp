@@ -1,5 +1,7 @@
 #include "projections/demand.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 
 #include "projections/stock.h"
@@ -80,6 +82,105 @@ Phase phase_of(std::optional<double> days, const SupplyThresholds& t) {
   if (*days < t.amber) return Phase::amber;
   if (*days < t.pre_amber) return Phase::pre_amber;
   return Phase::green;
+}
+
+std::optional<double> days_of_supply(std::int64_t available, std::int64_t consumed,
+                                     int window_days) {
+  if (consumed <= 0) return std::nullopt;
+  return static_cast<double>(available) * window_days / static_cast<double>(consumed);
+}
+
+SupplyThresholds SupplyConfig::thresholds_for(Category c) const {
+  auto it = thresholds.find(c);
+  return it == thresholds.end() ? default_thresholds(c) : it->second;
+}
+
+int SupplyConfig::expiring_hours_for(Category c) const {
+  auto it = expiring_hours.find(c);
+  if (it != expiring_hours.end()) return it->second;
+  return c == Category::platelets ? 24 : 72;
+}
+
+Phase next_phase(Phase current, std::optional<double> days, const SupplyThresholds& t,
+                 double recover_factor) {
+  const Phase raw = phase_of(days, t);
+  if (raw >= current) return raw;
+  // Better: only as far as the days clear each threshold with the margin.
+  const Phase damped =
+      phase_of(days ? std::optional<double>(*days / recover_factor) : std::nullopt, t);
+  return std::min(current, damped);
+}
+
+Result<SupplyConfig> parse_supply_config(std::string_view json_text) {
+  using nlohmann::json;
+  const json j = json::parse(json_text, nullptr, false);
+  auto bad = [](std::string what) { return make_error("invalid_supply_config", std::move(what)); };
+  if (!j.is_object()) return bad("The supply settings must be a JSON object.");
+  SupplyConfig c;
+  auto number = [](const json& v, double& out) {
+    if (!v.is_number()) return false;
+    out = v.get<double>();
+    return out > 0 && out < 1e6;
+  };
+  auto category = [&](const std::string& name, Category& out) -> Status {
+    if (!parse_category(name, out)) {
+      return bad("Unknown category \"" + name +
+                 "\"; use whole_blood, red_cells, platelets, plasma or cryo.");
+    }
+    return {};
+  };
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (k == "window_days") {
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 366) {
+        return bad("window_days must be a whole number of days from 1 to 366.");
+      }
+      c.window_days = v.get<int>();
+    } else if (k == "recover_factor") {
+      if (!number(v, c.recover_factor) || c.recover_factor < 1) {
+        return bad("recover_factor must be a number of at least 1 (1.25: recover 25 % above).");
+      }
+    } else if (k == "thresholds") {
+      if (!v.is_object()) return bad("thresholds must map categories to thresholds.");
+      for (auto t = v.begin(); t != v.end(); ++t) {
+        Category cat;
+        if (auto s = category(t.key(), cat); !s) return s.error();
+        SupplyThresholds th = default_thresholds(cat);
+        if (!t.value().is_object()) return bad("thresholds." + t.key() + " must be an object.");
+        for (auto f = t.value().begin(); f != t.value().end(); ++f) {
+          double* slot = f.key() == "pre_amber" ? &th.pre_amber
+                         : f.key() == "amber"   ? &th.amber
+                         : f.key() == "red"     ? &th.red
+                                                : nullptr;
+          if (!slot) return bad("thresholds." + t.key() + ": unknown key \"" + f.key() +
+                                "\"; the keys are pre_amber, amber and red.");
+          if (!number(f.value(), *slot)) {
+            return bad("thresholds." + t.key() + "." + f.key() + " must be a positive number of days.");
+          }
+        }
+        if (!(th.pre_amber > th.amber && th.amber > th.red)) {
+          return bad("thresholds." + t.key() + ": pre_amber must exceed amber, and amber red.");
+        }
+        c.thresholds[cat] = th;
+      }
+    } else if (k == "expiring_hours") {
+      if (!v.is_object()) return bad("expiring_hours must map categories to hours.");
+      for (auto t = v.begin(); t != v.end(); ++t) {
+        Category cat;
+        if (auto s = category(t.key(), cat); !s) return s.error();
+        if (!t.value().is_number_integer() || t.value().get<long long>() < 1 ||
+            t.value().get<long long>() > 24 * 366) {
+          return bad("expiring_hours." + t.key() + " must be a whole number of hours.");
+        }
+        c.expiring_hours[cat] = t.value().get<int>();
+      }
+    } else {
+      return bad("Unknown key \"" + k +
+                 "\"; the keys are window_days, recover_factor, thresholds and expiring_hours.");
+    }
+  }
+  return c;
 }
 
 }  // namespace hemoledger

@@ -67,4 +67,34 @@ SupplyThresholds default_thresholds(Category c);
 // The phase of `days` of supply; with no demand at all (days absent) Green.
 Phase phase_of(std::optional<double> days, const SupplyThresholds& t);
 
+// Days of supply = available / (consumed in the window / window days); absent
+// when nothing was consumed in the window.
+std::optional<double> days_of_supply(std::int64_t available, std::int64_t consumed,
+                                     int window_days);
+
+// The operator's settings for supply figures and alerts, with DOMAIN.md's
+// defaults. Loaded from a JSON file (docs/alerts.md):
+//   {"window_days": 28, "recover_factor": 1.25,
+//    "thresholds": {"red_cells": {"pre_amber": 6, "amber": 2, "red": 1}, ...},
+//    "expiring_hours": {"red_cells": 72, "platelets": 24, ...}}
+// Every key is optional; an unknown key or category is an error.
+struct SupplyConfig {
+  int window_days = 28;
+  // Hysteresis: a phase gets better only once days of supply reach the
+  // better phase's threshold times this factor, so that stock hovering at a
+  // threshold does not raise and clear alerts in turn.
+  double recover_factor = 1.25;
+  std::map<Category, SupplyThresholds> thresholds;  // default_thresholds() where absent
+  std::map<Category, int> expiring_hours;           // 72 h, platelets 24 h, where absent
+
+  SupplyThresholds thresholds_for(Category c) const;
+  int expiring_hours_for(Category c) const;
+};
+[[nodiscard]] Result<SupplyConfig> parse_supply_config(std::string_view json_text);
+
+// The phase after `current` given `days` of supply: worse at once, better
+// only past the hysteresis margin.
+Phase next_phase(Phase current, std::optional<double> days, const SupplyThresholds& t,
+                 double recover_factor);
+
 }  // namespace hemoledger

@@ -129,6 +129,11 @@ Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& 
   switch (e.type) {
     case EventType::unit_released: {
       if (auto s = require_holder(e, *u); !s) return s;
+      if (u->tti_blocked && d.recall(e.product) && !d.tti_positive) {
+        return reject("recalled", unit_name(e) +
+                                      " was recalled by a lookback (the donor later screened "
+                                      "positive); it must never be released.");
+      }
       if (u->tti_blocked) {
         return reject("tti_positive", unit_name(e) +
                                           " comes from a donation with a positive screen; it "
@@ -259,8 +264,39 @@ Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& 
       u->status = UnitStatus::expired;
       u->destination.clear();
       break;
+    case EventType::unit_recalled: {
+      const TestDef* t = ref.test(e.test);
+      if (!t || t->lookback_hours <= 0) {
+        return reject("not_a_lookback_test", "The test '" + e.test +
+                                                 "' does not trigger a lookback recall.");
+      }
+      if (d.recall(e.product)) {
+        return reject("already_recalled", unit_name(e) + " has already been recalled.");
+      }
+      Recall r{e.product, e.test, e.id, e.at, e.at + t->lookback_hours * kHour,
+               std::string(to_string(u->status)), !is_final(u->status)};
+      if (r.open) {
+        u->tti_blocked = true;
+        if (u->status == UnitStatus::available || u->status == UnitStatus::reserved) {
+          u->status = UnitStatus::quarantined;
+          u->reserved_for = AboRh::unknown;
+        }
+        detail = "recalled (" + e.test + " lookback), to be retrieved by " +
+                 format_rfc3339(r.deadline);
+      } else {
+        detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then +
+                 (u->status == UnitStatus::transfused ? ": the recipient needs follow-up" : "");
+      }
+      d.recalls.push_back(std::move(r));
+      break;
+    }
     default:
       return reject("unknown_type", "This event type does not act on a unit.");
+  }
+  // A recall is done once the unit can no longer reach a patient (or did).
+  if (Recall* r = d.recall(e.product); r && r->open && is_final(u->status)) {
+    r->open = false;
+    if (u->status == UnitStatus::transfused) detail += " (despite an open lookback recall)";
   }
   return {};
 }

@@ -35,7 +35,14 @@
 //     (incompatible);
 //   - red cells and whole blood out of storage for more than Rules::
 //     max_out_of_storage cannot return to stock (out_of_storage_too_long);
-//   - transfused, discarded and expired are final (unit_transfused, ...).
+//   - transfused, discarded and expired are final (unit_transfused, ...);
+//   - a lookback recall (UnitRecalled, emitted by the engine when the donor's
+//     later donation screens positive) needs a test with lookback hours
+//     (not_a_lookback_test), comes once per unit (already_recalled), blocks the
+//     unit for good and quarantines it if it is on the shelf; a recalled unit
+//     is never released (recalled). The recall stays open, with its deadline,
+//     until the unit is discarded, expires or is transfused; it may come from
+//     any facility (the service's own lookback), unlike the holder's events.
 #pragma once
 
 #include <vector>

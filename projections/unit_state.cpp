@@ -9,7 +9,7 @@ namespace hemoledger {
 
 namespace {
 
-constexpr std::uint8_t kDonationFormat = 1;
+constexpr std::uint8_t kDonationFormat = 2;  // 1: before recalls (still read)
 
 struct StatusName {
   UnitStatus status;
@@ -73,7 +73,21 @@ const TestRecord* Donation::test(std::string_view code) const {
   return nullptr;
 }
 
-// Serialization, format 1. Enums travel as their fixed-width underlying type.
+const Recall* Donation::recall(std::string_view product) const {
+  for (const auto& r : recalls) {
+    if (r.product == product) return &r;
+  }
+  return nullptr;
+}
+
+Recall* Donation::recall(std::string_view product) {
+  for (auto& r : recalls) {
+    if (r.product == product) return &r;
+  }
+  return nullptr;
+}
+
+// Serialization. Format 2 appends the recalls to format 1. Enums travel as their fixed-width underlying type.
 template <class Archive>
 void serialize(Archive& ar, UnitState& u) {
   ar(u.product, u.category, u.status, u.holder, u.destination, u.produced_at, u.expires_at,
@@ -91,6 +105,11 @@ void serialize(Archive& ar, HistoryEntry& h) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, Recall& r) {
+  ar(r.product, r.test, r.event_id, r.at, r.deadline, r.status_then, r.open);
+}
+
+template <class Archive>
 void serialize(Archive& ar, Donation& d) {
   ar(d.din, d.donor, d.facility, d.collected_at, d.volume_ml, d.declared, d.typed_abo, d.typed_rhd,
      d.tti_positive, d.tests, d.units, d.history);
@@ -102,13 +121,14 @@ std::string encode_donation(const Donation& d) {
   {
     cereal::PortableBinaryOutputArchive ar(
         out, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
-    ar(d);
+    ar(d, d.recalls);
   }
   return std::move(out).str();
 }
 
 Result<Donation> decode_donation(std::string_view bytes) {
-  if (bytes.empty() || static_cast<std::uint8_t>(bytes[0]) != kDonationFormat) {
+  const auto format = bytes.empty() ? 0 : static_cast<std::uint8_t>(bytes[0]);
+  if (format != 1 && format != kDonationFormat) {
     return make_error("corrupt_state", "A stored donation has an unknown format.");
   }
   // Stored state is written by this engine only; still, never let it throw.
@@ -117,6 +137,7 @@ Result<Donation> decode_donation(std::string_view bytes) {
   try {
     cereal::PortableBinaryInputArchive ar(in);
     ar(d);
+    if (format >= 2) ar(d.recalls);
   } catch (const std::exception& e) {
     return make_error("corrupt_state", std::string("A stored donation cannot be read: ") + e.what());
   }

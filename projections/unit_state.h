@@ -78,6 +78,22 @@ struct HistoryEntry {
   bool operator==(const HistoryEntry&) const = default;
 };
 
+// A lookback recall of one unit (DOMAIN.md "Lookback"): a positive screen of
+// the same donor's later donation. Open until the unit reaches a final status
+// (discarded, expired, or transfused before it could be retrieved); overdue
+// once the event clock passes the deadline while it is open.
+struct Recall {
+  std::string product;
+  std::string test;         // the positive screen
+  std::string event_id;     // the UnitRecalled event
+  TimeMs at = 0;            // when the positive result was recorded
+  TimeMs deadline = 0;      // at + the test's lookback_hours
+  std::string status_then;  // the unit's status when the recall arrived
+  bool open = false;
+
+  bool operator==(const Recall&) const = default;
+};
+
 struct Donation {
   std::string din;
   std::string donor;     // pseudonymous id
@@ -91,6 +107,7 @@ struct Donation {
   std::vector<TestRecord> tests;  // the latest result of each test
   std::vector<UnitState> units;   // components, in production order
   std::vector<HistoryEntry> history;
+  std::vector<Recall> recalls;  // at most one per unit
 
   // The group counted in stock: typed when both ABO and RhD are typed,
   // otherwise the declared group, otherwise unknown.
@@ -98,6 +115,8 @@ struct Donation {
   const UnitState* unit(std::string_view product) const;
   UnitState* unit(std::string_view product);
   const TestRecord* test(std::string_view code) const;
+  const Recall* recall(std::string_view product) const;
+  Recall* recall(std::string_view product);
 
   bool operator==(const Donation&) const = default;
 };

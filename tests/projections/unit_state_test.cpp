@@ -87,7 +87,7 @@ TEST_CASE("stored donation bytes that are cut short give corrupt_state, not a cr
 TEST_CASE("stored donation bytes in an unknown format give corrupt_state",
           "[projections][unit_state]") {
   std::string bytes = encode_donation(lived_donation());
-  bytes[0] = 2;
+  bytes[0] = 9;
   auto r = decode_donation(bytes);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == "corrupt_state");

@@ -1,0 +1,417 @@
+#include "projections/alerts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::array<AlertKind, 3> kKinds = {AlertKind::supply_phase, AlertKind::expiring_soon,
+                                             AlertKind::recall};
+constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
+
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+Phase phase_of_severity(Severity s) {
+  switch (s) {
+    case Severity::info: return Phase::pre_amber;
+    case Severity::amber: return Phase::amber;
+    case Severity::red: return Phase::red;
+  }
+  return Phase::green;
+}
+
+Severity severity_of_phase(Phase p) {
+  return p == Phase::red ? Severity::red : p == Phase::amber ? Severity::amber : Severity::info;
+}
+
+std::string phase_title(Phase p) {
+  switch (p) {
+    case Phase::green: return "Green";
+    case Phase::pre_amber: return "Pre-Amber";
+    case Phase::amber: return "Amber";
+    case Phase::red: return "Red";
+  }
+  return "";
+}
+
+std::string what(Category c, AboRh g) {
+  std::string cat(to_string(c));
+  std::replace(cat.begin(), cat.end(), '_', ' ');
+  return std::string(to_string(g)) + " " + cat;
+}
+
+std::string one_decimal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string_view to_string(AlertKind k) {
+  switch (k) {
+    case AlertKind::supply_phase: return "supply_phase";
+    case AlertKind::expiring_soon: return "expiring_soon";
+    case AlertKind::recall: return "recall";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Severity s) {
+  switch (s) {
+    case Severity::info: return "info";
+    case Severity::amber: return "amber";
+    case Severity::red: return "red";
+  }
+  return "unknown";
+}
+
+bool parse_alert_kind(std::string_view text, AlertKind& out) {
+  for (AlertKind k : kKinds) {
+    if (to_string(k) == text) {
+      out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool parse_severity(std::string_view text, Severity& out) {
+  for (Severity s : kSeverities) {
+    if (to_string(s) == text) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+json alert_json(const Alert& a, const ReferenceData& ref) {
+  json j = {{"id", a.id},
+            {"key", a.key},
+            {"kind", std::string(to_string(a.kind))},
+            {"severity", std::string(to_string(a.severity))},
+            {"status", a.cleared_at ? "cleared" : "open"},
+            {"governorate", a.governorate},
+            {"facility", a.facility.empty() ? json(nullptr) : json(a.facility)},
+            {"category", std::string(to_string(a.category))},
+            {"abo_rh", std::string(to_string(a.group))},
+            {"figures", a.figures},
+            {"message", a.message},
+            {"raised_at", format_rfc3339(a.raised_at)},
+            {"updated_at", format_rfc3339(a.updated_at)},
+            {"cleared_at", a.cleared_at ? json(format_rfc3339(a.cleared_at)) : json(nullptr)}};
+  if (!a.din.empty()) {
+    j["din"] = a.din;
+    j["product"] = a.product;
+  }
+  if (const Governorate* g = ref.governorate(a.governorate)) {
+    j["governorate_name_en"] = g->name_en;
+    j["governorate_name_ar"] = g->name_ar;
+  }
+  if (const Facility* f = ref.facility(a.facility)) {
+    j["facility_name_en"] = f->name_en;
+    j["facility_name_ar"] = f->name_ar;
+  }
+  return j;
+}
+
+json change_json(const AlertChange& c, const ReferenceData& ref) {
+  return {{"seq", c.seq}, {"action", c.action}, {"alert", alert_json(c.alert, ref)}};
+}
+
+Result<Alert> alert_from_json(const json& j) {
+  Alert a;
+  auto bad = [] { return make_error("corrupt_state", "A stored alert is damaged."); };
+  try {
+    a.id = j.at("id").get<std::string>();
+    a.key = j.at("key").get<std::string>();
+    if (!parse_alert_kind(j.at("kind").get<std::string>(), a.kind) ||
+        !parse_severity(j.at("severity").get<std::string>(), a.severity)) {
+      return bad();
+    }
+    a.governorate = j.at("governorate").get<std::string>();
+    a.facility = j.at("facility").is_null() ? "" : j.at("facility").get<std::string>();
+    if (!parse_category(j.at("category").get<std::string>(), a.category) &&
+        j.at("category").get<std::string>() != "unknown") {
+      return bad();
+    }
+    a.group = parse_abo_rh(j.at("abo_rh").get<std::string>()).value_or(AboRh::unknown);
+    a.din = j.value("din", "");
+    a.product = j.value("product", "");
+    a.figures = j.at("figures");
+    a.message = j.at("message").get<std::string>();
+    auto time = [&](const char* k, TimeMs& out) {
+      if (j.at(k).is_null()) return true;
+      auto t = parse_rfc3339(j.at(k).get<std::string>());
+      if (!t) return false;
+      out = *t;
+      return true;
+    };
+    if (!time("raised_at", a.raised_at) || !time("updated_at", a.updated_at) ||
+        !time("cleared_at", a.cleared_at)) {
+      return bad();
+    }
+  } catch (const json::exception&) {
+    return bad();
+  }
+  return a;
+}
+
+AlertModel::AlertModel(const ReferenceData& ref, SupplyConfig config)
+    : ref_(ref), config_(std::move(config)) {}
+
+std::string AlertModel::governorate_of(const std::string& facility) const {
+  const Facility* f = ref_.facility(facility);
+  return f ? f->governorate : std::string("unknown");
+}
+
+void AlertModel::on_stock(const StockKey& key, std::int64_t change) {
+  if (key.status != UnitStatus::available || change == 0) return;
+  const Cell cell{key.facility, key.category, key.group};
+  if ((available_[cell] += change) == 0) available_.erase(cell);
+}
+
+void AlertModel::on_demand(const DemandKey& key, std::int64_t change) {
+  if (key.day < first_needed_day() || change == 0) return;
+  auto& day = demand_[key.day];
+  const Cell cell{key.facility, key.category, key.group};
+  if ((day[cell] += change) == 0) day.erase(cell);
+}
+
+void AlertModel::on_index(const IndexEntry& entry, bool added) {
+  if (entry.kind == 'a') {
+    auto u = parse_available(entry.key, entry.value);
+    if (!u) return;
+    const auto id = std::make_pair(u->din, u->product);
+    if (added) {
+      expiring_order_.emplace(u->expires_at, u->din, u->product);
+      available_units_[id] = std::move(*u);
+    } else {
+      expiring_order_.erase({u->expires_at, u->din, u->product});
+      available_units_.erase(id);
+    }
+  } else if (entry.kind == 'k') {
+    auto r = parse_recall(entry.key, entry.value);
+    if (!r) return;
+    const auto id = std::make_pair(r->din, r->product);
+    if (added) recalls_[id] = std::move(*r);
+    else recalls_.erase(id);
+  }
+}
+
+void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
+
+std::int64_t AlertModel::first_needed_day() const {
+  return day_of(clock_) - config_.window_days;
+}
+
+void AlertModel::restore(std::map<std::string, Alert> open, std::uint64_t seq, TimeMs clock) {
+  open_ = std::move(open);
+  seq_ = seq;
+  clock_ = clock;
+}
+
+void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
+                        std::optional<Alert> wanted) {
+  auto it = open_.find(key);
+  if (!wanted) {
+    if (it == open_.end()) return;
+    Alert a = std::move(it->second);
+    open_.erase(it);
+    dirty_.insert(key);
+    a.cleared_at = clock_;
+    a.updated_at = clock_;
+    out.push_back({++seq_, "cleared", std::move(a)});
+    return;
+  }
+  Alert& w = *wanted;
+  w.key = key;
+  if (it == open_.end()) {
+    w.raised_at = w.updated_at = clock_;
+    w.id = "AL-" + std::to_string(seq_ + 1);
+    out.push_back({++seq_, "raised", w});
+    open_.emplace(key, std::move(w));
+    dirty_.insert(key);
+    return;
+  }
+  Alert& a = it->second;
+  if (a.severity == w.severity && a.figures == w.figures && a.message == w.message) return;
+  const bool severity_changed = a.severity != w.severity;
+  const std::string action = w.severity > a.severity ? "escalated" : "eased";
+  w.id = a.id;
+  w.raised_at = a.raised_at;
+  w.updated_at = clock_;
+  a = std::move(w);
+  dirty_.insert(key);
+  // Figures alone move quietly; a change of severity is news.
+  if (severity_changed) out.push_back({++seq_, action, a});
+}
+
+std::vector<AlertChange> AlertModel::evaluate() {
+  std::vector<AlertChange> out;
+  dirty_.clear();
+  std::map<std::string, std::optional<Alert>> wanted;
+  for (const auto& [key, a] : open_) wanted[key] = std::nullopt;  // cleared unless still true
+
+  const std::int64_t today = day_of(clock_);
+  const int window = config_.window_days;
+  while (!demand_.empty() && demand_.begin()->first < today - window) demand_.erase(demand_.begin());
+
+  // Supply by facility and by governorate.
+  std::map<Cell, Supply> by_facility, by_governorate;
+  for (const auto& [cell, n] : available_) {
+    by_facility[cell].available += n;
+    by_governorate[{governorate_of(std::get<0>(cell)), std::get<1>(cell), std::get<2>(cell)}]
+        .available += n;
+  }
+  for (const auto& [day, cells] : demand_) {
+    if (day >= today) break;
+    for (const auto& [cell, n] : cells) {
+      by_facility[cell].consumed += n;
+      by_governorate[{governorate_of(std::get<0>(cell)), std::get<1>(cell), std::get<2>(cell)}]
+          .consumed += n;
+    }
+  }
+
+  // Phases per governorate, category and group.
+  std::set<Cell> phase_cells;
+  for (const auto& [cell, s] : by_governorate) {
+    if (s.consumed > 0) phase_cells.insert(cell);
+  }
+  for (const auto& [key, a] : open_) {
+    if (a.kind == AlertKind::supply_phase) phase_cells.insert({a.governorate, a.category, a.group});
+  }
+  for (const auto& cell : phase_cells) {
+    const auto& [gov, category, group] = cell;
+    if (category == Category::unknown || group == AboRh::unknown) continue;
+    const std::string key = "supply_phase|" + gov + "|" + std::string(to_string(category)) + "|" +
+                            std::string(to_string(group));
+    auto it = by_governorate.find(cell);
+    const Supply s = it == by_governorate.end() ? Supply{} : it->second;
+    const auto days = days_of_supply(s.available, s.consumed, window);
+    const auto t = config_.thresholds_for(category);
+    auto open = open_.find(key);
+    const Phase current = open == open_.end() ? Phase::green : phase_of_severity(open->second.severity);
+    const Phase next = next_phase(current, days, t, config_.recover_factor);
+    if (next == Phase::green) continue;  // stays in `wanted` as nullopt: cleared
+    Alert a;
+    a.kind = AlertKind::supply_phase;
+    a.severity = severity_of_phase(next);
+    a.governorate = gov;
+    a.category = category;
+    a.group = group;
+    a.figures = {{"phase", std::string(to_string(next))},
+                 {"available", s.available},
+                 {"daily_demand", round_to(static_cast<double>(s.consumed) / window, 0.01)},
+                 {"days_of_supply", days ? json(round_to(*days, 0.1)) : json(nullptr)},
+                 {"window_days", window},
+                 {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}}};
+    const Governorate* g = ref_.governorate(gov);
+    a.message = what(category, group) + " in " + (g ? g->name_en : gov) + ": " +
+                (days ? one_decimal(*days) : std::string("0")) + " days of supply (" +
+                phase_title(next) + ").";
+    wanted[key] = std::move(a);
+  }
+
+  // Units expiring soon, per facility, category and group.
+  int max_hours = 0;
+  for (Category c : {Category::whole_blood, Category::red_cells, Category::platelets,
+                     Category::plasma, Category::cryo}) {
+    max_hours = std::max(max_hours, config_.expiring_hours_for(c));
+  }
+  struct Expiring {
+    std::int64_t units = 0;
+    TimeMs soonest = 0;
+  };
+  std::map<Cell, Expiring> expiring;
+  for (auto it = expiring_order_.upper_bound({clock_, "\x7f", "\x7f"});
+       it != expiring_order_.end() && std::get<0>(*it) <= clock_ + max_hours * kHour; ++it) {
+    const AvailableUnit& u = available_units_.at({std::get<1>(*it), std::get<2>(*it)});
+    if (u.expires_at <= clock_ || u.expires_at > clock_ + config_.expiring_hours_for(u.category) * kHour) {
+      continue;
+    }
+    Expiring& e = expiring[{u.facility, u.category, u.group}];
+    if (e.units++ == 0) e.soonest = u.expires_at;
+  }
+  for (const auto& [cell, e] : expiring) {
+    const auto& [facility, category, group] = cell;
+    const std::string gov = governorate_of(facility);
+    const auto t = config_.thresholds_for(category);
+    // The neediest blood bank nearby: fewest days of supply below Pre-Amber.
+    json suggestion = nullptr;
+    std::optional<double> best;
+    for (const auto& other : ref_.facilities()) {
+      if (other.code == facility || other.kind != FacilityKind::blood_bank) continue;
+      if (other.governorate != gov && !ref_.are_neighbours(other.governorate, gov)) continue;
+      auto s = by_facility.find({other.code, category, group});
+      if (s == by_facility.end()) continue;
+      const auto days = days_of_supply(s->second.available, s->second.consumed, window);
+      if (!days || *days >= t.pre_amber || (best && *days >= *best)) continue;
+      best = days;
+      suggestion = {{"to", other.code},
+                    {"governorate", other.governorate},
+                    {"days_of_supply", round_to(*days, 0.1)},
+                    {"phase", std::string(to_string(phase_of(days, t)))}};
+    }
+    const int hours = config_.expiring_hours_for(category);
+    Alert a;
+    a.kind = AlertKind::expiring_soon;
+    a.severity = Severity::amber;
+    a.governorate = gov;
+    a.facility = facility;
+    a.category = category;
+    a.group = group;
+    a.figures = {{"units", e.units},
+                 {"soonest_expires_at", format_rfc3339(e.soonest)},
+                 {"horizon_hours", hours},
+                 {"suggestion", suggestion}};
+    const Facility* f = ref_.facility(facility);
+    a.message = std::to_string(e.units) + " " + what(category, group) + " unit" +
+                (e.units == 1 ? "" : "s") + " at " + (f ? f->name_en : facility) +
+                " expire within " + std::to_string(hours) + " h (first at " +
+                format_rfc3339(e.soonest) + ")";
+    if (best) {
+      const Facility* to = ref_.facility(suggestion["to"].get<std::string>());
+      a.message += "; suggested transfer to " + (to ? to->name_en : suggestion["to"].get<std::string>()) +
+                   " (" + one_decimal(*best) + " days of supply)";
+    }
+    a.message += ".";
+    wanted["expiring_soon|" + facility + "|" + std::string(to_string(category)) + "|" +
+           std::string(to_string(group))] = std::move(a);
+  }
+
+  // Open lookback recalls; overdue ones are red.
+  for (const auto& [id, r] : recalls_) {
+    const bool overdue = clock_ > r.deadline;
+    Alert a;
+    a.kind = AlertKind::recall;
+    a.severity = overdue ? Severity::red : Severity::amber;
+    a.governorate = governorate_of(r.holder);
+    a.facility = r.holder;
+    a.category = r.category;
+    a.group = r.group;
+    a.din = r.din;
+    a.product = r.product;
+    a.figures = {{"deadline", format_rfc3339(r.deadline)},
+                 {"overdue", overdue},
+                 {"test", r.test}};
+    const Facility* f = ref_.facility(r.holder);
+    a.message = std::string(overdue ? "OVERDUE recall: unit " : "Recall: unit ") + r.din + " " +
+                r.product + " (" + what(r.category, r.group) + ") held by " +
+                (f ? f->name_en : r.holder) + " must be retrieved and discarded by " +
+                format_rfc3339(r.deadline) + ": the donor later screened positive for " + r.test +
+                ".";
+    wanted["recall|" + r.din + "|" + r.product] = std::move(a);
+  }
+
+  for (auto& [key, a] : wanted) change(out, key, std::move(a));
+  return out;
+}
+
+}  // namespace hemoledger

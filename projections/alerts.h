@@ -1,0 +1,131 @@
+// Alerts: what a regional coordinator must be told, as a deterministic
+// projection of the event stream.
+//
+//   AlertModel model(ref, config);
+//   model.on_stock(key, change); model.on_demand(key, change);
+//   model.on_index(entry, added); model.advance_clock(event_time);
+//   for (const AlertChange& c : model.evaluate()) publish(c);
+//
+// The model keeps, in memory, only what alerts need: available units per
+// facility, category and group; demand per day inside the trailing window;
+// available units ordered by expiry; open lookback recalls. The engine feeds
+// it the same deltas it commits, and evaluates once per committed batch.
+//
+// The clock is the events' own: the latest `at` or `recorded_at` of any
+// applied event. Nothing here reads the wall clock, so replaying the journal
+// with the same batch boundaries (the engine records them) yields the same
+// alerts, in the same order, with the same ids.
+//
+// Kinds (docs/alerts.md):
+//   supply_phase   per governorate, category and blood group: Pre-Amber (info),
+//                  Amber (amber), Red (red) from days of supply, with
+//                  hysteresis (SupplyConfig::recover_factor); cleared at Green.
+//   expiring_soon  per facility, category and group: available units that
+//                  expire within the category's horizon (amber), with a
+//                  suggested transfer; cleared when none are left.
+//   recall         per unit under an open lookback recall (amber), red once
+//                  its deadline has passed; cleared when the unit is discarded,
+//                  expires or is transfused.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "events/reference_data.h"
+#include "projections/demand.h"
+#include "projections/indexes.h"
+#include "projections/stock.h"
+
+namespace hemoledger {
+
+enum class AlertKind : std::uint8_t { supply_phase = 1, expiring_soon = 2, recall = 3 };
+enum class Severity : std::uint8_t { info = 1, amber = 2, red = 3 };
+std::string_view to_string(AlertKind k);
+std::string_view to_string(Severity s);
+bool parse_alert_kind(std::string_view text, AlertKind& out);
+bool parse_severity(std::string_view text, Severity& out);
+
+struct Alert {
+  std::string id;   // "AL-<seq>", stable for the alert's life
+  std::string key;  // dedup key: at most one open alert per key
+  AlertKind kind = AlertKind::supply_phase;
+  Severity severity = Severity::info;
+  std::string governorate, facility;  // facility empty for governorate-wide alerts
+  Category category = Category::unknown;
+  AboRh group = AboRh::unknown;
+  std::string din, product;  // recalls only
+  nlohmann::json figures = nlohmann::json::object();  // what triggered it, latest values
+  std::string message;                                // one English sentence
+  TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
+
+  bool operator==(const Alert&) const = default;
+};
+
+// One step in an alert's life, as published (Kafka alerts topic, webhooks).
+struct AlertChange {
+  std::uint64_t seq = 0;  // global order of changes, from 1
+  std::string action;     // raised | escalated | eased | cleared
+  Alert alert;            // as it is after the change
+  bool operator==(const AlertChange&) const = default;
+};
+
+// JSON forms (docs/alerts.md). `ref` adds the English and Arabic names.
+nlohmann::json alert_json(const Alert& a, const ReferenceData& ref);
+nlohmann::json change_json(const AlertChange& c, const ReferenceData& ref);
+[[nodiscard]] Result<Alert> alert_from_json(const nlohmann::json& j);
+
+class AlertModel {
+ public:
+  AlertModel(const ReferenceData& ref, SupplyConfig config);
+
+  // Inputs.
+  void on_stock(const StockKey& key, std::int64_t change);
+  void on_demand(const DemandKey& key, std::int64_t change);
+  void on_index(const IndexEntry& entry, bool added);  // 'a' and 'k'; others ignored
+  void advance_clock(TimeMs t);
+
+  // Compares the inputs with the open alerts at the current clock and returns
+  // the changes, already applied to open().
+  std::vector<AlertChange> evaluate();
+
+  // Persisted state: restore() before feeding inputs when resuming.
+  void restore(std::map<std::string, Alert> open, std::uint64_t seq, TimeMs clock);
+  const std::map<std::string, Alert>& open() const { return open_; }
+  // Keys whose open alert the last evaluate() raised, changed (figures too)
+  // or cleared: what the engine must write.
+  const std::set<std::string>& dirty() const { return dirty_; }
+  std::uint64_t seq() const { return seq_; }
+  TimeMs clock() const { return clock_; }
+  // The first day whose demand the model still needs, for loading it.
+  std::int64_t first_needed_day() const;
+  const SupplyConfig& config() const { return config_; }
+
+ private:
+  using Cell = std::tuple<std::string, Category, AboRh>;  // facility or governorate
+  struct Supply {
+    std::int64_t available = 0, consumed = 0;
+  };
+  void change(std::vector<AlertChange>& out, const std::string& key,
+              std::optional<Alert> wanted);
+  std::string governorate_of(const std::string& facility) const;
+
+  const ReferenceData& ref_;
+  SupplyConfig config_;
+  std::map<Cell, std::int64_t> available_;  // by facility
+  std::map<std::int64_t, std::map<Cell, std::int64_t>> demand_;  // day -> by facility
+  std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
+  std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
+  std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
+  std::map<std::string, Alert> open_;  // by key
+  std::set<std::string> dirty_;
+  std::uint64_t seq_ = 0;
+  TimeMs clock_ = 0;
+};
+
+}  // namespace hemoledger

@@ -21,9 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-// The trailing window of average daily demand (DOMAIN.md default: 28 days).
-constexpr int kDemandWindowDays = 28;
-
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
@@ -184,6 +181,18 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
                   {{"problem",
                     st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
                  {"partitions", parts}};
+    body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
+    if (ctx.webhooks) {
+      json hooks = json::array();
+      for (const auto& w : ctx.webhooks->status()) {
+        hooks.push_back({{"url", w.url},
+                         {"next_seq", w.next_seq},
+                         {"delivered", w.delivered},
+                         {"failures", w.failures},
+                         {"problem", w.problem.empty() ? json(nullptr) : json(w.problem)}});
+      }
+      body["alerts"]["webhooks"] = hooks;
+    }
     if (ctx.embedded) {
       body["kafka"]["warning"] =
           "embedded mock cluster: for development and demos only; it keeps messages in memory";
@@ -265,14 +274,23 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       return send_error(res, 400, make_error("bad_filter", "Unknown category."));
     }
     auto j = supply_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
-                         category, wall_clock_now(), kDemandWindowDays);
+                         category, wall_clock_now(), ctx.engine->supply());
     if (!j) return send_error(res, 500, j.error());
     send_json(res, 200, *j);
   });
 
   svr.Get("/api/expiring", [&ctx](const httplib::Request&, httplib::Response& res) {
     auto j = expiring_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
-                           wall_clock_now(), kDemandWindowDays);
+                           wall_clock_now(), ctx.engine->supply());
+    if (!j) return send_error(res, 500, j.error());
+    send_json(res, 200, *j);
+  });
+
+  svr.Get("/api/alerts", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    std::map<std::string, std::string> params(req.params.begin(), req.params.end());
+    auto f = parse_alert_filter(params, ctx.engine->reference());
+    if (!f) return send_error(res, 400, f.error());
+    auto j = alerts_json(ctx.engine->store(), *f);
     if (!j) return send_error(res, 500, j.error());
     send_json(res, 200, *j);
   });

@@ -7,6 +7,9 @@
 //   GET  /api/units/{din}/{product}   one unit
 //   GET  /api/events/{id}             applied, or rejected with its reason
 //   POST /api/events                  JSON event -> Kafka; answers once applied or rejected
+//   GET  /api/supply?category=        days of supply and phases
+//   GET  /api/expiring                units expiring soon, with transfer suggestions
+//   GET  /api/alerts?status=&kind=&severity=&governorate=&facility=&category=&abo_rh=&since=
 //   GET  /api/facilities              reference data
 //   GET  /metrics                     Prometheus text
 //   GET  /                            the coordinators' dashboard (engine/dashboard_page.h)
@@ -20,6 +23,7 @@
 
 #include "engine/engine.h"
 #include "engine/kafka.h"
+#include "engine/webhooks.h"
 
 namespace hemoledger {
 
@@ -30,6 +34,7 @@ struct ApiContext {
   bool embedded = false;
   std::string events_topic;
   TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
+  const WebhookSender* webhooks = nullptr;  // reported by /health, if any
 };
 
 class ApiServer {

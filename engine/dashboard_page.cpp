@@ -63,6 +63,13 @@ td.cell.idle .n,td.cell.idle .d{color:#0005;font-weight:400}
 .phase-amber{background:var(--amber);color:var(--amber-ink)}
 .phase-red{background:var(--red);color:var(--red-ink)}
 tfoot td.cell .n{font-size:1.2rem}
+ol.alerts{list-style:none;margin:0;padding:0;display:grid;gap:.4rem}
+ol.alerts li{border:1px solid var(--line);border-inline-start:6px solid #888;border-radius:.35rem;padding:.35rem .6rem}
+ol.alerts li.sev-red{border-inline-start-color:var(--red-ink);background:var(--red)}
+ol.alerts li.sev-amber{border-inline-start-color:var(--amber-ink);background:var(--amber)}
+ol.alerts li.sev-info{border-inline-start-color:var(--pre_amber-ink);background:var(--pre_amber)}
+ol.alerts .sev{font-weight:700;margin-inline-end:.5rem}
+ol.alerts .since{opacity:.75;font-size:.85em;margin-inline-start:.5rem}
 ol.expiring{list-style:none;margin:0;padding:0;display:grid;gap:.5rem}
 @media (min-width:700px) and (max-width:1149px){ol.expiring{grid-template-columns:repeat(2,minmax(0,1fr))}}
 ol.expiring li{border:1px solid var(--line);border-inline-start:5px solid #888;border-radius:.35rem;padding:.4rem .6rem}
@@ -99,6 +106,11 @@ li.soon .hours{color:var(--red-ink)}
 </header>
 <div id="status" role="status" aria-live="polite"><span data-t="loading">Loading…</span></div>
 <main>
+  <section aria-labelledby="alerts-title">
+    <h2 id="alerts-title" data-t="alerts_title">Open alerts</h2>
+    <ol class="alerts" id="alerts"></ol>
+    <p class="more" id="alerts-more" hidden></p>
+  </section>
   <section aria-labelledby="supply-title">
     <h2 id="supply-title" data-t="supply_title">Available units and days of supply</h2>
     <p class="note" id="supply-note"></p>
@@ -114,11 +126,12 @@ li.soon .hours{color:var(--red-ink)}
     <p class="more" id="expiring-more" hidden></p>
   </section>
 </main>
-<noscript><p>This dashboard needs JavaScript. The data is also at /api/supply and /api/expiring.</p></noscript>
+<noscript><p>This dashboard needs JavaScript. The data is also at /api/alerts, /api/supply and /api/expiring.</p></noscript>
 <script>
 "use strict";
 const POLL_MS = 3000;
 const MAX_EXPIRING = 60;
+const MAX_ALERTS = 40;
 const GROUPS = ["O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"];
 const CATEGORIES = ["red_cells", "platelets", "plasma", "whole_blood", "cryo"];
 const PHASES = ["green", "pre_amber", "amber", "red"];
@@ -153,6 +166,19 @@ const TEXT = {
     cell_label: (where, g, n, days, w, phase) => where + ", " + g + ": " + n +
       (n === 1 ? " unit" : " units") + " available, " +
       (days === null ? TEXT.en.no_demand(w) : days + " days of supply") + ", " + phase,
+    alerts_title: "Open alerts",
+    none_alerts: "No open alerts.",
+    severity: {info: "Info", amber: "Amber", red: "Red"},
+    alert_supply: (what, where, a) => what + " in " + where + ": " +
+      (a.figures.days_of_supply === null ? "no days of supply figure" : a.figures.days_of_supply + " days of supply") +
+      ", " + a.figures.available + " available (" + TEXT.en.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => a.figures.units + " " + what + (a.figures.units === 1 ? " unit" : " units") +
+      " at " + where + " expire within " + a.figures.horizon_hours + " h" +
+      (to ? "; suggested transfer to " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "OVERDUE recall: " : "Recall: ") + what + " held by " + where +
+      ", to be retrieved by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (donor later positive for " + a.figures.test + ")",
+    raised: "since",
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -192,6 +218,18 @@ const TEXT = {
     days_short: d => d + " يوم",
     cell_label: (where, g, n, days, w, phase) => where + "، " + g + ": الوحدات المتاحة " + n + "، " +
       (days === null ? TEXT.ar.no_demand(w) : "أيام الإمداد " + days) + "، " + phase,
+    alerts_title: "التنبيهات المفتوحة",
+    none_alerts: "لا توجد تنبيهات مفتوحة.",
+    severity: {info: "معلومة", amber: "كهرماني", red: "أحمر"},
+    alert_supply: (what, where, a) => what + " في " + where + ": " +
+      (a.figures.days_of_supply === null ? "لا يوجد رقم لأيام الإمداد" : "أيام الإمداد " + a.figures.days_of_supply) +
+      "، المتاح " + a.figures.available + " (" + TEXT.ar.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => "وحدات " + what + " في " + where + " عددها " + a.figures.units +
+      " تنتهي صلاحيتها خلال " + a.figures.horizon_hours + " ساعة" + (to ? "؛ نقل مقترح إلى " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "استرجاع متأخر: " : "استرجاع: ") + what + " لدى " + where +
+      "، يجب استرجاعها قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
+    raised: "منذ",
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
@@ -215,7 +253,7 @@ const TEXT = {
   },
 };
 
-const state = {supply: null, expiring: null, health: null, facilities: null,
+const state = {supply: null, expiring: null, alerts: null, health: null, facilities: null,
                error: null, updated: null};
 
 function storageGet(k) { try { return window.localStorage.getItem(k); } catch (e) { return null; } }
@@ -381,8 +419,43 @@ function renderExpiring() {
   more.textContent = hidden > 0 ? t().more(hidden) : "";
 }
 
+function renderAlerts() {
+  const list = document.getElementById("alerts");
+  const more = document.getElementById("alerts-more");
+  const a = state.alerts;
+  if (!a) return;
+  const facilities = {};
+  for (const f of state.facilities || []) facilities[f.code] = f;
+  const shown = a.alerts.slice(0, MAX_ALERTS);
+  if (shown.length === 0) {
+    list.replaceChildren(el("li", {class: "empty"}, t().none_alerts));
+  } else {
+    list.replaceChildren(...shown.map(x => {
+      const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
+      const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
+      const what = x.kind === "recall" ? x.din + " " + x.product
+                 : x.abo_rh + " " + (t().cat[x.category] || x.category);
+      let text;
+      if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      else if (x.kind === "expiring_soon") {
+        const s = x.figures.suggestion;
+        text = t().alert_expiring(what, where, x, s ? nameOf(facilities[s.to] || {code: s.to}) : null);
+      } else text = t().alert_recall(what, where, x);
+      return el("li", {id: "alert-" + x.id, class: "sev-" + x.severity, "data-kind": x.kind,
+                       "data-severity": x.severity},
+          el("span", {class: "sev"}, t().severity[x.severity] || x.severity),
+          el("span", {class: "text"}, text),
+          el("span", {class: "since"}, t().raised + " ", ltr(x.raised_at.replace("T", " ").replace("Z", " UTC"))));
+    }));
+  }
+  const hidden = a.alerts.length - shown.length;
+  more.hidden = hidden <= 0;
+  more.textContent = hidden > 0 ? t().more(hidden) : "";
+}
+
 function render() {
   renderChrome();
+  renderAlerts();
   renderStatus();
   renderSupply();
   renderExpiring();
@@ -400,14 +473,16 @@ async function refresh() {
   busy = true;
   try {
     const wanted = category;
-    const [supply, expiring, health, facilities] = await Promise.all([
+    const [supply, expiring, alerts, health, facilities] = await Promise.all([
       getJSON("/api/supply?category=" + encodeURIComponent(wanted)),
       getJSON("/api/expiring"),
+      getJSON("/api/alerts"),
       getJSON("/health", [503]),
       state.facilities ? Promise.resolve(state.facilities) : getJSON("/api/facilities"),
     ]);
     if (wanted === category) state.supply = supply; else again = true;
     state.expiring = expiring;
+    state.alerts = alerts;
     state.health = health;
     state.facilities = facilities;
     state.error = null;

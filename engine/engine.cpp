@@ -390,9 +390,14 @@ Status Engine::send_pending() {
   return forward_alert_changes();
 }
 
+// At least once: the cursor moves only past changes Kafka has acknowledged,
+// and is stored with the next commit (a restart may send a few again; each
+// carries its seq, so a reader can drop repeats).
 Status Engine::forward_alert_changes() {
-  if (!producer_) return {};
+  if (!producer_ || committed_alert_seq_.load() < alerts_forwarded_) return {};
   std::optional<Error> failure;
+  std::uint64_t next = alerts_forwarded_;
+  const auto failures_before = producer_->delivery_failures();
   auto s = store_->scan_alert_changes(alerts_forwarded_, [&](std::uint64_t seq, std::string_view v) {
     const json j = json::parse(v, nullptr, false);
     const std::string key = j.is_object() ? j["alert"].value("key", "") : "";
@@ -400,10 +405,17 @@ Status Engine::forward_alert_changes() {
       failure = p.error();
       return false;
     }
-    alerts_forwarded_ = seq + 1;  // stored with the next commit
-    return true;
+    next = seq + 1;
+    return next - alerts_forwarded_ < 10000;
   });
   if (!s) return s;
+  if (next != alerts_forwarded_) {
+    if (!producer_->flush(10000) || producer_->delivery_failures() != failures_before) {
+      return make_error("kafka_unavailable", "alert changes could not be delivered yet; retrying");
+    }
+    metrics_.alerts_forwarded += next - alerts_forwarded_;
+    alerts_forwarded_ = next;
+  }
   if (failure) return *failure;
   return {};
 }

@@ -57,7 +57,7 @@ struct EngineMetrics {
   std::atomic<std::uint64_t> applied{0}, rejected{0}, duplicates{0}, batches{0};
   std::atomic<std::uint64_t> commit_micros_total{0}, commit_micros_last{0};
   std::atomic<std::uint64_t> forwarded_rejections{0};
-  std::atomic<std::uint64_t> alert_changes{0}, recalls_produced{0};
+  std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};
 };
 
 struct EngineStatus {
@@ -93,6 +93,9 @@ class Engine {
   EngineStatus status() const;
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
+  // For the engine's own sinks (webhook cursors), which commit small batches
+  // of their own keys beside the apply loop.
+  Store& store() { return *store_; }
   const ReferenceData& reference() const { return ref_; }
   const Rules& rules() const { return options_.rules; }
   const SupplyConfig& supply() const { return options_.supply; }

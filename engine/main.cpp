@@ -26,6 +26,7 @@
 #include "engine/queries.h"
 #include "engine/reference_files.h"
 #include "engine/station.h"
+#include "engine/webhooks.h"
 #include "connectors/label_command.h"
 
 using namespace hemoledger;  // NOLINT: a program's main file
@@ -89,7 +90,21 @@ struct ServeArgs {
   bool demo = false;
   double demo_speed = 1.0;
   std::string bootstrap_file;
+  std::string alerts_topic = "hemoledger.alerts";
+  std::vector<std::string> webhooks;
+  SupplyConfig supply;
 };
+
+// The operator's supply and alert settings (docs/alerts.md), or the defaults.
+Result<SupplyConfig> load_supply_config(const std::string& path) {
+  if (path.empty()) return SupplyConfig{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("bad_supply_config", "Cannot read the supply settings " + path + ".");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto c = parse_supply_config(text);
+  if (!c) return make_error(c.error().code, path + ": " + c.error().message);
+  return c;
+}
 
 int serve(const ServeArgs& a) {
   install_signal_handlers();
@@ -105,7 +120,12 @@ int serve(const ServeArgs& a) {
   opt.kafka.brokers = a.brokers;
   opt.kafka.events_topic = a.topic;
   opt.kafka.rejected_topic = a.rejected_topic;
+  opt.kafka.alerts_topic = a.alerts_topic;
   opt.kafka.group = a.group;
+  opt.supply = a.supply;
+  for (const auto& url : a.webhooks) {
+    if (auto s = check_webhook_url(url); !s) return fail(s.error());
+  }
   opt.kafka.partitions = a.partitions;
   opt.max_batch = a.max_batch;
   for (const auto& p : a.properties) {
@@ -118,7 +138,7 @@ int serve(const ServeArgs& a) {
   std::unique_ptr<MockCluster> mock;
   const bool embedded = a.brokers.empty();
   if (embedded) {
-    auto m = MockCluster::start(1, {a.topic, a.rejected_topic}, a.partitions);
+    auto m = MockCluster::start(1, {a.topic, a.rejected_topic, a.alerts_topic}, a.partitions);
     if (!m) return fail(m.error());
     mock = std::move(*m);
     opt.kafka.brokers = mock->bootstrap();
@@ -137,7 +157,11 @@ int serve(const ServeArgs& a) {
   auto engine = Engine::open(opt, *ref, producer->get());
   if (!engine) return fail(engine.error());
 
+  WebhookOptions hooks;
+  hooks.urls = a.webhooks;
+  WebhookSender webhooks((*engine)->store(), hooks);
   ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
+  ctx.webhooks = &webhooks;
   auto api = ApiServer::start(ctx, host, port);
   if (!api) return fail(api.error());
   spdlog::info("HTTP API on http://{}:{}/  (stock page), /api/stock, /health, /metrics", host,
@@ -150,6 +174,9 @@ int serve(const ServeArgs& a) {
   std::atomic<bool> demo_stop{false};
   ExpiryTicker expiry((*engine)->store(), **producer, a.topic, wall_clock_now);
   std::thread expiry_thread([&] { expiry.run(demo_stop); });
+  std::thread webhook_thread([&] { webhooks.run(demo_stop); });
+  if (!a.webhooks.empty()) spdlog::info("alerts go to {} webhook(s)", a.webhooks.size());
+  spdlog::info("alerts: GET /api/alerts, Kafka topic {}", a.alerts_topic);
   std::thread demo_thread;
   if (a.demo) {
     DemoOptions d;
@@ -166,6 +193,7 @@ int serve(const ServeArgs& a) {
   demo_stop = true;
   if (demo_thread.joinable()) demo_thread.join();
   expiry_thread.join();
+  webhook_thread.join();
   api->reset();
   if (!status) return fail(status.error());
   return 0;
@@ -235,6 +263,10 @@ int main(int argc, char** argv) {
                  "Reference data: a directory (governorates.csv, facilities.csv, optional "
                  "neighbours.csv, products.csv, tests.csv) or an operator's .json file "
                  "(docs/reference-data.md); data/egypt/ is a second shipped set");
+  std::string supply_config;
+  app.add_option("--supply-config", supply_config,
+                 "Supply and alert settings (JSON: window_days, recover_factor, thresholds, "
+                 "expiring_hours; docs/alerts.md)");
 
   ServeArgs sa;
   auto* serve_cmd = app.add_subcommand("serve", "Run the engine and its HTTP API");
@@ -258,6 +290,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--bootstrap-file", sa.bootstrap_file,
                         "Write the Kafka bootstrap servers to this file");
+  serve_cmd->add_option("--alerts-topic", sa.alerts_topic, "Kafka topic the alerts go to")
+      ->capture_default_str();
+  serve_cmd->add_option("--webhook", sa.webhooks,
+                        "POST every alert change to this http:// URL (repeatable)");
 
   std::string data_dir = "hemoledger-data";
   std::map<std::string, std::string> filters;
@@ -324,8 +360,22 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--actor", station.actor, "Who is scanning (recorded with each event)");
   scan_cmd->add_option("--station", station.station, "This bench's name (recorded)");
 
+  std::map<std::string, std::string> alert_filters;
+  auto* alerts_cmd = app.add_subcommand("alerts", "Print open (or cleared) alerts");
+  alerts_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  for (const char* f : {"status", "kind", "severity", "governorate", "facility", "category",
+                        "abo_rh", "since", "limit"}) {
+    alerts_cmd->add_option_function<std::string>(
+        std::string("--") + f, [&alert_filters, f](const std::string& v) { alert_filters[f] = v; },
+        std::string("Filter by ") + f);
+  }
+  alerts_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/alerts");
+
   CLI11_PARSE(app, argc, argv);
   sa.reference_dir = reference_dir;
+  auto supply = load_supply_config(supply_config);
+  if (!supply) return fail(supply.error());
+  sa.supply = *supply;
 
   if (*serve_cmd) return serve(sa);
 
@@ -352,7 +402,8 @@ int main(int argc, char** argv) {
 
   if (*kafka_cmd) {
     install_signal_handlers();
-    auto m = MockCluster::start(mock_brokers, {sa.topic, sa.rejected_topic}, mock_partitions);
+    auto m = MockCluster::start(mock_brokers, {sa.topic, sa.rejected_topic, sa.alerts_topic},
+                                mock_partitions);
     if (!m) return fail(m.error());
     std::printf("%s\n", (*m)->bootstrap().c_str());
     std::fflush(stdout);
@@ -367,7 +418,7 @@ int main(int argc, char** argv) {
   if (*rebuild_cmd) {
     auto store = Store::open(data_dir + "/db");
     if (!store) return fail(store.error());
-    auto r = rebuild(**store, *ref, Rules{}, !check_only);
+    auto r = rebuild(**store, *ref, Rules{}, !check_only, *supply);
     if (!r) return fail(r.error());
     std::printf("replayed %llu events into %llu donations in %.3f s\n",
                 static_cast<unsigned long long>(r->events),
@@ -427,6 +478,29 @@ int main(int argc, char** argv) {
       std::printf("warning: %d unit(s) here are past expiry but not yet recorded as expired\n",
                   (*j)["expired_not_recorded"].get<int>());
     }
+    return 0;
+  }
+  if (*alerts_cmd) {
+    auto f = parse_alert_filter(alert_filters, *ref);
+    if (!f) return fail(f.error());
+    auto j = alerts_json(**store, *f);
+    if (!j) return fail(j.error());
+    if (as_json) {
+      std::printf("%s\n", j->dump(2).c_str());
+      return 0;
+    }
+    const json& list = j->contains("changes") ? (*j)["changes"] : (*j)["alerts"];
+    for (const auto& item : list) {
+      const json& a = item.contains("alert") ? item["alert"] : item;
+      std::printf("%-6s %-8s %-6s %-13s %s%s\n", a["id"].get<std::string>().c_str(),
+                  item.value("action", a.value("status", "")).c_str(),
+                  a["severity"].get<std::string>().c_str(), a["kind"].get<std::string>().c_str(),
+                  a["message"].get<std::string>().c_str(),
+                  a["cleared_at"].is_string()
+                      ? ("  (cleared " + a["cleared_at"].get<std::string>() + ")").c_str()
+                      : "");
+    }
+    if (list.empty()) std::printf("no alerts\n");
     return 0;
   }
   if (*trace_cmd) {

@@ -237,8 +237,7 @@ Result<SupplyMap> compute_supply(const Store& store, const StockTable& stock,
 }
 
 std::optional<double> days_of(const Supply& s, int window_days) {
-  if (s.consumed <= 0) return std::nullopt;
-  return static_cast<double>(s.available) * window_days / static_cast<double>(s.consumed);
+  return days_of_supply(s.available, s.consumed, window_days);
 }
 
 json groups_json(const SupplyMap& m, const std::string& scope, int window_days,
@@ -262,10 +261,11 @@ json groups_json(const SupplyMap& m, const std::string& scope, int window_days,
 }  // namespace
 
 Result<json> supply_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
-                         Category category, TimeMs now, int window_days) {
+                         Category category, TimeMs now, const SupplyConfig& config) {
+  const int window_days = config.window_days;
   auto m = compute_supply(store, stock, ref, category, now, window_days);
   if (!m) return m.error();
-  const SupplyThresholds t = default_thresholds(category);
+  const SupplyThresholds t = config.thresholds_for(category);
   Phase country_phase = Phase::green;
   json country = {{"groups", groups_json(*m, "", window_days, t, country_phase)}};
   country["phase"] = std::string(to_string(country_phase));
@@ -296,7 +296,8 @@ Result<json> supply_json(const Store& store, const StockTable& stock, const Refe
 }
 
 Result<json> expiring_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
-                           TimeMs now, int window_days) {
+                           TimeMs now, const SupplyConfig& config) {
+  const int window_days = config.window_days;
   std::map<Category, SupplyMap> supply;  // computed on first need
   auto supply_of = [&](Category c) -> Result<const SupplyMap*> {
     auto it = supply.find(c);
@@ -312,12 +313,12 @@ Result<json> expiring_json(const Store& store, const StockTable& stock, const Re
     auto available = store.available_at(f.code);
     if (!available) return available.error();
     for (const auto& u : *available) {
-      const TimeMs horizon = (u.category == Category::platelets ? 24 : 72) * kHour;
+      const TimeMs horizon = config.expiring_hours_for(u.category) * kHour;
       if (u.expires_at <= now) continue;  // expired: the ticker records it
-      if (u.expires_at > now + horizon) break;  // sorted by expiry
+      if (u.expires_at > now + horizon) continue;  // horizons differ by category
       auto m = supply_of(u.category);
       if (!m) return m.error();
-      const SupplyThresholds t = default_thresholds(u.category);
+      const SupplyThresholds t = config.thresholds_for(u.category);
       // The neediest blood bank nearby.
       json suggestion = nullptr;
       std::optional<double> best;
@@ -357,6 +358,125 @@ Result<json> expiring_json(const Store& store, const StockTable& stock, const Re
     return a["expires_at"].get<std::string>() < b["expires_at"].get<std::string>();
   });
   return json{{"as_of", format_rfc3339(now)}, {"units", units}};
+}
+
+Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>& params,
+                                      const ReferenceData& ref) {
+  AlertFilter f;
+  auto bad = [](const std::string& name, const std::string& why) {
+    return make_error("bad_filter", "The filter " + name + " " + why);
+  };
+  for (const auto& [k, v] : params) {
+    if (k == "status") {
+      if (v != "open" && v != "cleared" && v != "all") {
+        return bad(k, "must be open, cleared or all.");
+      }
+      f.status = v;
+    } else if (k == "kind") {
+      AlertKind kind;
+      if (!parse_alert_kind(v, kind)) return bad(k, "must be supply_phase, expiring_soon or recall.");
+      f.kind = kind;
+    } else if (k == "severity") {
+      Severity sev;
+      if (!parse_severity(v, sev)) return bad(k, "must be info, amber or red.");
+      f.severity = sev;
+    } else if (k == "governorate") {
+      if (!ref.governorate(v)) return bad(k, "names no known governorate (" + v + ").");
+      f.governorate = v;
+    } else if (k == "facility") {
+      if (!ref.facility(v)) return bad(k, "names no known facility (" + v + ").");
+      f.facility = v;
+    } else if (k == "category") {
+      Category c;
+      if (!parse_category(v, c)) return bad(k, "is not a component category (" + v + ").");
+      f.category = c;
+    } else if (k == "abo_rh") {
+      auto g = parse_abo_rh(v);
+      if (!g) return bad(k, "is not a blood group (" + v + "); use O+, O-, A+, ...");
+      f.group = *g;
+    } else if (k == "since" || k == "limit") {
+      std::uint64_t n = 0;
+      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return bad(k, "must be a whole number.");
+      }
+      n = std::stoull(v);
+      if (k == "since") f.since = n;
+      else f.limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(n, 1, 100000));
+    } else {
+      return bad(k, "is not known; use status, kind, severity, governorate, facility, category, "
+                    "abo_rh, since or limit.");
+    }
+  }
+  return f;
+}
+
+namespace {
+
+bool alert_matches(const json& a, const AlertFilter& f) {
+  if (f.status != "all" && a.value("status", "") != f.status) return false;
+  if (f.kind && a.value("kind", "") != to_string(*f.kind)) return false;
+  if (f.severity && a.value("severity", "") != to_string(*f.severity)) return false;
+  if (!f.governorate.empty() && a.value("governorate", "") != f.governorate) return false;
+  if (!f.facility.empty() && (!a["facility"].is_string() || a["facility"] != f.facility)) {
+    return false;
+  }
+  if (f.category && a.value("category", "") != to_string(*f.category)) return false;
+  if (f.group && a.value("abo_rh", "") != to_string(*f.group)) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<json> alerts_json(const Store& store, const AlertFilter& f) {
+  auto state = store.alert_state();
+  if (!state) return state.error();
+  json out = {{"last_seq", state->seq}};
+  if (f.since) {
+    AlertFilter any_status = f;
+    any_status.status = "all";
+    json changes = json::array();
+    auto s = store.scan_alert_changes(*f.since + 1, [&](std::uint64_t, std::string_view v) {
+      json c = json::parse(v, nullptr, false);
+      if (c.is_object() && alert_matches(c["alert"], any_status)) {
+        changes.push_back(std::move(c));
+      }
+      return changes.size() < f.limit;
+    });
+    if (!s) return s.error();
+    out["changes"] = std::move(changes);
+    return out;
+  }
+  std::vector<json> alerts;
+  if (f.status == "open") {
+    auto open = store.open_alerts();
+    if (!open) return open.error();
+    for (const auto& [key, text] : *open) alerts.push_back(json::parse(text, nullptr, false));
+  } else {
+    // Cleared alerts live in the history: the latest change of each alert.
+    std::map<std::string, json> latest;
+    auto s = store.scan_alert_changes(1, [&](std::uint64_t, std::string_view v) {
+      json c = json::parse(v, nullptr, false);
+      if (c.is_object() && c["alert"].is_object()) {
+        latest[c["alert"].value("id", "")] = std::move(c["alert"]);
+      }
+      return true;
+    });
+    if (!s) return s.error();
+    for (auto& [id, a] : latest) alerts.push_back(std::move(a));
+  }
+  std::erase_if(alerts, [&](const json& a) { return !a.is_object() || !alert_matches(a, f); });
+  auto rank = [](const json& a) {
+    Severity s = Severity::info;
+    parse_severity(a.value("severity", ""), s);
+    return static_cast<int>(s);
+  };
+  std::sort(alerts.begin(), alerts.end(), [&](const json& a, const json& b) {
+    if (rank(a) != rank(b)) return rank(a) > rank(b);
+    return a.value("raised_at", "") > b.value("raised_at", "");
+  });
+  if (alerts.size() > f.limit) alerts.resize(f.limit);
+  out["alerts"] = std::move(alerts);
+  return out;
 }
 
 Result<StockTable> total_stock(const Store& store) {

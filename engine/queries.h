@@ -13,6 +13,7 @@
 
 #include "engine/store.h"
 #include "events/reference_data.h"
+#include "projections/alerts.h"
 #include "projections/stock.h"
 
 namespace hemoledger {
@@ -52,7 +53,8 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 
 // Days of supply per blood group for one category: for the country, each
 // governorate and each facility, with the phase (projections/demand.h).
-// Demand is averaged over the `window_days` whole UTC days before `now`'s day.
+// Demand is averaged over the config's window of whole UTC days before `now`'s day;
+// thresholds are the config's.
 //   {"as_of", "category", "window_days", "thresholds",
 //    "country": {"groups": {"O-": {"available", "daily_demand", "days", "phase"}}},
 //    "governorates": [{"code", "name_en", "name_ar", "phase", "groups": {...},
@@ -60,16 +62,38 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 // "days" is null when there was no demand in the window.
 [[nodiscard]] Result<nlohmann::json> supply_json(const Store& store, const StockTable& stock,
                                                  const ReferenceData& ref, Category category,
-                                                 TimeMs now, int window_days);
+                                                 TimeMs now, const SupplyConfig& config);
 
-// Available units that expire within the horizon of their category (red
-// cells, whole blood, plasma and cryo 72 h; platelets 24 h), soonest first,
+// Available units that expire within the horizon of their category
+// (SupplyConfig::expiring_hours_for: 72 h, platelets 24 h), soonest first,
 // each with a suggested transfer: the blood bank in the same or a neighbouring
 // governorate with the fewest days of supply of that category and group, if
 // it is below its Pre-Amber threshold.
 [[nodiscard]] Result<nlohmann::json> expiring_json(const Store& store, const StockTable& stock,
                                                    const ReferenceData& ref, TimeMs now,
-                                                   int window_days);
+                                                   const SupplyConfig& config);
+
+// The filters of /api/alerts: status (open, the default; cleared; all),
+// kind, severity, governorate, facility, category, abo_rh; since=N lists the
+// alert changes after sequence number N instead (for live updates), at most
+// `limit` of them. An unknown value is an error naming the parameter.
+struct AlertFilter {
+  std::string status = "open";
+  std::optional<AlertKind> kind;
+  std::optional<Severity> severity;
+  std::string governorate, facility;
+  std::optional<Category> category;
+  std::optional<AboRh> group;
+  std::optional<std::uint64_t> since;
+  std::size_t limit = 1000;
+};
+[[nodiscard]] Result<AlertFilter> parse_alert_filter(
+    const std::map<std::string, std::string>& params, const ReferenceData& ref);
+
+// {"last_seq": N, "alerts": [alert, ...]} (docs/alerts.md), most severe and
+// then newest first; with `since`, {"last_seq": N, "changes": [change, ...]}
+// in sequence order. Read from the committed alerts in the Store.
+[[nodiscard]] Result<nlohmann::json> alerts_json(const Store& store, const AlertFilter& filter);
 
 // Totals of a StockTable across partitions, read from a Store.
 [[nodiscard]] Result<StockTable> total_stock(const Store& store);

@@ -22,7 +22,8 @@ inline const ReferenceData& shipped_reference() {
   static const ReferenceData ref = [] {
     auto r = ReferenceData::parse(read_data_file("governorates.csv"),
                                   read_data_file("facilities.csv"),
-                                  read_data_file("products.csv"), read_data_file("tests.csv"));
+                                  read_data_file("products.csv"), read_data_file("tests.csv"),
+                                  read_data_file("neighbours.csv"));
     if (!r) throw std::runtime_error(r.error().message);
     return std::move(r).value();
   }();

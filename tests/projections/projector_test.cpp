@@ -892,3 +892,62 @@ TEST_CASE("a rejected event changes no stock and leaves no history", "[projectio
   CHECK(l.donation().history.size() == history);
   CHECK(l.stock == table_of(l.donation()));
 }
+
+namespace {
+
+Event unit_recalled(const std::string& product, const std::string& test, TimeMs at,
+                    const std::string& facility = kGazaBank) {
+  Event e = recall_event(kDin, product, facility, test, kOtherDin, at);
+  e.id = next_event_id();
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a lookback recall quarantines an available unit for good, with its deadline",
+          "[projections][lookback]") {
+  Ledger l;
+  collect_test_release(l, AboRh::o_neg, {kRedCells, kPlasma});
+  // The recall comes from another governorate's bank, where the donor later screened positive.
+  auto a = l.accept(unit_recalled(kRedCells, "hiv", kT0 + kDay));
+  CHECK(sorted(deltas(a)) == sorted({kBank + "|red_cells|O-|available -1",
+                                     kBank + "|red_cells|O-|quarantined +1"}));
+  const Recall* r = l.donation().recall(kRedCells);
+  REQUIRE(r != nullptr);
+  CHECK(r->open);
+  CHECK(r->deadline == kT0 + kDay + 72 * kHour);  // HIV: 72 h
+  CHECK(r->status_then == "available");
+  const Error e = l.expect_rejected(unit_event(EventType::unit_released, kRedCells, kT0 + 2 * kDay),
+                                    "recalled");
+  CHECK(e.message.find("lookback") != std::string::npos);
+  l.expect_rejected(unit_issued(kRedCells, kT0 + 2 * kDay), "unit_quarantined");
+  l.expect_rejected(unit_recalled(kRedCells, "hiv", kT0 + 2 * kDay), "already_recalled");
+  // The plasma, recalled for HBsAg, gets 7 days.
+  l.accept(unit_recalled(kPlasma, "hbv", kT0 + kDay));
+  CHECK(l.donation().recall(kPlasma)->deadline == kT0 + kDay + 168 * kHour);
+  // Discarding the unit closes its recall.
+  l.accept(unit_discarded(kRedCells, "tti_positive", kT0 + 2 * kDay));
+  CHECK_FALSE(l.donation().recall(kRedCells)->open);
+}
+
+TEST_CASE("a recall of a unit already transfused is recorded for the recipient's follow-up",
+          "[projections][lookback]") {
+  Ledger l;
+  collect_test_release(l, AboRh::a_pos, {kRedCells});
+  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::a_pos));
+  l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 5 * kHour));
+  auto a = l.accept(unit_recalled(kRedCells, "hcv", kT0 + kDay));
+  CHECK(a.stock.empty());
+  const Recall* r = l.donation().recall(kRedCells);
+  REQUIRE(r != nullptr);
+  CHECK_FALSE(r->open);
+  CHECK(r->status_then == "transfused");
+  CHECK(l.donation().history.back().detail.find("follow-up") != std::string::npos);
+}
+
+TEST_CASE("only a screen with a lookback period can recall a unit", "[projections][lookback]") {
+  Ledger l;
+  collect_test_release(l, AboRh::b_pos, {kRedCells});
+  l.expect_rejected(unit_recalled(kRedCells, "syphilis", kT0 + kDay), "not_a_lookback_test");
+  l.expect_rejected(unit_recalled(kRedCells, "abo", kT0 + kDay), "not_a_lookback_test");
+}

@@ -170,7 +170,7 @@ const TEXT = {
     none_alerts: "No open alerts.",
     severity: {info: "Info", amber: "Amber", red: "Red"},
     alert_supply: (what, where, a) => what + " in " + where + ": " +
-      (a.figures.days_of_supply === null ? "no days of supply figure" : a.figures.days_of_supply + " days of supply") +
+      (a.figures.days_of_supply === null ? "no days of supply figure" : fmtDays(a.figures.days_of_supply) + " days of supply") +
       ", " + a.figures.available + " available (" + TEXT.en.phase[a.figures.phase] + ")",
     alert_expiring: (what, where, a, to) => a.figures.units + " " + what + (a.figures.units === 1 ? " unit" : " units") +
       " at " + where + " expire within " + a.figures.horizon_hours + " h" +
@@ -222,7 +222,7 @@ const TEXT = {
     none_alerts: "لا توجد تنبيهات مفتوحة.",
     severity: {info: "معلومة", amber: "كهرماني", red: "أحمر"},
     alert_supply: (what, where, a) => what + " في " + where + ": " +
-      (a.figures.days_of_supply === null ? "لا يوجد رقم لأيام الإمداد" : "أيام الإمداد " + a.figures.days_of_supply) +
+      (a.figures.days_of_supply === null ? "لا يوجد رقم لأيام الإمداد" : "أيام الإمداد " + fmtDays(a.figures.days_of_supply)) +
       "، المتاح " + a.figures.available + " (" + TEXT.ar.phase[a.figures.phase] + ")",
     alert_expiring: (what, where, a, to) => "وحدات " + what + " في " + where + " عددها " + a.figures.units +
       " تنتهي صلاحيتها خلال " + a.figures.horizon_hours + " ساعة" + (to ? "؛ نقل مقترح إلى " + to : ""),

@@ -14,7 +14,8 @@ constexpr std::array<AlertKind, 3> kKinds = {AlertKind::supply_phase, AlertKind:
                                              AlertKind::recall};
 constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+// Rounded to `scale` (10: one decimal), as the nearest double to the decimal.
+double round_to(double v, double scale) { return std::round(v * scale) / scale; }
 
 Phase phase_of_severity(Severity s) {
   switch (s) {
@@ -308,8 +309,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
     a.group = group;
     a.figures = {{"phase", std::string(to_string(next))},
                  {"available", s.available},
-                 {"daily_demand", round_to(static_cast<double>(s.consumed) / window, 0.01)},
-                 {"days_of_supply", days ? json(round_to(*days, 0.1)) : json(nullptr)},
+                 {"daily_demand", round_to(static_cast<double>(s.consumed) / window, 100)},
+                 {"days_of_supply", days ? json(round_to(*days, 10)) : json(nullptr)},
                  {"window_days", window},
                  {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}}};
     const Governorate* g = ref_.governorate(gov);
@@ -356,7 +357,7 @@ std::vector<AlertChange> AlertModel::evaluate() {
       best = days;
       suggestion = {{"to", other.code},
                     {"governorate", other.governorate},
-                    {"days_of_supply", round_to(*days, 0.1)},
+                    {"days_of_supply", round_to(*days, 10)},
                     {"phase", std::string(to_string(phase_of(days, t)))}};
     }
     const int hours = config_.expiring_hours_for(category);

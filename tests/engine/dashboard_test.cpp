@@ -190,7 +190,7 @@ void check_cell(const std::string& dom, const std::string& scope, const std::str
 
 }  // namespace
 
-TEST_CASE("a coordinator sees stock, phases and expiring units on the dashboard in English "
+TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the dashboard in English "
           "and Arabic",
           "[dashboard]") {
   if (!std::filesystem::exists(kChromium)) {
@@ -264,6 +264,15 @@ TEST_CASE("a coordinator sees stock, phases and expiring units on the dashboard 
     CHECK_THAT(unit->inner, Catch::Contains("30 h left"));
     CHECK_THAT(unit->inner, Catch::Contains("Suggested transfer to"));
     CHECK_THAT(unit->inner, Catch::Contains("Jenin Blood Bank"));
+    // Open alerts, most severe first: Jenin's O- is Red, its B+ Pre-Amber, and
+    // Nablus's expiring O- unit comes with its transfer.
+    auto alerts = element_by_id(dom, "ol", "alerts");
+    REQUIRE(alerts);
+    CHECK_THAT(alerts->inner, Catch::Contains("O- Red cells in Jenin: 0.0 days of supply, 0 available (Red)"));
+    CHECK_THAT(alerts->inner, Catch::Contains("B+ Red cells in Jenin: 5.6 days of supply, 1 available (Pre-Amber)"));
+    CHECK_THAT(alerts->inner, Catch::Contains("1 O- Red cells unit at Nablus Blood Bank expire within 72 h; "
+                                              "suggested transfer to Jenin Blood Bank"));
+    CHECK(alerts->inner.find("sev-red") < alerts->inner.find("sev-info"));
     auto kafka = element_by_id(dom, "span", "kafka-status");
     REQUIRE(kafka);
     CHECK_THAT(kafka->inner, Catch::Contains("embedded mock cluster"));
@@ -290,6 +299,11 @@ TEST_CASE("a coordinator sees stock, phases and expiring units on the dashboard 
     auto country = element_by_id(dom, "tr", "country");
     REQUIRE(country);
     CHECK_THAT(country->inner, Catch::Contains("مجموع البلد"));
+    auto alerts = element_by_id(dom, "ol", "alerts");
+    REQUIRE(alerts);
+    CHECK_THAT(alerts->inner, Catch::Contains("O- الكريات الحمراء في جنين"));
+    CHECK_THAT(alerts->inner, Catch::Contains("أحمر"));
+    CHECK_THAT(alerts->inner, Catch::Contains("نقل مقترح إلى بنك الدم - جنين"));
     auto unit = element_by_id(dom, "li", unit_id);
     REQUIRE(unit);
     CHECK_THAT(unit->inner, Catch::Contains("بنك الدم - نابلس"));

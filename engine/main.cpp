@@ -8,6 +8,7 @@
 //   scan     the technician's scanning station (reads scans from stdin)
 //   pick     available compatible units, first-expire-first-out
 #include <CLI/CLI.hpp>
+#include <httplib.h>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -360,6 +361,11 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--actor", station.actor, "Who is scanning (recorded with each event)");
   scan_cmd->add_option("--station", station.station, "This bench's name (recorded)");
 
+  std::string echo_listen = "127.0.0.1:9090";
+  auto* echo_cmd = app.add_subcommand(
+      "webhook-echo", "Receive alert webhooks and print each change, to try --webhook out");
+  echo_cmd->add_option("--listen", echo_listen, "HOST:PORT to receive on")->capture_default_str();
+
   std::map<std::string, std::string> alert_filters;
   auto* alerts_cmd = app.add_subcommand("alerts", "Print open (or cleared) alerts");
   alerts_cmd->add_option("--data-dir", data_dir)->capture_default_str();
@@ -380,6 +386,40 @@ int main(int argc, char** argv) {
   if (*serve_cmd) return serve(sa);
 
   if (*label_cmd) return run_label_command(label_data, std::cout, std::cerr);
+
+  if (*echo_cmd) {
+    std::string host;
+    int port = 0;
+    if (!split_host_port(echo_listen, host, port)) {
+      return fail(make_error("bad_listen", "--listen must be HOST:PORT, e.g. 127.0.0.1:9090."));
+    }
+    install_signal_handlers();
+    httplib::Server svr;
+    svr.Post(".*", [](const httplib::Request& req, httplib::Response& res) {
+      const json j = json::parse(req.body, nullptr, false);
+      if (j.is_object() && j["alert"].is_object()) {
+        std::printf("#%s %-9s %-5s %s\n", req.get_header_value("X-Hemoledger-Alert-Seq").c_str(),
+                    j.value("action", "").c_str(), j["alert"].value("severity", "").c_str(),
+                    j["alert"].value("message", "").c_str());
+      } else {
+        std::printf("(not an alert change) %s\n", req.body.substr(0, 200).c_str());
+      }
+      std::fflush(stdout);
+      res.status = 204;
+    });
+    if (!svr.bind_to_port(host.c_str(), port)) {
+      return fail(make_error("listen_failed", "Cannot listen on " + echo_listen + "."));
+    }
+    std::printf("receiving alert webhooks at http://%s/ (Ctrl-C to stop)\n", echo_listen.c_str());
+    std::fflush(stdout);
+    std::thread stopper([&] {
+      while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      svr.stop();
+    });
+    svr.listen_after_bind();
+    stopper.join();
+    return 0;
+  }
 
   if (*scan_cmd) {
     auto action = parse_station_action(station_action);

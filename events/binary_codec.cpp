@@ -72,6 +72,11 @@ std::string encode_binary(const Event& e) {
     save_string(ar, e.result);
     save_string(ar, e.reason);
     ar(static_cast<std::uint8_t>(e.patient_abo_rh));
+    if (e.schema_version >= 2) {  // schema version 2 appends the reagent fields
+      save_string(ar, e.reagent);
+      save_string(ar, e.lot);
+      ar(static_cast<std::int32_t>(e.quantity));
+    }
   }
   return std::move(out).str();
 }
@@ -119,6 +124,13 @@ Result<Event> decode_binary(std::string_view bytes) {
     load_string(ar, buf, e.result);
     load_string(ar, buf, e.reason);
     ar(patient_abo);
+    std::int32_t quantity = 0;
+    if (e.schema_version >= 2) {
+      load_string(ar, buf, e.reagent);
+      load_string(ar, buf, e.lot);
+      ar(quantity);
+    }
+    e.quantity = quantity;
     if (type < 1 || type > kEventTypeCount) {
       return make_error("unknown_type",
                         "Binary event type " + std::to_string(type) + " is not one hemoledger knows.");

@@ -43,6 +43,15 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
     {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
      bits({F::reason})},
+    {EventType::reagent_received, "ReagentReceived",
+     bits({F::reagent, F::lot, F::quantity, F::expires_at}), 0},
+    {EventType::reagent_consumed, "ReagentConsumed", bits({F::reagent, F::lot, F::quantity}),
+     bits({F::din, F::test})},
+    {EventType::reagent_transferred, "ReagentTransferred",
+     bits({F::reagent, F::lot, F::quantity, F::to}), 0},
+    {EventType::reagent_discarded, "ReagentDiscarded", bits({F::reagent, F::lot, F::quantity}),
+     bits({F::reason})},
+    {EventType::reagent_expired, "ReagentExpired", bits({F::reagent, F::lot}), 0},
 }};
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
@@ -107,13 +116,17 @@ bool has(const Event& e, Field f) {
     case F::result: return !e.result.empty();
     case F::reason: return !e.reason.empty();
     case F::patient_abo_rh: return e.patient_abo_rh != AboRh::unknown;
+    case F::reagent: return !e.reagent.empty();
+    case F::lot: return !e.lot.empty();
+    case F::quantity: return e.quantity != 0;
   }
   return false;
 }
 
-constexpr std::array<Field, 11> kFields = {F::din,     F::product, F::donor, F::abo_rh,
-                                           F::expires_at, F::volume_ml, F::to, F::test,
-                                           F::result,  F::reason,  F::patient_abo_rh};
+constexpr std::array<Field, 14> kFields = {
+    F::din,    F::product, F::donor,          F::abo_rh,  F::expires_at,
+    F::volume_ml, F::to,   F::test,           F::result,  F::reason,
+    F::patient_abo_rh,     F::reagent,        F::lot,     F::quantity};
 
 }  // namespace
 
@@ -139,6 +152,9 @@ std::string_view to_string(Field f) {
     case F::result: return "result";
     case F::reason: return "reason";
     case F::patient_abo_rh: return "patient_abo_rh";
+    case F::reagent: return "reagent";
+    case F::lot: return "lot";
+    case F::quantity: return "quantity";
   }
   return "?";
 }
@@ -218,6 +234,14 @@ Event recall_event(const std::string& din, const std::string& product, const std
   return e;
 }
 
+bool is_reagent_event(EventType t) {
+  return t >= EventType::reagent_received && t <= EventType::reagent_expired;
+}
+
+std::string event_key(const Event& e) {
+  return is_reagent_event(e.type) ? "reagent:" + e.reagent + ":" + e.lot : e.din;
+}
+
 Status validate_shape(const Event& e) {
   if (!valid_type(e.type)) {
     return make_error("unknown_type", "The event type is not one hemoledger knows.");
@@ -256,9 +280,25 @@ Status validate_shape(const Event& e) {
                                                 "' does not apply to " + type_name + ".");
     }
   }
-  if (!is_din(e.din)) {
+  if (e.schema_version < 2 && (has(e, F::reagent) || has(e, F::lot) || has(e, F::quantity))) {
+    return make_error("unsupported_version",
+                      "Reagent, lot and quantity need schema version 2 or later.");
+  }
+  if ((!is_reagent_event(e.type) || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
                                          "\" is not a 13-character ISBT 128 donation number.");
+  }
+  if (is_reagent_event(e.type)) {
+    if (!is_code(e.reagent) || e.reagent.size() > 32) {
+      return make_error("invalid_reagent", "The reagent code is not a valid code.");
+    }
+    if (e.lot.empty() || e.lot.size() > 40 || !printable_ascii(e.lot)) {
+      return make_error("invalid_lot",
+                        "The lot number must be 1 to 40 printable characters without spaces.");
+    }
+    if (e.quantity < 0 || e.quantity > 1000000) {
+      return make_error("invalid_quantity", "The quantity must be between 1 and 1,000,000.");
+    }
   }
   if (!e.product.empty() && !is_product_code(e.product)) {
     return make_error("invalid_product", "\"" + e.product.substr(0, 20) +

@@ -26,7 +26,7 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-inline constexpr std::uint16_t kSchemaVersion = 1;
+inline constexpr std::uint16_t kSchemaVersion = 2;  // 2 adds reagent, lot, quantity
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -45,8 +45,18 @@ enum class EventType : std::uint8_t {
   unit_discarded = 13,
   unit_expired = 14,
   unit_recalled = 15,
+  // Laboratory reagent and test-kit lots (projections/reagents.h).
+  reagent_received = 16,
+  reagent_consumed = 17,
+  reagent_transferred = 18,
+  reagent_discarded = 19,
+  reagent_expired = 20,
 };
-inline constexpr int kEventTypeCount = 15;
+inline constexpr int kEventTypeCount = 20;
+
+// Whether events of type t concern a reagent lot (keyed by reagent_key())
+// rather than a donation (keyed by its DIN).
+bool is_reagent_event(EventType t);
 
 // "DonationCollected", ... as in JSON.
 std::string_view to_string(EventType t);
@@ -65,6 +75,9 @@ enum class Field : std::uint16_t {
   result = 1 << 8,
   reason = 1 << 9,
   patient_abo_rh = 1 << 10,
+  reagent = 1 << 11,   // schema version 2
+  lot = 1 << 12,       // schema version 2
+  quantity = 1 << 13,  // schema version 2
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
@@ -94,6 +107,9 @@ struct Event {
   std::string result;  // test result as sent
   std::string reason;  // discard reason code, or a quarantine note
   AboRh patient_abo_rh = AboRh::unknown;
+  std::string reagent;     // reagent or test-kit code (data/reagents.csv)
+  std::string lot;         // the manufacturer's lot number
+  std::int32_t quantity = 0;  // tests (or units of use) received, consumed, moved, discarded
 
   bool operator==(const Event&) const = default;
 };
@@ -116,6 +132,11 @@ Event expiry_event(const std::string& din, const std::string& product, const std
 // unit is recalled once however many positives or restarts ask for it.
 Event recall_event(const std::string& din, const std::string& product, const std::string& facility,
                    const std::string& test, const std::string& trigger_din, TimeMs at);
+
+// The Kafka message key of an event: the DIN for donation events,
+// "reagent:<reagent>:<lot>" for reagent events, so that every event of one
+// donation, or of one reagent lot, stays in one partition, in order.
+std::string event_key(const Event& e);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);           // αppppyynnnnnn

@@ -105,6 +105,15 @@ Status read_field(const std::string& key, const json& v, Event& e, bool& is_payl
   if (key == "test") { field = Field::test; return read_string(v, key, e.test); }
   if (key == "result") { field = Field::result; return read_string(v, key, e.result); }
   if (key == "reason") { field = Field::reason; return read_string(v, key, e.reason); }
+  if (key == "reagent") { field = Field::reagent; return read_string(v, key, e.reagent); }
+  if (key == "lot") { field = Field::lot; return read_string(v, key, e.lot); }
+  if (key == "quantity") {
+    field = Field::quantity;
+    std::int64_t n = 0;
+    if (auto s = read_int(v, key, 1, 1000000, n); !s) return s;
+    e.quantity = static_cast<std::int32_t>(n);
+    return {};
+  }
   if (key == "patient_abo_rh") {
     field = Field::patient_abo_rh;
     return read_group(v, key, e.patient_abo_rh);
@@ -125,7 +134,7 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  j["din"] = e.din;
+  if (!e.din.empty() || !is_reagent_event(e.type)) j["din"] = e.din;
   if (!e.product.empty()) j["product"] = e.product;
   if (!e.donor.empty()) j["donor"] = e.donor;
   if (e.abo_rh != AboRh::unknown) j["abo_rh"] = std::string(to_string(e.abo_rh));
@@ -138,6 +147,9 @@ std::string encode_json(const Event& e) {
   if (e.patient_abo_rh != AboRh::unknown) {
     j["patient_abo_rh"] = std::string(to_string(e.patient_abo_rh));
   }
+  if (!e.reagent.empty()) j["reagent"] = e.reagent;
+  if (!e.lot.empty()) j["lot"] = e.lot;
+  if (e.quantity != 0) j["quantity"] = e.quantity;
   // Text fields that arrived in a binary event are not checked for UTF-8;
   // replace bad bytes (U+FFFD) rather than throw out of a caller's loop.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

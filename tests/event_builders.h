@@ -121,6 +121,7 @@ inline Event full_event(EventType t) {
   e.actor = "tech-سلمى";
   e.station = "bench 3";
   const auto allowed = [t](Field f) { return field_allowed(t, f); };
+  if (!allowed(Field::din)) e.din.clear();
   if (allowed(Field::product)) e.product = kRedCells;
   if (allowed(Field::donor)) e.donor = "donor-4711";
   if (allowed(Field::abo_rh)) e.abo_rh = AboRh::ab_neg;
@@ -133,6 +134,10 @@ inline Event full_event(EventType t) {
     e.reason = t == EventType::unit_discarded ? "broken_bag" : "ملاحظة: held for review";
   }
   if (allowed(Field::patient_abo_rh)) e.patient_abo_rh = AboRh::b_pos;
+  if (allowed(Field::reagent)) e.reagent = "anti-A";
+  if (allowed(Field::lot)) e.lot = "LOT-2026-117";
+  if (allowed(Field::quantity)) e.quantity = 480;
+  if (allowed(Field::to)) e.to = is_reagent_event(t) ? "GZA-LAB" : kGazaBank;
   return e;
 }
 

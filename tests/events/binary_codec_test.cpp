@@ -150,10 +150,23 @@ TEST_CASE("a binary event with trailing bytes is refused", "[events][binary]") {
 
 TEST_CASE("a binary event from a later schema version is refused", "[events][binary]") {
   std::string bytes = encode_binary(full_event(EventType::unit_transfused));
-  bytes[kSchemaOffset] = 2;
+  bytes[kSchemaOffset] = kSchemaVersion + 1;
   CHECK(undecodable(bytes).code == "unsupported_version");
   bytes[kSchemaOffset] = 0;
   CHECK(undecodable(bytes).code == "unsupported_version");
+}
+
+TEST_CASE("a binary event of schema version 1 is still read, without the reagent fields",
+          "[events][binary]") {
+  Event e = full_event(EventType::unit_issued);
+  e.schema_version = 1;
+  auto back = decode_binary(encode_binary(e));
+  REQUIRE(back.ok());
+  CHECK(*back == e);
+  CHECK(back->schema_version == 1);
+  Event r = full_event(EventType::reagent_received);
+  r.schema_version = 1;  // reagent fields did not exist in version 1
+  CHECK(undecodable(encode_binary(r)).code == "missing_field");
 }
 
 TEST_CASE("a binary event of an unknown type is refused", "[events][binary]") {

@@ -37,7 +37,8 @@ std::string key(std::int32_t partition, char kind, std::string_view rest = {}) {
   std::string k = part_prefix(partition);
   k += kind;
   if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'n' || kind == 'r' ||
-      kind == 'i' || kind == 's' || kind == 'x' || kind == 'k' || kind == 'v' || kind == 'l') {
+      kind == 'i' || kind == 's' || kind == 'x' || kind == 'k' || kind == 'v' || kind == 'l' ||
+      kind == 'g' || kind == 'u' || kind == 'y') {
     k += '/';
     k.append(rest);
   }
@@ -125,6 +126,16 @@ void Store::Batch::delete_index(std::int32_t p, const IndexEntry& e) {
 void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
   batch_->Put(key(p, 'f'), encode_i64(next));
 }
+void Store::Batch::put_reagent_lot(std::int32_t p, const ReagentLot& lot) {
+  batch_->Put(key(p, 'g', reagent_lot_key(lot.reagent, lot.lot)), encode_reagent_lot(lot));
+}
+void Store::Batch::put_reagent_usage(std::int32_t p, const ReagentUsageKey& k, std::int64_t count) {
+  if (count == 0) {
+    batch_->Delete(key(p, 'u', encode_usage_key(k)));
+  } else {
+    batch_->Put(key(p, 'u', encode_usage_key(k)), encode_i64(count));
+  }
+}
 void Store::Batch::put_lookback(const PendingLookback& l) {
   nlohmann::json j = {{"donor", l.donor}, {"test", l.test}, {"facility", l.facility},
                       {"at", l.at}, {"collected_at", l.collected_at}};
@@ -154,7 +165,7 @@ void Store::Batch::put_alert_cursor(std::string_view sink, std::uint64_t next_se
   batch_->Put(global_key('w', sink, true), encode_i64(static_cast<std::int64_t>(next_seq)));
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v'}) {
+  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'g', 'u', 'y'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }
@@ -370,7 +381,7 @@ Status Store::scan_donations(
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x', 'k', 'v'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -478,6 +489,86 @@ Result<std::vector<PendingLookback>> Store::pending_lookbacks() const {
     });
     if (!s) return s.error();
     if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::optional<ReagentLot>> Store::reagent_lot(std::int32_t p,
+                                                     std::string_view lot_key) const {
+  auto v = get(key(p, 'g', lot_key));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<ReagentLot>();
+  auto l = decode_reagent_lot(**v);
+  if (!l) return l.error();
+  return std::optional<ReagentLot>(std::move(l).value());
+}
+
+Result<std::vector<ReagentLot>> Store::reagent_lots(std::optional<std::int32_t> partition) const {
+  std::vector<ReagentLot> out;
+  std::optional<Error> failure;
+  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  for (auto p : parts) {
+    auto s = scan(key(p, 'g'), {}, [&](std::string_view, std::string_view v) {
+      auto l = decode_reagent_lot(v);
+      if (!l) {
+        failure = l.error();
+        return false;
+      }
+      out.push_back(std::move(*l));
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::int64_t> Store::reagent_usage(std::int32_t p, const ReagentUsageKey& k) const {
+  auto v = get(key(p, 'u', encode_usage_key(k)));
+  if (!v) return v.error();
+  std::int64_t n = 0;
+  if (v->has_value() && !decode_i64(**v, n)) return corrupt("A reagent usage count is damaged.");
+  return n;
+}
+
+Result<std::map<ReagentUsageKey, std::int64_t>> Store::reagent_usage_window(
+    std::int64_t from_day, std::int64_t to_day, std::optional<std::int32_t> partition) const {
+  std::map<ReagentUsageKey, std::int64_t> out;
+  std::optional<Error> failure;
+  const std::string start = encode_usage_key({std::max<std::int64_t>(0, from_day), "", ""}).substr(0, 8);
+  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  for (auto p : parts) {
+    const std::string prefix = key(p, 'u');
+    auto s = scan(prefix, prefix + start, [&](std::string_view k, std::string_view v) {
+      auto uk = decode_usage_key(k);
+      std::int64_t n = 0;
+      if (!uk || !decode_i64(v, n)) {
+        failure = corrupt("A stored reagent usage count is damaged.");
+        return false;
+      }
+      if (uk->day >= to_day) return false;
+      out[*uk] += n;
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::due_reagent_expiries(
+    TimeMs now, std::size_t limit) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string last = offset_text(now) + "|\x7f";
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'y'), {}, [&](std::string_view k, std::string_view v) {
+      if (k > last) return false;
+      const auto bar = k.find('|');
+      if (bar == std::string_view::npos) return true;
+      out.emplace_back(std::string(k.substr(bar + 1)), std::string(v));
+      return out.size() < limit;
+    });
+    if (!s) return s.error();
   }
   return out;
 }

@@ -15,6 +15,9 @@
 //   p<ppppp>/k/<deadline:020>|<din>|<product>   open lookback recalls
 //   p<ppppp>/v/<donor>|<din>      donations by pseudonymous donor, for lookback
 //   p<ppppp>/l/<din>              a positive screen whose lookback is still to run
+//   p<ppppp>/g/<reagent>|<lot>    a reagent lot (projections/reagents.h)
+//   p<ppppp>/u/<day>|<facility>|<reagent>   reagent quantity used per day
+//   p<ppppp>/y/<expires:020>|<reagent>|<lot>  index of lots with stock, by expiry
 //   p<ppppp>/o                    next offset to consume, the cluster id, and
 //                                 the journal position of the cluster's offset 0
 //   p<ppppp>/f                    next rejection position to forward to Kafka
@@ -62,6 +65,7 @@
 #include "events/result.h"
 #include "projections/demand.h"
 #include "projections/indexes.h"
+#include "projections/reagents.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
 
@@ -112,6 +116,9 @@ class Store {
     void put_index(std::int32_t partition, const IndexEntry& entry);
     void delete_index(std::int32_t partition, const IndexEntry& entry);
     void put_forwarded(std::int32_t partition, std::int64_t next_rejection_offset);
+    void put_reagent_lot(std::int32_t partition, const ReagentLot& lot);
+    // count 0 deletes the key.
+    void put_reagent_usage(std::int32_t partition, const ReagentUsageKey& key, std::int64_t count);
     void put_lookback(const PendingLookback& l);
     void delete_lookback(std::int32_t partition, std::string_view din);
     void put_alert_state(const AlertState& s);
@@ -186,6 +193,20 @@ class Store {
   [[nodiscard]] Result<std::vector<std::pair<std::int32_t, DonorDonation>>> donations_of(
       std::string_view donor) const;
   [[nodiscard]] Result<std::vector<PendingLookback>> pending_lookbacks() const;
+  [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot(std::int32_t partition,
+                                                              std::string_view lot_key) const;
+  // Every stored lot, of one partition or all.
+  [[nodiscard]] Result<std::vector<ReagentLot>> reagent_lots(
+      std::optional<std::int32_t> partition = std::nullopt) const;
+  [[nodiscard]] Result<std::int64_t> reagent_usage(std::int32_t partition,
+                                                   const ReagentUsageKey& key) const;
+  // Usage on days [from_day, to_day), summed over partitions unless one is given.
+  [[nodiscard]] Result<std::map<ReagentUsageKey, std::int64_t>> reagent_usage_window(
+      std::int64_t from_day, std::int64_t to_day,
+      std::optional<std::int32_t> partition = std::nullopt) const;
+  // Lots with stock that expire at or before `now` (index 'y'): lot key and a holder.
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> due_reagent_expiries(
+      TimeMs now, std::size_t limit) const;
   // One past the last journal or rejection position of a partition.
   [[nodiscard]] Result<std::int64_t> log_end(std::int32_t partition) const;
 

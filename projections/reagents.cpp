@@ -249,6 +249,12 @@ Result<ReagentLot> decode_reagent_lot(std::string_view bytes) {
   return lot;
 }
 
+std::vector<IndexEntry> reagent_index_entries(const ReagentLot& lot) {
+  if (lot.expired || lot.on_hand.empty()) return {};
+  return {IndexEntry{'y', decimal20(lot.expires_at) + "|" + reagent_lot_key(lot.reagent, lot.lot),
+                     lot.on_hand.begin()->first}};
+}
+
 Event reagent_expiry_event(const ReagentLot& lot, const std::string& facility) {
   Event e;
   e.id = "reagent-expiry-" + lot.reagent + "-" + lot.lot;

@@ -26,6 +26,7 @@
 
 #include "events/event.h"
 #include "events/reference_data.h"
+#include "projections/indexes.h"
 
 namespace hemoledger {
 
@@ -93,6 +94,10 @@ struct ReagentApplied {
 
 // The aggregate key of a lot, "<reagent>|<lot>".
 std::string reagent_lot_key(std::string_view reagent, std::string_view lot);
+
+// The lot's entry in the reagent expiry index: 'y' "<expires:020>|<reagent>|<lot>"
+// -> a facility that holds it, while it is not expired and has stock.
+std::vector<IndexEntry> reagent_index_entries(const ReagentLot& lot);
 
 // Serialization (cereal portable binary, leading format byte).
 std::string encode_reagent_lot(const ReagentLot& lot);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -316,4 +317,27 @@ TEST_CASE("the link layer survives bytes cut anywhere, noise and aborted transfe
   auto layout = link.feed("\x02" "1no terminator\r\n");
   CHECK(layout.reply == kNakByte);
   CHECK(layout.errors[0].code == "bad_frame");
+}
+
+TEST_CASE("random bytes never throw in the ASTM link layer, parser or mapping",
+          "[connectors][astm]") {
+  std::mt19937 rng(1381);
+  const std::string alphabet = std::string("\x05\x02\x03\x17\x04\r\n|\\^&HPORL0123456789ABCDEF", 32);
+  const std::string good = sample("astm_ih500_typing.astm");
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    const std::size_t n = rng() % 200;
+    for (std::size_t i = 0; i < n; ++i) s += alphabet[rng() % alphabet.size()];
+    astm::Lis1aReceiver link;
+    REQUIRE_NOTHROW((void)link.feed(s));
+    std::string mangled = good;
+    for (int k = 0; k < 4; ++k) mangled[rng() % mangled.size()] = alphabet[rng() % alphabet.size()];
+    REQUIRE_NOTHROW([&] {
+      auto m = astm::parse(mangled);
+      if (m) {
+        auto r = astm::map_results(*m, mapping(), 1);
+        if (!r.ok()) CHECK(r.events.empty());
+      }
+    }());
+  }
 }

@@ -229,3 +229,20 @@ TEST_CASE("a facility's stock is written as an InventoryReport snapshot", "[conn
   CHECK(report["inventoryListing"][2]["location"]["identifier"]["value"] == "GZA-BB");
   CHECK(fhir::inventory_report({}, 1)["inventoryListing"].empty());
 }
+
+TEST_CASE("FHIR JSON of the wrong shapes never throws", "[connectors][fhir]") {
+  for (const char* text :
+       {"null", "[]", "42", "\"Observation\"", "{}", R"({"resourceType": 7})",
+        R"({"resourceType": "Bundle"})", R"({"resourceType": "Bundle", "entry": {}})",
+        R"({"resourceType": "Bundle", "entry": [7]})",
+        R"({"resourceType": "Bundle", "entry": [{"resource": []}]})",
+        R"({"resourceType": "Observation", "id": 5, "status": ["final"], "code": "x"})",
+        R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [1, {"code": 2}]}})",
+        R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "5196-1"}]}, "valueCodeableConcept": {"coding": "x"}, "specimen": 3})"}) {
+    INFO(text);
+    MappingResult r;
+    REQUIRE_NOTHROW(r = fhir::map_observations(text, mapping(), kReceived));
+    CHECK_FALSE(r.ok());
+    CHECK(r.events.empty());
+  }
+}

@@ -2,10 +2,13 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "projections/projector.h"
+#include "tests/event_builders.h"
 #include "tests/test_reference.h"
 
 using namespace hemoledger;
@@ -338,4 +341,71 @@ TEST_CASE("a BTS^O31 transfusion message becomes transfusion and return events",
                hl7::AckCode::error, hl7::err::kTableValueNotFound, "BTX", 11, "table 0513");
   expect_error(mapped(head + "BTX|1|G12341765432171|E0336V00||||||||TX|F|20261123163000\r"),
                hl7::AckCode::error, hl7::err::kDataTypeError, "BTX", 2, "G12341765432171");
+}
+
+TEST_CASE("the events of a typing and screening message release the donation in the projector",
+          "[connectors][hl7]") {
+  using hemoledger::testing::kT0;
+  const auto& ref = shipped_reference();
+  const Rules rules;
+  Donation d;
+  const auto apply = [&](const Event& e) {
+    auto r = apply_event(ref, rules, d.din.empty() ? nullptr : &d, e);
+    INFO(to_string(e.type) << " " << e.id << ": " << (r ? "ok" : r.error().message));
+    REQUIRE(r.ok());
+    d = r->after;
+  };
+  apply(hemoledger::testing::donation_collected(kT0 - 2 * kHour, AboRh::o_pos, "G123426000001"));
+  Event produced = hemoledger::testing::component_produced("E0336V00", kT0 - kHour);
+  produced.din = "G123426000001";
+  apply(produced);
+  const auto results = accepted(sample("oru_r01_typing_and_screens.hl7"));
+  for (const auto& e : results.events) apply(e);
+  CHECK(missing_for_release(ref, d).empty());
+  Event release = hemoledger::testing::unit_event(EventType::unit_released, "E0336V00", kT0 + kHour);
+  release.din = "G123426000001";
+  apply(release);
+  CHECK(d.unit("E0336V00")->status == UnitStatus::available);
+
+  // The lab corrects the HIV result to reactive: the unit leaves stock for good.
+  const auto corrected = accepted(
+      oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
+               "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
+  apply(corrected.events[3]);
+  CHECK(d.test("hiv")->result == "positive");
+  CHECK(d.test("hiv")->event_id == "hl7-NBS-LAB-LAB000123-4-c");
+  CHECK(d.unit("E0336V00")->status == UnitStatus::quarantined);
+  CHECK(d.unit("E0336V00")->tti_blocked);
+}
+
+TEST_CASE("mangled HL7 input never throws: every byte string ends as events or an error",
+          "[connectors][hl7]") {
+  std::mt19937 rng(20261122);
+  const std::string seeds[] = {sample("oru_r01_typing_and_screens.hl7"),
+                               sample("bps_o29_dispense.hl7"), sample("bts_o31_transfusion.hl7")};
+  const std::string alphabet = "|^~\\&\r\nMSHOBXR01F0123456789ABC \x0b\x1c";
+  int accepted_count = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string s = seeds[round % 3];
+    const int edits = 1 + static_cast<int>(rng() % 6);
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      const std::size_t at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: s.erase(at, 1 + rng() % 8); break;
+        default: s.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+    }
+    MappingResult r;
+    REQUIRE_NOTHROW(r = map_hl7_text(s, mapping(), kReceived));
+    if (r.ok()) {
+      ++accepted_count;
+      for (const auto& e : r.events) CHECK(validate_shape(e).ok());
+    } else {
+      CHECK(r.events.empty());
+      REQUIRE(r.error.has_value());
+      CHECK_FALSE(r.error->message.empty());
+    }
+  }
+  CHECK(accepted_count > 0);  // small edits (in free text) still map
 }

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 
 #include "connectors/hl7.h"
@@ -87,4 +88,26 @@ TEST_CASE("an oversized MLLP frame is refused and skipped to its end", "[connect
   CHECK(rest.messages[0] == "MSH|small");
   CHECK(rest.errors.empty());
   CHECK(d.finish().ok());
+}
+
+TEST_CASE("random bytes never make the MLLP decoder return an oversized or framed message",
+          "[connectors][mllp]") {
+  std::mt19937 rng(2575);
+  const char alphabet[] = {'\x0b', '\x1c', '\x0d', 'M', 'S', 'H', '|', 'x'};
+  hl7::MllpDecoder d(64);
+  std::size_t frames = 0;
+  for (int round = 0; round < 5000; ++round) {
+    std::string chunk;
+    const std::size_t n = rng() % 40;
+    for (std::size_t i = 0; i < n; ++i) chunk += alphabet[rng() % sizeof alphabet];
+    hl7::MllpDecoder::Output out;
+    REQUIRE_NOTHROW(out = d.feed(chunk));
+    for (const auto& m : out.messages) {
+      ++frames;
+      CHECK(m.size() <= 64);
+      CHECK(m.find('\x0b') == std::string::npos);
+      CHECK(m.find('\x1c') == std::string::npos);
+    }
+  }
+  CHECK(frames > 0);
 }

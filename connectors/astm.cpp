@@ -38,11 +38,16 @@ std::string unescape(std::string_view s, const Delimiters& d) {
       break;
     }
     const std::string_view body = s.substr(i + 1, close - i - 1);
-    if (body == "F") out += d.field;
-    else if (body == "S") out += d.component;
-    else if (body == "R") out += d.repeat;
-    else if (body == "E") out += d.escape;
-    else out.append(s.substr(i, close - i + 1));  // not an escape: keep as sent
+    if (body == "F")
+      out += d.field;
+    else if (body == "S")
+      out += d.component;
+    else if (body == "R")
+      out += d.repeat;
+    else if (body == "E")
+      out += d.escape;
+    else
+      out.append(s.substr(i, close - i + 1));  // not an escape: keep as sent
     i = close + 1;
   }
   return out;
@@ -75,10 +80,9 @@ std::string Record::value(int field, int component, int repeat) const {
 
 Result<Message> parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_bytes) {
-    return make_error("message_too_large", "The ASTM message is " + std::to_string(text.size()) +
-                                               " bytes; at most " +
-                                               std::to_string(options.max_bytes) +
-                                               " are accepted.");
+    return make_error("message_too_large",
+                      "The ASTM message is " + std::to_string(text.size()) + " bytes; at most " +
+                          std::to_string(options.max_bytes) + " are accepted.");
   }
   Message m;
   std::size_t pos = 0;
@@ -92,13 +96,13 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
     ++line;
     if (m.records.size() >= options.max_records) {
       return make_error("message_too_large", "The ASTM message has more than " +
-                                                 std::to_string(options.max_records) +
-                                                 " records.");
+                                                 std::to_string(options.max_records) + " records.");
     }
     if (line == 1) {
       if (rec[0] != 'H') {
-        return make_error("no_header", "The ASTM message does not start with a header (H) "
-                                       "record.");
+        return make_error("no_header",
+                          "The ASTM message does not start with a header (H) "
+                          "record.");
       }
       bool ok = rec.size() >= 5;
       for (std::size_t a = 1; ok && a < 5; ++a) {
@@ -125,9 +129,10 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
     const char type = rec[0];
     const bool known = std::string_view("HPORCLQMS").find(type) != std::string_view::npos;
     if (!known || (rec.size() > 1 && rec[1] != d.field)) {
-      return make_error("bad_record", "Record " + std::to_string(line) + " does not start with a "
-                                      "record type (H, P, O, R, C, L, Q, M or S) and the field "
-                                      "delimiter.");
+      return make_error("bad_record", "Record " + std::to_string(line) +
+                                          " does not start with a "
+                                          "record type (H, P, O, R, C, L, Q, M or S) and the field "
+                                          "delimiter.");
     }
     if (type == 'H' && line > 1) {
       return make_error("bad_record", "Record " + std::to_string(line) +
@@ -265,8 +270,8 @@ MappingResult map_results(const Message& message, const LabMapping& mapping, Tim
     }
     Event e;
     std::string stamp = hl7::format_datetime(at).substr(0, 14);
-    e.id = "astm-" + *facility + "-" + *din + "-" + *test + "-" + stamp +
-           (status == "C" ? "-c" : "");
+    e.id =
+        "astm-" + *facility + "-" + *din + "-" + *test + "-" + stamp + (status == "C" ? "-c" : "");
     e.type = EventType::test_resulted;
     e.at = at;
     e.facility = *facility;
@@ -340,8 +345,9 @@ void Lis1aReceiver::end_frame(Output& out) {
   };
   if (f.size() < 6 || f.size() > 246 || f[f.size() - 2] != kCr ||
       (f[f.size() - 5] != kEtx && f[f.size() - 5] != kEtb) || f[0] < '0' || f[0] > '7') {
-    return nak("bad_frame", "A frame did not have the layout STX FN text ETX|ETB C1 C2 CR LF "
-                            "(at most 247 bytes); it was refused (NAK).");
+    return nak("bad_frame",
+               "A frame did not have the layout STX FN text ETX|ETB C1 C2 CR LF "
+               "(at most 247 bytes); it was refused (NAK).");
   }
   const std::string_view body(f.data(), f.size() - 4);  // FN .. ETX/ETB
   const std::string_view sent_sum(f.data() + f.size() - 4, 2);
@@ -403,9 +409,9 @@ Lis1aReceiver::Output Lis1aReceiver::feed(std::string_view bytes) {
                                             "frame); the partial record was dropped."));
           }
           if (too_large_) {
-            out.errors.push_back(make_error("message_too_large",
-                                            "The transfer exceeded " + std::to_string(max_) +
-                                                " bytes and was dropped."));
+            out.errors.push_back(make_error(
+                "message_too_large",
+                "The transfer exceeded " + std::to_string(max_) + " bytes and was dropped."));
           } else if (!message_.empty()) {
             out.messages.push_back(std::move(message_));
           }
@@ -436,11 +442,13 @@ Lis1aReceiver::Output Lis1aReceiver::feed(std::string_view bytes) {
           frame_.clear();  // a new frame restarts the unfinished one
         } else {
           frame_ += c;
-          if (c == kLf) end_frame(out);
+          if (c == kLf)
+            end_frame(out);
           else if (frame_.size() > 300) {
             out.reply += kNak;
-            out.errors.push_back(make_error("bad_frame", "A frame ran past 247 bytes without its "
-                                                         "end; it was refused (NAK)."));
+            out.errors.push_back(make_error("bad_frame",
+                                            "A frame ran past 247 bytes without its "
+                                            "end; it was refused (NAK)."));
             frame_.clear();
             state_ = State::ready;
           }

@@ -203,11 +203,14 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
 std::string_view fhir_category(Category c) {
   switch (c) {
     case Category::red_cells:
-    case Category::platelets: return "cells";
+    case Category::platelets:
+      return "cells";
     case Category::whole_blood:
     case Category::plasma:
-    case Category::cryo: return "fluid";
-    case Category::unknown: break;
+    case Category::cryo:
+      return "fluid";
+    case Category::unknown:
+      break;
   }
   return "";
 }
@@ -231,7 +234,8 @@ MappingResult map_observations(std::string_view json_text, const LabMapping& map
     MappingResult r;
     r.code = hl7::AckCode::reject;
     r.error_code = "invalid_json";
-    r.error = hl7::AckError{err::kApplicationInternalError, "", 0, 0, "The body is not valid JSON."};
+    r.error =
+        hl7::AckError{err::kApplicationInternalError, "", 0, 0, "The body is not valid JSON."};
     return r;
   }
   const std::string facility = mapping.fhir().facility;
@@ -287,9 +291,8 @@ json biologically_derived_product(const Donation& donation, const UnitState& uni
       {"productCode", code},
       {"biologicalSourceEvent", {{"system", kDinSystem}, {"value", donation.din}}},
       {"division", division},
-      {"productStatus",
-       coding("http://hl7.org/fhir/biologicallyderived-product-status",
-              unit.status == UnitStatus::available ? "available" : "unavailable")},
+      {"productStatus", coding("http://hl7.org/fhir/biologicallyderived-product-status",
+                               unit.status == UnitStatus::available ? "available" : "unavailable")},
   };
   if (auto cat = fhir_category(unit.category); !cat.empty()) {
     out["productCategory"] = coding("http://hl7.org/fhir/product-category", cat);
@@ -316,14 +319,16 @@ json biologically_derived_product(const Donation& donation, const UnitState& uni
   json props = json::array();
   if (donation.group() != AboRh::unknown) {
     props.push_back(
-        {{"type", {{"coding", json::array({coding(
-                                 "http://hl7.org/fhir/biologicallyderived-product-property-type-codes",
-                                 "aborhd", "ABO/RhD")})}}},
+        {{"type",
+          {{"coding", json::array({coding(
+                          "http://hl7.org/fhir/biologicallyderived-product-property-type-codes",
+                          "aborhd", "ABO/RhD")})}}},
          {"valueCodeableConcept", {{"text", to_string(donation.group())}}}});
   }
-  props.push_back({{"type", {{"coding", json::array({coding(kUnitStatusSystem, "status")})}}},
-                   {"valueCodeableConcept",
-                    {{"coding", json::array({coding(kUnitStatusSystem, to_string(unit.status))})}}}});
+  props.push_back(
+      {{"type", {{"coding", json::array({coding(kUnitStatusSystem, "status")})}}},
+       {"valueCodeableConcept",
+        {{"coding", json::array({coding(kUnitStatusSystem, to_string(unit.status))})}}}});
   out["property"] = props;
   return out;
 }

@@ -52,15 +52,16 @@ namespace hemoledger::fhir {
 // choice pending a national FHIR implementation guide, and the arcs under the
 // ISBT 128 OID (2.16.840.1.113883.6.18) are NOT verified against ICCBBA's
 // registry: check them before exchanging with another system.
-inline constexpr std::string_view kDinSystem = "urn:oid:2.16.840.1.113883.6.18.2.1";  // ISBT 128 DIN
+inline constexpr std::string_view kDinSystem =
+    "urn:oid:2.16.840.1.113883.6.18.2.1";  // ISBT 128 DIN
 inline constexpr std::string_view kProductCodeSystem = "urn:oid:2.16.840.1.113883.6.18.1.1";
 inline constexpr std::string_view kFacilitySystem = "urn:hemoledger:facility";
 inline constexpr std::string_view kCategorySystem = "urn:hemoledger:category";
 inline constexpr std::string_view kUnitStatusSystem = "urn:hemoledger:unit-status";
 inline constexpr std::string_view kStockItemSystem = "urn:hemoledger:stock-item";
 
-[[nodiscard]] MappingResult map_observations(std::string_view json_text,
-                                             const LabMapping& mapping, TimeMs received_at);
+[[nodiscard]] MappingResult map_observations(std::string_view json_text, const LabMapping& mapping,
+                                             TimeMs received_at);
 
 // One unit (DIN + product) as a BiologicallyDerivedProduct:
 //   id                     "<din>-<product>"

@@ -70,7 +70,8 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
 }
 
 unsigned days_in_month(int y, unsigned m) {
-  static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30,
+                                                     31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return m == 2 && leap ? 29 : kDays[m - 1];
 }
@@ -88,14 +89,22 @@ std::string escape(std::string_view text, const Encoding& enc) {
     out += enc.escape;
   };
   for (char c : text) {
-    if (c == enc.escape) seq("E");
-    else if (c == enc.field) seq("F");
-    else if (c == enc.component) seq("S");
-    else if (c == enc.subcomponent) seq("T");
-    else if (c == enc.repetition) seq("R");
-    else if (c == '\r') seq("X0D");
-    else if (c == '\n') seq("X0A");
-    else out += c;
+    if (c == enc.escape)
+      seq("E");
+    else if (c == enc.field)
+      seq("F");
+    else if (c == enc.component)
+      seq("S");
+    else if (c == enc.subcomponent)
+      seq("T");
+    else if (c == enc.repetition)
+      seq("R");
+    else if (c == '\r')
+      seq("X0D");
+    else if (c == '\n')
+      seq("X0A");
+    else
+      out += c;
   }
   return out;
 }
@@ -115,11 +124,16 @@ std::string unescape(std::string_view text, const Encoding& enc) {
       break;
     }
     const std::string_view body = text.substr(i + 1, close - i - 1);
-    if (body == "F") out += enc.field;
-    else if (body == "S") out += enc.component;
-    else if (body == "T") out += enc.subcomponent;
-    else if (body == "R") out += enc.repetition;
-    else if (body == "E") out += enc.escape;
+    if (body == "F")
+      out += enc.field;
+    else if (body == "S")
+      out += enc.component;
+    else if (body == "T")
+      out += enc.subcomponent;
+    else if (body == "R")
+      out += enc.repetition;
+    else if (body == "E")
+      out += enc.escape;
     else if (!body.empty() && body[0] == 'X' && body.size() % 2 == 1) {
       for (std::size_t k = 1; k + 1 < body.size(); k += 2) {
         const int hi = hex_value(body[k]);
@@ -235,10 +249,9 @@ std::string Message::value(std::string_view path) const {
 
 Result<Message> parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_bytes) {
-    return make_error("message_too_large", "The message is " + std::to_string(text.size()) +
-                                               " bytes; at most " +
-                                               std::to_string(options.max_bytes) +
-                                               " are accepted.");
+    return make_error("message_too_large",
+                      "The message is " + std::to_string(text.size()) + " bytes; at most " +
+                          std::to_string(options.max_bytes) + " are accepted.");
   }
   while (!text.empty() && (text.front() == '\r' || text.front() == '\n')) text.remove_prefix(1);
   if (text.size() < 3 || text.substr(0, 3) != "MSH") {
@@ -291,9 +304,9 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
     if (seg.empty()) continue;
     ++line;
     if (m.segments_.size() >= options.max_segments) {
-      return make_error("message_too_large", "The message has more than " +
-                                                 std::to_string(options.max_segments) +
-                                                 " segments.");
+      return make_error(
+          "message_too_large",
+          "The message has more than " + std::to_string(options.max_segments) + " segments.");
     }
     for (char c : seg) {
       const auto u = static_cast<unsigned char>(c);
@@ -304,10 +317,9 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
       }
     }
     const std::string_view name = seg.substr(0, 3);
-    const bool name_ok = seg.size() >= 3 && is_upper(name[0]) &&
-                         (is_upper(name[1]) || is_digit(name[1])) &&
-                         (is_upper(name[2]) || is_digit(name[2])) &&
-                         (seg.size() == 3 || seg[3] == m.enc_.field);
+    const bool name_ok =
+        seg.size() >= 3 && is_upper(name[0]) && (is_upper(name[1]) || is_digit(name[1])) &&
+        (is_upper(name[2]) || is_digit(name[2])) && (seg.size() == 3 || seg[3] == m.enc_.field);
     if (!name_ok) {
       return make_error("bad_segment", "Segment " + std::to_string(line) + " (\"" + shown(seg) +
                                            "\") does not start with a three-character "
@@ -428,9 +440,9 @@ std::string mllp_frame(std::string_view message) {
 MllpDecoder::Output MllpDecoder::feed(std::string_view bytes) {
   Output out;
   const auto too_large = [&] {
-    out.errors.push_back(make_error(
-        "frame_too_large", "An MLLP frame exceeded " + std::to_string(max_) +
-                               " bytes and was discarded; send smaller messages."));
+    out.errors.push_back(
+        make_error("frame_too_large", "An MLLP frame exceeded " + std::to_string(max_) +
+                                          " bytes and was discarded; send smaller messages."));
   };
   for (char c : bytes) {
     switch (state_) {
@@ -477,13 +489,18 @@ MllpDecoder::Output MllpDecoder::feed(std::string_view bytes) {
         }
         break;
       case State::skipping:
-        if (c == kMllpEnd) state_ = State::skipping_after_end;
-        else if (c == kMllpStart) state_ = State::inside;
+        if (c == kMllpEnd)
+          state_ = State::skipping_after_end;
+        else if (c == kMllpStart)
+          state_ = State::inside;
         break;
       case State::skipping_after_end:
-        if (c == kMllpEndCr) state_ = State::outside;
-        else if (c == kMllpStart) state_ = State::inside;
-        else if (c != kMllpEnd) state_ = State::skipping;
+        if (c == kMllpEndCr)
+          state_ = State::outside;
+        else if (c == kMllpStart)
+          state_ = State::inside;
+        else if (c != kMllpEnd)
+          state_ = State::skipping;
         break;
     }
   }
@@ -507,29 +524,46 @@ Status MllpDecoder::finish() {
 
 std::string_view to_string(AckCode c) {
   switch (c) {
-    case AckCode::accept: return "AA";
-    case AckCode::error: return "AE";
-    case AckCode::reject: return "AR";
+    case AckCode::accept:
+      return "AA";
+    case AckCode::error:
+      return "AE";
+    case AckCode::reject:
+      return "AR";
   }
   return "AR";
 }
 
 std::string_view error_text(int code) {
   switch (code) {
-    case 0: return "Message accepted";
-    case err::kSegmentSequence: return "Segment sequence error";
-    case err::kRequiredFieldMissing: return "Required field missing";
-    case err::kDataTypeError: return "Data type error";
-    case err::kTableValueNotFound: return "Table value not found";
-    case err::kUnsupportedMessageType: return "Unsupported message type";
-    case err::kUnsupportedEventCode: return "Unsupported event code";
-    case 202: return "Unsupported processing id";
-    case 203: return "Unsupported version id";
-    case err::kUnknownKeyIdentifier: return "Unknown key identifier";
-    case err::kDuplicateKeyIdentifier: return "Duplicate key identifier";
-    case 206: return "Application record locked";
-    case err::kApplicationInternalError: return "Application internal error";
-    default: return "";
+    case 0:
+      return "Message accepted";
+    case err::kSegmentSequence:
+      return "Segment sequence error";
+    case err::kRequiredFieldMissing:
+      return "Required field missing";
+    case err::kDataTypeError:
+      return "Data type error";
+    case err::kTableValueNotFound:
+      return "Table value not found";
+    case err::kUnsupportedMessageType:
+      return "Unsupported message type";
+    case err::kUnsupportedEventCode:
+      return "Unsupported event code";
+    case 202:
+      return "Unsupported processing id";
+    case 203:
+      return "Unsupported version id";
+    case err::kUnknownKeyIdentifier:
+      return "Unknown key identifier";
+    case err::kDuplicateKeyIdentifier:
+      return "Duplicate key identifier";
+    case 206:
+      return "Application record locked";
+    case err::kApplicationInternalError:
+      return "Application internal error";
+    default:
+      return "";
   }
 }
 

@@ -168,8 +168,8 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
     if (s.name() != "OBX") continue;
     const int n = ++obx_count;
     const auto fail_at = [&](int hl7_code, std::string code, int field, std::string message) {
-      return failed(hl7::AckCode::error, {hl7_code, std::move(code), "OBX", n, field,
-                                          std::move(message)});
+      return failed(hl7::AckCode::error,
+                    {hl7_code, std::move(code), "OBX", n, field, std::move(message)});
     };
     if (!obr) {
       return fail_at(err::kSegmentSequence, "segment_sequence", 0,
@@ -179,8 +179,8 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
     // Status first: a preliminary result is not read any further.
     const std::string status = s.value(11);
     const std::string code = s.value(3, 1);
-    const std::string label = code.empty() ? "OBX " + std::to_string(n)
-                                           : "OBX " + std::to_string(n) + " (" + code + ")";
+    const std::string label =
+        code.empty() ? "OBX " + std::to_string(n) : "OBX " + std::to_string(n) + " (" + code + ")";
     if (status.empty()) {
       return fail_at(err::kRequiredFieldMissing, "missing_field", 11,
                      "the result status is empty; send F (final) or C (corrected).");
@@ -223,10 +223,10 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
 
     const std::string din_sent = group_value(m, group_begin, group_end, din_path);
     if (din_sent.empty()) {
-      return failed(hl7::AckCode::error,
-                    {err::kRequiredFieldMissing, "missing_field", din_path.segment, 0,
-                     din_path.field, "the donation number (" + din_path.to_string() +
-                                         ", as the lab mapping says) is empty."});
+      return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_field",
+                                          din_path.segment, 0, din_path.field,
+                                          "the donation number (" + din_path.to_string() +
+                                              ", as the lab mapping says) is empty."});
     }
     auto din = din_from_lab(din_sent);
     if (!din) {
@@ -259,8 +259,8 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
     r.events.push_back(std::move(e));
   }
   if (obx_count == 0) {
-    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", "OBX", 0,
-                                        0, "the message carries no result (no OBX segment)."});
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", "OBX", 0, 0,
+                                        "the message carries no result (no OBX segment)."});
   }
   return finish(std::move(r));
 }
@@ -271,8 +271,8 @@ struct ProductStatus {
   std::string_view note;  // said when the event cannot carry everything
 };
 
-MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map,
-                                TimeMs received_at, bool dispense) {
+MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, TimeMs received_at,
+                                bool dispense) {
   MappingResult fail;
   auto header = read_header(m, map, received_at, fail);
   if (!header) return fail;
@@ -288,10 +288,10 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map,
   const int f_din = dispense ? 5 : 2;
   const int f_product = dispense ? 6 : 3;
   static constexpr ProductStatus kDispense[] = {
-      {"RS", EventType::unit_reserved, ""},      {"RD", EventType::unit_reserved, ""},
-      {"DS", EventType::unit_issued, ""},        {"RA", EventType::unit_returned, ""},
-      {"RL", EventType::unit_returned, ""},      {"RE", EventType::reservation_released, ""},
-      {"PT", EventType::unit_transfused, ""},    {"WA", EventType::unit_discarded, ""},
+      {"RS", EventType::unit_reserved, ""},   {"RD", EventType::unit_reserved, ""},
+      {"DS", EventType::unit_issued, ""},     {"RA", EventType::unit_returned, ""},
+      {"RL", EventType::unit_returned, ""},   {"RE", EventType::reservation_released, ""},
+      {"PT", EventType::unit_transfused, ""}, {"WA", EventType::unit_discarded, ""},
   };
   static constexpr ProductStatus kDisposition[] = {
       {"TX", EventType::unit_transfused, ""},
@@ -376,9 +376,8 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map,
     r.events.push_back(std::move(e));
   }
   if (count == 0) {
-    return failed(hl7::AckCode::error,
-                  {err::kRequiredFieldMissing, "missing_segment", seg_name, 0, 0,
-                   "the message carries no " + seg_name + " segment."});
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", seg_name, 0,
+                                        0, "the message carries no " + seg_name + " segment."});
   }
   return finish(std::move(r));
 }
@@ -394,12 +393,15 @@ MappingResult map_hl7(const hl7::Message& message, const LabMapping& mapping, Ti
                    "message type " + clip(type, 10) + "^" + clip(trigger, 10) +
                        " is not read; hemoledger reads ORU^R01, BPS^O29 and BTS^O31."});
   };
-  if (type == "ORU") return trigger == "R01" ? map_oru(message, mapping, received_at)
-                                             : unsupported(err::kUnsupportedEventCode);
-  if (type == "BPS") return trigger == "O29" ? map_blood_product(message, mapping, received_at, true)
-                                             : unsupported(err::kUnsupportedEventCode);
-  if (type == "BTS") return trigger == "O31" ? map_blood_product(message, mapping, received_at, false)
-                                             : unsupported(err::kUnsupportedEventCode);
+  if (type == "ORU")
+    return trigger == "R01" ? map_oru(message, mapping, received_at)
+                            : unsupported(err::kUnsupportedEventCode);
+  if (type == "BPS")
+    return trigger == "O29" ? map_blood_product(message, mapping, received_at, true)
+                            : unsupported(err::kUnsupportedEventCode);
+  if (type == "BTS")
+    return trigger == "O31" ? map_blood_product(message, mapping, received_at, false)
+                            : unsupported(err::kUnsupportedEventCode);
   return unsupported(err::kUnsupportedMessageType);
 }
 
@@ -409,9 +411,9 @@ MappingResult map_hl7_text(std::string_view text, const LabMapping& mapping, Tim
     MappingResult r;
     r.code = hl7::AckCode::reject;
     r.error_code = m.error().code;
-    r.error = hl7::AckError{m.error().code == "no_msh" ? err::kRequiredFieldMissing
-                                                       : err::kApplicationInternalError,
-                            "", 0, 0, m.error().message};
+    r.error = hl7::AckError{
+        m.error().code == "no_msh" ? err::kRequiredFieldMissing : err::kApplicationInternalError,
+        "", 0, 0, m.error().message};
     return r;
   }
   return map_hl7(*m, mapping, received_at);

@@ -59,9 +59,8 @@ Status get_int(const json& obj, const char* key, const std::string& where, int l
   if (!obj.contains(key)) return {};
   const json& v = obj.at(key);
   if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi) {
-    return bad(where + "." + key,
-               "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                   ".");
+    return bad(where + "." + key, "must be a whole number from " + std::to_string(lo) + " to " +
+                                      std::to_string(hi) + ".");
   }
   out = static_cast<int>(v.get<long long>());
   return {};
@@ -105,11 +104,16 @@ std::optional<std::string> canonical(TestKind k, std::string_view value) {
 
 std::string_view expected(TestKind k) {
   switch (k) {
-    case TestKind::abo: return "O, A, B or AB";
-    case TestKind::rhd: return "pos or neg";
-    case TestKind::abo_rh: return "O+, O-, A+, A-, B+, B-, AB+ or AB-";
-    case TestKind::screen: return "negative, positive or indeterminate";
-    case TestKind::info: return "1 to 32 characters";
+    case TestKind::abo:
+      return "O, A, B or AB";
+    case TestKind::rhd:
+      return "pos or neg";
+    case TestKind::abo_rh:
+      return "O+, O-, A+, A-, B+, B-, AB+ or AB-";
+    case TestKind::screen:
+      return "negative, positive or indeterminate";
+    case TestKind::info:
+      return "1 to 32 characters";
   }
   return "";
 }
@@ -120,8 +124,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::string MappingResult::summary() const {
   if (!ok()) return error ? error->message : "The message was not accepted.";
-  std::string s = std::to_string(events.size()) + (events.size() == 1 ? " event" : " events") +
-                  " recorded.";
+  std::string s =
+      std::to_string(events.size()) + (events.size() == 1 ? " event" : " events") + " recorded.";
   for (const auto& n : notes) s += " " + n;
   return s;
 }
@@ -132,9 +136,12 @@ Result<std::string> din_from_lab(std::string_view sent) {
   const std::string shown(sent.substr(0, 20));
   if (sent.size() == 13 && is_din(sent)) return std::string(sent);
   std::string data;
-  if (!sent.empty() && sent.front() == '=') data = std::string(sent);
-  else if (sent.size() == 14) data = std::string(sent);
-  else if (sent.size() == 15) data = "=" + std::string(sent);
+  if (!sent.empty() && sent.front() == '=')
+    data = std::string(sent);
+  else if (sent.size() == 14)
+    data = std::string(sent);
+  else if (sent.size() == 15)
+    data = "=" + std::string(sent);
   else {
     return make_error("invalid_din", "\"" + shown +
                                          "\" is not a donation number: expected 13 characters, "
@@ -182,8 +189,9 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
     return make_error("invalid_json", "The lab mapping file is not valid JSON.");
   }
   if (!doc.is_object()) return bad("top level", "must be a JSON object.");
-  if (auto s = only_keys(doc, "", {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
-                                   "default_coding_system", "tests", "results", "reagents"});
+  if (auto s = only_keys(doc, "",
+                         {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
+                          "default_coding_system", "tests", "results", "reagents"});
       !s) {
     return s.error();
   }
@@ -208,18 +216,18 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (!h) return h.error();
   if (*h) {
     const json& o = **h;
-    if (auto s = only_keys(o, "hl7", {"din_field", "facility_field", "facility",
-                                      "utc_offset_minutes", "wasted_reason"});
+    if (auto s = only_keys(
+            o, "hl7",
+            {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason"});
         !s) {
       return s.error();
     }
     std::string din, fac_field;
-    for (auto s : {get_string(o, "din_field", "hl7", din),
-                   get_string(o, "facility_field", "hl7", fac_field),
-                   get_string(o, "facility", "hl7", m.hl7_.facility),
-                   get_string(o, "wasted_reason", "hl7", m.hl7_.wasted_reason),
-                   get_int(o, "utc_offset_minutes", "hl7", -720, 840,
-                           m.hl7_.utc_offset_minutes)}) {
+    for (auto s :
+         {get_string(o, "din_field", "hl7", din), get_string(o, "facility_field", "hl7", fac_field),
+          get_string(o, "facility", "hl7", m.hl7_.facility),
+          get_string(o, "wasted_reason", "hl7", m.hl7_.wasted_reason),
+          get_int(o, "utc_offset_minutes", "hl7", -720, 840, m.hl7_.utc_offset_minutes)}) {
       if (!s) return s.error();
     }
     if (!din.empty()) {
@@ -248,17 +256,17 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (!a) return a.error();
   if (*a) {
     const json& o = **a;
-    if (auto s = only_keys(o, "astm", {"din_field", "facility_field", "facility",
-                                       "utc_offset_minutes"});
+    if (auto s =
+            only_keys(o, "astm", {"din_field", "facility_field", "facility", "utc_offset_minutes"});
         !s) {
       return s.error();
     }
     std::string din, fac_field;
-    for (auto s : {get_string(o, "din_field", "astm", din),
-                   get_string(o, "facility_field", "astm", fac_field),
-                   get_string(o, "facility", "astm", m.astm_.facility),
-                   get_int(o, "utc_offset_minutes", "astm", -720, 840,
-                           m.astm_.utc_offset_minutes)}) {
+    for (auto s :
+         {get_string(o, "din_field", "astm", din),
+          get_string(o, "facility_field", "astm", fac_field),
+          get_string(o, "facility", "astm", m.astm_.facility),
+          get_int(o, "utc_offset_minutes", "astm", -720, 840, m.astm_.utc_offset_minutes)}) {
       if (!s) return s.error();
     }
     if (!din.empty()) {
@@ -291,7 +299,8 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
                    get_string(o, "facility", "fhir", m.fhir_.facility)}) {
       if (!s) return s.error();
     }
-    if (from == "identifier") m.fhir_.din_from = FhirDinFrom::identifier;
+    if (from == "identifier")
+      m.fhir_.din_from = FhirDinFrom::identifier;
     else if (!from.empty() && from != "specimen") {
       return bad("fhir.din_from", "must be \"specimen\" or \"identifier\".");
     }
@@ -401,19 +410,19 @@ Result<std::string> LabMapping::test_for(std::string_view system, std::string_vi
     auto c = t->second.find(code);
     if (c != t->second.end()) return c->second;
   }
-  return make_error("unknown_test",
-                    "Test code \"" + std::string(code.substr(0, 40)) + "\"" +
-                        (system.empty() ? std::string() : " of coding system \"" +
-                                                              std::string(system.substr(0, 60)) +
-                                                              "\"") +
-                        " is not in the lab mapping.");
+  return make_error(
+      "unknown_test",
+      "Test code \"" + std::string(code.substr(0, 40)) + "\"" +
+          (system.empty() ? std::string()
+                          : " of coding system \"" + std::string(system.substr(0, 60)) + "\"") +
+          " is not in the lab mapping.");
 }
 
 Result<std::string> LabMapping::result_for(std::string_view test, std::string_view value) const {
   auto k = kinds_.find(test);
   if (k == kinds_.end()) {
-    return make_error("unknown_test", "The test \"" + std::string(test) +
-                                          "\" is not in the test catalogue.");
+    return make_error("unknown_test",
+                      "The test \"" + std::string(test) + "\" is not in the test catalogue.");
   }
   const TestKind kind = k->second;
   if (kind != TestKind::info) {

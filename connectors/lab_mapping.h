@@ -30,7 +30,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-
 #include <vector>
 
 #include "connectors/hl7.h"
@@ -87,8 +86,8 @@ class LabMapping {
   struct Hl7 {
     hl7::FieldPath din_field{"OBR", 3, 1, 1, 1};  // "din_field", default OBR-3
     std::optional<hl7::FieldPath> facility_field = hl7::FieldPath{"MSH", 4, 1, 1, 1};
-    std::string facility;                          // "facility", fixed code
-    int utc_offset_minutes = 0;  // for date/times sent without an offset
+    std::string facility;                 // "facility", fixed code
+    int utc_offset_minutes = 0;           // for date/times sent without an offset
     std::string wasted_reason = "other";  // discard reason of a WA (wasted) unit
   };
   struct Astm {
@@ -117,8 +116,7 @@ class LabMapping {
   [[nodiscard]] Result<std::string> test_for(std::string_view system, std::string_view code) const;
   // The canonical result of hemoledger test `test` for the value as sent.
   // Error "unknown_result" naming the value and what was expected.
-  [[nodiscard]] Result<std::string> result_for(std::string_view test,
-                                               std::string_view value) const;
+  [[nodiscard]] Result<std::string> result_for(std::string_view test, std::string_view value) const;
   // Our facility code for the value a message carries (through
   // facility_codes, else as sent). Error "unknown_facility" when the result
   // is not in the facility table.

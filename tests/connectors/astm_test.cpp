@@ -108,8 +108,7 @@ TEST_CASE("malformed ASTM text is refused with a reason", "[connectors][astm]") 
   CHECK(astm::parse("H|\\^&|||X|||||||P|1\r", small).error().code == "message_too_large");
 }
 
-TEST_CASE("ASTM results become TestResulted events through the lab mapping",
-          "[connectors][astm]") {
+TEST_CASE("ASTM results become TestResulted events through the lab mapping", "[connectors][astm]") {
   auto m = astm::parse(sample("astm_ih500_typing.astm"));
   REQUIRE(m.ok());
   const auto r = astm::map_results(*m, mapping(), utc(2026, 11, 22, 8));
@@ -184,8 +183,7 @@ TEST_CASE("ASTM results that cannot be mapped are refused with the record and fi
   CHECK(bad_value.error->field == 4);
 }
 
-TEST_CASE("the link layer acknowledges an analyzer transfer frame by frame",
-          "[connectors][astm]") {
+TEST_CASE("the link layer acknowledges an analyzer transfer frame by frame", "[connectors][astm]") {
   const std::string records[] = {"H|\\^&|||IH-500|||||||P|LIS2-A2|20261122094500\r",
                                  "O|1|G123426000001\r", "R|1|^^^ABO|A|||||F||||20261122094000\r",
                                  "L|1|N\r"};
@@ -286,7 +284,8 @@ TEST_CASE("the link layer survives bytes cut anywhere, noise and aborted transfe
   CHECK(noise.errors[0].code == "bytes_outside_transfer");
   CHECK(noise.reply.empty());
 
-  const std::string stream = std::string("\x05") + frame(1, "H|\\^&\r") + frame(2, "L|1|N\r") + "\x04";
+  const std::string stream =
+      std::string("\x05") + frame(1, "H|\\^&\r") + frame(2, "L|1|N\r") + "\x04";
   std::string replies;
   std::vector<std::string> messages;
   for (char c : stream) {
@@ -299,8 +298,10 @@ TEST_CASE("the link layer survives bytes cut anywhere, noise and aborted transfe
 
   (void)link.feed("\x05");
   (void)link.feed(frame(1, "H|\\^&\r"));
-  auto aborted = link.feed("\x02" "2L|1");  // frame cut off...
-  aborted = link.feed("\x04");              // ...by EOT
+  auto aborted = link.feed(
+      "\x02"
+      "2L|1");                  // frame cut off...
+  aborted = link.feed("\x04");  // ...by EOT
   CHECK(aborted.messages.empty());
   REQUIRE(aborted.errors.size() == 1);
   CHECK(aborted.errors[0].code == "transfer_aborted");
@@ -314,7 +315,9 @@ TEST_CASE("the link layer survives bytes cut anywhere, noise and aborted transfe
   CHECK(incomplete.errors[0].code == "incomplete_record");
 
   (void)link.feed("\x05");
-  auto layout = link.feed("\x02" "1no terminator\r\n");
+  auto layout = link.feed(
+      "\x02"
+      "1no terminator\r\n");
   CHECK(layout.reply == kNakByte);
   CHECK(layout.errors[0].code == "bad_frame");
 }
@@ -322,7 +325,8 @@ TEST_CASE("the link layer survives bytes cut anywhere, noise and aborted transfe
 TEST_CASE("random bytes never throw in the ASTM link layer, parser or mapping",
           "[connectors][astm]") {
   std::mt19937 rng(1381);
-  const std::string alphabet = std::string("\x05\x02\x03\x17\x04\r\n|\\^&HPORL0123456789ABCDEF", 32);
+  const std::string alphabet =
+      std::string("\x05\x02\x03\x17\x04\r\n|\\^&HPORL0123456789ABCDEF", 32);
   const std::string good = sample("astm_ih500_typing.astm");
   for (int round = 0; round < 2000; ++round) {
     std::string s;

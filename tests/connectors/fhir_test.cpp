@@ -47,7 +47,9 @@ json observation() {
     "valueCodeableConcept": {"coding": [{"code": "NR"}]}})");
 }
 
-MappingResult mapped(const json& j) { return fhir::map_observations(j.dump(), mapping(), kReceived); }
+MappingResult mapped(const json& j) {
+  return fhir::map_observations(j.dump(), mapping(), kReceived);
+}
 
 void expect_error(const MappingResult& r, const std::string& code, const std::string& needle) {
   INFO(r.summary());
@@ -108,7 +110,8 @@ TEST_CASE("an amended FHIR Observation gets a new id; a preliminary one is not r
   const auto p = mapped(prelim);
   CHECK(p.ok());
   CHECK(p.events.empty());
-  CHECK(p.notes == std::vector<std::string>{"Observation obs-hiv-0002 is preliminary and was not recorded."});
+  CHECK(p.notes ==
+        std::vector<std::string>{"Observation obs-hiv-0002 is preliminary and was not recorded."});
   auto withdrawn = observation();
   withdrawn["status"] = "entered-in-error";
   expect_error(mapped(withdrawn), "cannot_retract", "never withdrawn");
@@ -117,7 +120,8 @@ TEST_CASE("an amended FHIR Observation gets a new id; a preliminary one is not r
 TEST_CASE("the DIN can come from the Observation's identifier when the mapping says so",
           "[connectors][fhir]") {
   auto j = json::parse(read_data_file("lab_mapping.json"));
-  j["fhir"] = {{"din_from", "identifier"}, {"din_system", "urn:lab:donation"}, {"facility", "NBS-LAB"}};
+  j["fhir"] = {
+      {"din_from", "identifier"}, {"din_system", "urn:lab:donation"}, {"facility", "NBS-LAB"}};
   auto by_identifier = LabMapping::parse_json(j.dump(), shipped_reference());
   REQUIRE(by_identifier.ok());
   auto obs = observation();
@@ -139,8 +143,9 @@ TEST_CASE("FHIR input that is not a valid result is refused with the JSON path",
   auto patient = observation();
   patient["resourceType"] = "Patient";
   expect_error(mapped(patient), "wrong_resource_type", "\"Patient\"");
-  json bundle = {{"resourceType", "Bundle"},
-                 {"entry", {{{"resource", observation()}}, {{"resource", {{"resourceType", "Specimen"}}}}}}};
+  json bundle = {
+      {"resourceType", "Bundle"},
+      {"entry", {{{"resource", observation()}}, {{"resource", {{"resourceType", "Specimen"}}}}}}};
   const auto b = mapped(bundle);
   expect_error(b, "wrong_resource_type", "entry[1].resource.resourceType");
 
@@ -231,14 +236,15 @@ TEST_CASE("a facility's stock is written as an InventoryReport snapshot", "[conn
 }
 
 TEST_CASE("FHIR JSON of the wrong shapes never throws", "[connectors][fhir]") {
-  for (const char* text :
-       {"null", "[]", "42", "\"Observation\"", "{}", R"({"resourceType": 7})",
-        R"({"resourceType": "Bundle"})", R"({"resourceType": "Bundle", "entry": {}})",
-        R"({"resourceType": "Bundle", "entry": [7]})",
-        R"({"resourceType": "Bundle", "entry": [{"resource": []}]})",
-        R"({"resourceType": "Observation", "id": 5, "status": ["final"], "code": "x"})",
-        R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [1, {"code": 2}]}})",
-        R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "5196-1"}]}, "valueCodeableConcept": {"coding": "x"}, "specimen": 3})"}) {
+  for (
+      const char* text :
+      {"null", "[]", "42", "\"Observation\"", "{}", R"({"resourceType": 7})",
+       R"({"resourceType": "Bundle"})", R"({"resourceType": "Bundle", "entry": {}})",
+       R"({"resourceType": "Bundle", "entry": [7]})",
+       R"({"resourceType": "Bundle", "entry": [{"resource": []}]})",
+       R"({"resourceType": "Observation", "id": 5, "status": ["final"], "code": "x"})",
+       R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [1, {"code": 2}]}})",
+       R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "5196-1"}]}, "valueCodeableConcept": {"coding": "x"}, "specimen": 3})"}) {
     INFO(text);
     MappingResult r;
     REQUIRE_NOTHROW(r = fhir::map_observations(text, mapping(), kReceived));

@@ -2,8 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -49,8 +49,8 @@ MappingResult accepted(const std::string& text) {
   return r;
 }
 
-void expect_error(const MappingResult& r, hl7::AckCode code, int hl7_code, const std::string& segment,
-                  int field, const std::string& needle) {
+void expect_error(const MappingResult& r, hl7::AckCode code, int hl7_code,
+                  const std::string& segment, int field, const std::string& needle) {
   INFO(r.summary());
   CHECK(r.code == code);
   CHECK(r.events.empty());
@@ -76,8 +76,7 @@ const std::string kHeader =
 
 }  // namespace
 
-TEST_CASE("a blood bank LIS result message becomes one TestResulted per OBX",
-          "[connectors][hl7]") {
+TEST_CASE("a blood bank LIS result message becomes one TestResulted per OBX", "[connectors][hl7]") {
   const auto r = accepted(sample("oru_r01_typing_and_screens.hl7"));
   REQUIRE(r.events.size() == 5);
   CHECK(r.notes.empty());
@@ -108,19 +107,17 @@ TEST_CASE("a blood bank LIS result message becomes one TestResulted per OBX",
 
 TEST_CASE("a retransmitted HL7 message yields the same event ids", "[connectors][hl7]") {
   const auto a = accepted(sample("oru_r01_typing_and_screens.hl7"));
-  const auto b = map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), mapping(),
-                              kReceived + 60 * kMinute);
+  const auto b =
+      map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), mapping(), kReceived + 60 * kMinute);
   REQUIRE(b.ok());
   CHECK(a.events == b.events);  // later receipt changes nothing: times come from the message
 }
 
-TEST_CASE("a corrected HL7 result gets a new id and supersedes the original",
-          "[connectors][hl7]") {
+TEST_CASE("a corrected HL7 result gets a new id and supersedes the original", "[connectors][hl7]") {
   const auto original = accepted(sample("oru_r01_typing_and_screens.hl7"));
   // The lab retransmits the HIV result corrected, under the same control id.
-  const auto corrected = accepted(
-      oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
-               "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
+  const auto corrected = accepted(oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
+                                           "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
   const Event& before = original.events[3];
   const Event& after = corrected.events[3];
   CHECK(before.test == "hiv");
@@ -132,8 +129,7 @@ TEST_CASE("a corrected HL7 result gets a new id and supersedes the original",
   CHECK(corrected.events[0].id == original.events[0].id);
 }
 
-TEST_CASE("a preliminary HL7 result is not recorded and the outcome says so",
-          "[connectors][hl7]") {
+TEST_CASE("a preliminary HL7 result is not recorded and the outcome says so", "[connectors][hl7]") {
   const auto r = accepted(oru_with("OBX|2|CWE|5196-1^HBsAg^LN||NEG^Negative^L||||||F|",
                                    "OBX|2|CWE|5196-1^HBsAg^LN||NEG^Negative^L||||||P|"));
   REQUIRE(r.events.size() == 4);
@@ -160,8 +156,8 @@ TEST_CASE("an unknown test code is an AE naming the OBX and its field", "[connec
 
 TEST_CASE("the alternate code of OBX-3 is tried when the first one is not mapped",
           "[connectors][hl7]") {
-  const auto r = accepted(oru_with("SYPH^Syphilis antibody^99NBS",
-                                   "TPHA^Syphilis TPHA^99OTHER^SYPH^Syphilis^99NBS"));
+  const auto r = accepted(
+      oru_with("SYPH^Syphilis antibody^99NBS", "TPHA^Syphilis TPHA^99OTHER^SYPH^Syphilis^99NBS"));
   CHECK(r.events[4].test == "syphilis");
 }
 
@@ -180,7 +176,8 @@ TEST_CASE("a DIN failing its check is an AE naming the DIN field", "[connectors]
       mapped(oru_with("OBR|1|ORD5501|G123426000001^NBSLAB", "OBR|1|ORD5501|G12341765432171"));
   expect_error(r, hl7::AckCode::error, hl7::err::kDataTypeError, "OBR", 3, "G12341765432171");
   CHECK(r.error_code == "check_failed");
-  const auto not_a_din = mapped(oru_with("OBR|1|ORD5501|G123426000001^NBSLAB", "OBR|1|ORD5501|SPEC-991"));
+  const auto not_a_din =
+      mapped(oru_with("OBR|1|ORD5501|G123426000001^NBSLAB", "OBR|1|ORD5501|SPEC-991"));
   expect_error(not_a_din, hl7::AckCode::error, hl7::err::kDataTypeError, "OBR", 3, "SPEC-991");
 }
 
@@ -203,7 +200,7 @@ TEST_CASE("the DIN is read from the field the mapping names", "[connectors][hl7]
   REQUIRE(r.events.size() == 2);
   CHECK(r.events[0].din == "G123426000001");  // each OBX takes the SPM of its own order
   CHECK(r.events[1].din == "G123426000002");
-  CHECK(r.events[0].id != r.events[1].id);    // OBX set ids restart per order; ids do not
+  CHECK(r.events[0].id != r.events[1].id);            // OBX set ids restart per order; ids do not
   CHECK(r.events[0].at == utc(2026, 11, 22, 8, 15));  // no OBX-14 or OBR-7: MSH-7, +0200
 }
 
@@ -215,14 +212,13 @@ TEST_CASE("an HL7 message without what an event needs is refused", "[connectors]
   expect_error(mapped(kHeader), hl7::AckCode::error, hl7::err::kRequiredFieldMissing, "OBX", 0,
                "no result");
   const std::string no_obr =
-      "MSH|^~\\&|BBLIS|NBS-LAB|HL|NBS-BB|20261122||ORU^R01|C2|P|2.5\rOBX|1|CWE|883-9^ABO^LN||A||||||F\r";
+      "MSH|^~\\&|BBLIS|NBS-LAB|HL|NBS-BB|20261122||ORU^R01|C2|P|2.5\rOBX|1|CWE|883-9^ABO^LN||A|||||"
+      "|F\r";
   expect_error(mapped(no_obr), hl7::AckCode::error, hl7::err::kSegmentSequence, "OBX", 0, "OBR");
-  const std::string no_control =
-      "MSH|^~\\&|BBLIS|NBS-LAB|HL|NBS-BB|20261122||ORU^R01||P|2.5\r";
-  expect_error(mapped(no_control), hl7::AckCode::reject, hl7::err::kRequiredFieldMissing, "MSH",
-               10, "control id");
-  const std::string bad_time =
-      kHeader + "OBX|1|CWE|883-9^ABO^LN||A||||||F|||2026-11-22\r";
+  const std::string no_control = "MSH|^~\\&|BBLIS|NBS-LAB|HL|NBS-BB|20261122||ORU^R01||P|2.5\r";
+  expect_error(mapped(no_control), hl7::AckCode::reject, hl7::err::kRequiredFieldMissing, "MSH", 10,
+               "control id");
+  const std::string bad_time = kHeader + "OBX|1|CWE|883-9^ABO^LN||A||||||F|||2026-11-22\r";
   expect_error(mapped(bad_time), hl7::AckCode::error, hl7::err::kDataTypeError, "OBX", 14,
                "2026-11-22");
 }
@@ -250,8 +246,7 @@ TEST_CASE("an unsupported HL7 message type is rejected with AR", "[connectors][h
 }
 
 TEST_CASE("the ACK of a mapped message carries its outcome", "[connectors][hl7]") {
-  const std::string text =
-      oru_with("SYPH^Syphilis antibody^99NBS", "TPHA^Syphilis TPHA^99NBS");
+  const std::string text = oru_with("SYPH^Syphilis antibody^99NBS", "TPHA^Syphilis TPHA^99NBS");
   const auto m = hl7::parse(text);
   REQUIRE(m.ok());
   const auto r = map_hl7(*m, mapping(), kReceived);
@@ -274,8 +269,7 @@ TEST_CASE("the ACK of a mapped message carries its outcome", "[connectors][hl7]"
   CHECK(aa->find("ERR") == nullptr);
 }
 
-TEST_CASE("a BPS^O29 dispense message becomes reservation and issue events",
-          "[connectors][hl7]") {
+TEST_CASE("a BPS^O29 dispense message becomes reservation and issue events", "[connectors][hl7]") {
   const auto r = accepted(sample("bps_o29_dispense.hl7"));
   REQUIRE(r.events.size() == 2);
   CHECK(r.events[0].type == EventType::unit_reserved);
@@ -295,13 +289,14 @@ TEST_CASE("every dispense status of table 0510 that hemoledger records has its e
   const struct {
     const char* status;
     EventType type;
-  } cases[] = {{"RS", EventType::unit_reserved},       {"RD", EventType::unit_reserved},
-               {"DS", EventType::unit_issued},         {"RA", EventType::unit_returned},
-               {"RL", EventType::unit_returned},       {"RE", EventType::reservation_released},
-               {"PT", EventType::unit_transfused},     {"WA", EventType::unit_discarded}};
+  } cases[] = {{"RS", EventType::unit_reserved},   {"RD", EventType::unit_reserved},
+               {"DS", EventType::unit_issued},     {"RA", EventType::unit_returned},
+               {"RL", EventType::unit_returned},   {"RE", EventType::reservation_released},
+               {"PT", EventType::unit_transfused}, {"WA", EventType::unit_discarded}};
   for (const auto& c : cases) {
     INFO(c.status);
-    const auto r = accepted(head + "BPX|1|" + c.status + "|F|20261123133000|G123426000001|E0336V00\r");
+    const auto r =
+        accepted(head + "BPX|1|" + c.status + "|F|20261123133000|G123426000001|E0336V00\r");
     REQUIRE(r.events.size() == 1);
     CHECK(r.events[0].type == c.type);
     if (c.type == EventType::unit_discarded) CHECK(r.events[0].reason == "other");
@@ -362,15 +357,15 @@ TEST_CASE("the events of a typing and screening message release the donation in 
   const auto results = accepted(sample("oru_r01_typing_and_screens.hl7"));
   for (const auto& e : results.events) apply(e);
   CHECK(missing_for_release(ref, d).empty());
-  Event release = hemoledger::testing::unit_event(EventType::unit_released, "E0336V00", kT0 + kHour);
+  Event release =
+      hemoledger::testing::unit_event(EventType::unit_released, "E0336V00", kT0 + kHour);
   release.din = "G123426000001";
   apply(release);
   CHECK(d.unit("E0336V00")->status == UnitStatus::available);
 
   // The lab corrects the HIV result to reactive: the unit leaves stock for good.
-  const auto corrected = accepted(
-      oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
-               "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
+  const auto corrected = accepted(oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
+                                           "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
   apply(corrected.events[3]);
   CHECK(d.test("hiv")->result == "positive");
   CHECK(d.test("hiv")->event_id == "hl7-NBS-LAB-LAB000123-4-c");
@@ -391,9 +386,15 @@ TEST_CASE("mangled HL7 input never throws: every byte string ends as events or a
     for (int k = 0; k < edits && !s.empty(); ++k) {
       const std::size_t at = rng() % s.size();
       switch (rng() % 3) {
-        case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
-        case 1: s.erase(at, 1 + rng() % 8); break;
-        default: s.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+        case 0:
+          s[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          s.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          s.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
       }
     }
     MappingResult r;

@@ -121,7 +121,7 @@ TEST_CASE("malformed HL7 messages are refused with a reason, never parsed by gue
   expect_refused("PID|1||X\rOBX|1", "no_msh");
   expect_refused("FHS|^~\\&|A", "no_msh");
   expect_refused("MSH|", "bad_encoding_characters");
-  expect_refused("MSH|^~\\|A|B", "bad_encoding_characters");      // three characters
+  expect_refused("MSH|^~\\|A|B", "bad_encoding_characters");                    // three characters
   expect_refused("MSH|^^\\&|A|B|C|D|1||ORU^R01|1", "bad_encoding_characters");  // repeated
   expect_refused("MSH|ABCD|A|B|C|D|1||ORU^R01|1", "bad_encoding_characters");   // letters
   expect_refused("MSH|^~\\&|A|B|C|D|1||ORU^R01|1\rpid|1", "bad_segment");
@@ -130,8 +130,7 @@ TEST_CASE("malformed HL7 messages are refused with a reason, never parsed by gue
   expect_refused("MSH|^~\\&|A|B|C|D|1||ORU^R01|1\rOBX|1|ST|X||bad \\F escape", "bad_escape");
   expect_refused(std::string("MSH|^~\\&|A|B|C|D|1||ORU^R01|1\rOBX|1|ST|X||a") + '\0' + "b",
                  "bad_character");
-  expect_refused(std::string("MSH|^~\\&|A|B|C|D|1||ORU^R01|1\rOBX|1|ST|X||a\x0b"),
-                 "bad_character");
+  expect_refused(std::string("MSH|^~\\&|A|B|C|D|1||ORU^R01|1\rOBX|1|ST|X||a\x0b"), "bad_character");
 }
 
 TEST_CASE("a message over the size limit is refused before it is read", "[connectors][hl7]") {
@@ -221,7 +220,8 @@ TEST_CASE("an error ACK carries an ERR segment with the table 0357 code and the 
   CHECK(e->value(3, 2) == "Table value not found");
   CHECK(e->value(3, 3) == "HL70357");
   CHECK(e->value(4) == "E");
-  CHECK(e->value(8) == "OBX 5, field 3: test code SYPH|99NBS is not mapped.");  // escaped in transit
+  CHECK(e->value(8) ==
+        "OBX 5, field 3: test code SYPH|99NBS is not mapped.");  // escaped in transit
   CHECK(e->raw(8).find("\\F\\") != std::string_view::npos);
 }
 

@@ -54,12 +54,17 @@ TEST_CASE("bytes outside a frame are discarded and reported once per run", "[con
 TEST_CASE("a truncated MLLP frame is dropped and the next frame still arrives",
           "[connectors][mllp]") {
   hl7::MllpDecoder d;
-  auto out = d.feed("\x0b" "MSH|^~\\&|half a mess" + hl7::mllp_frame(kMsg2));
+  auto out = d.feed(
+      "\x0b"
+      "MSH|^~\\&|half a mess" +
+      hl7::mllp_frame(kMsg2));
   REQUIRE(out.messages.size() == 1);
   CHECK(out.messages[0] == kMsg2);
   CHECK(codes(out) == std::vector<std::string>{"truncated_frame"});
 
-  auto open = d.feed("\x0b" "MSH|^~\\&|cut by a closed connection");
+  auto open = d.feed(
+      "\x0b"
+      "MSH|^~\\&|cut by a closed connection");
   CHECK(open.messages.empty());
   CHECK(d.in_frame());
   auto fin = d.finish();
@@ -70,7 +75,10 @@ TEST_CASE("a truncated MLLP frame is dropped and the next frame still arrives",
 
 TEST_CASE("an end byte without its carriage return drops the frame", "[connectors][mllp]") {
   hl7::MllpDecoder d;
-  auto out = d.feed("\x0b" + kMsg1 + "\x1c" "X" + hl7::mllp_frame(kMsg2));
+  auto out = d.feed("\x0b" + kMsg1 +
+                    "\x1c"
+                    "X" +
+                    hl7::mllp_frame(kMsg2));
   REQUIRE(out.messages.size() == 1);
   CHECK(out.messages[0] == kMsg2);
   REQUIRE_FALSE(out.errors.empty());

@@ -48,7 +48,7 @@ Status get_string(const json& obj, const char* key, const std::string& where, st
   if (!obj.contains(key)) return {};
   const json& v = obj.at(key);
   if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
-    return bad(where + "." + key, "must be a non-empty string.");
+    return bad(where.empty() ? std::string(key) : where + "." + key, "must be a non-empty string.");
   }
   out = v.get<std::string>();
   return {};

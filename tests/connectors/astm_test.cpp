@@ -77,6 +77,18 @@ TEST_CASE("an ASTM analyzer message is split into records, fields and components
   CHECK(r.value(13) == "20261122094000");
 }
 
+TEST_CASE("ASTM records read from a file's text may end with CR, LF or CRLF",
+          "[connectors][astm]") {
+  for (const std::string eol : {"\r", "\n", "\r\n"}) {
+    auto m = astm::parse("H|\\^&" + eol + "O|1|G123426000001" + eol + "R|1|^^^ABO|A|||||F" + eol +
+                         eol + "L|1|N" + eol);
+    REQUIRE(m.ok());
+    CHECK(m->records.size() == 4);
+    CHECK(m->records[2].value(3, 4) == "ABO");
+    CHECK(m->records[3].type() == 'L');
+  }
+}
+
 TEST_CASE("ASTM delimiters come from the header and escapes are decoded", "[connectors][astm]") {
   auto m = astm::parse("H!@#$\rC!1!I!a $F$ b $S$ c $R$ d $E$ e!G\rL!1");
   REQUIRE(m.ok());

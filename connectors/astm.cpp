@@ -53,8 +53,13 @@ std::string unescape(std::string_view s, const Delimiters& d) {
   return out;
 }
 
+// Sender text kept in an event or quoted in a message: printable ASCII only
+// (anything else becomes '?'), at most n characters.
 std::string clip(std::string s, std::size_t n) {
   if (s.size() > n) s.resize(n);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
   return s;
 }
 
@@ -281,8 +286,12 @@ MappingResult map_results(const Message& message, const LabMapping& mapping, Tim
     e.test = *test;
     e.result = *result;
     if (auto s = validate_shape(e); !s) {
-      return fail_at(err::kApplicationInternalError, s.error().code, 0,
-                     "hemoledger built an event it cannot accept (" + s.error().message + ")");
+      const bool senders = s.error().code == "invalid_text" || s.error().code == "field_too_long";
+      return fail_at(
+          senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code,
+          senders ? 4 : 0,
+          senders ? s.error().message
+                  : "hemoledger built an event it cannot accept (" + s.error().message + ")");
     }
     r.events.push_back(std::move(e));
   }
@@ -442,9 +451,9 @@ Lis1aReceiver::Output Lis1aReceiver::feed(std::string_view bytes) {
           frame_.clear();  // a new frame restarts the unfinished one
         } else {
           frame_ += c;
-          if (c == kLf)
+          if (c == kLf) {
             end_frame(out);
-          else if (frame_.size() > 300) {
+          } else if (frame_.size() > 300) {
             out.reply += kNak;
             out.errors.push_back(make_error("bad_frame",
                                             "A frame ran past 247 bytes without its "

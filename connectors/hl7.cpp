@@ -124,17 +124,17 @@ std::string unescape(std::string_view text, const Encoding& enc) {
       break;
     }
     const std::string_view body = text.substr(i + 1, close - i - 1);
-    if (body == "F")
+    if (body == "F") {
       out += enc.field;
-    else if (body == "S")
+    } else if (body == "S") {
       out += enc.component;
-    else if (body == "T")
+    } else if (body == "T") {
       out += enc.subcomponent;
-    else if (body == "R")
+    } else if (body == "R") {
       out += enc.repetition;
-    else if (body == "E")
+    } else if (body == "E") {
       out += enc.escape;
-    else if (!body.empty() && body[0] == 'X' && body.size() % 2 == 1) {
+    } else if (!body.empty() && body[0] == 'X' && body.size() % 2 == 1) {
       for (std::size_t k = 1; k + 1 < body.size(); k += 2) {
         const int hi = hex_value(body[k]);
         const int lo = hex_value(body[k + 1]);

@@ -80,9 +80,11 @@ class Segment {
   // Field n as sent (escaped, all repetitions); "" when absent.
   std::string_view raw(int field) const;
   int repetition_count(int field) const;  // 0 when empty
-  // Unescaped value. component 0 returns the repetition's whole text
-  // (components and subcomponents still separated by the delimiters, each
-  // part unescaped); subcomponent 0 returns the whole component. "" when absent.
+  // Unescaped value of one repetition, component and subcomponent.
+  // component 0 returns the repetition's whole text and subcomponent 0 the
+  // whole component, unescaped (an escaped delimiter then reads like a real
+  // one: ask for the component to tell them apart). MSH-1 and MSH-2 are
+  // returned as sent. "" when absent.
   std::string value(int field, int component = 0, int subcomponent = 0, int repetition = 1) const;
 
  private:
@@ -105,8 +107,9 @@ class Message {
 
   // The first segment called `name` (at or after index `from`), or nullptr.
   const Segment* find(std::string_view name, std::size_t from = 0) const;
-  // The value at `path` in the first segment it names; "" when absent or
-  // when the path does not parse.
+  // The value at `path` in the first segment it names; a path without a
+  // component reads component 1, subcomponent 1 (OBR-3 is OBR-3.1.1). ""
+  // when absent or when the path does not parse.
   std::string value(std::string_view path) const;
   std::string value(const FieldPath& path) const;
 

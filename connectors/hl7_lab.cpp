@@ -42,8 +42,13 @@ bool printable_id_part(std::string_view s) {
   return true;
 }
 
+// Sender text kept in an event or quoted in a message: printable ASCII only
+// (anything else becomes '?'), at most n characters.
 std::string clip(std::string s, std::size_t n) {
   if (s.size() > n) s.resize(n);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
   return s;
 }
 
@@ -101,9 +106,14 @@ std::string event_id(const Header& h, int n, bool corrected) {
 MappingResult finish(MappingResult r) {
   for (const auto& e : r.events) {
     if (auto s = validate_shape(e); !s) {
-      return failed(hl7::AckCode::error,
-                    {err::kApplicationInternalError, s.error().code, "", 0, 0,
-                     "hemoledger built an event it cannot accept (" + s.error().message + ")"});
+      // Text the sender chose (an info result as sent) may be unusable;
+      // anything else means the mapping built a wrong event.
+      const bool senders = s.error().code == "invalid_text" || s.error().code == "field_too_long";
+      return failed(
+          hl7::AckCode::error,
+          {senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code, "", 0, 0,
+           senders ? s.error().message
+                   : "hemoledger built an event it cannot accept (" + s.error().message + ")"});
     }
   }
   return r;

@@ -120,6 +120,15 @@ std::string_view expected(TestKind k) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// Sender text quoted in a message: printable ASCII only, at most n characters.
+std::string shown(std::string_view s, std::size_t n = 40) {
+  std::string out(s.substr(0, n));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string MappingResult::summary() const {
@@ -133,24 +142,24 @@ std::string MappingResult::summary() const {
 Result<std::string> din_from_lab(std::string_view sent) {
   while (!sent.empty() && sent.back() == ' ') sent.remove_suffix(1);
   while (!sent.empty() && sent.front() == ' ') sent.remove_prefix(1);
-  const std::string shown(sent.substr(0, 20));
+  const std::string quoted = shown(sent, 20);
   if (sent.size() == 13 && is_din(sent)) return std::string(sent);
   std::string data;
-  if (!sent.empty() && sent.front() == '=')
+  if (!sent.empty() && sent.front() == '=') {
     data = std::string(sent);
-  else if (sent.size() == 14)
+  } else if (sent.size() == 14) {
     data = std::string(sent);
-  else if (sent.size() == 15)
+  } else if (sent.size() == 15) {
     data = "=" + std::string(sent);
-  else {
-    return make_error("invalid_din", "\"" + shown +
+  } else {
+    return make_error("invalid_din", "\"" + quoted +
                                          "\" is not a donation number: expected 13 characters, "
                                          "14 with the check character or 15 with the flags.");
   }
   auto scan = isbt128::decode(data);
-  if (!scan) return Error{scan.error().code, "DIN \"" + shown + "\": " + scan.error().message};
+  if (!scan) return Error{scan.error().code, "DIN \"" + quoted + "\": " + scan.error().message};
   if (!scan->din || scan->structures.size() != 1) {
-    return make_error("invalid_din", "\"" + shown + "\" is not a donation number.");
+    return make_error("invalid_din", "\"" + quoted + "\" is not a donation number.");
   }
   return *scan->din;
 }
@@ -412,9 +421,8 @@ Result<std::string> LabMapping::test_for(std::string_view system, std::string_vi
   }
   return make_error(
       "unknown_test",
-      "Test code \"" + std::string(code.substr(0, 40)) + "\"" +
-          (system.empty() ? std::string()
-                          : " of coding system \"" + std::string(system.substr(0, 60)) + "\"") +
+      "Test code \"" + shown(code) + "\"" +
+          (system.empty() ? std::string() : " of coding system \"" + shown(system, 60) + "\"") +
           " is not in the lab mapping.");
 }
 
@@ -436,9 +444,8 @@ Result<std::string> LabMapping::result_for(std::string_view test, std::string_vi
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
   if (auto c = canonical(kind, v)) return *c;
-  return make_error("unknown_result", "\"" + std::string(value.substr(0, 40)) +
-                                          "\" is not a result of test " + std::string(test) +
-                                          " in the lab mapping; expected " +
+  return make_error("unknown_result", "\"" + shown(value) + "\" is not a result of test " +
+                                          std::string(test) + " in the lab mapping; expected " +
                                           std::string(expected(kind)) + ".");
 }
 
@@ -449,7 +456,7 @@ Result<std::string> LabMapping::facility_for(std::string_view sent) const {
     return make_error("unknown_facility", "The message does not name the sending facility.");
   }
   if (!facilities_.count(code)) {
-    return make_error("unknown_facility", "The sending facility \"" + code.substr(0, 40) +
+    return make_error("unknown_facility", "The sending facility \"" + shown(code) +
                                               "\" is not in the facility table or the lab "
                                               "mapping's facility_codes.");
   }

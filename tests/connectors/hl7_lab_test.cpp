@@ -410,3 +410,23 @@ TEST_CASE("mangled HL7 input never throws: every byte string ends as events or a
   }
   CHECK(accepted_count > 0);  // small edits (in free text) still map
 }
+
+TEST_CASE("sender text that an event cannot carry is cleaned or refused as the sender's error",
+          "[connectors][hl7]") {
+  const auto latin1 = accepted(kHeader +
+                               "OBX|1|CWE|883-9^ABO^LN||A||||||F|||||||ORTHO-\xe9"
+                               "01\r");
+  CHECK(latin1.events[0].station == "ORTHO-?01");
+  const auto info =
+      accepted(kHeader + "OBX|1|ST|ABSC^Antibody screen^99NBS||No antibodies||||||F\r");
+  CHECK(info.events[0].test == "antibody_screen");
+  CHECK(info.events[0].result == "No antibodies");
+  const auto bad_text = mapped(kHeader + "OBX|1|ST|ABSC^Antibody screen^99NBS||\xff\xfe||||||F\r");
+  CHECK(bad_text.code == hl7::AckCode::error);
+  CHECK(bad_text.error_code == "invalid_text");
+  REQUIRE(bad_text.error.has_value());
+  CHECK(bad_text.error->code == hl7::err::kDataTypeError);
+  const auto too_long = mapped(kHeader + "OBX|1|ST|ABSC^Antibody screen^99NBS||" +
+                               std::string(40, 'x') + "||||||F\r");
+  CHECK(too_long.error_code == "unknown_result");  // info results are limited to 32 characters
+}

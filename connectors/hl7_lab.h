@@ -38,7 +38,7 @@
 //   AE 101      a required field is empty (DIN, OBX-3, OBX-5, OBX-11, ...)
 //   AE 100      an OBX before any OBR
 //   AE 102      a DIN failing its check or malformed, a bad date/time or
-//               product code
+//               product code, result text that is not UTF-8
 //   AE 103      a test code, result value or status not in the mapping/tables
 //   AE 204      the sending facility is unknown
 //   AE 207      an event hemoledger would not accept in shape (a bug)

@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <utility>
+#include <vector>
 
 #include "connectors/isbt128.h"
 #include "events/blood_group.h"
@@ -193,9 +194,27 @@ Result<AstmFieldPath> parse_astm_field_path(std::string_view text) {
 
 Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
                                           const ReferenceData& reference) {
-  const json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  // A key given twice in one object would silently keep the last value: the
+  // parser callback notes the first such key.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !open_objects.empty()) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !open_objects.empty() && parsed.is_string() &&
+               !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  const json doc = json::parse(json_text.begin(), json_text.end(), note_keys, false);
   if (doc.is_discarded()) {
     return make_error("invalid_json", "The lab mapping file is not valid JSON.");
+  }
+  if (!duplicate.empty()) {
+    return bad("key \"" + shown(duplicate) + "\"", "given twice in the same object.");
   }
   if (!doc.is_object()) return bad("top level", "must be a JSON object.");
   if (auto s = only_keys(doc, "",

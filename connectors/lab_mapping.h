@@ -10,7 +10,7 @@
 //   auto test = map->test_for("LN", "5196-1");         // "hbv"
 //   auto result = map->result_for(*test, "NR");        // "negative"
 //
-// Strict: an unknown key, a wrong type, a test code that the test catalogue
+// Strict: an unknown key, a key given twice, a wrong type, a test code that the test catalogue
 // does not know or an outcome that the engine's TestResulted would refuse
 // is an error at load time ("invalid_lab_mapping"; "invalid_json" for text
 // that is not JSON), so a typo never turns into a silently dropped result.

@@ -156,6 +156,8 @@ TEST_CASE("a lab mapping with a typo or an impossible value is refused at load t
                  "tests_per_result");
   expect_invalid(R"({"reagents": {"abo": {"reagent": "X", "lot": "1"}}})", "unknown key \"lot\"");
   expect_invalid(R"({"facility_codes": {"X": "NOWHERE"}})", "not a facility");
+  expect_invalid(R"({"tests": {"loinc": {"5196-1": "hbv", "5196-1": "hcv"}}})", "given twice");
+  expect_invalid(R"({"hl7": {}, "hl7": {"din_field": "OBR-3"}})", "\"hl7\"");
   expect_invalid(R"({"default_coding_system": ""})", "Lab mapping, default_coding_system:");
   expect_invalid(R"({"coding_systems": {"LN": 1}})", "coding_systems.LN");
 }

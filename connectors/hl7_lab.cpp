@@ -119,19 +119,28 @@ MappingResult finish(MappingResult r) {
   return r;
 }
 
-// Resolves a field path for a segment at index `at`: OBR/ORC/SPM-style
-// fields are read in the order group that contains it (from its OBR, or
-// the ORC just before, to the next ORC/OBR), other segments anywhere.
-std::string group_value(const hl7::Message& m, std::size_t group_begin, std::size_t group_end,
-                        const hl7::FieldPath& path) {
+// The segment a DIN path names, for the OBX at index `obx`: that OBX itself
+// for an OBX path; for OBR, ORC, SPM and other order segments, the one in the
+// OBX's order group [group_begin, group_end) (from its OBR, or the ORC just
+// before, to the next ORC/OBR); otherwise the first in the message.
+const hl7::Segment* din_segment(const hl7::Message& m, std::size_t obx, std::size_t group_begin,
+                                std::size_t group_end, const std::string& name) {
   const auto& segs = m.segments();
+  if (name == "OBX") return &segs[obx];
   for (std::size_t i = group_begin; i < group_end && i < segs.size(); ++i) {
-    if (segs[i].name() == path.segment) {
-      return segs[i].value(path.field, path.component == 0 ? 1 : path.component,
-                           path.subcomponent == 0 ? 1 : path.subcomponent, path.repetition);
-    }
+    if (segs[i].name() == name) return &segs[i];
   }
-  return m.value(path);
+  return m.find(name);
+}
+
+// Which occurrence of its kind a segment is (1-based), for ERR-2.
+int occurrence(const hl7::Message& m, const hl7::Segment* s) {
+  int n = 0;
+  for (const auto& seg : m.segments()) {
+    if (seg.name() == s->name()) ++n;
+    if (&seg == s) return n;
+  }
+  return 0;
 }
 
 struct Dated {
@@ -231,17 +240,23 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
       return fail_at(err::kTableValueNotFound, "unknown_result", 5, result.error().message);
     }
 
-    const std::string din_sent = group_value(m, group_begin, group_end, din_path);
+    const hl7::Segment* din_seg = din_segment(m, i, group_begin, group_end, din_path.segment);
+    const int din_occurrence = din_seg ? occurrence(m, din_seg) : 0;
+    const std::string din_sent =
+        din_seg ? din_seg->value(din_path.field, din_path.component == 0 ? 1 : din_path.component,
+                                 din_path.subcomponent == 0 ? 1 : din_path.subcomponent,
+                                 din_path.repetition)
+                : std::string();
     if (din_sent.empty()) {
       return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_field",
-                                          din_path.segment, 0, din_path.field,
+                                          din_path.segment, din_occurrence, din_path.field,
                                           "the donation number (" + din_path.to_string() +
                                               ", as the lab mapping says) is empty."});
     }
     auto din = din_from_lab(din_sent);
     if (!din) {
       return failed(hl7::AckCode::error, {err::kDataTypeError, din.error().code, din_path.segment,
-                                          0, din_path.field, din.error().message});
+                                          din_occurrence, din_path.field, din.error().message});
     }
 
     TimeMs fallback = h.msh_time;

@@ -11,7 +11,8 @@
 //   ORU^R01  one TestResulted per OBX. Test from OBX-3 (code^text^system,
 //            then the alternate code in OBX-3.4/3.6), value from OBX-5.1 (then
 //            OBX-5.2, the text), DIN from the mapping's din_field (in the
-//            OBX's own order group for OBR/ORC/SPM fields), time from OBX-14,
+//            OBX's own order group for OBR/ORC/SPM fields, in the OBX
+//            itself for OBX fields), time from OBX-14,
 //            else OBR-7, else MSH-7, else received_at. OBX-11: F (final) and C
 //            (corrected) are recorded; P (preliminary) and the statuses that
 //            carry no result (I, R, S, X, N) are not, and a note says so; D and

@@ -202,6 +202,29 @@ TEST_CASE("the DIN is read from the field the mapping names", "[connectors][hl7]
   CHECK(r.events[1].din == "G123426000002");
   CHECK(r.events[0].id != r.events[1].id);            // OBX set ids restart per order; ids do not
   CHECK(r.events[0].at == utc(2026, 11, 22, 8, 15));  // no OBX-14 or OBR-7: MSH-7, +0200
+
+  // An OBX field is read from each OBX itself.
+  json["hl7"]["din_field"] = "OBX-4";
+  auto sub_id = LabMapping::parse_json(json.dump(), shipped_reference());
+  REQUIRE(sub_id.ok());
+  const std::string per_obx =
+      "MSH|^~\\&|BBLIS|NBS-LAB|HL|NBS-BB|20261122101500||ORU^R01|C2|P|2.5\r"
+      "OBR|1|O1|F1\r"
+      "OBX|1|CWE|883-9^ABO^LN|G123426000003|B||||||F\r"
+      "OBX|2|CWE|883-9^ABO^LN|G123426000004|A||||||F\r";
+  auto r2 = map_hl7_text(per_obx, *sub_id, kReceived);
+  REQUIRE(r2.ok());
+  CHECK(r2.events[0].din == "G123426000003");
+  CHECK(r2.events[1].din == "G123426000004");
+}
+
+TEST_CASE("a DIN error names the occurrence of the segment that carried it", "[connectors][hl7]") {
+  const std::string msg = kHeader + "OBX|1|CWE|883-9^ABO^LN||A||||||F\r" +
+                          "OBR|2|ORD5502|G12341765432171\r" + "OBX|1|CWE|883-9^ABO^LN||B||||||F\r";
+  const auto r = mapped(msg);
+  expect_error(r, hl7::AckCode::error, hl7::err::kDataTypeError, "OBR", 3, "G12341765432171");
+  CHECK(r.error->sequence == 2);
+  CHECK(r.error->message.rfind("OBR-3 of OBR 2: ", 0) == 0);
 }
 
 TEST_CASE("an HL7 message without what an event needs is refused", "[connectors][hl7]") {

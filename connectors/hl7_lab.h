@@ -9,15 +9,15 @@
 //
 // What is read (docs/connectors.md has the worked example):
 //   ORU^R01  one TestResulted per OBX. Test from OBX-3 (code^text^system,
-//            then the alternate code in OBX-3.4/3.6), value from OBX-5.1 (then
-//            OBX-5.2, the text), DIN from the mapping's din_field (in the
-//            OBX's own order group for OBR/ORC/SPM fields, in the OBX
-//            itself for OBX fields), time from OBX-14,
-//            else OBR-7, else MSH-7, else received_at. OBX-11: F (final) and C
-//            (corrected) are recorded; P (preliminary) and the statuses that
-//            carry no result (I, R, S, X, N) are not, and a note says so; D and
-//            W (delete, wrong) are refused: an event cannot be retracted, the
-//            lab must send the right result with C.
+//            then the alternate code in OBX-3.4/3.6), value from OBX-5.1
+//            (then OBX-5.2, the text), DIN from the mapping's din_field (in
+//            the OBX's own order group for OBR/ORC/SPM fields, in the OBX
+//            itself for OBX fields), time from OBX-14, else OBR-7, else
+//            MSH-7, else received_at. OBX-11: F (final) and C (corrected) are
+//            recorded; P (preliminary) and the statuses that carry no result
+//            (I, R, S, X, N) are not, and a note says so; D and W (delete,
+//            wrong) are refused: an event cannot be retracted, the lab must
+//            send the right result with C.
 //   BPS^O29  one event per BPX: BPX-2 dispense status (table 0510) RS/RD ->
 //            UnitReserved, DS -> UnitIssued, RA/RL -> UnitReturned,
 //            RE -> ReservationReleased, PT -> UnitTransfused, WA ->

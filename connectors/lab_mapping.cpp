@@ -452,12 +452,10 @@ Result<std::string> LabMapping::result_for(std::string_view test, std::string_vi
                       "The test \"" + std::string(test) + "\" is not in the test catalogue.");
   }
   const TestKind kind = k->second;
-  if (kind != TestKind::info) {
-    auto table = results_.find(kind);
-    if (table != results_.end()) {
-      auto hit = table->second.find(lower_trimmed(value));
-      if (hit != table->second.end()) return hit->second;
-    }
+  auto table = results_.find(kind);
+  if (table != results_.end()) {
+    auto hit = table->second.find(lower_trimmed(value));
+    if (hit != table->second.end()) return hit->second;
   }
   std::string_view v = value;
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);

@@ -10,10 +10,11 @@
 //   auto test = map->test_for("LN", "5196-1");         // "hbv"
 //   auto result = map->result_for(*test, "NR");        // "negative"
 //
-// Strict: an unknown key, a key given twice, a wrong type, a test code that the test catalogue
-// does not know or an outcome that the engine's TestResulted would refuse
-// is an error at load time ("invalid_lab_mapping"; "invalid_json" for text
-// that is not JSON), so a typo never turns into a silently dropped result.
+// Strict: an unknown key, a key given twice, a wrong type, a test code that
+// the test catalogue does not know or an outcome that the engine's
+// TestResulted would refuse is an error at load time ("invalid_lab_mapping";
+// "invalid_json" for text that is not JSON), so a typo never turns into a
+// silently dropped result.
 //
 // Results. For a test of kind abo, rhd, abo_rh or screen, result_for() looks
 // the value up (case-insensitive, surrounding spaces ignored) in the table of
@@ -21,7 +22,8 @@
 // events/blood_group.h and parse_screen_outcome), and always returns the
 // canonical form the projector accepts: abo O/A/B/AB, rhd pos/neg, abo_rh
 // O+ ... AB-, screen negative/positive/indeterminate. A test of kind info
-// keeps the value as sent (at most 32 characters).
+// takes its table's outcome, else keeps the value as sent (1 to 32
+// characters).
 #pragma once
 
 #include <cstdint>

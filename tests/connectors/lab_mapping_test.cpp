@@ -69,6 +69,11 @@ TEST_CASE("result words become exactly the results the engine's TestResulted acc
   CHECK(*m.result_for("abo_rh", "ab d-") == "AB-");
   CHECK(*m.result_for("abo_rh", "B-") == "B-");
   CHECK(*m.result_for("antibody_screen", "No antibodies detected") == "No antibodies detected");
+  auto info = LabMapping::parse_json(R"({"results": {"info": {"NAD": "no antibodies detected"}}})",
+                                     shipped_reference());
+  REQUIRE(info.ok());
+  CHECK(*info->result_for("antibody_screen", "nad") == "no antibodies detected");
+  CHECK(*info->result_for("antibody_screen", "weak anti-K") == "weak anti-K");
   auto bad = m.result_for("abo", "Bombay");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == "unknown_result");

@@ -1,0 +1,370 @@
+#include "connectors/fhir.h"
+
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "events/event.h"
+#include "events/time.h"
+
+namespace hemoledger::fhir {
+
+namespace {
+
+using nlohmann::json;
+namespace err = hl7::err;
+
+MappingResult failed(int hl7_code, std::string code, int sequence, const std::string& path,
+                     const std::string& message) {
+  MappingResult r;
+  r.code = hl7::AckCode::error;
+  r.error_code = std::move(code);
+  r.error = hl7::AckError{hl7_code, "Observation", sequence, 0,
+                          (path.empty() ? "" : path + ": ") + message};
+  return r;
+}
+
+const json* member(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+std::string string_member(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+bool printable_id(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string clip(std::string s, std::size_t n) {
+  if (s.size() > n) s.resize(n);
+  return s;
+}
+
+// Maps one Observation; appends to r or returns a failure.
+std::optional<MappingResult> map_one(const json& obs, const std::string& path, int n,
+                                     const std::string& full_url, const LabMapping& mapping,
+                                     const std::string& facility, TimeMs received_at,
+                                     MappingResult& r) {
+  const auto fail = [&](int hl7_code, std::string code, const std::string& where,
+                        const std::string& message) {
+    return failed(hl7_code, std::move(code), n, path + where, message);
+  };
+  if (!obs.is_object() || string_member(obs, "resourceType") != "Observation") {
+    const std::string got = obs.is_object() ? string_member(obs, "resourceType") : "";
+    return fail(err::kUnsupportedMessageType, "wrong_resource_type", ".resourceType",
+                "expected an Observation, got " +
+                    (got.empty() ? std::string("no resourceType") : "\"" + clip(got, 40) + "\"") +
+                    ".");
+  }
+  std::string id = string_member(obs, "id");
+  if (id.empty() && full_url.rfind("urn:uuid:", 0) == 0) id = full_url.substr(9);
+  if (!printable_id(id)) {
+    return fail(err::kRequiredFieldMissing, "missing_field", ".id",
+                "the Observation needs an id (1 to 64 characters) so that a resend is "
+                "recognised.");
+  }
+  const std::string status = string_member(obs, "status");
+  if (status.empty()) {
+    return fail(err::kRequiredFieldMissing, "missing_field", ".status", "the status is missing.");
+  }
+  if (status == "preliminary" || status == "registered") {
+    r.notes.push_back("Observation " + id + " is " + status + " and was not recorded.");
+    return std::nullopt;
+  }
+  if (status == "cancelled" || status == "entered-in-error") {
+    return fail(err::kTableValueNotFound, "cannot_retract", ".status",
+                "status " + status +
+                    " cannot be applied: a recorded result is never withdrawn; send the right "
+                    "result as corrected.");
+  }
+  if (status != "final" && status != "amended" && status != "corrected") {
+    return fail(err::kTableValueNotFound, "unknown_status", ".status",
+                "\"" + clip(status, 30) +
+                    "\" is not an Observation status hemoledger records (final, amended, "
+                    "corrected).");
+  }
+  const bool corrected = status != "final";
+
+  // code
+  const json* code = member(obs, "code");
+  const json* codings = code ? member(*code, "coding") : nullptr;
+  if (!codings || !codings->is_array() || codings->empty()) {
+    return fail(err::kRequiredFieldMissing, "missing_field", ".code",
+                "the Observation has no code.coding saying which test it is.");
+  }
+  std::optional<std::string> test;
+  std::string first_error;
+  for (const auto& c : *codings) {
+    auto t = mapping.test_for(string_member(c, "system"), string_member(c, "code"));
+    if (t) {
+      test = *t;
+      break;
+    }
+    if (first_error.empty()) first_error = t.error().message;
+  }
+  if (!test) return fail(err::kTableValueNotFound, "unknown_test", ".code", first_error);
+
+  // value
+  std::vector<std::string> candidates;
+  if (const json* vcc = member(obs, "valueCodeableConcept")) {
+    if (const json* vc = member(*vcc, "coding"); vc && vc->is_array()) {
+      for (const auto& c : *vc) {
+        if (auto s = string_member(c, "code"); !s.empty()) candidates.push_back(s);
+      }
+    }
+    if (auto t = string_member(*vcc, "text"); !t.empty()) candidates.push_back(t);
+  }
+  if (auto s = string_member(obs, "valueString"); !s.empty()) candidates.push_back(s);
+  if (candidates.empty()) {
+    return fail(err::kRequiredFieldMissing, "missing_field", ".value[x]",
+                "the Observation carries no valueCodeableConcept or valueString.");
+  }
+  std::optional<std::string> result;
+  std::string result_error;
+  for (const auto& v : candidates) {
+    auto res = mapping.result_for(*test, v);
+    if (res) {
+      result = *res;
+      break;
+    }
+    if (result_error.empty()) result_error = res.error().message;
+  }
+  if (!result) return fail(err::kTableValueNotFound, "unknown_result", ".value[x]", result_error);
+
+  // DIN
+  std::string din_sent;
+  std::string din_path;
+  if (mapping.fhir().din_from == LabMapping::FhirDinFrom::specimen) {
+    din_path = ".specimen";
+    if (const json* sp = member(obs, "specimen")) {
+      if (const json* ident = member(*sp, "identifier")) din_sent = string_member(*ident, "value");
+      const std::string ref = string_member(*sp, "reference");
+      if (din_sent.empty() && ref.rfind("Specimen/", 0) == 0) din_sent = ref.substr(9);
+    }
+  } else {
+    din_path = ".identifier";
+    if (const json* ids = member(obs, "identifier"); ids && ids->is_array()) {
+      for (const auto& ident : *ids) {
+        if (mapping.fhir().din_system.empty() ||
+            string_member(ident, "system") == mapping.fhir().din_system) {
+          din_sent = string_member(ident, "value");
+          break;
+        }
+      }
+    }
+  }
+  if (din_sent.empty()) {
+    return fail(err::kRequiredFieldMissing, "missing_field", din_path,
+                "no donation number where the lab mapping says (fhir.din_from).");
+  }
+  auto din = din_from_lab(din_sent);
+  if (!din) return fail(err::kDataTypeError, din.error().code, din_path, din.error().message);
+
+  // time
+  TimeMs at = received_at;
+  for (const char* key : {"issued", "effectiveDateTime"}) {  // effectiveDateTime wins
+    const std::string t = string_member(obs, key);
+    if (t.empty()) continue;
+    auto parsed = parse_rfc3339(t);
+    if (!parsed) {
+      return fail(err::kDataTypeError, "bad_datetime", std::string(".") + key,
+                  "\"" + clip(t, 40) + "\" is not a date-time with a time of day (RFC 3339).");
+    }
+    at = *parsed;
+  }
+
+  std::string version;
+  if (const json* meta = member(obs, "meta")) version = string_member(*meta, "versionId");
+  Event e;
+  e.id = "fhir-" + facility + "-" + id + (printable_id(version) ? "-" + version : "") +
+         (corrected ? "-c" : "");
+  e.type = EventType::test_resulted;
+  e.at = at;
+  e.facility = facility;
+  e.actor = "fhir";
+  e.din = *din;
+  e.test = *test;
+  e.result = *result;
+  if (auto s = validate_shape(e); !s) {
+    return fail(err::kApplicationInternalError, s.error().code, "",
+                "hemoledger built an event it cannot accept (" + s.error().message + ").");
+  }
+  r.events.push_back(std::move(e));
+  return std::nullopt;
+}
+
+std::string_view fhir_category(Category c) {
+  switch (c) {
+    case Category::red_cells:
+    case Category::platelets:
+      return "cells";
+    case Category::whole_blood:
+    case Category::plasma:
+    case Category::cryo:
+      return "fluid";
+    case Category::unknown:
+      break;
+  }
+  return "";
+}
+
+json celsius(int v) {
+  return {{"value", v}, {"unit", "Cel"}, {"system", "http://unitsofmeasure.org"}, {"code", "Cel"}};
+}
+
+json coding(std::string_view system, std::string_view code, std::string_view display = {}) {
+  json c = {{"system", system}, {"code", code}};
+  if (!display.empty()) c["display"] = display;
+  return c;
+}
+
+}  // namespace
+
+MappingResult map_observations(std::string_view json_text, const LabMapping& mapping,
+                               TimeMs received_at) {
+  const json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  if (doc.is_discarded()) {
+    MappingResult r;
+    r.code = hl7::AckCode::reject;
+    r.error_code = "invalid_json";
+    r.error =
+        hl7::AckError{err::kApplicationInternalError, "", 0, 0, "The body is not valid JSON."};
+    return r;
+  }
+  const std::string facility = mapping.fhir().facility;
+  if (facility.empty()) {
+    return failed(err::kUnknownKeyIdentifier, "unknown_facility", 0, "",
+                  "The lab mapping names no facility for FHIR input (fhir.facility).");
+  }
+  MappingResult r;
+  const std::string type = doc.is_object() ? string_member(doc, "resourceType") : "";
+  if (type == "Bundle") {
+    const json* entries = member(doc, "entry");
+    if (!entries || !entries->is_array() || entries->empty()) {
+      return failed(err::kRequiredFieldMissing, "missing_field", 0, "entry",
+                    "the Bundle has no entries.");
+    }
+    int n = 0;
+    for (const auto& entry : *entries) {
+      const std::string path = "entry[" + std::to_string(n) + "].resource";
+      ++n;
+      const json* res = member(entry, "resource");
+      if (!res) {
+        return failed(err::kRequiredFieldMissing, "missing_field", n, path,
+                      "the entry has no resource.");
+      }
+      if (auto f = map_one(*res, path, n, string_member(entry, "fullUrl"), mapping, facility,
+                           received_at, r)) {
+        return *f;
+      }
+    }
+  } else if (auto f = map_one(doc, "Observation", 1, "", mapping, facility, received_at, r)) {
+    return *f;
+  }
+  if (r.events.empty() && r.notes.empty()) {
+    return failed(err::kRequiredFieldMissing, "missing_field", 0, "", "no Observation to record.");
+  }
+  return r;
+}
+
+json biologically_derived_product(const Donation& donation, const UnitState& unit,
+                                  const ReferenceData* ref) {
+  const std::string pdc = unit.product.substr(0, 5);
+  const std::string division = unit.product.size() == 8 ? unit.product.substr(6, 2) : "";
+  json code = {{"coding", json::array({coding(kProductCodeSystem, pdc)})}};
+  if (ref) {
+    if (const Product* p = ref->product(unit.product)) {
+      code["coding"][0]["display"] = p->description;
+      code["text"] = p->description;
+    }
+  }
+  json out = {
+      {"resourceType", "BiologicallyDerivedProduct"},
+      {"id", donation.din + "-" + unit.product},
+      {"productCode", code},
+      {"biologicalSourceEvent", {{"system", kDinSystem}, {"value", donation.din}}},
+      {"division", division},
+      {"productStatus", coding("http://hl7.org/fhir/biologicallyderived-product-status",
+                               unit.status == UnitStatus::available ? "available" : "unavailable")},
+  };
+  if (auto cat = fhir_category(unit.category); !cat.empty()) {
+    out["productCategory"] = coding("http://hl7.org/fhir/product-category", cat);
+  }
+  if (unit.expires_at > 0) out["expirationDate"] = format_rfc3339(unit.expires_at);
+  if (donation.collected_at > 0) {
+    out["collection"] = {{"collectedDateTime", format_rfc3339(donation.collected_at)}};
+  }
+  switch (unit.category) {
+    case Category::red_cells:
+    case Category::whole_blood:
+      out["storageTempRequirements"] = {{"low", celsius(2)}, {"high", celsius(6)}};
+      break;
+    case Category::platelets:
+      out["storageTempRequirements"] = {{"low", celsius(20)}, {"high", celsius(24)}};
+      break;
+    case Category::plasma:
+    case Category::cryo:
+      out["storageTempRequirements"] = {{"high", celsius(-25)}};
+      break;
+    case Category::unknown:
+      break;
+  }
+  json props = json::array();
+  if (donation.group() != AboRh::unknown) {
+    props.push_back(
+        {{"type",
+          {{"coding", json::array({coding(
+                          "http://hl7.org/fhir/biologicallyderived-product-property-type-codes",
+                          "aborhd", "ABO/RhD")})}}},
+         {"valueCodeableConcept", {{"text", to_string(donation.group())}}}});
+  }
+  props.push_back(
+      {{"type", {{"coding", json::array({coding(kUnitStatusSystem, "status")})}}},
+       {"valueCodeableConcept",
+        {{"coding", json::array({coding(kUnitStatusSystem, to_string(unit.status))})}}}});
+  out["property"] = props;
+  return out;
+}
+
+json inventory_report(const std::vector<StockLine>& lines, TimeMs at) {
+  json listings = json::array();
+  std::vector<std::pair<std::string, UnitStatus>> keys;
+  for (const auto& line : lines) {
+    std::size_t k = 0;
+    while (k < keys.size() && !(keys[k].first == line.location && keys[k].second == line.status)) {
+      ++k;
+    }
+    if (k == keys.size()) {
+      keys.emplace_back(line.location, line.status);
+      listings.push_back(
+          {{"location", {{"identifier", {{"system", kFacilitySystem}, {"value", line.location}}}}},
+           {"itemStatus",
+            {{"coding", json::array({coding(kUnitStatusSystem, to_string(line.status))})}}},
+           {"countingDateTime", format_rfc3339(at)},
+           {"item", json::array()}});
+    }
+    const std::string category(to_string(line.category));
+    const std::string group(to_string(line.abo_rh));
+    listings[k]["item"].push_back(
+        {{"category", {{"coding", json::array({coding(kCategorySystem, category)})}}},
+         {"quantity", {{"value", line.count}, {"unit", "unit"}}},
+         {"item",
+          {{"concept",
+            {{"coding", json::array({coding(kStockItemSystem, category + "|" + group,
+                                            category + " " + group)})}}}}}});
+  }
+  return {{"resourceType", "InventoryReport"},
+          {"status", "active"},
+          {"countType", "snapshot"},
+          {"reportedDateTime", format_rfc3339(at)},
+          {"inventoryListing", listings}};
+}
+
+}  // namespace hemoledger::fhir

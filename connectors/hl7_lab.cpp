@@ -1,0 +1,458 @@
+#include "connectors/hl7_lab.h"
+
+#include <utility>
+
+#include "events/event.h"
+
+namespace hemoledger {
+
+namespace {
+
+namespace err = hl7::err;
+
+// A failure at one place of the message.
+struct Failure {
+  int hl7_code;
+  std::string code;  // snake_case
+  std::string segment;
+  int sequence;
+  int field;
+  std::string message;
+};
+
+MappingResult failed(hl7::AckCode ack, Failure f) {
+  MappingResult r;
+  r.code = ack;
+  r.error_code = f.code;
+  std::string where;
+  if (!f.segment.empty()) {
+    where = f.field > 0 ? f.segment + "-" + std::to_string(f.field) : f.segment;
+    if (f.sequence > 0) where += " of " + f.segment + " " + std::to_string(f.sequence);
+    where += ": ";
+  }
+  r.error = hl7::AckError{f.hl7_code, f.segment, f.sequence, f.field, where + f.message};
+  return r;
+}
+
+bool printable_id_part(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Sender text kept in an event or quoted in a message: printable ASCII only
+// (anything else becomes '?'), at most n characters.
+std::string clip(std::string s, std::size_t n) {
+  if (s.size() > n) s.resize(n);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return s;
+}
+
+// Common header facts of every mapped message.
+struct Header {
+  std::string facility;
+  std::string control_id;
+  std::string actor;  // MSH-3.1, the sending application
+  TimeMs msh_time = 0;
+};
+
+Result<Header> read_header(const hl7::Message& m, const LabMapping& map, TimeMs received_at,
+                           MappingResult& fail_out) {
+  Header h;
+  const auto& opt = map.hl7();
+  std::string sent = opt.facility;
+  if (sent.empty() && opt.facility_field) sent = m.value(*opt.facility_field);
+  auto fac = map.facility_for(sent);
+  if (!fac) {
+    fail_out = failed(hl7::AckCode::error,
+                      {err::kUnknownKeyIdentifier, fac.error().code,
+                       opt.facility_field ? opt.facility_field->segment : "MSH", 0,
+                       opt.facility_field ? opt.facility_field->field : 4, fac.error().message});
+    return fac.error();
+  }
+  h.facility = *fac;
+  h.control_id = m.control_id();
+  if (h.control_id.empty() || !printable_id_part(h.control_id)) {
+    fail_out = failed(hl7::AckCode::reject,
+                      {err::kRequiredFieldMissing, "missing_control_id", "MSH", 0, 10,
+                       "the message control id must be 1 to 64 printable characters without "
+                       "spaces, so that a retransmission is recognised."});
+    return make_error("missing_control_id", "");
+  }
+  h.actor = clip(m.msh().value(3, 1), 128);
+  h.msh_time = received_at;
+  if (!m.msh().raw(7).empty()) {
+    auto t = hl7::parse_datetime(m.msh().value(7, 1), opt.utc_offset_minutes);
+    if (!t) {
+      fail_out = failed(hl7::AckCode::error,
+                        {err::kDataTypeError, "bad_datetime", "MSH", 0, 7, t.error().message});
+      return t.error();
+    }
+    h.msh_time = *t;
+  }
+  return h;
+}
+
+std::string event_id(const Header& h, int n, bool corrected) {
+  return "hl7-" + h.facility + "-" + h.control_id + "-" + std::to_string(n) +
+         (corrected ? "-c" : "");
+}
+
+// Checks each event's shape; a failure here is our bug, not the sender's.
+MappingResult finish(MappingResult r) {
+  for (const auto& e : r.events) {
+    if (auto s = validate_shape(e); !s) {
+      // Text the sender chose (an info result as sent) may be unusable;
+      // anything else means the mapping built a wrong event.
+      const bool senders = s.error().code == "invalid_text" || s.error().code == "field_too_long";
+      return failed(
+          hl7::AckCode::error,
+          {senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code, "", 0, 0,
+           senders ? s.error().message
+                   : "hemoledger built an event it cannot accept (" + s.error().message + ")"});
+    }
+  }
+  return r;
+}
+
+// The segment a DIN path names, for the OBX at index `obx`: that OBX itself
+// for an OBX path; for OBR, ORC, SPM and other order segments, the one in the
+// OBX's order group [group_begin, group_end) (from its OBR, or the ORC just
+// before, to the next ORC/OBR); otherwise the first in the message.
+const hl7::Segment* din_segment(const hl7::Message& m, std::size_t obx, std::size_t group_begin,
+                                std::size_t group_end, const std::string& name) {
+  const auto& segs = m.segments();
+  if (name == "OBX") return &segs[obx];
+  for (std::size_t i = group_begin; i < group_end && i < segs.size(); ++i) {
+    if (segs[i].name() == name) return &segs[i];
+  }
+  return m.find(name);
+}
+
+// Which occurrence of its kind a segment is (1-based), for ERR-2.
+int occurrence(const hl7::Message& m, const hl7::Segment* s) {
+  int n = 0;
+  for (const auto& seg : m.segments()) {
+    if (seg.name() == s->name()) ++n;
+    if (&seg == s) return n;
+  }
+  return 0;
+}
+
+struct Dated {
+  bool ok = true;
+  TimeMs at = 0;
+  std::string message;
+};
+
+Dated read_time(std::string_view text, int offset, TimeMs fallback) {
+  if (text.empty()) return {true, fallback, {}};
+  auto t = hl7::parse_datetime(text, offset);
+  if (!t) return {false, 0, t.error().message};
+  return {true, *t, {}};
+}
+
+MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs received_at) {
+  MappingResult fail;
+  auto header = read_header(m, map, received_at, fail);
+  if (!header) return fail;
+  const Header& h = *header;
+  const auto& segs = m.segments();
+  const auto& din_path = map.hl7().din_field;
+  const int offset = map.hl7().utc_offset_minutes;
+
+  MappingResult r;
+  std::size_t group_begin = segs.size();  // none yet
+  std::size_t group_end = segs.size();
+  const hl7::Segment* obr = nullptr;
+  int obx_count = 0;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const hl7::Segment& s = segs[i];
+    if (s.name() == "OBR") {
+      obr = &s;
+      group_begin = (i > 0 && segs[i - 1].name() == "ORC") ? i - 1 : i;
+      group_end = segs.size();
+      for (std::size_t j = i + 1; j < segs.size(); ++j) {
+        if (segs[j].name() == "OBR" || segs[j].name() == "ORC") {
+          group_end = j;
+          break;
+        }
+      }
+      continue;
+    }
+    if (s.name() != "OBX") continue;
+    const int n = ++obx_count;
+    const auto fail_at = [&](int hl7_code, std::string code, int field, std::string message) {
+      return failed(hl7::AckCode::error,
+                    {hl7_code, std::move(code), "OBX", n, field, std::move(message)});
+    };
+    if (!obr) {
+      return fail_at(err::kSegmentSequence, "segment_sequence", 0,
+                     "an OBX must follow the OBR of its order.");
+    }
+
+    // Status first: a preliminary result is not read any further.
+    const std::string status = s.value(11);
+    const std::string code = s.value(3, 1);
+    const std::string label =
+        code.empty() ? "OBX " + std::to_string(n) : "OBX " + std::to_string(n) + " (" + code + ")";
+    if (status.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", 11,
+                     "the result status is empty; send F (final) or C (corrected).");
+    }
+    if (status == "D" || status == "W") {
+      return fail_at(err::kTableValueNotFound, "cannot_retract", 11,
+                     "status " + status +
+                         " asks to delete a result, which hemoledger cannot do; send the right "
+                         "result with status C (corrected).");
+    }
+    if (status != "F" && status != "C") {
+      if (status == "P" || status == "I" || status == "R" || status == "S" || status == "X" ||
+          status == "N") {
+        r.notes.push_back(label + " has status " + status +
+                          (status == "P" ? " (preliminary)" : "") + " and was not recorded.");
+        continue;
+      }
+      return fail_at(err::kTableValueNotFound, "unknown_status", 11,
+                     "\"" + clip(status, 10) + "\" is not a result status of HL7 table 0085.");
+    }
+    const bool corrected = status == "C";
+
+    if (code.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", 3, "the test code is empty.");
+    }
+    auto test = map.test_for(s.value(3, 3), code);
+    if (!test && !s.value(3, 4).empty()) test = map.test_for(s.value(3, 6), s.value(3, 4));
+    if (!test) return fail_at(err::kTableValueNotFound, "unknown_test", 3, test.error().message);
+
+    std::string value = s.value(5, 1);
+    if (value.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", 5,
+                     "the result of " + *test + " is empty.");
+    }
+    auto result = map.result_for(*test, value);
+    if (!result && !s.value(5, 2).empty()) result = map.result_for(*test, s.value(5, 2));
+    if (!result) {
+      return fail_at(err::kTableValueNotFound, "unknown_result", 5, result.error().message);
+    }
+
+    const hl7::Segment* din_seg = din_segment(m, i, group_begin, group_end, din_path.segment);
+    const int din_occurrence = din_seg ? occurrence(m, din_seg) : 0;
+    const std::string din_sent =
+        din_seg ? din_seg->value(din_path.field, din_path.component == 0 ? 1 : din_path.component,
+                                 din_path.subcomponent == 0 ? 1 : din_path.subcomponent,
+                                 din_path.repetition)
+                : std::string();
+    if (din_sent.empty()) {
+      return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_field",
+                                          din_path.segment, din_occurrence, din_path.field,
+                                          "the donation number (" + din_path.to_string() +
+                                              ", as the lab mapping says) is empty."});
+    }
+    auto din = din_from_lab(din_sent);
+    if (!din) {
+      return failed(hl7::AckCode::error, {err::kDataTypeError, din.error().code, din_path.segment,
+                                          din_occurrence, din_path.field, din.error().message});
+    }
+
+    TimeMs fallback = h.msh_time;
+    if (!obr->raw(7).empty()) {
+      const Dated d = read_time(obr->value(7, 1), offset, h.msh_time);
+      if (!d.ok) {
+        return failed(hl7::AckCode::error,
+                      {err::kDataTypeError, "bad_datetime", "OBR", 0, 7, d.message});
+      }
+      fallback = d.at;
+    }
+    const Dated at = read_time(s.value(14, 1), offset, fallback);
+    if (!at.ok) return fail_at(err::kDataTypeError, "bad_datetime", 14, at.message);
+
+    Event e;
+    e.id = event_id(h, n, corrected);
+    e.type = EventType::test_resulted;
+    e.at = at.at;
+    e.facility = h.facility;
+    e.actor = h.actor;
+    e.station = clip(s.value(18, 1), 128);
+    e.din = *din;
+    e.test = *test;
+    e.result = *result;
+    r.events.push_back(std::move(e));
+  }
+  if (obx_count == 0) {
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", "OBX", 0, 0,
+                                        "the message carries no result (no OBX segment)."});
+  }
+  return finish(std::move(r));
+}
+
+struct ProductStatus {
+  std::string_view code;
+  EventType type;
+  std::string_view note;  // said when the event cannot carry everything
+};
+
+MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, TimeMs received_at,
+                                bool dispense) {
+  MappingResult fail;
+  auto header = read_header(m, map, received_at, fail);
+  if (!header) return fail;
+  const Header& h = *header;
+  const int offset = map.hl7().utc_offset_minutes;
+
+  // BPX: status 2, message status 3, time 4, DIN 5, product 6.
+  // BTX: DIN 2, product 3, status 11, message status 12, time 13.
+  const std::string seg_name = dispense ? "BPX" : "BTX";
+  const int f_status = dispense ? 2 : 11;
+  const int f_msg_status = dispense ? 3 : 12;
+  const int f_time = dispense ? 4 : 13;
+  const int f_din = dispense ? 5 : 2;
+  const int f_product = dispense ? 6 : 3;
+  static constexpr ProductStatus kDispense[] = {
+      {"RS", EventType::unit_reserved, ""},   {"RD", EventType::unit_reserved, ""},
+      {"DS", EventType::unit_issued, ""},     {"RA", EventType::unit_returned, ""},
+      {"RL", EventType::unit_returned, ""},   {"RE", EventType::reservation_released, ""},
+      {"PT", EventType::unit_transfused, ""}, {"WA", EventType::unit_discarded, ""},
+  };
+  static constexpr ProductStatus kDisposition[] = {
+      {"TX", EventType::unit_transfused, ""},
+      {"TR", EventType::unit_transfused,
+       " reports a transfusion reaction; the transfusion is recorded, the reaction must be "
+       "reported to haemovigilance separately."},
+      {"RA", EventType::unit_returned, ""},
+      {"RL", EventType::unit_returned, ""},
+      {"WA", EventType::unit_discarded, ""},
+  };
+
+  MappingResult r;
+  int count = 0;
+  for (const auto& s : m.segments()) {
+    if (s.name() != seg_name) continue;
+    const int n = ++count;
+    const std::string label = seg_name + " " + std::to_string(n);
+    const auto fail_at = [&](int hl7_code, std::string code, int field, std::string message) {
+      return failed(hl7::AckCode::error,
+                    {hl7_code, std::move(code), seg_name, n, field, std::move(message)});
+    };
+    const std::string msg_status = s.value(f_msg_status);
+    if (msg_status.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", f_msg_status,
+                     "the status is empty; send F (final) or C (corrected).");
+    }
+    if (msg_status == "P") {
+      r.notes.push_back(label + " is preliminary (P) and was not recorded.");
+      continue;
+    }
+    if (msg_status != "F" && msg_status != "C") {
+      return fail_at(err::kTableValueNotFound, "unknown_status", f_msg_status,
+                     "\"" + clip(msg_status, 10) +
+                         "\" is not a status of HL7 table 0511 hemoledger reads (F, C, P).");
+    }
+    const std::string status = s.value(f_status, 1);
+    if (status.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", f_status,
+                     dispense ? "the dispense status is empty." : "the disposition is empty.");
+    }
+    const ProductStatus* ps = nullptr;
+    if (dispense) {
+      for (const auto& p : kDispense) ps = (p.code == status) ? &p : ps;
+    } else {
+      for (const auto& p : kDisposition) ps = (p.code == status) ? &p : ps;
+    }
+    if (!ps) {
+      return fail_at(err::kTableValueNotFound, "unknown_status", f_status,
+                     "\"" + clip(status, 10) + "\" is not a " +
+                         (dispense ? "dispense status (table 0510)"
+                                   : "transfusion/disposition status (table 0513)") +
+                         " that hemoledger records.");
+    }
+    const std::string din_sent = s.value(f_din, 1);
+    if (din_sent.empty()) {
+      return fail_at(err::kRequiredFieldMissing, "missing_field", f_din,
+                     "the donation number is empty.");
+    }
+    auto din = din_from_lab(din_sent);
+    if (!din) return fail_at(err::kDataTypeError, din.error().code, f_din, din.error().message);
+    std::string product = s.value(f_product, 1);
+    if (product.size() == 10 && product.substr(0, 2) == "=<") product = product.substr(2);
+    if (!is_product_code(product)) {
+      return fail_at(product.empty() ? err::kRequiredFieldMissing : err::kDataTypeError,
+                     "invalid_product", f_product,
+                     "\"" + clip(product, 20) +
+                         "\" is not an 8-character ISBT 128 product code (e.g. E0336V00).");
+    }
+    const Dated at = read_time(s.value(f_time, 1), offset, h.msh_time);
+    if (!at.ok) return fail_at(err::kDataTypeError, "bad_datetime", f_time, at.message);
+
+    Event e;
+    e.id = event_id(h, n, msg_status == "C");
+    e.type = ps->type;
+    e.at = at.at;
+    e.facility = h.facility;
+    e.actor = h.actor;
+    e.din = *din;
+    e.product = product;
+    if (e.type == EventType::unit_discarded) e.reason = map.hl7().wasted_reason;
+    if (!ps->note.empty()) r.notes.push_back(label + std::string(ps->note));
+    r.events.push_back(std::move(e));
+  }
+  if (count == 0) {
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", seg_name, 0,
+                                        0, "the message carries no " + seg_name + " segment."});
+  }
+  return finish(std::move(r));
+}
+
+}  // namespace
+
+MappingResult map_hl7(const hl7::Message& message, const LabMapping& mapping, TimeMs received_at) {
+  const std::string type = message.type();
+  const std::string trigger = message.trigger();
+  const auto unsupported = [&](int code) {
+    return failed(hl7::AckCode::reject,
+                  {code, "unsupported_message", "MSH", 0, 9,
+                   "message type " + clip(type, 10) + "^" + clip(trigger, 10) +
+                       " is not read; hemoledger reads ORU^R01, BPS^O29 and BTS^O31."});
+  };
+  if (type == "ORU")
+    return trigger == "R01" ? map_oru(message, mapping, received_at)
+                            : unsupported(err::kUnsupportedEventCode);
+  if (type == "BPS")
+    return trigger == "O29" ? map_blood_product(message, mapping, received_at, true)
+                            : unsupported(err::kUnsupportedEventCode);
+  if (type == "BTS")
+    return trigger == "O31" ? map_blood_product(message, mapping, received_at, false)
+                            : unsupported(err::kUnsupportedEventCode);
+  return unsupported(err::kUnsupportedMessageType);
+}
+
+MappingResult map_hl7_text(std::string_view text, const LabMapping& mapping, TimeMs received_at) {
+  auto m = hl7::parse(text);
+  if (!m) {
+    MappingResult r;
+    r.code = hl7::AckCode::reject;
+    r.error_code = m.error().code;
+    r.error = hl7::AckError{
+        m.error().code == "no_msh" ? err::kRequiredFieldMissing : err::kApplicationInternalError,
+        "", 0, 0, m.error().message};
+    return r;
+  }
+  return map_hl7(*m, mapping, received_at);
+}
+
+std::string hl7_ack(const hl7::Message& inbound, const MappingResult& r,
+                    const std::string& control_id, TimeMs at) {
+  hl7::Ack ack;
+  ack.code = r.code;
+  ack.text = r.summary();
+  ack.control_id = control_id;
+  ack.at = at;
+  ack.error = r.error;
+  return hl7::build_ack(inbound, ack);
+}
+
+}  // namespace hemoledger

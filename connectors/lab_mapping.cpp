@@ -1,0 +1,488 @@
+#include "connectors/lab_mapping.h"
+
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "connectors/isbt128.h"
+#include "events/blood_group.h"
+#include "events/event.h"
+
+namespace hemoledger {
+
+namespace {
+
+using nlohmann::json;
+
+std::string lower_trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+Error bad(const std::string& where, const std::string& what) {
+  return make_error("invalid_lab_mapping", "Lab mapping, " + where + ": " + what);
+}
+
+// Every key of `obj` must be one of `allowed`.
+Status only_keys(const json& obj, const std::string& where,
+                 std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, _] : obj.items()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == key;
+    if (!ok) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return bad(where.empty() ? "top level" : where,
+                 "unknown key \"" + key + "\"; the keys are " + list + ".");
+    }
+  }
+  return {};
+}
+
+Status get_string(const json& obj, const char* key, const std::string& where, std::string& out) {
+  if (!obj.contains(key)) return {};
+  const json& v = obj.at(key);
+  if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
+    return bad(where.empty() ? std::string(key) : where + "." + key, "must be a non-empty string.");
+  }
+  out = v.get<std::string>();
+  return {};
+}
+
+Status get_int(const json& obj, const char* key, const std::string& where, int lo, int hi,
+               int& out) {
+  if (!obj.contains(key)) return {};
+  const json& v = obj.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi) {
+    return bad(where + "." + key, "must be a whole number from " + std::to_string(lo) + " to " +
+                                      std::to_string(hi) + ".");
+  }
+  out = static_cast<int>(v.get<long long>());
+  return {};
+}
+
+std::optional<TestKind> parse_kind(std::string_view s) {
+  if (s == "abo") return TestKind::abo;
+  if (s == "rhd") return TestKind::rhd;
+  if (s == "abo_rh") return TestKind::abo_rh;
+  if (s == "screen") return TestKind::screen;
+  if (s == "info") return TestKind::info;
+  return std::nullopt;
+}
+
+// The engine's canonical spelling of a result of kind k, if `value` is one of
+// the spellings the projector accepts.
+std::optional<std::string> canonical(TestKind k, std::string_view value) {
+  switch (k) {
+    case TestKind::abo:
+      if (auto a = parse_abo(value)) return std::string(to_string(*a));
+      return std::nullopt;
+    case TestKind::rhd:
+      if (auto r = parse_rhd(value)) return std::string(*r == RhD::positive ? "pos" : "neg");
+      return std::nullopt;
+    case TestKind::abo_rh:
+      if (auto g = parse_abo_rh(value)) return std::string(to_string(*g));
+      return std::nullopt;
+    case TestKind::screen: {
+      ScreenOutcome o;
+      if (!parse_screen_outcome(value, o)) return std::nullopt;
+      return std::string(o == ScreenOutcome::negative   ? "negative"
+                         : o == ScreenOutcome::positive ? "positive"
+                                                        : "indeterminate");
+    }
+    case TestKind::info:
+      if (value.empty() || value.size() > 32) return std::nullopt;
+      return std::string(value);
+  }
+  return std::nullopt;
+}
+
+std::string_view expected(TestKind k) {
+  switch (k) {
+    case TestKind::abo:
+      return "O, A, B or AB";
+    case TestKind::rhd:
+      return "pos or neg";
+    case TestKind::abo_rh:
+      return "O+, O-, A+, A-, B+, B-, AB+ or AB-";
+    case TestKind::screen:
+      return "negative, positive or indeterminate";
+    case TestKind::info:
+      return "1 to 32 characters";
+  }
+  return "";
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Sender text quoted in a message: printable ASCII only, at most n characters.
+std::string shown(std::string_view s, std::size_t n = 40) {
+  std::string out(s.substr(0, n));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MappingResult::summary() const {
+  if (!ok()) return error ? error->message : "The message was not accepted.";
+  std::string s =
+      std::to_string(events.size()) + (events.size() == 1 ? " event" : " events") + " recorded.";
+  for (const auto& n : notes) s += " " + n;
+  return s;
+}
+
+Result<std::string> din_from_lab(std::string_view sent) {
+  while (!sent.empty() && sent.back() == ' ') sent.remove_suffix(1);
+  while (!sent.empty() && sent.front() == ' ') sent.remove_prefix(1);
+  const std::string quoted = shown(sent, 20);
+  if (sent.size() == 13 && is_din(sent)) return std::string(sent);
+  std::string data;
+  if (!sent.empty() && sent.front() == '=') {
+    data = std::string(sent);
+  } else if (sent.size() == 14) {
+    data = std::string(sent);
+  } else if (sent.size() == 15) {
+    data = "=" + std::string(sent);
+  } else {
+    return make_error("invalid_din", "\"" + quoted +
+                                         "\" is not a donation number: expected 13 characters, "
+                                         "14 with the check character or 15 with the flags.");
+  }
+  auto scan = isbt128::decode(data);
+  if (!scan) return Error{scan.error().code, "DIN \"" + quoted + "\": " + scan.error().message};
+  if (!scan->din || scan->structures.size() != 1) {
+    return make_error("invalid_din", "\"" + quoted + "\" is not a donation number.");
+  }
+  return *scan->din;
+}
+
+Result<AstmFieldPath> parse_astm_field_path(std::string_view text) {
+  const auto fail = [&] {
+    return make_error("bad_field_path", "\"" + std::string(text.substr(0, 20)) +
+                                            "\" is not an ASTM field path; expected a record "
+                                            "letter, a dash and a field, e.g. O-3 or O-3.2.");
+  };
+  AstmFieldPath p;
+  if (text.size() < 3 || text[0] < 'A' || text[0] > 'Z' || text[1] != '-') return fail();
+  p.record = text[0];
+  std::size_t i = 2;
+  const auto number = [&](int& out) {
+    const std::size_t start = i;
+    int v = 0;
+    while (i < text.size() && is_digit(text[i]) && i - start < 3) v = v * 10 + (text[i++] - '0');
+    if (i == start || v < 1 || (i < text.size() && is_digit(text[i]))) return false;
+    out = v;
+    return true;
+  };
+  if (!number(p.field)) return fail();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!number(p.component)) return fail();
+  }
+  if (i != text.size()) return fail();
+  return p;
+}
+
+Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
+                                          const ReferenceData& reference) {
+  // A key given twice in one object would silently keep the last value: the
+  // parser callback notes the first such key.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !open_objects.empty()) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !open_objects.empty() && parsed.is_string() &&
+               !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  const json doc = json::parse(json_text.begin(), json_text.end(), note_keys, false);
+  if (doc.is_discarded()) {
+    return make_error("invalid_json", "The lab mapping file is not valid JSON.");
+  }
+  if (!duplicate.empty()) {
+    return bad("key \"" + shown(duplicate) + "\"", "given twice in the same object.");
+  }
+  if (!doc.is_object()) return bad("top level", "must be a JSON object.");
+  if (auto s = only_keys(doc, "",
+                         {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
+                          "default_coding_system", "tests", "results", "reagents"});
+      !s) {
+    return s.error();
+  }
+  LabMapping m;
+  for (const auto& t : reference.tests()) m.kinds_[t.code] = t.kind;
+  for (const auto& f : reference.facilities()) m.facilities_.insert(f.code);
+
+  const auto section = [&](const char* key) -> Result<const json*> {
+    if (!doc.contains(key)) return static_cast<const json*>(nullptr);
+    if (!doc.at(key).is_object()) return bad(key, "must be a JSON object.");
+    return &doc.at(key);
+  };
+  const auto known_facility = [&](const std::string& where, const std::string& code) -> Status {
+    if (!code.empty() && !m.facilities_.count(code)) {
+      return bad(where, "\"" + code + "\" is not a facility in the facility table.");
+    }
+    return {};
+  };
+
+  // hl7
+  auto h = section("hl7");
+  if (!h) return h.error();
+  if (*h) {
+    const json& o = **h;
+    if (auto s = only_keys(
+            o, "hl7",
+            {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason"});
+        !s) {
+      return s.error();
+    }
+    std::string din, fac_field;
+    for (auto s :
+         {get_string(o, "din_field", "hl7", din), get_string(o, "facility_field", "hl7", fac_field),
+          get_string(o, "facility", "hl7", m.hl7_.facility),
+          get_string(o, "wasted_reason", "hl7", m.hl7_.wasted_reason),
+          get_int(o, "utc_offset_minutes", "hl7", -720, 840, m.hl7_.utc_offset_minutes)}) {
+      if (!s) return s.error();
+    }
+    if (!din.empty()) {
+      auto p = hl7::parse_field_path(din);
+      if (!p) return bad("hl7.din_field", p.error().message);
+      m.hl7_.din_field = *p;
+    }
+    if (!fac_field.empty() && !m.hl7_.facility.empty()) {
+      return bad("hl7", "give either \"facility\" (a fixed code) or \"facility_field\", not both.");
+    }
+    if (!fac_field.empty()) {
+      auto p = hl7::parse_field_path(fac_field);
+      if (!p) return bad("hl7.facility_field", p.error().message);
+      m.hl7_.facility_field = *p;
+    }
+    if (!m.hl7_.facility.empty()) m.hl7_.facility_field.reset();
+    if (auto s = known_facility("hl7.facility", m.hl7_.facility); !s) return s.error();
+    if (!is_discard_reason(m.hl7_.wasted_reason)) {
+      return bad("hl7.wasted_reason",
+                 "must be one of: " + std::string(discard_reasons_text()) + ".");
+    }
+  }
+
+  // astm
+  auto a = section("astm");
+  if (!a) return a.error();
+  if (*a) {
+    const json& o = **a;
+    if (auto s =
+            only_keys(o, "astm", {"din_field", "facility_field", "facility", "utc_offset_minutes"});
+        !s) {
+      return s.error();
+    }
+    std::string din, fac_field;
+    for (auto s :
+         {get_string(o, "din_field", "astm", din),
+          get_string(o, "facility_field", "astm", fac_field),
+          get_string(o, "facility", "astm", m.astm_.facility),
+          get_int(o, "utc_offset_minutes", "astm", -720, 840, m.astm_.utc_offset_minutes)}) {
+      if (!s) return s.error();
+    }
+    if (!din.empty()) {
+      auto p = parse_astm_field_path(din);
+      if (!p) return bad("astm.din_field", p.error().message);
+      m.astm_.din_field = *p;
+    }
+    if (!fac_field.empty() && !m.astm_.facility.empty()) {
+      return bad("astm", "give either \"facility\" or \"facility_field\", not both.");
+    }
+    if (!fac_field.empty()) {
+      auto p = parse_astm_field_path(fac_field);
+      if (!p) return bad("astm.facility_field", p.error().message);
+      m.astm_.facility_field = *p;
+    }
+    if (auto s = known_facility("astm.facility", m.astm_.facility); !s) return s.error();
+  }
+
+  // fhir
+  auto f = section("fhir");
+  if (!f) return f.error();
+  if (*f) {
+    const json& o = **f;
+    if (auto s = only_keys(o, "fhir", {"din_from", "din_system", "facility"}); !s) {
+      return s.error();
+    }
+    std::string from;
+    for (auto s : {get_string(o, "din_from", "fhir", from),
+                   get_string(o, "din_system", "fhir", m.fhir_.din_system),
+                   get_string(o, "facility", "fhir", m.fhir_.facility)}) {
+      if (!s) return s.error();
+    }
+    if (from == "identifier")
+      m.fhir_.din_from = FhirDinFrom::identifier;
+    else if (!from.empty() && from != "specimen") {
+      return bad("fhir.din_from", "must be \"specimen\" or \"identifier\".");
+    }
+    if (auto s = known_facility("fhir.facility", m.fhir_.facility); !s) return s.error();
+  }
+
+  // facility_codes, coding_systems: objects of strings.
+  const auto string_map = [&](const char* key,
+                              std::map<std::string, std::string, std::less<>>& out) -> Status {
+    if (!doc.contains(key)) return {};
+    const json& o = doc.at(key);
+    if (!o.is_object()) return bad(key, "must be a JSON object of strings.");
+    for (const auto& [k, v] : o.items()) {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty() || k.empty()) {
+        return bad(std::string(key) + "." + k, "must be a non-empty string.");
+      }
+      out[k] = v.get<std::string>();
+    }
+    return {};
+  };
+  if (auto s = string_map("facility_codes", m.facility_codes_); !s) return s.error();
+  for (const auto& [sent, code] : m.facility_codes_) {
+    if (auto s = known_facility("facility_codes." + sent, code); !s) return s.error();
+  }
+  if (auto s = string_map("coding_systems", m.systems_); !s) return s.error();
+  if (auto s = get_string(doc, "default_coding_system", "", m.default_system_); !s) {
+    return s.error();
+  }
+
+  // tests: {system: {code: test}}
+  if (doc.contains("tests")) {
+    const json& t = doc.at("tests");
+    if (!t.is_object()) return bad("tests", "must be an object of coding systems.");
+    for (const auto& [system, codes] : t.items()) {
+      if (!codes.is_object()) return bad("tests." + system, "must be an object of codes.");
+      for (const auto& [code, test] : codes.items()) {
+        const std::string where = "tests." + system + "." + code;
+        if (!test.is_string()) return bad(where, "must be a hemoledger test code (a string).");
+        const std::string tc = test.get<std::string>();
+        if (!m.kinds_.count(tc)) {
+          return bad(where, "\"" + tc + "\" is not a test in the test catalogue.");
+        }
+        m.tests_[system][code] = tc;
+      }
+    }
+  }
+
+  // results: {kind: {value: outcome}}
+  if (doc.contains("results")) {
+    const json& r = doc.at("results");
+    if (!r.is_object()) return bad("results", "must be an object keyed by test kind.");
+    for (const auto& [kind_name, values] : r.items()) {
+      const auto kind = parse_kind(kind_name);
+      if (!kind) {
+        return bad("results." + kind_name,
+                   "unknown test kind; the kinds are abo, rhd, abo_rh, screen and info.");
+      }
+      if (!values.is_object()) return bad("results." + kind_name, "must be an object.");
+      auto& table = m.results_[*kind];
+      for (const auto& [value, outcome] : values.items()) {
+        const std::string where = "results." + kind_name + "." + value;
+        if (!outcome.is_string()) return bad(where, "must be a string.");
+        const auto c = canonical(*kind, outcome.get<std::string>());
+        if (!c) {
+          return bad(where, "\"" + outcome.get<std::string>() + "\" is not a result of kind " +
+                                kind_name + "; expected " + std::string(expected(*kind)) + ".");
+        }
+        const std::string key = lower_trimmed(value);
+        if (key.empty()) return bad(where, "the value must not be empty.");
+        if (table.count(key) && table[key] != *c) {
+          return bad(where, "listed twice (ignoring case) with different outcomes.");
+        }
+        table[key] = *c;
+      }
+    }
+  }
+
+  // reagents: {test: {reagent, tests_per_result}}
+  if (doc.contains("reagents")) {
+    const json& r = doc.at("reagents");
+    if (!r.is_object()) return bad("reagents", "must be an object keyed by test code.");
+    for (const auto& [test, use] : r.items()) {
+      const std::string where = "reagents." + test;
+      if (!m.kinds_.count(test)) return bad(where, "not a test in the test catalogue.");
+      if (!use.is_object()) return bad(where, "must be an object.");
+      if (auto s = only_keys(use, where, {"reagent", "tests_per_result"}); !s) return s.error();
+      ReagentUse u;
+      if (auto s = get_string(use, "reagent", where, u.reagent); !s) return s.error();
+      if (u.reagent.empty()) return bad(where, "needs \"reagent\".");
+      if (auto s = get_int(use, "tests_per_result", where, 1, 1000, u.tests_per_result); !s) {
+        return s.error();
+      }
+      m.reagents_[test] = u;
+    }
+  }
+  return m;
+}
+
+Result<std::string> LabMapping::test_for(std::string_view system, std::string_view code) const {
+  std::string sys = default_system_;
+  if (!system.empty()) {
+    auto alias = systems_.find(system);
+    sys = alias != systems_.end() ? alias->second : std::string(system);
+  }
+  auto t = tests_.find(sys);
+  if (t != tests_.end()) {
+    auto c = t->second.find(code);
+    if (c != t->second.end()) return c->second;
+  }
+  return make_error(
+      "unknown_test",
+      "Test code \"" + shown(code) + "\"" +
+          (system.empty() ? std::string() : " of coding system \"" + shown(system, 60) + "\"") +
+          " is not in the lab mapping.");
+}
+
+Result<std::string> LabMapping::result_for(std::string_view test, std::string_view value) const {
+  auto k = kinds_.find(test);
+  if (k == kinds_.end()) {
+    return make_error("unknown_test",
+                      "The test \"" + std::string(test) + "\" is not in the test catalogue.");
+  }
+  const TestKind kind = k->second;
+  auto table = results_.find(kind);
+  if (table != results_.end()) {
+    auto hit = table->second.find(lower_trimmed(value));
+    if (hit != table->second.end()) return hit->second;
+  }
+  std::string_view v = value;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (auto c = canonical(kind, v)) return *c;
+  return make_error("unknown_result", "\"" + shown(value) + "\" is not a result of test " +
+                                          std::string(test) + " in the lab mapping; expected " +
+                                          std::string(expected(kind)) + ".");
+}
+
+Result<std::string> LabMapping::facility_for(std::string_view sent) const {
+  auto alias = facility_codes_.find(sent);
+  const std::string code = alias != facility_codes_.end() ? alias->second : std::string(sent);
+  if (code.empty()) {
+    return make_error("unknown_facility", "The message does not name the sending facility.");
+  }
+  if (!facilities_.count(code)) {
+    return make_error("unknown_facility", "The sending facility \"" + shown(code) +
+                                              "\" is not in the facility table or the lab "
+                                              "mapping's facility_codes.");
+  }
+  return code;
+}
+
+const ReagentUse* LabMapping::reagent_for(std::string_view test) const {
+  auto r = reagents_.find(test);
+  return r == reagents_.end() ? nullptr : &r->second;
+}
+
+}  // namespace hemoledger

@@ -69,10 +69,19 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
   if (req.has_param("dry_run") && req.get_param_value("dry_run") != "0") {
     // Checks the event against the current state with the engine's own rules,
     // records nothing: a station asks before it acts.
-    auto d = find_donation(ctx.engine->store(), e->din);
-    if (!d) return send_error(res, 500, d.error());
-    auto checked = apply_event(ctx.engine->reference(), ctx.engine->rules(),
-                               d->has_value() ? &**d : nullptr, *e);
+    Status checked;
+    if (is_reagent_event(e->type)) {
+      auto lot = ctx.engine->store().reagent_lot_anywhere(reagent_lot_key(e->reagent, e->lot));
+      if (!lot) return send_error(res, 500, lot.error());
+      auto r = apply_reagent_event(ctx.engine->reference(), lot->has_value() ? &**lot : nullptr, *e);
+      if (!r) checked = r.error();
+    } else {
+      auto d = find_donation(ctx.engine->store(), e->din);
+      if (!d) return send_error(res, 500, d.error());
+      auto r = apply_event(ctx.engine->reference(), ctx.engine->rules(),
+                           d->has_value() ? &**d : nullptr, *e);
+      if (!r) checked = r.error();
+    }
     if (!checked) {
       return send_json(res, 422, {{"outcome", "would_be_rejected"},
                                   {"id", e->id},
@@ -82,7 +91,7 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
     return send_json(res, 200, {{"outcome", "would_be_applied"}, {"id", e->id}});
   }
   const std::string canonical = encode_json(*e);
-  auto delivered = ctx.producer->produce_sync(ctx.events_topic, e->din, canonical, 10000);
+  auto delivered = ctx.producer->produce_sync(ctx.events_topic, event_key(*e), canonical, 10000);
   if (!delivered) {
     return send_json(res, 503, {{"outcome", "not_recorded"},
                                 {"id", e->id},
@@ -291,6 +300,16 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     auto f = parse_alert_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());
     auto j = alerts_json(ctx.engine->store(), *f);
+    if (!j) return send_error(res, 500, j.error());
+    send_json(res, 200, *j);
+  });
+
+  svr.Get("/api/reagents", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    std::map<std::string, std::string> params(req.params.begin(), req.params.end());
+    auto f = parse_reagent_filter(params, ctx.engine->reference());
+    if (!f) return send_error(res, 400, f.error());
+    auto j = reagents_json(ctx.engine->store(), ctx.engine->reference(), *f, wall_clock_now(),
+                           ctx.engine->supply().window_days);
     if (!j) return send_error(res, 500, j.error());
     send_json(res, 200, *j);
   });

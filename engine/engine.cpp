@@ -139,6 +139,10 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::map<std::int32_t, std::set<std::string>> applied_ids;
   std::map<std::int32_t, StockTable> stock_change;
   std::map<std::pair<std::int32_t, DemandKey>, std::int64_t> demand;  // new absolute counts
+  // Reagent lots changed in this batch, by (partition, lot key), and usage.
+  std::map<std::pair<std::int32_t, std::string>, ReagentLot> touched_lots;
+  std::map<std::pair<std::int32_t, std::string>, std::vector<IndexEntry>> lot_index_before;
+  std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage;  // absolute counts
   std::map<std::int32_t, std::int64_t> next;
   {
     std::lock_guard lock(mu_);
@@ -169,8 +173,12 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       if (e) {
         j["event_id"] = e->id;
         j["type"] = std::string(to_string(e->type));
-        j["din"] = e->din;
+        if (!e->din.empty()) j["din"] = e->din;
         if (!e->product.empty()) j["product"] = e->product;
+        if (!e->reagent.empty()) {
+          j["reagent"] = e->reagent;
+          j["lot"] = e->lot;
+        }
         j["facility"] = e->facility;
       }
       if (r.timestamp != 0) j["recorded_at"] = format_rfc3339(r.timestamp);
@@ -195,10 +203,13 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     Event& e = *decoded;
     if (e.recorded_at == 0) e.recorded_at = r.timestamp;
-    if (r.key != e.din) {
+    if (r.key != event_key(e)) {
       reject(make_error(r.key.empty() ? "missing_key" : "key_mismatch",
-                        "The Kafka message key must be the DIN (" + e.din +
-                            ") so that a donation's events stay in order."),
+                        is_reagent_event(e.type)
+                            ? "The Kafka message key must be " + event_key(e) +
+                                  " so that a reagent lot's events stay in order."
+                            : "The Kafka message key must be the DIN (" + e.din +
+                                  ") so that a donation's events stay in order."),
              &e);
       continue;
     }
@@ -214,6 +225,47 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       reject(make_error("duplicate_event",
                         "Event " + e.id + " was already applied; the repeat changes nothing."),
              &e);
+      continue;
+    }
+    auto record_applied = [&] {
+      clock = std::max({clock, e.at, e.recorded_at});
+      applied_ids[r.partition].insert(e.id);
+      batch.put_journal(r.partition, pos, encode_binary(e));
+      batch.put_outcome(r.partition, e.id,
+                        dump({{"status", "applied"}, {"partition", r.partition},
+                              {"offset", pos}}));
+      ++n_applied;
+    };
+    if (is_reagent_event(e.type)) {
+      const auto lkey = std::make_pair(r.partition, reagent_lot_key(e.reagent, e.lot));
+      auto lot_it = touched_lots.find(lkey);
+      std::optional<ReagentLot> stored_lot;
+      if (lot_it == touched_lots.end()) {
+        auto l = store_->reagent_lot(r.partition, lkey.second);
+        if (!l) return l.error();
+        stored_lot = std::move(*l);
+        lot_index_before[lkey] =
+            stored_lot ? reagent_index_entries(*stored_lot) : std::vector<IndexEntry>{};
+      }
+      const ReagentLot* lot_before =
+          lot_it != touched_lots.end() ? &lot_it->second : (stored_lot ? &*stored_lot : nullptr);
+      auto lot_applied = apply_reagent_event(ref_, lot_before, e);
+      if (!lot_applied) {
+        reject(lot_applied.error(), &e);
+        continue;
+      }
+      for (const auto& u : lot_applied->usage) {
+        const auto ukey = std::make_pair(r.partition, u.key);
+        auto uit = usage.find(ukey);
+        if (uit == usage.end()) {
+          auto current = store_->reagent_usage(r.partition, u.key);
+          if (!current) return current.error();
+          uit = usage.emplace(ukey, *current).first;
+        }
+        uit->second += u.change;
+      }
+      touched_lots[lkey] = std::move(lot_applied->after);
+      record_applied();
       continue;
     }
     const auto key = std::make_pair(r.partition, e.din);
@@ -254,15 +306,26 @@ Status Engine::apply_records(const std::vector<Record>& records) {
         lookbacks_pending_ = true;
       }
     }
-    clock = std::max({clock, e.at, e.recorded_at});
     touched[key] = std::move(applied->after);
-    applied_ids[r.partition].insert(e.id);
-    batch.put_journal(r.partition, pos, encode_binary(e));
-    batch.put_outcome(r.partition, e.id,
-                      dump({{"status", "applied"}, {"partition", r.partition},
-                            {"offset", pos}}));
-    ++n_applied;
+    record_applied();
   }
+
+  for (const auto& [key, lot] : touched_lots) {
+    batch.put_reagent_lot(key.first, lot);
+    const auto& before = lot_index_before[key];
+    const auto after = reagent_index_entries(lot);
+    for (const auto& entry : before) {
+      if (std::find(after.begin(), after.end(), entry) == after.end()) {
+        batch.delete_index(key.first, entry);
+      }
+    }
+    for (const auto& entry : after) {
+      if (std::find(before.begin(), before.end(), entry) == before.end()) {
+        batch.put_index(key.first, entry);
+      }
+    }
+  }
+  for (const auto& [ukey, count] : usage) batch.put_reagent_usage(ukey.first, ukey.second, count);
 
   for (const auto& [key, d] : touched) {
     batch.put_donation(key.first, key.second, encode_donation(d));
@@ -573,6 +636,25 @@ Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceDa
       return false;
     }
     if (until && e->at > *until) return true;
+    if (is_reagent_event(e->type)) {
+      const std::string lkey = reagent_lot_key(e->reagent, e->lot);
+      auto lit = out.lots.find(lkey);
+      auto lot = apply_reagent_event(ref, lit == out.lots.end() ? nullptr : &lit->second, *e);
+      if (!lot) {
+        if (until) return true;
+        failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                                    std::to_string(off) +
+                                                    " is rejected on replay: " +
+                                                    lot.error().message);
+        return false;
+      }
+      for (const auto& u : lot->usage) {
+        if ((out.usage[u.key] += u.change) == 0) out.usage.erase(u.key);
+      }
+      out.lots[lkey] = std::move(lot->after);
+      ++out.events;
+      return true;
+    }
     auto it = out.donations.find(e->din);
     auto applied = apply_event(ref, rules, it == out.donations.end() ? nullptr : &it->second, *e);
     if (!applied) {
@@ -628,6 +710,10 @@ Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& re
                                                       std::to_string(off) + " cannot be read: " +
                                                       e.error().message);
           return false;
+        }
+        if (is_reagent_event(e->type)) {  // reagent lots raise no alerts yet
+          model.advance_clock(std::max(e->at, e->recorded_at));
+          return true;
         }
         auto it = ds.find(e->din);
         const Donation* before = it == ds.end() ? nullptr : &it->second;
@@ -735,6 +821,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     const auto events = replayed->events;
     report.events += events;
     report.donations += donations.size();
+    report.reagent_lots += replayed->lots.size();
 
     // Compare with the live projections.
     std::size_t live_count = 0;
@@ -757,6 +844,19 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     for (const auto& [din, d] : donations) {
       for (auto& entry : index_entries(d)) index.push_back(std::move(entry));
     }
+    for (const auto& [k, lot] : replayed->lots) {
+      for (auto& entry : reagent_index_entries(lot)) index.push_back(std::move(entry));
+    }
+    auto live_lots = store.reagent_lots(p);
+    if (!live_lots) return live_lots.error();
+    std::map<std::string, ReagentLot> live_lot_map;
+    for (auto& l : *live_lots) live_lot_map[reagent_lot_key(l.reagent, l.lot)] = std::move(l);
+    if (live_lot_map != replayed->lots) {
+      note("partition " + std::to_string(p) + " reagent lots differ");
+    }
+    auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
+    if (!live_usage) return live_usage.error();
+    if (*live_usage != replayed->usage) note("partition " + std::to_string(p) + " reagent usage differs");
     auto live_index = store.index_in(p);
     if (!live_index) return live_index.error();
     std::sort(index.begin(), index.end());
@@ -778,6 +878,11 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       }
       for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
       for (const auto& [k, n] : replayed->demand) b.put_demand(p, k, n);
+      for (const auto& [k, lot] : replayed->lots) {
+        b.put_reagent_lot(p, lot);
+        for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
+      }
+      for (const auto& [k, n] : replayed->usage) b.put_reagent_usage(p, k, n);
       if (auto c = store.commit(b); !c) return c.error();
     }
   }

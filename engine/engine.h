@@ -153,6 +153,8 @@ struct ReplayedPartition {
   std::unordered_map<std::string, Donation> donations;
   StockTable stock;
   std::map<DemandKey, std::int64_t> demand;  // non-zero counts
+  std::map<std::string, ReagentLot> lots;   // by reagent_lot_key()
+  std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
   std::uint64_t events = 0;
 };
 [[nodiscard]] Result<ReplayedPartition> replay_partition(const Store& store,
@@ -172,6 +174,7 @@ struct ReplayedPartition {
 struct RebuildReport {
   std::uint64_t events = 0;
   std::uint64_t donations = 0;
+  std::uint64_t reagent_lots = 0;
   bool equal = true;
   std::vector<std::string> differences;  // first few, for people
   double seconds = 0;

@@ -34,6 +34,29 @@ Result<std::size_t> ExpiryTicker::tick() {
     still_due[e.id] = now;
     ++produced;
   }
+  // Reagent lots past their expiry that still hold stock.
+  auto lots = store_.due_reagent_expiries(now, options_.max_per_tick);
+  if (!lots) return lots.error();
+  for (const auto& [lot_key, holder] : *lots) {
+    const auto bar = lot_key.find('|');
+    if (bar == std::string::npos) continue;
+    ReagentLot lot;
+    lot.reagent = lot_key.substr(0, bar);
+    lot.lot = lot_key.substr(bar + 1);
+    // The index key starts with the expiry; the lot itself carries it too.
+    auto stored = store_.reagent_lot_anywhere(lot_key);
+    if (!stored) return stored.error();
+    if (!stored->has_value()) continue;
+    const Event e = reagent_expiry_event(**stored, holder);
+    auto last = sent_.find(e.id);
+    if (last != sent_.end() && now - last->second < options_.resend_ms) {
+      still_due[e.id] = last->second;
+      continue;
+    }
+    if (auto s = producer_.produce(topic_, event_key(e), encode_binary(e)); !s) return s.error();
+    still_due[e.id] = now;
+    ++produced;
+  }
   sent_ = std::move(still_due);  // applied expiries leave the index, and this map
   return produced;
 }

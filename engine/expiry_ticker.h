@@ -1,4 +1,5 @@
-// ExpiryTicker: the engine's own producer of UnitExpired events. Once a unit
+// ExpiryTicker: the engine's own producer of UnitExpired events (and of
+// ReagentExpired for reagent lots with stock left past their expiry). Once a unit
 // in the bank's hands (quarantined, available, reserved, in transit) passes
 // its expiry on the wall clock, the ticker produces expiry_event() for it to
 // the events topic, so expiry goes through Kafka like every other fact and a

@@ -366,6 +366,17 @@ int main(int argc, char** argv) {
       "webhook-echo", "Receive alert webhooks and print each change, to try --webhook out");
   echo_cmd->add_option("--listen", echo_listen, "HOST:PORT to receive on")->capture_default_str();
 
+  std::map<std::string, std::string> reagent_filters;
+  auto* reagents_cmd =
+      app.add_subcommand("reagents", "Print laboratory reagent stock, days of cover and lots");
+  reagents_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  for (const char* f : {"governorate", "facility", "reagent"}) {
+    reagents_cmd->add_option_function<std::string>(
+        std::string("--") + f, [&reagent_filters, f](const std::string& v) { reagent_filters[f] = v; },
+        std::string("Filter by ") + f);
+  }
+  reagents_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/reagents");
+
   std::map<std::string, std::string> alert_filters;
   auto* alerts_cmd = app.add_subcommand("alerts", "Print open (or cleared) alerts");
   alerts_cmd->add_option("--data-dir", data_dir)->capture_default_str();
@@ -460,9 +471,10 @@ int main(int argc, char** argv) {
     if (!store) return fail(store.error());
     auto r = rebuild(**store, *ref, Rules{}, !check_only, *supply);
     if (!r) return fail(r.error());
-    std::printf("replayed %llu events into %llu donations in %.3f s\n",
+    std::printf("replayed %llu events into %llu donations and %llu reagent lots in %.3f s\n",
                 static_cast<unsigned long long>(r->events),
-                static_cast<unsigned long long>(r->donations), r->seconds);
+                static_cast<unsigned long long>(r->donations),
+                static_cast<unsigned long long>(r->reagent_lots), r->seconds);
     std::printf("rebuilt state %s the live state\n", r->equal ? "equals" : "DIFFERS FROM");
     for (const auto& d : r->differences) std::printf("  %s\n", d.c_str());
     if (!check_only && !r->equal) std::printf("the projections were replaced by the rebuilt ones\n");
@@ -518,6 +530,35 @@ int main(int argc, char** argv) {
       std::printf("warning: %d unit(s) here are past expiry but not yet recorded as expired\n",
                   (*j)["expired_not_recorded"].get<int>());
     }
+    return 0;
+  }
+  if (*reagents_cmd) {
+    auto f = parse_reagent_filter(reagent_filters, *ref);
+    if (!f) return fail(f.error());
+    auto j = reagents_json(**store, *ref, *f, wall_clock_now(), supply->window_days);
+    if (!j) return fail(j.error());
+    if (as_json) {
+      std::printf("%s\n", j->dump(2).c_str());
+      return 0;
+    }
+    for (const auto& g : (*j)["governorates"]) {
+      for (const auto& fac : g["facilities"]) {
+        std::printf("%s  %s\n", fac["code"].get<std::string>().c_str(),
+                    fac["name_en"].get<std::string>().c_str());
+        for (const auto& r : fac["reagents"]) {
+          const std::string cover = r["days_of_cover"].is_null()
+                                        ? std::string("no recent use")
+                                        : r["days_of_cover"].dump() + " days of cover";
+          std::printf("  %-15s %6lld %-6s %s%s; use first: %s\n",
+                      r["reagent"].get<std::string>().c_str(),
+                      static_cast<long long>(r["on_hand"].get<std::int64_t>()),
+                      r["unit"].get<std::string>().c_str(), cover.c_str(),
+                      r["below_min_cover"].get<bool>() ? " (BELOW MINIMUM)" : "",
+                      r["use_first"].is_null() ? "none" : r["use_first"].get<std::string>().c_str());
+        }
+      }
+    }
+    if ((*j)["governorates"].empty()) std::printf("no reagent stock recorded\n");
     return 0;
   }
   if (*alerts_cmd) {

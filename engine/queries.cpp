@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "events/binary_codec.h"
 #include "events/json_codec.h"
@@ -477,6 +478,111 @@ Result<json> alerts_json(const Store& store, const AlertFilter& f) {
   if (alerts.size() > f.limit) alerts.resize(f.limit);
   out["alerts"] = std::move(alerts);
   return out;
+}
+
+Result<ReagentFilter> parse_reagent_filter(const std::map<std::string, std::string>& params,
+                                          const ReferenceData& ref) {
+  ReagentFilter f;
+  for (const auto& [k, v] : params) {
+    if (k == "governorate") {
+      if (!ref.governorate(v)) return make_error("bad_filter", "No governorate " + v + " is known.");
+      f.governorate = v;
+    } else if (k == "facility") {
+      if (!ref.facility(v)) return make_error("bad_filter", "No facility " + v + " is known.");
+      f.facility = v;
+    } else if (k == "reagent") {
+      if (!ref.reagents().find(v)) {
+        return make_error("bad_filter", "No reagent " + v + " is in the catalogue.");
+      }
+      f.reagent = v;
+    } else {
+      return make_error("bad_filter", "The filter " + k +
+                                          " is not known; use governorate, facility or reagent.");
+    }
+  }
+  return f;
+}
+
+Result<json> reagents_json(const Store& store, const ReferenceData& ref, const ReagentFilter& f,
+                           TimeMs now, int window_days) {
+  auto lots = store.reagent_lots();
+  if (!lots) return lots.error();
+  const std::int64_t today = day_of(now);
+  auto usage = store.reagent_usage_window(today - window_days, today);
+  if (!usage) return usage.error();
+  std::map<std::pair<std::string, std::string>, std::int64_t> used;  // (facility, reagent)
+  for (const auto& [k, n] : *usage) used[{k.facility, k.reagent}] += n;
+  struct Held {
+    std::string lot;
+    TimeMs expires_at;
+    std::int64_t quantity;
+  };
+  // facility -> reagent -> lots, soonest expiry first
+  std::map<std::string, std::map<std::string, std::vector<Held>>> held;
+  for (const auto& lot : *lots) {
+    if (!f.reagent.empty() && lot.reagent != f.reagent) continue;
+    for (const auto& [facility, q] : lot.on_hand) {
+      held[facility][lot.reagent].push_back({lot.lot, lot.expires_at, q});
+    }
+  }
+  for (const auto& [k, n] : used) held[k.first][k.second];  // used up: still listed
+  json govs = json::array();
+  for (const auto& g : ref.governorates()) {
+    if (!f.governorate.empty() && g.code != f.governorate) continue;
+    json facilities = json::array();
+    for (const auto& fac : ref.facilities()) {
+      if (fac.governorate != g.code || (!f.facility.empty() && fac.code != f.facility)) continue;
+      auto hit = held.find(fac.code);
+      if (hit == held.end()) continue;
+      json reagents = json::array();
+      for (auto& [code, list] : hit->second) {
+        if (!f.reagent.empty() && code != f.reagent) continue;
+        const ReagentDef* def = ref.reagents().find(code);
+        std::sort(list.begin(), list.end(), [](const Held& a, const Held& b) {
+          return std::tie(a.expires_at, a.lot) < std::tie(b.expires_at, b.lot);
+        });
+        std::int64_t usable = 0;
+        json use_first = nullptr, lot_list = json::array();
+        for (const auto& h : list) {
+          const bool expired = h.expires_at <= now;
+          const bool soon = !expired && def &&
+                            h.expires_at <= now + def->expiry_warning_days * kDay;
+          if (!expired) {
+            usable += h.quantity;
+            if (use_first.is_null()) use_first = h.lot;
+          }
+          lot_list.push_back({{"lot", h.lot},
+                              {"expires_at", format_rfc3339(h.expires_at)},
+                              {"on_hand", h.quantity},
+                              {"expired", expired},
+                              {"expiring_soon", soon}});
+        }
+        const std::int64_t n_used = used.count({fac.code, code}) ? used[{fac.code, code}] : 0;
+        const auto cover = days_of_supply(usable, n_used, window_days);
+        const int min_cover = def ? def->min_cover_days : 0;
+        reagents.push_back(
+            {{"reagent", code},
+             {"name", def ? def->name : code},
+             {"unit", def ? def->unit : ""},
+             {"on_hand", usable},
+             {"daily_use", std::round(static_cast<double>(n_used) / window_days * 100) / 100},
+             {"days_of_cover", cover ? json(std::round(*cover * 10) / 10) : json(nullptr)},
+             {"min_cover_days", min_cover},
+             {"below_min_cover", cover.has_value() && *cover < min_cover},
+             {"use_first", use_first},
+             {"lots", lot_list}});
+      }
+      if (reagents.empty()) continue;
+      facilities.push_back({{"code", fac.code},
+                            {"name_en", fac.name_en},
+                            {"name_ar", fac.name_ar},
+                            {"reagents", reagents}});
+    }
+    if (facilities.empty()) continue;
+    govs.push_back({{"code", g.code}, {"name_en", g.name_en}, {"name_ar", g.name_ar},
+                    {"facilities", facilities}});
+  }
+  return json{{"as_of", format_rfc3339(now)}, {"window_days", window_days}, {"governorates", govs}};
 }
 
 Result<StockTable> total_stock(const Store& store) {

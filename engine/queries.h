@@ -95,6 +95,28 @@ struct AlertFilter {
 // in sequence order. Read from the committed alerts in the Store.
 [[nodiscard]] Result<nlohmann::json> alerts_json(const Store& store, const AlertFilter& filter);
 
+// Laboratory reagent stock: governorate -> facility -> reagent -> lot, as of
+// `now`. For each facility and reagent: usable quantity (lots in date),
+// average daily use over the `window_days` whole days before `now`'s day,
+// days of cover (null without use), whether that is below the catalogue's
+// min_cover_days, and the lot to use first (first-expire-first-out). Lots
+// list quantity, expiry, and whether they are expired (past `now`) or expire
+// within the catalogue's expiry_warning_days. Filters: governorate, facility,
+// reagent (empty: all).
+//   {"as_of", "window_days", "governorates": [{"code", "name_en", "name_ar",
+//     "facilities": [{"code", "name_en", "name_ar", "reagents": [{"reagent",
+//       "name", "unit", "on_hand", "daily_use", "days_of_cover", "min_cover_days",
+//       "below_min_cover", "use_first", "lots": [{"lot", "expires_at",
+//       "on_hand", "expired", "expiring_soon"}]}]}]}]}
+struct ReagentFilter {
+  std::string governorate, facility, reagent;
+};
+[[nodiscard]] Result<ReagentFilter> parse_reagent_filter(
+    const std::map<std::string, std::string>& params, const ReferenceData& ref);
+[[nodiscard]] Result<nlohmann::json> reagents_json(const Store& store, const ReferenceData& ref,
+                                                   const ReagentFilter& filter, TimeMs now,
+                                                   int window_days);
+
 // Totals of a StockTable across partitions, read from a Store.
 [[nodiscard]] Result<StockTable> total_stock(const Store& store);
 

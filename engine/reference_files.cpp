@@ -76,16 +76,31 @@ Result<ReferenceData> load_directory(const std::string& dir) {
     if (!text) return text.error();
     n = std::move(*text);
   }
-  return ReferenceData::parse(*g, *f, *p, *t, n);
+  auto rd = ReferenceData::parse(*g, *f, *p, *t, n);
+  if (!rd) return rd;
+  auto reagents = own_or_default("reagents.csv");
+  if (!reagents) return reagents.error();
+  auto catalogue = ReagentCatalogue::parse(*reagents);
+  if (!catalogue) return make_error(catalogue.error().code, dir + "/" + catalogue.error().message);
+  rd->set_reagents(std::move(*catalogue));
+  return rd;
 }
 
 Result<ReferenceData> load_json(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
-  return ReferenceData::parse_json(*text, path, [&](std::string_view file) {
+  auto rd = ReferenceData::parse_json(*text, path, [&](std::string_view file) {
     const std::string key(file.substr(0, file.find('.')));  // "products.csv" -> "products"
     return read_default(file, path + " has no \"" + key + "\" array");
   });
+  if (!rd) return rd;
+  // Reagents come from the default catalogue (an operator's JSON does not carry them).
+  auto reagents = read_default("reagents.csv", path + " has no reagents");
+  if (!reagents) return reagents.error();
+  auto catalogue = ReagentCatalogue::parse(*reagents);
+  if (!catalogue) return catalogue.error();
+  rd->set_reagents(std::move(*catalogue));
+  return rd;
 }
 
 }  // namespace

@@ -503,6 +503,14 @@ Result<std::optional<ReagentLot>> Store::reagent_lot(std::int32_t p,
   return std::optional<ReagentLot>(std::move(l).value());
 }
 
+Result<std::optional<ReagentLot>> Store::reagent_lot_anywhere(std::string_view lot_key) const {
+  for (auto p : partitions()) {
+    auto l = reagent_lot(p, lot_key);
+    if (!l || l->has_value()) return l;
+  }
+  return std::optional<ReagentLot>();
+}
+
 Result<std::vector<ReagentLot>> Store::reagent_lots(std::optional<std::int32_t> partition) const {
   std::vector<ReagentLot> out;
   std::optional<Error> failure;

@@ -195,6 +195,8 @@ class Store {
   [[nodiscard]] Result<std::vector<PendingLookback>> pending_lookbacks() const;
   [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot(std::int32_t partition,
                                                               std::string_view lot_key) const;
+  // A lot in whichever partition holds it.
+  [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot_anywhere(std::string_view lot_key) const;
   // Every stored lot, of one partition or all.
   [[nodiscard]] Result<std::vector<ReagentLot>> reagent_lots(
       std::optional<std::int32_t> partition = std::nullopt) const;

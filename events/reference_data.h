@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/reagent_catalogue.h"
 #include "events/result.h"
 
 namespace hemoledger {
@@ -137,9 +138,14 @@ class ReferenceData {
   const std::vector<Product>& products() const { return products_; }
   const std::vector<TestDef>& tests() const { return tests_; }
 
+  // Laboratory reagents and test kits (data/reagents.csv); empty unless set.
+  const ReagentCatalogue& reagents() const { return reagents_; }
+  void set_reagents(ReagentCatalogue reagents) { reagents_ = std::move(reagents); }
+
  private:
   struct Builder;  // fills the tables from parsed rows (reference_data.cpp)
 
+  ReagentCatalogue reagents_;
   std::vector<Governorate> governorates_;
   std::vector<Facility> facilities_;
   std::vector<Product> products_;

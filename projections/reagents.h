@@ -30,23 +30,6 @@
 
 namespace hemoledger {
 
-// data/reagents.csv: code,name,unit,min_cover_days,expiry_warning_days.
-struct ReagentDef {
-  std::string code, name, unit;
-  int min_cover_days = 14;
-  int expiry_warning_days = 30;
-};
-
-class ReagentCatalogue {
- public:
-  [[nodiscard]] static Result<ReagentCatalogue> parse(std::string_view csv);
-  const ReagentDef* find(std::string_view code) const;
-  const std::vector<ReagentDef>& all() const { return defs_; }
-
- private:
-  std::vector<ReagentDef> defs_;
-};
-
 struct ReagentHistory {
   std::string event_id;
   EventType type = EventType::reagent_received;
@@ -87,8 +70,8 @@ struct ReagentApplied {
   std::vector<ReagentUsage> usage;
 };
 
+// The catalogue is ref.reagents().
 [[nodiscard]] Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref,
-                                                         const ReagentCatalogue& catalogue,
                                                          const ReagentLot* before,
                                                          const Event& e);
 

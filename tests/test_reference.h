@@ -25,6 +25,9 @@ inline const ReferenceData& shipped_reference() {
                                   read_data_file("products.csv"), read_data_file("tests.csv"),
                                   read_data_file("neighbours.csv"));
     if (!r) throw std::runtime_error(r.error().message);
+    auto reagents = ReagentCatalogue::parse(read_data_file("reagents.csv"));
+    if (!reagents) throw std::runtime_error(reagents.error().message);
+    r->set_reagents(std::move(*reagents));
     return std::move(r).value();
   }();
   return ref;

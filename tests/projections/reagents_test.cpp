@@ -13,14 +13,7 @@ using namespace hemoledger::testing;
 
 namespace {
 
-const ReagentCatalogue& catalogue() {
-  static const ReagentCatalogue c = [] {
-    auto r = ReagentCatalogue::parse(read_data_file("reagents.csv"));
-    if (!r) throw std::runtime_error(r.error().message);
-    return std::move(r).value();
-  }();
-  return c;
-}
+const ReagentCatalogue& catalogue() { return shipped_reference().reagents(); }
 
 const TimeMs kLotExpiry = kT0 + 60 * kDay;
 
@@ -42,13 +35,13 @@ struct Lot {
   std::optional<ReagentLot> state;
   std::vector<ReagentUsage> usage;
   void accept(const Event& e) {
-    auto r = apply_reagent_event(shipped_reference(), catalogue(), state ? &*state : nullptr, e);
+    auto r = apply_reagent_event(shipped_reference(), state ? &*state : nullptr, e);
     if (!r) FAIL(to_string(e.type) << " was rejected: " << r.error().code << ": " << r.error().message);
     state = r->after;
     usage.insert(usage.end(), r->usage.begin(), r->usage.end());
   }
   void expect_rejected(const Event& e, const std::string& code) {
-    auto r = apply_reagent_event(shipped_reference(), catalogue(), state ? &*state : nullptr, e);
+    auto r = apply_reagent_event(shipped_reference(), state ? &*state : nullptr, e);
     INFO(to_string(e.type) << " expected to be rejected with " << code);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == code);

@@ -179,6 +179,10 @@ const TEXT = {
       ", to be retrieved by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (donor later positive for " + a.figures.test + ")",
     raised: "since",
+    alert_reagent_cover: (r, where, a) => r + " at " + where + ": " + fmtDays(a.figures.days_of_cover) +
+      " days of cover left (" + a.figures.on_hand + " " + a.figures.unit + "), minimum " + a.figures.min_cover_days,
+    alert_reagent_expiring: (r, where, a) => "Lot " + a.lot + " of " + r + " at " + where + " (" +
+      a.figures.on_hand + " " + a.figures.unit + ") expires on " + a.figures.expires_at.slice(0, 10),
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -230,6 +234,10 @@ const TEXT = {
       "، يجب استرجاعها قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
     raised: "منذ",
+    alert_reagent_cover: (r, where, a) => r + " في " + where + ": تكفي " + fmtDays(a.figures.days_of_cover) +
+      " يوم (" + a.figures.on_hand + ")، والحد الأدنى " + a.figures.min_cover_days + " يوم",
+    alert_reagent_expiring: (r, where, a) => "التشغيلة " + a.lot + " من " + r + " في " + where + " (" +
+      a.figures.on_hand + ") تنتهي صلاحيتها في " + a.figures.expires_at.slice(0, 10),
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
@@ -437,6 +445,8 @@ function renderAlerts() {
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
       let text;
       if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
+      else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
       else if (x.kind === "expiring_soon") {
         const s = x.figures.suggestion;
         text = t().alert_expiring(what, where, x, s ? nameOf(facilities[s.to] || {code: s.to}) : null);

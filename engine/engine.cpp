@@ -99,6 +99,13 @@ Status Engine::load_alert_model() {
     auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
     if (!s) return s;
   }
+  auto lots = store_->reagent_lots();
+  if (!lots) return lots.error();
+  for (const auto& lot : *lots) alerts_->set_reagent_lot(lot);
+  auto usage = store_->reagent_usage_window(alerts_->first_needed_day(),
+                                            std::numeric_limits<std::int64_t>::max());
+  if (!usage) return usage.error();
+  for (const auto& [k, n] : *usage) alerts_->on_reagent_usage(k, n);
   return {};
 }
 
@@ -143,6 +150,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::map<std::pair<std::int32_t, std::string>, ReagentLot> touched_lots;
   std::map<std::pair<std::int32_t, std::string>, std::vector<IndexEntry>> lot_index_before;
   std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage;  // absolute counts
+  std::vector<ReagentUsage> usage_deltas;  // for the alert model
   std::map<std::int32_t, std::int64_t> next;
   {
     std::lock_guard lock(mu_);
@@ -263,6 +271,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
           uit = usage.emplace(ukey, *current).first;
         }
         uit->second += u.change;
+        usage_deltas.push_back(u);
       }
       touched_lots[lkey] = std::move(lot_applied->after);
       record_applied();
@@ -312,6 +321,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
 
   for (const auto& [key, lot] : touched_lots) {
     batch.put_reagent_lot(key.first, lot);
+    alerts_->set_reagent_lot(lot);
     const auto& before = lot_index_before[key];
     const auto after = reagent_index_entries(lot);
     for (const auto& entry : before) {
@@ -326,6 +336,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
   }
   for (const auto& [ukey, count] : usage) batch.put_reagent_usage(ukey.first, ukey.second, count);
+  for (const auto& u : usage_deltas) alerts_->on_reagent_usage(u.key, u.change);
 
   for (const auto& [key, d] : touched) {
     batch.put_donation(key.first, key.second, encode_donation(d));
@@ -696,6 +707,7 @@ Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& re
   ReplayedAlerts out;
   AlertModel model(ref, supply);
   std::map<std::int32_t, std::unordered_map<std::string, Donation>> donations;
+  std::map<std::int32_t, std::map<std::string, ReagentLot>> replay_lots;
   std::map<std::int32_t, std::int64_t> position;
   std::optional<Error> failure;
   auto s = store.scan_batch_ends([&](std::uint64_t batch,
@@ -711,7 +723,21 @@ Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& re
                                                       e.error().message);
           return false;
         }
-        if (is_reagent_event(e->type)) {  // reagent lots raise no alerts yet
+        if (is_reagent_event(e->type)) {
+          const std::string lkey = reagent_lot_key(e->reagent, e->lot);
+          auto& lots = replay_lots[p];
+          auto lit = lots.find(lkey);
+          auto lot = apply_reagent_event(ref, lit == lots.end() ? nullptr : &lit->second, *e);
+          if (!lot) {
+            failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                                        std::to_string(off) +
+                                                        " is rejected on replay: " +
+                                                        lot.error().message);
+            return false;
+          }
+          for (const auto& u : lot->usage) model.on_reagent_usage(u.key, u.change);
+          model.set_reagent_lot(lot->after);
+          lots[lkey] = std::move(lot->after);
           model.advance_clock(std::max(e->at, e->recorded_at));
           return true;
         }

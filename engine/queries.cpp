@@ -375,7 +375,9 @@ Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>&
       f.status = v;
     } else if (k == "kind") {
       AlertKind kind;
-      if (!parse_alert_kind(v, kind)) return bad(k, "must be supply_phase, expiring_soon or recall.");
+      if (!parse_alert_kind(v, kind)) {
+        return bad(k, "must be supply_phase, expiring_soon, recall, reagent_cover or reagent_expiring.");
+      }
       f.kind = kind;
     } else if (k == "severity") {
       Severity sev;

@@ -10,8 +10,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<AlertKind, 3> kKinds = {AlertKind::supply_phase, AlertKind::expiring_soon,
-                                             AlertKind::recall};
+constexpr std::array<AlertKind, 5> kKinds = {AlertKind::supply_phase, AlertKind::expiring_soon,
+                                             AlertKind::recall, AlertKind::reagent_cover,
+                                             AlertKind::reagent_expiring};
 constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
 
 // Rounded to `scale` (10: one decimal), as the nearest double to the decimal.
@@ -59,6 +60,8 @@ std::string_view to_string(AlertKind k) {
     case AlertKind::supply_phase: return "supply_phase";
     case AlertKind::expiring_soon: return "expiring_soon";
     case AlertKind::recall: return "recall";
+    case AlertKind::reagent_cover: return "reagent_cover";
+    case AlertKind::reagent_expiring: return "reagent_expiring";
   }
   return "unknown";
 }
@@ -111,6 +114,10 @@ json alert_json(const Alert& a, const ReferenceData& ref) {
     j["din"] = a.din;
     j["product"] = a.product;
   }
+  if (!a.reagent.empty()) {
+    j["reagent"] = a.reagent;
+    if (!a.lot.empty()) j["lot"] = a.lot;
+  }
   if (const Governorate* g = ref.governorate(a.governorate)) {
     j["governorate_name_en"] = g->name_en;
     j["governorate_name_ar"] = g->name_ar;
@@ -145,6 +152,8 @@ Result<Alert> alert_from_json(const json& j) {
     a.group = parse_abo_rh(j.at("abo_rh").get<std::string>()).value_or(AboRh::unknown);
     a.din = j.value("din", "");
     a.product = j.value("product", "");
+    a.reagent = j.value("reagent", "");
+    a.lot = j.value("lot", "");
     a.figures = j.at("figures");
     a.message = j.at("message").get<std::string>();
     auto time = [&](const char* k, TimeMs& out) {
@@ -204,6 +213,19 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
     if (added) recalls_[id] = std::move(*r);
     else recalls_.erase(id);
   }
+}
+
+void AlertModel::set_reagent_lot(const ReagentLot& lot) {
+  const std::string key = reagent_lot_key(lot.reagent, lot.lot);
+  if (lot.expired || lot.on_hand.empty()) lots_.erase(key);
+  else lots_[key] = lot;
+}
+
+void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t change) {
+  if (key.day < first_needed_day() || change == 0) return;
+  auto& day = reagent_usage_[key.day];
+  const auto cell = std::make_pair(key.facility, key.reagent);
+  if ((day[cell] += change) == 0) day.erase(cell);
 }
 
 void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
@@ -409,6 +431,69 @@ std::vector<AlertChange> AlertModel::evaluate() {
                 format_rfc3339(r.deadline) + ": the donor later screened positive for " + r.test +
                 ".";
     wanted["recall|" + r.din + "|" + r.product] = std::move(a);
+  }
+
+  // Laboratory reagents: days of cover per facility and reagent, lots expiring.
+  while (!reagent_usage_.empty() && reagent_usage_.begin()->first < today - window) {
+    reagent_usage_.erase(reagent_usage_.begin());
+  }
+  std::map<std::pair<std::string, std::string>, std::int64_t> usable, used;
+  for (const auto& [key, lot] : lots_) {
+    const ReagentDef* def = ref_.reagents().find(lot.reagent);
+    for (const auto& [facility, q] : lot.on_hand) {
+      if (lot.expires_at > clock_) usable[{facility, lot.reagent}] += q;
+      if (!def || lot.expires_at <= clock_ ||
+          lot.expires_at > clock_ + def->expiry_warning_days * kDay) {
+        continue;
+      }
+      Alert a;
+      a.kind = AlertKind::reagent_expiring;
+      a.severity = Severity::amber;
+      a.governorate = governorate_of(facility);
+      a.facility = facility;
+      a.reagent = lot.reagent;
+      a.lot = lot.lot;
+      a.figures = {{"on_hand", q}, {"unit", def->unit},
+                   {"expires_at", format_rfc3339(lot.expires_at)},
+                   {"warning_days", def->expiry_warning_days}};
+      const Facility* f = ref_.facility(facility);
+      a.message = "Lot " + lot.lot + " of " + def->name + " at " + (f ? f->name_en : facility) +
+                  " (" + std::to_string(q) + " " + def->unit + ") expires on " +
+                  format_rfc3339(lot.expires_at) + ".";
+      wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
+    }
+  }
+  for (const auto& [day, cells] : reagent_usage_) {
+    if (day >= today) break;
+    for (const auto& [cell, n] : cells) used[cell] += n;
+  }
+  for (const auto& [cell, n_used] : used) {
+    const auto& [facility, reagent] = cell;
+    const ReagentDef* def = ref_.reagents().find(reagent);
+    if (!def || n_used <= 0 || def->min_cover_days <= 0) continue;
+    const std::string key = "reagent_cover|" + facility + "|" + reagent;
+    const std::int64_t have = usable.count(cell) ? usable[cell] : 0;
+    const double cover = *days_of_supply(have, n_used, window);
+    const double min = def->min_cover_days;
+    auto open = open_.find(key);
+    // Hysteresis as for supply: once raised, it clears only past the margin.
+    const double clear_at = open == open_.end() ? min : min * config_.recover_factor;
+    if (cover >= clear_at) continue;
+    Alert a;
+    a.kind = AlertKind::reagent_cover;
+    a.severity = have == 0 || cover < min / 2 ? Severity::red : Severity::amber;
+    a.governorate = governorate_of(facility);
+    a.facility = facility;
+    a.reagent = reagent;
+    a.figures = {{"on_hand", have}, {"unit", def->unit},
+                 {"daily_use", round_to(static_cast<double>(n_used) / window, 100)},
+                 {"days_of_cover", round_to(cover, 10)},
+                 {"min_cover_days", def->min_cover_days}, {"window_days", window}};
+    const Facility* f = ref_.facility(facility);
+    a.message = def->name + " at " + (f ? f->name_en : facility) + ": " + one_decimal(cover) +
+                " days of cover left (" + std::to_string(have) + " " + def->unit +
+                "), under the minimum of " + std::to_string(def->min_cover_days) + " days.";
+    wanted[key] = std::move(a);
   }
 
   for (auto& [key, a] : wanted) change(out, key, std::move(a));

@@ -26,6 +26,12 @@
 //   recall         per unit under an open lookback recall (amber), red once
 //                  its deadline has passed; cleared when the unit is discarded,
 //                  expires or is transfused.
+//   reagent_cover  per laboratory and reagent in use: days of cover (usable
+//                  quantity / average daily use over the window) under the
+//                  catalogue's min_cover_days (amber; red under half of it or
+//                  when none is left); cleared past the hysteresis margin.
+//   reagent_expiring  per laboratory and lot with stock that expires within
+//                  the catalogue's expiry_warning_days (amber).
 #pragma once
 
 #include <cstdint>
@@ -40,11 +46,18 @@
 #include "events/reference_data.h"
 #include "projections/demand.h"
 #include "projections/indexes.h"
+#include "projections/reagents.h"
 #include "projections/stock.h"
 
 namespace hemoledger {
 
-enum class AlertKind : std::uint8_t { supply_phase = 1, expiring_soon = 2, recall = 3 };
+enum class AlertKind : std::uint8_t {
+  supply_phase = 1,
+  expiring_soon = 2,
+  recall = 3,
+  reagent_cover = 4,
+  reagent_expiring = 5,
+};
 enum class Severity : std::uint8_t { info = 1, amber = 2, red = 3 };
 std::string_view to_string(AlertKind k);
 std::string_view to_string(Severity s);
@@ -60,6 +73,7 @@ struct Alert {
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
   std::string din, product;  // recalls only
+  std::string reagent, lot;  // reagent alerts only (lot: reagent_expiring)
   nlohmann::json figures = nlohmann::json::object();  // what triggered it, latest values
   std::string message;                                // one English sentence
   TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
@@ -88,6 +102,8 @@ class AlertModel {
   void on_stock(const StockKey& key, std::int64_t change);
   void on_demand(const DemandKey& key, std::int64_t change);
   void on_index(const IndexEntry& entry, bool added);  // 'a' and 'k'; others ignored
+  void set_reagent_lot(const ReagentLot& lot);  // the lot as it now is
+  void on_reagent_usage(const ReagentUsageKey& key, std::int64_t change);
   void advance_clock(TimeMs t);
 
   // Compares the inputs with the open alerts at the current clock and returns
@@ -122,6 +138,9 @@ class AlertModel {
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
+  std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
+  std::map<std::int64_t, std::map<std::pair<std::string, std::string>, std::int64_t>>
+      reagent_usage_;  // day -> (facility, reagent) -> quantity
   std::map<std::string, Alert> open_;  // by key
   std::set<std::string> dirty_;
   std::uint64_t seq_ = 0;

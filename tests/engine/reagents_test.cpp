@@ -118,6 +118,13 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   get_json(port, "/api/reagents?reagent=anti-Q", &status);
   CHECK(status == 400);
 
+  // The coordinator is told about the lot that expires within its 30-day warning.
+  auto alerts = get_json(port, "/api/alerts?kind=reagent_expiring&facility=NBS-LAB");
+  REQUIRE(alerts);
+  REQUIRE((*alerts)["alerts"].size() == 1);
+  CHECK((*alerts)["alerts"][0]["lot"] == "AA-EARLY");
+  CHECK((*alerts)["alerts"][0]["figures"]["on_hand"] == 44);
+
   // A lot that expires in a few seconds is expired by the engine, through Kafka.
   json brief = ev("ReagentReceived", "AA-BRIEF", now - kHour);
   brief["quantity"] = 10;

@@ -270,3 +270,63 @@ TEST_CASE("supply settings are read from JSON and refuse unknown keys and bad nu
     CHECK(r.error().code == "invalid_supply_config");
   }
 }
+
+TEST_CASE("a lab running short of a reagent is alerted, worse as cover falls, and cleared past the margin",
+          "[projections][alerts][reagents]") {
+  Harness h;
+  h.model.advance_clock(kT0);
+  // anti-A (min cover 14 days): 56 tests used yesterday = 2 a day over 28 days.
+  h.model.on_reagent_usage(ReagentUsageKey{day_of(kT0) - 1, kLab, "anti-A"}, 56);
+  ReagentLot lot{"anti-A", "AA-1", kT0 + 365 * kDay, false, {{kLab, 40}}, {}};
+  h.model.set_reagent_lot(lot);  // 20 days: fine
+  CHECK(h.at(kT0).empty());
+
+  lot.on_hand[kLab] = 20;  // 10 days: amber
+  h.model.set_reagent_lot(lot);
+  auto c = h.at(kT0 + kMinute);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].alert.kind == AlertKind::reagent_cover);
+  CHECK(c[0].alert.severity == Severity::amber);
+  CHECK(c[0].alert.facility == kLab);
+  CHECK(c[0].alert.reagent == "anti-A");
+  CHECK(c[0].alert.figures["days_of_cover"] == 10.0);
+
+  lot.on_hand[kLab] = 8;  // 4 days, under half the minimum: red
+  h.model.set_reagent_lot(lot);
+  c = h.at(kT0 + 2 * kMinute);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].action == "escalated");
+  CHECK(c[0].alert.severity == Severity::red);
+
+  lot.on_hand[kLab] = 30;  // 15 days: over 14 but under 14 x 1.25 = 17.5: still open
+  h.model.set_reagent_lot(lot);
+  c = h.at(kT0 + 3 * kMinute);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].action == "eased");
+  lot.on_hand[kLab] = 40;  // 20 days: cleared
+  h.model.set_reagent_lot(lot);
+  c = h.at(kT0 + 4 * kMinute);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].action == "cleared");
+}
+
+TEST_CASE("a reagent lot with stock nearing expiry is alerted until it is used up",
+          "[projections][alerts][reagents]") {
+  Harness h;
+  ReagentLot lot{"hiv-elisa", "HIV-77", kT0 + 20 * kDay, false, {{kLab, 96}}, {}};
+  h.model.set_reagent_lot(lot);
+  auto c = h.at(kT0);  // 20 days left, warning at 30
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].alert.kind == AlertKind::reagent_expiring);
+  CHECK(c[0].alert.lot == "HIV-77");
+  CHECK(c[0].alert.figures["on_hand"] == 96);
+  CHECK_THAT(c[0].alert.message, Catch::Contains("Lot HIV-77 of HIV-1/2 Ag+Ab ELISA kit"));
+  auto back = alert_from_json(alert_json(c[0].alert, shipped_reference()));
+  REQUIRE(back.ok());
+  CHECK(back->lot == "HIV-77");
+  lot.on_hand.clear();  // used up
+  h.model.set_reagent_lot(lot);
+  c = h.at(kT0 + kMinute);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].action == "cleared");
+}

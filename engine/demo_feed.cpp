@@ -113,7 +113,7 @@ class Simulation {
   }
 
   void send(const Event& e) {
-    if (auto s = producer_.produce(topic_, e.din, encode_json(e)); !s) {
+    if (auto s = producer_.produce(topic_, event_key(e), encode_json(e)); !s) {
       spdlog::warn("demo: {}", s.error().message);
       return;
     }
@@ -160,10 +160,12 @@ class Simulation {
         d.tested = true;
         const std::string lab = d.facility.substr(0, d.facility.find('-')) + "-LAB";
         auto result = [&](const char* test, std::string value) {
-          Event e = base(EventType::test_resulted, ref_.facility(lab) ? lab : d.facility, d.din);
+          const std::string where = ref_.facility(lab) ? lab : d.facility;
+          Event e = base(EventType::test_resulted, where, d.din);
           e.test = test;
           e.result = std::move(value);
           send(e);
+          use_reagents(where, test, d.din);
         };
         result("abo", std::string(to_string(abo_of(d.group))));
         result("rhd", rhd_of(d.group) == RhD::positive ? "pos" : "neg");
@@ -191,6 +193,54 @@ class Simulation {
       }
     }
     std::erase_if(donations_, [](const SimDonation& d) { return d.released; });
+  }
+
+  // Each test uses one test of a reagent kit at the lab; a lab reorders when
+  // it runs low, sometimes late, so that cover and expiry alerts happen.
+  struct SimLot {
+    std::string lot;
+    std::int64_t left = 0;
+    TimeMs expires_at = 0;
+  };
+  void use_reagents(const std::string& lab, const std::string& test, const std::string& din) {
+    static const std::map<std::string, std::vector<std::string>> kUses = {
+        {"abo", {"anti-A", "anti-B"}}, {"rhd", {"anti-D"}},          {"hiv", {"hiv-elisa"}},
+        {"hbv", {"hbsag-elisa"}},      {"hcv", {"hcv-elisa"}},       {"syphilis", {"syphilis-elisa"}}};
+    auto it = kUses.find(test);
+    if (it == kUses.end()) return;
+    for (const auto& reagent : it->second) {
+      if (!ref_.reagents().find(reagent)) continue;
+      SimLot& lot = lots_[{lab, reagent}];
+      const TimeMs latest = std::max(now_, wall_clock_now());
+      if (lot.expires_at <= latest + kHour) {
+        receive_lot(lab, reagent, lot);  // the first lot, or the next after expiry
+      } else if (lot.left <= 0 && chance(0.3)) {
+        receive_lot(lab, reagent, lot);  // out of stock until the delivery comes
+      } else if (lot.left > 0 && lot.left < 15 && chance(0.05)) {
+        receive_lot(lab, reagent, lot);  // the reorder arrives
+      }
+      if (lot.left <= 0) continue;
+      Event e = base(EventType::reagent_consumed, lab, "");
+      e.reagent = reagent;
+      e.lot = lot.lot;
+      e.quantity = 1;
+      e.din = din;
+      e.test = test;
+      send(e);
+      --lot.left;
+    }
+  }
+  void receive_lot(const std::string& lab, const std::string& reagent, SimLot& lot) {
+    lot.lot = "L" + std::to_string(100000 + rng_() % 900000);
+    lot.left = 40 + static_cast<std::int64_t>(rng_() % 160);
+    // Expiry on both clocks: the engine's ticker expires lots on the wall clock.
+    lot.expires_at = std::max(now_, wall_clock_now()) + hours(24 * 10, 24 * 120);
+    Event e = base(EventType::reagent_received, lab, "");
+    e.reagent = reagent;
+    e.lot = lot.lot;
+    e.quantity = static_cast<std::int32_t>(lot.left);
+    e.expires_at = lot.expires_at;
+    send(e);
   }
 
   SimUnit* fefo(Category c, AboRh patient, const std::string& bank) {
@@ -315,6 +365,7 @@ class Simulation {
   std::vector<int> weights_;
   std::vector<SimDonation> donations_;
   std::vector<SimUnit> units_;
+  std::map<std::pair<std::string, std::string>, SimLot> lots_;  // (lab, reagent)
 };
 
 }  // namespace

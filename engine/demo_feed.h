@@ -4,7 +4,8 @@
 // components, typing and screening (about 1 in 70 donations screens
 // positive), release, issue and transfusion by compatible group
 // first-expire-first-out, returns, transfers from governorates with plenty to
-// those running short, expiries, and now and then an unsafe action (issuing
+// those running short, expiries, the labs' reagent kits (a test used per
+// result, lots received when a lab runs low, sometimes late), and now and then an unsafe action (issuing
 // a quarantined unit) that the engine must refuse.
 //
 // Simulated time runs `hours_per_second` faster than the wall clock, starting

@@ -11,6 +11,7 @@
 
 #include "engine/clock.h"
 #include "engine/dashboard_page.h"
+#include "engine/lab_api.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -307,6 +308,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(*ctx.engine), "text/plain; version=0.0.4");
   });
+
+  add_lab_routes(svr, ctx);
 
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
     const std::string_view page = dashboard_page();

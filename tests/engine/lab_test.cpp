@@ -373,7 +373,8 @@ TEST_CASE("an analyzer's LIS1-A transfer over TCP is acknowledged frame by frame
   auto bdp = get_json(engine.http, "/api/fhir/BiologicallyDerivedProduct/" + din + "/" + kRed);
   REQUIRE(bdp);
   CHECK((*bdp)["resourceType"] == "BiologicallyDerivedProduct");
-  CHECK((*bdp)["productStatus"]["coding"][0]["code"] == "available");
+  CHECK((*bdp)["productStatus"]["code"] == "available");
+  CHECK((*bdp)["biologicalSourceEvent"]["value"] == din);
   int missing = 0;
   get_json(engine.http, "/api/fhir/BiologicallyDerivedProduct/" + din + "/E9999V00", &missing);
   CHECK(missing == 404);

@@ -47,8 +47,18 @@ struct LabServer {
   int http = free_port(), mllp = free_port(), astm = free_port();
   std::unique_ptr<Child> serve;
 
-  explicit LabServer(bool release = true) {
-    const std::string mapping = write_mapping(dir, release);
+  std::string mapping;
+
+  explicit LabServer(bool release = true) : mapping(write_mapping(dir, release)) { start(); }
+
+  // Stops the engine (SIGTERM) and starts it again on the same data.
+  void restart() {
+    serve->signal(SIGTERM);
+    REQUIRE(serve->wait_for(30));
+    start();
+  }
+
+  void start() {
     serve = std::make_unique<Child>(
         std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
                                  "--listen", "127.0.0.1:" + std::to_string(http), "--mllp",
@@ -298,6 +308,34 @@ TEST_CASE("lab results sent with mllp_send release clean units, keep a reactive 
     REQUIRE(d);
     CHECK((*d)["screen_positive"] == true);
   }
+}
+
+TEST_CASE("after a restart the lab gateway and POST /api/events still report the engine's own "
+          "verdict",
+          "[engine][lab][mllp]") {
+  LabServer engine;
+  const std::string din = "G123426100013";
+  engine.collect(din, "AB+");
+  REQUIRE(mllp_send(engine, oru("LAB4001", din, screens("AB POS", "NR")))[0].code == "AA");
+  engine.restart();
+  // Journal positions now differ from Kafka offsets (a new embedded cluster):
+  // a rejected event must not be read as an older applied one.
+  const auto acks = mllp_send(engine, oru("LAB4002", "G123426100014", screens("O POS", "NR")));
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].code == "AE");
+  CHECK(acks[0].text.find("unknown_donation") != std::string::npos);
+  int status = 0;
+  json r = engine.post("/api/events",
+                       R"({"type":"UnitIssued","at":"2026-11-23T06:00:00Z","facility":"NBS-BB","din":")" +
+                           din + R"(","product":"E9999V00"})",
+                       &status);
+  CHECK(status == 422);
+  CHECK(r["outcome"] == "rejected");
+  // The retransmission of the accepted message is still answered from the store.
+  const auto again = mllp_send(engine, oru("LAB4001", din, screens("AB POS", "NR")));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].code == "AA");
+  CHECK(engine.unit_status(din, kRed) == "available");
 }
 
 TEST_CASE("without the release policy lab results are recorded and the units stay in quarantine",

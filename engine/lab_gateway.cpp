@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -113,10 +114,17 @@ std::vector<LabEventOutcome> LabGateway::produce_all(const std::vector<Event>& e
     delivered[i] = *d;
   }
   const Store& store = engine_.store();
+  // One deadline for the whole message, so that an engine that has stopped
+  // costs the sender apply_timeout_ms once, not once per event.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.apply_timeout_ms);
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!delivered[i]) continue;
     const auto [partition, offset] = *delivered[i];
-    if (!engine_.wait_processed(partition, offset, options_.apply_timeout_ms)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (!engine_.wait_processed(partition, offset, std::max<TimeMs>(left, 1))) {
       out[i].status = "not_recorded";
       out[i].code = "apply_timeout";
       out[i].message = "Kafka has it but the engine has not applied it yet.";

@@ -97,7 +97,7 @@ struct LabAnswer {
 
 struct LabGatewayOptions {
   TimeMs produce_timeout_ms = 10000;  // per event, for the brokers' acknowledgement
-  TimeMs apply_timeout_ms = 15000;    // per event, for the engine's commit
+  TimeMs apply_timeout_ms = 15000;    // per message, for the engine's commit of its events
   std::size_t max_raw_bytes = 1 << 20;  // of a message kept under m/
 };
 

@@ -28,8 +28,9 @@ struct AstmOptions {
 
 class AstmListener {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<AstmListener>> start(
-      LabGateway& gateway, const AstmOptions& options, std::function<TimeMs()> clock);
+  [[nodiscard]] static Result<std::unique_ptr<AstmListener>> start(LabGateway& gateway,
+                                                                   const AstmOptions& options,
+                                                                   std::function<TimeMs()> clock);
   int port() const { return server_->port(); }
 
  private:

@@ -20,9 +20,9 @@ constexpr const char* kFhirJson = "application/fhir+json; charset=utf-8";
 
 void send_outcome(httplib::Response& res, int status, const std::string& severity,
                   const std::string& code, const std::string& text) {
-  json oo = {{"resourceType", "OperationOutcome"},
-             {"issue", json::array({{{"severity", severity}, {"code", code},
-                                     {"diagnostics", text}}})}};
+  json oo = {
+      {"resourceType", "OperationOutcome"},
+      {"issue", json::array({{{"severity", severity}, {"code", code}, {"diagnostics", text}}})}};
   res.status = status;
   res.set_content(oo.dump(2) + "\n", kFhirJson);
 }
@@ -38,9 +38,9 @@ void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Re
   if (no_gateway(ctx, res)) return;
   const json in = json::parse(req.body, nullptr, false);
   if (in.is_object() && in.contains("resourceType") && in["resourceType"] != type) {
-    return send_outcome(res, 422, "error", "invalid",
-                        "resourceType: this endpoint takes a " + type + ", got " +
-                            in["resourceType"].dump() + ".");
+    return send_outcome(
+        res, 422, "error", "invalid",
+        "resourceType: this endpoint takes a " + type + ", got " + in["resourceType"].dump() + ".");
   }
   const LabReply r = deliver_fhir(*ctx.lab, req.body, wall_clock_now());
   res.status = r.http_status;
@@ -77,12 +77,10 @@ void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
               return send_outcome(res, 404, "error", "not-found",
                                   "No unit " + din + " " + product + " is known.");
             }
-            const json bdp =
-                fhir::biologically_derived_product(**d, *u, &ctx.engine->reference());
+            const json bdp = fhir::biologically_derived_product(**d, *u, &ctx.engine->reference());
             res.set_content(bdp.dump(2) + "\n", kFhirJson);
           });
-  svr.Get("/api/fhir/InventoryReport", [&ctx](const httplib::Request& req,
-                                              httplib::Response& res) {
+  svr.Get("/api/fhir/InventoryReport", [&ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string facility = req.get_param_value("facility");
     if (!facility.empty() && ctx.engine->reference().facility(facility) == nullptr) {
       return send_outcome(res, 400, "error", "value", "facility: no facility " + facility + ".");

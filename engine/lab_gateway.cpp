@@ -68,8 +68,7 @@ std::string LabRecording::summary() const {
       return "Event " + f.event_id + " (DIN " + f.din + ") was rejected by the engine (" + f.code +
              "): " + f.message;
     }
-    return "Event " + f.event_id + " (DIN " + f.din + ") is not known to be recorded: " +
-           f.message;
+    return "Event " + f.event_id + " (DIN " + f.din + ") is not known to be recorded: " + f.message;
   }
   const int already = count("already_recorded");
   std::string s = plural(static_cast<int>(events.size()), "event", "events") + " recorded";
@@ -224,8 +223,8 @@ LabRecording LabGateway::record(const std::vector<Event>& events) {
     if (!releases.empty()) rec.releases = produce_all(releases);
     for (const auto& r : rec.releases) {
       if (!r.ok()) {
-        spdlog::warn("release policy: {} of {} {} not applied: {} {}", r.event_id, r.din,
-                     r.product, r.code, r.message);
+        spdlog::warn("release policy: {} of {} {} not applied: {} {}", r.event_id, r.din, r.product,
+                     r.code, r.message);
       }
     }
   }

@@ -89,15 +89,15 @@ struct InboundKey {
 
 // The answer a listener sends back, and the outcome kept with the message.
 struct LabAnswer {
-  std::string answer;             // the ACK bytes or JSON, exactly as sent
-  std::string outcome;            // accepted | error | rejected
-  std::string code, message;      // of a failure
+  std::string answer;         // the ACK bytes or JSON, exactly as sent
+  std::string outcome;        // accepted | error | rejected
+  std::string code, message;  // of a failure
   LabRecording recording;
 };
 
 struct LabGatewayOptions {
-  TimeMs produce_timeout_ms = 10000;  // per event, for the brokers' acknowledgement
-  TimeMs apply_timeout_ms = 15000;    // per message, for the engine's commit of its events
+  TimeMs produce_timeout_ms = 10000;    // per event, for the brokers' acknowledgement
+  TimeMs apply_timeout_ms = 15000;      // per message, for the engine's commit of its events
   std::size_t max_raw_bytes = 1 << 20;  // of a message kept under m/
 };
 

@@ -142,7 +142,9 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
       a.outcome = "rejected";
       a.code = parsed.error().code;
       a.message = parsed.error().message;
-      body = {{"outcome", a.outcome}, {"code", a.code}, {"message", a.message},
+      body = {{"outcome", a.outcome},
+              {"code", a.code},
+              {"message", a.message},
               {"results", json::array()}};
       a.answer = dump(body);
       return a;
@@ -152,7 +154,9 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
       a.outcome = "error";
       a.code = r.error_code;
       a.message = r.summary();
-      body = {{"outcome", a.outcome}, {"code", a.code}, {"message", a.message},
+      body = {{"outcome", a.outcome},
+              {"code", a.code},
+              {"message", a.message},
               {"results", json::array()}};
       if (r.error) {
         body["record"] = r.error->segment;
@@ -165,8 +169,8 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
     a.recording = gw.record(r.events);
     a.outcome = outcome_of(a.recording);
     a.code = failure_code(a.recording);
-    a.message = a.recording.accepted ? with_notes(a.recording.summary(), r.notes)
-                                     : a.recording.summary();
+    a.message =
+        a.recording.accepted ? with_notes(a.recording.summary(), r.notes) : a.recording.summary();
     body = {{"outcome", a.outcome},
             {"message", a.message},
             {"results", outcomes_json(a.recording.events)},
@@ -178,12 +182,14 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
   };
   auto d = gw.deliver(key, text, received_at, handle);
   if (!d) {
-    return {dump({{"outcome", "rejected"}, {"code", d.error().code}, {"message", d.error().message}}),
-            "rejected", false, 503};
+    return {
+        dump({{"outcome", "rejected"}, {"code", d.error().code}, {"message", d.error().message}}),
+        "rejected", false, 503};
   }
   const std::string& o = d->answer.outcome;
-  return {d->answer.answer, o, d->replayed,
-          o == "accepted" ? 200 : (o == "rejected" && !parsed ? 400 : (o == "rejected" ? 503 : 422))};
+  return {
+      d->answer.answer, o, d->replayed,
+      o == "accepted" ? 200 : (o == "rejected" && !parsed ? 400 : (o == "rejected" ? 503 : 422))};
 }
 
 LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at) {
@@ -210,8 +216,8 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at)
       a.code = r.error_code;
       a.message = r.summary();
       json i = issue("error", r.error_code == "invalid_json" ? "structure" : "invalid", a.message);
-      i["details"] = {{"coding", json::array({{{"system", "urn:hemoledger:error"},
-                                               {"code", r.error_code}}})}};
+      i["details"] = {
+          {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", r.error_code}}})}};
       oo["issue"].push_back(i);
       a.answer = dump(oo);
       return a;
@@ -227,13 +233,12 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at)
       a.message = rec.summary();
       const auto& f = rec.events[*rec.first_failure];
       json i = issue("error", f.status == "rejected" ? "processing" : "transient", a.message);
-      i["details"] = {{"coding", json::array({{{"system", "urn:hemoledger:error"},
-                                               {"code", a.code}}})}};
+      i["details"] = {
+          {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", a.code}}})}};
       oo["issue"].push_back(i);
     }
-    oo["extension"] = json::array(
-        {{{"url", "urn:hemoledger:event-outcome"},
-          {"valueString", outcomes_json(rec.events).dump()}}});
+    oo["extension"] = json::array({{{"url", "urn:hemoledger:event-outcome"},
+                                    {"valueString", outcomes_json(rec.events).dump()}}});
     a.answer = dump(oo);
     return a;
   };

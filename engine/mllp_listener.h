@@ -35,8 +35,9 @@ struct MllpOptions {
 
 class MllpListener {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<MllpListener>> start(
-      LabGateway& gateway, const MllpOptions& options, std::function<TimeMs()> clock);
+  [[nodiscard]] static Result<std::unique_ptr<MllpListener>> start(LabGateway& gateway,
+                                                                   const MllpOptions& options,
+                                                                   std::function<TimeMs()> clock);
   int port() const { return server_->port(); }
 
  private:

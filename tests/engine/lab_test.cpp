@@ -65,7 +65,8 @@ struct LabServer {
                                  "127.0.0.1:" + std::to_string(mllp), "--astm",
                                  "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping},
         std::vector<std::string>{}, dir.path() + "/serve.log");
-    if (!wait_for_api(http, 30)) FAIL("the engine did not start: " + read_all(dir.path() + "/serve.log"));
+    if (!wait_for_api(http, 30))
+      FAIL("the engine did not start: " + read_all(dir.path() + "/serve.log"));
   }
 
   json post(const std::string& path, const std::string& body, int* status,
@@ -184,7 +185,9 @@ class Analyzer {
     char c = 0;
     return recv(fd_, &c, 1, 0) == 1 ? c : 0;
   }
-  void send_only(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  void send_only(const std::string& bytes) {
+    ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
 
  private:
   int fd_ = -1;
@@ -232,7 +235,8 @@ std::string fhir_screens(const std::string& din, const std::string& prefix) {
         {{"resourceType", "Observation"},
          {"id", prefix + "syph"},
          {"status", "final"},
-         {"code", {{"coding", json::array({{{"system", "urn:hemoledger:nbs-lab"}, {"code", "SYPH"}}})}}},
+         {"code",
+          {{"coding", json::array({{{"system", "urn:hemoledger:nbs-lab"}, {"code", "SYPH"}}})}}},
          {"specimen", {{"identifier", {{"value", din}}}}},
          {"effectiveDateTime", "2026-11-22T09:50:00+02:00"},
          {"valueString", "NEG"}}}});
@@ -250,9 +254,10 @@ bool eventually(const std::function<bool()>& f, double seconds = 15) {
 
 }  // namespace
 
-TEST_CASE("lab results sent with mllp_send release clean units, keep a reactive donation out of "
-          "stock and are acknowledged truthfully",
-          "[engine][lab][mllp]") {
+TEST_CASE(
+    "lab results sent with mllp_send release clean units, keep a reactive donation out of "
+    "stock and are acknowledged truthfully",
+    "[engine][lab][mllp]") {
   LabServer engine;
   const std::string clean = "G123426100001", reactive = "G123426100002", unknown = "G123426100009";
   engine.collect(clean, "O+");
@@ -263,10 +268,9 @@ TEST_CASE("lab results sent with mllp_send release clean units, keep a reactive 
   tpha[4] = "TPHA^Syphilis TPHA^99NBS||NEG||||||F|||20261122094500+0200";
   const std::string batch =
       oru("LAB1001", clean, screens("O POS", "NR")) + "\n" +
-      oru("LAB1002", reactive, screens("A POS", "Reactive")) + "\n" +
-      oru("LAB1003", clean, tpha) + "\n" +
-      oru("LAB1004", "G12341765432171", screens("O POS", "NR")) + "\n" +  // check flag wrong
-      oru("LAB1005", unknown, screens("B POS", "NR")) + "\n";             // never collected
+      oru("LAB1002", reactive, screens("A POS", "Reactive")) + "\n" + oru("LAB1003", clean, tpha) +
+      "\n" + oru("LAB1004", "G12341765432171", screens("O POS", "NR")) + "\n" +  // check flag wrong
+      oru("LAB1005", unknown, screens("B POS", "NR")) + "\n";                    // never collected
 
   const auto acks = mllp_send(engine, batch);
   REQUIRE(acks.size() == 5);
@@ -310,9 +314,10 @@ TEST_CASE("lab results sent with mllp_send release clean units, keep a reactive 
   }
 }
 
-TEST_CASE("after a restart the lab gateway and POST /api/events still report the engine's own "
-          "verdict",
-          "[engine][lab][mllp]") {
+TEST_CASE(
+    "after a restart the lab gateway and POST /api/events still report the engine's own "
+    "verdict",
+    "[engine][lab][mllp]") {
   LabServer engine;
   const std::string din = "G123426100013";
   engine.collect(din, "AB+");
@@ -325,10 +330,11 @@ TEST_CASE("after a restart the lab gateway and POST /api/events still report the
   CHECK(acks[0].code == "AE");
   CHECK(acks[0].text.find("unknown_donation") != std::string::npos);
   int status = 0;
-  json r = engine.post("/api/events",
-                       R"({"type":"UnitIssued","at":"2026-11-23T06:00:00Z","facility":"NBS-BB","din":")" +
-                           din + R"(","product":"E9999V00"})",
-                       &status);
+  json r = engine.post(
+      "/api/events",
+      R"({"type":"UnitIssued","at":"2026-11-23T06:00:00Z","facility":"NBS-BB","din":")" + din +
+          R"(","product":"E9999V00"})",
+      &status);
   CHECK(status == 422);
   CHECK(r["outcome"] == "rejected");
   // The retransmission of the accepted message is still answered from the store.
@@ -377,21 +383,22 @@ TEST_CASE("garbage and an oversized frame on the MLLP port are refused and the l
   CHECK(engine.serve->running());
 }
 
-TEST_CASE("an analyzer's LIS1-A transfer over TCP is acknowledged frame by frame and types the "
-          "donation, and FHIR screens then release it",
-          "[engine][lab][astm][fhir]") {
+TEST_CASE(
+    "an analyzer's LIS1-A transfer over TCP is acknowledged frame by frame and types the "
+    "donation, and FHIR screens then release it",
+    "[engine][lab][astm][fhir]") {
   LabServer engine;
   const std::string din = "G123426100020";
   engine.collect(din, "A+");
   {
     Analyzer a(engine.astm);
     REQUIRE(a.connected());
-    CHECK(a.send("\x05") == '\x06');  // ENQ -> ACK
+    CHECK(a.send("\x05") == '\x06');                      // ENQ -> ACK
     CHECK(a.send(frame(1, kTyping[0], true)) == '\x15');  // bad checksum -> NAK
     int fn = 1;
     for (const auto& rec : kTyping) CHECK(a.send(frame(fn++, rec)) == '\x06');
     CHECK(a.send(frame(3, "R|9|^^^ABO|B")) == '\x15');  // wrong frame number -> NAK
-    a.send_only("\x04");                                 // EOT: the message is complete
+    a.send_only("\x04");                                // EOT: the message is complete
     REQUIRE(eventually([&] {
       auto d = get_json(engine.http, "/api/units/" + din);
       return d && (*d)["abo_rh"] == "A+" && (*d)["release_waits_for"].is_string() &&
@@ -426,7 +433,8 @@ TEST_CASE("an analyzer's LIS1-A transfer over TCP is acknowledged frame by frame
   }
   CHECK(available == 2);
 
-  SECTION("an Observation for a donation never collected is answered 422 with the engine's reason") {
+  SECTION(
+      "an Observation for a donation never collected is answered 422 with the engine's reason") {
     json obs = json::parse(fhir_screens("G123426100029", "obs-29-"))["entry"][0]["resource"];
     json bad = engine.post("/api/fhir/Observation", obs.dump(), &status, "application/fhir+json");
     CHECK(status == 422);
@@ -436,9 +444,10 @@ TEST_CASE("an analyzer's LIS1-A transfer over TCP is acknowledged frame by frame
   }
 }
 
-TEST_CASE("ASTM records posted over HTTP answer per result, and a repeat is answered the same "
-          "without applying anything again",
-          "[engine][lab][astm]") {
+TEST_CASE(
+    "ASTM records posted over HTTP answer per result, and a repeat is answered the same "
+    "without applying anything again",
+    "[engine][lab][astm]") {
   LabServer engine;
   const std::string din = "G123426100020";
   engine.collect(din, "A+");

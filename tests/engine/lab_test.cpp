@@ -149,6 +149,8 @@ std::vector<Ack> mllp_send(const LabServer& engine, const std::string& messages)
   const int st = send.wait();
   REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
   const std::string printed = read_all(out);
+  // Shown with the next assertion, so that a failure says what came back.
+  UNSCOPED_INFO("mllp_send printed: " << printed);
   std::vector<Ack> acks;
   static const std::regex msa(R"(MSA\|([A-Z]{2})\|([^|\r]*)\|?([^\r]*))");
   for (auto it = std::sregex_iterator(printed.begin(), printed.end(), msa);

@@ -14,7 +14,7 @@ PACKAGES=(
   kcat curl ca-certificates
 )
 # Only the tests need these: headless Chromium loads the dashboard.
-TEST_PACKAGES=(chromium)
+TEST_PACKAGES=(chromium python3-hl7)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -74,6 +74,7 @@ struct Settings {
   double donations_per_hour = 1.2;  // the demo feed's default
   bool keep = false;
   bool ceiling_only = false;
+  bool verify = false;
   std::string note;
 };
 
@@ -677,6 +678,51 @@ void print_markdown(const json& out) {
   std::printf("\nJSON: %s\n", out["settings"]["json"].get<std::string>().c_str());
 }
 
+// The bench's own accounting, for the smoke test: every generated event
+// reached each consumer, nothing was dropped, the engine committed everything
+// in the topic and its state replays to itself. Returns the failures.
+std::vector<std::string> verify(const json& out) {
+  std::vector<std::string> failures;
+  auto expect = [&](bool ok, const std::string& what) {
+    if (!ok) failures.push_back(what);
+  };
+  for (const auto& r : out["runs"]) {
+    const auto n = r["events"].get<std::uint64_t>();
+    const auto& e = r["end_to_end"];
+    const std::string at = " (" + std::to_string(n) + " events)";
+    expect(r["stream"]["events"] == n, "the stream has " + r["stream"]["events"].dump() + " events" + at);
+    expect(r["ceiling"]["events"] == n, "the ceiling read " + r["ceiling"]["events"].dump() + at);
+    expect(e["events"] == n, "the engine was fed " + e["events"].dump() + at);
+    expect(e["messages_committed"] == e["messages_in_topic"],
+           "the engine committed " + e["messages_committed"].dump() + " of " +
+               e["messages_in_topic"].dump() + " messages" + at);
+    expect(e["messages_in_topic"].get<std::int64_t>() >= static_cast<std::int64_t>(n),
+           "the topic holds fewer messages than generated" + at);
+    expect(e["applied"].get<double>() + e["rejected"].get<double>() + e["duplicates"].get<double>() ==
+               e["messages_committed"].get<double>(),
+           "applied + rejected + duplicates != committed" + at);
+    expect(e["offset_gaps_logged"] == 0, "the engine logged offset gaps (dropped messages)" + at);
+    expect(e["delivery_failures"] == 0 && r["ceiling"]["delivery_failures"] == 0,
+           "the feeder had delivery failures" + at);
+    expect(e["clean_exit"].get<bool>(), "the engine did not exit cleanly" + at);
+    expect(e["events_per_second"].get<double>() > 0 && r["ceiling"]["events_per_second"].get<double>() > 0,
+           "a rate is missing" + at);
+    expect(e["peak_rss_bytes"].get<double>() > 0 && e["disk_bytes"].get<double>() > 0,
+           "a footprint figure is missing" + at);
+    expect(e["queries"]["stock"]["samples"].get<int>() > 0, "no GET /api/stock was timed" + at);
+    expect(r["rebuild"].value("equals_live_state", false), "rebuild differs from the live state" + at);
+    expect(r["rebuild"].value("events", 0.0) == e["applied"].get<double>(),
+           "rebuild replayed " + r["rebuild"].value("events", json(0)).dump() + " events, the engine applied " +
+               e["applied"].dump() + at);
+  }
+  if (!out["postgres"].is_null()) {
+    const auto& p = out["postgres"];
+    expect(p["applied"].get<std::uint64_t>() + p["rejected"].get<std::uint64_t>() == p["events"],
+           "PostgreSQL: applied + rejected != events");
+  }
+  return failures;
+}
+
 std::string utc_now() {
   const auto t = std::time(nullptr);
   char buf[32];
@@ -712,7 +758,16 @@ int run(const Settings& s) {
     json r;
     r["events"] = n;
     r["stream"] = generate(*ref, s, n, stream);
-    r["ceiling"] = ceiling(s, n, stream);
+    // The ceiling is short and noisy on a shared machine: the median of three.
+    std::vector<json> ceilings;
+    for (int i = 0; i < 3; ++i) ceilings.push_back(ceiling(s, n, stream));
+    std::sort(ceilings.begin(), ceilings.end(), [](const json& a, const json& b) {
+      return a["events_per_second"].get<double>() < b["events_per_second"].get<double>();
+    });
+    r["ceiling"] = ceilings[1];
+    r["ceiling"]["runs_events_per_second"] = {ceilings[0]["events_per_second"],
+                                              ceilings[1]["events_per_second"],
+                                              ceilings[2]["events_per_second"]};
     if (s.ceiling_only) {
       std::printf("%s\n", r.dump(2).c_str());
       continue;
@@ -740,6 +795,13 @@ int run(const Settings& s) {
   out["targets"] = judge(out["runs"], out["postgres"]);
   std::ofstream(s.json_path) << out.dump(2) << "\n";
   print_markdown(out);
+  if (s.verify) {
+    const auto failures = verify(out);
+    for (const auto& f : failures) std::fprintf(stderr, "verify: %s\n", f.c_str());
+    if (!failures.empty()) return 1;
+    std::fprintf(stderr, "verify: every generated event reached every consumer; the engine committed "
+                         "all of the topic and its rebuild equals its live state\n");
+  }
   return 0;
 }
 
@@ -767,6 +829,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--note", s.note, "A note printed with the results");
   app.add_flag("--keep", s.keep, "Keep streams and engine data");
+  app.add_flag("--verify", s.verify, "Check the bench's accounting; exit status 1 if it is wrong");
   app.add_flag("--ceiling-only", s.ceiling_only, "Generate and measure the ceiling only, print it");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);

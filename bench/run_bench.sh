@@ -11,7 +11,7 @@ BUILD="$1"
 shift
 
 # Default: 100k and 1M events (about 5 minutes on 2 cores). --full: 1M and 10M
-# (about 20 minutes on 2 cores; the 10M stream and engine data need ~9 GB of disk).
+# (about 19 minutes on 2 cores; the 10M stream and engine data need ~4 GB in /tmp).
 DEFAULT_COUNTS=(100000 1000000)
 FULL_COUNTS=(1000000 10000000)
 counts=()

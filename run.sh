@@ -4,6 +4,7 @@
 #                    embedded Kafka with a live demo feed (Ctrl-C stops it)
 #   ./run.sh test    install, build, run every test through ctest
 #   ./run.sh build   install and build only
+#   ./run.sh bench [--full]   install, build, run the benchmarks (bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,6 +16,8 @@ PACKAGES=(
 )
 # Only the tests need these: headless Chromium loads the dashboard.
 TEST_PACKAGES=(chromium python3-hl7)
+# Only the benchmarks need these: the PostgreSQL baseline.
+BENCH_PACKAGES=(postgresql libpq-dev)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -59,8 +62,13 @@ case "$cmd" in
     install_packages "${PACKAGES[@]}"
     build
     ;;
+  bench)
+    install_packages "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    build
+    exec bench/run_bench.sh build "$@"
+    ;;
   *)
-    echo "usage: ./run.sh demo|test|build" >&2
+    echo "usage: ./run.sh demo|test|build|bench [--full]" >&2
     exit 64
     ;;
 esac

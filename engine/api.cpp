@@ -181,6 +181,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   const ApiContext& ctx = api->impl_->ctx;
   httplib::Server& svr = api->impl_->server;
   svr.set_payload_max_length(1024 * 1024);
+  // cpp-httplib writes a response's header and body separately; with Nagle on,
+  // the body then waits for the client's delayed ACK (~40 ms on Linux) on
+  // every keep-alive request after the first.
+  svr.set_tcp_nodelay(true);
 
   svr.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
     const auto st = ctx.engine->status();

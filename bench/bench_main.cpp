@@ -420,10 +420,18 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   engine.signal(SIGCONT);
   // Settle: anything the engine produced itself (expiries past the wall clock).
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const auto hw = feeder.high_watermarks();
+  // The engine may keep producing (its expiry ticker): settled once everything
+  // in the topic is committed and the topic has not grown for a second.
+  auto hw = feeder.high_watermarks();
+  auto stable_since = Clock::now();
   const auto settle = Clock::now() + std::chrono::seconds(30);
   std::int64_t committed_total = 0, high_total = 0;
   for (;;) {
+    const auto now_hw = feeder.high_watermarks();
+    if (now_hw != hw) {
+      hw = now_hw;
+      stable_since = Clock::now();
+    }
     auto committed = committed_offsets(c);
     committed_total = high_total = 0;
     bool done = true;
@@ -432,7 +440,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
       high_total += high;
       if (committed[p] < high) done = false;
     }
-    if (done || Clock::now() > settle) break;
+    if ((done && Clock::now() - stable_since > std::chrono::seconds(1)) || Clock::now() > settle) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto metrics = engine_metrics(c);
@@ -493,7 +501,7 @@ json rebuild_rate(const Settings&, const std::string& hemoledger, const std::str
   j["peak_rss_bytes"] = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
   j["equals_live_state"] = text.find("equals the live state") != std::string::npos;
   j["exit_status"] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (std::regex_search(text, m, std::regex(R"(replayed (\d+) events into (\d+) donations in ([0-9.]+) s)"))) {
+  if (std::regex_search(text, m, std::regex(R"(replayed (\d+) events into (\d+) donations(?: and \d+ reagent lots)? in ([0-9.]+) s)"))) {
     const double events = std::stod(m[1]);
     const double secs = std::stod(m[3]);
     j["events"] = static_cast<std::uint64_t>(events);

@@ -424,6 +424,10 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
       ReagentUse u;
       if (auto s = get_string(use, "reagent", where, u.reagent); !s) return s.error();
       if (u.reagent.empty()) return bad(where, "needs \"reagent\".");
+      if (!reference.reagents().all().empty() && !reference.reagents().find(u.reagent)) {
+        return bad(where, "the reagent \"" + u.reagent +
+                              "\" is not in the reagent catalogue (data/reagents.csv).");
+      }
       if (auto s = get_int(use, "tests_per_result", where, 1, 1000, u.tests_per_result); !s) {
         return s.error();
       }

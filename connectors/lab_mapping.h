@@ -41,8 +41,8 @@
 
 namespace hemoledger {
 
-// Reagent consumed by each result of a test (kept for stock of reagents,
-// which hemoledger does not track yet).
+// Reagent consumed by each result of a test: the lab gateway records a
+// ReagentConsumed of the lab's first-expiring lot in stock for each result.
 struct ReagentUse {
   std::string reagent;       // the lab's reagent code
   int tests_per_result = 1;  // reagent tests used to produce one result, >= 1

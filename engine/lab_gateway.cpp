@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "engine/queries.h"
@@ -204,6 +206,58 @@ std::vector<Event> LabGateway::releases_for(const std::vector<Event>& events,
   return out;
 }
 
+std::vector<Event> LabGateway::reagent_uses_for(const std::vector<Event>& events,
+                                                 const std::vector<LabEventOutcome>& outcomes,
+                                                 std::vector<std::string>& shortfalls) {
+  std::vector<Event> out;
+  std::optional<std::vector<ReagentLot>> lots;  // read once, on first need
+  std::map<std::pair<std::string, std::string>, std::int64_t> taken;  // (lab, lot key) this message
+  for (std::size_t i = 0; i < events.size() && i < outcomes.size(); ++i) {
+    const Event& r = events[i];
+    if (r.type != EventType::test_resulted || !outcomes[i].ok()) continue;
+    const ReagentUse* use = mapping_.reagent_for(r.test);
+    if (!use) continue;
+    if (!lots) {
+      auto l = engine_.store().reagent_lots();
+      if (!l) {
+        shortfalls.push_back(r.id + ": reagent stock cannot be read: " + l.error().message);
+        return out;
+      }
+      lots = std::move(*l);
+    }
+    const ReagentLot* best = nullptr;
+    for (const auto& lot : *lots) {
+      if (lot.reagent != use->reagent || lot.expired || lot.expires_at <= r.at) continue;
+      auto held = lot.on_hand.find(r.facility);
+      const auto key = std::make_pair(r.facility, reagent_lot_key(lot.reagent, lot.lot));
+      if (held == lot.on_hand.end() || held->second - taken[key] < use->tests_per_result) continue;
+      if (!best || std::tie(lot.expires_at, lot.lot) < std::tie(best->expires_at, best->lot)) {
+        best = &lot;
+      }
+    }
+    if (!best) {
+      shortfalls.push_back(r.facility + " has no in-date lot of " + use->reagent + " for " +
+                           r.id + " (" + r.din + " " + r.test + ")");
+      continue;
+    }
+    taken[{r.facility, reagent_lot_key(best->reagent, best->lot)}] += use->tests_per_result;
+    Event e;
+    e.id = r.id + "-reagent";
+    e.type = EventType::reagent_consumed;
+    e.at = r.at;
+    e.facility = r.facility;
+    e.actor = r.actor;
+    e.station = r.station;
+    e.reagent = best->reagent;
+    e.lot = best->lot;
+    e.quantity = use->tests_per_result;
+    e.din = r.din;
+    e.test = r.test;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 LabRecording LabGateway::record(const std::vector<Event>& events) {
   LabRecording rec;
   rec.events = produce_all(events);
@@ -218,6 +272,12 @@ LabRecording LabGateway::record(const std::vector<Event>& events) {
       }
     }
   }
+  const auto uses = reagent_uses_for(events, rec.events, rec.reagent_shortfalls);
+  if (!uses.empty()) rec.reagents = produce_all(uses);
+  for (const auto& r : rec.reagents) {
+    if (!r.ok()) spdlog::warn("reagents: {} not applied: {} {}", r.event_id, r.code, r.message);
+  }
+  for (const auto& s : rec.reagent_shortfalls) spdlog::warn("reagents: {}", s);
   if (mapping_.release_when_complete()) {
     const auto releases = releases_for(events, rec.events);
     if (!releases.empty()) rec.releases = produce_all(releases);
@@ -262,6 +322,8 @@ Result<LabGateway::Delivered> LabGateway::deliver(const InboundKey& key, std::st
   json events = json::array(), releases = json::array();
   for (const auto& o : d.answer.recording.events) events.push_back(outcome_json(o));
   for (const auto& o : d.answer.recording.releases) releases.push_back(outcome_json(o));
+  json reagents = json::array();
+  for (const auto& o : d.answer.recording.reagents) reagents.push_back(outcome_json(o));
   record = {{"channel", key.channel},
             {"sender", key.sender},
             {"control_id", key.control_id},
@@ -270,6 +332,8 @@ Result<LabGateway::Delivered> LabGateway::deliver(const InboundKey& key, std::st
             {"outcome", d.answer.outcome},
             {"events", events},
             {"releases", releases},
+            {"reagents", reagents},
+            {"reagent_shortfalls", d.answer.recording.reagent_shortfalls},
             {"answer", d.answer.answer},
             {"attempts", attempts}};
   if (!d.answer.code.empty()) record["code"] = d.answer.code;

@@ -19,6 +19,12 @@
 // any other rejection = not recorded, with the engine's code and sentence.
 // `accepted` is true only when every event is durably applied or already was.
 //
+// Reagents (LabMapping::reagent_for): each recorded result of a test that
+// uses a reagent consumes it from the lab's in-date lot that expires first
+// (first-expire-first-out) and holds enough, as ReagentConsumed with the id
+// "<result id>-reagent" (applied once however often the result is sent).
+// A result no lot can cover still stands; the shortfall is reported.
+//
 // Release policy (LabMapping::release_when_complete): after the results are
 // recorded, each donation they name that no longer waits for any test
 // (missing_for_release) and has no positive screen gets UnitReleased for each
@@ -69,6 +75,8 @@ struct LabRecording {
   bool accepted = true;  // every event applied or already recorded
   std::vector<LabEventOutcome> events;
   std::vector<LabEventOutcome> releases;  // the release policy's UnitReleased
+  std::vector<LabEventOutcome> reagents;  // ReagentConsumed per result (mapping "reagents")
+  std::vector<std::string> reagent_shortfalls;  // results no lot in stock could cover
   // The first event not recorded: its index in `events`, and whether the
   // failure was the engine's verdict (rejected) or an outage (not_recorded).
   std::optional<std::size_t> first_failure;
@@ -132,6 +140,9 @@ class LabGateway {
 
  private:
   std::vector<LabEventOutcome> produce_all(const std::vector<Event>& events);
+  std::vector<Event> reagent_uses_for(const std::vector<Event>& events,
+                                     const std::vector<LabEventOutcome>& outcomes,
+                                     std::vector<std::string>& shortfalls);
   std::vector<Event> releases_for(const std::vector<Event>& events,
                                   const std::vector<LabEventOutcome>& outcomes);
 

@@ -123,11 +123,11 @@ TEST_CASE("reagent consumption per test is kept from the mapping", "[connectors]
   const auto m = shipped_mapping();
   const ReagentUse* hiv = m.reagent_for("hiv");
   REQUIRE(hiv != nullptr);
-  CHECK(hiv->reagent == "ARCH-HIV-COMBO");
+  CHECK(hiv->reagent == "hiv-elisa");
   CHECK(hiv->tests_per_result == 1);
   CHECK(m.reagent_for("malaria") == nullptr);
   auto two = LabMapping::parse_json(
-      R"({"reagents": {"abo": {"reagent": "ANTI-A-B", "tests_per_result": 2}}})",
+      R"({"reagents": {"abo": {"reagent": "anti-A", "tests_per_result": 2}}})",
       shipped_reference());
   REQUIRE(two.ok());
   CHECK(two->reagent_for("abo")->tests_per_result == 2);
@@ -157,9 +157,10 @@ TEST_CASE("a lab mapping with a typo or an impossible value is refused at load t
   expect_invalid(R"({"results": {"screen": {"POS": "positive", "pos": "negative"}}})",
                  "listed twice");
   expect_invalid(R"({"reagents": {"abo": {"tests_per_result": 1}}})", "needs \"reagent\"");
-  expect_invalid(R"({"reagents": {"abo": {"reagent": "X", "tests_per_result": 0}}})",
+  expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-Q"}}})", "not in the reagent catalogue");
+  expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-A", "tests_per_result": 0}}})",
                  "tests_per_result");
-  expect_invalid(R"({"reagents": {"abo": {"reagent": "X", "lot": "1"}}})", "unknown key \"lot\"");
+  expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-A", "lot": "1"}}})", "unknown key \"lot\"");
   expect_invalid(R"({"facility_codes": {"X": "NOWHERE"}})", "not a facility");
   expect_invalid(R"({"tests": {"loinc": {"5196-1": "hbv", "5196-1": "hcv"}}})", "given twice");
   expect_invalid(R"({"hl7": {}, "hl7": {"din_field": "OBR-3"}})", "\"hl7\"");

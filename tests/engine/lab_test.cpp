@@ -265,6 +265,19 @@ TEST_CASE(
   engine.collect(clean, "O+");
   engine.collect(reactive, "A+");
   REQUIRE(engine.available() == 0);
+  // The lab's HIV kits: each HIV result recorded uses one test of the lot.
+  int received = 0;
+  engine.post("/api/events",
+              R"({"type":"ReagentReceived","at":"2026-11-20T06:00:00Z","facility":"NBS-LAB",)"
+              R"("reagent":"hiv-elisa","lot":"HIV-A1","quantity":50,"expires_at":"2027-06-01T00:00:00Z"})",
+              &received);
+  REQUIRE(received == 200);
+  auto hiv_kits = [&] {
+    auto r = get_json(engine.http, "/api/reagents?facility=NBS-LAB&reagent=hiv-elisa");
+    if (!r || (*r)["governorates"].empty()) return std::int64_t{-1};
+    return (*r)["governorates"][0]["facilities"][0]["reagents"][0]["on_hand"].get<std::int64_t>();
+  };
+  REQUIRE(hiv_kits() == 50);
 
   std::vector<std::string> tpha = screens("O POS", "NR");
   tpha[4] = "TPHA^Syphilis TPHA^99NBS||NEG||||||F|||20261122094500+0200";
@@ -292,6 +305,7 @@ TEST_CASE(
   REQUIRE(r);
   CHECK((*r)["screen_positive"] == true);
   const std::size_t history = engine.history(clean);
+  CHECK(hiv_kits() == 48);  // two HIV results recorded; the refused messages used none
 
   SECTION("the same batch sent again applies nothing twice and is acknowledged the same way") {
     const auto again = mllp_send(engine, batch);
@@ -300,6 +314,7 @@ TEST_CASE(
     CHECK(again[0].text == acks[0].text);  // the stored answer
     CHECK(engine.available() == 2);
     CHECK(engine.history(clean) == history);
+    CHECK(hiv_kits() == 48);  // no kit used twice
   }
   SECTION("a corrected HIV result supersedes the final one and takes the units out of stock") {
     // Same MSH-10, only OBX 4 changed, with result status C.
@@ -313,6 +328,7 @@ TEST_CASE(
     auto d = get_json(engine.http, "/api/units/" + clean);
     REQUIRE(d);
     CHECK((*d)["screen_positive"] == true);
+    CHECK(hiv_kits() == 47);  // the repeat test used one more kit; the unchanged results none
   }
 }
 

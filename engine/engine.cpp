@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "events/binary_codec.h"
@@ -585,9 +586,39 @@ Status Engine::run(const std::atomic<bool>& stop) {
       kafka_problem_ = (*consumer)->problem();
     }
     if (!records->empty()) {
-      if (auto s = apply_records(*records); !s) {
-        spdlog::error("engine: {}; stopping without committing the batch", s.error().message);
-        return s;
+      // A batch that cannot be committed (a full disk, an I/O error) is kept
+      // and retried; nothing of it and no offset is stored meanwhile, and
+      // /health reports why. Stopping meanwhile is safe: the batch is consumed
+      // again at the next start.
+      for (int attempt = 0;; ++attempt) {
+        auto s = apply_records(*records);
+        if (s) break;
+        {
+          std::lock_guard lock(mu_);
+          storage_problem_ = s.error().message;
+        }
+        if (attempt == 0) {
+          spdlog::error("engine: {}; the batch is not committed; retrying until storage works",
+                        s.error().message);
+        }
+        for (int waited = 0; waited < std::min(200 << std::min(attempt, 5), 5000) && !stop.load();
+             waited += 50) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (stop.load()) {
+          spdlog::warn("engine: stopping with a batch uncommitted; it is consumed again at the next start");
+          (*consumer)->close();
+          return {};
+        }
+        if (auto r = store_->recover(); !r) {
+          // RocksDB stays read-only after a failed WAL write; once the disk takes
+          // writes again, a fresh start of the process is the clean way back.
+          if (store_->writable()) {
+            return make_error("restart_needed",
+                              "storage works again but the database stays read-only after the "
+                              "failed write; the engine must restart (nothing was committed)");
+          }
+        }
       }
       std::map<std::int32_t, std::int64_t> commit;
       {

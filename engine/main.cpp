@@ -121,6 +121,9 @@ Result<SupplyConfig> load_supply_config(const std::string& path) {
   return c;
 }
 
+// The command line, for a restart in place (see serve()).
+std::vector<char*> g_argv;
+
 int serve(const ServeArgs& a) {
   install_signal_handlers();
   auto ref = load_reference_data(a.reference_dir);
@@ -240,6 +243,7 @@ int serve(const ServeArgs& a) {
     });
   }
   auto status = (*engine)->run(g_stop);
+  const bool restart = !status && status.error().code == "restart_needed" && !embedded;
   demo_stop = true;
   mllp.reset();  // closes the lab links and joins their threads
   astm.reset();
@@ -247,6 +251,18 @@ int serve(const ServeArgs& a) {
   expiry_thread.join();
   webhook_thread.join();
   api->reset();
+  if (restart) {
+    // After a storage fault RocksDB stays read-only; the offsets stored with
+    // the state say where to resume, so the process starts again in place
+    // (same pid, same arguments). Not with the embedded cluster, whose
+    // messages live in this process.
+    spdlog::warn("engine: {}; restarting", status.error().message);
+    engine->reset();
+    producer->reset();
+    g_argv.push_back(nullptr);
+    execv("/proc/self/exe", g_argv.data());
+    return fail(make_error("restart_failed", "The engine could not restart itself."));
+  }
   if (!status) return fail(status.error());
   return 0;
 }
@@ -308,6 +324,7 @@ void print_trace(const json& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_argv.assign(argv, argv + argc);
   CLI::App app{"hemoledger: event-sourced blood bank and lab inventory engine"};
   app.require_subcommand(1);
   std::string reference_dir = default_reference_dir();

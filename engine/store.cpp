@@ -5,6 +5,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <cstdio>
 #include <tuple>
@@ -69,8 +71,62 @@ bool parse_offset_key(std::string_view suffix, std::int64_t& out) {
   return parse_decimal20(suffix, out);
 }
 
+// Testing hook for storage faults (docs/reliability.md): with
+// HEMOLEDGER_STORAGE_FAULT=<path>, every write to the database's files fails
+// with "No space left on device" while <path> exists, as on a full disk, and
+// succeeds again once it is removed. Only the writing side is affected.
+class FaultyFile : public rocksdb::WritableFileWrapper {
+ public:
+  FaultyFile(std::unique_ptr<rocksdb::WritableFile> f, std::string flag)
+      : rocksdb::WritableFileWrapper(f.get()), file_(std::move(f)), flag_(std::move(flag)) {}
+  rocksdb::Status Append(const rocksdb::Slice& d) override {
+    return full() ? no_space() : rocksdb::WritableFileWrapper::Append(d);
+  }
+  rocksdb::Status Append(const rocksdb::Slice& d, const rocksdb::DataVerificationInfo& v) override {
+    return full() ? no_space() : rocksdb::WritableFileWrapper::Append(d, v);
+  }
+  rocksdb::Status Flush() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Flush(); }
+  rocksdb::Status Sync() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Sync(); }
+  rocksdb::Status Fsync() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Fsync(); }
+
+ private:
+  bool full() const { return std::filesystem::exists(flag_); }
+  static rocksdb::Status no_space() {
+    return rocksdb::Status::NoSpace("No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
+  }
+  std::unique_ptr<rocksdb::WritableFile> file_;
+  std::string flag_;
+};
+
+class FaultyEnv : public rocksdb::EnvWrapper {
+ public:
+  explicit FaultyEnv(std::string flag) : rocksdb::EnvWrapper(rocksdb::Env::Default()), flag_(std::move(flag)) {}
+  const char* Name() const override { return "HemoledgerFaultyEnv"; }
+  rocksdb::Status NewWritableFile(const std::string& f, std::unique_ptr<rocksdb::WritableFile>* r,
+                                  const rocksdb::EnvOptions& o) override {
+    if (std::filesystem::exists(flag_)) {
+      return rocksdb::Status::NoSpace("No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
+    }
+    std::unique_ptr<rocksdb::WritableFile> file;
+    auto s = rocksdb::EnvWrapper::NewWritableFile(f, &file, o);
+    if (s.ok()) *r = std::make_unique<FaultyFile>(std::move(file), flag_);
+    return s;
+  }
+
+ private:
+  std::string flag_;
+};
+
+rocksdb::Env* storage_env() {
+  static const char* flag = std::getenv("HEMOLEDGER_STORAGE_FAULT");
+  if (!flag || !*flag) return rocksdb::Env::Default();
+  static FaultyEnv env(flag);
+  return &env;
+}
+
 rocksdb::Options base_options() {
   rocksdb::Options o;
+  o.env = storage_env();
   o.create_if_missing = true;
   o.paranoid_checks = true;
   o.compression = rocksdb::kLZ4Compression;
@@ -183,7 +239,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   auto s = rocksdb::DB::Open(base_options(), path, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return storage_error(s, "cannot open the database at " + path);
-  return std::unique_ptr<Store>(new Store(std::move(db)));
+  std::unique_ptr<Store> store(new Store(std::move(db)));
+  store->path_ = path;
+  return store;
 }
 
 Result<std::unique_ptr<Store>> Store::open_secondary(const std::string& path,
@@ -198,6 +256,23 @@ Result<std::unique_ptr<Store>> Store::open_secondary(const std::string& path,
   s = db->TryCatchUpWithPrimary();
   if (!s.ok()) return storage_error(s, "cannot catch up with the running engine");
   return std::unique_ptr<Store>(new Store(std::move(db)));
+}
+
+bool Store::writable() const {
+  const std::string probe = path_ + "/.hemoledger-write-probe";
+  std::unique_ptr<rocksdb::WritableFile> f;
+  rocksdb::Env* env = storage_env();
+  bool ok = env->NewWritableFile(probe, &f, rocksdb::EnvOptions()).ok() &&
+            f->Append("probe").ok() && f->Sync().ok() && f->Close().ok();
+  f.reset();
+  env->DeleteFile(probe).PermitUncheckedError();
+  return ok;
+}
+
+Status Store::recover() {
+  auto s = db_->Resume();
+  if (!s.ok()) return storage_error(s, "the database cannot resume writing yet");
+  return {};
 }
 
 Status Store::commit(Batch& batch) {

@@ -155,6 +155,11 @@ class Store {
 
   // Writes the batch atomically, WAL synced. On error nothing was written.
   [[nodiscard]] Status commit(Batch& batch);
+  // After a failed write (a full disk, an I/O error) RocksDB refuses further
+  // writes until resumed: tries to resume; an error while the fault lasts.
+  [[nodiscard]] Status recover();
+  // Whether a file can be written and synced in the database's directory now.
+  bool writable() const;
 
   [[nodiscard]] Result<std::optional<Donation>> donation(std::int32_t partition,
                                                          std::string_view din) const;
@@ -247,6 +252,7 @@ class Store {
       const;
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::string path_;  // of a primary instance
 };
 
 }  // namespace hemoledger

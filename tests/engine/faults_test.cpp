@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/kafka.h"
+#include "engine/store.h"
 #include "events/binary_codec.h"
 #include "events/json_codec.h"
 #include "tests/engine/http_support.h"
@@ -42,12 +43,12 @@ struct Rig {
     REQUIRE(p.ok());
     producer = std::move(*p);
   }
-  std::unique_ptr<Child> serve() {
+  std::unique_ptr<Child> serve(std::vector<std::string> env = {}) {
     return std::make_unique<Child>(
         std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,
                                  "--data-dir", data, "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--max-batch", "50"},
-        std::vector<std::string>{}, log);
+        std::move(env), log);
   }
   void produce(const Event& e, std::atomic<int>& failures) {
     if (!producer->produce("hemoledger.events", e.din, encode_binary(e))) ++failures;
@@ -176,4 +177,89 @@ TEST_CASE("the engine rides out a broker that goes down, slow answers and failed
   engine->signal(SIGTERM);
   REQUIRE(engine->wait_for(30));
   rig.check_rebuild(stream.accepted);
+}
+
+TEST_CASE("a full disk stops consumption without committing, says why, and consumption resumes "
+          "when space returns",
+          "[engine][storage][faults]") {
+  Rig rig;
+  const KnownStream stream = known_stream(60, "disk");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  const std::size_t half = stream.events.size() / 2;
+  const std::string full = rig.dir.path() + "/disk-is-full";
+  std::atomic<int> failures{0};
+  auto engine = rig.serve({"HEMOLEDGER_STORAGE_FAULT=" + full});
+  REQUIRE(wait_for_api(rig.port, 30));
+  for (std::size_t i = 0; i < half; ++i) rig.produce(stream.events[i], failures);
+  REQUIRE(rig.producer->flush(10000));
+  REQUIRE(rig.wait_committed(static_cast<std::int64_t>(half), 60));
+
+  std::ofstream(full) << "full\n";  // from now on every write fails, as on a full disk
+  for (std::size_t i = half; i < stream.events.size(); ++i) rig.produce(stream.events[i], failures);
+  REQUIRE(rig.producer->flush(10000));
+  std::optional<nlohmann::json> health;
+  bool reported = false;
+  for (int i = 0; i < 150 && !reported; ++i) {
+    int status = 0;
+    health = get_json(rig.port, "/health", &status);
+    reported = health && status == 503 && (*health)["storage"]["problem"].is_string();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(reported);
+  CHECK_THAT((*health)["storage"]["problem"].get<std::string>(), Catch::Contains("space"));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CHECK(committed_messages(rig.port) == static_cast<std::int64_t>(half));  // nothing committed
+
+  std::filesystem::remove(full);  // space again
+  if (!rig.wait_committed(total, 60)) {
+    const std::string log = slurp(rig.log);
+    FAIL("not resumed; the engine's log ends: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+  }
+  int status = 0;
+  health = get_json(rig.port, "/health", &status);
+  REQUIRE(health);
+  CHECK(status == 200);
+  CHECK((*health)["storage"]["problem"].is_null());
+  auto stock = get_json(rig.port, "/api/stock");
+  REQUIRE(stock);
+  CHECK(stock_cells_of(*stock) == stream.expected);
+  engine->signal(SIGTERM);
+  REQUIRE(engine->wait_for(30));
+  CHECK(failures == 0);
+  rig.check_rebuild(stream.accepted);
+}
+
+TEST_CASE("a corrupted journal entry is detected by a rebuild, not skipped", "[engine][storage][faults]") {
+  Rig rig;
+  const KnownStream stream = known_stream(10, "rot");
+  std::atomic<int> failures{0};
+  auto engine = rig.serve();
+  REQUIRE(wait_for_api(rig.port, 30));
+  for (const auto& e : stream.events) rig.produce(e, failures);
+  REQUIRE(rig.producer->flush(10000));
+  REQUIRE(rig.wait_committed(static_cast<std::int64_t>(stream.events.size()), 60));
+  engine->signal(SIGTERM);
+  REQUIRE(engine->wait_for(30));
+  {
+    auto store = Store::open(rig.data + "/db");
+    REQUIRE(store.ok());
+    bool damaged = false;
+    for (auto p : (*store)->partitions()) {
+      auto s = (*store)->scan_journal(p, 0, [&](std::int64_t pos, std::string_view) {
+        Store::Batch b;
+        b.put_journal(p, pos, "HL\x01 bit rot");
+        damaged = (*store)->commit(b).ok();
+        return false;
+      });
+      REQUIRE(s.ok());
+      if (damaged) break;
+    }
+    REQUIRE(damaged);
+  }
+  const std::string rlog = rig.dir.path() + "/rebuild.log";
+  Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", rig.data}, {}, rlog);
+  const int rs = rebuild.wait();
+  INFO(slurp(rlog));
+  CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) != 0));
+  CHECK_THAT(slurp(rlog), Catch::Contains("cannot be read"));
 }

@@ -67,11 +67,18 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
                                 {"code", e.error().code},
                                 {"message", e.error().message}});
   }
+  if (e->type == EventType::clock_ticked) {
+    return send_json(res, 422, {{"outcome", "rejected"},
+                                {"code", "not_allowed"},
+                                {"message", "Only the engine records the passing of time."}});
+  }
   if (req.has_param("dry_run") && req.get_param_value("dry_run") != "0") {
     // Checks the event against the current state with the engine's own rules,
     // records nothing: a station asks before it acts.
     Status checked;
-    if (is_reagent_event(e->type)) {
+    if (e->type == EventType::clock_ticked) {
+      checked = make_error("not_allowed", "Only the engine records the passing of time.");
+    } else if (is_reagent_event(e->type)) {
       auto lot = ctx.engine->store().reagent_lot_anywhere(reagent_lot_key(e->reagent, e->lot));
       if (!lot) return send_error(res, 500, lot.error());
       auto r = apply_reagent_event(ctx.engine->reference(), lot->has_value() ? &**lot : nullptr, *e);

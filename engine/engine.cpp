@@ -245,6 +245,18 @@ Status Engine::apply_records(const std::vector<Record>& records) {
                               {"offset", pos}}));
       ++n_applied;
     };
+    if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
+      // A tick may not run ahead of Kafka's own timestamp: the clock of every
+      // alert would jump with it.
+      if (e.at > e.recorded_at + kMinute) {
+        reject(make_error("implausible_tick",
+                          "A clock tick dated after the time Kafka received it is refused."),
+               &e);
+        continue;
+      }
+      record_applied();
+      continue;
+    }
     if (is_reagent_event(e.type)) {
       const auto lkey = std::make_pair(r.partition, reagent_lot_key(e.reagent, e.lot));
       auto lot_it = touched_lots.find(lkey);
@@ -685,6 +697,10 @@ Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceDa
       return false;
     }
     if (until && e->at > *until) return true;
+    if (e->type == EventType::clock_ticked) {
+      ++out.events;
+      return true;
+    }
     if (is_reagent_event(e->type)) {
       const std::string lkey = reagent_lot_key(e->reagent, e->lot);
       auto lit = out.lots.find(lkey);
@@ -760,6 +776,10 @@ Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& re
                                                       std::to_string(off) + " cannot be read: " +
                                                       e.error().message);
           return false;
+        }
+        if (e->type == EventType::clock_ticked) {
+          model.advance_clock(std::max(e->at, e->recorded_at));
+          return true;
         }
         if (is_reagent_event(e->type)) {
           const std::string lkey = reagent_lot_key(e->reagent, e->lot);

@@ -58,6 +58,15 @@ Result<std::size_t> ExpiryTicker::tick() {
     ++produced;
   }
   sent_ = std::move(still_due);  // applied expiries leave the index, and this map
+  if (options_.clock_tick_ms > 0 && now - last_tick_ >= options_.clock_tick_ms) {
+    auto st = store_.alert_state();
+    if (!st) return st.error();
+    if (now - st->clock >= options_.clock_tick_ms) {
+      const Event e = clock_tick_event(now);
+      if (auto s = producer_.produce(topic_, event_key(e), encode_binary(e)); !s) return s.error();
+      last_tick_ = now;
+    }
+  }
   return produced;
 }
 

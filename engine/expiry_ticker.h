@@ -27,6 +27,10 @@ struct ExpiryTickerOptions {
   TimeMs interval_ms = 1000;   // how often to look for expired units
   TimeMs resend_ms = 30000;    // produce again if still not applied after this
   std::size_t max_per_tick = 5000;
+  // When no event has moved the alerts' clock for this long, a ClockTicked
+  // is produced so that time-driven alerts (expiring soon, overdue recalls)
+  // move on in quiet periods too; 0 turns ticks off.
+  TimeMs clock_tick_ms = 60000;
 };
 
 class ExpiryTicker {
@@ -45,6 +49,7 @@ class ExpiryTicker {
   Clock clock_;
   ExpiryTickerOptions options_;
   std::map<std::string, TimeMs> sent_;  // event id -> when it was last produced
+  TimeMs last_tick_ = 0;
 };
 
 }  // namespace hemoledger

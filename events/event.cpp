@@ -52,6 +52,7 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::reagent_discarded, "ReagentDiscarded", bits({F::reagent, F::lot, F::quantity}),
      bits({F::reason})},
     {EventType::reagent_expired, "ReagentExpired", bits({F::reagent, F::lot}), 0},
+    {EventType::clock_ticked, "ClockTicked", 0, 0},
 }};
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
@@ -239,7 +240,20 @@ bool is_reagent_event(EventType t) {
 }
 
 std::string event_key(const Event& e) {
+  if (e.type == EventType::clock_ticked) return "clock";
   return is_reagent_event(e.type) ? "reagent:" + e.reagent + ":" + e.lot : e.din;
+}
+
+Event clock_tick_event(TimeMs now) {
+  const TimeMs second = now - now % 1000;
+  Event e;
+  e.id = "tick-" + std::to_string(second / 1000);
+  e.type = EventType::clock_ticked;
+  e.at = second;
+  e.facility = "hemoledger";
+  e.actor = "hemoledger";
+  e.station = "clock";
+  return e;
 }
 
 Status validate_shape(const Event& e) {
@@ -284,7 +298,8 @@ Status validate_shape(const Event& e) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
   }
-  if ((!is_reagent_event(e.type) || !e.din.empty()) && !is_din(e.din)) {
+  const bool has_din = !is_reagent_event(e.type) && e.type != EventType::clock_ticked;
+  if ((has_din || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
                                          "\" is not a 13-character ISBT 128 donation number.");
   }

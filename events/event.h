@@ -51,8 +51,10 @@ enum class EventType : std::uint8_t {
   reagent_transferred = 18,
   reagent_discarded = 19,
   reagent_expired = 20,
+  // The engine's clock: time passing with no other event (engine/expiry_ticker.h).
+  clock_ticked = 21,
 };
-inline constexpr int kEventTypeCount = 20;
+inline constexpr int kEventTypeCount = 21;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -135,8 +137,16 @@ Event recall_event(const std::string& din, const std::string& product, const std
 
 // The Kafka message key of an event: the DIN for donation events,
 // "reagent:<reagent>:<lot>" for reagent events, so that every event of one
-// donation, or of one reagent lot, stays in one partition, in order.
+// donation, or of one reagent lot, stays in one partition, in order; "clock"
+// for ClockTicked.
 std::string event_key(const Event& e);
+
+// The engine's ClockTicked event for the second that contains `now`: id
+// "tick-<unix seconds>", at = the start of that second, facility "hemoledger".
+// A tick changes no unit; it moves the alerts' event clock in quiet periods
+// (expiring units, overdue recalls) through Kafka, so a replay sees it too.
+// Its id depends only on the second: produced twice, applied once.
+Event clock_tick_event(TimeMs now);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);           // αppppyynnnnnn

@@ -134,7 +134,9 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  if (!e.din.empty() || !is_reagent_event(e.type)) j["din"] = e.din;
+  if (!e.din.empty() || (!is_reagent_event(e.type) && e.type != EventType::clock_ticked)) {
+    j["din"] = e.din;
+  }
   if (!e.product.empty()) j["product"] = e.product;
   if (!e.donor.empty()) j["donor"] = e.donor;
   if (e.abo_rh != AboRh::unknown) j["abo_rh"] = std::string(to_string(e.abo_rh));

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/clock.h"
 #include "engine/engine.h"
 #include "engine/expiry_ticker.h"
 #include "engine/queries.h"
@@ -283,4 +284,86 @@ TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, e
   CHECK(run.engine->metrics().duplicates == 1);
   CHECK(run.engine->stock().count(
             {"NBS-BB", Category::platelets, AboRh::unknown, UnitStatus::quarantined}) == 0);
+}
+
+TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon alert appears without "
+          "other events",
+          "[engine][kafka][alerts]") {
+  TempDir dir;
+  MockKafka mk;
+  auto& producer = mk.producer;
+  EngineOptions opt;
+  opt.data_dir = dir.path();
+  opt.kafka = mk.config;
+  opt.max_batch = 100;
+  opt.supply.expiring_hours[Category::platelets] = 1;  // alert within the hour
+  auto e = Engine::open(opt, ref(), producer->get());
+  REQUIRE(e.ok());
+  std::unique_ptr<Engine> engine = std::move(*e);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { REQUIRE(engine->run(stop).ok()); });
+
+  // Platelets that expire in one hour and six seconds: not yet within the hour.
+  const TimeMs now = wall_clock_now();
+  EventMaker m("tick", now - kDay);
+  const std::string din = din_for(4242);
+  Event c = m.make(EventType::donation_collected, "NBS-BB", din);
+  c.donor = "D4242";
+  c.abo_rh = AboRh::a_pos;
+  Event p = m.make(EventType::component_produced, "NBS-BB", din, "E3045V00");
+  p.expires_at = now + kHour + 6000;
+  std::vector<Event> events = {c, p};
+  for (const auto& [test, result] : std::vector<std::pair<std::string, std::string>>{
+           {"abo_rh", "A+"}, {"hiv", "negative"}, {"hbv", "negative"}, {"hcv", "negative"},
+           {"syphilis", "negative"}}) {
+    Event t = m.make(EventType::test_resulted, "NBS-LAB", din);
+    t.test = test;
+    t.result = result;
+    events.push_back(t);
+  }
+  events.push_back(m.make(EventType::unit_released, "NBS-BB", din, "E3045V00"));
+  Delivery last;
+  for (const auto& ev : events) {
+    auto d = (*producer)->produce_sync("hemoledger.events", ev.din, encode_binary(ev), 10000);
+    REQUIRE(d.ok());
+    last = *d;
+  }
+  REQUIRE(engine->wait_processed(last.partition, last.offset, 30000));
+  auto expiring_alerts = [&] {
+    AlertFilter f;
+    f.kind = AlertKind::expiring_soon;
+    auto j = alerts_json(engine->store(), f);
+    REQUIRE(j.ok());
+    return (*j)["alerts"].size();
+  };
+  CHECK(expiring_alerts() == 0);
+
+  // Nothing else happens; the ticker's clock tick moves the alerts' clock on.
+  ExpiryTickerOptions o;
+  o.clock_tick_ms = 2000;
+  ExpiryTicker ticker(engine->store(), **producer, "hemoledger.events", wall_clock_now, o);
+  bool raised = false;
+  for (int i = 0; i < 200 && !raised; ++i) {
+    REQUIRE(ticker.tick().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    raised = expiring_alerts() == 1;
+  }
+  if (!raised) {
+    auto t = event_outcome_json(engine->store(), clock_tick_event(wall_clock_now()).id);
+    auto st = engine->store().alert_state();
+    FAIL("tick outcome: " << (t.ok() ? t->dump() : t.error().message) << " alert clock "
+                          << (st.ok() ? format_rfc3339(st->clock) : "?") << " now "
+                          << format_rfc3339(wall_clock_now()) << " expires "
+                          << format_rfc3339(p.expires_at));
+  }
+  // A tick from outside dated far ahead of Kafka's own time is refused.
+  Event future = clock_tick_event(now + 30 * kDay);
+  auto d = (*producer)->produce_sync("hemoledger.events", "clock", encode_binary(future), 10000);
+  REQUIRE(d.ok());
+  REQUIRE(engine->wait_processed(d->partition, d->offset, 30000));
+  auto outcome = event_outcome_json(engine->store(), future.id);
+  REQUIRE(outcome.ok());
+  CHECK((*outcome)["code"] == "implausible_tick");
+  stop = true;
+  run.join();
 }

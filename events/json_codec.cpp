@@ -11,7 +11,6 @@ namespace {
 
 Error bad(std::string message) { return make_error("malformed_json", std::move(message)); }
 
-
 Status read_string(const json& v, std::string_view name, std::string& out) {
   if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
   out = v.get<std::string>();

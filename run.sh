@@ -8,6 +8,7 @@
 #   ./run.sh fuzz [SECONDS] [TARGET...]
 #                    build the libFuzzer targets with clang into build-fuzz/ and
 #                    run each for SECONDS (default 300) from fuzz/corpus/
+#   ./run.sh bench [--full]   install, build, run the benchmarks (bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,7 +20,9 @@ PACKAGES=(
 )
 # Only the tests need these: headless Chromium loads the dashboard; clang and
 # its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets.
-TEST_PACKAGES=(chromium clang libclang-rt-14-dev)
+TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev)
+# Only the benchmarks need these: the PostgreSQL baseline.
+BENCH_PACKAGES=(postgresql libpq-dev)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -87,8 +90,13 @@ case "$cmd" in
     install_packages "${PACKAGES[@]}"
     build
     ;;
+  bench)
+    install_packages "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    build
+    exec bench/run_bench.sh build "$@"
+    ;;
   *)
-    echo "usage: ./run.sh demo|test|build|fuzz [SECONDS] [TARGET...]" >&2
+    echo "usage: ./run.sh demo|test|build|fuzz [SECONDS] [TARGET...]|bench [--full]" >&2
     exit 64
     ;;
 esac

@@ -219,7 +219,8 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (!doc.is_object()) return bad("top level", "must be a JSON object.");
   if (auto s = only_keys(doc, "",
                          {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
-                          "default_coding_system", "tests", "results", "reagents"});
+                          "default_coding_system", "tests", "results", "reagents",
+                          "release_when_complete"});
       !s) {
     return s.error();
   }
@@ -356,6 +357,11 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (auto s = string_map("coding_systems", m.systems_); !s) return s.error();
   if (auto s = get_string(doc, "default_coding_system", "", m.default_system_); !s) {
     return s.error();
+  }
+  if (doc.contains("release_when_complete")) {
+    const json& r = doc.at("release_when_complete");
+    if (!r.is_boolean()) return bad("release_when_complete", "must be true or false.");
+    m.release_when_complete_ = r.get<bool>();
   }
 
   // tests: {system: {code: test}}

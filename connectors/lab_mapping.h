@@ -124,6 +124,11 @@ class LabMapping {
   // is not in the facility table.
   [[nodiscard]] Result<std::string> facility_for(std::string_view sent) const;
   const ReagentUse* reagent_for(std::string_view test) const;
+  // Runtime policy ("release_when_complete", default false): once a lab
+  // message's results are applied, the lab gateway (engine/lab_gateway.h)
+  // releases the quarantined components of each donation that needs no
+  // further test and has no positive screen.
+  bool release_when_complete() const { return release_when_complete_; }
 
  private:
   Hl7 hl7_;
@@ -137,6 +142,7 @@ class LabMapping {
   std::map<TestKind, std::map<std::string, std::string, std::less<>>> results_;  // lowercase keys
   std::map<std::string, ReagentUse, std::less<>> reagents_;
   std::set<std::string, std::less<>> facilities_;  // known facility codes
+  bool release_when_complete_ = false;
 };
 
 }  // namespace hemoledger

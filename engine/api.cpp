@@ -11,6 +11,7 @@
 
 #include "engine/clock.h"
 #include "engine/dashboard_page.h"
+#include "engine/lab_api.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -109,13 +110,21 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
                                             "it yet; ask GET /api/events/" + e->id + " later."}});
   }
   const Store& store = ctx.engine->store();
-  auto journaled = store.journal_entry(partition, offset);
+  // Journal and rejection keys are journal positions, not Kafka offsets: the
+  // offset plus the partition's base, which is not 0 after a restart on the
+  // embedded cluster (engine/store.h). Reading the offset itself would find
+  // an older event's entry.
+  auto offsets = store.offsets();
+  if (!offsets) return send_error(res, 500, offsets.error());
+  const auto base = offsets->find(partition);
+  const std::int64_t pos = (base != offsets->end() ? base->second.base : 0) + offset;
+  auto journaled = store.journal_entry(partition, pos);
   if (!journaled) return send_error(res, 500, journaled.error());
   if (journaled->has_value()) {
     return send_json(res, 200, {{"outcome", "applied"}, {"id", e->id}, {"partition", partition},
                                 {"offset", offset}});
   }
-  auto rejected = store.rejection(partition, offset);
+  auto rejected = store.rejection(partition, pos);
   if (!rejected) return send_error(res, 500, rejected.error());
   json r = rejected->has_value() ? json::parse(**rejected, nullptr, false) : json::object();
   const std::string code = r.value("code", "unknown");
@@ -172,6 +181,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   const ApiContext& ctx = api->impl_->ctx;
   httplib::Server& svr = api->impl_->server;
   svr.set_payload_max_length(1024 * 1024);
+  // cpp-httplib writes a response's header and body separately; with Nagle on,
+  // the body then waits for the client's delayed ACK (~40 ms on Linux) on
+  // every keep-alive request after the first.
+  svr.set_tcp_nodelay(true);
 
   svr.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
     const auto st = ctx.engine->status();
@@ -326,6 +339,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(*ctx.engine), "text/plain; version=0.0.4");
   });
+
+  add_lab_routes(svr, ctx);
 
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
     const std::string_view page = dashboard_page();

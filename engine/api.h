@@ -13,6 +13,9 @@
 //   GET  /api/facilities              reference data
 //   GET  /metrics                     Prometheus text
 //   GET  /                            the coordinators' dashboard (engine/dashboard_page.h)
+//   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
+//   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
+//   GET  /api/fhir/InventoryReport    the lab connectors (engine/lab_api.h)
 //
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.
@@ -23,6 +26,7 @@
 
 #include "engine/engine.h"
 #include "engine/kafka.h"
+#include "engine/lab_gateway.h"
 #include "engine/webhooks.h"
 
 namespace hemoledger {
@@ -35,6 +39,7 @@ struct ApiContext {
   std::string events_topic;
   TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
   const WebhookSender* webhooks = nullptr;  // reported by /health, if any
+  LabGateway* lab = nullptr;  // for the lab endpoints (engine/lab_api.h); null: they answer 503
 };
 
 class ApiServer {

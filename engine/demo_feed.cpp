@@ -48,8 +48,8 @@ const std::vector<std::pair<AboRh, int>> kGroupShares = {
 
 class Simulation {
  public:
-  Simulation(const ReferenceData& ref, Producer& producer, std::string topic, DemoOptions o)
-      : ref_(ref), producer_(producer), topic_(std::move(topic)), opt_(o) {
+  Simulation(const ReferenceData& ref, const DemoFeed::Sink& sink, DemoOptions o)
+      : ref_(ref), sink_(sink), opt_(o) {
     const TimeMs wall = wall_clock_now();
     rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
     now_ = wall - 30 * kDay;
@@ -113,7 +113,7 @@ class Simulation {
   }
 
   void send(const Event& e) {
-    if (auto s = producer_.produce(topic_, event_key(e), encode_json(e)); !s) {
+    if (auto s = sink_(event_key(e), encode_json(e)); !s) {
       spdlog::warn("demo: {}", s.error().message);
       return;
     }
@@ -353,8 +353,7 @@ class Simulation {
   }
 
   const ReferenceData& ref_;
-  Producer& producer_;
-  std::string topic_;
+  const DemoFeed::Sink& sink_;
   DemoOptions opt_;
   std::mt19937_64 rng_;
   TimeMs now_ = 0;
@@ -372,10 +371,18 @@ class Simulation {
 
 DemoFeed::DemoFeed(const ReferenceData& ref, Producer& producer, std::string topic,
                    DemoOptions options)
-    : ref_(ref), producer_(producer), topic_(std::move(topic)), options_(options) {}
+    : ref_(ref),
+      sink_([&producer, topic = std::move(topic)](std::string_view key, std::string_view value) {
+        return producer.produce(topic, key, value);
+      }),
+      flush_([&producer] { producer.flush(5000); }),
+      options_(options) {}
+
+DemoFeed::DemoFeed(const ReferenceData& ref, Sink sink, DemoOptions options)
+    : ref_(ref), sink_(std::move(sink)), options_(options) {}
 
 void DemoFeed::run(const std::atomic<bool>& stop) {
-  Simulation sim(ref_, producer_, topic_, options_);
+  Simulation sim(ref_, sink_, options_);
   const double tps = options_.ticks_per_second > 0 ? options_.ticks_per_second : 4;
   const TimeMs step = static_cast<TimeMs>(options_.hours_per_second * kHour / tps);
   while (!stop.load()) {
@@ -386,7 +393,7 @@ void DemoFeed::run(const std::atomic<bool>& stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(1000 / tps)));
     }
   }
-  producer_.flush(5000);
+  if (flush_) flush_();
 }
 
 }  // namespace hemoledger

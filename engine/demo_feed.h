@@ -19,6 +19,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "engine/kafka.h"
 #include "events/reference_data.h"
@@ -35,14 +37,22 @@ struct DemoOptions {
 
 class DemoFeed {
  public:
+  // Where each event goes: its key (the DIN) and its JSON. An error is logged
+  // and the event is not counted as produced.
+  using Sink = std::function<Status(std::string_view key, std::string_view value)>;
+
+  // Produces to `topic` and flushes the producer when run() ends.
   DemoFeed(const ReferenceData& ref, Producer& producer, std::string topic, DemoOptions options);
+  // Hands every event to `sink` instead of Kafka (the benchmarks record the
+  // stream once and replay it to every consumer).
+  DemoFeed(const ReferenceData& ref, Sink sink, DemoOptions options);
   void run(const std::atomic<bool>& stop);
   std::uint64_t produced() const { return produced_; }
 
  private:
   const ReferenceData& ref_;
-  Producer& producer_;
-  std::string topic_;
+  Sink sink_;
+  std::function<void()> flush_;
   DemoOptions options_;
   std::atomic<std::uint64_t> produced_{0};
 };

@@ -570,9 +570,16 @@ Status Engine::run(const std::atomic<bool>& stop) {
   spdlog::info("engine: consuming {} (cluster {})", options_.kafka.events_topic, cluster_id_);
 
   auto last_watermarks = std::chrono::steady_clock::now();
+  auto last_probe = last_watermarks;
   while (!stop.load()) {
     auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
     if (!records) return records.error();
+    // A reported problem stays until messages flow or the cluster answers again.
+    if (records->empty() && !(*consumer)->problem().empty() &&
+        std::chrono::steady_clock::now() - last_probe > std::chrono::seconds(2)) {
+      last_probe = std::chrono::steady_clock::now();
+      (*consumer)->probe(1000);
+    }
     {
       std::lock_guard lock(mu_);
       kafka_problem_ = (*consumer)->problem();

@@ -85,6 +85,17 @@ void MockCluster::set_broker_down(int broker_id, bool down) {
   else rd_kafka_mock_broker_set_up(handle_->mcluster, broker_id);
 }
 
+void MockCluster::set_broker_latency(int broker_id, int rtt_ms) {
+  rd_kafka_mock_broker_set_rtt(handle_->mcluster, broker_id, rtt_ms);
+}
+
+void MockCluster::fail_next_fetches(int count) {
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(std::max(count, 0)),
+                                          RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  constexpr std::int16_t kFetch = 1;  // the Fetch API key
+  rd_kafka_mock_push_request_errors_array(handle_->mcluster, kFetch, errors.size(), errors.data());
+}
+
 // ---------------------------------------------------------------------------
 // Producer
 
@@ -231,7 +242,24 @@ class Rebalance : public RdKafka::RebalanceCb {
 
 }  // namespace
 
+// Client-level errors (all brokers down, authentication, ...) reach a
+// KafkaConsumer as events, not as messages; served on the polling thread.
+class ErrorEvents : public RdKafka::EventCb {
+ public:
+  explicit ErrorEvents(std::string& problem) : problem_(problem) {}
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    problem_ = "Kafka: " + RdKafka::err2str(event.err()) +
+               (event.str().empty() ? "" : " (" + event.str() + ")");
+    spdlog::warn("kafka: {}", problem_);
+  }
+
+ private:
+  std::string& problem_;
+};
+
 struct Consumer::Impl {
+  std::unique_ptr<ErrorEvents> errors;
   std::unique_ptr<Rebalance> rebalance;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::string topic;
@@ -265,6 +293,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config, St
     }
   }
   if ((*conf)->set("rebalance_cb", c->impl_->rebalance.get(), err) != RdKafka::Conf::CONF_OK) {
+    return make_error("kafka_config", err);
+  }
+  c->impl_->errors = std::make_unique<ErrorEvents>(c->problem_);
+  if ((*conf)->set("event_cb", c->impl_->errors.get(), err) != RdKafka::Conf::CONF_OK) {
     return make_error("kafka_config", err);
   }
   c->impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
@@ -317,6 +349,16 @@ void Consumer::commit_async(const std::map<std::int32_t, std::int64_t>& next_off
   }
   if (!tps.empty()) impl_->consumer->commitAsync(tps);
   RdKafka::TopicPartition::destroy(tps);
+}
+
+bool Consumer::probe(int timeout_ms) {
+  RdKafka::Metadata* raw = nullptr;
+  std::unique_ptr<RdKafka::Topic> none;
+  const auto err = impl_->consumer->metadata(false, nullptr, &raw, timeout_ms);
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (err != RdKafka::ERR_NO_ERROR) return false;
+  problem_.clear();
+  return true;
 }
 
 std::map<std::int32_t, std::int64_t> Consumer::high_watermarks() {

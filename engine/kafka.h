@@ -45,8 +45,13 @@ class MockCluster {
       int brokers, const std::vector<std::string>& topics, int partitions);
   ~MockCluster();
   const std::string& bootstrap() const { return bootstrap_; }
-  // Fault controls, for tests of broker faults.
+  // Fault controls, for tests of broker faults (docs/reliability.md).
   void set_broker_down(int broker_id, bool down);
+  // Adds `rtt_ms` of latency to every request the broker answers (0: none).
+  void set_broker_latency(int broker_id, int rtt_ms);
+  // The next `count` Fetch requests (from any client) fail with a retriable
+  // error (NOT_LEADER_FOR_PARTITION), as when a leader moves.
+  void fail_next_fetches(int count);
 
  private:
   MockCluster() = default;
@@ -110,7 +115,11 @@ class Consumer {
   // High watermark per assigned partition, as last seen by the client.
   std::map<std::int32_t, std::int64_t> high_watermarks();
   std::string cluster_id(int timeout_ms);
+  // Errors that librdkafka recovers from by itself (a broker down, ...), as
+  // a sentence; empty once messages flow again or probe() reaches Kafka.
   const std::string& problem() const { return problem_; }
+  // Asks the cluster for its metadata; true (and the problem cleared) if it answers.
+  bool probe(int timeout_ms);
   void close();
 
  private:

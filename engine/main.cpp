@@ -24,6 +24,9 @@
 #include "engine/engine.h"
 #include "engine/expiry_ticker.h"
 #include "engine/kafka.h"
+#include "engine/astm_listener.h"
+#include "engine/lab_gateway.h"
+#include "engine/mllp_listener.h"
 #include "engine/queries.h"
 #include "engine/reference_files.h"
 #include "engine/station.h"
@@ -94,7 +97,18 @@ struct ServeArgs {
   std::string alerts_topic = "hemoledger.alerts";
   std::vector<std::string> webhooks;
   SupplyConfig supply;
+  std::string mllp, astm, lab_mapping;  // lab listeners (docs/connectors.md)
 };
+
+// The lab mapping: --lab-mapping, else lab_mapping.json of the reference
+// directory, else the shipped data/lab_mapping.json.
+std::string lab_mapping_path(const ServeArgs& a) {
+  if (!a.lab_mapping.empty()) return a.lab_mapping;
+  std::error_code ec;
+  const std::string beside = a.reference_dir + "/lab_mapping.json";
+  if (std::filesystem::is_regular_file(beside, ec)) return beside;
+  return default_reference_dir() + "/lab_mapping.json";
+}
 
 // The operator's supply and alert settings (docs/alerts.md), or the defaults.
 Result<SupplyConfig> load_supply_config(const std::string& path) {
@@ -161,8 +175,43 @@ int serve(const ServeArgs& a) {
   WebhookOptions hooks;
   hooks.urls = a.webhooks;
   WebhookSender webhooks((*engine)->store(), hooks);
+  // The lab gateway serves the listeners and the lab HTTP endpoints. Without
+  // a listener or --lab-mapping, a mapping that does not fit the reference
+  // data (e.g. data/egypt) only disables the lab endpoints.
+  std::unique_ptr<LabGateway> lab_gateway;
+  if (auto mapping = load_lab_mapping(lab_mapping_path(a), *ref); mapping) {
+    lab_gateway = std::make_unique<LabGateway>(**engine, **producer, a.topic, std::move(*mapping));
+  } else if (!a.mllp.empty() || !a.astm.empty() || !a.lab_mapping.empty()) {
+    return fail(mapping.error());
+  } else {
+    spdlog::warn("lab endpoints disabled: {}", mapping.error().message);
+  }
+  std::unique_ptr<MllpListener> mllp;
+  if (!a.mllp.empty()) {
+    MllpOptions mo;
+    if (!split_tcp_address(a.mllp, mo.host, mo.port)) {
+      return fail(make_error("bad_listen", "--mllp must be HOST:PORT, e.g. 127.0.0.1:2575."));
+    }
+    auto l = MllpListener::start(*lab_gateway, mo, wall_clock_now);
+    if (!l) return fail(l.error());
+    mllp = std::move(*l);
+    spdlog::info("HL7 v2 over MLLP on {}:{} (lab mapping {})", mo.host, mllp->port(),
+                 lab_mapping_path(a));
+  }
+  std::unique_ptr<AstmListener> astm;
+  if (!a.astm.empty()) {
+    AstmOptions ao;
+    if (!split_tcp_address(a.astm, ao.host, ao.port)) {
+      return fail(make_error("bad_listen", "--astm must be HOST:PORT, e.g. 127.0.0.1:2576."));
+    }
+    auto l = AstmListener::start(*lab_gateway, ao, wall_clock_now);
+    if (!l) return fail(l.error());
+    astm = std::move(*l);
+    spdlog::info("ASTM E1394 over LIS1-A on {}:{}", ao.host, astm->port());
+  }
   ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
   ctx.webhooks = &webhooks;
+  ctx.lab = lab_gateway.get();
   auto api = ApiServer::start(ctx, host, port);
   if (!api) return fail(api.error());
   spdlog::info("HTTP API on http://{}:{}/  (stock page), /api/stock, /health, /metrics", host,
@@ -192,6 +241,8 @@ int serve(const ServeArgs& a) {
   }
   auto status = (*engine)->run(g_stop);
   demo_stop = true;
+  mllp.reset();  // closes the lab links and joins their threads
+  astm.reset();
   if (demo_thread.joinable()) demo_thread.join();
   expiry_thread.join();
   webhook_thread.join();
@@ -293,6 +344,12 @@ int main(int argc, char** argv) {
                         "Write the Kafka bootstrap servers to this file");
   serve_cmd->add_option("--alerts-topic", sa.alerts_topic, "Kafka topic the alerts go to")
       ->capture_default_str();
+  serve_cmd->add_option("--mllp", sa.mllp,
+                        "Receive HL7 v2 lab results over MLLP on HOST:PORT (docs/connectors.md)");
+  serve_cmd->add_option("--astm", sa.astm,
+                        "Receive ASTM E1394 results over LIS1-A on HOST:PORT");
+  serve_cmd->add_option("--lab-mapping", sa.lab_mapping,
+                        "Lab mapping file (default: lab_mapping.json of the reference data)");
   serve_cmd->add_option("--webhook", sa.webhooks,
                         "POST every alert change to this http:// URL (repeatable)");
 

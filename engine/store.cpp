@@ -164,6 +164,9 @@ void Store::Batch::put_batch_end(std::uint64_t batch,
 void Store::Batch::put_alert_cursor(std::string_view sink, std::uint64_t next_seq) {
   batch_->Put(global_key('w', sink, true), encode_i64(static_cast<std::int64_t>(next_seq)));
 }
+void Store::Batch::put_inbound(std::string_view id, std::string_view json) {
+  batch_->Put("m/" + std::string(id), json);
+}
 void Store::Batch::clear_projections(std::int32_t p) {
   for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'g', 'u', 'y'}) {
     const std::string k = key(p, kind);
@@ -676,6 +679,21 @@ std::uint64_t Store::disk_bytes() const {
   std::uint64_t mem = 0;
   db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
   return live + mem;
+}
+
+Result<std::optional<std::string>> Store::inbound(std::string_view id) const {
+  return get("m/" + std::string(id));
+}
+
+Status Store::scan_inbound(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  // scan() bounds by the prefix's last character + 1, so scan all of m/ from
+  // the prefix and stop at the first id that does not start with it.
+  return scan("m/", "m/" + std::string(prefix), [&](std::string_view id, std::string_view v) {
+    if (id.substr(0, prefix.size()) != prefix) return false;
+    return visit(id, v);
+  });
 }
 
 }  // namespace hemoledger

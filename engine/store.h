@@ -34,7 +34,12 @@
 //   g/b/<batch:020>               the journal positions each batch ended at
 //   g/f, g/w/<webhook>            how far changes were sent to Kafka, webhooks
 //
-// Every key belongs to exactly one partition, so a partition's state can move
+// Lab messages received by the lab gateway (engine/lab_gateway.h) live under
+// m/, outside the partitions (a message may name several donations):
+//   m/<channel>|<sender>|<control id>|<digest>   the raw message, when it was
+//                                 received, its outcome and the answer (JSON)
+//
+// Every other key belongs to exactly one partition, so a partition's state can move
 // between engine instances as one key range. docs/storage.md describes the
 // values.
 //
@@ -128,6 +133,8 @@ class Store {
     // The journal positions (next, per partition touched) a batch ended at.
     void put_batch_end(std::uint64_t batch, const std::map<std::int32_t, std::int64_t>& ends);
     void put_alert_cursor(std::string_view sink, std::uint64_t next_seq);
+    // A lab message and its answer (key m/<id>, docs/storage.md).
+    void put_inbound(std::string_view id, std::string_view json);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
     void clear_projections(std::int32_t partition);
@@ -222,6 +229,13 @@ class Store {
       const std::function<bool(std::uint64_t, const std::map<std::int32_t, std::int64_t>&)>& visit)
       const;
   [[nodiscard]] Result<std::uint64_t> alert_cursor(std::string_view sink) const;
+
+  // Lab messages (m/): the stored JSON of one, or nullopt; and every one whose
+  // id starts with `prefix`, in id order (the visitor returns false to stop).
+  [[nodiscard]] Result<std::optional<std::string>> inbound(std::string_view id) const;
+  [[nodiscard]] Status scan_inbound(
+      std::string_view prefix,
+      const std::function<bool(std::string_view id, std::string_view json)>& visit) const;
 
   std::uint64_t disk_bytes() const;
 

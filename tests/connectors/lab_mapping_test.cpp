@@ -184,3 +184,12 @@ TEST_CASE("a DIN sent by a lab is checked where it carries a check and stripped 
   CHECK_FALSE(din_from_lab("SPEC-0001").ok());
   CHECK_FALSE(din_from_lab("O123417654321").ok());  // O is not a DIN's first character
 }
+
+TEST_CASE("the release policy is off unless the mapping switches it on with a boolean",
+          "[connectors][lab_mapping]") {
+  CHECK_FALSE(shipped_mapping().release_when_complete());
+  auto on = LabMapping::parse_json(R"({"release_when_complete": true})", shipped_reference());
+  REQUIRE(on.ok());
+  CHECK(on->release_when_complete());
+  expect_invalid(R"({"release_when_complete": "yes"})", "release_when_complete");
+}

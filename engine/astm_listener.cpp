@@ -1,0 +1,62 @@
+#include "engine/astm_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include "connectors/astm.h"
+#include "engine/lab_messages.h"
+
+namespace hemoledger {
+
+namespace {
+
+class AstmSession final : public TcpSession {
+ public:
+  AstmSession(LabGateway& gw, std::function<TimeMs()> clock) : gw_(gw), clock_(std::move(clock)) {}
+
+  std::string receive(std::string_view bytes, bool&) override {
+    auto out = link_.feed(bytes);
+    for (const auto& e : out.errors) spdlog::warn("astm: {} ({})", e.message, e.code);
+    for (const auto& m : out.messages) {
+      const LabReply r = deliver_astm(gw_, m, clock_(), "astm");
+      if (r.outcome == "accepted") {
+        spdlog::info("astm: message recorded{}", r.replayed ? " (retransmission)" : "");
+      } else {
+        spdlog::warn("astm: message not recorded: {}", r.body);
+      }
+    }
+    return out.reply;
+  }
+
+  std::string idle() override {
+    if (!link_.idle()) {
+      spdlog::warn("astm: receiver timeout inside a transfer; the link is reset");
+      link_.reset();
+    }
+    return {};
+  }
+
+ private:
+  LabGateway& gw_;
+  std::function<TimeMs()> clock_;
+  astm::Lis1aReceiver link_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
+                                                          const AstmOptions& options,
+                                                          std::function<TimeMs()> clock) {
+  TcpServerOptions t;
+  t.name = "astm";
+  t.max_connections = options.max_connections;
+  t.idle_ms = options.receiver_timeout_ms;
+  auto server = TcpServer::start(options.host, options.port, t, [&gateway, clock] {
+    return std::make_unique<AstmSession>(gateway, clock);
+  });
+  if (!server) return server.error();
+  std::unique_ptr<AstmListener> l(new AstmListener());
+  l->server_ = std::move(*server);
+  return l;
+}
+
+}  // namespace hemoledger

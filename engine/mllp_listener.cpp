@@ -1,0 +1,82 @@
+#include "engine/mllp_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "connectors/hl7.h"
+#include "engine/lab_messages.h"
+
+namespace hemoledger {
+
+namespace {
+
+// MSH-10 of our ACKs: "HL" + the receive time in ms + a counter, at most 20
+// characters (the length HL7 v2.5 gives MSH-10).
+std::string ack_control_id(TimeMs now) {
+  static std::atomic<std::uint32_t> counter{0};
+  return "HL" + std::to_string(now) + std::to_string(++counter % 1000);
+}
+
+class MllpSession final : public TcpSession {
+ public:
+  MllpSession(LabGateway& gw, const MllpOptions& o, std::function<TimeMs()> clock)
+      : gw_(gw), options_(o), clock_(std::move(clock)), decoder_(o.max_frame_bytes) {}
+
+  std::string receive(std::string_view bytes, bool& close) override {
+    auto out = decoder_.feed(bytes);
+    std::string reply;
+    for (const auto& e : out.errors) {
+      if (e.code == "bytes_outside_frame") continue;
+      // The frame could not be read: AR, addressed to nobody.
+      const TimeMs now = clock_();
+      hl7::Ack ack{hl7::AckCode::reject, e.message, ack_control_id(now), now,
+                   hl7::AckError{hl7::err::kApplicationInternalError, "", 0, 0, e.message}};
+      spdlog::warn("mllp: {} ({})", e.message, e.code);
+      reply += hl7::mllp_frame(hl7::build_reject(ack));
+    }
+    if (out.messages.empty() && !decoder_.in_frame()) {
+      garbage_ += bytes.size();
+    } else if (!out.messages.empty()) {
+      garbage_ = 0;
+    }
+    for (const auto& m : out.messages) {
+      const TimeMs now = clock_();
+      const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now));
+      spdlog::info("mllp: message answered {}{}", r.outcome, r.replayed ? " (retransmission)" : "");
+      reply += hl7::mllp_frame(r.body);
+    }
+    if (garbage_ > options_.max_garbage_bytes) {
+      spdlog::warn("mllp: over {} bytes outside any MLLP frame; closing the connection",
+                   options_.max_garbage_bytes);
+      close = true;
+    }
+    return reply;
+  }
+
+ private:
+  LabGateway& gw_;
+  MllpOptions options_;
+  std::function<TimeMs()> clock_;
+  hl7::MllpDecoder decoder_;
+  std::size_t garbage_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MllpListener>> MllpListener::start(LabGateway& gateway,
+                                                          const MllpOptions& options,
+                                                          std::function<TimeMs()> clock) {
+  TcpServerOptions t;
+  t.name = "mllp";
+  t.max_connections = options.max_connections;
+  auto server = TcpServer::start(options.host, options.port, t, [&gateway, options, clock] {
+    return std::make_unique<MllpSession>(gateway, options, clock);
+  });
+  if (!server) return server.error();
+  std::unique_ptr<MllpListener> l(new MllpListener());
+  l->server_ = std::move(*server);
+  return l;
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,48 @@
+// MllpListener: HL7 v2 over MLLP on TCP. Each connection gets its own thread
+// (at most MllpOptions::max_connections) and its own hl7::MllpDecoder; each
+// complete message goes through deliver_hl7 (engine/lab_messages.h: mapping,
+// LabGateway, storage) and its ACK is sent back framed, on the same
+// connection, before the next message is read. Messages on one connection are
+// therefore answered in order.
+//
+//   auto mllp = MllpListener::start(gateway, {"127.0.0.1", 2575}, wall_clock_now);
+//   if (!mllp) return fail(mllp.error());
+//   ...                                  // ~MllpListener stops and joins
+//
+// Bad input never stops the listener: a frame over max_frame_bytes, a frame
+// that does not end 0x1C 0x0D or a start byte inside a frame is answered AR
+// (MSA-2 empty: nothing could be read); text that is not HL7 is answered AR
+// by the mapping; more than max_garbage_bytes outside any frame closes the
+// connection.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/lab_gateway.h"
+#include "engine/tcp_server.h"
+
+namespace hemoledger {
+
+struct MllpOptions {
+  std::string host = "127.0.0.1";  // loopback unless told otherwise
+  int port = 2575;                 // 0 picks a free port
+  std::size_t max_connections = 16;
+  std::size_t max_frame_bytes = 1 << 20;
+  std::size_t max_garbage_bytes = 64 * 1024;
+};
+
+class MllpListener {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<MllpListener>> start(LabGateway& gateway,
+                                                                   const MllpOptions& options,
+                                                                   std::function<TimeMs()> clock);
+  int port() const { return server_->port(); }
+
+ private:
+  MllpListener() = default;
+  std::unique_ptr<TcpServer> server_;
+};
+
+}  // namespace hemoledger

@@ -74,7 +74,7 @@ case "$cmd" in
     # A short campaign of every fuzz target from the kept corpus (FUZZ_SECONDS=0 skips it).
     if [ "${FUZZ_SECONDS:-15}" != 0 ]; then
       build_fuzz
-      echo "==> a short fuzz campaign: ${FUZZ_SECONDS:-15} s per target"
+      echo "==> a short fuzz campaign: ${FUZZ_SECONDS:-15} s per target, ${JOBS:-2} at a time"
       fuzz/run_campaign.sh build-fuzz "${FUZZ_SECONDS:-15}"
     fi
     ;;

@@ -2,8 +2,12 @@
 # hemoledger's one entry point. On a fresh Debian bookworm machine:
 #   ./run.sh demo    install what is missing, build, start the engine on the
 #                    embedded Kafka with a live demo feed (Ctrl-C stops it)
-#   ./run.sh test    install, build, run every test through ctest
+#   ./run.sh test    install, build, run every test through ctest, then a
+#                    short fuzz campaign (FUZZ_SECONDS per target, default 15)
 #   ./run.sh build   install and build only
+#   ./run.sh fuzz [SECONDS] [TARGET...]
+#                    build the libFuzzer targets with clang into build-fuzz/ and
+#                    run each for SECONDS (default 300) from fuzz/corpus/
 #   ./run.sh bench [--full]   install, build, run the benchmarks (bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,8 +18,9 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   kcat curl ca-certificates
 )
-# Only the tests need these: headless Chromium loads the dashboard.
-TEST_PACKAGES=(chromium python3-hl7)
+# Only the tests need these: headless Chromium loads the dashboard; clang and
+# its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets.
+TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev)
 # Only the benchmarks need these: the PostgreSQL baseline.
 BENCH_PACKAGES=(postgresql libpq-dev)
 
@@ -41,6 +46,14 @@ build() {
   cmake --build build -j"${JOBS:-2}"
 }
 
+# The fuzz targets (fuzz/CMakeLists.txt): clang, sanitizers, no engine.
+build_fuzz() {
+  echo "==> configuring and building the fuzz targets into build-fuzz/ (clang)"
+  cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DHEMOLEDGER_FUZZ=ON \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_targets
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -57,6 +70,21 @@ case "$cmd" in
     echo "==> running the tests"
     cd build
     ctest --output-on-failure -j"${JOBS:-2}" "$@"
+    cd ..
+    # A short campaign of every fuzz target from the kept corpus (FUZZ_SECONDS=0 skips it).
+    if [ "${FUZZ_SECONDS:-15}" != 0 ]; then
+      build_fuzz
+      echo "==> a short fuzz campaign: ${FUZZ_SECONDS:-15} s per target, ${JOBS:-2} at a time"
+      fuzz/run_campaign.sh build-fuzz "${FUZZ_SECONDS:-15}"
+    fi
+    ;;
+  fuzz)
+    install_packages cmake make ccache libcereal-dev nlohmann-json3-dev clang libclang-rt-14-dev
+    build_fuzz
+    seconds="${1:-300}"
+    shift || true
+    echo "==> fuzzing: ${seconds} s per target"
+    fuzz/run_campaign.sh build-fuzz "$seconds" "$@"
     ;;
   build)
     install_packages "${PACKAGES[@]}"
@@ -68,7 +96,7 @@ case "$cmd" in
     exec bench/run_bench.sh build "$@"
     ;;
   *)
-    echo "usage: ./run.sh demo|test|build|bench [--full]" >&2
+    echo "usage: ./run.sh demo|test|build|fuzz [SECONDS] [TARGET...]|bench [--full]" >&2
     exit 64
     ;;
 esac

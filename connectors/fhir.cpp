@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "events/event.h"
+#include "events/json_codec.h"
 #include "events/time.h"
 
 namespace hemoledger::fhir {
@@ -229,15 +230,23 @@ json coding(std::string_view system, std::string_view code, std::string_view dis
 
 MappingResult map_observations(std::string_view json_text, const LabMapping& mapping,
                                TimeMs received_at) {
-  const json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (doc.is_discarded()) {
+  const auto refuse = [](std::string code, std::string message) {
     MappingResult r;
     r.code = hl7::AckCode::reject;
-    r.error_code = "invalid_json";
-    r.error =
-        hl7::AckError{err::kApplicationInternalError, "", 0, 0, "The body is not valid JSON."};
+    r.error_code = std::move(code);
+    r.error = hl7::AckError{err::kApplicationInternalError, "", 0, 0, std::move(message)};
     return r;
+  };
+  if (json_text.size() > kMaxBodyBytes) {
+    return refuse("message_too_large", "The body is larger than " +
+                                           std::to_string(kMaxBodyBytes / (1024 * 1024)) +
+                                           " MiB; send fewer Observations per Bundle.");
   }
+  if (!json_nesting_within(json_text, kMaxBodyDepth)) {
+    return refuse("invalid_json", "The body is nested too deeply to be FHIR Observations.");
+  }
+  const json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  if (doc.is_discarded()) return refuse("invalid_json", "The body is not valid JSON.");
   const std::string facility = mapping.fhir().facility;
   if (facility.empty()) {
     return failed(err::kUnknownKeyIdentifier, "unknown_facility", 0, "",

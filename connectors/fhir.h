@@ -30,11 +30,12 @@
 //                  received_at
 //   facility       fhir.facility of the mapping
 //   event id       fhir-<facility>-<id>[-<versionId>][-c]
-// All or nothing like the HL7 path; error codes: invalid_json,
+// All or nothing like the HL7 path; error codes: invalid_json, message_too_large,
 // wrong_resource_type, missing_field, unknown_test, unknown_result,
 // unknown_status, cannot_retract, bad_datetime, invalid_din/check_failed, ...
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -60,6 +61,10 @@ inline constexpr std::string_view kCategorySystem = "urn:hemoledger:category";
 inline constexpr std::string_view kUnitStatusSystem = "urn:hemoledger:unit-status";
 inline constexpr std::string_view kStockItemSystem = "urn:hemoledger:stock-item";
 
+// Bodies over kMaxBodyBytes are refused as message_too_large, and bodies
+// nested deeper than kMaxBodyDepth as invalid_json, before they are parsed.
+inline constexpr std::size_t kMaxBodyBytes = 1 << 20;  // like hl7::ParseOptions::max_bytes
+inline constexpr int kMaxBodyDepth = 32;                // a Bundle of Observations needs 7
 [[nodiscard]] MappingResult map_observations(std::string_view json_text, const LabMapping& mapping,
                                              TimeMs received_at);
 

@@ -622,8 +622,10 @@ std::string build_ack(const Message& inbound, const Ack& ack) {
     out += f;
     out += in.raw(field);
   }
+  // Our own texts are escaped too: an inbound message may choose '.' or '+'
+  // as a delimiter, and "2.5" or a "+0000" offset must not read as one.
   out += f;
-  out += format_datetime(ack.at);
+  out += escape(format_datetime(ack.at), enc);
   out += f;  // MSH-8 security
   out += f;
   out += "ACK";
@@ -636,7 +638,7 @@ std::string build_ack(const Message& inbound, const Ack& ack) {
   out += f;
   out += in.raw(11).empty() ? std::string_view("P") : in.raw(11);
   out += f;
-  out += in.raw(12).empty() ? std::string_view("2.5") : in.raw(12);
+  out += in.raw(12).empty() ? escape("2.5", enc) : std::string(in.raw(12));
   out += '\r';
   out += ack_tail(ack, in.raw(10), enc);
   return out;

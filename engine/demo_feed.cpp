@@ -67,7 +67,10 @@ class Simulation {
   }
 
   void tick(TimeMs step) {
-    now_ += step;
+    // Simulated time runs ahead from 30 days back until it meets the wall
+    // clock, then keeps to it: events are never dated in the future (the
+    // engine refuses those), while the feed keeps its pace of events.
+    now_ = std::max(now_, std::min(now_ + step, wall_clock_now()));
     expire();
     const double hours = static_cast<double>(step) / kHour;
     std::poisson_distribution<int> donations(opt_.donations_per_hour * hours);

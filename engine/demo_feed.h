@@ -9,7 +9,8 @@
 // a quarantined unit) that the engine must refuse.
 //
 // Simulated time runs `hours_per_second` faster than the wall clock, starting
-// 30 days before the feed starts, so that expiries happen within minutes: the
+// 30 days before the feed starts, until it meets the wall clock (events are
+// never dated in the future), so that expiries happen within minutes: the
 // engine's expiry ticker expires units past their expiry on the wall clock,
 // and the feed records expiries that fall in simulated time beyond it (the
 // same UnitExpired event, counted once). The feed keeps its own model of the

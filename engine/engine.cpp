@@ -212,6 +212,15 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     Event& e = *decoded;
     if (e.recorded_at == 0) e.recorded_at = r.timestamp;
+    // Dated more than a day after the broker received it: a device's clock is
+    // wrong (the broker's timestamp, not a field the client can set). Not
+    // re-checked on replay: the journal holds only events that passed.
+    if (r.timestamp != 0) {
+      if (auto s = check_plausible_time(e, r.timestamp); !s) {
+        reject(s.error(), &e);
+        continue;
+      }
+    }
     if (r.key != event_key(e)) {
       reject(make_error(r.key.empty() ? "missing_key" : "key_mismatch",
                         is_reagent_event(e.type)

@@ -124,6 +124,14 @@ bool has(const Event& e, Field f) {
   return false;
 }
 
+bool plausible(TimeMs t) { return t >= kEarliestPlausibleTime && t < kLatestPlausibleTime; }
+
+Error implausible_time() {
+  return make_error("implausible_time",
+                    "A time of the event lies before 1990 or after 2199; check the date and the "
+                    "device's clock.");
+}
+
 constexpr std::array<Field, 14> kFields = {
     F::din,    F::product, F::donor,          F::abo_rh,  F::expires_at,
     F::volume_ml, F::to,   F::test,           F::result,  F::reason,
@@ -271,6 +279,10 @@ Status validate_shape(const Event& e) {
                       "The event id must be 1 to 128 printable characters without spaces.");
   }
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
+  if (!plausible(e.at) || (e.expires_at != 0 && !plausible(e.expires_at)) ||
+      (e.recorded_at != 0 && !plausible(e.recorded_at))) {
+    return implausible_time();
+  }
   if (!is_code(e.facility)) {
     return make_error("missing_field", "The event does not name a valid facility code.");
   }
@@ -338,6 +350,17 @@ Status validate_shape(const Event& e) {
   }
   if (e.reason.size() > 200) {
     return make_error("field_too_long", "The reason is limited to 200 characters.");
+  }
+  return {};
+}
+
+Status check_plausible_time(const Event& e, TimeMs recorded_at) {
+  if (!plausible(recorded_at)) return implausible_time();
+  if (e.at > recorded_at && e.at - recorded_at > kMaxFutureSkew) {
+    return make_error("from_the_future",
+                      "The event is dated " + format_rfc3339(e.at) + ", more than a day after it "
+                      "reached hemoledger (" + format_rfc3339(recorded_at) +
+                          "); check the device's clock.");
   }
   return {};
 }

@@ -118,8 +118,26 @@ struct Event {
 
 // Checks fields against the per-type table and their formats. Does not know
 // facilities, products or tests: the projector checks those against reference
-// data.
+// data. Times (at, and expires_at and recorded_at when set) must lie in
+// [kEarliestPlausibleTime, kLatestPlausibleTime), else "implausible_time":
+// no blood bank record predates ISBT 128 and none is dated two centuries
+// ahead, and both codecs can write every instant in that range.
 [[nodiscard]] Status validate_shape(const Event& e);
+
+inline constexpr TimeMs kEarliestPlausibleTime = 631'152'000'000;  // 1990-01-01T00:00:00Z
+inline constexpr TimeMs kLatestPlausibleTime = 7'258'118'400'000;  // 2200-01-01T00:00:00Z
+
+// How far `at` may lie after the moment the event entered Kafka.
+inline constexpr TimeMs kMaxFutureSkew = 24 * kHour;
+
+// An event that claims to have happened more than kMaxFutureSkew after
+// `recorded_at` (the Kafka record timestamp, which is journaled, so replay
+// gives the same answer) is refused with "from_the_future": a clock that is
+// wrong by a day or more would otherwise date releases and expiries ahead.
+// Pure: the caller passes the timestamp, nothing here reads a clock. Also
+// refuses a recorded_at outside the plausible range (implausible_time); the
+// engine calls it where it stamps recorded_at, before the projector.
+[[nodiscard]] Status check_plausible_time(const Event& e, TimeMs recorded_at);
 
 // The UnitExpired event for a unit, whoever emits it. Its id and time depend
 // only on the unit ("expiry-<din>-<product>", at = expires_at), so an expiry

@@ -11,26 +11,6 @@ namespace {
 
 Error bad(std::string message) { return make_error("malformed_json", std::move(message)); }
 
-// Rejects deep nesting before the recursive parser sees it.
-bool nesting_within(std::string_view s, int limit) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 Status read_string(const json& v, std::string_view name, std::string& out) {
   if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
   out = v.get<std::string>();
@@ -124,6 +104,25 @@ Status read_field(const std::string& key, const json& v, Event& e, bool& is_payl
 
 }  // namespace
 
+bool json_nesting_within(std::string_view s, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
 std::string encode_json(const Event& e) {
   json j;
   j["id"] = e.id;
@@ -162,7 +161,7 @@ Result<Event> decode_json(std::string_view text) {
     return make_error("too_large", "The message is larger than " +
                                        std::to_string(kMaxJsonBytes / 1024) + " KiB.");
   }
-  if (!nesting_within(text, kMaxJsonDepth)) {
+  if (!json_nesting_within(text, kMaxJsonDepth)) {
     return bad("The JSON is nested too deeply to be an event.");
   }
   // nlohmann keeps the last of repeated keys; a safety record must not say two things.

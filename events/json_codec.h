@@ -21,6 +21,12 @@ inline constexpr std::size_t kMaxJsonBytes = 64 * 1024;
 inline constexpr int kMaxJsonDepth = 16;
 
 std::string encode_json(const Event& e);
+
+// Whether no object or array in `text` opens more than `limit` levels deep,
+// counted without parsing (brackets inside strings do not count), so that
+// deep input is refused before a parser sees it. Shared with the other JSON
+// readers of outside data (connectors/fhir.h).
+bool json_nesting_within(std::string_view text, int limit);
 [[nodiscard]] Result<Event> decode_json(std::string_view text);
 
 }  // namespace hemoledger

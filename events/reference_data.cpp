@@ -365,8 +365,9 @@ Result<json> parse_json_text(std::string_view text, const std::string& source) {
                      "\" appears twice in one object; give each key once.");
     }
     return j;
-  } catch (const json::parse_error& e) {
-    // what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
+  } catch (const json::exception& e) {
+    // what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...";
+    // a number too large for a double throws out_of_range.406 instead.
     std::string what = e.what();
     if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
     if (!what.empty() && what.back() != '.') what += '.';

@@ -252,3 +252,23 @@ TEST_CASE("FHIR JSON of the wrong shapes never throws", "[connectors][fhir]") {
     CHECK(r.events.empty());
   }
 }
+
+TEST_CASE("a FHIR body over 1 MiB or nested too deeply is refused before it is parsed",
+          "[connectors][fhir]") {
+  // A valid Bundle padded past the limit with spaces: the size alone refuses it.
+  const std::string big = sample("fhir_bundle_screens.json") + std::string(fhir::kMaxBodyBytes, ' ');
+  const auto large = fhir::map_observations(big, mapping(), kReceived);
+  CHECK(large.error_code == "message_too_large");
+  CHECK(large.code == hl7::AckCode::reject);
+  CHECK(large.events.empty());
+
+  auto obs = observation();
+  json deep = "x";
+  for (int i = 0; i < fhir::kMaxBodyDepth; ++i) deep = json::array({deep});
+  obs["note"] = deep;
+  const auto nested = fhir::map_observations(obs.dump(), mapping(), kReceived);
+  CHECK(nested.error_code == "invalid_json");
+  CHECK_THAT(nested.error->message, Catch::Contains("nested too deeply"));
+  // The shipped sample is well inside both limits.
+  CHECK(fhir::map_observations(sample("fhir_bundle_screens.json"), mapping(), kReceived).ok());
+}

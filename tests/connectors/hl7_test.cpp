@@ -236,3 +236,33 @@ TEST_CASE("input that cannot be parsed is rejected with an ACK addressed to nobo
   CHECK(a.value("ERR-3") == "207");
   CHECK(a.value("ERR-8") == "The message does not start with an MSH segment.");
 }
+
+TEST_CASE("an ACK to a message that uses '.' or '+' as a delimiter still parses, not refused",
+          "[connectors][hl7][fuzz]") {
+  // Found by fuzz_hl7: with '.' as the escape character, the ACK's default
+  // version "2.5" read as an unclosed escape and our own ACK did not parse.
+  // Kept byte for byte, then the smallest form of it.
+  const std::string hex =
+      "4d53487c5e7e2e267c484f5350454d527c4e42532d484f537c48454d4f4c45444745527c4e42532d4242"
+      "7c32303236313132333137303030302b305e495342543132387c4f2b7c7c7c7c7c7c7c54585e5472616e"
+      "7366757365645e484c37303531337c467c32303236252525252525252525252525252525252525252525"
+      "252525252525252525252525252525252525252525252525252525252525252525252525252525252525"
+      "252525252525252525252525252525252525252525252525252525252525252525252525252525252525"
+      "25313132333136333030302b303230300a4254587c327c473132333432362130303030315e4e42532d42"
+      "427c45303333365638305e5265642063656c6c73205341474d5e495342543132387c4f2b7c7c7c7c7c7c"
+      "7c52395e5a657475726e656420756e757365645e484c37303531337c467c32303236d531323130363433"
+      "3130302b303230300a";
+  std::string found;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    found += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  for (const std::string& text : {found, std::string("MSH|^~.&"), std::string("MSH|+~\\&")}) {
+    INFO("inbound " << text.substr(0, 40));
+    const auto m = parsed(text);
+    const auto a = parsed(hl7::build_ack(
+        m, {hl7::AckCode::accept, "Recorded.", "HL0001", utc(2026, 11, 22, 8, 15), {}}));
+    CHECK(a.value("MSH-12") == "2.5");
+    CHECK(a.value("MSH-7") == "20261122081500+0000");  // component 1 whole
+    CHECK(a.value("MSA-1") == "AA");
+  }
+}

@@ -321,3 +321,21 @@ TEST_CASE("a field given twice is rejected rather than silently taking the last 
   CHECK(e.code == "malformed_json");
   CHECK_THAT(e.message, Catch::Contains("patient_abo_rh"));
 }
+
+TEST_CASE("a JSON event dated before 1990 or after 2199 is refused as implausible_time",
+          "[events][json]") {
+  for (const char* at : {"1989-12-31T23:59:59.999Z", "1970-01-01T00:00:00.001Z",
+                         "2200-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    INFO("at " << at);
+    CHECK(rejected(issued_replacing("2026-11-22T08:15:00Z", at)).code == "implausible_time");
+  }
+  CHECK(rejected(issued_with(",\"recorded_at\":\"1985-01-01T00:00:00Z\"")).code ==
+        "implausible_time");
+  const std::string produced =
+      R"({"id":"p1","type":"ComponentProduced","at":"2026-11-22T08:15:00Z","facility":"NBS-BB",)"
+      R"("din":"G123426000017","product":"E0336V00","expires_at":"2345-01-01T00:00:00Z"})";
+  CHECK(rejected(produced).code == "implausible_time");
+  // The bounds themselves: the first millisecond of 1990 and the last of 2199 are accepted.
+  CHECK(decode_json(issued_replacing("2026-11-22T08:15:00Z", "1990-01-01T00:00:00Z")).ok());
+  CHECK(decode_json(issued_replacing("2026-11-22T08:15:00Z", "2199-12-31T23:59:59.999Z")).ok());
+}

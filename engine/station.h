@@ -50,7 +50,11 @@ struct StationConfig {
   AboRh patient = AboRh::unknown;  // reserve and issue: required
   std::string to;                  // dispatch: destination facility
   std::string reason;              // discard: reason code
-  std::string actor, station;      // recorded with every event
+  std::string actor, station;      // recorded with every event (without tokens)
+  // The API token (`scan --token`, or HEMOLEDGER_TOKEN), sent as
+  // "Authorization: Bearer"; with tokens the engine records its name as the
+  // actor. "" sends none.
+  std::string token;
   bool terminal = false;           // colour and bell
 };
 

@@ -334,13 +334,16 @@ TEST_CASE("an MLLP link bound to one lab records its results with the sender as 
   INFO(wrong_ack);
   CHECK(wrong_ack.find("MSA|AR") != std::string::npos);
   CHECK(wrong_ack.find("JEM-LAB only") != std::string::npos);
-  CHECK(call(wrong.port, "GET", "/api/units/" + din, wrong.token["root"]).body["tests"].empty());
+  const Reply untested = call(wrong.port, "GET", "/api/units/" + din, wrong.token["root"]);
+  REQUIRE(untested.status == 200);
+  CHECK(untested.body["tests"].empty());
 
   const std::string right_ack = send(right.mllp);
   INFO(right_ack);
   CHECK(right_ack.find("MSA|AA") != std::string::npos);
-  const Reply d1 = call(right.port, "GET", "/api/units/" + din, right.token["root"]);
-  INFO(d1.body.dump());
+  const Reply tested = call(right.port, "GET", "/api/units/" + din, right.token["root"]);
+  REQUIRE(tested.status == 200);
+  CHECK(!tested.body["tests"].empty());
   const std::string audit = run(std::string(HEMOLEDGER_BINARY) + " audit " + din + " --data-dir " +
                                 right.data() + " --json 2>/dev/null");
   const json a = json::parse(audit, nullptr, false);

@@ -46,7 +46,9 @@ Result<json> audit_json(const Store& store, const std::string& din, const std::s
       return true;
     });
     if (!s) return s.error();
-    if (!failure.code.empty()) return make_error("corrupt_state", "A journal entry is damaged: " + failure.message);
+    if (!failure.code.empty()) {
+      return make_error("corrupt_state", "A journal entry is damaged: " + failure.message);
+    }
     s = store.scan_rejections(p, 0, [&](std::int64_t pos, std::string_view value) {
       const json r = json::parse(value, nullptr, false);
       if (!r.is_object()) return true;

@@ -58,10 +58,9 @@ Status may_write(const Principal& p, const Event& e) {
         return wrong_role(p, e);
       }
       if (e.facility != p.facility) {
-        return make_error("wrong_facility", "Token " + p.name + " writes for " + p.facility +
-                                                " only, not for " +
-                                                (e.facility.empty() ? "no facility" : e.facility) +
-                                                ".");
+        return make_error("wrong_facility",
+                          "Token " + p.name + " writes for " + p.facility + " only, not for " +
+                              (e.facility.empty() ? "no facility" : e.facility) + ".");
       }
       return {};
   }

@@ -35,7 +35,7 @@ std::optional<Role> parse_role(std::string_view name);
 bool role_has_facility(Role r);
 
 struct Principal {
-  std::string name;      // the token's name; recorded as the events' actor
+  std::string name;  // the token's name; recorded as the events' actor
   Role role = Role::station;
   std::string facility;  // station and lab only; "" for coordinator and admin
 

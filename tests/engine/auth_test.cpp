@@ -2,12 +2,11 @@
 // makes the tokens, `hemoledger serve --tokens` enforces them over HTTP (and
 // HTTPS), the MLLP link is bound to one lab, and `hemoledger audit` reads the
 // actors back from the journal.
-#include <catch2/catch.hpp>
-
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -48,13 +47,13 @@ struct Reply {
 };
 
 template <typename Client>
-Reply call(Client& c, const std::string& method, const std::string& path,
-           const std::string& token, const std::string& body = "") {
+Reply call(Client& c, const std::string& method, const std::string& path, const std::string& token,
+           const std::string& body = "") {
   httplib::Headers h;
   if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
   c.set_read_timeout(30);
-  auto r = method == "GET" ? c.Get(path.c_str(), h)
-                           : c.Post(path.c_str(), h, body, "application/json");
+  auto r =
+      method == "GET" ? c.Get(path.c_str(), h) : c.Post(path.c_str(), h, body, "application/json");
   if (!r) return {};
   return {r->status, json::parse(r->body, nullptr, false)};
 }
@@ -68,11 +67,13 @@ Reply call(int port, const std::string& method, const std::string& path, const s
 const std::string kDin = "G123426000101", kRed = "E0382V00";
 
 std::string collected(const std::string& id, const std::string& facility) {
-  return R"({"id":")" + id + R"(","type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":")" +
-         facility + R"(","din":")" + kDin + R"(","donor":"DNR-101","abo_rh":"O-","station":"bench-3"})";
+  return R"({"id":")" + id +
+         R"(","type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":")" + facility +
+         R"(","din":")" + kDin + R"(","donor":"DNR-101","abo_rh":"O-","station":"bench-3"})";
 }
 std::string produced(const std::string& id) {
-  return R"({"id":")" + id + R"(","type":"ComponentProduced","at":"2026-11-22T07:00:00Z","facility":"JEM-BB","din":")" +
+  return R"({"id":")" + id +
+         R"(","type":"ComponentProduced","at":"2026-11-22T07:00:00Z","facility":"JEM-BB","din":")" +
          kDin + R"(","product":")" + kRed + R"("})";
 }
 std::string unit_event(const std::string& id, const std::string& type, const std::string& facility,
@@ -102,8 +103,10 @@ struct SecureEngine {
     add("jem-lab", "lab", "JEM-LAB");
     add("coordinator", "coordinator", "");
     add("root", "admin", "");
-    std::vector<std::string> args = {HEMOLEDGER_BINARY, "serve", "--data-dir", data(), "--listen",
-                                     "127.0.0.1:" + std::to_string(port), "--tokens", tokens_file};
+    std::vector<std::string> args = {HEMOLEDGER_BINARY, "serve",
+                                     "--data-dir",      data(),
+                                     "--listen",        "127.0.0.1:" + std::to_string(port),
+                                     "--tokens",        tokens_file};
     args.insert(args.end(), extra.begin(), extra.end());
     if (!mllp_lab.empty()) {
       for (const auto& a : std::vector<std::string>{"--mllp", "127.0.0.1:" + std::to_string(mllp),
@@ -137,9 +140,10 @@ struct SecureEngine {
 
 }  // namespace
 
-TEST_CASE("without a token or with an unknown one the API answers 401, and /health and the "
-          "dashboard page need none",
-          "[auth][api]") {
+TEST_CASE(
+    "without a token or with an unknown one the API answers 401, and /health and the "
+    "dashboard page need none",
+    "[auth][api]") {
   SecureEngine e;
   e.wait_up();
   CHECK(call(e.port, "GET", "/health", "").status == 200);
@@ -167,9 +171,10 @@ TEST_CASE("without a token or with an unknown one the API answers 401, and /heal
   for (const auto& [name, t] : e.token) CHECK(e.log().find(t) == std::string::npos);
 }
 
-TEST_CASE("a station token writes its own facility's unit events with its name as the actor, and "
-          "is refused another facility's with 403 and nothing produced",
-          "[auth][api]") {
+TEST_CASE(
+    "a station token writes its own facility's unit events with its name as the actor, and "
+    "is refused another facility's with 403 and nothing produced",
+    "[auth][api]") {
   SecureEngine e;
   e.wait_up();
   const Reply ok = e.post("jem-bench", collected("s1", "JEM-BB"));
@@ -188,9 +193,9 @@ TEST_CASE("a station token writes its own facility's unit events with its name a
   CHECK(other.body["message"].get<std::string>().find("JEM-BB") != std::string::npos);
   CHECK(call(e.port, "GET", "/api/events/s2", e.token["root"]).status == 404);
   // A dry run of it is refused the same way.
-  CHECK(call(e.port, "POST", "/api/events?dry_run=1", e.token["jem-bench"],
-             collected("s3", "GZA-BB"))
-            .status == 403);
+  CHECK(
+      call(e.port, "POST", "/api/events?dry_run=1", e.token["jem-bench"], collected("s3", "GZA-BB"))
+          .status == 403);
   // A result is a lab's to write, even at the station's own facility.
   CHECK(e.post("jem-bench", result("s4", "JEM-BB", "hiv", "negative")).status == 403);
   // The refusal is logged with the token's name.
@@ -199,9 +204,10 @@ TEST_CASE("a station token writes its own facility's unit events with its name a
   CHECK(log.find(e.token["jem-bench"]) == std::string::npos);
 }
 
-TEST_CASE("a coordinator dispatches a transfer, and a lab token posts a result for its own lab but "
-          "no UnitIssued and no other lab's result",
-          "[auth][api]") {
+TEST_CASE(
+    "a coordinator dispatches a transfer, and a lab token posts a result for its own lab but "
+    "no UnitIssued and no other lab's result",
+    "[auth][api]") {
   SecureEngine e;
   e.wait_up();
   REQUIRE(e.post("jem-bench", collected("c1", "JEM-BB")).status == 200);
@@ -216,8 +222,9 @@ TEST_CASE("a coordinator dispatches a transfer, and a lab token posts a result f
   CHECK(issue.status == 403);
   CHECK(issue.body["code"] == "wrong_role");
   for (const char* test : {"hiv", "hbv", "hcv", "syphilis"}) {
-    REQUIRE(e.post("jem-lab", result(std::string("c-") + test, "JEM-LAB", test, "negative")).status ==
-            200);
+    REQUIRE(
+        e.post("jem-lab", result(std::string("c-") + test, "JEM-LAB", test, "negative")).status ==
+        200);
   }
   REQUIRE(e.post("jem-bench", unit_event("c6", "UnitReleased", "JEM-BB")).status == 200);
 
@@ -272,16 +279,17 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
   CHECK(rows[3]["outcome"] == "rejected");
   CHECK(rows[3]["code"] == refused.body["code"]);
 
-  const std::string text = run(std::string(HEMOLEDGER_BINARY) + " audit " + kDin +
-                               " --data-dir " + e.data() + " 2>/dev/null");
+  const std::string text = run(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " --data-dir " +
+                               e.data() + " 2>/dev/null");
   CHECK(text.find("jem-lab") != std::string::npos);
   CHECK(text.find("rejected (" + refused.body["code"].get<std::string>() + ")") !=
         std::string::npos);
 }
 
-TEST_CASE("an MLLP link bound to one lab records its results with the sender as the actor and "
-          "refuses another lab's with AR",
-          "[auth][lab]") {
+TEST_CASE(
+    "an MLLP link bound to one lab records its results with the sender as the actor and "
+    "refuses another lab's with AR",
+    "[auth][lab]") {
   // The shipped mapping makes MSH-4 NBSLAB the facility NBS-LAB.
   SecureEngine wrong({}, "JEM-LAB");
   SecureEngine right({}, "NBS-LAB");
@@ -305,9 +313,12 @@ TEST_CASE("an MLLP link bound to one lab records its results with the sender as 
       "^NBSLAB|BBPANEL^Donation typing and screening^L|||20261122083000+0200\r"
       "OBX|1|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NEG||||||F|||20261122094500+0200||||ARCHITECT-02\r";
   for (SecureEngine* e : {&right, &wrong}) {
-    REQUIRE(e->post("root", R"({"id":"m1","type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":"NBS-BB","din":")" +
-                                din + R"(","donor":"DNR-77","abo_rh":"O-"})")
-                .status == 200);
+    REQUIRE(
+        e->post(
+             "root",
+             R"({"id":"m1","type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":"NBS-BB","din":")" +
+                 din + R"(","donor":"DNR-77","abo_rh":"O-"})")
+            .status == 200);
   }
   auto send = [&](int port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -362,8 +373,10 @@ TEST_CASE("an MLLP link bound to one lab records its results with the sender as 
 TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][tls]") {
   TempDir certs;
   const std::string cert = certs.path() + "/cert.pem", key = certs.path() + "/key.pem";
-  const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
-                          "-keyout " + key + " -out " + cert + " >/dev/null 2>&1";
+  const std::string gen =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
+      "-keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   REQUIRE(std::system(gen.c_str()) == 0);
   SecureEngine e({"--tls-cert", cert, "--tls-key", key});
   bool up = false;
@@ -401,8 +414,9 @@ TEST_CASE("a station with its token records against a secured engine, and one wi
     // A collect session: the DIN label (with its check character) and the donor.
     const std::string label = "=" + din + std::to_string(60 + isbt128::din_check_value(din));
     const std::string cmd = "printf '" + label + "\\ndonor:DNR-103\\n' | " + env + " " +
-                            HEMOLEDGER_BINARY + " scan --api http://127.0.0.1:" +
-                            std::to_string(e.port) + " --facility JEM-BB --action collect 2>&1";
+                            HEMOLEDGER_BINARY +
+                            " scan --api http://127.0.0.1:" + std::to_string(e.port) +
+                            " --facility JEM-BB --action collect 2>&1";
     return run(cmd);
   };
   const std::string none = scan("env -u HEMOLEDGER_TOKEN");

@@ -1,10 +1,10 @@
 // The permission rule (engine/permissions.h) as a table, and the token file
 // (engine/token_file.h): pure, no engine.
-#include <catch2/catch.hpp>
+#include "engine/permissions.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
-#include "engine/permissions.h"
 #include "engine/token_file.h"
 #include "tests/engine/support.h"
 
@@ -119,8 +119,8 @@ TEST_CASE("a broken token file is refused with the file and the entry", "[auth][
   };
   const std::string h(64, 'a');
   bad("[]");
-  CHECK(bad(R"({"tokens":[{"name":"x","role":"boss","sha256":")" + h + R"("}]})")
-            .find("role") != std::string::npos);
+  CHECK(bad(R"({"tokens":[{"name":"x","role":"boss","sha256":")" + h + R"("}]})").find("role") !=
+        std::string::npos);
   CHECK(bad(R"({"tokens":[{"name":"x","role":"admin","sha256":"abc"}]})").find("64 hex") !=
         std::string::npos);
   bad(R"({"tokens":[{"name":"x","role":"admin","sha256":")" + h +

@@ -426,3 +426,41 @@ TEST_CASE("a station with its token records against a secured engine, and one wi
   INFO(with);
   CHECK(with.find("OK") != std::string::npos);
 }
+
+TEST_CASE("ASTM results posted over HTTP take a lab token of the lab the results are from",
+          "[auth][lab]") {
+  SecureEngine e;
+  e.wait_up();
+  REQUIRE(e.post("root", collected("l1", "NBS-BB")).status == 200);
+  const std::string astm =
+      std::string("H|\\^&|||IH-500^BIO-RAD^4.2|||||||P|LIS2-A2|20261122094500\n") +
+      "P|1||DNR-101\nO|1|" + kDin +
+      "||^^^ABO\\^^^Rh|R||||||||||||||||||||F\n"
+      "R|1|^^^ABO|O|||||F||tech1||20261122094000|IH500-01\n"
+      "R|2|^^^Rh|NEG|||||F||tech1||20261122094000|IH500-01\nL|1|N\n";
+  // The shipped mapping gives ASTM results to NBS-LAB; jem-lab is JEM-LAB's.
+  const Reply other = call(e.port, "POST", "/api/lab/astm", e.token["jem-lab"], astm);
+  INFO(other.body.dump());
+  CHECK(other.status == 403);
+  CHECK(other.body["code"] == "wrong_lab");
+  CHECK(call(e.port, "POST", "/api/lab/astm", e.token["jem-bench"], astm).status == 403);
+  CHECK(call(e.port, "POST", "/api/lab/astm", "", astm).status == 401);
+  const Reply unit = call(e.port, "GET", "/api/units/" + kDin, e.token["root"]);
+  REQUIRE(unit.status == 200);
+  CHECK(unit.body["tests"].empty());
+
+  e.add("nbs-lab", "lab", "NBS-LAB");  // read at start: restart to take it
+  e.serve->signal(SIGTERM);
+  REQUIRE(e.serve->wait_for(30));
+  e.serve = std::make_unique<Child>(
+      std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", e.data(), "--listen",
+                               "127.0.0.1:" + std::to_string(e.port), "--tokens", e.tokens_file},
+      std::vector<std::string>{}, e.dir.path() + "/serve2.log");
+  e.wait_up();
+  const Reply own = call(e.port, "POST", "/api/lab/astm", e.token["nbs-lab"], astm);
+  INFO(own.body.dump());
+  REQUIRE(own.status == 200);
+  const std::string id = own.body["results"][0]["event_id"].get<std::string>();
+  CHECK(call(e.port, "GET", "/api/events/" + id, e.token["root"]).body["event"]["actor"] ==
+        "nbs-lab");
+}

@@ -478,6 +478,8 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--station", station.station, "This bench's name (recorded)");
   scan_cmd->add_option("--token", station.token,
                        "API token (default: the HEMOLEDGER_TOKEN environment variable)");
+  scan_cmd->add_option("--ca-cert", station.ca_cert,
+                       "For an https:// API: the CA certificate (PEM) to trust");
 
   auto* token_cmd = app.add_subcommand("token", "Manage API tokens (docs/security.md)");
   token_cmd->require_subcommand(1);

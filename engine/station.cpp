@@ -76,6 +76,7 @@ class Session {
     http_.set_connection_timeout(3);
     http_.set_read_timeout(30);
     if (!c.token.empty()) http_.set_bearer_token_auth(c.token.c_str());
+    if (!c.ca_cert.empty()) http_.set_ca_cert_path(c.ca_cert.c_str());
     std::random_device rd;
     session_id_ = std::to_string(rd() % 1000000);
   }

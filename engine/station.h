@@ -55,6 +55,9 @@ struct StationConfig {
   // "Authorization: Bearer"; with tokens the engine records its name as the
   // actor. "" sends none.
   std::string token;
+  // For an https:// API: a PEM file of the CA (or the self-signed
+  // certificate) to trust instead of the system's (`scan --ca-cert`).
+  std::string ca_cert;
   bool terminal = false;           // colour and bell
 };
 

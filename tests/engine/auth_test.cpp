@@ -398,6 +398,16 @@ TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][
   auto v = verified.Get("/health");
   CHECK((v && v->status == 200));
 
+  // The station over https, trusting this certificate.
+  const std::string din = "G123426000104";
+  const std::string label = "=" + din + std::to_string(60 + isbt128::din_check_value(din));
+  const std::string scan =
+      run("printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] +
+          " " + HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
+          " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
+  INFO(scan);
+  CHECK(scan.find("OK") != std::string::npos);
+
   httplib::Client plain("127.0.0.1", e.port);
   plain.set_connection_timeout(2);
   plain.set_read_timeout(3);

@@ -15,12 +15,13 @@ cd "$(dirname "$0")"
 PACKAGES=(
   cmake g++ make pkg-config ccache
   librdkafka-dev librocksdb-dev libcereal-dev libspdlog-dev catch2
-  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   kcat curl ca-certificates
 )
 # Only the tests need these: headless Chromium loads the dashboard; clang and
-# its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets.
-TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev)
+# its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets; openssl
+# makes the self-signed certificate of the TLS test.
+TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev openssl)
 # Only the benchmarks need these: the PostgreSQL baseline.
 BENCH_PACKAGES=(postgresql libpq-dev)
 

@@ -1,7 +1,10 @@
 #include "engine/api.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
 #include <spdlog/spdlog.h>
+
+#include <cctype>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -40,11 +43,42 @@ std::string new_event_id() {
   return s.str();
 }
 
+// The token of "Authorization: Bearer <token>", or "".
+std::string bearer_token(const httplib::Request& req) {
+  const std::string h = req.get_header_value("Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (h.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(h[i])) != kScheme[i]) return {};
+  }
+  std::size_t b = kScheme.size();
+  while (b < h.size() && h[b] == ' ') ++b;
+  std::size_t e = h.size();
+  while (e > b && (h[e - 1] == ' ' || h[e - 1] == '\t')) --e;
+  return h.substr(b, e - b);
+}
+
+void send_unauthorized(httplib::Response& res, const Error& e) {
+  res.set_header("WWW-Authenticate", "Bearer realm=\"hemoledger\"");
+  send_json(res, 401, {{"outcome", "unauthorized"}, {"code", e.code}, {"message", e.message}});
+}
+
 }  // namespace
+
+std::optional<Principal> request_principal(const ApiContext& ctx, const httplib::Request& req) {
+  if (!ctx.tokens) return std::nullopt;
+  return ctx.tokens->authenticate(bearer_token(req));
+}
+
+void send_forbidden(httplib::Response& res, const Principal& who, const Error& why) {
+  spdlog::warn("api: refused for token {} ({}): {} [{}]", who.name, to_string(who.role),
+               why.message, why.code);
+  send_json(res, 403, {{"outcome", "forbidden"}, {"code", why.code}, {"message", why.message}});
+}
 
 struct ApiServer::Impl {
   ApiContext ctx;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;
   std::thread thread;
 };
 
@@ -72,13 +106,24 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
                                 {"code", "not_allowed"},
                                 {"message", "Only the engine records the passing of time."}});
   }
+  // Who may write it, and the audit trail: the token's name is the actor.
+  if (const auto who = request_principal(ctx, req)) {
+    if (auto allowed = may_write(*who, *e); !allowed) {
+      spdlog::warn("api: event {} ({} at {}) refused for token {}: {}", e->id, to_string(e->type),
+                   e->facility, who->name, allowed.error().message);
+      return send_json(res, 403, {{"outcome", "forbidden"},
+                                  {"id", e->id},
+                                  {"code", allowed.error().code},
+                                  {"message", allowed.error().message}});
+    }
+    e->actor = who->name;
+    if (e->station.empty()) e->station = who->name;
+  }
   if (req.has_param("dry_run") && req.get_param_value("dry_run") != "0") {
     // Checks the event against the current state with the engine's own rules,
     // records nothing: a station asks before it acts.
     Status checked;
-    if (e->type == EventType::clock_ticked) {
-      checked = make_error("not_allowed", "Only the engine records the passing of time.");
-    } else if (is_reagent_event(e->type)) {
+    if (is_reagent_event(e->type)) {
       auto lot = ctx.engine->store().reagent_lot_anywhere(reagent_lot_key(e->reagent, e->lot));
       if (!lot) return send_error(res, 500, lot.error());
       auto r = apply_reagent_event(ctx.engine->reference(), lot->has_value() ? &**lot : nullptr, *e);
@@ -181,12 +226,48 @@ std::string metrics_text(const Engine& engine) {
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const std::string& host,
-                                                    int port) {
+                                                    int port, const ApiTls& tls) {
   std::unique_ptr<ApiServer> api(new ApiServer());
   api->impl_ = std::make_unique<Impl>();
   api->impl_->ctx = std::move(context);
   const ApiContext& ctx = api->impl_->ctx;
-  httplib::Server& svr = api->impl_->server;
+  if (tls.enabled()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str());
+    if (!ssl->is_valid()) {
+      const unsigned long code = ERR_get_error();
+      char detail[256] = "no detail from OpenSSL";
+      if (code != 0) ERR_error_string_n(code, detail, sizeof detail);
+      ERR_clear_error();
+      return make_error("tls_failed", "Cannot serve HTTPS with the certificate " + tls.cert_file +
+                                          " and key " + tls.key_file + " (" + detail + ").");
+    }
+    api->impl_->server = std::move(ssl);
+  } else {
+    api->impl_->server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& svr = *api->impl_->server;
+  if (ctx.tokens) {
+    svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+      using R = httplib::Server::HandlerResponse;
+      if ((req.method == "GET" || req.method == "HEAD") && (req.path == "/health" || req.path == "/")) {
+        return R::Unhandled;
+      }
+      const std::string token = bearer_token(req);
+      if (token.empty()) {
+        send_unauthorized(res, make_error("missing_token",
+                                          "This API needs a token: send Authorization: Bearer "
+                                          "<token> (docs/security.md)."));
+        return R::Handled;
+      }
+      if (!ctx.tokens->authenticate(token)) {
+        spdlog::warn("api: {} {} from {} with an unknown token", req.method, req.path,
+                     req.remote_addr);
+        send_unauthorized(res, make_error("unknown_token", "This token is not known to the engine."));
+        return R::Handled;
+      }
+      return R::Unhandled;
+    });
+  }
   svr.set_payload_max_length(1024 * 1024);
   // cpp-httplib writes a response's header and body separately; with Nagle on,
   // the body then waits for the client's delayed ACK (~40 ms on Linux) on
@@ -364,13 +445,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   }
   api->port_ = port;
   Impl* impl = api->impl_.get();
-  impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
+  impl->thread = std::thread([impl] { impl->server->listen_after_bind(); });
   return api;
 }
 
 ApiServer::~ApiServer() {
   if (impl_) {
-    impl_->server.stop();
+    impl_->server->stop();
     if (impl_->thread.joinable()) impl_->thread.join();
   }
 }

@@ -19,6 +19,14 @@
 //
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.
+//
+// Authorization (docs/security.md): with a token file (ApiContext::tokens),
+// every request but GET /health and GET / needs "Authorization: Bearer
+// <token>": 401 without one or with an unknown one, 403 when the token's role
+// or facility may not write what is posted (engine/permissions.h). Accepted
+// events record the token's name as their actor. Without a token file the API
+// is open, as it was before tokens. With ApiTls files the API speaks HTTPS
+// only.
 #pragma once
 
 #include <memory>
@@ -26,8 +34,17 @@
 
 #include "engine/engine.h"
 #include "engine/kafka.h"
+#include <optional>
+
 #include "engine/lab_gateway.h"
+#include "engine/permissions.h"
+#include "engine/token_file.h"
 #include "engine/webhooks.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}
 
 namespace hemoledger {
 
@@ -40,13 +57,32 @@ struct ApiContext {
   TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
   const WebhookSender* webhooks = nullptr;  // reported by /health, if any
   LabGateway* lab = nullptr;  // for the lab endpoints (engine/lab_api.h); null: they answer 503
+  const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
 };
+
+// A PEM certificate (chain) and its private key: the API then speaks HTTPS.
+struct ApiTls {
+  std::string cert_file, key_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// The principal of a request's bearer token when the API has a token file
+// (requests without a valid one were already answered 401); nullopt when the
+// API is open.
+std::optional<Principal> request_principal(const ApiContext& ctx, const httplib::Request& req);
+
+// Answers 403 {"outcome":"forbidden","code","message"} and logs the refusal
+// with the token's name (never the token).
+void send_forbidden(httplib::Response& res, const Principal& who, const Error& why);
 
 class ApiServer {
  public:
   // Binds host:port (port 0 picks a free one) and starts serving.
+  // With tls.enabled(), HTTPS with those files (error tls_failed when they
+  // cannot be loaded).
   [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(ApiContext context,
-                                                                const std::string& host, int port);
+                                                                const std::string& host, int port,
+                                                                const ApiTls& tls = {});
   ~ApiServer();
   int port() const { return port_; }
 

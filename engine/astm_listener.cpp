@@ -11,13 +11,14 @@ namespace {
 
 class AstmSession final : public TcpSession {
  public:
-  AstmSession(LabGateway& gw, std::function<TimeMs()> clock) : gw_(gw), clock_(std::move(clock)) {}
+  AstmSession(LabGateway& gw, std::string lab, std::function<TimeMs()> clock)
+      : gw_(gw), lab_(std::move(lab)), clock_(std::move(clock)) {}
 
   std::string receive(std::string_view bytes, bool&) override {
     auto out = link_.feed(bytes);
     for (const auto& e : out.errors) spdlog::warn("astm: {} ({})", e.message, e.code);
     for (const auto& m : out.messages) {
-      const LabReply r = deliver_astm(gw_, m, clock_(), "astm");
+      const LabReply r = deliver_astm(gw_, m, clock_(), "astm", LabSender{"", lab_});
       if (r.outcome == "accepted") {
         spdlog::info("astm: message recorded{}", r.replayed ? " (retransmission)" : "");
       } else {
@@ -37,6 +38,7 @@ class AstmSession final : public TcpSession {
 
  private:
   LabGateway& gw_;
+  std::string lab_;
   std::function<TimeMs()> clock_;
   astm::Lis1aReceiver link_;
 };
@@ -50,8 +52,8 @@ Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
   t.name = "astm";
   t.max_connections = options.max_connections;
   t.idle_ms = options.receiver_timeout_ms;
-  auto server = TcpServer::start(options.host, options.port, t, [&gateway, clock] {
-    return std::make_unique<AstmSession>(gateway, clock);
+  auto server = TcpServer::start(options.host, options.port, t, [&gateway, options, clock] {
+    return std::make_unique<AstmSession>(gateway, options.lab, clock);
   });
   if (!server) return server.error();
   std::unique_ptr<AstmListener> l(new AstmListener());

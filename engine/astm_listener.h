@@ -24,6 +24,10 @@ struct AstmOptions {
   int port = 0;
   std::size_t max_connections = 16;
   int receiver_timeout_ms = 30000;  // LIS1-A receiver timer
+  // The lab this link speaks for (`serve --astm-lab`): a message with a
+  // result of any other facility is refused whole (wrong_lab). "" = any.
+  // Each event's actor is "astm:<H-5 sender name>".
+  std::string lab;
 };
 
 class AstmListener {

@@ -274,6 +274,18 @@ let lang = ["en", "ar"].includes(params.get("lang")) ? params.get("lang")
 let category = CATEGORIES.includes(params.get("category")) ? params.get("category")
              : CATEGORIES.includes(storageGet("hemoledger.category")) ? storageGet("hemoledger.category")
              : "red_cells";
+// The API token (docs/security.md): ?token= once, then remembered in this
+// browser; sent as "Authorization: Bearer" with every API call.
+const token = params.get("token") || storageGet("hemoledger.token") || "";
+if (params.get("token")) {
+  storageSet("hemoledger.token", params.get("token"));
+  // Out of the address bar (and its history) once remembered.
+  const rest = new URLSearchParams(window.location.search);
+  rest.delete("token");
+  try {
+    history.replaceState(null, "", window.location.pathname + (rest.toString() ? "?" + rest : ""));
+  } catch (e) { /* file: or sandboxed */ }
+}
 
 function t() { return TEXT[lang]; }
 
@@ -472,7 +484,8 @@ function render() {
 }
 
 async function getJSON(url, okStatuses) {
-  const r = await fetch(url, {cache: "no-store"});
+  const headers = token ? {"Authorization": "Bearer " + token} : {};
+  const r = await fetch(url, {cache: "no-store", headers: headers});
   if (!(r.ok || (okStatuses || []).includes(r.status))) throw new Error(url + ": HTTP " + r.status);
   return r.json();
 }

@@ -33,8 +33,24 @@ bool no_gateway(const ApiContext& ctx, httplib::Response& res) {
   return true;
 }
 
+// The lab sender of an HTTP lab message: with tokens, only lab (bound to its
+// lab) and admin tokens may send; false when the request was answered 403.
+bool lab_sender(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                LabSender& sender) {
+  const auto who = request_principal(ctx, req);
+  if (!who) return true;
+  if (auto s = may_send_lab_messages(*who); !s) {
+    send_forbidden(res, *who, s.error());
+    return false;
+  }
+  sender = LabSender{who->name, who->facility};
+  return true;
+}
+
 void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Request& req,
                httplib::Response& res) {
+  LabSender sender;
+  if (!lab_sender(ctx, req, res, sender)) return;
   if (no_gateway(ctx, res)) return;
   const json in = json::parse(req.body, nullptr, false);
   if (in.is_object() && in.contains("resourceType") && in["resourceType"] != type) {
@@ -42,7 +58,7 @@ void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Re
         res, 422, "error", "invalid",
         "resourceType: this endpoint takes a " + type + ", got " + in["resourceType"].dump() + ".");
   }
-  const LabReply r = deliver_fhir(*ctx.lab, req.body, wall_clock_now());
+  const LabReply r = deliver_fhir(*ctx.lab, req.body, wall_clock_now(), sender);
   res.status = r.http_status;
   res.set_content(r.body, kFhirJson);
 }
@@ -51,13 +67,15 @@ void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Re
 
 void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Post("/api/lab/astm", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    LabSender sender;
+    if (!lab_sender(ctx, req, res, sender)) return;
     if (ctx.lab == nullptr) {
       res.status = 503;
       res.set_content(R"({"outcome":"rejected","message":"This server has no lab gateway."})",
                       "application/json");
       return;
     }
-    const LabReply r = deliver_astm(*ctx.lab, req.body, wall_clock_now(), "astm-http");
+    const LabReply r = deliver_astm(*ctx.lab, req.body, wall_clock_now(), "astm-http", sender);
     res.status = r.http_status;
     res.set_content(r.body, "application/json; charset=utf-8");
   });

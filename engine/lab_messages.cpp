@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "connectors/astm.h"
 #include "connectors/fhir.h"
@@ -63,15 +64,38 @@ std::string failure_code(const LabRecording& rec) {
   return f.status == "rejected" ? f.code : "not_recorded";
 }
 
+// Applies the sender's binding to a message's events: each must be the bound
+// lab's, and each records the actor. An Error (wrong_lab) when one is not.
+std::optional<Error> bind_to_sender(std::vector<Event>& events, const LabSender& sender,
+                                    const std::string& actor) {
+  for (auto& e : events) {
+    if (!sender.facility.empty() && e.facility != sender.facility) {
+      return make_error("wrong_lab", "This link speaks for " + sender.facility + " only, but " +
+                                         e.id + " is a result of " +
+                                         (e.facility.empty() ? "no facility" : e.facility) +
+                                         "; nothing was recorded.");
+    }
+    if (!actor.empty()) e.actor = actor;
+  }
+  return std::nullopt;
+}
+
+int http_status_of(const LabAnswer& a, int otherwise) {
+  if (a.code == "wrong_lab") return 403;
+  return otherwise;
+}
+
 }  // namespace
 
 LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
-                     const std::string& ack_control_id) {
+                     const std::string& ack_control_id, const LabSender& sender) {
   auto parsed = hl7::parse(text);
   InboundKey key{"mllp", "", ""};
+  std::string actor = sender.actor;
   if (parsed) {
     key.sender = parsed->msh().value(3, 1) + "^" + parsed->msh().value(4, 1);
     key.control_id = parsed->control_id();
+    if (actor.empty()) actor = "mllp:" + parsed->msh().value(3, 1) + "@" + parsed->msh().value(4, 1);
   }
   auto handle = [&]() -> LabAnswer {
     LabAnswer a;
@@ -92,7 +116,19 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
       a.message = r.summary();
       return a;
     }
-    a.recording = gw.record(r.events);
+    std::vector<Event> events = r.events;
+    if (auto wrong = bind_to_sender(events, sender, actor)) {
+      spdlog::warn("mllp: message {} from {} refused: {}", key.control_id, key.sender,
+                   wrong->message);
+      hl7::Ack ack{hl7::AckCode::reject, wrong->message, ack_control_id, received_at,
+                   hl7::AckError{hl7::err::kApplicationInternalError, "", 0, 0, wrong->message}};
+      a.answer = hl7::build_ack(*parsed, ack);
+      a.outcome = "rejected";
+      a.code = wrong->code;
+      a.message = wrong->message;
+      return a;
+    }
+    a.recording = gw.record(events);
     const LabRecording& rec = a.recording;
     hl7::Ack ack;
     ack.control_id = ack_control_id;
@@ -124,16 +160,18 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
     return {parsed ? hl7::build_ack(*parsed, ack) : hl7::build_reject(ack), "rejected", false, 503};
   }
   return {d->answer.answer, d->answer.outcome, d->replayed,
-          d->answer.outcome == "accepted" ? 200 : 422};
+          http_status_of(d->answer, d->answer.outcome == "accepted" ? 200 : 422)};
 }
 
 LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
-                      const std::string& channel) {
+                      const std::string& channel, const LabSender& sender) {
   auto parsed = astm::parse(text);
   InboundKey key{channel, "", ""};
+  std::string actor = sender.actor;
   if (parsed && !parsed->records.empty()) {
     key.sender = parsed->records.front().value(5, 1);
     key.control_id = parsed->records.front().value(3);
+    if (actor.empty() && channel == "astm") actor = "astm:" + key.sender;
   }
   auto handle = [&]() -> LabAnswer {
     LabAnswer a;
@@ -166,7 +204,19 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
       a.answer = dump(body);
       return a;
     }
-    a.recording = gw.record(r.events);
+    std::vector<Event> events = r.events;
+    if (auto wrong = bind_to_sender(events, sender, actor)) {
+      spdlog::warn("{}: message from {} refused: {}", channel, key.sender, wrong->message);
+      a.outcome = "rejected";
+      a.code = wrong->code;
+      a.message = wrong->message;
+      a.answer = dump({{"outcome", a.outcome},
+                       {"code", a.code},
+                       {"message", a.message},
+                       {"results", json::array()}});
+      return a;
+    }
+    a.recording = gw.record(events);
     a.outcome = outcome_of(a.recording);
     a.code = failure_code(a.recording);
     a.message =
@@ -187,12 +237,15 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
         "rejected", false, 503};
   }
   const std::string& o = d->answer.outcome;
-  return {
-      d->answer.answer, o, d->replayed,
-      o == "accepted" ? 200 : (o == "rejected" && !parsed ? 400 : (o == "rejected" ? 503 : 422))};
+  return {d->answer.answer, o, d->replayed,
+          http_status_of(d->answer, o == "accepted"
+                                        ? 200
+                                        : (o == "rejected" && !parsed ? 400
+                                                                      : (o == "rejected" ? 503 : 422)))};
 }
 
-LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at) {
+LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
+                      const LabSender& sender) {
   // The sender is the facility the mapping gives FHIR input; the control id
   // the resource's own id (with its version), when the body is JSON at all.
   InboundKey key{"fhir", gw.mapping().fhir().facility, ""};
@@ -222,7 +275,20 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at)
       a.answer = dump(oo);
       return a;
     }
-    a.recording = gw.record(r.events);
+    std::vector<Event> events = r.events;
+    if (auto wrong = bind_to_sender(events, sender, sender.actor)) {
+      spdlog::warn("fhir: message from {} refused: {}", sender.actor, wrong->message);
+      a.outcome = "rejected";
+      a.code = wrong->code;
+      a.message = wrong->message;
+      json i = issue("error", "forbidden", a.message);
+      i["details"] = {
+          {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", a.code}}})}};
+      oo["issue"].push_back(i);
+      a.answer = dump(oo);
+      return a;
+    }
+    a.recording = gw.record(events);
     const LabRecording& rec = a.recording;
     a.outcome = outcome_of(rec);
     a.code = failure_code(rec);
@@ -249,7 +315,8 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at)
     return {dump(oo), "rejected", false, 503};
   }
   const std::string& o = d->answer.outcome;
-  return {d->answer.answer, o, d->replayed, o == "accepted" ? 200 : (o == "rejected" ? 503 : 422)};
+  return {d->answer.answer, o, d->replayed,
+          http_status_of(d->answer, o == "accepted" ? 200 : (o == "rejected" ? 503 : 422))};
 }
 
 }  // namespace hemoledger

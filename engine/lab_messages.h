@@ -27,6 +27,18 @@
 
 namespace hemoledger {
 
+// Who is sending a lab message, when the channel knows (docs/security.md):
+// the HTTP lab endpoints with a lab token, or a listener bound to one lab
+// (`serve --mllp-lab`, `--astm-lab`). With a facility, every event of the
+// message must be that lab's: a message with any other lab's event is
+// refused whole (HL7 AR, HTTP 403; code wrong_lab) and nothing is produced.
+// `actor` is recorded on every event; empty: the listener names the sender
+// from the message ("mllp:<MSH-3>@<MSH-4>", "astm:<H-5>").
+struct LabSender {
+  std::string actor;
+  std::string facility;  // "" = any lab
+};
+
 struct LabReply {
   std::string body;     // the ACK, or JSON
   std::string outcome;  // accepted | error | rejected
@@ -37,14 +49,15 @@ struct LabReply {
 // An HL7 v2 message (MLLP payload, without framing). `ack_control_id` is the
 // MSH-10 of the ACK. Never fails: a storage failure answers AR.
 LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
-                     const std::string& ack_control_id);
+                     const std::string& ack_control_id, const LabSender& sender = {});
 
 // ASTM E1394 records (from the LIS1-A link layer, or a file). `channel` is
 // "astm" (TCP) or "astm-http".
 LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
-                      const std::string& channel);
+                      const std::string& channel, const LabSender& sender = {});
 
 // A FHIR Observation or Bundle of Observations (JSON).
-LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at);
+LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
+                      const LabSender& sender = {});
 
 }  // namespace hemoledger

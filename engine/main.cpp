@@ -7,10 +7,14 @@
 //   label    decode ISBT 128 scans and print what they mean as JSON
 //   scan     the technician's scanning station (reads scans from stdin)
 //   pick     available compatible units, first-expire-first-out
+//   token    create API tokens (token new), appending only their hashes
+//   audit    who did what to a donation or unit, from the journal
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +23,8 @@
 #include <unistd.h>
 
 #include "engine/api.h"
+#include "engine/audit.h"
+#include "engine/token_file.h"
 #include "engine/clock.h"
 #include "engine/demo_feed.h"
 #include "engine/engine.h"
@@ -98,7 +104,14 @@ struct ServeArgs {
   std::vector<std::string> webhooks;
   SupplyConfig supply;
   std::string mllp, astm, lab_mapping;  // lab listeners (docs/connectors.md)
+  std::string mllp_lab, astm_lab;         // the lab each listener speaks for
+  std::string tokens;                     // API token file (docs/security.md)
+  std::string tls_cert, tls_key;          // HTTPS for the API
 };
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
 
 // The lab mapping: --lab-mapping, else lab_mapping.json of the reference
 // directory, else the shipped data/lab_mapping.json.
@@ -170,6 +183,38 @@ int serve(const ServeArgs& a) {
   if (!a.bootstrap_file.empty()) std::ofstream(a.bootstrap_file) << opt.kafka.brokers << "\n";
   std::filesystem::create_directories(a.data_dir);
 
+  std::optional<TokenFile> tokens;
+  if (!a.tokens.empty()) {
+    auto t = TokenFile::load(a.tokens, &*ref);
+    if (!t) return fail(t.error());
+    tokens = std::move(*t);
+    if (!a.mllp.empty() && a.mllp_lab.empty()) {
+      return fail(make_error("unbound_listener",
+                             "With --tokens, --mllp needs --mllp-lab FACILITY: the lab that link "
+                             "speaks for (docs/security.md)."));
+    }
+    if (!a.astm.empty() && a.astm_lab.empty()) {
+      return fail(make_error("unbound_listener",
+                             "With --tokens, --astm needs --astm-lab FACILITY: the lab that link "
+                             "speaks for (docs/security.md)."));
+    }
+    spdlog::info("API tokens: {} from {}; every endpoint but /health and / needs one",
+                 tokens->entries().size(), a.tokens);
+  } else {
+    spdlog::warn("no --tokens given: the API is OPEN; anyone who can reach {} may read and write "
+                 "events{}. Give --tokens FILE (docs/security.md).",
+                 a.listen,
+                 is_loopback(host) ? " (loopback only)" : ", and it listens beyond this machine");
+  }
+  for (const auto* lab : {&a.mllp_lab, &a.astm_lab}) {
+    if (!lab->empty() && ref->facility(*lab) == nullptr) {
+      return fail(make_error("bad_listen", "No facility " + *lab + " in the reference data."));
+    }
+  }
+  if (a.tls_cert.empty() != a.tls_key.empty()) {
+    return fail(make_error("bad_tls", "--tls-cert and --tls-key go together."));
+  }
+
   auto producer = Producer::create(opt.kafka);
   if (!producer) return fail(producer.error());
   auto engine = Engine::open(opt, *ref, producer->get());
@@ -192,6 +237,7 @@ int serve(const ServeArgs& a) {
   std::unique_ptr<MllpListener> mllp;
   if (!a.mllp.empty()) {
     MllpOptions mo;
+    mo.lab = a.mllp_lab;
     if (!split_tcp_address(a.mllp, mo.host, mo.port)) {
       return fail(make_error("bad_listen", "--mllp must be HOST:PORT, e.g. 127.0.0.1:2575."));
     }
@@ -204,6 +250,7 @@ int serve(const ServeArgs& a) {
   std::unique_ptr<AstmListener> astm;
   if (!a.astm.empty()) {
     AstmOptions ao;
+    ao.lab = a.astm_lab;
     if (!split_tcp_address(a.astm, ao.host, ao.port)) {
       return fail(make_error("bad_listen", "--astm must be HOST:PORT, e.g. 127.0.0.1:2576."));
     }
@@ -215,10 +262,11 @@ int serve(const ServeArgs& a) {
   ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
   ctx.webhooks = &webhooks;
   ctx.lab = lab_gateway.get();
-  auto api = ApiServer::start(ctx, host, port);
+  ctx.tokens = tokens ? &*tokens : nullptr;
+  auto api = ApiServer::start(ctx, host, port, ApiTls{a.tls_cert, a.tls_key});
   if (!api) return fail(api.error());
-  spdlog::info("HTTP API on http://{}:{}/  (stock page), /api/stock, /health, /metrics", host,
-               (*api)->port());
+  spdlog::info("HTTP API on {}://{}:{}/  (stock page), /api/stock, /health, /metrics",
+               a.tls_cert.empty() ? "http" : "https", host, (*api)->port());
   spdlog::info("Kafka bootstrap servers: {}  events topic: {}", opt.kafka.brokers, a.topic);
   if (embedded) {
     spdlog::info("try: kcat -b {} -C -t {} -e    (read the events)", opt.kafka.brokers, a.topic);
@@ -343,7 +391,18 @@ int main(int argc, char** argv) {
                         "Kafka bootstrap servers; without it the embedded mock cluster is started");
   serve_cmd->add_option("--data-dir", sa.data_dir, "Where RocksDB keeps the journal and state")
       ->capture_default_str();
-  serve_cmd->add_option("--listen", sa.listen, "HTTP API address (HOST:PORT)")->capture_default_str();
+  serve_cmd->add_option("--listen", sa.listen,
+                        "HTTP API address (HOST:PORT); loopback unless an address is given here")
+      ->capture_default_str();
+  serve_cmd->add_option("--tokens", sa.tokens,
+                        "API token file (JSON of names, roles, facilities and SHA-256 hashes; "
+                        "hemoledger token new); without it the API is open (docs/security.md)");
+  serve_cmd->add_option("--tls-cert", sa.tls_cert, "PEM certificate: the API speaks HTTPS only");
+  serve_cmd->add_option("--tls-key", sa.tls_key, "PEM private key of --tls-cert");
+  serve_cmd->add_option("--mllp-lab", sa.mllp_lab,
+                        "The lab facility the MLLP link speaks for (required with --tokens)");
+  serve_cmd->add_option("--astm-lab", sa.astm_lab,
+                        "The lab facility the ASTM link speaks for (required with --tokens)");
   serve_cmd->add_option("-X,--kafka-property", sa.properties,
                         "librdkafka property key=value (security.protocol, sasl.*, ssl.*, ...)");
   serve_cmd->add_option("--topic", sa.topic, "Events topic")->capture_default_str();
@@ -434,6 +493,32 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--api", station.api, "The engine's HTTP API")->capture_default_str();
   scan_cmd->add_option("--actor", station.actor, "Who is scanning (recorded with each event)");
   scan_cmd->add_option("--station", station.station, "This bench's name (recorded)");
+  scan_cmd->add_option("--token", station.token,
+                       "API token (default: the HEMOLEDGER_TOKEN environment variable)");
+  scan_cmd->add_option("--ca-cert", station.ca_cert,
+                       "For an https:// API: the CA certificate (PEM) to trust");
+
+  auto* token_cmd = app.add_subcommand("token", "Manage API tokens (docs/security.md)");
+  token_cmd->require_subcommand(1);
+  Principal new_principal;
+  std::string new_role, token_file;
+  auto* token_new_cmd = token_cmd->add_subcommand(
+      "new", "Create a token: prints it once and appends only its SHA-256 to the token file");
+  token_new_cmd->add_option("--name", new_principal.name, "Its name, recorded as the actor")
+      ->required();
+  token_new_cmd->add_option("--role", new_role, "station, lab, coordinator or admin")->required();
+  token_new_cmd->add_option("--facility", new_principal.facility,
+                            "The facility of a station or lab token");
+  token_new_cmd->add_option("--tokens", token_file, "The token file (created if missing)")
+      ->required();
+
+  std::string audit_din, audit_product;
+  auto* audit_cmd =
+      app.add_subcommand("audit", "Who did what to a donation or unit: accepted and rejected");
+  audit_cmd->add_option("DIN", audit_din, "13-character donation number")->required();
+  audit_cmd->add_option("PRODUCT", audit_product, "8-character product code (optional)");
+  audit_cmd->add_option("--data-dir", data_dir)->capture_default_str();
+  audit_cmd->add_flag("--json", as_json, "Print JSON");
 
   std::string echo_listen = "127.0.0.1:9090";
   auto* echo_cmd = app.add_subcommand(
@@ -507,6 +592,9 @@ int main(int argc, char** argv) {
   }
 
   if (*scan_cmd) {
+    if (station.token.empty()) {
+      if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) station.token = t;
+    }
     auto action = parse_station_action(station_action);
     if (!action) return fail(action.error());
     station.action = *action;
@@ -539,6 +627,22 @@ int main(int argc, char** argv) {
 
   auto ref = load_reference_data(reference_dir);
   if (!ref) return fail(ref.error());
+
+  if (*token_new_cmd) {
+    const auto role = parse_role(new_role);
+    if (!role) {
+      return fail(make_error("bad_role", "--role must be station, lab, coordinator or admin."));
+    }
+    new_principal.role = *role;
+    auto token = add_token(token_file, new_principal, &*ref);
+    if (!token) return fail(token.error());
+    std::cerr << "token " << new_principal.name << " (" << to_string(*role)
+              << (new_principal.facility.empty() ? "" : " at " + new_principal.facility)
+              << ") added to " << token_file
+              << "; it is shown once, here, and stored nowhere:\n";
+    std::cout << *token << "\n";
+    return 0;
+  }
 
   if (*rebuild_cmd) {
     auto store = Store::open(data_dir + "/db");
@@ -656,6 +760,30 @@ int main(int argc, char** argv) {
                       : "");
     }
     if (list.empty()) std::printf("no alerts\n");
+    return 0;
+  }
+  if (*audit_cmd) {
+    auto j = audit_json(**store, audit_din, audit_product);
+    if (!j) return fail(j.error());
+    if (as_json) {
+      std::printf("%s\n", j->dump(2).c_str());
+      return 0;
+    }
+    std::printf("%-24s %-20s %-9s %-8s %-20s %-16s %s\n", "time", "event", "product", "facility",
+                "actor", "station", "outcome");
+    for (const auto& e : (*j)["entries"]) {
+      const std::string outcome = e["outcome"] == "applied"
+                                      ? std::string("applied")
+                                      : "rejected (" + e.value("code", "") + ")";
+      std::printf("%-24s %-20s %-9s %-8s %-20s %-16s %s\n", e["at"].get<std::string>().c_str(),
+                  e["type"].get<std::string>().c_str(), e.value("product", "").c_str(),
+                  e["facility"].get<std::string>().c_str(),
+                  e["actor"].get<std::string>().empty() ? "-" : e["actor"].get<std::string>().c_str(),
+                  e["station"].get<std::string>().empty() ? "-"
+                                                          : e["station"].get<std::string>().c_str(),
+                  outcome.c_str());
+    }
+    if ((*j)["entries"].empty()) std::printf("nothing recorded for %s\n", audit_din.c_str());
     return 0;
   }
   if (*trace_cmd) {

@@ -42,7 +42,7 @@ class MllpSession final : public TcpSession {
     }
     for (const auto& m : out.messages) {
       const TimeMs now = clock_();
-      const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now));
+      const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), LabSender{"", options_.lab});
       spdlog::info("mllp: message answered {}{}", r.outcome, r.replayed ? " (retransmission)" : "");
       reply += hl7::mllp_frame(r.body);
     }

@@ -31,6 +31,10 @@ struct MllpOptions {
   std::size_t max_connections = 16;
   std::size_t max_frame_bytes = 1 << 20;
   std::size_t max_garbage_bytes = 64 * 1024;
+  // The lab this link speaks for (`serve --mllp-lab`): results of any other
+  // facility are answered AR (wrong_lab) and nothing is recorded. "" = any.
+  // Each event's actor is "mllp:<MSH-3>@<MSH-4>" (docs/security.md).
+  std::string lab;
 };
 
 class MllpListener {

@@ -75,6 +75,8 @@ class Session {
   Session(const StationConfig& c, std::ostream& out) : c_(c), out_(out), http_(c.api) {
     http_.set_connection_timeout(3);
     http_.set_read_timeout(30);
+    if (!c.token.empty()) http_.set_bearer_token_auth(c.token.c_str());
+    if (!c.ca_cert.empty()) http_.set_ca_cert_path(c.ca_cert.c_str());
     std::random_device rd;
     session_id_ = std::to_string(rd() % 1000000);
   }
@@ -158,6 +160,7 @@ class Session {
                                               : "/api/units/" + *u.din + "/" + *u.product;
       auto r = http_.Get(path.c_str());
       if (!r) return unreachable(u, "nothing was recorded");
+      if (refused(u, *r)) return;
       if (r->status == 404) {
         return stop(name(u) + ": hemoledger has no record of this " +
                     std::string(c_.action == StationAction::receive ? "donation" : "unit") +
@@ -186,6 +189,7 @@ class Session {
     const std::string body = encode_json(e);
     auto dry = http_.Post("/api/events?dry_run=1", body, "application/json");
     if (!dry) return unreachable(u, "nothing was recorded");
+    if (refused(u, *dry)) return;
     if (dry->status != 200) {
       const json j = json::parse(dry->body, nullptr, false);
       if (dry->status == 422 || dry->status == 400) {
@@ -196,6 +200,7 @@ class Session {
     }
     auto r = http_.Post("/api/events", body, "application/json");
     if (!r) return unreachable(u, "it is unknown whether it was recorded; check event " + e.id);
+    if (refused(u, *r)) return;
     const json j = json::parse(r->body, nullptr, false);
     const std::string message = j.is_discarded() ? r->body : j.value("message", "");
     if (r->status == 200) {
@@ -270,6 +275,17 @@ class Session {
   }
   void unreachable(const Partial& u, const std::string& consequence) {
     stop(name(u) + ": the engine at " + c_.api + " cannot be reached; " + consequence + ".");
+  }
+  // 401 or 403: the engine refused this station's token; STOP with its reason.
+  bool refused(const Partial& u, const httplib::Response& r) {
+    if (r.status != 401 && r.status != 403) return false;
+    const json j = json::parse(r.body, nullptr, false);
+    const std::string why = j.is_object() ? j.value("message", "") + " [" + j.value("code", "") + "]"
+                                          : r.body;
+    stop(name(u) + ": the engine refused this station (" +
+         (r.status == 401 ? std::string("--token or HEMOLEDGER_TOKEN") : std::string("not allowed")) +
+         "): " + why + " Nothing was recorded.");
+    return true;
   }
   void say_note(const std::string& what) { out_ << "     " << what << "\n"; }
 

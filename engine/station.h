@@ -50,7 +50,14 @@ struct StationConfig {
   AboRh patient = AboRh::unknown;  // reserve and issue: required
   std::string to;                  // dispatch: destination facility
   std::string reason;              // discard: reason code
-  std::string actor, station;      // recorded with every event
+  std::string actor, station;      // recorded with every event (without tokens)
+  // The API token (`scan --token`, or HEMOLEDGER_TOKEN), sent as
+  // "Authorization: Bearer"; with tokens the engine records its name as the
+  // actor. "" sends none.
+  std::string token;
+  // For an https:// API: a PEM file of the CA (or the self-signed
+  // certificate) to trust instead of the system's (`scan --ca-cert`).
+  std::string ca_cert;
   bool terminal = false;           // colour and bell
 };
 

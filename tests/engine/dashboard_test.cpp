@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -120,10 +121,15 @@ std::string html_tag(const std::string& dom) {
   return dom.substr(start, dom.find('>', start) + 1 - start);
 }
 
+// The engine runs with a token file (docs/security.md): the admin token the
+// test writes with, and which the page is given with ?token=.
+std::string g_token;
+
 // Posts one event and requires the engine to apply it.
 void post_applied(int port, const json& event) {
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(30);
+  c.set_bearer_token_auth(g_token.c_str());
   auto r = c.Post("/api/events", event.dump(), "application/json");
   INFO("event " << event.dump());
   REQUIRE(r);
@@ -200,8 +206,22 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   }
   TempDir dir;
   const int port = free_port();
+  const std::string tokens = dir.path() + "/tokens.json";
+  {
+    const std::string cmd = std::string(HEMOLEDGER_BINARY) +
+                            " token new --name dashboard-test --role admin --tokens " + tokens +
+                            " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    char buf[256] = {0};
+    REQUIRE(fgets(buf, sizeof buf, p));
+    pclose(p);
+    g_token = buf;
+    while (!g_token.empty() && g_token.back() == '\n') g_token.pop_back();
+    REQUIRE(g_token.rfind("hl_", 0) == 0);
+  }
   Child serve({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port)},
+               "127.0.0.1:" + std::to_string(port), "--tokens", tokens},
               {}, dir.path() + "/serve.log");
   REQUIRE(wait_for_api(port, 30));
 
@@ -225,13 +245,13 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   red_cell_unit(port, "JEN", next_din(), "B+", collected);
 
   // The API's own view, so that a failure below is the page's fault.
-  auto expiring = get_json(port, "/api/expiring");
+  auto expiring = get_json(port, "/api/expiring", nullptr, g_token);
   REQUIRE(expiring);
   REQUIRE((*expiring)["units"].size() == 1);
   REQUIRE((*expiring)["units"][0]["suggestion"].is_object());
   REQUIRE((*expiring)["units"][0]["suggestion"]["to"] == "JEN-BB");
 
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/?token=" + g_token;
   const std::string unit_id = "unit-" + expiring_din + "-E0382V00";
 
   {  // English, the default
@@ -282,7 +302,7 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   }
 
   {  // Arabic, right to left
-    const std::string dom = chromium({"--dump-dom"}, url + "?lang=ar", dir.path(), "ar");
+    const std::string dom = chromium({"--dump-dom"}, url + "&lang=ar", dir.path(), "ar");
     INFO(dom);
     CHECK_THAT(html_tag(dom), Catch::Contains("lang=\"ar\""));
     CHECK_THAT(html_tag(dom), Catch::Contains("dir=\"rtl\""));

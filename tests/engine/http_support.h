@@ -14,11 +14,14 @@
 
 namespace hemoledger::testing {
 
+// `token`, when given, is sent as "Authorization: Bearer" (docs/security.md).
 inline std::optional<nlohmann::json> get_json(int port, const std::string& path,
-                                              int* status = nullptr) {
+                                              int* status = nullptr,
+                                              const std::string& token = "") {
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(2);
   c.set_read_timeout(10);
+  if (!token.empty()) c.set_bearer_token_auth(token.c_str());
   auto r = c.Get(path.c_str());
   if (!r) return std::nullopt;
   if (status) *status = r->status;

@@ -61,7 +61,8 @@ Result<std::size_t> ExpiryTicker::tick() {
   if (options_.clock_tick_ms > 0 && now - last_tick_ >= options_.clock_tick_ms) {
     auto st = store_.alert_state();
     if (!st) return st.error();
-    if (now - st->clock >= options_.clock_tick_ms) {
+    // Only once events have started the clock (an empty engine has no time to keep).
+    if (st->clock > 0 && now - st->clock >= options_.clock_tick_ms) {
       const Event e = clock_tick_event(now);
       if (auto s = producer_.produce(topic_, event_key(e), encode_binary(e)); !s) return s.error();
       last_tick_ = now;

@@ -243,6 +243,16 @@ Event recall_event(const std::string& din, const std::string& product, const std
   return e;
 }
 
+bool is_pseudonymous_id(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  bool digit = false;
+  for (unsigned char c : s) {
+    if (std::isdigit(c)) digit = true;
+    else if (!std::isalpha(c) && c != '-' && c != '_' && c != '.' && c != ':' && c != '/') return false;
+  }
+  return digit;  // a name has no digits; a pseudonym from a registry does
+}
+
 bool is_reagent_event(EventType t) {
   return t >= EventType::reagent_received && t <= EventType::reagent_expired;
 }
@@ -331,9 +341,10 @@ Status validate_shape(const Event& e) {
     return make_error("invalid_product", "\"" + e.product.substr(0, 20) +
                                              "\" is not an 8-character ISBT 128 product code.");
   }
-  if (e.donor.size() > 64 || !printable_ascii(e.donor)) {
+  if (!e.donor.empty() && !is_pseudonymous_id(e.donor)) {
     return make_error("invalid_donor",
-                      "The donor must be a pseudonymous id of at most 64 characters, not a name.");
+                      "The donor must be a pseudonymous id of at most 64 letters, digits and "
+                      "- _ . : / with at least one digit (e.g. DNR-104233), never a name.");
   }
   if (!e.to.empty() && !is_code(e.to)) {
     return make_error("invalid_facility", "The destination facility code is not valid.");

@@ -168,6 +168,9 @@ Event clock_tick_event(TimeMs now);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);           // αppppyynnnnnn
+// A donor id that cannot be a person's name: 1-64 of A-Z a-z 0-9 - _ . : /,
+// at least one digit. Donor identity never enters the event stream.
+bool is_pseudonymous_id(std::string_view s);
 bool is_product_code(std::string_view s);  // αooootds
 bool is_discard_reason(std::string_view s);
 std::string_view discard_reasons_text();  // "expired, tti_positive, ..." for messages

@@ -151,14 +151,14 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
   auto add = [&](std::vector<Event> es) { events.insert(events.end(), es.begin(), es.end()); };
 
   // Nablus's only O- red cell unit was issued two days ago: Red.
-  add(life("G123426100001", "NBS-BB", "NBS-LAB", "DNR-A", AboRh::o_neg, {"E0336V00"},
+  add(life("G123426100001", "NBS-BB", "NBS-LAB", "DNR-1001", AboRh::o_neg, {"E0336V00"},
            now - 5 * kDay));
   Event issue = ev.make(EventType::unit_issued, "NBS-BB", "G123426100001", "E0336V00");
   issue.at = now - 2 * kDay;
   issue.patient_abo_rh = AboRh::o_neg;
   events.push_back(issue);
   // Platelets at Nablus that expire in ten hours.
-  add(life("G123426100002", "NBS-BB", "NBS-LAB", "DNR-B", AboRh::a_pos, {"E3045V00"},
+  add(life("G123426100002", "NBS-BB", "NBS-LAB", "DNR-1002", AboRh::a_pos, {"E3045V00"},
            now - 4 * kDay - 14 * kHour));
   for (auto& e : events) {
     if (e.type == EventType::component_produced && e.din == "G123426100002") {
@@ -166,7 +166,7 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
     }
   }
   // Donor DNR-L gave at Jenin eight days ago; that red cell unit was sent to Gaza.
-  add(life("G123426100003", "JEN-BB", "JEN-LAB", "DNR-L", AboRh::b_pos, {"E0336V00"},
+  add(life("G123426100003", "JEN-BB", "JEN-LAB", "DNR-9001", AboRh::b_pos, {"E0336V00"},
            now - 8 * kDay));
   Event out = ev.make(EventType::transfer_dispatched, "JEN-BB", "G123426100003", "E0336V00");
   out.at = now - 7 * kDay;
@@ -180,7 +180,7 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
   // Today the same donor's donation at Hebron screens HIV positive.
   Event d2 = ev.make(EventType::donation_collected, "HBN-BB", "G123426100004");
   d2.at = now - kDay;
-  d2.donor = "DNR-L";
+  d2.donor = "DNR-9001";
   d2.abo_rh = AboRh::b_pos;
   REQUIRE(post_event(port, d2) == "applied");
   Event positive = ev.make(EventType::test_resulted, "HBN-LAB", "G123426100004");

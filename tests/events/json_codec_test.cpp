@@ -339,3 +339,23 @@ TEST_CASE("a JSON event dated before 1990 or after 2199 is refused as implausibl
   CHECK(decode_json(issued_replacing("2026-11-22T08:15:00Z", "1990-01-01T00:00:00Z")).ok());
   CHECK(decode_json(issued_replacing("2026-11-22T08:15:00Z", "2199-12-31T23:59:59.999Z")).ok());
 }
+
+TEST_CASE("a donor given by name instead of a pseudonymous id is refused", "[events][json]") {
+  const std::string base =
+      R"({"id":"dn-1","type":"DonationCollected","at":"2026-11-22T08:00:00Z",)"
+      R"("facility":"NBS-BB","din":"G123426000017","donor":"DONOR"})";
+  auto with = [&](const std::string& donor) {
+    std::string s = base;
+    s.replace(s.find("DONOR"), 5, donor);
+    return decode_json(s);
+  };
+  CHECK(with("DNR-104233").ok());
+  CHECK(with("nbs:2026/0042").ok());
+  for (const char* name : {"Ahmad Saleh", "Fatima", "O'Brien-Smith", "أحمد", "Nguyễn Văn An"}) {
+    INFO(name);
+    auto r = with(name);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "invalid_donor");
+    CHECK(r.error().message.find("never a name") != std::string::npos);
+  }
+}

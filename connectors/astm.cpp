@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "connectors/text.h"
 #include "events/event.h"
 
 namespace hemoledger::astm {
@@ -10,18 +11,6 @@ namespace {
 
 bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-std::string_view piece(std::string_view s, char sep, int n) {
-  if (n < 1) return {};
-  std::size_t start = 0;
-  for (int k = 1; k < n; ++k) {
-    const std::size_t i = s.find(sep, start);
-    if (i == std::string_view::npos) return {};
-    start = i + 1;
-  }
-  const std::size_t end = s.find(sep, start);
-  return s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
 std::string unescape(std::string_view s, const Delimiters& d) {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "connectors/text.h"
+
 namespace hemoledger::hl7 {
 
 namespace {
@@ -31,19 +33,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     out.push_back(s.substr(start, i - start));
     start = i + 1;
   }
-}
-
-// The n-th (1-based) piece of s split on sep, or "" when there are fewer.
-std::string_view piece(std::string_view s, char sep, int n) {
-  if (n < 1) return {};
-  std::size_t start = 0;
-  for (int k = 1; k < n; ++k) {
-    const std::size_t i = s.find(sep, start);
-    if (i == std::string_view::npos) return {};
-    start = i + 1;
-  }
-  const std::size_t end = s.find(sep, start);
-  return s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
 // Quoted in error messages: printable ASCII only, at most 30 characters.

@@ -341,41 +341,34 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     record_applied();
   }
 
-  for (const auto& [key, lot] : touched_lots) {
-    batch.put_reagent_lot(key.first, lot);
-    alerts_->set_reagent_lot(lot);
-    const auto& before = lot_index_before[key];
-    const auto after = reagent_index_entries(lot);
+  // Indexes change by difference; the alert model sees the same changes
+  // (it ignores the kinds it does not keep).
+  auto update_index = [&](std::int32_t p, const std::vector<IndexEntry>& before,
+                          const std::vector<IndexEntry>& after) {
     for (const auto& entry : before) {
       if (std::find(after.begin(), after.end(), entry) == after.end()) {
-        batch.delete_index(key.first, entry);
+        batch.delete_index(p, entry);
+        alerts_->on_index(entry, false);
       }
     }
     for (const auto& entry : after) {
       if (std::find(before.begin(), before.end(), entry) == before.end()) {
-        batch.put_index(key.first, entry);
+        batch.put_index(p, entry);
+        alerts_->on_index(entry, true);
       }
     }
+  };
+  for (const auto& [key, lot] : touched_lots) {
+    batch.put_reagent_lot(key.first, lot);
+    alerts_->set_reagent_lot(lot);
+    update_index(key.first, lot_index_before[key], reagent_index_entries(lot));
   }
   for (const auto& [ukey, count] : usage) batch.put_reagent_usage(ukey.first, ukey.second, count);
   for (const auto& u : usage_deltas) alerts_->on_reagent_usage(u.key, u.change);
 
   for (const auto& [key, d] : touched) {
     batch.put_donation(key.first, key.second, encode_donation(d));
-    const auto& before = index_before[key];
-    const auto after = index_entries(d);
-    for (const auto& entry : before) {
-      if (std::find(after.begin(), after.end(), entry) == after.end()) {
-        batch.delete_index(key.first, entry);
-        alerts_->on_index(entry, false);
-      }
-    }
-    for (const auto& entry : after) {
-      if (std::find(before.begin(), before.end(), entry) == before.end()) {
-        batch.put_index(key.first, entry);
-        alerts_->on_index(entry, true);
-      }
-    }
+    update_index(key.first, index_before[key], index_entries(d));
   }
   for (const auto& [dkey, count] : demand) batch.put_demand(dkey.first, dkey.second, count);
   std::map<std::int32_t, StockTable> new_partition_stock;

@@ -15,6 +15,7 @@
 #include "engine/clock.h"
 #include "engine/dashboard_page.h"
 #include "engine/lab_api.h"
+#include "engine/partials.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -84,6 +85,53 @@ struct ApiServer::Impl {
 
 namespace {
 
+// Scale-out (docs/scale-out.md): a request about `key` (a DIN, or a reagent
+// lot's event key) whose partition another instance serves is answered 307
+// with that instance's address (the same path and query there), or 503 while
+// the partition has no serving owner. False: this instance answers.
+bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
+                        const httplib::Request& req, httplib::Response& res) {
+  const Engine& engine = *ctx.engine;
+  if (!engine.scale_out() || engine.partition_count() <= 0) return false;
+  const std::int32_t p = partition_for_key(key, engine.partition_count());
+  if (engine.serves(p)) return false;
+  if (engine.restoring(p)) {
+    res.set_header("Retry-After", "2");
+    send_json(res, 503, {{"code", "restoring"},
+                         {"partition", p},
+                         {"instance", engine.instance()},
+                         {"message", "This instance is still restoring partition " +
+                                         std::to_string(p) + " from Kafka; ask again shortly."}});
+    return true;
+  }
+  const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
+  if (!owner || owner->instance == engine.instance() || owner->url.empty() || owner->restoring) {
+    res.set_header("Retry-After", "2");
+    send_json(res, 503, {{"code", "no_owner"},
+                         {"partition", p},
+                         {"message", "Partition " + std::to_string(p) +
+                                         " is moving between instances; ask again shortly."}});
+    return true;
+  }
+  std::string target = owner->url + req.path;
+  if (!req.params.empty()) {
+    std::string query;
+    for (const auto& [k, v] : req.params) {
+      query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" +
+               httplib::detail::encode_query_param(v);
+    }
+    target += query;
+  }
+  res.set_header("Location", target);
+  send_json(res, 307, {{"code", "elsewhere"},
+                       {"partition", p},
+                       {"owner", owner->instance},
+                       {"url", target},
+                       {"message", "Partition " + std::to_string(p) + " is served by instance " +
+                                       owner->instance + "."}});
+  return true;
+}
+
 void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   if (req.body.size() > kMaxJsonBytes) {
     return send_error(res, 413, make_error("too_large", "The event is larger than 64 KiB."));
@@ -119,6 +167,8 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
     e->actor = who->name;
     if (e->station.empty()) e->station = who->name;
   }
+  // The owner of the event's partition checks and waits for it.
+  if (answered_elsewhere(ctx, event_key(*e), req, res)) return;
   if (req.has_param("dry_run") && req.get_param_value("dry_run") != "0") {
     // Checks the event against the current state with the engine's own rules,
     // records nothing: a station asks before it acts.
@@ -292,6 +342,15 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
                     st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
                  {"partitions", parts}};
     body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
+    if (ctx.engine->scale_out()) {
+      json restoring = json::object();
+      for (const auto& [p, target] : st.restoring) restoring[std::to_string(p)] = target;
+      body["scale_out"] = {{"instance", st.instance},
+                           {"group", ctx.group},
+                           {"partitions", ctx.engine->partition_count()},
+                           {"serving", st.serving},
+                           {"restoring", restoring}};
+    }
     if (ctx.webhooks) {
       json hooks = json::array();
       for (const auto& w : ctx.webhooks->status()) {
@@ -318,6 +377,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     auto f = parse_stock_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());
     if (req.has_param("at")) {
+      if (ctx.engine->scale_out()) {
+        return send_error(res, 400, make_error("not_in_scale_out",
+                                               "Stock at a past instant replays the whole journal, "
+                                               "which no instance of a group holds; ask a "
+                                               "single-instance rebuild (docs/scale-out.md)."));
+      }
       auto at = parse_rfc3339(req.get_param_value("at"));
       if (!at) return send_error(res, 400, at.error());
       auto past = stock_at(ctx.engine->store(), ctx.engine->reference(), ctx.engine->rules(), *at);
@@ -326,12 +391,29 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       body["at"] = format_rfc3339(*at);
       return send_json(res, 200, body);
     }
+    if (ctx.engine->scale_out() && ctx.engine->partials()) {
+      // The national picture: partitions served here, exact and current, and
+      // every other one as its owner last published it (with its age).
+      std::map<std::int32_t, std::int64_t> offsets;
+      const auto local = ctx.engine->served_stock(&offsets);
+      auto national = ctx.engine->partials()->national(local, offsets,
+                                                       ctx.engine->partition_count(),
+                                                       wall_clock_now());
+      for (auto& part : national.partitions) {
+        if (part.source == "local") part.counted_from = ctx.engine->instance();
+      }
+      json body = stock_json(national.stock, *f, ctx.engine->reference());
+      body["freshness"] = freshness_json(national);
+      body["instance"] = ctx.engine->instance();
+      return send_json(res, 200, body);
+    }
     send_json(res, 200, stock_json(ctx.engine->stock(), *f, ctx.engine->reference()));
   });
 
   auto unit_handler = [&ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string din = req.matches[1];
     const std::string product = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+    if (answered_elsewhere(ctx, din, req, res)) return;
     auto d = find_donation(ctx.engine->store(), din);
     if (!d) return send_error(res, 500, d.error());
     if (!d->has_value()) {

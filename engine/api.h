@@ -58,6 +58,7 @@ struct ApiContext {
   const WebhookSender* webhooks = nullptr;  // reported by /health, if any
   LabGateway* lab = nullptr;  // for the lab endpoints (engine/lab_api.h); null: they answer 503
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
+  std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.

@@ -13,6 +13,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "engine/clock.h"
+#include "engine/partials.h"
 #include "events/binary_codec.h"
 
 namespace hemoledger {
@@ -42,6 +44,7 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
                std::unique_ptr<Store> store)
     : options_(std::move(options)), ref_(ref), producer_(producer), store_(std::move(store)) {
   if (const char* fp = std::getenv("HEMOLEDGER_FAILPOINT")) failpoint_spec_ = fp;
+  if (scale_out()) view_ = std::make_unique<PartialsView>(options_.kafka);
 }
 
 Engine::~Engine() = default;
@@ -424,6 +427,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     std::lock_guard lock(mu_);
     storage_problem_.clear();
     next_ = next;
+    for (const auto& [p, end] : batch_ends) partials_dirty_.insert(p);
     for (auto& [p, table] : new_partition_stock) partition_stock_[p] = std::move(table);
     for (const auto& [p, change] : stock_change) total_stock_.add(change);
   }
@@ -514,27 +518,55 @@ Status Engine::forward_alert_changes() {
 // and are not yet final or recalled, get a UnitRecalled through Kafka. The
 // recall ids are per unit, so running a lookback twice (after a crash) recalls
 // each unit once.
+// Produces UnitRecalled for the donor's units of donations collected before
+// `l`'s, in every partition stored here (`served_only`: only those served).
+Status Engine::recall_earlier_units(const PendingLookback& l, bool served_only) {
+  auto earlier = store_->donations_of(l.donor);
+  if (!earlier) return earlier.error();
+  for (const auto& [p, dd] : *earlier) {
+    if (dd.din == l.din || dd.collected_at >= l.collected_at) continue;
+    if (served_only && !serves(p)) continue;
+    auto d = store_->donation(p, dd.din);
+    if (!d) return d.error();
+    if (!d->has_value()) continue;
+    for (const auto& u : (*d)->units) {
+      if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
+      const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
+      if (served_only && recalls_sent_.count(e.id)) continue;  // still on its way
+      if (auto s = producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e)); !s) {
+        return s;
+      }
+      recalls_sent_.insert(e.id);
+      ++metrics_.recalls_produced;
+    }
+  }
+  return {};
+}
+
 Status Engine::run_lookbacks() {
-  if (!lookbacks_pending_ || !producer_) return {};
+  if (!producer_) return {};
+  // Scale-out: the donor's other donations may live in partitions served by
+  // other instances; each instance answers the requests in the partials topic
+  // for what it serves (again after a restore: recall ids make it idempotent).
+  if (view_) {
+    const auto requests = view_->lookbacks(lookbacks_done_);
+    for (const auto& l : requests) {
+      if (auto s = recall_earlier_units(l, true); !s) return s;
+    }
+    lookbacks_done_ += requests.size();
+  }
+  if (!lookbacks_pending_) return {};
   auto pending = store_->pending_lookbacks();
   if (!pending) return pending.error();
-  std::size_t produced = 0;
   for (const auto& l : *pending) {
-    auto earlier = store_->donations_of(l.donor);
-    if (!earlier) return earlier.error();
-    for (const auto& [p, dd] : *earlier) {
-      if (dd.din == l.din || dd.collected_at >= l.collected_at) continue;
-      auto d = store_->donation(p, dd.din);
-      if (!d) return d.error();
-      if (!d->has_value()) continue;
-      for (const auto& u : (*d)->units) {
-        if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
-        const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
-        if (auto s = producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e)); !s) {
-          return s;
-        }
-        ++produced;
+    if (view_) {
+      if (auto s = producer_->produce_to(options_.kafka.partials_topic, l.partition,
+                                         partials_key_lookback(l), encode_lookback(l));
+          !s) {
+        return s;
       }
+    } else if (auto s = recall_earlier_units(l, false); !s) {
+      return s;
     }
   }
   if (!producer_->flush(10000)) {
@@ -544,25 +576,229 @@ Status Engine::run_lookbacks() {
     Store::Batch b;
     for (const auto& l : *pending) b.delete_lookback(l.partition, l.din);
     if (auto s = store_->commit(b); !s) return s;
-    spdlog::info("lookback: {} positive screen(s) looked back, {} unit(s) recalled",
-                 pending->size(), produced);
+    spdlog::info("lookback: {} positive screen(s) looked back", pending->size());
   }
-  metrics_.recalls_produced += produced;
   lookbacks_pending_ = false;
   return {};
 }
 
-std::map<std::int32_t, std::int64_t> Engine::start_offsets(const std::vector<std::int32_t>&) {
+// Runs inside the consumer's poll, on the apply thread.
+std::map<std::int32_t, std::int64_t> Engine::start_offsets(
+    const std::vector<std::int32_t>& assigned) {
+  if (scale_out()) {
+    const std::set<std::int32_t> keep(assigned.begin(), assigned.end());
+    std::set<std::int32_t> drop;
+    for (auto p : store_->partitions()) {
+      if (!keep.count(p)) drop.insert(p);
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [p, off] : next_) {
+        if (!keep.count(p)) drop.insert(p);
+      }
+    }
+    if (auto s = drop_partitions(drop); !s) {
+      spdlog::error("scale-out: cannot drop partitions moved elsewhere: {}", s.error().message);
+    }
+    std::lock_guard lock(mu_);
+    owned_ = keep;
+    assignment_changed_ = true;
+  }
   std::lock_guard lock(mu_);
   return next_;
+}
+
+void Engine::on_revoked() {
+  if (!scale_out()) return;
+  std::lock_guard lock(mu_);
+  // Nothing is answered here until the group assigns again; a partition that
+  // comes back is served again at once (its state here is current).
+  served_before_.clear();
+  for (auto p : owned_) {
+    if (!restore_target_.count(p)) served_before_.insert(p);
+  }
+  owned_.clear();
+  restore_target_.clear();
+}
+
+// A partition given to another instance: its state there is rebuilt from
+// Kafka, so here every key of it goes, and it leaves every in-memory view.
+Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
+  if (drop.empty()) return {};
+  Store::Batch b;
+  for (auto p : drop) b.drop_partition(p);
+  if (auto s = store_->commit(b); !s) return s;
+  std::lock_guard lock(mu_);
+  for (auto p : drop) {
+    auto it = partition_stock_.find(p);
+    if (it != partition_stock_.end()) {
+      for (const auto& [k, n] : it->second.cells()) {
+        total_stock_.apply(StockDelta{k, -n});
+        alerts_->on_stock(k, -n);
+      }
+      partition_stock_.erase(it);
+    }
+    next_.erase(p);
+    base_.erase(p);
+    forward_next_.erase(p);
+    high_watermarks_.erase(p);
+    partials_dirty_.erase(p);
+  }
+  spdlog::info("scale-out: dropped {} partition(s) the group gave to other instances",
+               drop.size());
+  return {};
+}
+
+// After an assignment: each partition whose history this store lacks is
+// being restored until its committed offset reaches the end Kafka had when it
+// was assigned; only then is it served and its stock published.
+void Engine::after_assignment(Consumer& consumer) {
+  std::set<std::int32_t> owned, served_before;
+  std::map<std::int32_t, std::int64_t> next;
+  {
+    std::lock_guard lock(mu_);
+    assignment_changed_ = false;
+    owned = owned_;
+    next = next_;
+    served_before = served_before_;
+  }
+  std::map<std::int32_t, std::int64_t> targets;
+  std::set<std::int32_t> unrestorable;
+  for (auto p : owned) {
+    std::int64_t low = 0, high = 0;
+    if (!consumer.query_watermarks(p, low, high, 5000)) {
+      spdlog::warn("scale-out: partition {}: watermarks unknown; serving it as it is", p);
+      continue;
+    }
+    auto it = next.find(p);
+    const std::int64_t have = it == next.end() ? 0 : it->second;
+    if (have < low) unrestorable.insert(p);
+    if (have < high && !served_before.count(p)) targets[p] = high;
+  }
+  for (auto p : unrestorable) {
+    spdlog::error(
+        "scale-out: partition {}'s history is no longer complete in Kafka (retention): this "
+        "instance cannot restore it exactly; the events topic must keep every event "
+        "(retention.ms=-1, docs/scale-out.md)",
+        p);
+  }
+  {
+    std::lock_guard lock(mu_);
+    restore_target_ = targets;
+    unrestorable_ = unrestorable;
+  }
+  spdlog::info("scale-out: instance {} owns {} partition(s), restoring {}", options_.instance,
+               owned.size(), targets.size());
+  lookbacks_done_ = 0;  // answer every lookback request again for new partitions
+  publish_partials(true);
+}
+
+void Engine::publish_partials(bool heartbeat) {
+  if (!scale_out() || !producer_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!heartbeat && now - last_heartbeat_ > std::chrono::milliseconds(options_.owner_heartbeat_ms)) {
+    heartbeat = true;
+  }
+  const bool stock_due =
+      now - last_partials_ > std::chrono::milliseconds(options_.partials_interval_ms);
+  if (!heartbeat && !stock_due) return;
+  const TimeMs wall = wall_clock_now();
+  std::vector<std::pair<std::int32_t, std::string>> owner_records, stock_records;
+  bool restored = false;
+  {
+    std::lock_guard lock(mu_);
+    // Partitions whose replay reached its target are served from now on.
+    for (auto it = restore_target_.begin(); it != restore_target_.end();) {
+      auto n = next_.find(it->first);
+      if (n != next_.end() && n->second >= it->second) {
+        spdlog::info("scale-out: partition {} restored up to offset {}", it->first, it->second);
+        partials_dirty_.insert(it->first);
+        it = restore_target_.erase(it);
+        heartbeat = restored = true;
+      } else {
+        ++it;
+      }
+    }
+    for (auto p : owned_) {
+      auto n = next_.find(p);
+      const std::int64_t off = n == next_.end() ? 0 : n->second;
+      const auto target = restore_target_.find(p);
+      const bool is_restoring = target != restore_target_.end();
+      if (heartbeat) {
+        OwnerRecord o{p,   options_.instance, options_.advertised_url, is_restoring,
+                      off, is_restoring ? target->second : off, alerts_->clock(), wall};
+        owner_records.emplace_back(p, encode_owner(o));
+      }
+      // Counts only once exact: never those of a partition half replayed.
+      if (!is_restoring && (heartbeat || (stock_due && partials_dirty_.count(p)))) {
+        StockRecord r{p, options_.instance, off, wall, {}};
+        if (auto t = partition_stock_.find(p); t != partition_stock_.end()) r.stock = t->second;
+        stock_records.emplace_back(p, encode_stock(r));
+        partials_dirty_.erase(p);
+      }
+    }
+  }
+  if (restored) lookbacks_done_ = 0;
+  const auto& topic = options_.kafka.partials_topic;
+  for (const auto& [p, v] : owner_records) {
+    if (auto s = producer_->produce_to(topic, p, partials_key_owner(p), v); !s) {
+      spdlog::warn("scale-out: cannot publish ownership: {}", s.error().message);
+    }
+  }
+  for (const auto& [p, v] : stock_records) {
+    if (auto s = producer_->produce_to(topic, p, partials_key_stock(p), v); !s) {
+      spdlog::warn("scale-out: cannot publish partial stock: {}", s.error().message);
+    }
+  }
+  if (heartbeat) last_heartbeat_ = now;
+  if (stock_due || heartbeat) last_partials_ = now;
+}
+
+bool Engine::serves(std::int32_t p) const {
+  std::lock_guard lock(mu_);
+  if (!scale_out()) return partition_stock_.count(p) > 0 || next_.count(p) > 0;
+  return owned_.count(p) > 0 && restore_target_.count(p) == 0;
+}
+
+bool Engine::restoring(std::int32_t p) const {
+  std::lock_guard lock(mu_);
+  return restore_target_.count(p) > 0;
+}
+
+std::map<std::int32_t, StockTable> Engine::served_stock(
+    std::map<std::int32_t, std::int64_t>* offsets) const {
+  std::lock_guard lock(mu_);
+  std::map<std::int32_t, StockTable> out;
+  for (auto p : owned_) {
+    if (restore_target_.count(p)) continue;
+    auto t = partition_stock_.find(p);
+    out[p] = t == partition_stock_.end() ? StockTable{} : t->second;
+    if (offsets) {
+      auto n = next_.find(p);
+      (*offsets)[p] = n == next_.end() ? 0 : n->second;
+    }
+  }
+  return out;
 }
 
 Status Engine::run(const std::atomic<bool>& stop) {
   auto consumer = Consumer::create(
       options_.kafka, [this](const std::vector<std::int32_t>& a) { return start_offsets(a); },
-      [](const std::vector<std::int32_t>&) {});
+      [this](const std::vector<std::int32_t>&) { on_revoked(); });
   if (!consumer) return consumer.error();
   cluster_id_ = (*consumer)->cluster_id(10000);
+  partition_count_ = (*consumer)->partition_count(10000);
+  std::atomic<bool> view_stop{false};
+  std::thread view_thread;
+  if (view_) view_thread = std::thread([this, &view_stop] { view_->run(view_stop); });
+  struct JoinView {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~JoinView() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } join_view{view_stop, view_thread};
   auto stored = store_->offsets();
   if (!stored) return stored.error();
   {
@@ -589,6 +825,12 @@ Status Engine::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
     if (!records) return records.error();
+    bool changed = false;
+    {
+      std::lock_guard lock(mu_);
+      changed = assignment_changed_;
+    }
+    if (changed) after_assignment(**consumer);
     // A reported problem stays until messages flow or the cluster answers again.
     if (records->empty() && !(*consumer)->problem().empty() &&
         std::chrono::steady_clock::now() - last_probe > std::chrono::seconds(2)) {
@@ -642,6 +884,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
       (*consumer)->commit_async(commit);
     }
     if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
+    publish_partials(false);
     if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
       auto hw = (*consumer)->high_watermarks();
       std::lock_guard lock(mu_);
@@ -678,6 +921,21 @@ EngineStatus Engine::status() const {
   for (const auto& [p, high] : high_watermarks_) {
     auto it = next_.find(p);
     s.lag[p] = std::max<std::int64_t>(0, high - (it == next_.end() ? 0 : it->second));
+  }
+  if (scale_out()) {
+    s.instance = options_.instance;
+    for (auto p : owned_) {
+      if (!restore_target_.count(p)) s.serving.push_back(p);
+    }
+    s.restoring = restore_target_;
+    if (!unrestorable_.empty()) {
+      s.healthy = false;
+      if (s.kafka_problem.empty()) {
+        s.kafka_problem = "Kafka no longer holds the whole history of " +
+                          std::to_string(unrestorable_.size()) +
+                          " assigned partition(s); they cannot be restored exactly";
+      }
+    }
   }
   return s;
 }

@@ -23,11 +23,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +43,8 @@
 
 namespace hemoledger {
 
+class PartialsView;
+
 struct EngineOptions {
   std::string data_dir = "hemoledger-data";
   KafkaConfig kafka;
@@ -51,6 +55,16 @@ struct EngineOptions {
   // earlier one do not apply; event-id deduplication covers any overlap.
   bool fresh_cluster = false;
   SupplyConfig supply;  // alert thresholds, windows, horizons
+  // Scale-out (docs/scale-out.md). With an instance name this engine is one
+  // of several in its consumer group: a partition the group gives to another
+  // instance is dropped from this store (its state moves by replay from
+  // Kafka), a newly assigned one is restored by replaying it from offset 0,
+  // and each owned partition's stock and ownership go to the partials topic.
+  // Empty: the only instance (nothing is ever dropped, nothing published).
+  std::string instance;
+  std::string advertised_url;           // this instance's API, for the others
+  TimeMs partials_interval_ms = 500;    // a changed partition is published at most this often
+  TimeMs owner_heartbeat_ms = 3000;     // ownership is republished this often
 };
 
 struct EngineMetrics {
@@ -62,6 +76,9 @@ struct EngineMetrics {
 
 struct EngineStatus {
   bool healthy = true;
+  std::string instance;  // scale-out only
+  std::vector<std::int32_t> serving;                 // scale-out: restored and answered here
+  std::map<std::int32_t, std::int64_t> restoring;    // scale-out: partition -> offset to reach
   std::string kafka_problem;    // empty when consumption is fine
   std::string storage_problem;  // empty when commits succeed
   std::map<std::int32_t, std::int64_t> next_offsets;
@@ -91,6 +108,18 @@ class Engine {
   // Waits until the message at (partition, offset) has been committed.
   bool wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const;
   EngineStatus status() const;
+  // Scale-out views (thread-safe). In single-instance mode every partition
+  // with state is served.
+  bool scale_out() const { return !options_.instance.empty(); }
+  const std::string& instance() const { return options_.instance; }
+  bool serves(std::int32_t partition) const;
+  bool restoring(std::int32_t partition) const;
+  // The stock of each served partition and its committed next offset.
+  std::map<std::int32_t, StockTable> served_stock(std::map<std::int32_t, std::int64_t>* offsets) const;
+  // Scale-out: what the other instances published (null in single mode).
+  const PartialsView* partials() const { return view_.get(); }
+  // The events topic's partition count (0 until the consumer learned it).
+  std::int32_t partition_count() const { return partition_count_.load(); }
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
   // For the engine's own sinks (webhook cursors), which commit small batches
@@ -116,6 +145,11 @@ class Engine {
   [[nodiscard]] Status forward_alert_changes();
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
+  void on_revoked();
+  // Scale-out: restore targets of new partitions, owner and stock records.
+  void after_assignment(Consumer& consumer);
+  void publish_partials(bool heartbeat);
+  [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);
 
   EngineOptions options_;
@@ -131,6 +165,20 @@ class Engine {
   StockTable total_stock_;
   std::map<std::int32_t, std::int64_t> high_watermarks_;
   std::string kafka_problem_, storage_problem_;
+  // Scale-out: assigned partitions, those still replaying (-> target offset).
+  std::set<std::int32_t> owned_;
+  std::map<std::int32_t, std::int64_t> restore_target_;
+  std::set<std::int32_t> unrestorable_;
+  std::set<std::int32_t> served_before_;  // served when the group last revoked
+  bool assignment_changed_ = false;
+  std::atomic<std::int32_t> partition_count_{0};
+  // Apply thread only: partitions changed since they were last published.
+  std::set<std::int32_t> partials_dirty_;
+  std::chrono::steady_clock::time_point last_partials_{}, last_heartbeat_{};
+  std::unique_ptr<PartialsView> view_;
+  std::size_t lookbacks_done_ = 0;        // lookback requests of the view handled
+  std::set<std::string> recalls_sent_;    // recall ids produced by this process
+  [[nodiscard]] Status recall_earlier_units(const PendingLookback& l, bool served_only);
 
   std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection position to forward
   std::map<std::int32_t, std::int64_t> base_;  // journal position of offset 0, this cluster

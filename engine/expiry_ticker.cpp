@@ -24,6 +24,7 @@ Result<std::size_t> ExpiryTicker::tick() {
   std::map<std::string, TimeMs> still_due;
   std::size_t produced = 0;
   for (const auto& u : *due) {
+    if (options_.serves_key && !options_.serves_key(u.din)) continue;
     const Event e = expiry_event(u.din, u.product, u.holder, u.expires_at);
     auto last = sent_.find(e.id);
     if (last != sent_.end() && now - last->second < options_.resend_ms) {
@@ -48,6 +49,7 @@ Result<std::size_t> ExpiryTicker::tick() {
     if (!stored) return stored.error();
     if (!stored->has_value()) continue;
     const Event e = reagent_expiry_event(**stored, holder);
+    if (options_.serves_key && !options_.serves_key(event_key(e))) continue;
     auto last = sent_.find(e.id);
     if (last != sent_.end() && now - last->second < options_.resend_ms) {
       still_due[e.id] = last->second;
@@ -58,7 +60,8 @@ Result<std::size_t> ExpiryTicker::tick() {
     ++produced;
   }
   sent_ = std::move(still_due);  // applied expiries leave the index, and this map
-  if (options_.clock_tick_ms > 0 && now - last_tick_ >= options_.clock_tick_ms) {
+  if (options_.clock_tick_ms > 0 && now - last_tick_ >= options_.clock_tick_ms &&
+      (!options_.keeps_clock || options_.keeps_clock())) {
     auto st = store_.alert_state();
     if (!st) return st.error();
     // Only once events have started the clock (an empty engine has no time to keep).

@@ -31,6 +31,11 @@ struct ExpiryTickerOptions {
   // is produced so that time-driven alerts (expiring soon, overdue recalls)
   // move on in quiet periods too; 0 turns ticks off.
   TimeMs clock_tick_ms = 60000;
+  // Scale-out: whether this instance serves the partition of an event key
+  // (null: every stored one), and whether it is the one that ticks the clock
+  // (null: yes). Only one instance of a group ticks: the owner of partition 0.
+  std::function<bool(std::string_view key)> serves_key;
+  std::function<bool()> keeps_clock;
 };
 
 class ExpiryTicker {

@@ -36,6 +36,22 @@ Result<std::unique_ptr<RdKafka::Conf>> make_conf(const KafkaConfig& config) {
   return conf;
 }
 
+// The partition count of `topic` (0 if the cluster does not know it).
+int topic_partition_count(RdKafka::Handle& handle, const std::string& topic, int timeout_ms) {
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(&handle, topic, nullptr, err));
+  if (!t) return 0;
+  RdKafka::Metadata* raw = nullptr;
+  if (handle.metadata(false, t.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) return 0;
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  for (const auto* tm : *md->topics()) {
+    if (tm->topic() == topic && tm->err() == RdKafka::ERR_NO_ERROR) {
+      return static_cast<int>(tm->partitions()->size());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -187,6 +203,19 @@ Status Producer::produce(const std::string& topic, std::string_view key, std::st
   for (int attempt = 0; attempt < 50; ++attempt) {
     auto err = impl_->producer->produce(topic, RdKafka::Topic::PARTITION_UA,
                                         RdKafka::Producer::RK_MSG_COPY,
+                                        const_cast<char*>(value.data()), value.size(), key.data(),
+                                        key.size(), 0, nullptr);
+    if (err == RdKafka::ERR_NO_ERROR) return {};
+    if (err != RdKafka::ERR__QUEUE_FULL) return kafka_error("Kafka refused the message", err);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return make_error("kafka_error", "the producer queue stayed full");
+}
+
+Status Producer::produce_to(const std::string& topic, std::int32_t partition, std::string_view key,
+                            std::string_view value) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto err = impl_->producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                         const_cast<char*>(value.data()), value.size(), key.data(),
                                         key.size(), 0, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) return {};
@@ -375,5 +404,102 @@ std::map<std::int32_t, std::int64_t> Consumer::high_watermarks() {
 }
 
 std::string Consumer::cluster_id(int timeout_ms) { return impl_->consumer->clusterid(timeout_ms); }
+
+bool Consumer::query_watermarks(std::int32_t partition, std::int64_t& low, std::int64_t& high,
+                                int timeout_ms) {
+  int64_t l = 0, h = 0;
+  if (impl_->consumer->query_watermark_offsets(impl_->topic, partition, &l, &h, timeout_ms) !=
+      RdKafka::ERR_NO_ERROR) {
+    return false;
+  }
+  low = l;
+  high = h;
+  return true;
+}
+
+int Consumer::partition_count(int timeout_ms) {
+  return topic_partition_count(*impl_->consumer, impl_->topic, timeout_ms);
+}
+
+// ---------------------------------------------------------------------------
+// TopicReader
+
+struct TopicReader::Impl {
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+};
+
+Result<std::unique_ptr<TopicReader>> TopicReader::create(const KafkaConfig& config,
+                                                         const std::string& topic,
+                                                         int timeout_ms) {
+  std::unique_ptr<TopicReader> r(new TopicReader());
+  r->impl_ = std::make_unique<Impl>();
+  auto conf = make_conf(config);
+  if (!conf) return conf.error();
+  std::string err;
+  // A group id is required by KafkaConsumer; nothing is ever committed to it.
+  const std::map<std::string, std::string> settings = {
+      {"group.id", config.group + ".reader"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "100"},
+  };
+  for (const auto& [k, v] : settings) {
+    if ((*conf)->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      return make_error("kafka_config", "reader setting " + k + ": " + err);
+    }
+  }
+  r->impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!r->impl_->consumer) return make_error("kafka_error", "cannot create a consumer: " + err);
+  int partitions = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while ((partitions = topic_partition_count(*r->impl_->consumer, topic, 1000)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (partitions == 0) {
+    return make_error("kafka_unavailable", "topic " + topic + " was not found in the cluster");
+  }
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (int p = 0; p < partitions; ++p) {
+    tps.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  const auto e = r->impl_->consumer->assign(tps);
+  RdKafka::TopicPartition::destroy(tps);
+  if (e != RdKafka::ERR_NO_ERROR) return kafka_error("cannot read " + topic, e);
+  return r;
+}
+
+TopicReader::~TopicReader() {
+  if (impl_ && impl_->consumer) impl_->consumer->close();
+}
+
+Result<std::vector<Record>> TopicReader::poll_batch(std::size_t max, int wait_ms) {
+  std::vector<Record> out;
+  int timeout = wait_ms;
+  while (out.size() < max) {
+    std::unique_ptr<RdKafka::Message> m(impl_->consumer->consume(timeout));
+    timeout = 0;
+    const auto err = m->err();
+    if (err == RdKafka::ERR__TIMED_OUT || err == RdKafka::ERR__PARTITION_EOF) break;
+    if (err != RdKafka::ERR_NO_ERROR) {
+      if (err == RdKafka::ERR__FATAL) return make_error("kafka_fatal", m->errstr());
+      break;
+    }
+    Record rec;
+    rec.partition = m->partition();
+    rec.offset = m->offset();
+    if (m->key()) rec.key = *m->key();
+    if (m->payload()) rec.value.assign(static_cast<const char*>(m->payload()), m->len());
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+std::int32_t partition_for_key(std::string_view key, std::int32_t partitions) {
+  if (partitions <= 0) return -1;
+  return rd_kafka_msg_partitioner_consistent_random(nullptr, key.data(), key.size(), partitions,
+                                                    nullptr, nullptr);
+}
 
 }  // namespace hemoledger

@@ -30,6 +30,9 @@ struct KafkaConfig {
   std::string events_topic = "hemoledger.events";
   std::string rejected_topic = "hemoledger.rejected";
   std::string alerts_topic = "hemoledger.alerts";
+  // Scale-out (docs/scale-out.md): the compacted topic where instances of one
+  // group publish their partitions' partial stock and who owns what.
+  std::string partials_topic = "hemoledger.partials";
   std::string group = "hemoledger";
   int partitions = 6;  // for topics the embedded cluster creates
   // Passed through to librdkafka as they are (security.protocol, sasl.*, ssl.*,
@@ -75,6 +78,9 @@ class Producer {
   // Queues the message; delivery failures are counted and logged.
   [[nodiscard]] Status produce(const std::string& topic, std::string_view key,
                                std::string_view value);
+  // Queues the message for one partition of the topic.
+  [[nodiscard]] Status produce_to(const std::string& topic, std::int32_t partition,
+                                  std::string_view key, std::string_view value);
   // Waits for queued messages; false if some are still queued at the timeout.
   bool flush(TimeMs timeout_ms);
   std::uint64_t delivery_failures() const { return failures_.load(); }
@@ -115,6 +121,11 @@ class Consumer {
   // High watermark per assigned partition, as last seen by the client.
   std::map<std::int32_t, std::int64_t> high_watermarks();
   std::string cluster_id(int timeout_ms);
+  // Asks the partition's leader for its low and high watermarks.
+  bool query_watermarks(std::int32_t partition, std::int64_t& low, std::int64_t& high,
+                        int timeout_ms);
+  // The events topic's partition count from the cluster's metadata (0: unknown).
+  int partition_count(int timeout_ms);
   // Errors that librdkafka recovers from by itself (a broker down, ...), as
   // a sentence; empty once messages flow again or probe() reaches Kafka.
   const std::string& problem() const { return problem_; }
@@ -128,5 +139,27 @@ class Consumer {
   std::unique_ptr<Impl> impl_;
   std::string problem_;
 };
+
+// Reads every partition of one topic from its beginning, outside any group
+// (nothing is committed). For the partials topic: each instance reads all of it.
+// Belongs to the one thread that calls poll_batch().
+class TopicReader {
+ public:
+  // Fails if the topic does not exist within `timeout_ms`.
+  [[nodiscard]] static Result<std::unique_ptr<TopicReader>> create(const KafkaConfig& config,
+                                                                   const std::string& topic,
+                                                                   int timeout_ms);
+  ~TopicReader();
+  [[nodiscard]] Result<std::vector<Record>> poll_batch(std::size_t max, int wait_ms);
+
+ private:
+  TopicReader() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The partition librdkafka's default partitioner (consistent_random: CRC32 of
+// the key) gives a keyed message, as every hemoledger producer and kcat use.
+std::int32_t partition_for_key(std::string_view key, std::int32_t partitions);
 
 }  // namespace hemoledger

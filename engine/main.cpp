@@ -107,6 +107,7 @@ struct ServeArgs {
   std::string mllp_lab, astm_lab;         // the lab each listener speaks for
   std::string tokens;                     // API token file (docs/security.md)
   std::string tls_cert, tls_key;          // HTTPS for the API
+  std::string instance, advertise;        // scale-out (docs/scale-out.md)
 };
 
 bool is_loopback(const std::string& host) {
@@ -148,6 +149,18 @@ int serve(const ServeArgs& a) {
   }
   EngineOptions opt;
   opt.data_dir = a.data_dir;
+  if (!a.instance.empty()) {
+    if (a.brokers.empty()) {
+      return fail(make_error(
+          "scale_out_needs_brokers",
+          "--instance shares a consumer group's partitions with other instances, so they need "
+          "one Kafka cluster: start one (hemoledger kafka --brokers 3) and give --brokers."));
+    }
+    opt.instance = a.instance;
+    opt.advertised_url = a.advertise.empty()
+                             ? std::string(a.tls_cert.empty() ? "http://" : "https://") + a.listen
+                             : a.advertise;
+  }
   opt.kafka.brokers = a.brokers;
   opt.kafka.events_topic = a.topic;
   opt.kafka.rejected_topic = a.rejected_topic;
@@ -169,7 +182,8 @@ int serve(const ServeArgs& a) {
   std::unique_ptr<MockCluster> mock;
   const bool embedded = a.brokers.empty();
   if (embedded) {
-    auto m = MockCluster::start(1, {a.topic, a.rejected_topic, a.alerts_topic}, a.partitions);
+    auto m = MockCluster::start(1, {a.topic, a.rejected_topic, a.alerts_topic, opt.kafka.partials_topic},
+                                a.partitions);
     if (!m) return fail(m.error());
     mock = std::move(*m);
     opt.kafka.brokers = mock->bootstrap();
@@ -260,6 +274,7 @@ int serve(const ServeArgs& a) {
     spdlog::info("ASTM E1394 over LIS1-A on {}:{}", ao.host, astm->port());
   }
   ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
+  ctx.group = a.group;
   ctx.webhooks = &webhooks;
   ctx.lab = lab_gateway.get();
   ctx.tokens = tokens ? &*tokens : nullptr;
@@ -273,7 +288,15 @@ int serve(const ServeArgs& a) {
   }
 
   std::atomic<bool> demo_stop{false};
-  ExpiryTicker expiry((*engine)->store(), **producer, a.topic, wall_clock_now);
+  ExpiryTickerOptions ticker;
+  if ((*engine)->scale_out()) {
+    Engine* e = engine->get();
+    ticker.serves_key = [e](std::string_view key) {
+      return e->serves(partition_for_key(key, e->partition_count()));
+    };
+    ticker.keeps_clock = [e] { return e->serves(0); };
+  }
+  ExpiryTicker expiry((*engine)->store(), **producer, a.topic, wall_clock_now, ticker);
   std::thread expiry_thread([&] { expiry.run(demo_stop); });
   std::thread webhook_thread([&] { webhooks.run(demo_stop); });
   if (!a.webhooks.empty()) spdlog::info("alerts go to {} webhook(s)", a.webhooks.size());
@@ -409,6 +432,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--rejected-topic", sa.rejected_topic, "Rejections topic")
       ->capture_default_str();
   serve_cmd->add_option("--group", sa.group, "Kafka consumer group")->capture_default_str();
+  serve_cmd->add_option("--instance", sa.instance,
+                        "Scale-out: this instance's name in the group; partitions move between "
+                        "instances (docs/scale-out.md). Needs --brokers");
+  serve_cmd->add_option("--advertise", sa.advertise,
+                        "Scale-out: the URL other instances send clients to (default "
+                        "http://LISTEN)");
   serve_cmd->add_option("--partitions", sa.partitions, "Partitions of the embedded topics")
       ->capture_default_str();
   serve_cmd->add_option("--max-batch", sa.max_batch, "Most messages per RocksDB commit")
@@ -615,7 +644,9 @@ int main(int argc, char** argv) {
 
   if (*kafka_cmd) {
     install_signal_handlers();
-    auto m = MockCluster::start(mock_brokers, {sa.topic, sa.rejected_topic, sa.alerts_topic},
+    auto m = MockCluster::start(mock_brokers,
+                                {sa.topic, sa.rejected_topic, sa.alerts_topic,
+                                 KafkaConfig{}.partials_topic},
                                 mock_partitions);
     if (!m) return fail(m.error());
     std::printf("%s\n", (*m)->bootstrap().c_str());

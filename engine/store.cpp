@@ -229,6 +229,10 @@ void Store::Batch::clear_projections(std::int32_t p) {
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }
 }
+void Store::Batch::drop_partition(std::int32_t p) {
+  const std::string k = part_prefix(p);  // "p00003/"
+  batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
+}
 std::size_t Store::Batch::size_bytes() const { return batch_->GetDataSize(); }
 
 Store::Store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}

@@ -138,6 +138,9 @@ class Store {
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
     void clear_projections(std::int32_t partition);
+    // Every key of the partition: journal, rejections, outcomes, projections
+    // and offsets (scale-out: the group gave the partition to another instance).
+    void drop_partition(std::int32_t partition);
     std::size_t size_bytes() const;
     rocksdb::WriteBatch& raw() { return *batch_; }
 

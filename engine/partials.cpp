@@ -1,0 +1,264 @@
+#include "engine/partials.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kOwner = "owner|";
+constexpr std::string_view kStock = "stock|";
+constexpr std::string_view kLookback = "lookback|";
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Error bad(std::string what) { return make_error("bad_partials", std::move(what)); }
+
+// A partition number from the key's tail: digits only, 0..1,000,000.
+Result<std::int32_t> partition_of_key(std::string_view tail) {
+  if (tail.empty() || tail.size() > 7) return bad("the key has no partition number");
+  std::int32_t p = 0;
+  for (char c : tail) {
+    if (c < '0' || c > '9') return bad("the key's partition is not a number");
+    p = p * 10 + (c - '0');
+  }
+  return p;
+}
+
+template <typename T>
+bool get(const json& j, const char* name, T& out) {
+  auto it = j.find(name);
+  if (it == j.end()) return false;
+  try {
+    out = it->get<T>();
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string partials_key_owner(std::int32_t partition) {
+  return std::string(kOwner) + std::to_string(partition);
+}
+std::string partials_key_stock(std::int32_t partition) {
+  return std::string(kStock) + std::to_string(partition);
+}
+
+std::string partials_key_lookback(const PendingLookback& l) {
+  return std::string(kLookback) + l.din + "|" + l.test;
+}
+
+std::string encode_lookback(const PendingLookback& l) {
+  return dump({{"partition", l.partition},
+               {"din", l.din},
+               {"donor", l.donor},
+               {"test", l.test},
+               {"facility", l.facility},
+               {"at", l.at},
+               {"collected_at", l.collected_at}});
+}
+
+std::string encode_owner(const OwnerRecord& r) {
+  return dump({{"partition", r.partition},
+               {"instance", r.instance},
+               {"url", r.url},
+               {"restoring", r.restoring},
+               {"next_offset", r.next_offset},
+               {"target_offset", r.target_offset},
+               {"clock", r.clock},
+               {"published_at", r.published_at}});
+}
+
+std::string encode_stock(const StockRecord& r) {
+  json cells = json::object();
+  for (const auto& [k, n] : r.stock.cells()) cells[encode_stock_key(k)] = n;
+  return dump({{"partition", r.partition},
+               {"instance", r.instance},
+               {"next_offset", r.next_offset},
+               {"published_at", r.published_at},
+               {"cells", std::move(cells)}});
+}
+
+Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value) {
+  const bool is_owner = key.substr(0, kOwner.size()) == kOwner;
+  const bool is_stock = key.substr(0, kStock.size()) == kStock;
+  if (key.substr(0, kLookback.size()) == kLookback) {
+    const json j = json::parse(value, nullptr, false, true);
+    if (!j.is_object()) return bad("a partials record must be a JSON object");
+    PendingLookback l;
+    if (!get(j, "partition", l.partition) || !get(j, "din", l.din) || !get(j, "donor", l.donor) ||
+        !get(j, "test", l.test) || !get(j, "facility", l.facility) || !get(j, "at", l.at) ||
+        !get(j, "collected_at", l.collected_at) || l.donor.empty() ||
+        key != partials_key_lookback(l)) {
+      return bad("a lookback record needs partition, din, donor, test, facility, at and "
+                 "collected_at, and the key lookback|<din>|<test>");
+    }
+    PartialsMessage out;
+    out.lookback = std::move(l);
+    return out;
+  }
+  if (!is_owner && !is_stock) return bad("unknown partials key");
+  auto p = partition_of_key(key.substr(is_owner ? kOwner.size() : kStock.size()));
+  if (!p) return p.error();
+  const json j = json::parse(value, nullptr, false, true);
+  if (!j.is_object()) return bad("a partials record must be a JSON object");
+  std::int32_t partition = -1;
+  if (!get(j, "partition", partition) || partition != *p) {
+    return bad("the record's partition differs from its key's");
+  }
+  PartialsMessage out;
+  if (is_owner) {
+    OwnerRecord r;
+    r.partition = partition;
+    if (!get(j, "instance", r.instance) || !get(j, "url", r.url) ||
+        !get(j, "restoring", r.restoring) || !get(j, "next_offset", r.next_offset) ||
+        !get(j, "target_offset", r.target_offset) || !get(j, "clock", r.clock) ||
+        !get(j, "published_at", r.published_at)) {
+      return bad("an owner record needs instance, url, restoring, next_offset, target_offset, "
+                 "clock and published_at");
+    }
+    out.owner = std::move(r);
+    return out;
+  }
+  StockRecord r;
+  r.partition = partition;
+  if (!get(j, "instance", r.instance) || !get(j, "next_offset", r.next_offset) ||
+      !get(j, "published_at", r.published_at)) {
+    return bad("a stock record needs instance, next_offset and published_at");
+  }
+  auto cells = j.find("cells");
+  if (cells == j.end() || !cells->is_object()) return bad("a stock record needs its cells");
+  for (const auto& [text, n] : cells->items()) {
+    auto k = decode_stock_key(text);
+    if (!k) return k.error();
+    if (!n.is_number_integer()) return bad("a stock count must be an integer");
+    r.stock.apply(StockDelta{*k, n.get<std::int64_t>()});
+  }
+  out.stock = std::move(r);
+  return out;
+}
+
+json freshness_json(const NationalStock& n) {
+  json parts = json::array();
+  for (const auto& f : n.partitions) {
+    parts.push_back({{"partition", f.partition},
+                     {"source", f.source},
+                     {"owner", f.owner},
+                     {"counted_from", f.counted_from},
+                     {"restoring", f.restoring},
+                     {"next_offset", f.next_offset},
+                     {"owner_offset", f.owner_offset},
+                     {"age_ms", f.age_ms}});
+  }
+  return {{"complete", n.complete}, {"oldest_ms", n.oldest_ms}, {"partitions", std::move(parts)}};
+}
+
+void PartialsView::apply(const Record& r) {
+  auto m = decode_partials(r.key, r.value);
+  if (!m) {
+    spdlog::warn("partials: ignoring the message at {}/{}: {}", r.partition, r.offset,
+                 m.error().message);
+    return;
+  }
+  ++messages_;
+  std::lock_guard lock(mu_);
+  if (m->lookback) {
+    if (lookback_keys_.insert(r.key).second) lookbacks_.push_back(std::move(*m->lookback));
+  } else if (m->owner) {
+    owners_[m->owner->partition] = std::move(*m->owner);
+  } else if (m->stock) {
+    const std::int32_t p = m->stock->partition;
+    // A zombie owner (one the group has already replaced) must not roll the
+    // counts back: counts from another instance than the current owner are
+    // taken only if they are further on.
+    auto cur = stock_.find(p);
+    auto own = owners_.find(p);
+    const bool from_owner = own != owners_.end() && own->second.instance == m->stock->instance;
+    if (cur == stock_.end() || from_owner || m->stock->next_offset >= cur->second.next_offset) {
+      stock_[p] = std::move(*m->stock);
+    }
+  }
+}
+
+void PartialsView::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto reader = TopicReader::create(config_, config_.partials_topic, 2000);
+    if (!reader) {
+      spdlog::debug("partials: {}; retrying", reader.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    spdlog::info("partials: reading {}", config_.partials_topic);
+    while (!stop.load()) {
+      auto batch = (*reader)->poll_batch(1000, 100);
+      if (!batch) {
+        spdlog::warn("partials: {}", batch.error().message);
+        break;
+      }
+      for (const auto& r : *batch) apply(r);
+    }
+  }
+}
+
+std::optional<OwnerRecord> PartialsView::owner(std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = owners_.find(partition);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<PendingLookback> PartialsView::lookbacks(std::size_t from) const {
+  std::lock_guard lock(mu_);
+  if (from >= lookbacks_.size()) return {};
+  return {lookbacks_.begin() + static_cast<std::ptrdiff_t>(from), lookbacks_.end()};
+}
+
+std::map<std::int32_t, OwnerRecord> PartialsView::owners() const {
+  std::lock_guard lock(mu_);
+  return owners_;
+}
+
+NationalStock PartialsView::national(const std::map<std::int32_t, StockTable>& local,
+                                     const std::map<std::int32_t, std::int64_t>& local_offsets,
+                                     std::int32_t partitions, TimeMs now) const {
+  NationalStock out;
+  std::lock_guard lock(mu_);
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    PartitionFreshness f;
+    f.partition = p;
+    auto own = owners_.find(p);
+    if (own != owners_.end()) {
+      f.owner = own->second.instance;
+      f.restoring = own->second.restoring;
+      f.owner_offset = own->second.next_offset;
+    }
+    if (auto it = local.find(p); it != local.end()) {
+      out.stock.add(it->second);
+      f.source = "local";
+      auto off = local_offsets.find(p);
+      f.next_offset = off == local_offsets.end() ? 0 : off->second;
+    } else if (auto st = stock_.find(p); st != stock_.end()) {
+      out.stock.add(st->second.stock);
+      f.source = "partials";
+      f.counted_from = st->second.instance;
+      f.next_offset = st->second.next_offset;
+      f.age_ms = std::max<TimeMs>(0, now - st->second.published_at);
+      out.oldest_ms = std::max(out.oldest_ms, f.age_ms);
+    } else {
+      f.source = "missing";
+      out.complete = false;
+    }
+    out.partitions.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace hemoledger

@@ -390,22 +390,29 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
-  for (const auto& [p, change] : stock_change) {
-    for (const auto& [k, n] : change.cells()) alerts_->on_stock(k, n);
+  // Scale-out: an instance sees only its partitions, and a shortage judged
+  // on part of the stock would be a false alarm; its engine raises none
+  // (docs/scale-out.md).
+  std::vector<AlertChange> changes;
+  AlertState state = alert_state_;
+  alerts_->advance_clock(clock);  // the events' clock, published with ownership too
+  if (!scale_out()) {
+    for (const auto& [p, change] : stock_change) {
+      for (const auto& [k, n] : change.cells()) alerts_->on_stock(k, n);
+    }
+    for (const auto& d : demand_deltas) alerts_->on_demand(d.key, d.change);
+    changes = alerts_->evaluate();
+    for (const auto& key : alerts_->dirty()) {
+      auto it = alerts_->open().find(key);
+      if (it == alerts_->open().end()) batch.delete_open_alert(key);
+      else batch.put_open_alert(key, dump(alert_json(it->second, ref_)));
+    }
+    for (const auto& c : changes) batch.put_alert_change(c.seq, dump(change_json(c, ref_)));
+    state = AlertState{alerts_->seq(), alerts_->clock(), alert_state_.batch + 1};
+    batch.put_batch_end(state.batch, batch_ends);
+    batch.put_alert_state(state);
+    batch.put_alert_cursor("kafka", alerts_forwarded_);
   }
-  for (const auto& d : demand_deltas) alerts_->on_demand(d.key, d.change);
-  alerts_->advance_clock(clock);
-  const auto changes = alerts_->evaluate();
-  for (const auto& key : alerts_->dirty()) {
-    auto it = alerts_->open().find(key);
-    if (it == alerts_->open().end()) batch.delete_open_alert(key);
-    else batch.put_open_alert(key, dump(alert_json(it->second, ref_)));
-  }
-  for (const auto& c : changes) batch.put_alert_change(c.seq, dump(change_json(c, ref_)));
-  AlertState state{alerts_->seq(), alerts_->clock(), alert_state_.batch + 1};
-  batch.put_batch_end(state.batch, batch_ends);
-  batch.put_alert_state(state);
-  batch.put_alert_cursor("kafka", alerts_forwarded_);
 
   failpoint("before_commit");
   if (auto s = store_->commit(batch); !s) {

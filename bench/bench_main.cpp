@@ -358,6 +358,56 @@ int free_port() {
 }
 
 // 2. hemoledger end to end, 5. query latency, 6. footprint.
+// Scale-out restore (docs/scale-out.md): a new instance of a group with an
+// empty store takes every partition and replays it from offset 0 until it
+// serves them all. Only possible while the mock cluster still holds the whole
+// history (it keeps at most 5 MiB per partition): otherwise skipped, saying so.
+json restore_time(const Settings& s, ChunkFeeder& feeder, const std::string& bootstrap,
+                  const std::string& dir, const std::map<int, std::int64_t>& hw,
+                  std::uint64_t generated) {
+  std::int64_t total = 0;
+  for (const auto& [p, high] : hw) total += high;
+  for (const auto& [p, low] : feeder.low_watermarks()) {
+    if (low > 0) {
+      return {{"skipped", "the mock cluster no longer holds the whole history (it keeps 5 MiB "
+                          "per partition); restore is measured on runs whose stream fits"}};
+    }
+  }
+  progress("==> restore: a new scale-out instance replays all {} messages from Kafka", total);
+  const int port = free_port();
+  const std::string log = dir + "/restore.log";
+  const auto t0 = Clock::now();
+  ChildProcess engine({s.hemoledger, "serve", "--brokers", bootstrap, "--data-dir",
+                       dir + "/restore-data", "--listen", "127.0.0.1:" + std::to_string(port),
+                       "--group", "bench-restore", "--instance", "restore"},
+                      log);
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(30);
+  const auto give_up = Clock::now() + std::chrono::minutes(30);
+  for (;;) {
+    auto res = c.Get("/health");
+    if (res) {
+      auto h = json::parse(res->body, nullptr, false);
+      if (h.is_object() && h.contains("scale_out") && h["scale_out"]["restoring"].empty() &&
+          h["scale_out"]["serving"].size() == hw.size()) {
+        break;
+      }
+    }
+    if (!engine.running()) throw std::runtime_error("the restoring engine stopped; see " + log);
+    if (Clock::now() > give_up) throw std::runtime_error("restore did not finish; see " + log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double seconds = since(t0);
+  engine.signal(SIGTERM);
+  engine.wait();
+  std::filesystem::remove_all(dir + "/restore-data");
+  return {{"messages", total},
+          {"generated_events", generated},
+          {"seconds", seconds},
+          {"seconds_per_million_events", seconds * 1e6 / static_cast<double>(std::max<std::int64_t>(total, 1))},
+          {"note", "from the process start (group join included) until every partition is served"}};
+}
+
 json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
                 const std::string& dir, const std::string& data_dir) {
   progress("==> hemoledger end to end: {} events from the topic to committed RocksDB state", n);
@@ -445,6 +495,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   }
   auto metrics = engine_metrics(c);
   const Memory mem = read_memory(engine.pid());
+  json restore = restore_time(s, feeder, cluster->bootstrap(), dir, hw, r.records);
   engine.signal(SIGTERM);
   const int status = engine.wait();
   const std::string text = read_text(log);
@@ -477,6 +528,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
     const double last = rss.back()["rss_bytes"].get<double>();
     j["rss_growth_second_half"] = (last - mid) / mid;
   }
+  j["restore"] = restore;
   j["queries"] = {{"interval_ms", s.query_interval_ms},
                   {"failures", sampler.failures},
                   {"stock", to_json(percentiles(sampler.stock_ms))},
@@ -669,6 +721,20 @@ void print_markdown(const json& out) {
                 fmt_rate(p["events_per_second"]).c_str(),
                 fmt_rate(p["hemoledger_events_per_second"]).c_str(),
                 p["hemoledger_over_postgres"].get<double>());
+  }
+  for (const auto& r : out["runs"]) {
+    const auto& rs = r["end_to_end"]["restore"];
+    if (rs.contains("seconds")) {
+      std::printf("\nScale-out restore (%s events): a new instance replayed %s messages from Kafka "
+                  "in %.1f s: %.1f s per million events.\n",
+                  std::to_string(r["events"].get<std::uint64_t>()).c_str(),
+                  std::to_string(rs["messages"].get<std::int64_t>()).c_str(),
+                  rs["seconds"].get<double>(), rs["seconds_per_million_events"].get<double>());
+    } else if (rs.contains("skipped")) {
+      std::printf("\nScale-out restore (%s events): skipped: %s.\n",
+                  std::to_string(r["events"].get<std::uint64_t>()).c_str(),
+                  rs["skipped"].get<std::string>().c_str());
+    }
   }
   std::printf("\nEngine RSS over the largest run (events: MiB):");
   const auto& samples = out["runs"].back()["end_to_end"]["rss_samples"];

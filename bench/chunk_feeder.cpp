@@ -99,12 +99,15 @@ FeedReport ChunkFeeder::run(const std::string& stream_path, std::uint64_t max_re
   return report;
 }
 
-std::map<int, std::int64_t> ChunkFeeder::high_watermarks() {
+std::map<int, std::int64_t> ChunkFeeder::high_watermarks() { return watermarks(false); }
+std::map<int, std::int64_t> ChunkFeeder::low_watermarks() { return watermarks(true); }
+
+std::map<int, std::int64_t> ChunkFeeder::watermarks(bool low) {
   std::map<int, std::int64_t> out;
   for (int p = 0; p < partitions_; ++p) {
     int64_t lo = 0, hi = 0;
     if (producer_->query_watermark_offsets(topic_, p, &lo, &hi, 5000) == RdKafka::ERR_NO_ERROR) {
-      out[p] = hi;
+      out[p] = low ? lo : hi;
     }
   }
   return out;

@@ -57,9 +57,13 @@ class ChunkFeeder {
   FeedReport run(const std::string& stream_path, std::uint64_t max_records, const FeedHooks& hooks);
   // The high watermark of each partition, as the broker reports it.
   std::map<int, std::int64_t> high_watermarks();
+  // The first offset each partition still holds (the mock cluster drops the
+  // oldest data past its cap).
+  std::map<int, std::int64_t> low_watermarks();
   int partition_of(std::string_view key) const;
 
  private:
+  std::map<int, std::int64_t> watermarks(bool low);
   std::string topic_;
   int partitions_;
   std::size_t chunk_bytes_;

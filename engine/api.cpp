@@ -132,6 +132,43 @@ bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
   return true;
 }
 
+// Asks the alert leader the same GET (with the caller's credentials) and
+// relays its answer.
+void forward_to_leader(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const auto leader = ctx.engine->partials() ? ctx.engine->partials()->owner(0) : std::nullopt;
+  if (!leader || leader->url.empty() || leader->instance == ctx.engine->instance() ||
+      leader->restoring) {
+    res.set_header("Retry-After", "2");
+    return send_json(res, 503, {{"code", "no_alert_leader"},
+                                {"message", "The instance that keeps the national alerts is "
+                                            "changing; ask again shortly."}});
+  }
+  httplib::Client c(leader->url);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(5);
+  httplib::Headers headers;
+  if (req.has_header("Authorization")) {
+    headers.emplace("Authorization", req.get_header_value("Authorization"));
+  }
+  std::string path = req.path;
+  std::string query;
+  for (const auto& [k, v] : req.params) {
+    query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" +
+             httplib::detail::encode_query_param(v);
+  }
+  auto r = c.Get((path + query).c_str(), headers);
+  if (!r) {
+    return send_json(res, 502, {{"code", "leader_unreachable"},
+                                {"message", "The alert leader " + leader->instance + " (" +
+                                                leader->url + ") did not answer."}});
+  }
+  res.status = r->status;
+  res.set_header("X-Hemoledger-Answered-By", leader->instance);
+  res.set_content(r->body, r->get_header_value("Content-Type").empty()
+                               ? "application/json"
+                               : r->get_header_value("Content-Type"));
+}
+
 void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   if (req.body.size() > kMaxJsonBytes) {
     return send_error(res, 413, make_error("too_large", "The event is larger than 64 KiB."));
@@ -479,6 +516,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   });
 
   svr.Get("/api/alerts", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    // Scale-out: the alert leader (the instance serving partition 0) holds
+    // the national alerts; another instance forwards the request to it.
+    if (ctx.engine->scale_out() && !ctx.engine->serves(0)) return forward_to_leader(ctx, req, res);
     std::map<std::string, std::string> params(req.params.begin(), req.params.end());
     auto f = parse_alert_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "engine/clock.h"
+#include "engine/national_alerts.h"
 #include "engine/partials.h"
 #include "events/binary_codec.h"
 
@@ -76,10 +77,10 @@ Status Engine::load() {
 
 // The alert model from what is committed: its own state, then the inputs it
 // keeps (available stock, demand in the window, the 'a' and 'k' indexes).
-Status Engine::load_alert_model() {
-  auto st = store_->alert_state();
-  if (!st) return st.error();
-  auto open = store_->open_alerts();
+namespace {
+
+Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
+  auto open = store.open_alerts();
   if (!open) return open.error();
   std::map<std::string, Alert> alerts;
   for (const auto& [key, text] : *open) {
@@ -87,6 +88,17 @@ Status Engine::load_alert_model() {
     if (!a) return a.error();
     alerts.emplace(key, std::move(*a));
   }
+  return alerts;
+}
+
+}  // namespace
+
+Status Engine::load_alert_model() {
+  auto st = store_->alert_state();
+  if (!st) return st.error();
+  auto stored = stored_open_alerts(*store_);
+  if (!stored) return stored.error();
+  std::map<std::string, Alert> alerts = std::move(*stored);
   alert_state_ = *st;
   committed_alert_seq_ = st->seq;
   alerts_ = std::make_unique<AlertModel>(ref_, options_.supply);
@@ -711,6 +723,7 @@ void Engine::publish_partials(bool heartbeat) {
   if (!heartbeat && !stock_due) return;
   const TimeMs wall = wall_clock_now();
   std::vector<std::pair<std::int32_t, std::string>> owner_records, stock_records;
+  std::vector<StockRecord> shares;
   bool restored = false;
   {
     std::lock_guard lock(mu_);
@@ -738,12 +751,45 @@ void Engine::publish_partials(bool heartbeat) {
       }
       // Counts only once exact: never those of a partition half replayed.
       if (!is_restoring && (heartbeat || (stock_due && partials_dirty_.count(p)))) {
-        StockRecord r{p, options_.instance, off, wall, {}};
+        StockRecord r;
+        r.partition = p;
+        r.instance = options_.instance;
+        r.next_offset = off;
+        r.published_at = wall;
         if (auto t = partition_stock_.find(p); t != partition_stock_.end()) r.stock = t->second;
-        stock_records.emplace_back(p, encode_stock(r));
+        r.clock = alerts_->clock();
+        shares.push_back(std::move(r));
         partials_dirty_.erase(p);
       }
     }
+  }
+  // What the national alert model needs of each partition (national_alerts.h),
+  // read outside the lock: the store is safe to read from any thread.
+  const std::int64_t first_day = alerts_->first_needed_day();
+  const std::int64_t last_day = std::numeric_limits<std::int64_t>::max();
+  for (auto& r : shares) {
+    auto demand = store_->demand_window(first_day, last_day, r.partition);
+    auto index = store_->index_in(r.partition);
+    auto lots = store_->reagent_lots(r.partition);
+    auto usage = store_->reagent_usage_window(first_day, last_day, r.partition);
+    if (!demand || !index || !lots || !usage) {
+      spdlog::warn("scale-out: cannot read partition {}'s alert inputs; published later",
+                   r.partition);
+      std::lock_guard lock(mu_);
+      partials_dirty_.insert(r.partition);
+      continue;
+    }
+    r.demand = std::move(*demand);
+    for (auto& e : *index) {
+      if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
+    }
+    for (auto& lot : *lots) {
+      if (!lot.expired && !lot.on_hand.empty()) {
+        r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
+      }
+    }
+    r.usage = std::move(*usage);
+    stock_records.emplace_back(r.partition, encode_stock(r));
   }
   if (restored) lookbacks_done_ = 0;
   const auto& topic = options_.kafka.partials_topic;
@@ -759,6 +805,75 @@ void Engine::publish_partials(bool heartbeat) {
   }
   if (heartbeat) last_heartbeat_ = now;
   if (stock_due || heartbeat) last_partials_ = now;
+}
+
+// Scale-out: the instance serving partition 0 is the alert leader. It feeds
+// the national model every partition's latest published share, commits the
+// changes to its own store as a single instance does (so /api/alerts, the
+// alerts topic and webhooks work unchanged) and publishes its open alerts,
+// so that a new leader continues from them instead of raising them again.
+Status Engine::evaluate_national_alerts() {
+  if (!view_) return {};
+  if (!serves(0)) {
+    national_.reset();
+    return {};
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_national_ < std::chrono::milliseconds(options_.partials_interval_ms)) return {};
+  last_national_ = now;
+  if (!national_) {
+    national_ = std::make_unique<NationalAlerts>(ref_, options_.supply);
+    auto st = store_->alert_state();
+    if (!st) return st.error();
+    const auto last_leader = view_->alerts();
+    if (last_leader && last_leader->seq > st->seq) {
+      national_->restore(last_leader->open, last_leader->seq, last_leader->clock);
+      // Changes up to there were the last leader's to send.
+      alerts_forwarded_ = std::max<std::uint64_t>(alerts_forwarded_, last_leader->seq + 1);
+      spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})",
+                   options_.instance, last_leader->seq, last_leader->instance);
+    } else {
+      auto open = stored_open_alerts(*store_);
+      if (!open) return open.error();
+      national_->restore(std::move(*open), st->seq, st->clock);
+      spdlog::info("alerts: instance {} leads the alerts from seq {}", options_.instance, st->seq);
+    }
+    national_version_ = 0;
+  }
+  std::uint64_t version = 0;
+  const auto records = view_->records(&version);
+  if (version == national_version_) return {};
+  national_version_ = version;
+  national_->update(records);
+  const auto changes = national_->evaluate();
+  const AlertModel& model = national_->model();
+  if (changes.empty() && model.dirty().empty()) return {};
+  Store::Batch b;
+  for (const auto& key : model.dirty()) {
+    auto it = model.open().find(key);
+    if (it == model.open().end()) b.delete_open_alert(key);
+    else b.put_open_alert(key, dump(alert_json(it->second, ref_)));
+  }
+  for (const auto& c : changes) b.put_alert_change(c.seq, dump(change_json(c, ref_)));
+  const AlertState state{model.seq(), model.clock(), alert_state_.batch};
+  b.put_alert_state(state);
+  b.put_alert_cursor("kafka", alerts_forwarded_);
+  if (auto s = store_->commit(b); !s) {
+    national_.reset();  // rebuilt from what is stored at the next turn
+    return s;
+  }
+  alert_state_ = state;
+  committed_alert_seq_ = state.seq;
+  metrics_.alert_changes += changes.size();
+  if (producer_) {
+    const AlertsRecord rec{options_.instance, model.seq(), model.clock(), model.open()};
+    if (auto s = producer_->produce_to(options_.kafka.partials_topic, 0,
+                                       std::string(kPartialsKeyAlerts), encode_alerts(rec, ref_));
+        !s) {
+      spdlog::warn("alerts: cannot publish the open alerts: {}", s.error().message);
+    }
+  }
+  return {};
 }
 
 bool Engine::serves(std::int32_t p) const {
@@ -892,6 +1007,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
     }
     if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
     publish_partials(false);
+    if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
     if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
       auto hw = (*consumer)->high_watermarks();
       std::lock_guard lock(mu_);

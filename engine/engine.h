@@ -44,6 +44,7 @@
 namespace hemoledger {
 
 class PartialsView;
+class NationalAlerts;
 
 struct EngineOptions {
   std::string data_dir = "hemoledger-data";
@@ -179,6 +180,11 @@ class Engine {
   std::size_t lookbacks_done_ = 0;        // lookback requests of the view handled
   std::set<std::string> recalls_sent_;    // recall ids produced by this process
   [[nodiscard]] Status recall_earlier_units(const PendingLookback& l, bool served_only);
+  // Scale-out: the alert leader's national model (null elsewhere).
+  std::unique_ptr<NationalAlerts> national_;
+  std::uint64_t national_version_ = 0;
+  std::chrono::steady_clock::time_point last_national_{};
+  [[nodiscard]] Status evaluate_national_alerts();
 
   std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection position to forward
   std::map<std::int32_t, std::int64_t> base_;  // journal position of offset 0, this cluster

@@ -77,14 +77,66 @@ std::string encode_owner(const OwnerRecord& r) {
                {"published_at", r.published_at}});
 }
 
+namespace {
+
+// Reagent lots travel in their stored binary form (cereal), as hex text.
+std::string to_hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2) return bad("odd hex length");
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return bad("not hex");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string encode_stock(const StockRecord& r) {
   json cells = json::object();
   for (const auto& [k, n] : r.stock.cells()) cells[encode_stock_key(k)] = n;
+  json demand = json::object();
+  for (const auto& [k, n] : r.demand) demand[encode_demand_key(k)] = n;
+  json index = json::array();
+  for (const auto& e : r.index) index.push_back({std::string(1, e.kind), e.key, e.value});
+  json lots = json::array();
+  for (const auto& [k, lot] : r.lots) lots.push_back(to_hex(encode_reagent_lot(lot)));
+  json usage = json::object();
+  for (const auto& [k, n] : r.usage) usage[encode_usage_key(k)] = n;
   return dump({{"partition", r.partition},
                {"instance", r.instance},
                {"next_offset", r.next_offset},
                {"published_at", r.published_at},
-               {"cells", std::move(cells)}});
+               {"clock", r.clock},
+               {"cells", std::move(cells)},
+               {"demand", std::move(demand)},
+               {"index", std::move(index)},
+               {"lots", std::move(lots)},
+               {"usage", std::move(usage)}});
+}
+
+std::string encode_alerts(const AlertsRecord& r, const ReferenceData& ref) {
+  json open = json::array();
+  for (const auto& [k, a] : r.open) open.push_back(alert_json(a, ref));
+  return dump({{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
 }
 
 Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value) {
@@ -103,6 +155,22 @@ Result<PartialsMessage> decode_partials(std::string_view key, std::string_view v
     }
     PartialsMessage out;
     out.lookback = std::move(l);
+    return out;
+  }
+  if (key == kPartialsKeyAlerts) {
+    const json j = json::parse(value, nullptr, false, true);
+    AlertsRecord a;
+    if (!j.is_object() || !get(j, "instance", a.instance) || !get(j, "seq", a.seq) ||
+        !get(j, "clock", a.clock) || !j.contains("open") || !j["open"].is_array()) {
+      return bad("an alerts record needs instance, seq, clock and open");
+    }
+    for (const auto& item : j["open"]) {
+      auto alert = alert_from_json(item);
+      if (!alert) return alert.error();
+      a.open.emplace(alert->key, std::move(*alert));
+    }
+    PartialsMessage out;
+    out.alerts = std::move(a);
     return out;
   }
   if (!is_owner && !is_stock) return bad("unknown partials key");
@@ -142,6 +210,44 @@ Result<PartialsMessage> decode_partials(std::string_view key, std::string_view v
     if (!n.is_number_integer()) return bad("a stock count must be an integer");
     r.stock.apply(StockDelta{*k, n.get<std::int64_t>()});
   }
+  // The alert inputs (absent in records of older instances: none).
+  get(j, "clock", r.clock);
+  if (auto d = j.find("demand"); d != j.end() && d->is_object()) {
+    for (const auto& [text, n] : d->items()) {
+      auto k = decode_demand_key(text);
+      if (!k) return k.error();
+      if (!n.is_number_integer()) return bad("a demand count must be an integer");
+      r.demand[*k] = n.get<std::int64_t>();
+    }
+  }
+  if (auto ix = j.find("index"); ix != j.end() && ix->is_array()) {
+    for (const auto& e : *ix) {
+      if (!e.is_array() || e.size() != 3 || !e[0].is_string() || !e[1].is_string() ||
+          !e[2].is_string() || e[0].get<std::string>().size() != 1) {
+        return bad("an index entry is [kind, key, value]");
+      }
+      r.index.push_back(IndexEntry{e[0].get<std::string>()[0], e[1].get<std::string>(),
+                                   e[2].get<std::string>()});
+    }
+  }
+  if (auto lots = j.find("lots"); lots != j.end() && lots->is_array()) {
+    for (const auto& hex : *lots) {
+      if (!hex.is_string()) return bad("a lot is hex text");
+      auto bytes = from_hex(hex.get<std::string>());
+      if (!bytes) return bytes.error();
+      auto lot = decode_reagent_lot(*bytes);
+      if (!lot) return lot.error();
+      r.lots[reagent_lot_key(lot->reagent, lot->lot)] = std::move(*lot);
+    }
+  }
+  if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
+    for (const auto& [text, n] : u->items()) {
+      auto k = decode_usage_key(text);
+      if (!k) return k.error();
+      if (!n.is_number_integer()) return bad("a usage count must be an integer");
+      r.usage[*k] = n.get<std::int64_t>();
+    }
+  }
   out.stock = std::move(r);
   return out;
 }
@@ -170,7 +276,9 @@ void PartialsView::apply(const Record& r) {
   }
   ++messages_;
   std::lock_guard lock(mu_);
-  if (m->lookback) {
+  if (m->alerts) {
+    if (!alerts_ || m->alerts->seq >= alerts_->seq) alerts_ = std::move(*m->alerts);
+  } else if (m->lookback) {
     if (lookback_keys_.insert(r.key).second) lookbacks_.push_back(std::move(*m->lookback));
   } else if (m->owner) {
     owners_[m->owner->partition] = std::move(*m->owner);
@@ -184,6 +292,7 @@ void PartialsView::apply(const Record& r) {
     const bool from_owner = own != owners_.end() && own->second.instance == m->stock->instance;
     if (cur == stock_.end() || from_owner || m->stock->next_offset >= cur->second.next_offset) {
       stock_[p] = std::move(*m->stock);
+      ++version_;
     }
   }
 }
@@ -219,6 +328,17 @@ std::vector<PendingLookback> PartialsView::lookbacks(std::size_t from) const {
   std::lock_guard lock(mu_);
   if (from >= lookbacks_.size()) return {};
   return {lookbacks_.begin() + static_cast<std::ptrdiff_t>(from), lookbacks_.end()};
+}
+
+std::map<std::int32_t, StockRecord> PartialsView::records(std::uint64_t* version) const {
+  std::lock_guard lock(mu_);
+  if (version) *version = version_;
+  return stock_;
+}
+
+std::optional<AlertsRecord> PartialsView::alerts() const {
+  std::lock_guard lock(mu_);
+  return alerts_;
 }
 
 std::map<std::int32_t, OwnerRecord> PartialsView::owners() const {

@@ -43,6 +43,10 @@
 #include "engine/store.h"
 #include "events/result.h"
 #include "events/time.h"
+#include "projections/alerts.h"
+#include "projections/demand.h"
+#include "projections/indexes.h"
+#include "projections/reagents.h"
 #include "projections/stock.h"
 
 namespace hemoledger {
@@ -58,17 +62,35 @@ struct OwnerRecord {
   TimeMs published_at = 0;   // the owner's wall clock (for the age only)
 };
 
+// A partition's share of the national picture: its stock counts and what the
+// alert model needs of it (projections/alerts.h), all exact at next_offset.
 struct StockRecord {
   std::int32_t partition = 0;
   std::string instance;
   std::int64_t next_offset = 0;  // the counts are exact for offsets below this
   TimeMs published_at = 0;
   StockTable stock;
+  TimeMs clock = 0;                           // the events' clock of the owner
+  std::map<DemandKey, std::int64_t> demand;   // days the alert window needs
+  std::vector<IndexEntry> index;              // 'a' (available units) and 'k' (open recalls)
+  std::map<std::string, ReagentLot> lots;     // lots with stock, by reagent_lot_key()
+  std::map<ReagentUsageKey, std::int64_t> usage;  // days the alert window needs
+};
+
+// The alert leader's (docs/scale-out.md) open alerts and sequence, so that a
+// new leader continues where the last one stopped.
+struct AlertsRecord {
+  std::string instance;
+  std::uint64_t seq = 0;
+  TimeMs clock = 0;
+  std::map<std::string, Alert> open;  // by dedup key
 };
 
 [[nodiscard]] std::string partials_key_owner(std::int32_t partition);
 [[nodiscard]] std::string partials_key_stock(std::int32_t partition);
 [[nodiscard]] std::string partials_key_lookback(const PendingLookback& l);
+inline constexpr std::string_view kPartialsKeyAlerts = "alerts|state";
+[[nodiscard]] std::string encode_alerts(const AlertsRecord& r, const ReferenceData& ref);
 [[nodiscard]] std::string encode_owner(const OwnerRecord& r);
 [[nodiscard]] std::string encode_lookback(const PendingLookback& l);
 [[nodiscard]] std::string encode_stock(const StockRecord& r);
@@ -77,6 +99,7 @@ struct PartialsMessage {
   std::optional<OwnerRecord> owner;
   std::optional<StockRecord> stock;
   std::optional<PendingLookback> lookback;
+  std::optional<AlertsRecord> alerts;
 };
 [[nodiscard]] Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value);
 
@@ -118,6 +141,9 @@ class PartialsView {
   std::uint64_t messages() const { return messages_.load(); }
   // Lookback requests from position `from` on (in the order read).
   std::vector<PendingLookback> lookbacks(std::size_t from) const;
+  // Every partition's latest record, and a number that grows with each new one.
+  std::map<std::int32_t, StockRecord> records(std::uint64_t* version = nullptr) const;
+  std::optional<AlertsRecord> alerts() const;
 
  private:
   KafkaConfig config_;
@@ -125,6 +151,8 @@ class PartialsView {
   std::map<std::int32_t, OwnerRecord> owners_;
   std::map<std::int32_t, StockRecord> stock_;
   std::vector<PendingLookback> lookbacks_;
+  std::optional<AlertsRecord> alerts_;
+  std::uint64_t version_ = 0;
   std::set<std::string> lookback_keys_;
   std::atomic<std::uint64_t> messages_{0};
 };

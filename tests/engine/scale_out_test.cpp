@@ -108,7 +108,11 @@ TEST_CASE("partials records survive their encoding and refuse malformed input",
   CHECK(m->owner->restoring);
   CHECK(m->owner->target_offset == 400);
 
-  StockRecord s{2, "a", 77, 1793491201000, {}};
+  StockRecord s;
+  s.partition = 2;
+  s.instance = "a";
+  s.next_offset = 77;
+  s.published_at = 1793491201000;
   s.stock.apply(StockDelta{StockKey{"NBS-BB", Category::red_cells, AboRh::o_neg,
                                     UnitStatus::available},
                            5});
@@ -133,13 +137,21 @@ TEST_CASE("a national answer counts every partition once, from its server or its
           "[engine][scale-out]") {
   PartialsView view(KafkaConfig{});
   const StockKey k{"NBS-BB", Category::red_cells, AboRh::o_neg, UnitStatus::available};
-  StockRecord remote{1, "b", 40, 1000, {}};
+  StockRecord remote;
+  remote.partition = 1;
+  remote.instance = "b";
+  remote.next_offset = 40;
+  remote.published_at = 1000;
   remote.stock.apply(StockDelta{k, 3});
   view.apply(Record{1, 0, partials_key_stock(1), encode_stock(remote), 0});
   view.apply(Record{1, 1, partials_key_owner(1),
                     encode_owner(OwnerRecord{1, "b", "http://b", false, 40, 40, 0, 1000}), 0});
   // A zombie's older counts for the same partition do not roll it back.
-  StockRecord zombie{1, "c", 10, 1500, {}};
+  StockRecord zombie;
+  zombie.partition = 1;
+  zombie.instance = "c";
+  zombie.next_offset = 10;
+  zombie.published_at = 1500;
   view.apply(Record{1, 2, partials_key_stock(1), encode_stock(zombie), 0});
 
   StockTable mine;
@@ -254,6 +266,33 @@ TEST_CASE("three instances share the partitions; one killed and one added under 
       CHECK(*j == *alone);
     }
   }
+  // Alerts: the alert leader judges them on the national picture, and every
+  // instance gives its answer; the open alerts are the single instance's
+  // (same kinds, places, groups and severities).
+  auto open_alerts = [](const json& body) {
+    std::set<std::string> out;
+    for (const auto& a : body["alerts"]) {
+      out.insert(a.value("key", "") + " " + a.value("severity", ""));
+    }
+    return out;
+  };
+  auto solo_alerts = get_json(solo.port, "/api/alerts");
+  REQUIRE(solo_alerts);
+  const auto expected_alerts = open_alerts(*solo_alerts);
+  CHECK_FALSE(expected_alerts.empty());
+  for (const auto& name : live) {
+    INFO("alerts from instance " << name);
+    std::optional<json> a;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {
+      a = get_json(g.instances[name].port, "/api/alerts");
+      if (a && a->contains("alerts") && open_alerts(*a) == expected_alerts) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    } while (std::chrono::steady_clock::now() < until);
+    REQUIRE(a);
+    CHECK(open_alerts(*a) == expected_alerts);
+  }
+
   int status = 0;
   auto redirect = get_json(g.instances["a"].port, "/api/units/" + din_for(1), &status);
   REQUIRE(redirect);

@@ -830,6 +830,23 @@ Status Engine::evaluate_national_alerts() {
       national_->restore(last_leader->open, last_leader->seq, last_leader->clock);
       // Changes up to there were the last leader's to send.
       alerts_forwarded_ = std::max<std::uint64_t>(alerts_forwarded_, last_leader->seq + 1);
+      // This store now holds the open alerts it continues from.
+      auto stored = store_->open_alerts();
+      if (!stored) return stored.error();
+      Store::Batch b;
+      for (const auto& [key, text] : *stored) {
+        if (!last_leader->open.count(key)) b.delete_open_alert(key);
+      }
+      for (const auto& [key, a] : last_leader->open) b.put_open_alert(key, dump(alert_json(a, ref_)));
+      const AlertState state{last_leader->seq, last_leader->clock, alert_state_.batch};
+      b.put_alert_state(state);
+      b.put_alert_cursor("kafka", alerts_forwarded_);
+      if (auto s = store_->commit(b); !s) {
+        national_.reset();
+        return s;
+      }
+      alert_state_ = state;
+      committed_alert_seq_ = state.seq;
       spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})",
                    options_.instance, last_leader->seq, last_leader->instance);
     } else {

@@ -83,6 +83,14 @@ std::set<int> serving(int port) {
   return out;
 }
 
+// A partition's committed next offset in a /health answer (0 if none yet).
+std::int64_t next_offset_of(const json& health, int partition) {
+  const auto& parts = health["partitions"];
+  const std::string p = std::to_string(partition);
+  if (!parts.is_object() || !parts.contains(p)) return 0;
+  return parts[p].value("next_offset", std::int64_t{0});
+}
+
 // GET, following a redirect to the owning instance.
 std::optional<json> get_following(int port, const std::string& path, int* status) {
   httplib::Client c("127.0.0.1", port);
@@ -212,7 +220,7 @@ TEST_CASE("three instances share the partitions; one killed and one added under 
       all.insert(parts.begin(), parts.end());
       auto h = get_json(port, "/health");
       if (h) {
-        for (int p : parts) committed += (*h)["partitions"][std::to_string(p)]["next_offset"].get<std::int64_t>();
+        for (int p : parts) committed += next_offset_of(*h, p);
       }
     }
     settled = all.size() == kPartitions && std::set<int>(all.begin(), all.end()).size() == kPartitions &&
@@ -314,5 +322,90 @@ TEST_CASE("three instances share the partitions; one killed and one added under 
     INFO(slurp(rlog));
     CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
     CHECK_THAT(slurp(rlog), Catch::Contains("equals the live state"));
+  }
+}
+
+TEST_CASE("when the alert leader dies the next one continues its alerts instead of raising them "
+          "again",
+          "[engine][scale-out]") {
+  Group g;
+  const KnownStream stream = known_stream(300, "lead");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  for (const char* name : {"a", "b"}) g.start(name, "national");
+  for (const Event& e : stream.events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+
+  auto leader_of = [&](const std::vector<std::string>& names) -> std::string {
+    for (const auto& n : names) {
+      if (serving(g.instances[n].port).count(0)) return n;
+    }
+    return "";
+  };
+  auto open_alerts = [](const json& body) {
+    std::map<std::string, std::string> out;  // key -> severity
+    for (const auto& a : body["alerts"]) out[a.value("key", "")] = a.value("severity", "");
+    return out;
+  };
+  // Settled, with the leader's alerts in place.
+  std::string leader;
+  std::optional<json> before;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < end) {
+    std::int64_t committed = 0;
+    std::set<int> all;
+    for (const char* n : {"a", "b"}) {
+      auto parts = serving(g.instances[n].port);
+      all.insert(parts.begin(), parts.end());
+      auto h = get_json(g.instances[n].port, "/health");
+      if (h) {
+        for (int p : parts) committed += next_offset_of(*h, p);
+      }
+    }
+    leader = leader_of({"a", "b"});
+    if (static_cast<int>(all.size()) == kPartitions && committed >= total && !leader.empty()) {
+      before = get_json(g.instances[leader].port, "/api/alerts");
+      // Stable: the same answer twice, a second apart.
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      auto again = get_json(g.instances[leader].port, "/api/alerts");
+      if (before && again && !(*before)["alerts"].empty() &&
+          (*before)["last_seq"] == (*again)["last_seq"]) {
+        break;
+      }
+    }
+    before.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  REQUIRE(before);
+  const auto open_before = open_alerts(*before);
+  const auto seq_before = before->value("last_seq", std::uint64_t{0});
+
+  const std::string survivor = leader == "a" ? "b" : "a";
+  g.instances[leader].process->signal(SIGKILL);
+  g.instances[leader].process->wait();
+
+  // The survivor restores the dead leader's partitions, leads, and continues.
+  std::optional<json> after;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < until) {
+    if (serving(g.instances[survivor].port).size() == kPartitions) {
+      after = get_json(g.instances[survivor].port, "/api/alerts");
+      if (after && open_alerts(*after) == open_before) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  INFO("before: " << before->dump().substr(0, 3000));
+  INFO("after: " << (after ? after->dump().substr(0, 3000) : "none"));
+  REQUIRE(after);
+  CHECK(open_alerts(*after) == open_before);
+  CHECK(after->value("last_seq", std::uint64_t{0}) >= seq_before);
+  auto changes = get_json(g.instances[survivor].port, "/api/alerts?since=0");
+  REQUIRE(changes);
+  for (const auto& c : (*changes)["changes"]) {
+    INFO(c.dump());
+    const std::string key = c["alert"].value("key", "");
+    CHECK(c.value("seq", std::uint64_t{0}) > seq_before);  // the survivor's own, after the leader's
+    if (open_before.count(key)) CHECK(c["action"] != "raised");
   }
 }

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "engine/clock.h"
 #include "engine/dashboard_page.h"
@@ -130,6 +132,87 @@ bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
                        {"message", "Partition " + std::to_string(p) + " is served by instance " +
                                        owner->instance + "."}});
   return true;
+}
+
+// What pick, supply and expiring read: this instance's store, or in
+// scale-out the national picture: the partitions served here from the store
+// and every other one from its owner's last published record (partials.h),
+// with the freshness of each share.
+struct Picture {
+  PictureSource source;
+  StockTable stock;
+  std::optional<NationalStock> national;
+  std::set<std::int32_t> local;                 // partitions read from the store
+  std::map<std::int32_t, StockRecord> remote;   // the others, as published
+};
+
+std::unique_ptr<Picture> picture_of(const ApiContext& ctx) {
+  auto pic = std::make_unique<Picture>();
+  const Engine* e = ctx.engine;
+  if (!e->scale_out() || !e->partials()) {
+    pic->source = store_picture(e->store());
+    pic->stock = e->stock();
+    return pic;
+  }
+  std::map<std::int32_t, std::int64_t> offsets;
+  const auto served = e->served_stock(&offsets);
+  auto national = e->partials()->national(served, offsets, e->partition_count(), wall_clock_now());
+  for (auto& part : national.partitions) {
+    if (part.source == "local") part.counted_from = e->instance();
+  }
+  auto records = e->partials()->records();
+  for (const auto& part : national.partitions) {
+    if (part.source == "local") pic->local.insert(part.partition);
+    if (part.source == "partials") pic->remote[part.partition] = std::move(records[part.partition]);
+  }
+  pic->stock = national.stock;
+  pic->national = std::move(national);
+  const Picture* raw = pic.get();
+  pic->source.available_at =
+      [raw, e](const std::string& facility) -> Result<std::vector<AvailableUnit>> {
+    auto mine = e->store().available_at(facility);
+    if (!mine) return mine.error();
+    std::vector<AvailableUnit> out;
+    for (auto& u : *mine) {
+      if (raw->local.count(partition_for_key(u.din, e->partition_count()))) {
+        out.push_back(std::move(u));
+      }
+    }
+    for (const auto& [p, r] : raw->remote) {
+      for (const auto& ix : r.index) {
+        if (ix.kind != 'a') continue;
+        auto u = parse_available(ix.key, ix.value);
+        if (u && u->facility == facility) out.push_back(std::move(*u));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const AvailableUnit& a, const AvailableUnit& b) {
+      return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);
+    });
+    return out;
+  };
+  pic->source.demand_window = [raw, e](std::int64_t from, std::int64_t to)
+      -> Result<std::map<DemandKey, std::int64_t>> {
+    std::map<DemandKey, std::int64_t> out;
+    for (auto p : raw->local) {
+      auto d = e->store().demand_window(from, to, p);
+      if (!d) return d.error();
+      for (const auto& [k, n] : *d) out[k] += n;
+    }
+    for (const auto& [p, r] : raw->remote) {
+      for (const auto& [k, n] : r.demand) {
+        if (k.day >= from && k.day < to) out[k] += n;
+      }
+    }
+    return out;
+  };
+  return pic;
+}
+
+// Adds, in scale-out, how fresh each partition's share of the answer is.
+void add_freshness(json& body, const Picture& pic, const ApiContext& ctx) {
+  if (!pic.national) return;
+  body["freshness"] = freshness_json(*pic.national);
+  body["instance"] = ctx.engine->instance();
 }
 
 // Asks the alert leader the same GET (with the caller's credentials) and
@@ -428,23 +511,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       body["at"] = format_rfc3339(*at);
       return send_json(res, 200, body);
     }
-    if (ctx.engine->scale_out() && ctx.engine->partials()) {
-      // The national picture: partitions served here, exact and current, and
-      // every other one as its owner last published it (with its age).
-      std::map<std::int32_t, std::int64_t> offsets;
-      const auto local = ctx.engine->served_stock(&offsets);
-      auto national = ctx.engine->partials()->national(local, offsets,
-                                                       ctx.engine->partition_count(),
-                                                       wall_clock_now());
-      for (auto& part : national.partitions) {
-        if (part.source == "local") part.counted_from = ctx.engine->instance();
-      }
-      json body = stock_json(national.stock, *f, ctx.engine->reference());
-      body["freshness"] = freshness_json(national);
-      body["instance"] = ctx.engine->instance();
-      return send_json(res, 200, body);
-    }
-    send_json(res, 200, stock_json(ctx.engine->stock(), *f, ctx.engine->reference()));
+    // Scale-out: the national picture, with the freshness of each partition.
+    const auto pic = picture_of(ctx);
+    json body = stock_json(pic->stock, *f, ctx.engine->reference());
+    add_freshness(body, *pic, ctx);
+    send_json(res, 200, body);
   });
 
   auto unit_handler = [&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -491,9 +562,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       if (!g) return send_error(res, 400, make_error("bad_filter", "Unknown blood group."));
       patient = *g;
     }
-    auto j = pick_json(ctx.engine->store(), ctx.engine->reference(), facility, category, patient,
+    const auto pic = picture_of(ctx);
+    auto j = pick_json(pic->source, ctx.engine->reference(), facility, category, patient,
                        wall_clock_now());
     if (!j) return send_error(res, 400, j.error());
+    add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
   });
 
@@ -502,16 +575,20 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     if (req.has_param("category") && !parse_category(req.get_param_value("category"), category)) {
       return send_error(res, 400, make_error("bad_filter", "Unknown category."));
     }
-    auto j = supply_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
-                         category, wall_clock_now(), ctx.engine->supply());
+    const auto pic = picture_of(ctx);
+    auto j = supply_json(pic->source, pic->stock, ctx.engine->reference(), category,
+                         wall_clock_now(), ctx.engine->supply());
     if (!j) return send_error(res, 500, j.error());
+    add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
   });
 
   svr.Get("/api/expiring", [&ctx](const httplib::Request&, httplib::Response& res) {
-    auto j = expiring_json(ctx.engine->store(), ctx.engine->stock(), ctx.engine->reference(),
-                           wall_clock_now(), ctx.engine->supply());
+    const auto pic = picture_of(ctx);
+    auto j = expiring_json(pic->source, pic->stock, ctx.engine->reference(), wall_clock_now(),
+                           ctx.engine->supply());
     if (!j) return send_error(res, 500, j.error());
+    add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
   });
 

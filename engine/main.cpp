@@ -721,7 +721,7 @@ int main(int argc, char** argv) {
       if (!g) return fail(make_error("bad_filter", "Unknown blood group " + pick_group + "."));
       patient = *g;
     }
-    auto j = pick_json(**store, *ref, pick_facility, category, patient, wall_clock_now());
+    auto j = pick_json(store_picture(**store), *ref, pick_facility, category, patient, wall_clock_now());
     if (!j) return fail(j.error());
     if (as_json) {
       std::printf("%s\n", j->dump(2).c_str());

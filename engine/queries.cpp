@@ -168,10 +168,19 @@ Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
   return json(nullptr);
 }
 
-Result<json> pick_json(const Store& store, const ReferenceData& ref, const std::string& facility,
-                       Category category, AboRh patient, TimeMs now) {
+PictureSource store_picture(const Store& store) {
+  PictureSource s;
+  s.available_at = [&store](const std::string& facility) { return store.available_at(facility); };
+  s.demand_window = [&store](std::int64_t from, std::int64_t to) {
+    return store.demand_window(from, to);
+  };
+  return s;
+}
+
+Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
+                       const std::string& facility, Category category, AboRh patient, TimeMs now) {
   if (!ref.facility(facility)) return make_error("bad_filter", "Unknown facility " + facility + ".");
-  auto units = store.available_at(facility);
+  auto units = source.available_at(facility);
   if (!units) return units.error();
   json list = json::array();
   int expired = 0;
@@ -209,7 +218,7 @@ struct Supply {
 // or "" for the country.
 using SupplyMap = std::map<std::pair<std::string, AboRh>, Supply>;
 
-Result<SupplyMap> compute_supply(const Store& store, const StockTable& stock,
+Result<SupplyMap> compute_supply(const PictureSource& source, const StockTable& stock,
                                  const ReferenceData& ref, Category category, TimeMs now,
                                  int window_days) {
   SupplyMap m;
@@ -229,7 +238,7 @@ Result<SupplyMap> compute_supply(const Store& store, const StockTable& stock,
     if (k.category == category && k.status == UnitStatus::available) add(k.facility, k.group, n, 0);
   }
   const std::int64_t today = day_of(now);
-  auto demand = store.demand_window(today - window_days, today);
+  auto demand = source.demand_window(today - window_days, today);
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) {
     if (k.category == category) add(k.facility, k.group, 0, n);
@@ -261,10 +270,11 @@ json groups_json(const SupplyMap& m, const std::string& scope, int window_days,
 
 }  // namespace
 
-Result<json> supply_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
-                         Category category, TimeMs now, const SupplyConfig& config) {
+Result<json> supply_json(const PictureSource& source, const StockTable& stock,
+                         const ReferenceData& ref, Category category, TimeMs now,
+                         const SupplyConfig& config) {
   const int window_days = config.window_days;
-  auto m = compute_supply(store, stock, ref, category, now, window_days);
+  auto m = compute_supply(source, stock, ref, category, now, window_days);
   if (!m) return m.error();
   const SupplyThresholds t = config.thresholds_for(category);
   Phase country_phase = Phase::green;
@@ -296,14 +306,14 @@ Result<json> supply_json(const Store& store, const StockTable& stock, const Refe
               {"governorates", govs}};
 }
 
-Result<json> expiring_json(const Store& store, const StockTable& stock, const ReferenceData& ref,
-                           TimeMs now, const SupplyConfig& config) {
+Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
+                           const ReferenceData& ref, TimeMs now, const SupplyConfig& config) {
   const int window_days = config.window_days;
   std::map<Category, SupplyMap> supply;  // computed on first need
   auto supply_of = [&](Category c) -> Result<const SupplyMap*> {
     auto it = supply.find(c);
     if (it == supply.end()) {
-      auto m = compute_supply(store, stock, ref, c, now, window_days);
+      auto m = compute_supply(source, stock, ref, c, now, window_days);
       if (!m) return m.error();
       it = supply.emplace(c, std::move(*m)).first;
     }
@@ -311,7 +321,7 @@ Result<json> expiring_json(const Store& store, const StockTable& stock, const Re
   };
   json units = json::array();
   for (const auto& f : ref.facilities()) {
-    auto available = store.available_at(f.code);
+    auto available = source.available_at(f.code);
     if (!available) return available.error();
     for (const auto& u : *available) {
       const TimeMs horizon = config.expiring_hours_for(u.category) * kHour;

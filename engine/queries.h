@@ -6,6 +6,7 @@
 // Pure over their inputs; safe from any thread given their own inputs.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,7 +48,18 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 // (first-expire-first-out). Units past their expiry at `now` are left out and
 // counted under "expired_not_recorded". A patient group of unknown lists every
 // available unit of the category.
-[[nodiscard]] Result<nlohmann::json> pick_json(const Store& store, const ReferenceData& ref,
+// Where the pick, supply and expiring queries read available units and
+// demand: one store (a single instance, the CLI), or in scale-out the
+// national picture assembled by engine/api.cpp (docs/scale-out.md).
+struct PictureSource {
+  std::function<Result<std::vector<AvailableUnit>>(const std::string& facility)> available_at;
+  std::function<Result<std::map<DemandKey, std::int64_t>>(std::int64_t from_day,
+                                                          std::int64_t to_day)>
+      demand_window;
+};
+PictureSource store_picture(const Store& store);
+
+[[nodiscard]] Result<nlohmann::json> pick_json(const PictureSource& source, const ReferenceData& ref,
                                                const std::string& facility, Category category,
                                                AboRh patient, TimeMs now);
 
@@ -60,7 +72,7 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 //    "governorates": [{"code", "name_en", "name_ar", "phase", "groups": {...},
 //                      "facilities": [{"code", ..., "groups": {...}}]}]}
 // "days" is null when there was no demand in the window.
-[[nodiscard]] Result<nlohmann::json> supply_json(const Store& store, const StockTable& stock,
+[[nodiscard]] Result<nlohmann::json> supply_json(const PictureSource& source, const StockTable& stock,
                                                  const ReferenceData& ref, Category category,
                                                  TimeMs now, const SupplyConfig& config);
 
@@ -69,7 +81,7 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 // each with a suggested transfer: the blood bank in the same or a neighbouring
 // governorate with the fewest days of supply of that category and group, if
 // it is below its Pre-Amber threshold.
-[[nodiscard]] Result<nlohmann::json> expiring_json(const Store& store, const StockTable& stock,
+[[nodiscard]] Result<nlohmann::json> expiring_json(const PictureSource& source, const StockTable& stock,
                                                    const ReferenceData& ref, TimeMs now,
                                                    const SupplyConfig& config);
 

@@ -92,7 +92,7 @@ TEST_CASE("days of supply and phases per governorate follow stock and recent dem
   f.unit("GZA-BB", now - 60 * kDay, now - 40 * kDay);  // outside the 28-day window
   f.commit();
 
-  auto s = supply_json(f.engine->store(), f.engine->stock(), ref(), Category::red_cells, now, SupplyConfig{});
+  auto s = supply_json(store_picture(f.engine->store()), f.engine->stock(), ref(), Category::red_cells, now, SupplyConfig{});
   REQUIRE(s.ok());
   const json& nablus = group_of(*s, "NBS", "O-");
   CHECK(nablus["available"] == 3);
@@ -120,7 +120,7 @@ TEST_CASE("a unit about to expire is listed with a transfer to a short bank near
   const std::string far = f.unit("JEN-BB", now + 30 * kHour - 42 * kDay);  // Jenin: no one short nearby
   f.commit();
 
-  auto x = expiring_json(f.engine->store(), f.engine->stock(), ref(), now, SupplyConfig{});
+  auto x = expiring_json(store_picture(f.engine->store()), f.engine->stock(), ref(), now, SupplyConfig{});
   REQUIRE(x.ok());
   const json& units = (*x)["units"];
   REQUIRE(units.size() == 2);

@@ -274,6 +274,30 @@ TEST_CASE("three instances share the partitions; one killed and one added under 
       CHECK(*j == *alone);
     }
   }
+  // Pick lists and days of supply span partitions too: from any instance
+  // they are the single instance's.
+  auto pick_units = [](const json& body) {
+    std::vector<std::string> out;
+    for (const auto& u : body["units"]) out.push_back(u.value("din", "") + "/" + u.value("product", ""));
+    return out;
+  };
+  const std::string pick = "/api/pick?facility=NBS-BB&category=red_cells&abo_rh=O%2B";
+  auto solo_pick = get_json(solo.port, pick);
+  auto solo_supply = get_json(solo.port, "/api/supply?category=plasma");
+  REQUIRE(solo_pick);
+  REQUIRE(solo_supply);
+  CHECK_FALSE(pick_units(*solo_pick).empty());
+  for (const auto& name : live) {
+    INFO("pick and supply from instance " << name);
+    auto p = get_json(g.instances[name].port, pick);
+    auto s = get_json(g.instances[name].port, "/api/supply?category=plasma");
+    REQUIRE(p);
+    REQUIRE(s);
+    CHECK(pick_units(*p) == pick_units(*solo_pick));
+    CHECK((*s)["governorates"] == (*solo_supply)["governorates"]);
+    CHECK((*s)["freshness"]["complete"] == true);
+  }
+
   // Alerts: the alert leader judges them on the national picture, and every
   // instance gives its answer; the open alerts are the single instance's
   // (same kinds, places, groups and severities).

@@ -18,6 +18,7 @@
 #include "engine/dashboard_page.h"
 #include "engine/lab_api.h"
 #include "engine/partials.h"
+#include "engine/peers.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -331,30 +332,22 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
                                 {"message", "Kafka has the event but the engine has not applied "
                                             "it yet; ask GET /api/events/" + e->id + " later."}});
   }
-  const Store& store = ctx.engine->store();
-  // Journal and rejection keys are journal positions, not Kafka offsets: the
-  // offset plus the partition's base, which is not 0 after a restart on the
-  // embedded cluster (engine/store.h). Reading the offset itself would find
-  // an older event's entry.
-  auto offsets = store.offsets();
-  if (!offsets) return send_error(res, 500, offsets.error());
-  const auto base = offsets->find(partition);
-  const std::int64_t pos = (base != offsets->end() ? base->second.base : 0) + offset;
-  auto journaled = store.journal_entry(partition, pos);
-  if (!journaled) return send_error(res, 500, journaled.error());
-  if (journaled->has_value()) {
+  auto v = ctx.engine->verdict(partition, offset);
+  if (!v) return send_error(res, 500, v.error());
+  if (!v->has_value()) {
+    return send_error(res, 500, make_error("storage_error", "The engine's verdict is missing."));
+  }
+  const Verdict& verdict = **v;
+  if (verdict.status == "applied") {
     return send_json(res, 200, {{"outcome", "applied"}, {"id", e->id}, {"partition", partition},
                                 {"offset", offset}});
   }
-  auto rejected = store.rejection(partition, pos);
-  if (!rejected) return send_error(res, 500, rejected.error());
-  json r = rejected->has_value() ? json::parse(**rejected, nullptr, false) : json::object();
-  const std::string code = r.value("code", "unknown");
-  send_json(res, code == "duplicate_event" ? 409 : 422,
-            {{"outcome", code == "duplicate_event" ? "duplicate" : "rejected"},
+  const bool dup = verdict.status == "duplicate";
+  send_json(res, dup ? 409 : 422,
+            {{"outcome", dup ? "duplicate" : "rejected"},
              {"id", e->id},
-             {"code", code},
-             {"message", r.value("message", "")},
+             {"code", verdict.code},
+             {"message", verdict.message},
              {"partition", partition},
              {"offset", offset}});
 }
@@ -544,6 +537,40 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       return send_error(res, 404, make_error("not_found", "No event with this id has been seen."));
     }
     send_json(res, 200, *j);
+  });
+
+  // Scale-out: a donation as stored here (its binary form, for a peer's lab
+  // gateway; engine/peers.h). Same instances, same format.
+  svr.Get(R"(/api/peer/donations/([^/]+))", [&ctx](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    auto d = find_donation(ctx.engine->store(), std::string(req.matches[1]));
+    if (!d) return send_error(res, 500, d.error());
+    if (!d->has_value()) {
+      return send_error(res, 404, make_error("not_found", "No such donation here."));
+    }
+    res.set_content(encode_donation(**d), "application/octet-stream");
+  });
+
+  // Scale-out: what became of the message at a Kafka position, once this
+  // instance committed it (engine/peers.h asks this of a partition's owner).
+  svr.Get("/api/verdict", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+    try {
+      partition = std::stoi(req.get_param_value("partition"));
+      offset = std::stoll(req.get_param_value("offset"));
+    } catch (const std::exception&) {
+    }
+    if (partition < 0 || offset < 0) {
+      return send_error(res, 400, make_error("bad_filter", "partition and offset are needed."));
+    }
+    auto v = ctx.engine->verdict(partition, offset);
+    if (!v) return send_error(res, 500, v.error());
+    if (!v->has_value()) {
+      return send_error(res, 404, make_error("not_yet", "This instance has not committed that "
+                                                        "message (yet)."));
+    }
+    send_json(res, 200, verdict_json(**v));
   });
 
   svr.Post("/api/events", [&ctx](const httplib::Request& req, httplib::Response& res) {

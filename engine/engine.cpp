@@ -126,12 +126,16 @@ Status Engine::load_alert_model() {
 }
 
 Result<std::int64_t> Engine::base_of(std::int32_t p) {
-  auto it = base_.find(p);
-  if (it != base_.end()) return it->second;
+  {
+    std::lock_guard lock(mu_);
+    auto it = base_.find(p);
+    if (it != base_.end()) return it->second;
+  }
   // A partition this cluster has not given us before: its offsets start
   // after everything stored, so that nothing is overwritten.
   auto end = store_->log_end(p);
   if (!end) return end.error();
+  std::lock_guard lock(mu_);
   base_[p] = *end;
   return *end;
 }
@@ -398,7 +402,10 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       }
     }
   }
-  for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
+  }
   for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
@@ -891,6 +898,33 @@ Status Engine::evaluate_national_alerts() {
     }
   }
   return {};
+}
+
+Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int64_t offset) const {
+  std::int64_t base = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto n = next_.find(partition);
+    if (n == next_.end() || n->second <= offset) return std::optional<Verdict>{};
+    auto b = base_.find(partition);
+    if (b != base_.end()) base = b->second;
+  }
+  // Journal and rejection keys are journal positions: the Kafka offset plus
+  // the partition's base (engine/store.h), not the offset itself.
+  const std::int64_t pos = base + offset;
+  auto journaled = store_->journal_entry(partition, pos);
+  if (!journaled) return journaled.error();
+  if (journaled->has_value()) return std::optional<Verdict>{Verdict{"applied", "", ""}};
+  auto rejected = store_->rejection(partition, pos);
+  if (!rejected) return rejected.error();
+  if (!rejected->has_value()) {
+    return make_error("storage_error", "The engine's verdict could not be read back.");
+  }
+  const json r = json::parse(**rejected, nullptr, false);
+  const std::string code = r.is_object() ? r.value("code", "unknown") : "unknown";
+  if (code == "duplicate_event") return std::optional<Verdict>{Verdict{"duplicate", code, ""}};
+  return std::optional<Verdict>{
+      Verdict{"rejected", code, r.is_object() ? r.value("message", "") : ""}};
 }
 
 bool Engine::serves(std::int32_t p) const {

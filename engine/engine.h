@@ -86,6 +86,12 @@ struct EngineStatus {
   std::map<std::int32_t, std::int64_t> lag;
 };
 
+// What became of one consumed message.
+struct Verdict {
+  std::string status;         // applied | rejected | duplicate
+  std::string code, message;  // of a rejection
+};
+
 class Engine {
  public:
   // `producer` forwards rejections to the rejected topic; may be null (then
@@ -109,6 +115,10 @@ class Engine {
   // Waits until the message at (partition, offset) has been committed.
   bool wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const;
   EngineStatus status() const;
+  // The verdict of the message at Kafka (partition, offset) once this engine
+  // has committed it; nullopt before (or if it never consumed that partition).
+  [[nodiscard]] Result<std::optional<Verdict>> verdict(std::int32_t partition,
+                                                       std::int64_t offset) const;
   // Scale-out views (thread-safe). In single-instance mode every partition
   // with state is served.
   bool scale_out() const { return !options_.instance.empty(); }

@@ -1,5 +1,7 @@
 #include "engine/lab_gateway.h"
 
+#include "engine/peers.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -114,7 +116,6 @@ std::vector<LabEventOutcome> LabGateway::produce_all(const std::vector<Event>& e
     }
     delivered[i] = *d;
   }
-  const Store& store = engine_.store();
   // One deadline for the whole message, so that an engine that has stopped
   // costs the sender apply_timeout_ms once, not once per event.
   const auto deadline =
@@ -122,46 +123,29 @@ std::vector<LabEventOutcome> LabGateway::produce_all(const std::vector<Event>& e
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!delivered[i]) continue;
     const auto [partition, offset] = *delivered[i];
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now())
-                          .count();
-    if (!engine_.wait_processed(partition, offset, std::max<TimeMs>(left, 1))) {
+    // Scale-out: the owner of the event's partition may be another instance.
+    auto v = await_verdict(engine_, options_.peer_token, partition, offset, deadline);
+    if (!v) {
+      out[i].status = "not_recorded";
+      out[i].code = v.error().code;
+      out[i].message = v.error().message;
+      continue;
+    }
+    if (!v->has_value()) {
       out[i].status = "not_recorded";
       out[i].code = "apply_timeout";
       out[i].message = "Kafka has it but the engine has not applied it yet.";
       continue;
     }
-    // Journal and rejection keys are journal positions: the Kafka offset plus
-    // the partition's base (engine/store.h).
-    auto offsets = store.offsets();
-    if (!offsets) {
-      out[i].status = "not_recorded";
-      out[i].code = offsets.error().code;
-      out[i].message = offsets.error().message;
-      continue;
-    }
-    const auto it = offsets->find(partition);
-    const std::int64_t pos = (it != offsets->end() ? it->second.base : 0) + offset;
-    auto journaled = store.journal_entry(partition, pos);
-    if (journaled && journaled->has_value()) {
+    const Verdict& verdict = **v;
+    if (verdict.status == "applied") {
       out[i].status = "applied";
-      continue;
-    }
-    auto rejected = store.rejection(partition, pos);
-    if (!journaled || !rejected || !rejected->has_value()) {
-      out[i].status = "not_recorded";
-      out[i].code = "storage_error";
-      out[i].message = "The engine's verdict could not be read back.";
-      continue;
-    }
-    const json r = json::parse(**rejected, nullptr, false);
-    const std::string code = r.is_object() ? r.value("code", "unknown") : "unknown";
-    if (code == "duplicate_event") {
+    } else if (verdict.status == "duplicate") {
       out[i].status = "already_recorded";
     } else {
       out[i].status = "rejected";
-      out[i].code = code;
-      out[i].message = r.is_object() ? r.value("message", "") : "";
+      out[i].code = verdict.code;
+      out[i].message = verdict.message;
     }
   }
   return out;
@@ -176,8 +160,12 @@ std::vector<Event> LabGateway::releases_for(const std::vector<Event>& events,
   }
   const ReferenceData& ref = engine_.reference();
   for (const auto& din : dins) {
-    auto found = find_donation(engine_.store(), din);
-    if (!found || !found->has_value()) continue;
+    auto found = donation_anywhere(engine_, options_.peer_token, din);  // scale-out: its owner's
+    if (!found) {
+      spdlog::warn("lab: release policy skipped for {}: {}", din, found.error().message);
+      continue;
+    }
+    if (!found->has_value()) continue;
     const Donation& d = **found;
     if (d.tti_positive || !missing_for_release(ref, d).empty()) continue;
     TimeMs tested = 0;

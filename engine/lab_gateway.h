@@ -107,6 +107,9 @@ struct LabGatewayOptions {
   TimeMs produce_timeout_ms = 10000;    // per event, for the brokers' acknowledgement
   TimeMs apply_timeout_ms = 15000;      // per message, for the engine's commit of its events
   std::size_t max_raw_bytes = 1 << 20;  // of a message kept under m/
+  // Scale-out: the token this instance shows its peers when it asks them for
+  // the verdict of an event in a partition they serve (engine/peers.h).
+  std::string peer_token;
 };
 
 class LabGateway {

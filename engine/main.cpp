@@ -108,6 +108,7 @@ struct ServeArgs {
   std::string tokens;                     // API token file (docs/security.md)
   std::string tls_cert, tls_key;          // HTTPS for the API
   std::string instance, advertise;        // scale-out (docs/scale-out.md)
+  std::string peer_token_file;
 };
 
 bool is_loopback(const std::string& host) {
@@ -242,7 +243,14 @@ int serve(const ServeArgs& a) {
   // data (e.g. data/egypt) only disables the lab endpoints.
   std::unique_ptr<LabGateway> lab_gateway;
   if (auto mapping = load_lab_mapping(lab_mapping_path(a), *ref); mapping) {
-    lab_gateway = std::make_unique<LabGateway>(**engine, **producer, a.topic, std::move(*mapping));
+    LabGatewayOptions lo;
+    if (!a.peer_token_file.empty()) {
+      std::ifstream in(a.peer_token_file);
+      if (!std::getline(in, lo.peer_token) || lo.peer_token.empty()) {
+        return fail(make_error("bad_peer_token", "Cannot read a token from " + a.peer_token_file + "."));
+      }
+    }
+    lab_gateway = std::make_unique<LabGateway>(**engine, **producer, a.topic, std::move(*mapping), lo);
   } else if (!a.mllp.empty() || !a.astm.empty() || !a.lab_mapping.empty()) {
     return fail(mapping.error());
   } else {
@@ -438,6 +446,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--advertise", sa.advertise,
                         "Scale-out: the URL other instances send clients to (default "
                         "http://LISTEN)");
+  serve_cmd->add_option("--peer-token-file", sa.peer_token_file,
+                        "Scale-out with --tokens: a file holding the token this instance shows "
+                        "the others when its lab gateway asks them for a verdict");
   serve_cmd->add_option("--partitions", sa.partitions, "Partitions of the embedded topics")
       ->capture_default_str();
   serve_cmd->add_option("--max-batch", sa.max_batch, "Most messages per RocksDB commit")

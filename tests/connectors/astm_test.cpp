@@ -271,7 +271,7 @@ TEST_CASE("a frame with a bad checksum is refused and its retransmission accepte
   CHECK(end.messages[0] == "H|\\^&\rL|1|N\r");
 }
 
-TEST_CASE("a frame with the wrong number is refused; a repeat of the last one is not kept twice",
+TEST_CASE("a frame with the wrong number is refused and a repeat of the last one is not kept twice",
           "[connectors][astm]") {
   astm::Lis1aReceiver link;
   (void)link.feed("\x05");

@@ -95,7 +95,7 @@ TEST_CASE("a single FHIR Observation is read with its value and time", "[connect
   CHECK(mapped(no_time).events[0].at == kReceived);
 }
 
-TEST_CASE("an amended FHIR Observation gets a new id; a preliminary one is not recorded",
+TEST_CASE("an amended FHIR Observation gets a new id and a preliminary one is not recorded",
           "[connectors][fhir]") {
   auto amended = observation();
   amended["status"] = "amended";

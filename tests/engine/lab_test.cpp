@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
+#include "engine/kafka.h"
+#include "events/json_codec.h"
 #include "tests/engine/http_support.h"
 #include "tests/engine/support.h"
 
@@ -139,12 +142,12 @@ struct Ack {
 
 // Runs Debian's mllp_send on a file of messages and returns the ACKs it
 // printed, in order.
-std::vector<Ack> mllp_send(const LabServer& engine, const std::string& messages) {
-  const std::string file = engine.dir.path() + "/batch.hl7", out = engine.dir.path() + "/acks.txt";
+std::vector<Ack> mllp_send(const std::string& dir, int port, const std::string& messages) {
+  const std::string file = dir + "/batch.hl7", out = dir + "/acks.txt";
   std::ofstream(file) << messages;
   std::remove(out.c_str());
-  Child send({"/usr/bin/mllp_send", "--loose", "--file", file, "--port",
-              std::to_string(engine.mllp), "127.0.0.1"},
+  Child send({"/usr/bin/mllp_send", "--loose", "--file", file, "--port", std::to_string(port),
+              "127.0.0.1"},
              {}, out);
   const int st = send.wait();
   REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
@@ -158,6 +161,10 @@ std::vector<Ack> mllp_send(const LabServer& engine, const std::string& messages)
     acks.push_back({(*it)[1], (*it)[2], (*it)[3]});
   }
   return acks;
+}
+
+std::vector<Ack> mllp_send(const LabServer& engine, const std::string& messages) {
+  return mllp_send(engine.dir.path(), engine.mllp, messages);
 }
 
 std::vector<std::string> codes(const std::vector<Ack>& acks) {
@@ -490,4 +497,83 @@ TEST_CASE(
   json bad = engine.post("/api/lab/astm", kell, &status, "text/plain");
   CHECK(status == 422);
   CHECK(bad["code"] == "unknown_test");
+}
+
+TEST_CASE("in a scale-out group the lab link of one instance acknowledges a result only once the "
+          "instance that serves the unit's partition recorded it",
+          "[engine][lab][mllp][scale-out]") {
+  TempDir dir;
+  auto mock = MockCluster::start(
+      3, {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts", "hemoledger.partials"},
+      6);
+  REQUIRE(mock.ok());
+  KafkaConfig kafka;
+  kafka.brokers = (*mock)->bootstrap();
+  auto producer = Producer::create(kafka);
+  REQUIRE(producer.ok());
+  const std::string mapping = write_mapping(dir, true);
+  const int http_a = free_port(), http_b = free_port(), mllp = free_port();
+  auto serve = [&](const std::string& name, int http, bool lab) {
+    std::vector<std::string> args{HEMOLEDGER_BINARY, "serve",      "--brokers", kafka.brokers,
+                                  "--group",         "national",   "--instance", name,
+                                  "--data-dir",      dir.path() + "/" + name,  "--listen",
+                                  "127.0.0.1:" + std::to_string(http), "--lab-mapping", mapping};
+    if (lab) {
+      args.push_back("--mllp");
+      args.push_back("127.0.0.1:" + std::to_string(mllp));
+    }
+    auto c = std::make_unique<Child>(args, std::vector<std::string>{}, dir.path() + "/" + name + ".log");
+    REQUIRE(wait_for_api(http, 30));
+    return c;
+  };
+  auto a = serve("a", http_a, true);
+  auto b = serve("b", http_b, false);
+  auto serving = [](int port) {
+    std::set<int> out;
+    auto h = get_json(port, "/health");
+    if (h && h->contains("scale_out") && (*h)["scale_out"]["restoring"].empty()) {
+      for (const auto& p : (*h)["scale_out"]["serving"]) out.insert(p.get<int>());
+    }
+    return out;
+  };
+  std::set<int> on_b;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < end) {
+    on_b = serving(http_b);
+    if (on_b.size() + serving(http_a).size() == 6 && !on_b.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE_FALSE(on_b.empty());
+  // A donation in a partition that b serves, not a (whose lab link we use).
+  std::string din;
+  for (int i = 100; din.empty() && i < 400; ++i) {
+    if (on_b.count(partition_for_key(din_for(i), 6))) din = din_for(i);
+  }
+  REQUIRE_FALSE(din.empty());
+  const std::vector<std::string> events = {
+      R"({"id":"so-lab-1","type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":"NBS-BB","din":")" +
+          din + R"(","donor":"DNR-)" + din.substr(7) + R"(","abo_rh":"O+"})",
+      R"({"id":"so-lab-2","type":"ComponentProduced","at":"2026-11-22T07:00:00Z","facility":"NBS-BB","din":")" +
+          din + R"(","product":")" + kRed + R"(","volume_ml":280})",
+  };
+  for (const auto& e : events) {
+    auto d = (*producer)->produce_sync("hemoledger.events", din, e, 10000);
+    REQUIRE(d.ok());
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto u = get_json(http_b, "/api/units/" + din, &status);
+    if (u && status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(status == 200);
+
+  const auto acks = mllp_send(dir.path(), mllp, oru("LAB9001", din, screens("O POS", "NR")));
+  INFO(read_all(dir.path() + "/a.log").substr(0, 4000));
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].code == "AA");
+  auto unit = get_json(http_b, "/api/units/" + din + "/" + kRed);
+  REQUIRE(unit);
+  CHECK((*unit)["unit"]["status"] == "available");  // recorded by b, released by policy
 }

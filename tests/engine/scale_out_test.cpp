@@ -176,7 +176,7 @@ TEST_CASE("a national answer counts every partition once, from its server or its
   CHECK(n.partitions[2].source == "missing");
 }
 
-TEST_CASE("three instances share the partitions; one killed and one added under load change "
+TEST_CASE("three instances share the partitions, and one killed and one added under load change "
           "nothing in the answers, which equal a single instance's",
           "[engine][scale-out]") {
   Group g;

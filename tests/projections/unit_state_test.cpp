@@ -133,7 +133,7 @@ TEST_CASE("a donation finds its units and test records by code", "[projections][
   CHECK(d.unit(kPlasma)->volume_ml == 200);
 }
 
-TEST_CASE("transfused, discarded and expired are final; the rest count in stock",
+TEST_CASE("transfused, discarded and expired are final and the rest count in stock",
           "[projections][unit_state]") {
   for (UnitStatus s : {UnitStatus::transfused, UnitStatus::discarded, UnitStatus::expired}) {
     CHECK(is_final(s));

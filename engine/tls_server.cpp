@@ -61,7 +61,8 @@ TlsConnection::TlsConnection(std::unique_ptr<ssl_st, SslFree> ssl, int fd, std::
     : ssl_(std::move(ssl)), fd_(fd), peer_cn_(std::move(peer_cn)) {}
 
 long TlsConnection::read(char* buf, std::size_t size, int wait_ms) {
-  if (SSL_pending(ssl_.get()) == 0 && !wait_fd(fd_, POLLIN, wait_ms)) return 0;
+  // SSL_has_pending: decrypted bytes, or a record already read from the socket.
+  if (SSL_has_pending(ssl_.get()) == 0 && !wait_fd(fd_, POLLIN, wait_ms)) return 0;
   const int want = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
   const int n = SSL_read(ssl_.get(), buf, want);
   if (n > 0) return n;

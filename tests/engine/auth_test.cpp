@@ -330,6 +330,22 @@ TEST_CASE(
   REQUIRE(untested.status == 200);
   CHECK(untested.body["tests"].empty());
 
+  // A lab's own certificate on a link bound to another lab is refused at
+  // connect, before any message is read, and the refusal is on record.
+  {
+    const auto [cert, key] = certs.client("jem-lab");
+    TlsClient c(right.mllp, certs.server_cert(), cert, key);
+    CHECK(c.exchange("\x0b" + msg + "\x1c\x0d", "\x1c\x0d").find("MSA") == std::string::npos);
+  }
+  const Reply refusals = call(right.port, "GET", "/api/audit/refusals", right.token["root"]);
+  INFO(refusals.body.dump());
+  REQUIRE(refusals.status == 200);
+  REQUIRE(refusals.body["refusals"].size() == 1);
+  CHECK(refusals.body["refusals"][0]["who"] == "jem-lab");
+  CHECK(refusals.body["refusals"][0]["code"] == "wrong_lab");
+  CHECK(refusals.body["refusals"][0]["channel"] == "mllp");
+  CHECK(refusals.body["refusals"][0]["status"] == 403);
+
   const std::string right_ack = send(right.mllp);
   INFO(right_ack);
   CHECK(right_ack.find("MSA|AA") != std::string::npos);

@@ -35,8 +35,8 @@ std::string common_name(SSL* ssl) {
   std::unique_ptr<X509, X509Free> cert(SSL_get1_peer_certificate(ssl));
   if (!cert) return {};
   char cn[256] = {0};
-  const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn,
-                                          sizeof cn);
+  const int n =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn, sizeof cn);
   return n > 0 ? std::string(cn, static_cast<std::size_t>(n)) : std::string();
 }
 
@@ -162,8 +162,7 @@ Result<std::unique_ptr<TlsConnection>> TlsServerContext::accept(
     const auto now = std::chrono::steady_clock::now();
     if (stop.load()) return failed("the server is stopping");
     if (now >= deadline) return failed("the client did not complete it in time");
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     wait_fd(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
             static_cast<int>(std::min<long long>(left, kPollMs)));
   }

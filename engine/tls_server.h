@@ -72,7 +72,8 @@ class TlsServerContext {
   // Loads the files. Error tls_failed naming the file and OpenSSL's reason
   // when the certificate, the key (or their mismatch) or the CA file cannot
   // be used.
-  [[nodiscard]] static Result<std::shared_ptr<const TlsServerContext>> create(const TlsFiles& files);
+  [[nodiscard]] static Result<std::shared_ptr<const TlsServerContext>> create(
+      const TlsFiles& files);
 
   // Runs the server side of the handshake on a connected socket (made
   // non-blocking here; the caller keeps owning and closes the fd). Error

@@ -40,8 +40,7 @@ std::string run(const std::string& cmd) {
 // An ORU^R01 from NBSLAB (the shipped mapping makes it NBS-LAB) with one HIV result.
 std::string oru(const std::string& control, const std::string& din) {
   return "MSH|^~\\&|BBLIS|NBSLAB|HEMOLEDGER|NBS-BB|20261122101500+0200||ORU^R01^ORU_R01|" +
-         control +
-         "|P|2.5.1|||AL|NE\rPID|1||DNR-77^^^NBS-BB^DN||Saleh^Ahmad\rOBR|1|ORD-1|" + din +
+         control + "|P|2.5.1|||AL|NE\rPID|1||DNR-77^^^NBS-BB^DN||Saleh^Ahmad\rOBR|1|ORD-1|" + din +
          "^NBSLAB|BBPANEL^Donation typing and screening^L|||20261122083000+0200\r"
          "OBX|1|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NEG||||||F|||20261122094500+0200||||ARCHITECT-02\r";
 }
@@ -81,10 +80,11 @@ struct LinkEngine {
     httplib::Client c("127.0.0.1", http);
     c.set_read_timeout(30);
     if (!bearer.empty()) c.set_bearer_token_auth(bearer.c_str());
-    auto r = c.Post("/api/events",
-                    R"({"type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":"NBS-BB","din":")" +
-                        din + R"(","donor":"DNR-77","abo_rh":"O-"})",
-                    "application/json");
+    auto r = c.Post(
+        "/api/events",
+        R"({"type":"DonationCollected","at":"2026-11-22T06:00:00Z","facility":"NBS-BB","din":")" +
+            din + R"(","donor":"DNR-77","abo_rh":"O-"})",
+        "application/json");
     REQUIRE(r);
     REQUIRE(r->status == 200);
   }
@@ -156,9 +156,9 @@ TEST_CASE(
   CHECK(plain_exchange(e.astm, "\x05").find('\x06') == std::string::npos);
 
   // Debian's openssl s_client sees the configured certificate.
-  const std::string s = run("openssl s_client -connect 127.0.0.1:" + std::to_string(e.mllp) +
-                            " -CAfile " + certs.server_cert() +
-                            " -verify_return_error </dev/null 2>&1");
+  const std::string s =
+      run("openssl s_client -connect 127.0.0.1:" + std::to_string(e.mllp) + " -CAfile " +
+          certs.server_cert() + " -verify_return_error </dev/null 2>&1");
   INFO(s);
   CHECK(s.find("Verify return code: 0 (ok)") != std::string::npos);
   CHECK(s.find("CN = 127.0.0.1") != std::string::npos);
@@ -187,8 +187,7 @@ TEST_CASE(
     TempDir d;
     Child unsecured({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
                      "127.0.0.1:" + std::to_string(free_port()), "--tokens", e.tokens_file,
-                     "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab",
-                     "NBS-LAB"},
+                     "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"},
                     {}, d.path() + "/serve.log");
     REQUIRE(unsecured.wait_for(30));
     CHECK(read_all(d.path() + "/serve.log").find("--lab-client-ca") != std::string::npos);
@@ -233,25 +232,40 @@ TEST_CASE(
   }
   CHECK(found);
 
-  // Every refused connection is logged and on record under z/.
+  // The ASTM link takes the same certificates: a lab's is answered, none is refused.
+  {
+    const auto [cert, key] = certs.client("nbs-lab");
+    TlsClient a(e.astm, certs.server_cert(), cert, key);
+    CHECK(a.exchange("\x05", "\x06") == "\x06");
+  }
+  {
+    TlsClient a(e.astm, certs.server_cert());
+    CHECK(a.exchange("\x05", "\x06").find('\x06') == std::string::npos);
+  }
+
+  // Every refused connection is logged with its reason and on record under z/.
   const std::string log = e.log();
-  CHECK(log.find("refused") != std::string::npos);
+  CHECK(log.find("mllp: connection from 127.0.0.1:") != std::string::npos);
+  CHECK(log.find("TLS handshake failed") != std::string::npos);
+  CHECK(log.find("(certificate jem-bench) refused") != std::string::npos);
+  CHECK(log.find("(certificate nobody) refused") != std::string::npos);
   json r;
   REQUIRE(eventually([&] {
     r = e.refusals();
-    return r.is_object() && r["refusals"].size() >= 4;
+    return r.is_object() && r["refusals"].size() >= 5;
   }));
   INFO(r.dump(2));
-  std::map<std::string, std::string> code_of;  // who -> code
+  std::map<std::string, int> count;  // channel/who/code -> refusals
   for (const auto& x : r["refusals"]) {
-    CHECK(x["channel"] == "mllp");
     CHECK(x["method"] == "connect");
     CHECK(x["remote"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
-    code_of[x["who"].get<std::string>() + "/" + x["code"].get<std::string>()] =
-        x["reason"].get<std::string>();
+    CHECK(!x["reason"].get<std::string>().empty());
+    ++count[x["channel"].get<std::string>() + "/" + x["who"].get<std::string>() + "/" +
+            x["code"].get<std::string>()];
   }
-  CHECK(code_of.count("anonymous/tls_handshake") == 1);  // no certificate, and the rogue CA's
-  CHECK(code_of.count("jem-bench/wrong_role") == 1);
-  CHECK(code_of.count("nobody/unknown_certificate") == 1);
-  CHECK(r["refusals"].size() == 4);
+  CHECK(count["mllp/anonymous/tls_handshake"] == 2);  // no certificate, and the rogue CA's
+  CHECK(count["mllp/jem-bench/wrong_role"] == 1);
+  CHECK(count["mllp/nobody/unknown_certificate"] == 1);
+  CHECK(count["astm/anonymous/tls_handshake"] == 1);
+  CHECK(r["refusals"].size() == 5);
 }

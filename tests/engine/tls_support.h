@@ -49,10 +49,13 @@ class TestCerts {
   }
 
  private:
-  static bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+  static bool run(const std::string& cmd) {
+    return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+  }
   bool make_ca(const std::string& name) {
-    return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" +
-               name + " -days 1 -keyout " + dir_.path() + "/" + name + ".key -out " + ca(name));
+    return run(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" +
+        name + " -days 1 -keyout " + dir_.path() + "/" + name + ".key -out " + ca(name));
   }
   TempDir dir_;
   bool ok_ = false;

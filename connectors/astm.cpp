@@ -457,4 +457,10 @@ Lis1aReceiver::Output Lis1aReceiver::feed(std::string_view bytes) {
   return out;
 }
 
+std::string redact_identity(std::string_view records) {
+  const char sep = records.size() > 1 && records[0] == 'H' ? records[1] : '|';
+  // P-n is piece n - 1: field 1 is the record type.
+  return mask_pieces(records, "P", sep, {5, 6, 10, 12}, "***");
+}
+
 }  // namespace hemoledger::astm

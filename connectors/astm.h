@@ -115,6 +115,14 @@ std::string checksum(std::string_view fn_to_terminator);
 // ending ETB, the record's last frame ETX, frame numbers 1..7,0,1,...
 std::vector<std::string> frames_for(std::string_view message);
 
+// The records as they may be stored (the m/ record of the lab gateway): the
+// content of P-6 (patient name), P-7 (mother's maiden name), P-11 (address)
+// and P-13 (phone) of every P record replaced by "***"; empty fields stay
+// empty, every other byte is unchanged (P-3 to P-5, the ids, stay). Works on
+// raw text; the field delimiter is the one after "H" when the text starts
+// with an H record, else '|'.
+std::string redact_identity(std::string_view records);
+
 // Receiving side of the link layer. feed() takes bytes as they arrive, cut
 // anywhere, and returns what to send back and what is complete:
 //   ENQ                        -> ACK; a transfer starts, next frame number 1

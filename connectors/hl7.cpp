@@ -643,4 +643,10 @@ std::string build_reject(const Ack& ack) {
   return out;
 }
 
+std::string redact_identity(std::string_view message) {
+  const char sep = message.size() > 3 && message.substr(0, 3) == "MSH" ? message[3] : '|';
+  // PID-n is piece n: piece 0 is the segment name.
+  return mask_pieces(message, "PID", sep, {5, 6, 9, 11, 13, 14}, "***");
+}
+
 }  // namespace hemoledger::hl7

@@ -222,4 +222,13 @@ std::string build_ack(const Message& inbound, const Ack& ack);
 // ACK is addressed to nobody. Always AR.
 std::string build_reject(const Ack& ack);
 
+// The message as it may be stored (the m/ record of the lab gateway): the
+// content of PID-5 (patient name), PID-6 (mother's maiden name), PID-9
+// (alias), PID-11 (address), PID-13 and PID-14 (phones) of every PID segment
+// replaced by "***"; empty fields stay empty, every other byte is unchanged
+// (PID-3, the pseudonymous id, stays). Works on raw text, so a message that
+// does not parse is redacted too; the field separator is MSH-1 when the text
+// starts with MSH, else '|'.
+std::string redact_identity(std::string_view message);
+
 }  // namespace hemoledger::hl7

@@ -74,9 +74,26 @@ std::optional<Principal> request_principal(const ApiContext& ctx, const httplib:
   return ctx.tokens->authenticate(bearer_token(req));
 }
 
-void send_forbidden(httplib::Response& res, const Principal& who, const Error& why) {
+void record_refusal(const ApiContext& ctx, const httplib::Request& req, const std::string& who,
+                    int status, const Error& why) {
+  if (!ctx.refusals) return;
+  Refusal r;
+  r.who = who;
+  r.remote = req.remote_addr + (req.remote_port > 0 ? ":" + std::to_string(req.remote_port) : "");
+  r.channel = "http";
+  r.method = req.method;
+  r.path = req.path;
+  r.status = status;
+  r.code = why.code;
+  r.reason = why.message;
+  (void)ctx.refusals->record(std::move(r));  // a failure is logged by record()
+}
+
+void send_forbidden(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                    const Principal& who, const Error& why) {
   spdlog::warn("api: refused for token {} ({}): {} [{}]", who.name, to_string(who.role),
                why.message, why.code);
+  record_refusal(ctx, req, who.name, 403, why);
   send_json(res, 403, {{"outcome", "forbidden"}, {"code", why.code}, {"message", why.message}});
 }
 
@@ -280,6 +297,7 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
     if (auto allowed = may_write(*who, *e); !allowed) {
       spdlog::warn("api: event {} ({} at {}) refused for token {}: {}", e->id, to_string(e->type),
                    e->facility, who->name, allowed.error().message);
+      record_refusal(ctx, req, who->name, 403, allowed.error());
       return send_json(res, 403, {{"outcome", "forbidden"},
                                   {"id", e->id},
                                   {"code", allowed.error().code},
@@ -417,15 +435,19 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
       }
       const std::string token = bearer_token(req);
       if (token.empty()) {
-        send_unauthorized(res, make_error("missing_token",
-                                          "This API needs a token: send Authorization: Bearer "
-                                          "<token> (docs/security.md)."));
+        const Error e = make_error("missing_token",
+                                   "This API needs a token: send Authorization: Bearer <token> "
+                                   "(docs/security.md).");
+        record_refusal(ctx, req, "", 401, e);
+        send_unauthorized(res, e);
         return R::Handled;
       }
       if (!ctx.tokens->authenticate(token)) {
         spdlog::warn("api: {} {} from {} with an unknown token", req.method, req.path,
                      req.remote_addr);
-        send_unauthorized(res, make_error("unknown_token", "This token is not known to the engine."));
+        const Error e = make_error("unknown_token", "This token is not known to the engine.");
+        record_refusal(ctx, req, "", 401, e);
+        send_unauthorized(res, e);
         return R::Handled;
       }
       return R::Unhandled;
@@ -648,6 +670,19 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
                       {"governorate", f.governorate}, {"kind", std::string(to_string(f.kind))}});
     }
     send_json(res, 200, list);
+  });
+
+  svr.Get("/api/audit/refusals", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    if (const auto who = request_principal(ctx, req); who && who->role != Role::admin) {
+      return send_forbidden(ctx, req, res, *who,
+                            make_error("wrong_role", "Token " + who->name + " (role " +
+                                                         std::string(to_string(who->role)) +
+                                                         ") may not read the refusals; that "
+                                                         "takes an admin token."));
+    }
+    auto j = refusals_json(ctx.engine->store());
+    if (!j) return send_error(res, 500, j.error());
+    send_json(res, 200, *j);
   });
 
   svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {

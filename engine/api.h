@@ -11,6 +11,7 @@
 //   GET  /api/expiring                units expiring soon, with transfer suggestions
 //   GET  /api/alerts?status=&kind=&severity=&governorate=&facility=&category=&abo_rh=&since=
 //   GET  /api/facilities              reference data
+//   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
 //   GET  /                            the coordinators' dashboard (engine/dashboard_page.h)
 //   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
@@ -23,7 +24,8 @@
 // Authorization (docs/security.md): with a token file (ApiContext::tokens),
 // every request but GET /health and GET / needs "Authorization: Bearer
 // <token>": 401 without one or with an unknown one, 403 when the token's role
-// or facility may not write what is posted (engine/permissions.h). Accepted
+// or facility may not write what is posted (engine/permissions.h). Every 401
+// and 403 is also stored (ApiContext::refusals, engine/refusal_log.h). Accepted
 // events record the token's name as their actor. Without a token file the API
 // is open, as it was before tokens. With ApiTls files the API speaks HTTPS
 // only.
@@ -38,6 +40,7 @@
 
 #include "engine/lab_gateway.h"
 #include "engine/permissions.h"
+#include "engine/refusal_log.h"
 #include "engine/token_file.h"
 #include "engine/webhooks.h"
 
@@ -59,6 +62,7 @@ struct ApiContext {
   LabGateway* lab = nullptr;  // for the lab endpoints (engine/lab_api.h); null: they answer 503
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
+  RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.
@@ -72,9 +76,15 @@ struct ApiTls {
 // API is open.
 std::optional<Principal> request_principal(const ApiContext& ctx, const httplib::Request& req);
 
-// Answers 403 {"outcome":"forbidden","code","message"} and logs the refusal
-// with the token's name (never the token).
-void send_forbidden(httplib::Response& res, const Principal& who, const Error& why);
+// Stores a refusal of `req` (401 or 403) with who ("" = anonymous), the
+// remote address, method, path, code and reason, when ctx has a RefusalLog.
+void record_refusal(const ApiContext& ctx, const httplib::Request& req, const std::string& who,
+                    int status, const Error& why);
+
+// Answers 403 {"outcome":"forbidden","code","message"}, logs the refusal with
+// the token's name (never the token) and stores it (record_refusal).
+void send_forbidden(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                    const Principal& who, const Error& why);
 
 class ApiServer {
  public:

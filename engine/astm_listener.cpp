@@ -11,14 +11,14 @@ namespace {
 
 class AstmSession final : public TcpSession {
  public:
-  AstmSession(LabGateway& gw, std::string lab, std::function<TimeMs()> clock)
-      : gw_(gw), lab_(std::move(lab)), clock_(std::move(clock)) {}
+  AstmSession(LabGateway& gw, LabSender sender, std::function<TimeMs()> clock)
+      : gw_(gw), sender_(std::move(sender)), clock_(std::move(clock)) {}
 
   std::string receive(std::string_view bytes, bool&) override {
     auto out = link_.feed(bytes);
     for (const auto& e : out.errors) spdlog::warn("astm: {} ({})", e.message, e.code);
     for (const auto& m : out.messages) {
-      const LabReply r = deliver_astm(gw_, m, clock_(), "astm", LabSender{"", lab_});
+      const LabReply r = deliver_astm(gw_, m, clock_(), "astm", sender_);
       if (r.outcome == "accepted") {
         spdlog::info("astm: message recorded{}", r.replayed ? " (retransmission)" : "");
       } else {
@@ -38,7 +38,7 @@ class AstmSession final : public TcpSession {
 
  private:
   LabGateway& gw_;
-  std::string lab_;
+  LabSender sender_;
   std::function<TimeMs()> clock_;
   astm::Lis1aReceiver link_;
 };
@@ -52,9 +52,19 @@ Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
   t.name = "astm";
   t.max_connections = options.max_connections;
   t.idle_ms = options.receiver_timeout_ms;
-  auto server = TcpServer::start(options.host, options.port, t, [&gateway, options, clock] {
-    return std::make_unique<AstmSession>(gateway, options.lab, clock);
-  });
+  apply_lab_link_security(t, options.security, "astm");
+  auto server = TcpServer::start(
+      options.host, options.port, t,
+      [&gateway, options, clock](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
+        auto sender = authorize_lab_link(peer, options.security, options.lab);
+        if (!sender) return sender.error();
+        if (!sender->actor.empty()) {
+          spdlog::info("astm: {} connected as {} (lab {})", peer.address, sender->actor,
+                       sender->facility.empty() ? "any" : sender->facility);
+        }
+        return std::unique_ptr<TcpSession>(
+            std::make_unique<AstmSession>(gateway, std::move(*sender), clock));
+      });
   if (!server) return server.error();
   std::unique_ptr<AstmListener> l(new AstmListener());
   l->server_ = std::move(*server);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "engine/lab_gateway.h"
+#include "engine/lab_link.h"
 #include "engine/tcp_server.h"
 
 namespace hemoledger {
@@ -28,6 +29,9 @@ struct AstmOptions {
   // result of any other facility is refused whole (wrong_lab). "" = any.
   // Each event's actor is "astm:<H-5 sender name>".
   std::string lab;
+  // TLS, and with a token file mutual TLS: the client certificate names the
+  // principal, whose lab this connection speaks for (engine/lab_link.h).
+  LabLinkSecurity security;
 };
 
 class AstmListener {

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "connectors/fhir.h"
 #include "engine/api.h"
@@ -40,11 +41,22 @@ bool lab_sender(const ApiContext& ctx, const httplib::Request& req, httplib::Res
   const auto who = request_principal(ctx, req);
   if (!who) return true;
   if (auto s = may_send_lab_messages(*who); !s) {
-    send_forbidden(res, *who, s.error());
+    send_forbidden(ctx, req, res, *who, s.error());
     return false;
   }
   sender = LabSender{who->name, who->facility};
   return true;
+}
+
+// A lab message refused for another lab's results (403 wrong_lab) is a
+// refusal like any other 403.
+void record_lab_refusal(const ApiContext& ctx, const httplib::Request& req, const LabSender& sender,
+                        const LabReply& r) {
+  if (r.http_status != 403) return;
+  spdlog::warn("api: lab message refused for token {}: another lab's results", sender.actor);
+  record_refusal(ctx, req, sender.actor, 403,
+                 make_error("wrong_lab", "The message has results of another lab than " +
+                                             sender.facility + "; nothing was recorded."));
 }
 
 void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Request& req,
@@ -59,6 +71,7 @@ void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Re
         "resourceType: this endpoint takes a " + type + ", got " + in["resourceType"].dump() + ".");
   }
   const LabReply r = deliver_fhir(*ctx.lab, req.body, wall_clock_now(), sender);
+  record_lab_refusal(ctx, req, sender, r);
   res.status = r.http_status;
   res.set_content(r.body, kFhirJson);
 }
@@ -76,6 +89,7 @@ void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
       return;
     }
     const LabReply r = deliver_astm(*ctx.lab, req.body, wall_clock_now(), "astm-http", sender);
+    record_lab_refusal(ctx, req, sender, r);
     res.status = r.http_status;
     res.set_content(r.body, "application/json; charset=utf-8");
   });

@@ -14,6 +14,8 @@
 #include <tuple>
 #include <sstream>
 
+#include "connectors/astm.h"
+#include "connectors/hl7.h"
 #include "engine/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -91,6 +93,19 @@ LabGateway::LabGateway(Engine& engine, Producer& producer, std::string events_to
       topic_(std::move(events_topic)),
       mapping_(std::move(mapping)),
       options_(options) {}
+
+namespace {
+
+// The raw message as kept under m/: without patient or donor names, addresses
+// and phones (docs/security.md). The digest of the id and the answer are the
+// original's.
+std::string stored_copy(const std::string& channel, std::string_view raw) {
+  if (channel == "mllp") return hl7::redact_identity(raw);
+  if (channel == "astm" || channel == "astm-http") return astm::redact_identity(raw);
+  return std::string(raw);
+}
+
+}  // namespace
 
 std::string LabGateway::inbound_id(const InboundKey& key, std::string_view raw) {
   return id_part(key.channel) + "|" + id_part(key.sender) + "|" + id_part(key.control_id) + "|" +
@@ -316,7 +331,7 @@ Result<LabGateway::Delivered> LabGateway::deliver(const InboundKey& key, std::st
             {"sender", key.sender},
             {"control_id", key.control_id},
             {"received_at", format_rfc3339(received_at)},
-            {"raw", std::string(raw.substr(0, options_.max_raw_bytes))},
+            {"raw", stored_copy(key.channel, raw.substr(0, options_.max_raw_bytes))},
             {"outcome", d.answer.outcome},
             {"events", events},
             {"releases", releases},

@@ -33,6 +33,8 @@
 #include "engine/astm_listener.h"
 #include "engine/lab_gateway.h"
 #include "engine/mllp_listener.h"
+#include "engine/refusal_log.h"
+#include "engine/tls_server.h"
 #include "engine/queries.h"
 #include "engine/reference_files.h"
 #include "engine/station.h"
@@ -106,7 +108,9 @@ struct ServeArgs {
   std::string mllp, astm, lab_mapping;  // lab listeners (docs/connectors.md)
   std::string mllp_lab, astm_lab;         // the lab each listener speaks for
   std::string tokens;                     // API token file (docs/security.md)
-  std::string tls_cert, tls_key;          // HTTPS for the API
+  std::string tls_cert, tls_key;          // HTTPS for the API (and TLS for the lab links)
+  std::string lab_tls_cert, lab_tls_key;  // TLS for the lab links, if not --tls-cert's
+  std::string lab_client_ca;              // mutual TLS on the lab links (docs/security.md)
   std::string instance, advertise;        // scale-out (docs/scale-out.md)
   std::string peer_token_file;
 };
@@ -134,6 +138,12 @@ Result<SupplyConfig> load_supply_config(const std::string& path) {
   auto c = parse_supply_config(text);
   if (!c) return make_error(c.error().code, path + ": " + c.error().message);
   return c;
+}
+
+// How a lab link is secured, for the start-up log.
+std::string lab_link_kind(const LabLinkSecurity& s) {
+  if (!s.tls) return " (plain TCP)";
+  return s.tls->requires_client_certificate() ? " (mutual TLS)" : " (TLS)";
 }
 
 // The command line, for a restart in place (see serve()).
@@ -203,15 +213,12 @@ int serve(const ServeArgs& a) {
     auto t = TokenFile::load(a.tokens, &*ref);
     if (!t) return fail(t.error());
     tokens = std::move(*t);
-    if (!a.mllp.empty() && a.mllp_lab.empty()) {
-      return fail(make_error("unbound_listener",
-                             "With --tokens, --mllp needs --mllp-lab FACILITY: the lab that link "
-                             "speaks for (docs/security.md)."));
-    }
-    if (!a.astm.empty() && a.astm_lab.empty()) {
-      return fail(make_error("unbound_listener",
-                             "With --tokens, --astm needs --astm-lab FACILITY: the lab that link "
-                             "speaks for (docs/security.md)."));
+    if ((!a.mllp.empty() || !a.astm.empty()) && a.lab_client_ca.empty()) {
+      return fail(make_error("unsecured_lab_link",
+                             "With --tokens, --mllp and --astm need mutual TLS: --lab-client-ca "
+                             "FILE (the CA of the labs' client certificates, whose CN names a lab "
+                             "token) and a certificate (--tls-cert/--tls-key or "
+                             "--lab-tls-cert/--lab-tls-key); docs/security.md."));
     }
     spdlog::info("API tokens: {} from {}; every endpoint but /health and / needs one",
                  tokens->entries().size(), a.tokens);
@@ -229,11 +236,31 @@ int serve(const ServeArgs& a) {
   if (a.tls_cert.empty() != a.tls_key.empty()) {
     return fail(make_error("bad_tls", "--tls-cert and --tls-key go together."));
   }
+  if (a.lab_tls_cert.empty() != a.lab_tls_key.empty()) {
+    return fail(make_error("bad_tls", "--lab-tls-cert and --lab-tls-key go together."));
+  }
+  // The lab links speak TLS with --lab-tls-cert, else with the API's --tls-cert.
+  LabLinkSecurity lab_security;
+  const TlsFiles lab_tls{a.lab_tls_cert.empty() ? a.tls_cert : a.lab_tls_cert,
+                         a.lab_tls_cert.empty() ? a.tls_key : a.lab_tls_key, a.lab_client_ca};
+  if (!a.lab_client_ca.empty() && lab_tls.cert_file.empty()) {
+    return fail(make_error("bad_tls", "--lab-client-ca needs a certificate for the lab links: "
+                                      "--tls-cert/--tls-key or --lab-tls-cert/--lab-tls-key."));
+  }
+  if (!lab_tls.cert_file.empty() && (!a.mllp.empty() || !a.astm.empty())) {
+    auto ctx = TlsServerContext::create(lab_tls);
+    if (!ctx) return fail(ctx.error());
+    lab_security.tls = std::move(*ctx);
+  }
+  lab_security.tokens = tokens ? &*tokens : nullptr;
 
   auto producer = Producer::create(opt.kafka);
   if (!producer) return fail(producer.error());
   auto engine = Engine::open(opt, *ref, producer->get());
   if (!engine) return fail(engine.error());
+  // 401s and 403s of the API, and refused lab connections, are kept under z/.
+  RefusalLog refusals((*engine)->store(), wall_clock_now);
+  lab_security.refusals = &refusals;
 
   WebhookOptions hooks;
   hooks.urls = a.webhooks;
@@ -260,32 +287,36 @@ int serve(const ServeArgs& a) {
   if (!a.mllp.empty()) {
     MllpOptions mo;
     mo.lab = a.mllp_lab;
+    mo.security = lab_security;
     if (!split_tcp_address(a.mllp, mo.host, mo.port)) {
       return fail(make_error("bad_listen", "--mllp must be HOST:PORT, e.g. 127.0.0.1:2575."));
     }
     auto l = MllpListener::start(*lab_gateway, mo, wall_clock_now);
     if (!l) return fail(l.error());
     mllp = std::move(*l);
-    spdlog::info("HL7 v2 over MLLP on {}:{} (lab mapping {})", mo.host, mllp->port(),
-                 lab_mapping_path(a));
+    spdlog::info("HL7 v2 over MLLP{} on {}:{} (lab mapping {})", lab_link_kind(lab_security),
+                 mo.host, mllp->port(), lab_mapping_path(a));
   }
   std::unique_ptr<AstmListener> astm;
   if (!a.astm.empty()) {
     AstmOptions ao;
     ao.lab = a.astm_lab;
+    ao.security = lab_security;
     if (!split_tcp_address(a.astm, ao.host, ao.port)) {
       return fail(make_error("bad_listen", "--astm must be HOST:PORT, e.g. 127.0.0.1:2576."));
     }
     auto l = AstmListener::start(*lab_gateway, ao, wall_clock_now);
     if (!l) return fail(l.error());
     astm = std::move(*l);
-    spdlog::info("ASTM E1394 over LIS1-A on {}:{}", ao.host, astm->port());
+    spdlog::info("ASTM E1394 over LIS1-A{} on {}:{}", lab_link_kind(lab_security), ao.host,
+                 astm->port());
   }
   ApiContext ctx{engine->get(), producer->get(), opt.kafka.brokers, embedded, a.topic};
   ctx.group = a.group;
   ctx.webhooks = &webhooks;
   ctx.lab = lab_gateway.get();
   ctx.tokens = tokens ? &*tokens : nullptr;
+  ctx.refusals = &refusals;
   auto api = ApiServer::start(ctx, host, port, ApiTls{a.tls_cert, a.tls_key});
   if (!api) return fail(api.error());
   spdlog::info("HTTP API on {}://{}:{}/  (stock page), /api/stock, /health, /metrics",
@@ -430,10 +461,14 @@ int main(int argc, char** argv) {
                         "hemoledger token new); without it the API is open (docs/security.md)");
   serve_cmd->add_option("--tls-cert", sa.tls_cert, "PEM certificate: the API speaks HTTPS only");
   serve_cmd->add_option("--tls-key", sa.tls_key, "PEM private key of --tls-cert");
-  serve_cmd->add_option("--mllp-lab", sa.mllp_lab,
-                        "The lab facility the MLLP link speaks for (required with --tokens)");
-  serve_cmd->add_option("--astm-lab", sa.astm_lab,
-                        "The lab facility the ASTM link speaks for (required with --tokens)");
+  serve_cmd->add_option("--mllp-lab", sa.mllp_lab, "The lab facility the MLLP link speaks for");
+  serve_cmd->add_option("--astm-lab", sa.astm_lab, "The lab facility the ASTM link speaks for");
+  serve_cmd->add_option("--lab-tls-cert", sa.lab_tls_cert,
+                        "PEM certificate of the MLLP and ASTM links (default: --tls-cert)");
+  serve_cmd->add_option("--lab-tls-key", sa.lab_tls_key, "PEM private key of --lab-tls-cert");
+  serve_cmd->add_option("--lab-client-ca", sa.lab_client_ca,
+                        "PEM CA of the labs' client certificates: mutual TLS on the lab links, "
+                        "the CN naming a token (required with --tokens and --mllp/--astm)");
   serve_cmd->add_option("-X,--kafka-property", sa.properties,
                         "librdkafka property key=value (security.protocol, sasl.*, ssl.*, ...)");
   serve_cmd->add_option("--topic", sa.topic, "Events topic")->capture_default_str();
@@ -553,9 +588,12 @@ int main(int argc, char** argv) {
       ->required();
 
   std::string audit_din, audit_product;
-  auto* audit_cmd =
-      app.add_subcommand("audit", "Who did what to a donation or unit: accepted and rejected");
-  audit_cmd->add_option("DIN", audit_din, "13-character donation number")->required();
+  bool audit_refusals = false;
+  auto* audit_cmd = app.add_subcommand(
+      "audit", "Who did what to a donation or unit: accepted and rejected; or --refusals");
+  audit_cmd->add_option("DIN", audit_din, "13-character donation number");
+  audit_cmd->add_flag("--refusals", audit_refusals,
+                      "List the refused API requests (401, 403) and lab connections instead");
   audit_cmd->add_option("PRODUCT", audit_product, "8-character product code (optional)");
   audit_cmd->add_option("--data-dir", data_dir)->capture_default_str();
   audit_cmd->add_flag("--json", as_json, "Print JSON");
@@ -804,7 +842,30 @@ int main(int argc, char** argv) {
     if (list.empty()) std::printf("no alerts\n");
     return 0;
   }
+  if (*audit_cmd && audit_refusals) {
+    auto j = refusals_json(**store);
+    if (!j) return fail(j.error());
+    if (as_json) {
+      std::printf("%s\n", j->dump(2).c_str());
+      return 0;
+    }
+    std::printf("%-24s %-20s %-21s %-6s %-7s %-24s %-4s %s\n", "time", "who", "remote", "via",
+                "method", "path", "code", "reason");
+    for (const auto& r : (*j)["refusals"]) {
+      std::printf("%-24s %-20s %-21s %-6s %-7s %-24s %-4d %s (%s)\n",
+                  r.value("at", "").c_str(), r.value("who", "").c_str(),
+                  r.value("remote", "").c_str(), r.value("channel", "").c_str(),
+                  r.value("method", "").c_str(),
+                  r.value("path", "").empty() ? "-" : r.value("path", "").c_str(),
+                  r.value("status", 0), r.value("reason", "").c_str(), r.value("code", "").c_str());
+    }
+    if ((*j)["refusals"].empty()) std::printf("no refusals recorded\n");
+    return 0;
+  }
   if (*audit_cmd) {
+    if (audit_din.empty()) {
+      return fail(make_error("bad_arguments", "audit needs a DIN, or --refusals."));
+    }
     auto j = audit_json(**store, audit_din, audit_product);
     if (!j) return fail(j.error());
     if (as_json) {

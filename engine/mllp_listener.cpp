@@ -20,8 +20,13 @@ std::string ack_control_id(TimeMs now) {
 
 class MllpSession final : public TcpSession {
  public:
-  MllpSession(LabGateway& gw, const MllpOptions& o, std::function<TimeMs()> clock)
-      : gw_(gw), options_(o), clock_(std::move(clock)), decoder_(o.max_frame_bytes) {}
+  MllpSession(LabGateway& gw, const MllpOptions& o, LabSender sender,
+              std::function<TimeMs()> clock)
+      : gw_(gw),
+        options_(o),
+        sender_(std::move(sender)),
+        clock_(std::move(clock)),
+        decoder_(o.max_frame_bytes) {}
 
   std::string receive(std::string_view bytes, bool& close) override {
     auto out = decoder_.feed(bytes);
@@ -42,7 +47,7 @@ class MllpSession final : public TcpSession {
     }
     for (const auto& m : out.messages) {
       const TimeMs now = clock_();
-      const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), LabSender{"", options_.lab});
+      const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), sender_);
       spdlog::info("mllp: message answered {}{}", r.outcome, r.replayed ? " (retransmission)" : "");
       reply += hl7::mllp_frame(r.body);
     }
@@ -57,6 +62,7 @@ class MllpSession final : public TcpSession {
  private:
   LabGateway& gw_;
   MllpOptions options_;
+  LabSender sender_;
   std::function<TimeMs()> clock_;
   hl7::MllpDecoder decoder_;
   std::size_t garbage_ = 0;
@@ -70,9 +76,19 @@ Result<std::unique_ptr<MllpListener>> MllpListener::start(LabGateway& gateway,
   TcpServerOptions t;
   t.name = "mllp";
   t.max_connections = options.max_connections;
-  auto server = TcpServer::start(options.host, options.port, t, [&gateway, options, clock] {
-    return std::make_unique<MllpSession>(gateway, options, clock);
-  });
+  apply_lab_link_security(t, options.security, "mllp");
+  auto server = TcpServer::start(
+      options.host, options.port, t,
+      [&gateway, options, clock](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
+        auto sender = authorize_lab_link(peer, options.security, options.lab);
+        if (!sender) return sender.error();
+        if (!sender->actor.empty()) {
+          spdlog::info("mllp: {} connected as {} (lab {})", peer.address, sender->actor,
+                       sender->facility.empty() ? "any" : sender->facility);
+        }
+        return std::unique_ptr<TcpSession>(
+            std::make_unique<MllpSession>(gateway, options, std::move(*sender), clock));
+      });
   if (!server) return server.error();
   std::unique_ptr<MllpListener> l(new MllpListener());
   l->server_ = std::move(*server);

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "engine/lab_gateway.h"
+#include "engine/lab_link.h"
 #include "engine/tcp_server.h"
 
 namespace hemoledger {
@@ -35,6 +36,9 @@ struct MllpOptions {
   // facility are answered AR (wrong_lab) and nothing is recorded. "" = any.
   // Each event's actor is "mllp:<MSH-3>@<MSH-4>" (docs/security.md).
   std::string lab;
+  // TLS, and with a token file mutual TLS: the client certificate names the
+  // principal, whose lab this connection speaks for (engine/lab_link.h).
+  LabLinkSecurity security;
 };
 
 class MllpListener {

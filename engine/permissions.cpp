@@ -73,4 +73,14 @@ Status may_send_lab_messages(const Principal& p) {
                                       ") may not send lab messages; that takes a lab token.");
 }
 
+Result<std::string> lab_link_facility(const Principal& p, const std::string& bound_lab) {
+  if (auto s = may_send_lab_messages(p); !s) return s.error();
+  if (p.role == Role::admin) return bound_lab;
+  if (!bound_lab.empty() && p.facility != bound_lab) {
+    return make_error("wrong_lab", "This link speaks for " + bound_lab + " only, but " + p.name +
+                                       " is " + p.facility + "'s.");
+  }
+  return p.facility;
+}
+
 }  // namespace hemoledger

@@ -49,4 +49,14 @@ struct Principal {
 // Whether p may send lab messages (ASTM, FHIR over HTTP): lab and admin.
 [[nodiscard]] Status may_send_lab_messages(const Principal& p);
 
+// The lab a lab link (MLLP, ASTM over TCP) speaks for when p is the client
+// (the CN of its certificate names p), given the listener's own binding
+// `bound_lab` (`--mllp-lab`, `--astm-lab`; "" = none): a lab principal
+// speaks for its own lab, and must match the binding if there is one; an
+// admin speaks for the bound lab, or any lab ("") without a binding.
+// Refused: wrong_role (station, coordinator), wrong_lab (a lab principal of
+// another lab than the binding).
+[[nodiscard]] Result<std::string> lab_link_facility(const Principal& p,
+                                                    const std::string& bound_lab);
+
 }  // namespace hemoledger

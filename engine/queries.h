@@ -12,17 +12,13 @@
 #include <optional>
 #include <string>
 
+#include "engine/query_filters.h"
 #include "engine/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
 #include "projections/stock.h"
 
 namespace hemoledger {
-
-// Parses the filters of /api/stock (governorate, facility, category, abo_rh,
-// status); an unknown value is an error naming the parameter.
-[[nodiscard]] Result<StockFilter> parse_stock_filter(
-    const std::map<std::string, std::string>& params, const ReferenceData& ref);
 
 // {"total": N, "by_status": {...}, "governorates": [{"code", "name_en",
 //  "name_ar", "total", "facilities": [{"code", "name_en", "name_ar", "kind",
@@ -85,23 +81,6 @@ PictureSource store_picture(const Store& store);
                                                    const ReferenceData& ref, TimeMs now,
                                                    const SupplyConfig& config);
 
-// The filters of /api/alerts: status (open, the default; cleared; all),
-// kind, severity, governorate, facility, category, abo_rh; since=N lists the
-// alert changes after sequence number N instead (for live updates), at most
-// `limit` of them. An unknown value is an error naming the parameter.
-struct AlertFilter {
-  std::string status = "open";
-  std::optional<AlertKind> kind;
-  std::optional<Severity> severity;
-  std::string governorate, facility;
-  std::optional<Category> category;
-  std::optional<AboRh> group;
-  std::optional<std::uint64_t> since;
-  std::size_t limit = 1000;
-};
-[[nodiscard]] Result<AlertFilter> parse_alert_filter(
-    const std::map<std::string, std::string>& params, const ReferenceData& ref);
-
 // {"last_seq": N, "alerts": [alert, ...]} (docs/alerts.md), most severe and
 // then newest first; with `since`, {"last_seq": N, "changes": [change, ...]}
 // in sequence order. Read from the committed alerts in the Store.
@@ -120,11 +99,6 @@ struct AlertFilter {
 //       "name", "unit", "on_hand", "daily_use", "days_of_cover", "min_cover_days",
 //       "below_min_cover", "use_first", "lots": [{"lot", "expires_at",
 //       "on_hand", "expired", "expiring_soon"}]}]}]}]}
-struct ReagentFilter {
-  std::string governorate, facility, reagent;
-};
-[[nodiscard]] Result<ReagentFilter> parse_reagent_filter(
-    const std::map<std::string, std::string>& params, const ReferenceData& ref);
 [[nodiscard]] Result<nlohmann::json> reagents_json(const Store& store, const ReferenceData& ref,
                                                    const ReagentFilter& filter, TimeMs now,
                                                    int window_days);

@@ -223,6 +223,9 @@ void Store::Batch::put_alert_cursor(std::string_view sink, std::uint64_t next_se
 void Store::Batch::put_inbound(std::string_view id, std::string_view json) {
   batch_->Put("m/" + std::string(id), json);
 }
+void Store::Batch::put_refusal(std::string_view id, std::string_view json) {
+  batch_->Put("z/" + std::string(id), json);
+}
 void Store::Batch::clear_projections(std::int32_t p) {
   for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'g', 'u', 'y'}) {
     const std::string k = key(p, kind);
@@ -773,6 +776,11 @@ Status Store::scan_inbound(
     if (id.substr(0, prefix.size()) != prefix) return false;
     return visit(id, v);
   });
+}
+
+Status Store::scan_refusals(
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  return scan("z/", "", visit);
 }
 
 }  // namespace hemoledger

@@ -39,6 +39,11 @@
 //   m/<channel>|<sender>|<control id>|<digest>   the raw message, when it was
 //                                 received, its outcome and the answer (JSON)
 //
+// Refusals of the API and the lab links (401, 403; engine/refusal_log.h)
+// live under z/, outside the partitions, one key per refusal:
+//   z/<time:020>|<seq:010>        when, who, from where, what, the code and
+//                                 the reason (JSON)
+//
 // Every other key belongs to exactly one partition, so a partition's state can move
 // between engine instances as one key range. docs/storage.md describes the
 // values.
@@ -135,6 +140,8 @@ class Store {
     void put_alert_cursor(std::string_view sink, std::uint64_t next_seq);
     // A lab message and its answer (key m/<id>, docs/storage.md).
     void put_inbound(std::string_view id, std::string_view json);
+    // A refused request or connection (key z/<id>, docs/storage.md).
+    void put_refusal(std::string_view id, std::string_view json);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
     void clear_projections(std::int32_t partition);
@@ -243,6 +250,10 @@ class Store {
   [[nodiscard]] Result<std::optional<std::string>> inbound(std::string_view id) const;
   [[nodiscard]] Status scan_inbound(
       std::string_view prefix,
+      const std::function<bool(std::string_view id, std::string_view json)>& visit) const;
+
+  // Refusals (z/), oldest first (the visitor returns false to stop).
+  [[nodiscard]] Status scan_refusals(
       const std::function<bool(std::string_view id, std::string_view json)>& visit) const;
 
   std::uint64_t disk_bytes() const;

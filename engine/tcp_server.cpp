@@ -129,8 +129,13 @@ void TcpServer::accept_loop() {
     pollfd p{listen_fd_, POLLIN, 0};
     const int r = ::poll(&p, 1, kPollMs);
     if (r <= 0) continue;
-    Fd client(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
+    sockaddr_in from{};
+    socklen_t from_len = sizeof from;
+    Fd client(::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC));
     if (client.get() < 0) continue;
+    char ip[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+    const std::string remote = std::string(ip) + ":" + std::to_string(ntohs(from.sin_port));
     if (active_.load() >= options_.max_connections) {
       spdlog::warn("{}: {} connections already open; closing a new one", options_.name,
                    options_.max_connections);
@@ -141,8 +146,8 @@ void TcpServer::accept_loop() {
     c.fd = client.release();
     ++active_;
     Connection* conn = &c;
-    c.thread = std::thread([this, conn] {
-      serve(conn->fd);
+    c.thread = std::thread([this, conn, remote] {
+      serve(conn->fd, remote);
       ::close(conn->fd);
       --active_;
       conn->done = true;
@@ -150,25 +155,60 @@ void TcpServer::accept_loop() {
   }
 }
 
-void TcpServer::serve(int fd) {
-  std::unique_ptr<TcpSession> session = factory_();
+void TcpServer::refuse(const TcpPeer& peer, const Error& why) {
+  spdlog::warn("{}: connection from {}{} refused: {} [{}]", options_.name, peer.address,
+               peer.common_name.empty() ? "" : " (certificate " + peer.common_name + ")",
+               why.message, why.code);
+  if (options_.on_refused) options_.on_refused(peer, why);
+}
+
+void TcpServer::serve(int fd, const std::string& remote) {
+  TcpPeer peer{remote, false, ""};
+  std::unique_ptr<TlsConnection> tls;
+  if (options_.tls) {
+    auto c = options_.tls->accept(
+        fd, std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.handshake_ms),
+        stop_);
+    if (!c) return refuse(peer, c.error());
+    tls = std::move(*c);
+    peer.tls = true;
+    peer.common_name = tls->peer_common_name();
+  }
+  auto made = factory_(peer);
+  if (!made) {
+    refuse(peer, made.error());
+    if (tls) tls->shutdown();
+    return;
+  }
+  std::unique_ptr<TcpSession> session = std::move(*made);
+  // > 0 bytes; 0 nothing yet; -1 closed or failed.
+  auto read_some = [&](char* buf, std::size_t size) -> long {
+    if (tls) return tls->read(buf, size, kPollMs);
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, kPollMs);
+    if (r < 0) return errno == EINTR ? 0 : -1;
+    if (r == 0) return 0;
+    const ssize_t n = ::recv(fd, buf, size, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+    return n <= 0 ? -1 : static_cast<long>(n);
+  };
+  auto send_all = [&](std::string_view bytes) {
+    if (bytes.empty()) return true;
+    return tls ? tls->write_all(bytes) : write_all(fd, bytes);
+  };
   std::string buf(options_.read_bytes, '\0');
   auto last = std::chrono::steady_clock::now();
   while (!stop_) {
-    pollfd p{fd, POLLIN, 0};
-    const int r = ::poll(&p, 1, kPollMs);
-    if (r < 0 && errno != EINTR) return;
-    if (r <= 0) {
+    const long n = read_some(buf.data(), buf.size());
+    if (n == 0) {
       if (options_.idle_ms > 0 &&
           std::chrono::steady_clock::now() - last > std::chrono::milliseconds(options_.idle_ms)) {
         last = std::chrono::steady_clock::now();
-        if (!write_all(fd, session->idle())) return;
+        if (!send_all(session->idle())) return;
       }
       continue;
     }
-    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) {
+    if (n < 0) {
       session->closed();
       return;
     }
@@ -176,9 +216,10 @@ void TcpServer::serve(int fd) {
     bool close = false;
     const std::string reply =
         session->receive(std::string_view(buf.data(), static_cast<std::size_t>(n)), close);
-    if (!reply.empty() && !write_all(fd, reply)) return;
-    if (close) return;
+    if (!send_all(reply)) return;
+    if (close) break;
   }
+  if (tls) tls->shutdown();
 }
 
 }  // namespace hemoledger

@@ -1,17 +1,26 @@
-// TcpServer: a plain POSIX TCP listener with one thread per connection, for
-// the lab links (MLLP, ASTM LIS1-A over TCP). A protocol is a TcpSession:
+// TcpServer: a POSIX TCP listener with one thread per connection, for the lab
+// links (MLLP, ASTM LIS1-A over TCP), in plain TCP or TLS
+// (TcpServerOptions::tls, engine/tls_server.h). A protocol is a TcpSession:
 // it gets the bytes as they arrive and returns the bytes to send back. The
 // server owns the sockets (RAII), bounds the number of connections, and stops
 // cleanly: the destructor (or stop()) closes the listening socket, shuts down
 // every connection and joins every thread.
 //
-//   auto server = TcpServer::start("127.0.0.1", 2575, options, [&] {
-//     return std::make_unique<MllpSession>(gateway);
-//   });
+//   auto server = TcpServer::start("127.0.0.1", 2575, options,
+//       [&](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
+//         return std::make_unique<MllpSession>(gateway);   // or an Error: refused
+//       });
 //   if (!server) return fail(server.error());   // listen_failed, with errno's text
 //
-// Threading: the session factory is called on the accept thread; each session
-// lives on its own connection thread and is never shared.
+// With TLS the handshake runs on the connection's thread, bounded by
+// handshake_ms; a failed one (a plaintext client, no or an untrusted client
+// certificate) is logged, passed to on_refused, and the connection is closed.
+// The factory then sees the peer, with its certificate's CN, and may refuse
+// it with an Error (logged, on_refused, closed) before any byte is read.
+//
+// Threading: the session factory and on_refused are called on connection
+// threads, possibly at once; each session lives on its own connection thread
+// and is never shared.
 #pragma once
 
 #include <atomic>
@@ -23,9 +32,18 @@
 #include <string_view>
 #include <thread>
 
+#include "engine/tls_server.h"
 #include "events/result.h"
 
 namespace hemoledger {
+
+// Who connected: the remote address and, over TLS with client certificates,
+// the verified certificate's subject CN.
+struct TcpPeer {
+  std::string address;  // "IP:PORT"
+  bool tls = false;
+  std::string common_name;  // "" without a client certificate
+};
 
 class TcpSession {
  public:
@@ -45,11 +63,17 @@ struct TcpServerOptions {
   std::size_t max_connections = 16;    // more are accepted and closed at once
   int idle_ms = 0;                     // 0: never call TcpSession::idle()
   std::size_t read_bytes = 64 * 1024;  // per read
+  // Server-side TLS for every connection; null: plain TCP.
+  std::shared_ptr<const TlsServerContext> tls;
+  int handshake_ms = 10000;  // a TLS client must complete its handshake within this
+  // Told of every refused connection (failed handshake, refused by the
+  // factory) after it is logged; may be empty.
+  std::function<void(const TcpPeer&, const Error&)> on_refused;
 };
 
 class TcpServer {
  public:
-  using SessionFactory = std::function<std::unique_ptr<TcpSession>()>;
+  using SessionFactory = std::function<Result<std::unique_ptr<TcpSession>>(const TcpPeer&)>;
   // Binds host:port (port 0 picks a free one) and starts accepting. Errors:
   // bad_address (host is not an IPv4 address), listen_failed (with the
   // system's reason).
@@ -64,7 +88,8 @@ class TcpServer {
  private:
   TcpServer() = default;
   void accept_loop();
-  void serve(int fd);
+  void serve(int fd, const std::string& remote);
+  void refuse(const TcpPeer& peer, const Error& why);
 
   struct Connection {
     int fd = -1;

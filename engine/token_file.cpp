@@ -150,6 +150,13 @@ std::optional<Principal> TokenFile::authenticate(const std::string& token) const
   return found->principal;
 }
 
+std::optional<Principal> TokenFile::principal_named(std::string_view name) const {
+  for (const auto& e : entries_) {
+    if (e.principal.name == name) return e.principal;
+  }
+  return std::nullopt;
+}
+
 Result<std::string> sha256_hex(const std::string& bytes) {
   auto h = sha256(bytes);
   if (!h) return h.error();

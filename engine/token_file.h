@@ -21,6 +21,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/permissions.h"
@@ -47,6 +48,9 @@ class TokenFile {
 
   // The principal of a presented token, or nullopt when none matches.
   std::optional<Principal> authenticate(const std::string& token) const;
+  // The principal of the entry named `name` (a client certificate's CN on
+  // a lab link, docs/security.md), or nullopt.
+  std::optional<Principal> principal_named(std::string_view name) const;
   const std::vector<TokenEntry>& entries() const { return entries_; }
 
  private:

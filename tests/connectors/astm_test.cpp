@@ -357,3 +357,27 @@ TEST_CASE("random bytes never throw in the ASTM link layer, parser or mapping",
     }());
   }
 }
+
+TEST_CASE(
+    "the stored copy of ASTM records has no patient name, address or phone, and keeps the ids "
+    "and the results",
+    "[connectors][astm][privacy]") {
+  const std::string text =
+      "H|\\^&|||IH-500^BIO-RAD^4.2|||||||P|LIS2-A2|20261122094500\r\n"
+      "P|1|PRAC-1|DNR-90|ID3|Saleh^Ahmad|Maiden|19800101|M||12 Nile St||+20 2 555-0101\r\n"
+      "O|1|G123426100020||^^^ABO\\^^^Rh|R\r\n"
+      "R|1|^^^ABO|A|||||F\r\n"
+      "L|1|N\r\n";
+  const std::string kept = astm::redact_identity(text);
+  CHECK(kept.find("Saleh") == std::string::npos);
+  CHECK(kept.find("Maiden") == std::string::npos);
+  CHECK(kept.find("Nile") == std::string::npos);
+  CHECK(kept.find("555-0101") == std::string::npos);
+  CHECK(kept.find("P|1|PRAC-1|DNR-90|ID3|***|***|19800101|M||***||***\r\n") != std::string::npos);
+  CHECK(kept.substr(kept.find("O|1")) == text.substr(text.find("O|1")));
+  auto m = astm::parse(kept);
+  REQUIRE(m.ok());
+  // Records without names are left as they are.
+  const std::string plain = "H|\\^&\rP|1||DNR-90\rL|1\r";
+  CHECK(astm::redact_identity(plain) == plain);
+}

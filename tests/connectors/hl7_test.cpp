@@ -266,3 +266,43 @@ TEST_CASE("an ACK to a message that uses '.' or '+' as a delimiter still parses,
     CHECK(a.value("MSA-1") == "AA");
   }
 }
+
+TEST_CASE(
+    "the stored copy of an HL7 message has no patient name, alias, address or phone, and "
+    "keeps the pseudonymous id and everything else",
+    "[connectors][hl7][privacy]") {
+  const std::string msg =
+      "MSH|^~\\&|BBLIS|NBSLAB|HEMOLEDGER|NBS-BB|20261122101500+0200||ORU^R01^ORU_R01|CTL1|P|2.5.1\r"
+      "PID|1||DNR-77^^^NBS-BB^DN||Saleh^Ahmad^^^Mr||19800101|M|Abu Ahmad|2106-3|12 Nile St^^Cairo"
+      "||+20 2 555-0101~+20 2 5678|+20 2 9999|ar\r"
+      "OBR|1|ORD-1|G123426000102^NBSLAB|BBPANEL\r"
+      "OBX|1|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NEG||||||F\r";
+  const std::string kept = hl7::redact_identity(msg);
+  CHECK(kept.find("Saleh") == std::string::npos);
+  CHECK(kept.find("Abu Ahmad") == std::string::npos);
+  CHECK(kept.find("Nile") == std::string::npos);
+  CHECK(kept.find("555-0101") == std::string::npos);
+  CHECK(kept.find("9999") == std::string::npos);
+  CHECK(kept.find(
+            "PID|1||DNR-77^^^NBS-BB^DN||***||19800101|M|***|2106-3|***||***|***|ar\r") !=
+        std::string::npos);
+  // Everything but PID is byte for byte the same, and the copy still parses
+  // to the same results.
+  CHECK(kept.substr(0, kept.find("PID")) == msg.substr(0, msg.find("PID")));
+  CHECK(kept.substr(kept.find("OBR")) == msg.substr(msg.find("OBR")));
+  const hl7::Message m = parsed(kept);
+  CHECK(m.value("PID-3.1") == "DNR-77");
+  CHECK(m.value("OBX-5") == "NEG");
+}
+
+TEST_CASE("redacting an HL7 message without names, or one that does not parse, changes nothing else",
+          "[connectors][hl7][privacy]") {
+  const std::string plain = "MSH|^~\\&|A|B\rPID|1||DNR-1\rOBX|1|ST|X||Y\r";
+  CHECK(hl7::redact_identity(plain) == plain);
+  // Another field separator, LF line ends and no MSH at all are handled too.
+  CHECK(hl7::redact_identity("MSH#^~\\&#A\nPID#1##DNR-1##Name\n") ==
+        "MSH#^~\\&#A\nPID#1##DNR-1##***\n");
+  CHECK(hl7::redact_identity("garbage\rPID|1||X||Name^Given") == "garbage\rPID|1||X||***");
+  CHECK(hl7::redact_identity("") == "");
+  CHECK(hl7::redact_identity("PIDX|1||X||Name") == "PIDX|1||X||Name");
+}

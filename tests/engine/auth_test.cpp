@@ -15,6 +15,7 @@
 #include "engine/clock.h"
 #include "tests/engine/http_support.h"
 #include "tests/engine/support.h"
+#include "tests/engine/tls_support.h"
 
 using namespace hemoledger;
 using namespace hemoledger::testing;
@@ -287,23 +288,19 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
 }
 
 TEST_CASE(
-    "an MLLP link bound to one lab records its results with the sender as the actor and "
-    "refuses another lab's with AR",
-    "[auth][lab]") {
-  // The shipped mapping makes MSH-4 NBSLAB the facility NBS-LAB.
-  SecureEngine wrong({}, "JEM-LAB");
-  SecureEngine right({}, "NBS-LAB");
+    "an MLLP link bound to one lab over mutual TLS records its results with the certificate's "
+    "name as the actor and refuses another lab's with AR",
+    "[auth][lab][tls]") {
+  // The shipped mapping makes MSH-4 NBSLAB the facility NBS-LAB. An admin
+  // certificate speaks for whichever lab the link is bound to.
+  TestCerts certs;
+  REQUIRE(certs.ok());
+  const std::vector<std::string> tls = {"--lab-tls-cert", certs.server_cert(), "--lab-tls-key",
+                                        certs.server_key(), "--lab-client-ca", certs.ca()};
+  SecureEngine wrong(tls, "JEM-LAB");
+  SecureEngine right(tls, "NBS-LAB");
   wrong.wait_up();
   right.wait_up();
-
-  // Without --mllp-lab a secured engine refuses to start.
-  TempDir d;
-  Child unbound({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
-                 "127.0.0.1:" + std::to_string(free_port()), "--tokens", right.tokens_file,
-                 "--mllp", "127.0.0.1:" + std::to_string(free_port())},
-                {}, d.path() + "/serve.log");
-  REQUIRE(unbound.wait_for(30));
-  CHECK(read_all(d.path() + "/serve.log").find("--mllp-lab") != std::string::npos);
 
   const std::string din = "G123426000102";
   const std::string msg =
@@ -321,25 +318,9 @@ TEST_CASE(
             .status == 200);
   }
   auto send = [&](int port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string got;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string framed = "\x0b" + msg + "\x1c\x0d";
-      ::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL);
-      pollfd p{fd, POLLIN, 0};
-      while (got.find("\x1c\x0d") == std::string::npos && poll(&p, 1, 30000) > 0) {
-        char buf[4096];
-        const auto n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<std::size_t>(n));
-      }
-    }
-    close(fd);
-    return got;
+    const auto [cert, key] = certs.client("root");
+    TlsClient c(port, certs.server_cert(), cert, key);
+    return c.exchange("\x0b" + msg + "\x1c\x0d", "\x1c\x0d");
   };
   const std::string wrong_ack = send(wrong.mllp);
   INFO(wrong_ack);
@@ -348,6 +329,22 @@ TEST_CASE(
   const Reply untested = call(wrong.port, "GET", "/api/units/" + din, wrong.token["root"]);
   REQUIRE(untested.status == 200);
   CHECK(untested.body["tests"].empty());
+
+  // A lab's own certificate on a link bound to another lab is refused at
+  // connect, before any message is read, and the refusal is on record.
+  {
+    const auto [cert, key] = certs.client("jem-lab");
+    TlsClient c(right.mllp, certs.server_cert(), cert, key);
+    CHECK(c.exchange("\x0b" + msg + "\x1c\x0d", "\x1c\x0d").find("MSA") == std::string::npos);
+  }
+  const Reply refusals = call(right.port, "GET", "/api/audit/refusals", right.token["root"]);
+  INFO(refusals.body.dump());
+  REQUIRE(refusals.status == 200);
+  REQUIRE(refusals.body["refusals"].size() == 1);
+  CHECK(refusals.body["refusals"][0]["who"] == "jem-lab");
+  CHECK(refusals.body["refusals"][0]["code"] == "wrong_lab");
+  CHECK(refusals.body["refusals"][0]["channel"] == "mllp");
+  CHECK(refusals.body["refusals"][0]["status"] == 403);
 
   const std::string right_ack = send(right.mllp);
   INFO(right_ack);
@@ -363,7 +360,7 @@ TEST_CASE(
   for (const auto& row : a["entries"]) {
     if (row["type"] == "TestResulted") {
       found = true;
-      CHECK(row["actor"] == "mllp:BBLIS@NBSLAB");
+      CHECK(row["actor"] == "root");
       CHECK(row["facility"] == "NBS-LAB");
     }
   }
@@ -473,4 +470,57 @@ TEST_CASE("ASTM results posted over HTTP take a lab token of the lab the results
   const std::string id = own.body["results"][0]["event_id"].get<std::string>();
   CHECK(call(e.port, "GET", "/api/events/" + id, e.token["root"]).body["event"]["actor"] ==
         "nbs-lab");
+}
+
+TEST_CASE(
+    "a station's write for another facility is refused and on record: hemoledger audit "
+    "--refusals and GET /api/audit/refusals list it with who, where from, what and why",
+    "[auth][audit][refusals]") {
+  SecureEngine e;
+  e.wait_up();
+  REQUIRE(e.post("jem-bench", collected("z1", "GZA-BB")).status == 403);
+  REQUIRE(call(e.port, "GET", "/api/stock", "").status == 401);
+  REQUIRE(call(e.port, "GET", "/api/stock", "hl_0000").status == 401);
+  REQUIRE(e.post("jem-bench", collected("z2", "JEM-BB")).status == 200);  // not a refusal
+  // Only an admin reads the refusals; a station asking is itself refused.
+  CHECK(call(e.port, "GET", "/api/audit/refusals", e.token["jem-bench"]).status == 403);
+
+  const Reply listed = call(e.port, "GET", "/api/audit/refusals", e.token["root"]);
+  INFO(listed.body.dump(2));
+  REQUIRE(listed.status == 200);
+  const json& rows = listed.body["refusals"];
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0]["who"] == "jem-bench");
+  CHECK(rows[0]["status"] == 403);
+  CHECK(rows[0]["code"] == "wrong_facility");
+  CHECK(rows[0]["method"] == "POST");
+  CHECK(rows[0]["path"] == "/api/events");
+  CHECK(rows[0]["channel"] == "http");
+  CHECK(rows[0]["remote"].get<std::string>().rfind("127.0.0.1", 0) == 0);
+  CHECK(rows[0]["reason"].get<std::string>().find("JEM-BB") != std::string::npos);
+  CHECK(!rows[0]["at"].get<std::string>().empty());
+  CHECK(rows[1]["who"] == "anonymous");
+  CHECK(rows[1]["code"] == "missing_token");
+  CHECK(rows[1]["status"] == 401);
+  CHECK(rows[2]["code"] == "unknown_token");
+  CHECK(rows[3]["who"] == "jem-bench");
+  CHECK(rows[3]["path"] == "/api/audit/refusals");
+  CHECK(rows[3]["code"] == "wrong_role");
+  // No token is ever stored.
+  CHECK(listed.body.dump().find(e.token["jem-bench"]) == std::string::npos);
+
+  // The command line reads the same record from the data directory, and it
+  // survives a restart.
+  e.serve->signal(SIGTERM);
+  REQUIRE(e.serve->wait_for(30));
+  const std::string out = run(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " +
+                              e.data() + " --json 2>/dev/null");
+  const json cli = json::parse(out, nullptr, false);
+  INFO(out);
+  REQUIRE(cli.is_object());
+  CHECK(cli["refusals"] == rows);
+  const std::string text =
+      run(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + e.data() + " 2>&1");
+  CHECK(text.find("wrong_facility") != std::string::npos);
+  CHECK(text.find("jem-bench") != std::string::npos);
 }

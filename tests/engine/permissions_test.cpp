@@ -132,3 +132,32 @@ TEST_CASE("a broken token file is refused with the file and the entry", "[auth][
 TEST_CASE("SHA-256 of a token is the standard digest", "[auth][tokens]") {
   CHECK(*sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+TEST_CASE(
+    "a lab link speaks for the lab of its client certificate's principal: lab tokens for their "
+    "own lab, admin for the bound lab, others never",
+    "[auth][permissions][lab]") {
+  const Principal bench{"jem-bench", Role::station, "JEM-BB"};
+  const Principal lab{"nbs-lab", Role::lab, "NBS-LAB"};
+  const Principal coord{"coord", Role::coordinator, ""};
+  const Principal admin{"root", Role::admin, ""};
+  CHECK(*lab_link_facility(lab, "") == "NBS-LAB");
+  CHECK(*lab_link_facility(lab, "NBS-LAB") == "NBS-LAB");
+  CHECK(lab_link_facility(lab, "JEM-LAB").error().code == "wrong_lab");
+  CHECK(*lab_link_facility(admin, "") == "");  // any lab
+  CHECK(*lab_link_facility(admin, "JEM-LAB") == "JEM-LAB");
+  CHECK(lab_link_facility(bench, "").error().code == "wrong_role");
+  CHECK(lab_link_facility(coord, "NBS-LAB").error().code == "wrong_role");
+}
+
+TEST_CASE("a token file entry is found by its name, as a client certificate's CN names it",
+          "[auth][tokens]") {
+  const std::string h(64, 'a');
+  auto f = TokenFile::parse(R"({"tokens":[{"name":"root","role":"admin","sha256":")" + h + R"("}]})",
+                            "t.json", nullptr);
+  REQUIRE(f);
+  REQUIRE(f->principal_named("root"));
+  CHECK(f->principal_named("root")->role == Role::admin);
+  CHECK(!f->principal_named("roo"));
+  CHECK(!f->principal_named(""));
+}

@@ -1,0 +1,51 @@
+// LabLinkSecurity: how the lab links (MLLP and ASTM over TCP) are secured
+// (docs/security.md), and the one decision of who may speak on a connection.
+//
+//   without tokens  plain TCP, or TLS when a certificate is given; the link
+//                   speaks for its --mllp-lab / --astm-lab (or any lab).
+//                   For loopback and development.
+//   with tokens     mutual TLS: the client must present a certificate that
+//                   chains to --lab-client-ca, and its subject CN must name
+//                   an entry of the token file of role lab (the link then
+//                   speaks for that lab only) or admin (the bound lab, or
+//                   any). The principal's name is the events' actor.
+//
+//   LabLinkSecurity sec{tls, &tokens, &refusals};
+//   auto sender = authorize_lab_link(peer, sec, "NBS-LAB");
+//   if (!sender) refuse(sender.error());   // no_certificate, unknown_certificate,
+//                                          // wrong_role, wrong_lab
+//
+// Threading: a LabLinkSecurity is read-only after start; what it points to
+// must outlive the listeners.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/lab_messages.h"
+#include "engine/refusal_log.h"
+#include "engine/tcp_server.h"
+#include "engine/tls_server.h"
+#include "engine/token_file.h"
+
+namespace hemoledger {
+
+struct LabLinkSecurity {
+  std::shared_ptr<const TlsServerContext> tls;  // null: plain TCP
+  // Non-null: every connection needs a client certificate naming a lab or
+  // admin entry (tls must then require client certificates).
+  const TokenFile* tokens = nullptr;
+  RefusalLog* refusals = nullptr;  // refused connections are stored here too; may be null
+};
+
+// Who a connection speaks for: the LabSender its messages are delivered
+// with, or why it is refused.
+[[nodiscard]] Result<LabSender> authorize_lab_link(const TcpPeer& peer, const LabLinkSecurity& sec,
+                                                   const std::string& bound_lab);
+
+// Applies `sec` to a listener's TcpServerOptions (TLS and the refusal
+// record; `channel` names the link in the record).
+void apply_lab_link_security(TcpServerOptions& options, const LabLinkSecurity& sec,
+                             const std::string& channel);
+
+}  // namespace hemoledger

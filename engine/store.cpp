@@ -292,8 +292,10 @@ Result<std::optional<std::string>> Store::get(const std::string& k) const {
 }
 
 Status Store::scan(const std::string& prefix, const std::string& start,
-                   const std::function<bool(std::string_view, std::string_view)>& visit) const {
+                   const std::function<bool(std::string_view, std::string_view)>& visit,
+                   bool fill_cache) const {
   rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
   std::string upper = prefix;
   upper.back() = static_cast<char>(upper.back() + 1);
   rocksdb::Slice upper_slice(upper);
@@ -437,7 +439,7 @@ Status Store::scan_journal(std::int32_t p, std::int64_t from, const Visitor& vis
       return false;
     }
     return visit(off, v);
-  });
+  }, /*fill_cache=*/false);  // a journal scan is a replay: read once, not worth caching
   if (!s) return s;
   if (failure) return *failure;
   return {};
@@ -454,7 +456,7 @@ Status Store::scan_rejections(std::int32_t p, std::int64_t from, const Visitor& 
 Status Store::scan_donations(
     std::int32_t p,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
-  return scan(key(p, 'd'), {}, visit);
+  return scan(key(p, 'd'), {}, visit, /*fill_cache=*/false);
 }
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
@@ -467,6 +469,20 @@ Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
     if (!s) return s.error();
   }
   return out;
+}
+
+Status Store::scan_index_in(
+    std::int32_t p,
+    const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
+  bool more = true;
+  for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
+    auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
+      return more = visit(kind, k, v);
+    }, /*fill_cache=*/false);
+    if (!s) return s;
+    if (!more) break;
+  }
+  return {};
 }
 
 Result<std::vector<ExpiringUnit>> Store::due_expiries(TimeMs now, std::size_t limit) const {

@@ -197,6 +197,11 @@ class Store {
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
   // Every index entry of one partition, in key order.
   [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
+  // The same, streamed: kind, key and value of each; the visitor returns false to stop.
+  [[nodiscard]] Status scan_index_in(
+      std::int32_t partition,
+      const std::function<bool(char kind, std::string_view key, std::string_view value)>& visit)
+      const;
   // Units that expire at or before `now`, soonest first, at most `limit`.
   [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
   // Every entry of index `kind` across partitions.
@@ -247,9 +252,11 @@ class Store {
  private:
   explicit Store(std::unique_ptr<rocksdb::DB> db);
   [[nodiscard]] Result<std::optional<std::string>> get(const std::string& key) const;
+  // fill_cache false: blocks read for this scan do not enter the block cache
+  // (a scan of everything, such as a replay, would only evict what queries use).
   [[nodiscard]] Status scan(const std::string& prefix, const std::string& start,
-                            const std::function<bool(std::string_view, std::string_view)>& visit)
-      const;
+                            const std::function<bool(std::string_view, std::string_view)>& visit,
+                            bool fill_cache = true) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;  // of a primary instance

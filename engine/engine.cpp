@@ -30,6 +30,13 @@ std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
+// the text dump() gives the same object (keys in order), without building it.
+std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
+  return "{\"offset\":" + std::to_string(pos) + ",\"partition\":" + std::to_string(partition) +
+         ",\"status\":\"applied\"}";
+}
+
 struct PendingRejection {
   std::int32_t partition;
   std::int64_t offset;
@@ -163,8 +170,33 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::vector<DemandDelta> demand_deltas;  // for the alert model
   std::map<std::int32_t, std::int64_t> batch_ends;  // journal positions reached
   TimeMs clock = alerts_->clock();
+  // Every record decoded up front, so that the outcomes of their event ids
+  // (the idempotence check below) are read in one MultiGet, not one Get each.
+  std::vector<std::optional<Result<Event>>> predecoded(records.size());
+  std::vector<std::optional<std::string>> prior_outcomes(records.size());
+  std::vector<bool> prior_read(records.size(), false);
+  {
+    std::vector<std::pair<std::int32_t, std::string_view>> ids;
+    std::vector<std::size_t> of;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      auto it = next.find(r.partition);
+      if (it != next.end() && r.offset < it->second) continue;
+      predecoded[i] = decode_event(r.value);
+      if (!*predecoded[i]) continue;
+      ids.emplace_back(r.partition, (*predecoded[i])->id);
+      of.push_back(i);
+    }
+    auto found = store_->outcomes(ids);
+    if (!found) return found.error();
+    for (std::size_t k = 0; k < of.size(); ++k) {
+      prior_outcomes[of[k]] = std::move((*found)[k]);
+      prior_read[of[k]] = true;
+    }
+  }
 
   for (const Record& r : records) {
+    const auto index = static_cast<std::size_t>(&r - records.data());
     auto it = next.find(r.partition);
     if (it != next.end() && r.offset < it->second) continue;  // already committed
     if (it != next.end() && r.offset > it->second) {
@@ -206,7 +238,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       else ++n_rejected;
     };
 
-    auto decoded = decode_event(r.value);
+    auto decoded =
+        predecoded[index] ? std::move(*predecoded[index]) : decode_event(r.value);
     if (!decoded) {
       reject(decoded.error(), nullptr);
       continue;
@@ -235,7 +268,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     // Idempotence: an id already applied is ignored (rejected ids may retry).
     bool duplicate = applied_ids[r.partition].count(e.id) > 0;
     if (!duplicate) {
-      auto prior = store_->outcome(r.partition, e.id);
+      auto prior = prior_read[index] ? Result<std::optional<std::string>>(prior_outcomes[index])
+                                     : store_->outcome(r.partition, e.id);
       if (!prior) return prior.error();
       duplicate = prior->has_value() && json::parse(**prior, nullptr, false).value("status", "") ==
                                             "applied";
@@ -250,9 +284,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       clock = std::max({clock, e.at, e.recorded_at});
       applied_ids[r.partition].insert(e.id);
       batch.put_journal(r.partition, pos, encode_binary(e));
-      batch.put_outcome(r.partition, e.id,
-                        dump({{"status", "applied"}, {"partition", r.partition},
-                              {"offset", pos}}));
+      batch.put_outcome(r.partition, e.id, applied_outcome(r.partition, pos));
       ++n_applied;
     };
     if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
@@ -302,16 +334,22 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     const auto key = std::make_pair(r.partition, e.din);
     auto found = touched.find(key);
-    std::optional<Donation> stored;
-    if (found == touched.end()) {
+    bool exists = found != touched.end();
+    const bool loaded = !exists;
+    if (loaded) {
       auto d = store_->donation(r.partition, e.din);
       if (!d) return d.error();
-      stored = std::move(*d);
-      index_before[key] = stored ? index_entries(*stored) : std::vector<IndexEntry>{};
+      index_before[key] = *d ? index_entries(**d) : std::vector<IndexEntry>{};
+      exists = d->has_value();
+      found = touched.emplace(key, exists ? std::move(**d) : Donation{}).first;
     }
-    const Donation* before = found != touched.end() ? &found->second : (stored ? &*stored : nullptr);
-    auto applied = apply_event(ref_, options_.rules, before, e);
+    // Applied in place (the projector's apply_event_in_place: the same rules
+    // without copying the donation's history); a refusal changes nothing.
+    Donation& donation = found->second;
+    const bool was_positive = exists && donation.tti_positive;
+    auto applied = apply_event_in_place(ref_, options_.rules, donation, exists, e);
     if (!applied) {
+      if (loaded) touched.erase(found);
       reject(applied.error(), &e);
       continue;
     }
@@ -329,16 +367,15 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     // A positive screen with a lookback: the donor's earlier units are to be
     // recalled (send_pending() produces the recalls).
-    if (e.type == EventType::test_resulted && applied->after.tti_positive &&
-        !(before && before->tti_positive) && !applied->after.donor.empty()) {
+    if (e.type == EventType::test_resulted && donation.tti_positive && !was_positive &&
+        !donation.donor.empty()) {
       const TestDef* t = ref_.test(e.test);
       if (t && t->lookback_hours > 0) {
-        batch.put_lookback({r.partition, e.din, applied->after.donor, e.test,
-                            applied->after.facility, e.at, applied->after.collected_at});
+        batch.put_lookback({r.partition, e.din, donation.donor, e.test, donation.facility, e.at,
+                            donation.collected_at});
         lookbacks_pending_ = true;
       }
     }
-    touched[key] = std::move(applied->after);
     record_applied();
   }
 

@@ -421,6 +421,25 @@ Result<std::optional<std::string>> Store::outcome(std::int32_t p, std::string_vi
   return get(key(p, 'i', id));
 }
 
+Result<std::vector<std::optional<std::string>>> Store::outcomes(
+    const std::vector<std::pair<std::int32_t, std::string_view>>& ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& [p, id] : ids) keys.push_back(key(p, 'i', id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), slices.size(), slices.data(),
+                values.data(), statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return storage_error(statuses[i], "read failed");
+    out[i] = values[i].ToString();
+  }
+  return out;
+}
+
 Result<std::optional<std::string>> Store::journal_entry(std::int32_t p, std::int64_t off) const {
   return get(key(p, 'j', offset_text(off)));
 }

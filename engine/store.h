@@ -176,6 +176,10 @@ class Store {
       std::optional<std::int32_t> partition = std::nullopt) const;
   [[nodiscard]] Result<std::optional<std::string>> outcome(std::int32_t partition,
                                                            std::string_view event_id) const;
+  // The outcomes of many event ids at once (one RocksDB MultiGet), in the
+  // order asked: what outcome() would return for each.
+  [[nodiscard]] Result<std::vector<std::optional<std::string>>> outcomes(
+      const std::vector<std::pair<std::int32_t, std::string_view>>& ids) const;
   [[nodiscard]] Result<std::optional<std::string>> journal_entry(std::int32_t partition,
                                                                  std::int64_t offset) const;
   [[nodiscard]] Result<std::optional<std::string>> rejection(std::int32_t partition,

@@ -1,7 +1,9 @@
 #include "engine/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -124,6 +126,8 @@ rocksdb::Env* storage_env() {
   return &env;
 }
 
+constexpr std::size_t kBlockCacheBytes = 32 << 20;  // RocksDB's own default size
+
 rocksdb::Options base_options() {
   rocksdb::Options o;
   o.env = storage_env();
@@ -132,6 +136,17 @@ rocksdb::Options base_options() {
   o.compression = rocksdb::kLZ4Compression;
   o.max_background_jobs = 2;
   o.keep_log_file_num = 5;
+  // Memory is bounded by the memtables (write_buffer_size x
+  // max_write_buffer_number) and this one block cache: the index blocks of
+  // every SST file are charged to the cache too, instead of staying in each
+  // open table reader outside it (RocksDB's default), which grows with the
+  // data. L0's are pinned so that the newest files never miss.
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
 
@@ -781,6 +796,14 @@ Result<std::uint64_t> Store::alert_cursor(std::string_view sink) const {
   std::int64_t n = 0;
   if (v->has_value() && !decode_i64(**v, n)) return corrupt("An alert cursor is damaged.");
   return static_cast<std::uint64_t>(n);
+}
+
+StoreMemory Store::memory() const {
+  StoreMemory m;
+  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &m.memtables);
+  db_->GetIntProperty("rocksdb.block-cache-usage", &m.block_cache);
+  db_->GetIntProperty("rocksdb.estimate-table-readers-mem", &m.table_readers);
+  return m;
 }
 
 std::uint64_t Store::disk_bytes() const {

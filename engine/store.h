@@ -102,6 +102,13 @@ struct AlertState {
   std::uint64_t batch = 0;  // last batch boundary recorded
 };
 
+// What RocksDB holds in memory, in bytes: the memtables (at most
+// write_buffer_size x max_write_buffer_number), the block cache (bounded; it
+// holds the SST files' index blocks too) and the table readers outside it.
+struct StoreMemory {
+  std::uint64_t memtables = 0, block_cache = 0, table_readers = 0;
+};
+
 // The secondary indexes ('a', 'x', 'k', 'v') are defined in projections/indexes.h.
 
 class Store {
@@ -252,6 +259,7 @@ class Store {
       const std::function<bool(std::string_view id, std::string_view json)>& visit) const;
 
   std::uint64_t disk_bytes() const;
+  StoreMemory memory() const;
 
  private:
   explicit Store(std::unique_ptr<rocksdb::DB> db);

@@ -401,6 +401,13 @@ std::string metrics_text(const Engine& engine) {
   o << "# HELP hemoledger_store_bytes Bytes in RocksDB files and memtables.\n"
        "# TYPE hemoledger_store_bytes gauge\n"
     << "hemoledger_store_bytes " << engine.store().disk_bytes() << "\n";
+  const StoreMemory mem = engine.store().memory();
+  o << "# HELP hemoledger_store_memory_bytes RocksDB memory: memtables, block cache (index "
+       "blocks included), table readers.\n"
+       "# TYPE hemoledger_store_memory_bytes gauge\n"
+    << "hemoledger_store_memory_bytes{part=\"memtables\"} " << mem.memtables << "\n"
+    << "hemoledger_store_memory_bytes{part=\"block_cache\"} " << mem.block_cache << "\n"
+    << "hemoledger_store_memory_bytes{part=\"table_readers\"} " << mem.table_readers << "\n";
   return o.str();
 }
 

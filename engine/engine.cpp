@@ -17,6 +17,7 @@
 #include "engine/national_alerts.h"
 #include "engine/partials.h"
 #include "events/binary_codec.h"
+#include "projections/partition_replay.h"
 
 namespace hemoledger {
 
@@ -31,6 +32,13 @@ std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
+// the text dump() gives the same object (keys in order), without building it.
+std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
+  return "{\"offset\":" + std::to_string(pos) + ",\"partition\":" + std::to_string(partition) +
+         ",\"status\":\"applied\"}";
+}
 
 struct PendingRejection {
   std::int32_t partition;
@@ -181,8 +189,33 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::vector<DemandDelta> demand_deltas;  // for the alert model
   std::map<std::int32_t, std::int64_t> batch_ends;  // journal positions reached
   TimeMs clock = alerts_->clock();
+  // Every record decoded up front, so that the outcomes of their event ids
+  // (the idempotence check below) are read in one MultiGet, not one Get each.
+  std::vector<std::optional<Result<Event>>> predecoded(records.size());
+  std::vector<std::optional<std::string>> prior_outcomes(records.size());
+  std::vector<bool> prior_read(records.size(), false);
+  {
+    std::vector<std::pair<std::int32_t, std::string_view>> ids;
+    std::vector<std::size_t> of;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      auto it = next.find(r.partition);
+      if (it != next.end() && r.offset < it->second) continue;
+      predecoded[i] = decode_event(r.value);
+      if (!*predecoded[i]) continue;
+      ids.emplace_back(r.partition, (*predecoded[i])->id);
+      of.push_back(i);
+    }
+    auto found = store_->outcomes(ids);
+    if (!found) return found.error();
+    for (std::size_t k = 0; k < of.size(); ++k) {
+      prior_outcomes[of[k]] = std::move((*found)[k]);
+      prior_read[of[k]] = true;
+    }
+  }
 
   for (const Record& r : records) {
+    const auto index = static_cast<std::size_t>(&r - records.data());
     auto it = next.find(r.partition);
     if (it != next.end() && r.offset < it->second) continue;  // already committed
     if (it != next.end() && r.offset > it->second) {
@@ -224,7 +257,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       else ++n_rejected;
     };
 
-    auto decoded = decode_event(r.value);
+    auto decoded =
+        predecoded[index] ? std::move(*predecoded[index]) : decode_event(r.value);
     if (!decoded) {
       reject(decoded.error(), nullptr);
       continue;
@@ -253,7 +287,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     // Idempotence: an id already applied is ignored (rejected ids may retry).
     bool duplicate = applied_ids[r.partition].count(e.id) > 0;
     if (!duplicate) {
-      auto prior = store_->outcome(r.partition, e.id);
+      auto prior = prior_read[index] ? Result<std::optional<std::string>>(prior_outcomes[index])
+                                     : store_->outcome(r.partition, e.id);
       if (!prior) return prior.error();
       duplicate = prior->has_value() && json::parse(**prior, nullptr, false).value("status", "") ==
                                             "applied";
@@ -268,9 +303,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       clock = std::max({clock, e.at, e.recorded_at});
       applied_ids[r.partition].insert(e.id);
       batch.put_journal(r.partition, pos, encode_binary(e));
-      batch.put_outcome(r.partition, e.id,
-                        dump({{"status", "applied"}, {"partition", r.partition},
-                              {"offset", pos}}));
+      batch.put_outcome(r.partition, e.id, applied_outcome(r.partition, pos));
       ++n_applied;
     };
     if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
@@ -320,16 +353,22 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     const auto key = std::make_pair(r.partition, e.din);
     auto found = touched.find(key);
-    std::optional<Donation> stored;
-    if (found == touched.end()) {
+    bool exists = found != touched.end();
+    const bool loaded = !exists;
+    if (loaded) {
       auto d = store_->donation(r.partition, e.din);
       if (!d) return d.error();
-      stored = std::move(*d);
-      index_before[key] = stored ? index_entries(*stored) : std::vector<IndexEntry>{};
+      index_before[key] = *d ? index_entries(**d) : std::vector<IndexEntry>{};
+      exists = d->has_value();
+      found = touched.emplace(key, exists ? std::move(**d) : Donation{}).first;
     }
-    const Donation* before = found != touched.end() ? &found->second : (stored ? &*stored : nullptr);
-    auto applied = apply_event(ref_, options_.rules, before, e);
+    // Applied in place (the projector's apply_event_in_place: the same rules
+    // without copying the donation's history); a refusal changes nothing.
+    Donation& donation = found->second;
+    const bool was_positive = exists && donation.tti_positive;
+    auto applied = apply_event_in_place(ref_, options_.rules, donation, exists, e);
     if (!applied) {
+      if (loaded) touched.erase(found);
       reject(applied.error(), &e);
       continue;
     }
@@ -347,16 +386,15 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     }
     // A positive screen with a lookback: the donor's earlier units are to be
     // recalled (send_pending() produces the recalls).
-    if (e.type == EventType::test_resulted && applied->after.tti_positive &&
-        !(before && before->tti_positive) && !applied->after.donor.empty()) {
+    if (e.type == EventType::test_resulted && donation.tti_positive && !was_positive &&
+        !donation.donor.empty()) {
       const TestDef* t = ref_.test(e.test);
       if (t && t->lookback_hours > 0) {
-        batch.put_lookback({r.partition, e.din, applied->after.donor, e.test,
-                            applied->after.facility, e.at, applied->after.collected_at});
+        batch.put_lookback({r.partition, e.din, donation.donor, e.test, donation.facility, e.at,
+                            donation.collected_at});
         lookbacks_pending_ = true;
       }
     }
-    touched[key] = std::move(applied->after);
     record_applied();
   }
 
@@ -1117,66 +1155,115 @@ EngineStatus Engine::status() const {
 // ---------------------------------------------------------------------------
 // Rebuild
 
-Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceData& ref,
-                                           const Rules& rules, std::int32_t p,
-                                           std::optional<TimeMs> until) {
-  ReplayedPartition out;
+namespace {
+
+Error unreadable(std::int32_t p, std::int64_t off, const Error& e) {
+  return make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
+                                           std::to_string(off) + " cannot be read: " + e.message);
+}
+
+Error diverged(std::int32_t p, std::int64_t off, const Error& e) {
+  return make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                           std::to_string(off) + " is rejected on replay: " +
+                                           e.message);
+}
+
+// Applies partition p's journal entries at positions [from, end) to `replay`,
+// each read once. Without `until` every entry must be accepted again; with it,
+// events after `until` and events the projector then refuses are skipped.
+Status replay_range(const Store& store, std::int32_t p, std::int64_t from, std::int64_t end,
+                    std::optional<TimeMs> until, PartitionReplay& replay) {
   std::optional<Error> failure;
-  auto s = store.scan_journal(p, 0, [&](std::int64_t off, std::string_view bytes) {
-    auto e = decode_binary(bytes);
-    if (!e) {
-      failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
-                                                  std::to_string(off) + " cannot be read: " +
-                                                  e.error().message);
+  Event e;
+  auto s = store.scan_journal(p, from, [&](std::int64_t off, std::string_view bytes) {
+    if (off >= end) return false;
+    if (auto d = decode_binary_into(bytes, e); !d) {
+      failure = unreadable(p, off, d.error());
       return false;
     }
-    if (until && e->at > *until) return true;
-    if (e->type == EventType::clock_ticked) {
-      ++out.events;
-      return true;
-    }
-    if (is_reagent_event(e->type)) {
-      const std::string lkey = reagent_lot_key(e->reagent, e->lot);
-      auto lit = out.lots.find(lkey);
-      auto lot = apply_reagent_event(ref, lit == out.lots.end() ? nullptr : &lit->second, *e);
-      if (!lot) {
-        if (until) return true;
-        failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
-                                                    std::to_string(off) +
-                                                    " is rejected on replay: " +
-                                                    lot.error().message);
-        return false;
-      }
-      for (const auto& u : lot->usage) {
-        if ((out.usage[u.key] += u.change) == 0) out.usage.erase(u.key);
-      }
-      out.lots[lkey] = std::move(lot->after);
-      ++out.events;
-      return true;
-    }
-    auto it = out.donations.find(e->din);
-    auto applied = apply_event(ref, rules, it == out.donations.end() ? nullptr : &it->second, *e);
-    if (!applied) {
+    if (until && e.at > *until) return true;
+    if (auto a = replay.apply(e); !a) {
       // A complete replay must accept every journaled event; a replay up to an
       // instant may meet an event whose prerequisite happened later.
       if (until) return true;
-      failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
-                                                  std::to_string(off) +
-                                                  " is rejected on replay: " +
-                                                  applied.error().message);
+      failure = diverged(p, off, a.error());
       return false;
     }
-    for (const auto& d : applied->stock) out.stock.apply(d);
-    for (const auto& d : applied->demand) {
-      if ((out.demand[d.key] += d.change) == 0) out.demand.erase(d.key);
+    return true;
+  });
+  if (!s) return s;
+  if (failure) return *failure;
+  return {};
+}
+
+// The whole journal read once: every partition's projections and, when
+// batches were recorded, the alert model fed batch by recorded batch
+// (Store::scan_batch_ends) with what each batch changed, as the engine fed it.
+struct ReplayedJournal {
+  std::map<std::int32_t, PartitionReplay> partitions;
+  bool alerts_recorded = false;
+  ReplayedAlerts alerts;
+};
+
+Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
+                                       const Rules& rules, const SupplyConfig& supply) {
+  ReplayedJournal out;
+  constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
+  std::map<std::int32_t, std::int64_t> position;
+  auto replay_of = [&](std::int32_t p) -> PartitionReplay& {
+    auto it = out.partitions.find(p);
+    if (it == out.partitions.end()) {
+      it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true).first;
     }
-    out.donations[e->din] = std::move(applied->after);
-    ++out.events;
+    return it->second;
+  };
+  for (auto p : store.partitions()) replay_of(p);
+  AlertModel model(ref, supply);
+  std::optional<Error> failure;
+  auto s = store.scan_batch_ends([&](std::uint64_t batch,
+                                     const std::map<std::int32_t, std::int64_t>& ends) {
+    out.alerts_recorded = true;
+    TimeMs clock = 0;
+    for (const auto& [p, end] : ends) {
+      auto& replay = replay_of(p);
+      if (auto r = replay_range(store, p, position[p], end, std::nullopt, replay); !r) {
+        failure = r.error();
+        return false;
+      }
+      position[p] = end;
+      clock = std::max(clock, replay.feed(model));
+    }
+    model.advance_clock(clock);
+    for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
+    out.alerts.state.batch = batch;
     return true;
   });
   if (!s) return s.error();
   if (failure) return *failure;
+  // Entries after the last recorded batch (or all, if none was recorded)
+  // change the projections only.
+  for (auto& [p, replay] : out.partitions) {
+    if (auto r = replay_range(store, p, position[p], kAll, std::nullopt, replay); !r) {
+      return r.error();
+    }
+  }
+  out.alerts.open = model.open();
+  out.alerts.state.seq = model.seq();
+  out.alerts.state.clock = model.clock();
   return out;
+}
+
+}  // namespace
+
+Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceData& ref,
+                                           const Rules& rules, std::int32_t p,
+                                           std::optional<TimeMs> until) {
+  PartitionReplay replay(ref, rules);
+  if (auto s = replay_range(store, p, 0, std::numeric_limits<std::int64_t>::max(), until, replay);
+      !s) {
+    return s.error();
+  }
+  return std::move(replay.state());
 }
 
 Result<StockTable> stock_at(const Store& store, const ReferenceData& ref, const Rules& rules,
@@ -1192,109 +1279,16 @@ Result<StockTable> stock_at(const Store& store, const ReferenceData& ref, const 
 
 Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
                                      const Rules& rules, const SupplyConfig& supply) {
-  ReplayedAlerts out;
-  AlertModel model(ref, supply);
-  std::map<std::int32_t, std::unordered_map<std::string, Donation>> donations;
-  std::map<std::int32_t, std::map<std::string, ReagentLot>> replay_lots;
-  std::map<std::int32_t, std::int64_t> position;
-  std::optional<Error> failure;
-  auto s = store.scan_batch_ends([&](std::uint64_t batch,
-                                     const std::map<std::int32_t, std::int64_t>& ends) {
-    for (const auto& [p, end] : ends) {
-      auto& ds = donations[p];
-      auto scanned = store.scan_journal(p, position[p], [&](std::int64_t off, std::string_view bytes) {
-        if (off >= end) return false;
-        auto e = decode_binary(bytes);
-        if (!e) {
-          failure = make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
-                                                      std::to_string(off) + " cannot be read: " +
-                                                      e.error().message);
-          return false;
-        }
-        if (e->type == EventType::clock_ticked) {
-          model.advance_clock(std::max(e->at, e->recorded_at));
-          return true;
-        }
-        if (is_reagent_event(e->type)) {
-          const std::string lkey = reagent_lot_key(e->reagent, e->lot);
-          auto& lots = replay_lots[p];
-          auto lit = lots.find(lkey);
-          auto lot = apply_reagent_event(ref, lit == lots.end() ? nullptr : &lit->second, *e);
-          if (!lot) {
-            failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
-                                                        std::to_string(off) +
-                                                        " is rejected on replay: " +
-                                                        lot.error().message);
-            return false;
-          }
-          for (const auto& u : lot->usage) model.on_reagent_usage(u.key, u.change);
-          model.set_reagent_lot(lot->after);
-          lots[lkey] = std::move(lot->after);
-          model.advance_clock(std::max(e->at, e->recorded_at));
-          return true;
-        }
-        auto it = ds.find(e->din);
-        const Donation* before = it == ds.end() ? nullptr : &it->second;
-        auto applied = apply_event(ref, rules, before, *e);
-        if (!applied) {
-          failure = make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
-                                                      std::to_string(off) +
-                                                      " is rejected on replay: " +
-                                                      applied.error().message);
-          return false;
-        }
-        for (const auto& d : applied->stock) model.on_stock(d.key, d.change);
-        for (const auto& d : applied->demand) model.on_demand(d.key, d.change);
-        const auto old_entries = before ? index_entries(*before) : std::vector<IndexEntry>{};
-        const auto new_entries = index_entries(applied->after);
-        for (const auto& entry : old_entries) {
-          if (std::find(new_entries.begin(), new_entries.end(), entry) == new_entries.end()) {
-            model.on_index(entry, false);
-          }
-        }
-        for (const auto& entry : new_entries) {
-          if (std::find(old_entries.begin(), old_entries.end(), entry) == old_entries.end()) {
-            model.on_index(entry, true);
-          }
-        }
-        model.advance_clock(std::max(e->at, e->recorded_at));
-        ds[e->din] = std::move(applied->after);
-        return true;
-      });
-      if (!scanned) {
-        failure = scanned.error();
-        return false;
-      }
-      if (failure) return false;
-      position[p] = end;
-    }
-    for (auto& c : model.evaluate()) out.changes.push_back(std::move(c));
-    out.state.batch = batch;
-    return true;
-  });
-  if (!s) return s.error();
-  if (failure) return *failure;
-  out.open = model.open();
-  out.state.seq = model.seq();
-  out.state.clock = model.clock();
-  return out;
+  auto replayed = replay_journal(store, ref, rules, supply);
+  if (!replayed) return replayed.error();
+  return std::move(replayed->alerts);
 }
 
 namespace {
 
-// Compares the stored alerts with a replay; with `write`, replaces them.
-Status rebuild_alerts(Store& store, const ReferenceData& ref, const Rules& rules,
-                      const SupplyConfig& supply, bool write,
-                      const std::function<void(std::string)>& note) {
-  bool recorded = false;
-  auto any = store.scan_batch_ends([&](std::uint64_t, const auto&) {
-    recorded = true;
-    return false;
-  });
-  if (!any) return any;
-  if (!recorded) return {};
-  auto replayed = replay_alerts(store, ref, rules, supply);
-  if (!replayed) return replayed.error();
+// Compares the stored alerts with their replay; with `write`, replaces them.
+Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAlerts& replayed,
+                      bool write, const std::function<void(std::string)>& note) {
   std::vector<std::string> stored_changes;
   auto s = store.scan_alert_changes(1, [&](std::uint64_t, std::string_view v) {
     stored_changes.emplace_back(v);
@@ -1302,7 +1296,7 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const Rules& rules
   });
   if (!s) return s;
   std::vector<std::string> replay_changes;
-  for (const auto& c : replayed->changes) replay_changes.push_back(dump(change_json(c, ref)));
+  for (const auto& c : replayed.changes) replay_changes.push_back(dump(change_json(c, ref)));
   if (stored_changes != replay_changes) {
     note("alert changes differ: " + std::to_string(stored_changes.size()) + " stored, " +
          std::to_string(replay_changes.size()) + " replayed");
@@ -1310,14 +1304,14 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const Rules& rules
   auto open = store.open_alerts();
   if (!open) return open.error();
   std::map<std::string, std::string> replay_open;
-  for (const auto& [key, a] : replayed->open) replay_open[key] = dump(alert_json(a, ref));
+  for (const auto& [key, a] : replayed.open) replay_open[key] = dump(alert_json(a, ref));
   if (*open != replay_open) note("open alerts differ from their replay");
   if (!write) return {};
   Store::Batch b;
   for (const auto& [key, text] : *open) b.delete_open_alert(key);
   for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
-  for (const auto& c : replayed->changes) b.put_alert_change(c.seq, dump(change_json(c, ref)));
-  b.put_alert_state(replayed->state);
+  for (const auto& c : replayed.changes) b.put_alert_change(c.seq, dump(change_json(c, ref)));
+  b.put_alert_state(replayed.state);
   return store.commit(b);
 }
 
@@ -1331,15 +1325,15 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     report.equal = false;
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
-  for (auto p : store.partitions()) {
-    auto replayed = replay_partition(store, ref, rules, p, std::nullopt);
-    if (!replayed) return replayed.error();
-    auto& donations = replayed->donations;
-    auto& stock = replayed->stock;
-    const auto events = replayed->events;
-    report.events += events;
+  auto journal = replay_journal(store, ref, rules, supply);
+  if (!journal) return journal.error();
+  for (auto& [p, replay] : journal->partitions) {
+    PartitionState& replayed = replay.state();
+    auto& donations = replayed.donations;
+    auto& stock = replayed.stock;
+    report.events += replayed.events;
     report.donations += donations.size();
-    report.reagent_lots += replayed->lots.size();
+    report.reagent_lots += replayed.lots.size();
 
     // Compare with the live projections.
     std::size_t live_count = 0;
@@ -1358,31 +1352,51 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
            " live donations, the journal " + std::to_string(donations.size()));
     }
-    std::vector<IndexEntry> index;
-    for (const auto& [din, d] : donations) {
-      for (auto& entry : index_entries(d)) index.push_back(std::move(entry));
-    }
-    for (const auto& [k, lot] : replayed->lots) {
-      for (auto& entry : reagent_index_entries(lot)) index.push_back(std::move(entry));
-    }
     auto live_lots = store.reagent_lots(p);
     if (!live_lots) return live_lots.error();
     std::map<std::string, ReagentLot> live_lot_map;
     for (auto& l : *live_lots) live_lot_map[reagent_lot_key(l.reagent, l.lot)] = std::move(l);
-    if (live_lot_map != replayed->lots) {
+    if (live_lot_map != replayed.lots) {
       note("partition " + std::to_string(p) + " reagent lots differ");
     }
     auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
     if (!live_usage) return live_usage.error();
-    if (*live_usage != replayed->usage) note("partition " + std::to_string(p) + " reagent usage differs");
-    auto live_index = store.index_in(p);
-    if (!live_index) return live_index.error();
-    std::sort(index.begin(), index.end());
-    std::sort(live_index->begin(), live_index->end());
-    if (index != *live_index) note("partition " + std::to_string(p) + " indexes differ");
+    if (*live_usage != replayed.usage) note("partition " + std::to_string(p) + " reagent usage differs");
+    // Indexes: every replayed entry by kind and key, then the live ones
+    // streamed against them (exact, and no sort of either side).
+    {
+      std::unordered_map<std::string, std::string> index;
+      bool same = true;  // a key replayed twice differs from the live index, which has it once
+      auto add = [&](std::vector<IndexEntry> entries) {
+        for (auto& entry : entries) {
+          std::string k(1, entry.kind);
+          k += entry.key;
+          if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
+        }
+      };
+      for (const auto& [din, d] : donations) add(index_entries(d));
+      for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
+      std::size_t matched = 0;
+      std::string k;
+      auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
+        k.assign(1, kind);
+        k += key;
+        auto it = index.find(k);
+        if (it == index.end() || it->second != value) {
+          same = false;
+          return false;
+        }
+        ++matched;
+        return true;
+      });
+      if (!is) return is.error();
+      if (!same || matched != index.size()) {
+        note("partition " + std::to_string(p) + " indexes differ");
+      }
+    }
     auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
     if (!live_demand) return live_demand.error();
-    if (*live_demand != replayed->demand) note("partition " + std::to_string(p) + " demand differs");
+    if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
     auto live_stock = store.stock(p);
     if (!live_stock) return live_stock.error();
     if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
@@ -1395,16 +1409,19 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
         for (const auto& entry : index_entries(d)) b.put_index(p, entry);
       }
       for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
-      for (const auto& [k, n] : replayed->demand) b.put_demand(p, k, n);
-      for (const auto& [k, lot] : replayed->lots) {
+      for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);
+      for (const auto& [k, lot] : replayed.lots) {
         b.put_reagent_lot(p, lot);
         for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
       }
-      for (const auto& [k, n] : replayed->usage) b.put_reagent_usage(p, k, n);
+      for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
       if (auto c = store.commit(b); !c) return c.error();
     }
+    replayed = PartitionState{};  // this partition is done: free it before the next
   }
-  if (auto a = rebuild_alerts(store, ref, rules, supply, write, note); !a) return a.error();
+  if (journal->alerts_recorded) {
+    if (auto a = rebuild_alerts(store, ref, journal->alerts, write, note); !a) return a.error();
+  }
   report.seconds = static_cast<double>(micros_since(t0)) / 1e6;
   return report;
 }

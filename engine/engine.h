@@ -38,6 +38,7 @@
 #include "engine/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
+#include "projections/partition_replay.h"
 #include "projections/projector.h"
 #include "projections/stock.h"
 
@@ -209,18 +210,13 @@ class Engine {
   std::uint64_t failpoint_batch_ = 0;
 };
 
-// One partition's journal replayed through the projector in offset order.
-// With `until`, events that happened after it are skipped (and an event the
-// projector then refuses is skipped too); without, every journaled event must
-// be accepted again or the replay fails with "replay_diverged".
-struct ReplayedPartition {
-  std::unordered_map<std::string, Donation> donations;
-  StockTable stock;
-  std::map<DemandKey, std::int64_t> demand;  // non-zero counts
-  std::map<std::string, ReagentLot> lots;   // by reagent_lot_key()
-  std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
-  std::uint64_t events = 0;
-};
+// One partition's journal replayed through the projector in offset order
+// (projections/partition_replay.h, the one replay of an event). With `until`,
+// events that happened after it are skipped (and an event the projector then
+// refuses is skipped too); without, every journaled event must be accepted
+// again or the replay fails with "replay_diverged". Reads only that partition;
+// rebuild() does not use it (it reads the whole journal once).
+using ReplayedPartition = PartitionState;
 [[nodiscard]] Result<ReplayedPartition> replay_partition(const Store& store,
                                                          const ReferenceData& ref,
                                                          const Rules& rules, std::int32_t partition,
@@ -231,8 +227,10 @@ struct ReplayedPartition {
 [[nodiscard]] Result<StockTable> stock_at(const Store& store, const ReferenceData& ref,
                                           const Rules& rules, TimeMs at);
 
-// Recomputes every projection from the journal. With `write` false it only
-// compares; with `write` true it also replaces the stored projections (the
+// Recomputes every projection from the journal, read once: all partitions
+// together, batch by recorded batch, feeding the alert model at each recorded
+// boundary as the engine did (replay_alerts), then compared (and with `write`
+// replaced) partition by partition. With `write` false it only compares; with `write` true it also replaces the stored projections (the
 // engine must not be running). `equal` says whether the recomputed state was
 // identical to the stored (live) state.
 struct RebuildReport {
@@ -248,7 +246,8 @@ struct RebuildReport {
                                             const SupplyConfig& supply = {});
 
 // The alert changes and open alerts a replay of the journal produces, batch by
-// recorded batch (Store::scan_batch_ends), with a fresh alert model.
+// recorded batch (Store::scan_batch_ends), with a fresh alert model: the same
+// single pass as rebuild(), which also yields every partition's projections.
 struct ReplayedAlerts {
   std::vector<AlertChange> changes;
   std::map<std::string, Alert> open;

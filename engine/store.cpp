@@ -1,7 +1,9 @@
 #include "engine/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -124,6 +126,8 @@ rocksdb::Env* storage_env() {
   return &env;
 }
 
+constexpr std::size_t kBlockCacheBytes = 32 << 20;  // RocksDB's own default size
+
 rocksdb::Options base_options() {
   rocksdb::Options o;
   o.env = storage_env();
@@ -132,6 +136,17 @@ rocksdb::Options base_options() {
   o.compression = rocksdb::kLZ4Compression;
   o.max_background_jobs = 2;
   o.keep_log_file_num = 5;
+  // Memory is bounded by the memtables (write_buffer_size x
+  // max_write_buffer_number) and this one block cache: the index blocks of
+  // every SST file are charged to the cache too, instead of staying in each
+  // open table reader outside it (RocksDB's default), which grows with the
+  // data. L0's are pinned so that the newest files never miss.
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
 
@@ -299,8 +314,10 @@ Result<std::optional<std::string>> Store::get(const std::string& k) const {
 }
 
 Status Store::scan(const std::string& prefix, const std::string& start,
-                   const std::function<bool(std::string_view, std::string_view)>& visit) const {
+                   const std::function<bool(std::string_view, std::string_view)>& visit,
+                   bool fill_cache) const {
   rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
   std::string upper = prefix;
   upper.back() = static_cast<char>(upper.back() + 1);
   rocksdb::Slice upper_slice(upper);
@@ -426,6 +443,25 @@ Result<std::optional<std::string>> Store::outcome(std::int32_t p, std::string_vi
   return get(key(p, 'i', id));
 }
 
+Result<std::vector<std::optional<std::string>>> Store::outcomes(
+    const std::vector<std::pair<std::int32_t, std::string_view>>& ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& [p, id] : ids) keys.push_back(key(p, 'i', id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), slices.size(), slices.data(),
+                values.data(), statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return storage_error(statuses[i], "read failed");
+    out[i] = values[i].ToString();
+  }
+  return out;
+}
+
 Result<std::optional<std::string>> Store::journal_entry(std::int32_t p, std::int64_t off) const {
   return get(key(p, 'j', offset_text(off)));
 }
@@ -444,7 +480,7 @@ Status Store::scan_journal(std::int32_t p, std::int64_t from, const Visitor& vis
       return false;
     }
     return visit(off, v);
-  });
+  }, /*fill_cache=*/false);  // a journal scan is a replay: read once, not worth caching
   if (!s) return s;
   if (failure) return *failure;
   return {};
@@ -461,7 +497,7 @@ Status Store::scan_rejections(std::int32_t p, std::int64_t from, const Visitor& 
 Status Store::scan_donations(
     std::int32_t p,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
-  return scan(key(p, 'd'), {}, visit);
+  return scan(key(p, 'd'), {}, visit, /*fill_cache=*/false);
 }
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
@@ -474,6 +510,20 @@ Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
     if (!s) return s.error();
   }
   return out;
+}
+
+Status Store::scan_index_in(
+    std::int32_t p,
+    const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
+  bool more = true;
+  for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
+    auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
+      return more = visit(kind, k, v);
+    }, /*fill_cache=*/false);
+    if (!s) return s;
+    if (!more) break;
+  }
+  return {};
 }
 
 Result<std::vector<ExpiringUnit>> Store::due_expiries(TimeMs now, std::size_t limit) const {
@@ -753,6 +803,14 @@ Result<std::uint64_t> Store::alert_cursor(std::string_view sink) const {
   std::int64_t n = 0;
   if (v->has_value() && !decode_i64(**v, n)) return corrupt("An alert cursor is damaged.");
   return static_cast<std::uint64_t>(n);
+}
+
+StoreMemory Store::memory() const {
+  StoreMemory m;
+  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &m.memtables);
+  db_->GetIntProperty("rocksdb.block-cache-usage", &m.block_cache);
+  db_->GetIntProperty("rocksdb.estimate-table-readers-mem", &m.table_readers);
+  return m;
 }
 
 std::uint64_t Store::disk_bytes() const {

@@ -107,6 +107,13 @@ struct AlertState {
   std::uint64_t batch = 0;  // last batch boundary recorded
 };
 
+// What RocksDB holds in memory, in bytes: the memtables (at most
+// write_buffer_size x max_write_buffer_number), the block cache (bounded; it
+// holds the SST files' index blocks too) and the table readers outside it.
+struct StoreMemory {
+  std::uint64_t memtables = 0, block_cache = 0, table_readers = 0;
+};
+
 // The secondary indexes ('a', 'x', 'k', 'v') are defined in projections/indexes.h.
 
 class Store {
@@ -186,6 +193,10 @@ class Store {
       std::optional<std::int32_t> partition = std::nullopt) const;
   [[nodiscard]] Result<std::optional<std::string>> outcome(std::int32_t partition,
                                                            std::string_view event_id) const;
+  // The outcomes of many event ids at once (one RocksDB MultiGet), in the
+  // order asked: what outcome() would return for each.
+  [[nodiscard]] Result<std::vector<std::optional<std::string>>> outcomes(
+      const std::vector<std::pair<std::int32_t, std::string_view>>& ids) const;
   [[nodiscard]] Result<std::optional<std::string>> journal_entry(std::int32_t partition,
                                                                  std::int64_t offset) const;
   [[nodiscard]] Result<std::optional<std::string>> rejection(std::int32_t partition,
@@ -207,6 +218,11 @@ class Store {
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
   // Every index entry of one partition, in key order.
   [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
+  // The same, streamed: kind, key and value of each; the visitor returns false to stop.
+  [[nodiscard]] Status scan_index_in(
+      std::int32_t partition,
+      const std::function<bool(char kind, std::string_view key, std::string_view value)>& visit)
+      const;
   // Units that expire at or before `now`, soonest first, at most `limit`.
   [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
   // Every entry of index `kind` across partitions.
@@ -257,13 +273,16 @@ class Store {
       const std::function<bool(std::string_view id, std::string_view json)>& visit) const;
 
   std::uint64_t disk_bytes() const;
+  StoreMemory memory() const;
 
  private:
   explicit Store(std::unique_ptr<rocksdb::DB> db);
   [[nodiscard]] Result<std::optional<std::string>> get(const std::string& key) const;
+  // fill_cache false: blocks read for this scan do not enter the block cache
+  // (a scan of everything, such as a replay, would only evict what queries use).
   [[nodiscard]] Status scan(const std::string& prefix, const std::string& start,
-                            const std::function<bool(std::string_view, std::string_view)>& visit)
-      const;
+                            const std::function<bool(std::string_view, std::string_view)>& visit,
+                            bool fill_cache = true) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;  // of a primary instance

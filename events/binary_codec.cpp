@@ -1,10 +1,10 @@
 #include "events/binary_codec.h"
 
 #include <cereal/archives/portable_binary.hpp>
+#include <algorithm>
+#include <cstring>
 #include <exception>
-#include <istream>
 #include <sstream>
-#include <streambuf>
 
 #include "events/json_codec.h"
 
@@ -12,36 +12,10 @@ namespace hemoledger {
 
 namespace {
 
-// Reads straight from the caller's bytes; no copy.
-class MemoryBuf : public std::streambuf {
- public:
-  explicit MemoryBuf(std::string_view s) {
-    char* p = const_cast<char*>(s.data());
-    setg(p, p, p + s.size());
-  }
-  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
-};
-
-struct DecodeFailure : std::exception {
-  explicit DecodeFailure(std::string m) : message(std::move(m)) {}
-  std::string message;
-};
-
 template <class Archive>
 void save_string(Archive& ar, const std::string& s) {
   ar(static_cast<std::uint32_t>(s.size()));
   ar(cereal::binary_data(s.data(), s.size()));
-}
-
-template <class Archive>
-void load_string(Archive& ar, const MemoryBuf& buf, std::string& s) {
-  std::uint32_t n = 0;
-  ar(n);
-  if (n > kMaxStringBytes || n > buf.remaining()) {
-    throw DecodeFailure("a text field claims " + std::to_string(n) + " bytes");
-  }
-  s.resize(n);
-  ar(cereal::binary_data(s.data(), n));
 }
 
 }  // namespace
@@ -85,7 +59,66 @@ bool looks_binary(std::string_view bytes) {
   return bytes.size() >= 3 && bytes[0] == kBinaryMagic0 && bytes[1] == kBinaryMagic1;
 }
 
-Result<Event> decode_binary(std::string_view bytes) {
+namespace {
+
+// The body as cereal's portable binary archive wrote it: a byte saying whether
+// the writer was little-endian, then fixed-width integers in that order and
+// strings as length(u32) + bytes. Read straight from the caller's bytes, with
+// every length checked, into the caller's Event (whose strings keep their
+// capacity from one event to the next).
+class BodyReader {
+ public:
+  explicit BodyReader(std::string_view body) : p_(body.data()), end_(body.data() + body.size()) {}
+  std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+  bool truncated() const { return truncated_; }
+  const std::string& failure() const { return failure_; }
+  bool ok() const { return !truncated_ && failure_.empty(); }
+
+  void endianness() {
+    std::uint8_t little = 1;
+    raw(&little, 1);
+    swap_ = little != 1;  // as cereal: any other flag means "convert"
+  }
+  template <class T>
+  T number() {
+    unsigned char b[sizeof(T)] = {};
+    raw(b, sizeof(T));
+    if (swap_) std::reverse(b, b + sizeof(T));
+    T v;
+    std::memcpy(&v, b, sizeof(T));
+    return v;
+  }
+  void string(std::string& s) {
+    const auto n = number<std::uint32_t>();
+    if (!ok()) return;
+    if (n > kMaxStringBytes || n > remaining()) {
+      failure_ = "a text field claims " + std::to_string(n) + " bytes";
+      return;
+    }
+    s.assign(p_, n);
+    p_ += n;
+  }
+
+ private:
+  void raw(void* out, std::size_t n) {
+    if (!ok()) return;
+    if (remaining() < n) {
+      truncated_ = true;
+      return;
+    }
+    std::memcpy(out, p_, n);
+    p_ += n;
+  }
+  const char* p_;
+  const char* end_;
+  bool swap_ = false;
+  bool truncated_ = false;
+  std::string failure_;
+};
+
+}  // namespace
+
+Status decode_binary_into(std::string_view bytes, Event& e) {
   if (!looks_binary(bytes)) {
     return make_error("undecodable", "The message is neither a hemoledger binary event nor JSON.");
   }
@@ -94,66 +127,73 @@ Result<Event> decode_binary(std::string_view bytes) {
                                          std::to_string(static_cast<std::uint8_t>(bytes[2])) +
                                          " is not supported.");
   }
-  MemoryBuf buf(bytes.substr(3));
-  std::istream in(&buf);
-  Event e;
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(e.schema_version);
-    if (e.schema_version == 0 || e.schema_version > kSchemaVersion) {
-      return make_error("unsupported_version",
-                        "Schema version " + std::to_string(e.schema_version) +
-                            " is not supported; this engine reads versions 1 to " +
-                            std::to_string(kSchemaVersion) + ".");
-    }
-    std::uint8_t type = 0, abo = 0, patient_abo = 0;
-    std::int64_t at = 0, recorded = 0, expires = 0;
-    std::int32_t volume = 0;
-    load_string(ar, buf, e.id);
-    ar(type);
-    ar(at, recorded);
-    load_string(ar, buf, e.facility);
-    load_string(ar, buf, e.actor);
-    load_string(ar, buf, e.station);
-    load_string(ar, buf, e.din);
-    load_string(ar, buf, e.product);
-    load_string(ar, buf, e.donor);
-    ar(abo, expires, volume);
-    load_string(ar, buf, e.to);
-    load_string(ar, buf, e.test);
-    load_string(ar, buf, e.result);
-    load_string(ar, buf, e.reason);
-    ar(patient_abo);
-    std::int32_t quantity = 0;
-    if (e.schema_version >= 2) {
-      load_string(ar, buf, e.reagent);
-      load_string(ar, buf, e.lot);
-      ar(quantity);
-    }
-    e.quantity = quantity;
-    if (type < 1 || type > kEventTypeCount) {
-      return make_error("unknown_type",
-                        "Binary event type " + std::to_string(type) + " is not one hemoledger knows.");
-    }
-    if (abo > 8 || patient_abo > 8) {
-      return make_error("undecodable", "The binary event carries an invalid blood group.");
-    }
-    e.type = static_cast<EventType>(type);
-    e.at = at;
-    e.recorded_at = recorded;
-    e.expires_at = expires;
-    e.volume_ml = volume;
-    e.abo_rh = static_cast<AboRh>(abo);
-    e.patient_abo_rh = static_cast<AboRh>(patient_abo);
-  } catch (const DecodeFailure& f) {
-    return make_error("undecodable", "The binary event is damaged: " + f.message + ".");
-  } catch (const std::exception&) {
-    return make_error("undecodable", "The binary event is truncated or damaged.");
+  BodyReader in(bytes.substr(3));
+  const auto damaged = [&]() -> Error {
+    if (in.truncated()) return make_error("undecodable", "The binary event is truncated or damaged.");
+    return make_error("undecodable", "The binary event is damaged: " + in.failure() + ".");
+  };
+  in.endianness();
+  e.schema_version = in.number<std::uint16_t>();
+  if (!in.ok()) return damaged();
+  if (e.schema_version == 0 || e.schema_version > kSchemaVersion) {
+    return make_error("unsupported_version",
+                      "Schema version " + std::to_string(e.schema_version) +
+                          " is not supported; this engine reads versions 1 to " +
+                          std::to_string(kSchemaVersion) + ".");
   }
-  if (buf.remaining() != 0) {
+  // Schema version 1, in this order (encode_binary).
+  in.string(e.id);
+  const auto type = in.number<std::uint8_t>();
+  const auto at = in.number<std::int64_t>();
+  const auto recorded = in.number<std::int64_t>();
+  in.string(e.facility);
+  in.string(e.actor);
+  in.string(e.station);
+  in.string(e.din);
+  in.string(e.product);
+  in.string(e.donor);
+  const auto abo = in.number<std::uint8_t>();
+  const auto expires = in.number<std::int64_t>();
+  const auto volume = in.number<std::int32_t>();
+  in.string(e.to);
+  in.string(e.test);
+  in.string(e.result);
+  in.string(e.reason);
+  const auto patient_abo = in.number<std::uint8_t>();
+  std::int32_t quantity = 0;
+  if (e.schema_version >= 2) {
+    in.string(e.reagent);
+    in.string(e.lot);
+    quantity = in.number<std::int32_t>();
+  } else {
+    e.reagent.clear();
+    e.lot.clear();
+  }
+  if (!in.ok()) return damaged();
+  e.quantity = quantity;
+  if (type < 1 || type > kEventTypeCount) {
+    return make_error("unknown_type",
+                      "Binary event type " + std::to_string(type) + " is not one hemoledger knows.");
+  }
+  if (abo > 8 || patient_abo > 8) {
+    return make_error("undecodable", "The binary event carries an invalid blood group.");
+  }
+  e.type = static_cast<EventType>(type);
+  e.at = at;
+  e.recorded_at = recorded;
+  e.expires_at = expires;
+  e.volume_ml = volume;
+  e.abo_rh = static_cast<AboRh>(abo);
+  e.patient_abo_rh = static_cast<AboRh>(patient_abo);
+  if (in.remaining() != 0) {
     return make_error("undecodable", "The binary event has trailing bytes.");
   }
-  if (auto s = validate_shape(e); !s) return s.error();
+  return validate_shape(e);
+}
+
+Result<Event> decode_binary(std::string_view bytes) {
+  Event e;
+  if (auto s = decode_binary_into(bytes, e); !s) return s.error();
   return e;
 }
 

@@ -29,6 +29,10 @@ std::string encode_binary(const Event& e);
 // Decodes and validates the shape; errors have code "undecodable" or a
 // validate_shape() code.
 [[nodiscard]] Result<Event> decode_binary(std::string_view bytes);
+// The same into `e` (every field is set), reusing its strings' storage: for
+// a reader of many events, such as a replay of the journal. On an error `e`
+// holds a partial event.
+[[nodiscard]] Status decode_binary_into(std::string_view bytes, Event& e);
 
 bool looks_binary(std::string_view bytes);  // starts with the frame header
 

@@ -1,7 +1,10 @@
 #include "events/json_codec.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace hemoledger {
 
@@ -11,27 +14,52 @@ namespace {
 
 Error bad(std::string message) { return make_error("malformed_json", std::move(message)); }
 
-Status read_string(const json& v, std::string_view name, std::string& out) {
+// The field rules below read a value through this small interface, so that
+// the DOM (nlohmann::json) and the flat fast path (FlatValue) share them.
+struct JsonValue {
+  const json& v;
+  bool is_string() const { return v.is_string(); }
+  std::string string() const { return v.get<std::string>(); }
+  bool is_integer() const { return v.is_number_integer(); }
+  std::int64_t integer() const { return v.get<std::int64_t>(); }
+};
+
+// A value of a flat object as the fast path saw it: a string without escapes
+// (printable ASCII) or a non-negative integer of at most 18 digits.
+struct FlatValue {
+  bool text = false;
+  std::string_view raw;
+  std::int64_t n = 0;
+  bool is_string() const { return text; }
+  std::string string() const { return std::string(raw); }
+  bool is_integer() const { return !text; }
+  std::int64_t integer() const { return n; }
+};
+
+template <class V>
+Status read_string(const V& v, std::string_view name, std::string& out) {
   if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
-  out = v.get<std::string>();
+  out = v.string();
   return {};
 }
 
-Status read_time(const json& v, std::string_view name, TimeMs& out) {
+template <class V>
+Status read_time(const V& v, std::string_view name, TimeMs& out) {
   if (!v.is_string()) {
     return bad("The field '" + std::string(name) + "' must be an RFC 3339 string.");
   }
-  auto t = parse_rfc3339(v.get<std::string>());
+  auto t = parse_rfc3339(v.string());
   if (!t) return t.error();
   out = *t;
   return {};
 }
 
-Status read_group(const json& v, std::string_view name, AboRh& out) {
+template <class V>
+Status read_group(const V& v, std::string_view name, AboRh& out) {
   if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
-  auto g = parse_abo_rh(v.get<std::string>());
+  auto g = parse_abo_rh(v.string());
   if (!g) {
-    return make_error("invalid_blood_group", "\"" + v.get<std::string>().substr(0, 10) +
+    return make_error("invalid_blood_group", "\"" + v.string().substr(0, 10) +
                                                  "\" is not a blood group; use O+, O-, A+, A-, "
                                                  "B+, B-, AB+ or AB-.");
   }
@@ -39,12 +67,13 @@ Status read_group(const json& v, std::string_view name, AboRh& out) {
   return {};
 }
 
-Status read_int(const json& v, std::string_view name, std::int64_t lo, std::int64_t hi,
+template <class V>
+Status read_int(const V& v, std::string_view name, std::int64_t lo, std::int64_t hi,
                 std::int64_t& out) {
-  if (!v.is_number_integer()) {
+  if (!v.is_integer()) {
     return bad("The field '" + std::string(name) + "' must be a whole number.");
   }
-  const auto n = v.get<std::int64_t>();
+  const auto n = v.integer();
   if (n < lo || n > hi) {
     return bad("The field '" + std::string(name) + "' is out of range.");
   }
@@ -52,7 +81,8 @@ Status read_int(const json& v, std::string_view name, std::int64_t lo, std::int6
   return {};
 }
 
-Status read_field(const std::string& key, const json& v, Event& e, bool& is_payload,
+template <class V>
+Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload,
                   Field& field) {
   is_payload = false;
   if (key == "id") return read_string(v, key, e.id);
@@ -100,6 +130,90 @@ Status read_field(const std::string& key, const json& v, Event& e, bool& is_payl
   }
   return make_error("unknown_field", "The field '" + key.substr(0, 40) +
                                          "' is not part of any hemoledger event.");
+}
+
+// The fields of an object, in key order (as nlohmann's std::map iterates
+// them), into `e`, whose type is set.
+template <class It, class Value>
+Status read_fields(It begin, It end, Event& e, const Value& value_of) {
+  for (auto it = begin; it != end; ++it) {
+    bool is_payload = false;
+    Field field = Field::din;
+    const std::string& key = it->first;
+    if (auto s = read_field(key, value_of(it), e, is_payload, field); !s) return s;
+    if (is_payload && !field_allowed(e.type, field)) {
+      return make_error("unexpected_field", "The field '" + key + "' does not apply to " +
+                                                std::string(to_string(e.type)) + ".");
+    }
+  }
+  return {};
+}
+
+// The fast path for the common message: one flat object whose keys and string
+// values are printable ASCII without escapes and whose numbers are small
+// non-negative integers. Anything else (and any repeated key) returns false
+// and goes to the full parser, which then gives the answer, errors included.
+bool parse_flat(std::string_view t, std::vector<std::pair<std::string, FlatValue>>& out) {
+  std::size_t i = 0;
+  const auto ws = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) ++i;
+  };
+  const auto str = [&](std::string_view& s) {
+    if (i >= t.size() || t[i] != '"') return false;
+    const std::size_t start = ++i;
+    while (i < t.size() && t[i] != '"') {
+      const auto c = static_cast<unsigned char>(t[i]);
+      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
+      ++i;
+    }
+    if (i >= t.size()) return false;
+    s = t.substr(start, i - start);
+    ++i;
+    return true;
+  };
+  ws();
+  if (i >= t.size() || t[i] != '{') return false;
+  ++i;
+  ws();
+  if (i < t.size() && t[i] == '}') return false;  // empty: let the parser answer
+  for (;;) {
+    ws();
+    std::string_view key;
+    if (!str(key)) return false;
+    ws();
+    if (i >= t.size() || t[i] != ':') return false;
+    ++i;
+    ws();
+    FlatValue v;
+    if (i < t.size() && t[i] == '"') {
+      v.text = true;
+      if (!str(v.raw)) return false;
+    } else {
+      const std::size_t start = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      const std::size_t digits = i - start;
+      if (digits == 0 || digits > 18 || (digits > 1 && t[start] == '0')) return false;
+      for (std::size_t k = start; k < i; ++k) v.n = v.n * 10 + (t[k] - '0');
+    }
+    out.emplace_back(std::string(key), v);
+    ws();
+    if (i >= t.size()) return false;
+    if (t[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (t[i] != '}') return false;
+    ++i;
+    break;
+  }
+  ws();
+  if (i != t.size()) return false;
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t k = 1; k < out.size(); ++k) {
+    if (out[k].first == out[k - 1].first) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -164,6 +278,27 @@ Result<Event> decode_json(std::string_view text) {
   if (!json_nesting_within(text, kMaxJsonDepth)) {
     return bad("The JSON is nested too deeply to be an event.");
   }
+  std::vector<std::pair<std::string, FlatValue>> flat;
+  if (parse_flat(text, flat)) {
+    auto type_it = std::find_if(flat.begin(), flat.end(),
+                                [](const auto& kv) { return kv.first == "type"; });
+    if (type_it == flat.end() || !type_it->second.text) {
+      return make_error("missing_field", "The event has no 'type'.");
+    }
+    auto type = parse_event_type(type_it->second.raw);
+    if (!type) {
+      return make_error("unknown_type", "\"" + std::string(type_it->second.raw.substr(0, 40)) +
+                                            "\" is not an event type hemoledger knows.");
+    }
+    Event e;
+    e.type = *type;
+    e.schema_version = kSchemaVersion;
+    if (auto s = read_fields(flat.begin(), flat.end(), e, [](auto it) { return it->second; }); !s) {
+      return s.error();
+    }
+    if (auto s = validate_shape(e); !s) return s.error();
+    return e;
+  }
   // nlohmann keeps the last of repeated keys; a safety record must not say two things.
   std::set<std::string> keys;
   std::string repeated;
@@ -195,14 +330,11 @@ Result<Event> decode_json(std::string_view text) {
   Event e;
   e.type = *type;
   e.schema_version = kSchemaVersion;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool is_payload = false;
-    Field field = Field::din;
-    if (auto s = read_field(it.key(), it.value(), e, is_payload, field); !s) return s.error();
-    if (is_payload && !field_allowed(e.type, field)) {
-      return make_error("unexpected_field", "The field '" + it.key() + "' does not apply to " +
-                                                std::string(to_string(e.type)) + ".");
-    }
+  const auto& object = j.get_ref<const json::object_t&>();
+  if (auto s = read_fields(object.begin(), object.end(), e,
+                           [](auto it) { return JsonValue{it->second}; });
+      !s) {
+    return s.error();
   }
   if (auto s = validate_shape(e); !s) return s.error();
   return e;

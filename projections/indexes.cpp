@@ -33,9 +33,15 @@ std::vector<std::string_view> split(std::string_view s) {
 }  // namespace
 
 std::string decimal20(std::int64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(v));
-  return buf;
+  if (v < 0) {  // rare: as printf's %020lld does
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(v));
+    return buf;
+  }
+  std::string out(kNum, '0');
+  auto u = static_cast<std::uint64_t>(v);
+  for (std::size_t i = kNum; u != 0; u /= 10) out[--i] = static_cast<char>('0' + u % 10);
+  return out;
 }
 
 bool parse_decimal20(std::string_view text, std::int64_t& out) {
@@ -51,9 +57,15 @@ bool parse_decimal20(std::string_view text, std::int64_t& out) {
 
 std::vector<IndexEntry> index_entries(const Donation& d) {
   std::vector<IndexEntry> out;
+  out.reserve(2 * d.units.size() + d.recalls.size() + 1);
   const std::string group(to_string(d.group()));
   for (const auto& u : d.units) {
-    const std::string unit_key = decimal20(u.expires_at) + "|" + d.din + "|" + u.product;
+    std::string unit_key = decimal20(u.expires_at);
+    unit_key.reserve(kNum + 2 + d.din.size() + u.product.size());
+    unit_key += '|';
+    unit_key += d.din;
+    unit_key += '|';
+    unit_key += u.product;
     const std::string category(to_string(u.category));
     if (u.status == UnitStatus::available) {
       out.push_back({'a', u.holder + "|" + unit_key, category + "|" + group});

@@ -321,20 +321,36 @@ std::string missing_for_release(const ReferenceData& ref, const Donation& d) {
   return missing;
 }
 
-Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const Donation* before,
-                            const Event& e) {
-  if (auto s = validate_shape(e); !s) return s.error();
+namespace {
+
+// What apply_event checks before it needs the donation's new state: the shape,
+// the facility, and whether the event may meet this donation at all.
+Status precheck(const ReferenceData& ref, const Donation* before, const Event& e) {
+  if (auto s = validate_shape(e); !s) return s;
   if (!ref.facility(e.facility)) {
     return reject("unknown_facility", "The facility " + e.facility + " is not a known facility.");
   }
-  Applied out;
-  std::string detail;
   if (e.type == EventType::donation_collected) {
     if (before) {
       return reject("duplicate_donation", "Donation " + e.din + " was already collected at " +
                                               before->facility + ".");
     }
-    Donation& d = out.after;
+    return {};
+  }
+  if (!before) return reject("unknown_donation", "No donation " + e.din + " has been collected.");
+  if (e.at < before->collected_at) {
+    return reject("before_collection", "The event is dated before donation " + e.din +
+                                           " was collected.");
+  }
+  return {};
+}
+
+// The rules, once prechecked: folds `e` into `d`, which holds a copy of
+// `before` (its history aside: no rule reads it) or, for a collection, nothing.
+// `detail` is the history entry's detail.
+Status fold(const ReferenceData& ref, const Rules& rules, Donation& d, const Event& e,
+            std::string& detail) {
+  if (e.type == EventType::donation_collected) {
     d.din = e.din;
     d.donor = e.donor;
     d.facility = e.facility;
@@ -342,57 +358,85 @@ Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const 
     d.volume_ml = e.volume_ml;
     d.declared = e.abo_rh;
     if (e.abo_rh != AboRh::unknown) detail = "labelled " + std::string(to_string(e.abo_rh));
-  } else {
-    if (!before) {
-      return reject("unknown_donation", "No donation " + e.din + " has been collected.");
-    }
-    if (e.at < before->collected_at) {
-      return reject("before_collection", "The event is dated before donation " + e.din +
-                                             " was collected.");
-    }
-    out.after = *before;
-    Donation& d = out.after;
-    if (e.type == EventType::component_produced) {
-      const Product* p = ref.product(e.product);
-      if (!p) {
-        return reject("unknown_product", "The product code " + e.product +
-                                             " is not in the product catalogue.");
-      }
-      if (d.unit(e.product)) {
-        return reject("duplicate_component", "Component " + e.product + " of donation " + e.din +
-                                                 " was already produced.");
-      }
-      const TimeMs limit = end_of_day_after(d.collected_at, p->shelf_life_days);
-      if (e.expires_at > limit) {
-        return reject("component_outlives_donation",
-                      "Component " + e.product + " would expire at " +
-                          format_rfc3339(e.expires_at) + ", after its limit of " +
-                          format_rfc3339(limit) + " (" + std::to_string(p->shelf_life_days) +
-                          " days from collection).");
-      }
-      UnitState u;
-      u.product = e.product;
-      u.category = p->category;
-      u.status = UnitStatus::quarantined;
-      u.holder = e.facility;
-      u.produced_at = e.at;
-      u.expires_at = e.expires_at != 0 ? e.expires_at : limit;
-      u.volume_ml = e.volume_ml;
-      u.tti_blocked = d.tti_positive;
-      d.units.push_back(u);
-      detail = std::string(to_string(p->category)) + ", expires " + format_rfc3339(u.expires_at);
-    } else if (e.type == EventType::test_resulted) {
-      if (auto s = apply_test(ref, d, e, detail); !s) return s.error();
-    } else {
-      if (auto s = apply_unit_event(ref, rules, d, e, detail); !s) return s.error();
-    }
+    return {};
   }
+  if (e.type == EventType::component_produced) {
+    const Product* p = ref.product(e.product);
+    if (!p) {
+      return reject("unknown_product", "The product code " + e.product +
+                                           " is not in the product catalogue.");
+    }
+    if (d.unit(e.product)) {
+      return reject("duplicate_component", "Component " + e.product + " of donation " + e.din +
+                                               " was already produced.");
+    }
+    const TimeMs limit = end_of_day_after(d.collected_at, p->shelf_life_days);
+    if (e.expires_at > limit) {
+      return reject("component_outlives_donation",
+                    "Component " + e.product + " would expire at " +
+                        format_rfc3339(e.expires_at) + ", after its limit of " +
+                        format_rfc3339(limit) + " (" + std::to_string(p->shelf_life_days) +
+                        " days from collection).");
+    }
+    UnitState u;
+    u.product = e.product;
+    u.category = p->category;
+    u.status = UnitStatus::quarantined;
+    u.holder = e.facility;
+    u.produced_at = e.at;
+    u.expires_at = e.expires_at != 0 ? e.expires_at : limit;
+    u.volume_ml = e.volume_ml;
+    u.tti_blocked = d.tti_positive;
+    d.units.push_back(u);
+    detail = std::string(to_string(p->category)) + ", expires " + format_rfc3339(u.expires_at);
+    return {};
+  }
+  if (e.type == EventType::test_resulted) return apply_test(ref, d, e, detail);
+  return apply_unit_event(ref, rules, d, e, detail);
+}
+
+HistoryEntry history_entry(const Event& e, std::string detail) {
   const bool donation_level =
       e.type == EventType::donation_collected || e.type == EventType::test_resulted;
-  out.after.history.push_back(
-      HistoryEntry{e.id, e.type, e.at, e.facility, donation_level ? "" : e.product, detail});
+  return HistoryEntry{e.id, e.type, e.at, e.facility, donation_level ? "" : e.product,
+                      std::move(detail)};
+}
+
+}  // namespace
+
+Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const Donation* before,
+                            const Event& e) {
+  if (auto s = precheck(ref, before, e); !s) return s.error();
+  Applied out;
+  if (before) out.after = *before;
+  std::string detail;
+  if (auto s = fold(ref, rules, out.after, e, detail); !s) return s.error();
+  out.after.history.push_back(history_entry(e, std::move(detail)));
   out.stock = stock_diff(before, out.after);
   out.demand = demand_diff(before, out.after, e);
+  return out;
+}
+
+Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules,
+                                     Donation& state, bool exists, const Event& e) {
+  const Donation* before = exists ? &state : nullptr;
+  if (auto s = precheck(ref, before, e); !s) return s.error();
+  // The working copy leaves the history behind (no rule reads it): copying
+  // it for every event is what made a replay quadratic in a donation's events.
+  std::vector<HistoryEntry> history;
+  if (exists) history.swap(state.history);
+  Donation after = exists ? state : Donation{};
+  std::string detail;
+  if (auto s = fold(ref, rules, after, e, detail); !s) {
+    if (exists) state.history.swap(history);
+    return s.error();
+  }
+  Changes out;
+  out.stock = stock_diff(before, after);
+  out.demand = demand_diff(before, after, e);
+  after.history.swap(history);
+  after.history.push_back(history_entry(e, std::move(detail)));
+  state = std::move(after);
   return out;
 }
 

@@ -70,6 +70,18 @@ struct Applied {
 [[nodiscard]] Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules,
                                           const Donation* before, const Event& e);
 
+// The same rules for a caller that keeps each Donation and folds events into
+// it (a replay of the journal, projections/partition_replay.h): `state` is the
+// donation when `exists`, otherwise ignored, and on success holds the new
+// state, exactly what apply_event's `after` would be. Cheaper because the
+// history is moved, not copied. On a rejection `state` is unchanged.
+struct Changes {
+  std::vector<StockDelta> stock;
+  std::vector<DemandDelta> demand;
+};
+[[nodiscard]] Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules,
+                                                   Donation& state, bool exists, const Event& e);
+
 // What a release of this donation's components still waits for ("ABO typing,
 // hiv screen"); empty when nothing is missing. Shared with the API so that a
 // technician sees the same list the rule uses.

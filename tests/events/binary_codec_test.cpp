@@ -274,3 +274,23 @@ TEST_CASE("a binary event with a time outside 1990-2199 is refused as implausibl
     CHECK(undecodable(encode_binary(e)).code == "implausible_time");
   }
 }
+
+TEST_CASE("an Event reused for decoding holds exactly the next event, nothing of the last",
+          "[events][binary]") {
+  Event reused;
+  REQUIRE(decode_binary_into(encode_binary(full_event(EventType::reagent_received)), reused).ok());
+  Event v1 = full_event(EventType::unit_issued);
+  v1.schema_version = 1;
+  REQUIRE(decode_binary_into(encode_binary(v1), reused).ok());
+  CHECK(reused == v1);
+  for (int t = 1; t <= kEventTypeCount; ++t) {
+    const Event e = full_event(t);
+    REQUIRE(decode_binary_into(encode_binary(e), reused).ok());
+    CHECK(reused == e);
+  }
+  // The errors are decode_binary's.
+  const std::string cut = encode_binary(full_event(EventType::unit_issued)).substr(0, 20);
+  auto s = decode_binary_into(cut, reused);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message == undecodable(cut).message);
+}

@@ -359,3 +359,39 @@ TEST_CASE("a donor given by name instead of a pseudonymous id is refused", "[eve
     CHECK(r.error().message.find("never a name") != std::string::npos);
   }
 }
+
+TEST_CASE("a message with escapes, spaces or Arabic text decodes as its plain form would",
+          "[events][json]") {
+  const std::string plain =
+      R"({"id":"c0a8-17","type":"UnitIssued","at":"2026-11-22T08:15:00Z","facility":"NBS-BB",)"
+      R"("din":"G123426000017","product":"E0336V00","patient_abo_rh":"O-"})";
+  const std::string escaped =
+      "{ \"product\" : \"E0336V00\",\n\t\"din\":\"G123426000017\", \"facility\":\"NBS\\u002dBB\","
+      "\"at\":\"2026-11-22T08:15:00Z\",\"type\":\"UnitIssued\",\"id\":\"c0a8-17\","
+      "\"patient_abo_rh\":\"O-\" }";
+  auto a = decode_json(plain);
+  auto b = decode_json(escaped);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a == *b);
+  auto arabic = decode_json(
+      R"({"id":"c0a8-18","type":"UnitDiscarded","at":"2026-11-22T08:15:00Z","facility":"NBS-BB",)"
+      R"("din":"G123426000017","product":"E0336V00","reason":"broken_bag","actor":"سمر"})");
+  REQUIRE(arabic.ok());
+  CHECK(arabic->actor == "سمر");
+  // Errors of flat messages are those of the full parser: the first wrong field in key order.
+  auto wrong = decode_json(
+      R"({"id":"x-1","type":"UnitIssued","at":"2026-11-22T08:15:00Z","facility":7,)"
+      R"("din":5,"product":"E0336V00"})");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message == "The field 'din' must be a string.");
+  auto repeated = decode_json(
+      R"({"id":"x-1","type":"UnitIssued","id":"x-2","at":"2026-11-22T08:15:00Z"})");
+  REQUIRE_FALSE(repeated.ok());
+  CHECK(repeated.error().message == "The field 'id' appears more than once.");
+  auto big = decode_json(
+      R"({"id":"x-1","type":"DonationCollected","at":"2026-11-22T08:15:00Z","facility":"NBS-BB",)"
+      R"("din":"G123426000017","volume_ml":99999999999999999999})");
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.error().code == "malformed_json");
+}

@@ -1,0 +1,90 @@
+#include "projections/partition_replay.h"
+
+#include <algorithm>
+
+namespace hemoledger {
+
+PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts)
+    : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {}
+
+Status PartitionReplay::apply(const Event& e) {
+  if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
+  } else if (is_reagent_event(e.type)) {
+    std::string key = reagent_lot_key(e.reagent, e.lot);
+    auto it = state_.lots.find(key);
+    const ReagentLot* before = it == state_.lots.end() ? nullptr : &it->second;
+    auto applied = apply_reagent_event(ref_, before, e);
+    if (!applied) return applied.error();
+    if (feeds_alerts_ && !lot_index_before_.count(key)) {
+      lot_index_before_.emplace(key, before ? reagent_index_entries(*before)
+                                            : std::vector<IndexEntry>{});
+    }
+    for (const auto& u : applied->usage) {
+      if ((state_.usage[u.key] += u.change) == 0) state_.usage.erase(u.key);
+      if (feeds_alerts_) usage_changes_.push_back(u);
+    }
+    if (it == state_.lots.end()) state_.lots.emplace(std::move(key), std::move(applied->after));
+    else it->second = std::move(applied->after);
+  } else {
+    auto [it, inserted] = state_.donations.try_emplace(e.din);
+    if (feeds_alerts_ && !donation_index_before_.count(e.din)) {
+      // Recorded before the event, dropped again if the projector refuses it.
+      donation_index_before_.emplace(e.din, inserted ? std::vector<IndexEntry>{}
+                                                     : index_entries(it->second));
+    }
+    auto changes = apply_event_in_place(ref_, rules_, it->second, !inserted, e);
+    if (!changes) {
+      if (inserted) {
+        state_.donations.erase(it);
+        if (feeds_alerts_) donation_index_before_.erase(e.din);
+      }
+      return changes.error();
+    }
+    for (const auto& d : changes->stock) {
+      state_.stock.apply(d);
+      if (feeds_alerts_) stock_change_.apply(d);
+    }
+    for (const auto& d : changes->demand) {
+      if ((state_.demand[d.key] += d.change) == 0) state_.demand.erase(d.key);
+      if (feeds_alerts_) demand_changes_.push_back(d);
+    }
+  }
+  clock_ = std::max({clock_, e.at, e.recorded_at});
+  ++state_.events;
+  return {};
+}
+
+TimeMs PartitionReplay::feed(AlertModel& model) {
+  auto update_index = [&](const std::vector<IndexEntry>& before,
+                          const std::vector<IndexEntry>& after) {
+    for (const auto& entry : before) {
+      if (std::find(after.begin(), after.end(), entry) == after.end()) model.on_index(entry, false);
+    }
+    for (const auto& entry : after) {
+      if (std::find(before.begin(), before.end(), entry) == before.end()) {
+        model.on_index(entry, true);
+      }
+    }
+  };
+  for (const auto& [key, before] : lot_index_before_) {
+    const ReagentLot& lot = state_.lots.at(key);
+    model.set_reagent_lot(lot);
+    update_index(before, reagent_index_entries(lot));
+  }
+  for (const auto& u : usage_changes_) model.on_reagent_usage(u.key, u.change);
+  for (const auto& [din, before] : donation_index_before_) {
+    update_index(before, index_entries(state_.donations.at(din)));
+  }
+  for (const auto& [k, n] : stock_change_.cells()) model.on_stock(k, n);
+  for (const auto& d : demand_changes_) model.on_demand(d.key, d.change);
+  lot_index_before_.clear();
+  donation_index_before_.clear();
+  stock_change_ = StockTable{};
+  demand_changes_.clear();
+  usage_changes_.clear();
+  const TimeMs clock = clock_;
+  clock_ = 0;
+  return clock;
+}
+
+}  // namespace hemoledger

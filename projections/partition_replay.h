@@ -1,0 +1,79 @@
+// PartitionReplay: one partition's projections folded from its journal, event
+// by event, in place: the donations, stock, demand, reagent lots and their
+// usage. It is the one place where a replay applies an event (rebuild, the
+// alert replay, stock at an instant), through the same projector functions as
+// the engine's apply loop, and it can feed the alert model what each recorded
+// batch changed, exactly as the engine fed it when it committed that batch:
+//
+//   PartitionReplay r(ref, rules, /*feeds_alerts=*/true);
+//   for (const Event& e : events_of_the_batch) {
+//     if (auto s = r.apply(e); !s) { /* the projector refused e: nothing changed */ }
+//   }
+//   model.advance_clock(r.feed(model));  // then model.evaluate()
+//
+// Pure (no storage, no clock); values only, not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "events/event.h"
+#include "events/reference_data.h"
+#include "projections/alerts.h"
+#include "projections/demand.h"
+#include "projections/indexes.h"
+#include "projections/projector.h"
+#include "projections/reagents.h"
+#include "projections/stock.h"
+#include "projections/unit_state.h"
+
+namespace hemoledger {
+
+// A partition's replayed state.
+struct PartitionState {
+  std::unordered_map<std::string, Donation> donations;  // by DIN
+  StockTable stock;
+  std::map<DemandKey, std::int64_t> demand;       // non-zero counts
+  std::map<std::string, ReagentLot> lots;         // by reagent_lot_key()
+  std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
+  std::uint64_t events = 0;                       // applied, clock ticks included
+};
+
+class PartitionReplay {
+ public:
+  // With `feeds_alerts`, remembers what the events applied since the last
+  // feed() changed (a little work per event and per donation touched).
+  PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false);
+
+  // Applies one journaled event. On an error (the projector refuses it: code
+  // and sentence as in the apply loop) nothing changed.
+  [[nodiscard]] Status apply(const Event& e);
+
+  // Gives `model` what the events applied since the last feed() changed, as
+  // the engine does for a committed batch: each touched lot as it now is and
+  // its index difference, usage, each touched donation's index difference,
+  // the net stock change and demand. Returns the latest `at` or `recorded_at`
+  // of those events (0: none), for AlertModel::advance_clock.
+  TimeMs feed(AlertModel& model);
+
+  const PartitionState& state() const { return state_; }
+  PartitionState& state() { return state_; }
+
+ private:
+  const ReferenceData& ref_;
+  Rules rules_;
+  bool feeds_alerts_;
+  PartitionState state_;
+  // Since the last feed(), when feeding alerts: index entries before.
+  std::unordered_map<std::string, std::vector<IndexEntry>> donation_index_before_;
+  std::map<std::string, std::vector<IndexEntry>> lot_index_before_;
+  StockTable stock_change_;
+  std::vector<DemandDelta> demand_changes_;
+  std::vector<ReagentUsage> usage_changes_;
+  TimeMs clock_ = 0;
+};
+
+}  // namespace hemoledger

@@ -1,0 +1,124 @@
+#include "projections/partition_replay.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/projections/ledger.h"
+
+using namespace hemoledger;
+using namespace hemoledger::testing;
+
+namespace {
+
+// A donation released, with red cells that expire two days after release, an
+// issue refused on the way (quarantined), then issued.
+std::vector<Event> released_and_issued() {
+  return {
+      donation_collected(kT0, AboRh::b_neg),
+      component_produced(kRedCells, kT0 + kHour, kT0 + 3 * kDay),
+      unit_issued(kRedCells, kT0 + kHour),  // refused: quarantined
+      test_resulted("abo", "B", kT0 + 2 * kHour),
+      test_resulted("rhd", "neg", kT0 + 2 * kHour),
+      test_resulted("hiv", "negative", kT0 + 2 * kHour),
+      test_resulted("hbv", "negative", kT0 + 2 * kHour),
+      test_resulted("hcv", "negative", kT0 + 2 * kHour),
+      test_resulted("syphilis", "negative", kT0 + 2 * kHour),
+      unit_event(EventType::unit_released, kRedCells, kT0 + 3 * kHour),
+      unit_issued(kRedCells, kT0 + 30 * kHour),
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a replay folded in place gives the states, stock and refusals of apply_event",
+          "[projections][replay]") {
+  const auto events = released_and_issued();
+  std::optional<Donation> pure;
+  StockTable pure_stock;
+  std::vector<std::string> pure_codes;
+  for (const auto& e : events) {
+    auto r = apply_event(shipped_reference(), Rules{}, pure ? &*pure : nullptr, e);
+    pure_codes.push_back(r ? "ok" : r.error().code);
+    if (!r) continue;
+    pure = r->after;
+    for (const auto& d : r->stock) pure_stock.apply(d);
+  }
+  PartitionReplay replay(shipped_reference(), Rules{});
+  std::vector<std::string> codes;
+  for (const auto& e : events) {
+    auto s = replay.apply(e);
+    codes.push_back(s ? "ok" : s.error().code);
+  }
+  CHECK(codes == pure_codes);
+  CHECK(codes[2] == "unit_quarantined");
+  REQUIRE(pure.has_value());
+  REQUIRE(replay.state().donations.count(kDin) == 1);
+  CHECK(replay.state().donations.at(kDin) == *pure);
+  CHECK(replay.state().donations.at(kDin).history.size() == events.size() - 1);
+  CHECK(replay.state().stock == pure_stock);
+  CHECK(replay.state().events == events.size() - 1);
+}
+
+TEST_CASE("an event the replay refuses leaves the donation as it was, history included",
+          "[projections][replay]") {
+  PartitionReplay replay(shipped_reference(), Rules{});
+  REQUIRE(replay.apply(donation_collected(kT0)).ok());
+  REQUIRE(replay.apply(component_produced(kRedCells, kT0 + kHour)).ok());
+  const Donation before = replay.state().donations.at(kDin);
+  auto refused = replay.apply(unit_event(EventType::unit_released, kRedCells, kT0 + 2 * kHour));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == "untested");
+  CHECK(replay.state().donations.at(kDin) == before);
+  // A first event that is refused leaves no donation behind.
+  auto orphan = unit_issued(kRedCells, kT0);
+  orphan.din = "G123426000025";
+  CHECK_FALSE(replay.apply(orphan).ok());
+  CHECK(replay.state().donations.count("G123426000025") == 0);
+}
+
+TEST_CASE("the alert model fed by a replay at batch boundaries ends as when fed event by event",
+          "[projections][replay][alerts]") {
+  const auto events = released_and_issued();
+  // Two batches: up to the release, then the issue.
+  const std::size_t cut = events.size() - 1;
+  AlertModel by_batch(shipped_reference(), SupplyConfig{});
+  PartitionReplay replay(shipped_reference(), Rules{}, /*feeds_alerts=*/true);
+  AlertModel by_event(shipped_reference(), SupplyConfig{});
+  std::optional<Donation> state;
+  std::vector<AlertChange> batch_changes, event_changes;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    (void)replay.apply(e);
+    auto r = apply_event(shipped_reference(), Rules{}, state ? &*state : nullptr, e);
+    if (r) {
+      const auto before = state ? index_entries(*state) : std::vector<IndexEntry>{};
+      const auto after = index_entries(r->after);
+      for (const auto& x : before) {
+        if (std::find(after.begin(), after.end(), x) == after.end()) by_event.on_index(x, false);
+      }
+      for (const auto& x : after) {
+        if (std::find(before.begin(), before.end(), x) == before.end()) by_event.on_index(x, true);
+      }
+      for (const auto& d : r->stock) by_event.on_stock(d.key, d.change);
+      for (const auto& d : r->demand) by_event.on_demand(d.key, d.change);
+      state = r->after;
+    }
+    if (i + 1 == cut || i + 1 == events.size()) {
+      by_event.advance_clock(std::max(e.at, e.recorded_at));
+      for (auto& c : by_event.evaluate()) event_changes.push_back(std::move(c));
+      const TimeMs clock = replay.feed(by_batch);
+      CHECK(clock == e.at);
+      by_batch.advance_clock(clock);
+      for (auto& c : by_batch.evaluate()) batch_changes.push_back(std::move(c));
+    }
+  }
+  CHECK_FALSE(batch_changes.empty());  // the unit expiring within its horizon, then issued
+  CHECK(batch_changes == event_changes);
+  CHECK(by_batch.open() == by_event.open());
+  // Nothing applied since: a feed changes nothing.
+  CHECK(replay.feed(by_batch) == 0);
+  CHECK(by_batch.evaluate().empty());
+}

@@ -105,6 +105,16 @@ struct ApiServer::Impl {
 
 namespace {
 
+// "?k=v&..." of the request's parameters, encoded again ("" without any).
+std::string query_of(const httplib::Request& req) {
+  std::string query;
+  for (const auto& [k, v] : req.params) {
+    query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" +
+             httplib::detail::encode_query_param(v);
+  }
+  return query;
+}
+
 // Scale-out (docs/scale-out.md): a request about `key` (a DIN, or a reagent
 // lot's event key) whose partition another instance serves is answered 307
 // with that instance's address (the same path and query there), or 503 while
@@ -133,15 +143,7 @@ bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
                                          " is moving between instances; ask again shortly."}});
     return true;
   }
-  std::string target = owner->url + req.path;
-  if (!req.params.empty()) {
-    std::string query;
-    for (const auto& [k, v] : req.params) {
-      query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" +
-               httplib::detail::encode_query_param(v);
-    }
-    target += query;
-  }
+  const std::string target = owner->url + req.path + query_of(req);
   res.set_header("Location", target);
   send_json(res, 307, {{"code", "elsewhere"},
                        {"partition", p},
@@ -251,13 +253,7 @@ void forward_to_leader(const ApiContext& ctx, const httplib::Request& req, httpl
   if (req.has_header("Authorization")) {
     headers.emplace("Authorization", req.get_header_value("Authorization"));
   }
-  std::string path = req.path;
-  std::string query;
-  for (const auto& [k, v] : req.params) {
-    query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" +
-             httplib::detail::encode_query_param(v);
-  }
-  auto r = c.Get((path + query).c_str(), headers);
+  auto r = c.Get((req.path + query_of(req)).c_str(), headers);
   if (!r) {
     return send_json(res, 502, {{"code", "leader_unreachable"},
                                 {"message", "The alert leader " + leader->instance + " (" +

@@ -36,6 +36,17 @@ Result<std::unique_ptr<RdKafka::Conf>> make_conf(const KafkaConfig& config) {
   return conf;
 }
 
+Record record_of(const RdKafka::Message& m) {
+  Record r;
+  r.partition = m.partition();
+  r.offset = m.offset();
+  if (m.key()) r.key = *m.key();
+  if (m.payload()) r.value.assign(static_cast<const char*>(m.payload()), m.len());
+  const auto ts = m.timestamp();
+  r.timestamp = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+  return r;
+}
+
 // The partition count of `topic` (0 if the cluster does not know it).
 int topic_partition_count(RdKafka::Handle& handle, const std::string& topic, int timeout_ms) {
   std::string err;
@@ -359,14 +370,7 @@ Result<std::vector<Record>> Consumer::poll_batch(std::size_t max, int wait_ms) {
       break;
     }
     problem_.clear();
-    Record r;
-    r.partition = m->partition();
-    r.offset = m->offset();
-    if (m->key()) r.key = *m->key();
-    if (m->payload()) r.value.assign(static_cast<const char*>(m->payload()), m->len());
-    const auto ts = m->timestamp();
-    r.timestamp = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
-    out.push_back(std::move(r));
+    out.push_back(record_of(*m));
   }
   return out;
 }
@@ -486,12 +490,7 @@ Result<std::vector<Record>> TopicReader::poll_batch(std::size_t max, int wait_ms
       if (err == RdKafka::ERR__FATAL) return make_error("kafka_fatal", m->errstr());
       break;
     }
-    Record rec;
-    rec.partition = m->partition();
-    rec.offset = m->offset();
-    if (m->key()) rec.key = *m->key();
-    if (m->payload()) rec.value.assign(static_cast<const char*>(m->payload()), m->len());
-    out.push_back(std::move(rec));
+    out.push_back(record_of(*m));
   }
   return out;
 }

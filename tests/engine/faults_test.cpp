@@ -19,13 +19,6 @@ using namespace hemoledger::testing;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 struct Rig {
   TempDir dir;
   std::string data = dir.path() + "/data", log = dir.path() + "/engine.log";
@@ -65,10 +58,10 @@ struct Rig {
     const std::string rlog = dir.path() + "/rebuild.log";
     Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", data}, {}, rlog);
     const int rs = rebuild.wait();
-    INFO(slurp(rlog));
+    INFO(read_file(rlog));
     CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
-    CHECK_THAT(slurp(rlog), Catch::Contains("replayed " + std::to_string(accepted) + " events"));
-    CHECK_THAT(slurp(rlog), Catch::Contains("equals the live state"));
+    CHECK_THAT(read_file(rlog), Catch::Contains("replayed " + std::to_string(accepted) + " events"));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
   }
 };
 
@@ -212,7 +205,7 @@ TEST_CASE("a full disk stops consumption without committing, says why, and consu
 
   std::filesystem::remove(full);  // space again
   if (!rig.wait_committed(total, 60)) {
-    const std::string log = slurp(rig.log);
+    const std::string log = read_file(rig.log);
     FAIL("not resumed; the engine's log ends: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
   }
   int status = 0;
@@ -259,7 +252,7 @@ TEST_CASE("a corrupted journal entry is detected by a rebuild, not skipped", "[e
   const std::string rlog = rig.dir.path() + "/rebuild.log";
   Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", rig.data}, {}, rlog);
   const int rs = rebuild.wait();
-  INFO(slurp(rlog));
+  INFO(read_file(rlog));
   CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) != 0));
-  CHECK_THAT(slurp(rlog), Catch::Contains("cannot be read"));
+  CHECK_THAT(read_file(rlog), Catch::Contains("cannot be read"));
 }

@@ -19,13 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 constexpr int kPartitions = 6;
 
 struct Instance {
@@ -227,7 +220,7 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
               committed >= total;
     if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  for (const auto& name : live) INFO(name << ": " << slurp(g.instances[name].log).substr(0, 4000));
+  for (const auto& name : live) INFO(name << ": " << read_file(g.instances[name].log).substr(0, 4000));
   REQUIRE(settled);
   CHECK(serving(g.instances["d"].port).size() > 0);  // the new instance took its share
 
@@ -343,9 +336,9 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
     Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances[name].data},
                   {}, rlog);
     const int rs = rebuild.wait();
-    INFO(slurp(rlog));
+    INFO(read_file(rlog));
     CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
-    CHECK_THAT(slurp(rlog), Catch::Contains("equals the live state"));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
   }
 }
 

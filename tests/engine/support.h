@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -37,6 +39,14 @@ inline const ReferenceData& shipped_engine_reference() {
     return std::move(l).value();
   }();
   return r;
+}
+
+// A whole file as text ("" if it cannot be read), e.g. a child's log.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 class TempDir {

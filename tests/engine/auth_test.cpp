@@ -23,13 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs a shell command and returns its standard output.
 std::string run(const std::string& cmd) {
   std::string out;
@@ -118,7 +111,7 @@ struct SecureEngine {
     serve = std::make_unique<Child>(args, std::vector<std::string>{}, dir.path() + "/serve.log");
   }
   std::string data() const { return dir.path() + "/data"; }
-  std::string log() const { return read_all(dir.path() + "/serve.log"); }
+  std::string log() const { return read_file(dir.path() + "/serve.log"); }
   void wait_up() {
     if (!wait_for_api(port, 30)) FAIL("the engine did not start: " + log());
   }

@@ -26,13 +26,6 @@ namespace {
 
 constexpr const char* kChromium = "/usr/bin/chromium";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs a command in its own process group with stdout and stderr in files;
 // kills the whole group if it outlives `seconds`. Returns the wait status, or
 // -1 if it could not be started or timed out.

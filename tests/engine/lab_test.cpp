@@ -29,16 +29,9 @@ namespace {
 
 const std::string kRed = "E0382V00", kPlasma = "E2555V00";
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The shipped lab mapping with the release policy switched on.
 std::string write_mapping(const TempDir& dir, bool release) {
-  json m = json::parse(read_all(default_reference_dir() + "/lab_mapping.json"));
+  json m = json::parse(read_file(default_reference_dir() + "/lab_mapping.json"));
   m["release_when_complete"] = release;
   const std::string path = dir.path() + "/lab_mapping.json";
   std::ofstream(path) << m.dump(2);
@@ -69,7 +62,7 @@ struct LabServer {
                                  "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping},
         std::vector<std::string>{}, dir.path() + "/serve.log");
     if (!wait_for_api(http, 30))
-      FAIL("the engine did not start: " + read_all(dir.path() + "/serve.log"));
+      FAIL("the engine did not start: " + read_file(dir.path() + "/serve.log"));
   }
 
   json post(const std::string& path, const std::string& body, int* status,
@@ -151,7 +144,7 @@ std::vector<Ack> mllp_send(const std::string& dir, int port, const std::string& 
              {}, out);
   const int st = send.wait();
   REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
-  const std::string printed = read_all(out);
+  const std::string printed = read_file(out);
   // Shown with the next assertion, so that a failure says what came back.
   UNSCOPED_INFO("mllp_send printed: " << printed);
   std::vector<Ack> acks;
@@ -570,7 +563,7 @@ TEST_CASE("in a scale-out group the lab link of one instance acknowledges a resu
   REQUIRE(status == 200);
 
   const auto acks = mllp_send(dir.path(), mllp, oru("LAB9001", din, screens("O POS", "NR")));
-  INFO(read_all(dir.path() + "/a.log").substr(0, 4000));
+  INFO(read_file(dir.path() + "/a.log").substr(0, 4000));
   REQUIRE(acks.size() == 1);
   CHECK(acks[0].code == "AA");
   auto unit = get_json(http_b, "/api/units/" + din + "/" + kRed);

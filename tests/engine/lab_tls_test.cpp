@@ -19,13 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string run(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
@@ -74,7 +67,7 @@ struct LinkEngine {
     if (!wait_for_api(http, 30)) FAIL("the engine did not start: " + log());
   }
   std::string data() const { return dir.path() + "/data"; }
-  std::string log() const { return read_all(dir.path() + "/serve.log"); }
+  std::string log() const { return read_file(dir.path() + "/serve.log"); }
 
   void collect(const std::string& din, const std::string& bearer = "") {
     httplib::Client c("127.0.0.1", http);
@@ -134,7 +127,7 @@ TEST_CASE(
   // (PID-5) is nowhere in the data directory.
   std::string on_disk;
   for (const auto& f : std::filesystem::recursive_directory_iterator(e.data())) {
-    if (f.is_regular_file()) on_disk += read_all(f.path().string());
+    if (f.is_regular_file()) on_disk += read_file(f.path().string());
   }
   CHECK(on_disk.find("ORU^R01^ORU_R01|TLS1") != std::string::npos);
   CHECK(on_disk.find("DNR-77^^^NBS-BB^DN||***") != std::string::npos);
@@ -190,7 +183,7 @@ TEST_CASE(
                      "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"},
                     {}, d.path() + "/serve.log");
     REQUIRE(unsecured.wait_for(30));
-    CHECK(read_all(d.path() + "/serve.log").find("--lab-client-ca") != std::string::npos);
+    CHECK(read_file(d.path() + "/serve.log").find("--lab-client-ca") != std::string::npos);
   }
 
   e.start({"--tokens", e.tokens_file, "--lab-tls-cert", certs.server_cert(), "--lab-tls-key",

@@ -210,6 +210,33 @@ std::unique_ptr<Picture> picture_of(const ApiContext& ctx) {
     });
     return out;
   };
+  pic->source.reagent_lots = [raw, e]() -> Result<std::vector<ReagentLot>> {
+    std::vector<ReagentLot> out;
+    for (auto p : raw->local) {
+      auto lots = e->store().reagent_lots(p);
+      if (!lots) return lots.error();
+      for (auto& lot : *lots) out.push_back(std::move(lot));
+    }
+    for (const auto& [p, r] : raw->remote) {
+      for (const auto& [key, lot] : r.lots) out.push_back(lot);
+    }
+    return out;
+  };
+  pic->source.reagent_usage_window = [raw, e](std::int64_t from, std::int64_t to)
+      -> Result<std::map<ReagentUsageKey, std::int64_t>> {
+    std::map<ReagentUsageKey, std::int64_t> out;
+    for (auto p : raw->local) {
+      auto u = e->store().reagent_usage_window(from, to, p);
+      if (!u) return u.error();
+      for (const auto& [k, n] : *u) out[k] += n;
+    }
+    for (const auto& [p, r] : raw->remote) {
+      for (const auto& [k, n] : r.usage) {
+        if (k.day >= from && k.day < to) out[k] += n;
+      }
+    }
+    return out;
+  };
   pic->source.demand_window = [raw, e](std::int64_t from, std::int64_t to)
       -> Result<std::map<DemandKey, std::int64_t>> {
     std::map<DemandKey, std::int64_t> out;
@@ -660,9 +687,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     std::map<std::string, std::string> params(req.params.begin(), req.params.end());
     auto f = parse_reagent_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());
-    auto j = reagents_json(ctx.engine->store(), ctx.engine->reference(), *f, wall_clock_now(),
+    const auto pic = picture_of(ctx);
+    auto j = reagents_json(pic->source, ctx.engine->reference(), *f, wall_clock_now(),
                            ctx.engine->supply().window_days);
     if (!j) return send_error(res, 500, j.error());
+    add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
   });
 

@@ -828,10 +828,8 @@ void Engine::publish_partials(bool heartbeat) {
     for (auto& e : *index) {
       if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
     }
-    for (auto& lot : *lots) {
-      if (!lot.expired && !lot.on_hand.empty()) {
-        r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
-      }
+    for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
+      if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
     }
     r.usage = std::move(*usage);
     stock_records.emplace_back(r.partition, encode_stock(r));

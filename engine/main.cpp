@@ -793,7 +793,7 @@ int main(int argc, char** argv) {
   if (*reagents_cmd) {
     auto f = parse_reagent_filter(reagent_filters, *ref);
     if (!f) return fail(f.error());
-    auto j = reagents_json(**store, *ref, *f, wall_clock_now(), supply->window_days);
+    auto j = reagents_json(store_picture(**store), *ref, *f, wall_clock_now(), supply->window_days);
     if (!j) return fail(j.error());
     if (as_json) {
       std::printf("%s\n", j->dump(2).c_str());

@@ -141,6 +141,10 @@ PictureSource store_picture(const Store& store) {
   s.demand_window = [&store](std::int64_t from, std::int64_t to) {
     return store.demand_window(from, to);
   };
+  s.reagent_lots = [&store] { return store.reagent_lots(); };
+  s.reagent_usage_window = [&store](std::int64_t from, std::int64_t to) {
+    return store.reagent_usage_window(from, to);
+  };
   return s;
 }
 
@@ -407,12 +411,12 @@ Result<json> alerts_json(const Store& store, const AlertFilter& f) {
   return out;
 }
 
-Result<json> reagents_json(const Store& store, const ReferenceData& ref, const ReagentFilter& f,
-                           TimeMs now, int window_days) {
-  auto lots = store.reagent_lots();
+Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref,
+                           const ReagentFilter& f, TimeMs now, int window_days) {
+  auto lots = source.reagent_lots();
   if (!lots) return lots.error();
   const std::int64_t today = day_of(now);
-  auto usage = store.reagent_usage_window(today - window_days, today);
+  auto usage = source.reagent_usage_window(today - window_days, today);
   if (!usage) return usage.error();
   std::map<std::pair<std::string, std::string>, std::int64_t> used;  // (facility, reagent)
   for (const auto& [k, n] : *usage) used[{k.facility, k.reagent}] += n;

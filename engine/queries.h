@@ -52,6 +52,10 @@ struct PictureSource {
   std::function<Result<std::map<DemandKey, std::int64_t>>(std::int64_t from_day,
                                                           std::int64_t to_day)>
       demand_window;
+  std::function<Result<std::vector<ReagentLot>>()> reagent_lots;
+  std::function<Result<std::map<ReagentUsageKey, std::int64_t>>(std::int64_t from_day,
+                                                                 std::int64_t to_day)>
+      reagent_usage_window;
 };
 PictureSource store_picture(const Store& store);
 
@@ -99,7 +103,7 @@ PictureSource store_picture(const Store& store);
 //       "name", "unit", "on_hand", "daily_use", "days_of_cover", "min_cover_days",
 //       "below_min_cover", "use_first", "lots": [{"lot", "expires_at",
 //       "on_hand", "expired", "expiring_soon"}]}]}]}]}
-[[nodiscard]] Result<nlohmann::json> reagents_json(const Store& store, const ReferenceData& ref,
+[[nodiscard]] Result<nlohmann::json> reagents_json(const PictureSource& source, const ReferenceData& ref,
                                                    const ReagentFilter& filter, TimeMs now,
                                                    int window_days);
 

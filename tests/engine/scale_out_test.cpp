@@ -174,7 +174,21 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
           "[engine][scale-out]") {
   Group g;
   const KnownStream stream = known_stream(600, "so");
-  const auto total = static_cast<std::int64_t>(stream.events.size());
+  // And reagent lots at a lab, spread over the partitions by their keys.
+  std::vector<std::pair<std::string, std::string>> reagents;  // key, JSON
+  for (int i = 0; i < 8; ++i) {
+    const std::string lot = "AA-" + std::to_string(i);
+    const json received = {{"id", "so-rg-" + std::to_string(i)}, {"type", "ReagentReceived"},
+                           {"at", "2026-11-01T00:00:00Z"}, {"facility", "NBS-LAB"},
+                           {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 100 + i},
+                           {"expires_at", "2027-06-01T00:00:00Z"}};
+    const json used = {{"id", "so-rgu-" + std::to_string(i)}, {"type", "ReagentConsumed"},
+                       {"at", "2026-11-02T00:00:00Z"}, {"facility", "NBS-LAB"},
+                       {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 3 * i + 1}};
+    reagents.emplace_back("reagent:anti-A:" + lot, received.dump());
+    reagents.emplace_back("reagent:anti-A:" + lot, used.dump());
+  }
+  const auto total = static_cast<std::int64_t>(stream.events.size() + reagents.size());
   for (const char* name : {"a", "b", "c"}) g.start(name, "national");
 
   std::atomic<int> failures{0};
@@ -185,6 +199,9 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
       if (!g.producer->produce("hemoledger.events", e.din, encode_binary(e))) ++failures;
       produced = i + 1;
       if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (const auto& [key, value] : reagents) {
+      if (!g.producer->produce("hemoledger.events", key, value)) ++failures;
     }
     if (!g.producer->flush(10000)) ++failures;
   });
@@ -280,6 +297,9 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
   REQUIRE(solo_pick);
   REQUIRE(solo_supply);
   CHECK_FALSE(pick_units(*solo_pick).empty());
+  auto solo_reagents = get_json(solo.port, "/api/reagents");
+  REQUIRE(solo_reagents);
+  CHECK_FALSE((*solo_reagents)["governorates"].empty());
   for (const auto& name : live) {
     INFO("pick and supply from instance " << name);
     auto p = get_json(g.instances[name].port, pick);
@@ -289,6 +309,9 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
     CHECK(pick_units(*p) == pick_units(*solo_pick));
     CHECK((*s)["governorates"] == (*solo_supply)["governorates"]);
     CHECK((*s)["freshness"]["complete"] == true);
+    auto r = get_json(g.instances[name].port, "/api/reagents");
+    REQUIRE(r);
+    CHECK((*r)["governorates"] == (*solo_reagents)["governorates"]);
   }
 
   // Alerts: the alert leader judges them on the national picture, and every

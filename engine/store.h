@@ -75,6 +75,7 @@
 #include "events/result.h"
 #include "projections/demand.h"
 #include "projections/indexes.h"
+#include "projections/lookback.h"
 #include "projections/reagents.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
@@ -90,14 +91,6 @@ struct StoredOffset {
   std::int64_t next = 0;   // the next offset to consume
   std::string cluster_id;  // the Kafka cluster the offset belongs to
   std::int64_t base = 0;   // journal position of that cluster's offset 0
-};
-
-// A pending lookback: a positive screen of `din` whose recalls are not yet all
-// sent.
-struct PendingLookback {
-  std::int32_t partition = 0;
-  std::string din, donor, test, facility;
-  TimeMs at = 0, collected_at = 0;
 };
 
 // The alerts' own state (g/s).

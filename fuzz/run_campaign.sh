@@ -16,7 +16,7 @@ shift 2
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(fuzz_event_json fuzz_event_binary fuzz_isbt128 fuzz_hl7 fuzz_mllp fuzz_astm
-           fuzz_lis1a fuzz_fhir fuzz_lab_mapping fuzz_reference_data fuzz_query_filters)
+           fuzz_lis1a fuzz_fhir fuzz_lab_mapping fuzz_reference_data fuzz_query_filters fuzz_partials)
 fi
 jobs_max="${JOBS:-2}"
 

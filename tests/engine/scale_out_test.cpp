@@ -100,7 +100,7 @@ std::optional<json> get_following(int port, const std::string& path, int* status
 }  // namespace
 
 TEST_CASE("partials records survive their encoding and refuse malformed input",
-          "[engine][scale-out]") {
+          "[engine][scale-out][fuzz]") {
   OwnerRecord o{3, "b", "http://127.0.0.1:9000", true, 120, 400, 1793491200000, 1793491201000};
   auto m = decode_partials(partials_key_owner(3), encode_owner(o));
   REQUIRE(m.ok());
@@ -127,6 +127,17 @@ TEST_CASE("partials records survive their encoding and refuse malformed input",
   CHECK_FALSE(decode_partials("stock|x", "{}").ok());
   CHECK_FALSE(decode_partials("other|1", "{}").ok());
   CHECK_FALSE(decode_partials(partials_key_stock(2), "[1,2]").ok());
+  // Found by fuzz_partials (fuzz/corpus/fuzz_partials/regression-huge-partition):
+  // a number too large for the field was converted with undefined behaviour.
+  CHECK_FALSE(decode_partials("stock|2", R"({"partition":29999999999999999999999})").ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2),
+                              R"({"partition":2,"instance":"a","next_offset":3e22,)"
+                              R"("published_at":1,"cells":{}})")
+                  .ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2),
+                              R"({"partition":2,"instance":"a","next_offset":1,"published_at":1,)"
+                              R"("cells":{"NBS-BB|red_cells|O-|available":18446744073709551615}})")
+                  .ok());
   CHECK_FALSE(decode_partials(partials_key_stock(2),
                               R"({"partition":2,"instance":"a","next_offset":1,"published_at":1,)"
                               R"("cells":{"NBS-BB|red_cells|O-|available":"five"}})")

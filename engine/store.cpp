@@ -126,7 +126,12 @@ rocksdb::Env* storage_env() {
   return &env;
 }
 
-constexpr std::size_t kBlockCacheBytes = 32 << 20;  // RocksDB's own default size
+// RocksDB's default is an 8 MiB cache with the index blocks outside it, in
+// the table readers, which take about 3.6 % of the SST files' size (measured
+// on the bench's data: 1.27 MB for 34.8 MB), so about 36 MB at 10M events
+// and growing. 64 MiB holds the index blocks of about 1.5 GB of SST files
+// (as high-priority entries) with room left for data blocks.
+constexpr std::size_t kBlockCacheBytes = 64 << 20;
 
 rocksdb::Options base_options() {
   rocksdb::Options o;

@@ -126,7 +126,12 @@ rocksdb::Env* storage_env() {
   return &env;
 }
 
-constexpr std::size_t kBlockCacheBytes = 32 << 20;  // RocksDB's own default size
+// RocksDB's default is an 8 MiB cache with the index blocks outside it, in
+// the table readers, which take about 3.6 % of the SST files' size (measured
+// on the bench's data: 1.27 MB for 34.8 MB), so about 36 MB at 10M events
+// and growing. 64 MiB holds the index blocks of about 1.5 GB of SST files
+// (as high-priority entries) with room left for data blocks.
+constexpr std::size_t kBlockCacheBytes = 64 << 20;
 
 rocksdb::Options base_options() {
   rocksdb::Options o;
@@ -297,10 +302,65 @@ Status Store::recover() {
   return {};
 }
 
+namespace {
+
+// The puts and deletes of a batch, in key order (a stable sort, so that of two
+// operations on one key the later still wins). Inserting a batch's keys in
+// order lets the memtable's skip list find each position next to the last
+// one instead of searching from the top: the engine's batch interleaves
+// journal, outcome, donation and index keys, event by event. False if the
+// batch holds anything else (a range delete): it is then written as it is.
+bool sorted_copy(rocksdb::WriteBatch& batch, rocksdb::WriteBatch& out) {
+  struct Op {
+    bool put;
+    rocksdb::Slice key, value;
+  };
+  struct Collect : rocksdb::WriteBatch::Handler {
+    std::vector<Op> ops;
+    bool plain = true;
+    rocksdb::Status PutCF(std::uint32_t cf, const rocksdb::Slice& k,
+                          const rocksdb::Slice& v) override {
+      plain = plain && cf == 0;
+      ops.push_back({true, k, v});
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(std::uint32_t cf, const rocksdb::Slice& k) override {
+      plain = plain && cf == 0;
+      ops.push_back({false, k, {}});
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status SingleDeleteCF(std::uint32_t, const rocksdb::Slice&) override {
+      plain = false;
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteRangeCF(std::uint32_t, const rocksdb::Slice&,
+                                  const rocksdb::Slice&) override {
+      plain = false;
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status MergeCF(std::uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+      plain = false;
+      return rocksdb::Status::OK();
+    }
+    void LogData(const rocksdb::Slice&) override { plain = false; }
+  } c;
+  if (!batch.Iterate(&c).ok() || !c.plain) return false;
+  std::stable_sort(c.ops.begin(), c.ops.end(),
+                   [](const Op& a, const Op& b) { return a.key.compare(b.key) < 0; });
+  for (const auto& op : c.ops) {
+    const auto s = op.put ? out.Put(op.key, op.value) : out.Delete(op.key);
+    if (!s.ok()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status Store::commit(Batch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  auto s = db_->Write(wo, &batch.raw());
+  rocksdb::WriteBatch sorted(batch.raw().GetDataSize() + 1024);
+  auto s = db_->Write(wo, sorted_copy(batch.raw(), sorted) ? &sorted : &batch.raw());
   if (!s.ok()) return storage_error(s, "the batch could not be written");
   return {};
 }

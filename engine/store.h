@@ -164,6 +164,9 @@ class Store {
   ~Store();
 
   // Writes the batch atomically, WAL synced. On error nothing was written.
+  // Its puts and deletes go to RocksDB in key order (of two on one key the
+  // later still wins, so the result is the same): the memtable then inserts
+  // each key next to the previous one instead of searching for it.
   [[nodiscard]] Status commit(Batch& batch);
   // After a failed write (a full disk, an I/O error) RocksDB refuses further
   // writes until resumed: tries to resume; an error while the fault lasts.

@@ -52,7 +52,7 @@ class Simulation {
       : ref_(ref), sink_(sink), opt_(o) {
     const TimeMs wall = wall_clock_now();
     rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
-    now_ = wall - 30 * kDay;
+    now_ = o.start_at != 0 ? o.start_at : wall - 30 * kDay;
     run_id_ = std::to_string(rng_() % 1000000);
     sequence_ = static_cast<int>(rng_() % 800000);
     for (const auto& g : ref.governorates()) {

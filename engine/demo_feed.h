@@ -34,6 +34,9 @@ struct DemoOptions {
   std::uint64_t seed = 0;  // 0 = from the clock
   std::uint64_t max_events = 0;  // 0 = until stopped
   double ticks_per_second = 4;  // 0 = as fast as possible (for load generation)
+  // Where simulated time starts (0: 30 days before the wall clock). It runs
+  // ahead until it meets the wall clock, then keeps to it.
+  TimeMs start_at = 0;
 };
 
 class DemoFeed {

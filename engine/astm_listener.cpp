@@ -56,12 +56,8 @@ Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
   auto server = TcpServer::start(
       options.host, options.port, t,
       [&gateway, options, clock](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
-        auto sender = authorize_lab_link(peer, options.security, options.lab);
+        auto sender = authorize_lab_link(peer, options.security, options.lab, "astm");
         if (!sender) return sender.error();
-        if (!sender->actor.empty()) {
-          spdlog::info("astm: {} connected as {} (lab {})", peer.address, sender->actor,
-                       sender->facility.empty() ? "any" : sender->facility);
-        }
         return std::unique_ptr<TcpSession>(
             std::make_unique<AstmSession>(gateway, std::move(*sender), clock));
       });

@@ -47,6 +47,31 @@ Record record_of(const RdKafka::Message& m) {
   return r;
 }
 
+// Up to `max` records, waiting at most `wait_ms` for the first. A fatal
+// error fails the call; another ends the batch and, with `problem`, is
+// reported there (and logged) until a message arrives again.
+Result<std::vector<Record>> poll_records(RdKafka::KafkaConsumer& consumer, std::size_t max,
+                                         int wait_ms, std::string* problem) {
+  std::vector<Record> out;
+  int timeout = wait_ms;
+  while (out.size() < max) {
+    std::unique_ptr<RdKafka::Message> m(consumer.consume(timeout));
+    timeout = 0;
+    const auto err = m->err();
+    if (err == RdKafka::ERR__TIMED_OUT || err == RdKafka::ERR__PARTITION_EOF) break;
+    if (err != RdKafka::ERR_NO_ERROR) {
+      const std::string text = "Kafka: " + m->errstr();
+      if (problem) *problem = text;
+      if (err == RdKafka::ERR__FATAL) return make_error("kafka_fatal", text);
+      if (problem) spdlog::warn("kafka: {}", text);
+      break;
+    }
+    if (problem) problem->clear();
+    out.push_back(record_of(*m));
+  }
+  return out;
+}
+
 // The partition count of `topic` (0 if the cluster does not know it).
 int topic_partition_count(RdKafka::Handle& handle, const std::string& topic, int timeout_ms) {
   std::string err;
@@ -356,23 +381,7 @@ void Consumer::close() {
 }
 
 Result<std::vector<Record>> Consumer::poll_batch(std::size_t max, int wait_ms) {
-  std::vector<Record> out;
-  int timeout = wait_ms;
-  while (out.size() < max) {
-    std::unique_ptr<RdKafka::Message> m(impl_->consumer->consume(timeout));
-    timeout = 0;
-    const auto err = m->err();
-    if (err == RdKafka::ERR__TIMED_OUT || err == RdKafka::ERR__PARTITION_EOF) break;
-    if (err != RdKafka::ERR_NO_ERROR) {
-      problem_ = "Kafka: " + m->errstr();
-      if (err == RdKafka::ERR__FATAL) return make_error("kafka_fatal", problem_);
-      spdlog::warn("kafka: {}", problem_);
-      break;
-    }
-    problem_.clear();
-    out.push_back(record_of(*m));
-  }
-  return out;
+  return poll_records(*impl_->consumer, max, wait_ms, &problem_);
 }
 
 void Consumer::commit_async(const std::map<std::int32_t, std::int64_t>& next_offsets) {
@@ -479,20 +488,7 @@ TopicReader::~TopicReader() {
 }
 
 Result<std::vector<Record>> TopicReader::poll_batch(std::size_t max, int wait_ms) {
-  std::vector<Record> out;
-  int timeout = wait_ms;
-  while (out.size() < max) {
-    std::unique_ptr<RdKafka::Message> m(impl_->consumer->consume(timeout));
-    timeout = 0;
-    const auto err = m->err();
-    if (err == RdKafka::ERR__TIMED_OUT || err == RdKafka::ERR__PARTITION_EOF) break;
-    if (err != RdKafka::ERR_NO_ERROR) {
-      if (err == RdKafka::ERR__FATAL) return make_error("kafka_fatal", m->errstr());
-      break;
-    }
-    out.push_back(record_of(*m));
-  }
-  return out;
+  return poll_records(*impl_->consumer, max, wait_ms, nullptr);
 }
 
 std::int32_t partition_for_key(std::string_view key, std::int32_t partitions) {

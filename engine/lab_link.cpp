@@ -1,9 +1,11 @@
 #include "engine/lab_link.h"
 
+#include <spdlog/spdlog.h>
+
 namespace hemoledger {
 
 Result<LabSender> authorize_lab_link(const TcpPeer& peer, const LabLinkSecurity& sec,
-                                     const std::string& bound_lab) {
+                                     const std::string& bound_lab, const std::string& channel) {
   if (!sec.tokens) return LabSender{"", bound_lab};
   if (!peer.tls || peer.common_name.empty()) {
     return make_error("no_certificate",
@@ -17,6 +19,8 @@ Result<LabSender> authorize_lab_link(const TcpPeer& peer, const LabLinkSecurity&
   }
   auto lab = lab_link_facility(*who, bound_lab);
   if (!lab) return lab.error();
+  spdlog::info("{}: {} connected as {} (lab {})", channel, peer.address, who->name,
+               lab->empty() ? "any" : *lab);
   return LabSender{who->name, *lab};
 }
 

@@ -11,7 +11,7 @@
 //                   any). The principal's name is the events' actor.
 //
 //   LabLinkSecurity sec{tls, &tokens, &refusals};
-//   auto sender = authorize_lab_link(peer, sec, "NBS-LAB");
+//   auto sender = authorize_lab_link(peer, sec, "NBS-LAB", "mllp");
 //   if (!sender) refuse(sender.error());   // no_certificate, unknown_certificate,
 //                                          // wrong_role, wrong_lab
 //
@@ -39,9 +39,11 @@ struct LabLinkSecurity {
 };
 
 // Who a connection speaks for: the LabSender its messages are delivered
-// with, or why it is refused.
+// with (logged under `channel` when a certificate named it), or why it is
+// refused.
 [[nodiscard]] Result<LabSender> authorize_lab_link(const TcpPeer& peer, const LabLinkSecurity& sec,
-                                                   const std::string& bound_lab);
+                                                   const std::string& bound_lab,
+                                                   const std::string& channel);
 
 // Applies `sec` to a listener's TcpServerOptions (TLS and the refusal
 // record; `channel` names the link in the record).

@@ -19,23 +19,11 @@ using namespace hemoledger::testing;
 
 namespace {
 
-struct Rig {
+struct Rig : TestKafka {
   TempDir dir;
   std::string data = dir.path() + "/data", log = dir.path() + "/engine.log";
-  std::unique_ptr<MockCluster> mock;
-  std::unique_ptr<Producer> producer;
-  KafkaConfig kafka;
   int port = free_port();
 
-  Rig() {
-    auto m = MockCluster::start(1, {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts"}, 6);
-    REQUIRE(m.ok());
-    mock = std::move(*m);
-    kafka.brokers = mock->bootstrap();
-    auto p = Producer::create(kafka);
-    REQUIRE(p.ok());
-    producer = std::move(*p);
-  }
   std::unique_ptr<Child> serve(std::vector<std::string> env = {}) {
     return std::make_unique<Child>(
         std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,

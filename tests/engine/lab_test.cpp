@@ -496,14 +496,9 @@ TEST_CASE("in a scale-out group the lab link of one instance acknowledges a resu
           "instance that serves the unit's partition recorded it",
           "[engine][lab][mllp][scale-out]") {
   TempDir dir;
-  auto mock = MockCluster::start(
-      3, {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts", "hemoledger.partials"},
-      6);
-  REQUIRE(mock.ok());
-  KafkaConfig kafka;
-  kafka.brokers = (*mock)->bootstrap();
-  auto producer = Producer::create(kafka);
-  REQUIRE(producer.ok());
+  TestKafka k(3);
+  const KafkaConfig& kafka = k.kafka;
+  Producer* producer = k.producer.get();
   const std::string mapping = write_mapping(dir, true);
   const int http_a = free_port(), http_b = free_port(), mllp = free_port();
   auto serve = [&](const std::string& name, int http, bool lab) {
@@ -550,7 +545,7 @@ TEST_CASE("in a scale-out group the lab link of one instance acknowledges a resu
           din + R"(","product":")" + kRed + R"(","volume_ml":280})",
   };
   for (const auto& e : events) {
-    auto d = (*producer)->produce_sync("hemoledger.events", din, e, 10000);
+    auto d = producer->produce_sync("hemoledger.events", din, e, 10000);
     REQUIRE(d.ok());
   }
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);

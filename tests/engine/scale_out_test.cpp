@@ -27,25 +27,11 @@ struct Instance {
   std::unique_ptr<Child> process;
 };
 
-struct Group {
+struct Group : TestKafka {
+  Group() : TestKafka(3, kPartitions) {}
   TempDir dir;
-  std::unique_ptr<MockCluster> mock;
-  std::unique_ptr<Producer> producer;
-  KafkaConfig kafka;
   std::map<std::string, Instance> instances;
 
-  Group() {
-    auto m = MockCluster::start(3,
-                                {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts",
-                                 "hemoledger.partials"},
-                                kPartitions);
-    REQUIRE(m.ok());
-    mock = std::move(*m);
-    kafka.brokers = mock->bootstrap();
-    auto p = Producer::create(kafka);
-    REQUIRE(p.ok());
-    producer = std::move(*p);
-  }
   // `instance` empty: a single instance of its own group (the reference).
   Instance& start(const std::string& name, const std::string& group, bool scale_out = true) {
     Instance& i = instances[name];

@@ -23,6 +23,7 @@
 
 #include <map>
 
+#include "engine/kafka.h"
 #include "engine/reference_files.h"
 #include "events/event.h"
 #include "projections/stock.h"
@@ -48,6 +49,27 @@ inline std::string read_file(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
+
+// librdkafka's mock cluster hosted by the test, with hemoledger's topics, and
+// a producer to it: Kafka outlives every engine process the test starts.
+struct TestKafka {
+  std::unique_ptr<MockCluster> mock;
+  std::unique_ptr<Producer> producer;
+  KafkaConfig kafka;
+
+  explicit TestKafka(int brokers = 1, int partitions = 6) {
+    auto m = MockCluster::start(brokers,
+                                {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts",
+                                 "hemoledger.partials"},
+                                partitions);
+    if (!m) throw std::runtime_error("mock cluster: " + m.error().message);
+    mock = std::move(*m);
+    kafka.brokers = mock->bootstrap();
+    auto p = Producer::create(kafka);
+    if (!p) throw std::runtime_error("producer: " + p.error().message);
+    producer = std::move(*p);
+  }
+};
 
 class TempDir {
  public:

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <queue>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -39,7 +41,13 @@ struct SimDonation {
   bool positive = false;
   TimeMs release_due = 0;
   bool released = false;
+  std::vector<std::uint64_t> units;  // serials of its components in units_
 };
+
+// A min-heap of (time, unit serial): when something is due for a unit.
+using DueQueue = std::priority_queue<std::pair<TimeMs, std::uint64_t>,
+                                     std::vector<std::pair<TimeMs, std::uint64_t>>,
+                                     std::greater<>>;
 
 // Typical ABO/RhD shares in the region (DOMAIN.md), per mille.
 const std::vector<std::pair<AboRh, int>> kGroupShares = {
@@ -135,7 +143,7 @@ class Simulation {
     char din[16];
     const int year = 26;
     std::snprintf(din, sizeof din, "W%04zu%02d%06d", 1000 + bank, year, ++sequence_ % 1000000);
-    SimDonation d{din, banks_[bank], random_group(), now_ + hours(2, 8)};
+    SimDonation d{din, banks_[bank], random_group(), now_ + hours(2, 8), false, false, 0, false, {}};
     Event e = base(EventType::donation_collected, d.facility, d.din);
     e.donor = "DNR-" + std::to_string(rng_() % 900000 + 100000);
     e.abo_rh = d.group;
@@ -148,8 +156,15 @@ class Simulation {
       p.volume_ml = c == Category::red_cells ? 280 : c == Category::plasma ? 220 : 60;
       send(p);
       const Product* info = ref_.product(product);
-      units_.push_back(SimUnit{d.din, product, c, d.group, d.facility, "", SimStatus::quarantined,
-                               end_of_day_after(now_, info ? info->shelf_life_days : 5)});
+      const std::uint64_t serial = ++unit_serial_;
+      const SimUnit& u =
+          units_
+              .emplace(serial,
+                       SimUnit{d.din, product, c, d.group, d.facility, "", SimStatus::quarantined,
+                               end_of_day_after(now_, info ? info->shelf_life_days : 5)})
+              .first->second;
+      expiries_.push({u.expires_at, serial});
+      d.units.push_back(serial);
     };
     produce("E0382V00", Category::red_cells);
     if (chance(0.8)) produce("E2555V00", Category::plasma);
@@ -181,16 +196,19 @@ class Simulation {
       }
       if (d.tested && !d.released && d.release_due <= now_) {
         d.released = true;
-        for (auto& u : units_) {
-          if (u.din != d.din || u.status != SimStatus::quarantined || !usable(u)) continue;
+        for (const std::uint64_t serial : d.units) {
+          auto it = units_.find(serial);
+          if (it == units_.end()) continue;
+          SimUnit& u = it->second;
+          if (u.status != SimStatus::quarantined || !usable(u)) continue;
           if (d.positive) {
             Event e = unit_event(EventType::unit_discarded, u);
             e.reason = "tti_positive";
             send(e);
-            u.status = SimStatus::final;
+            set_status(serial, SimStatus::final);
           } else {
             send(unit_event(EventType::unit_released, u));
-            u.status = SimStatus::available;
+            set_status(serial, SimStatus::available);
           }
         }
       }
@@ -246,80 +264,106 @@ class Simulation {
     send(e);
   }
 
-  SimUnit* fefo(Category c, AboRh patient, const std::string& bank) {
-    SimUnit* best = nullptr;
-    for (auto& u : units_) {
-      if (u.status != SimStatus::available || u.category != c || u.holder != bank) continue;
-      if (!usable(u) || !check_compatible(c, u.group, patient)) continue;
-      if (!best || u.expires_at < best->expires_at) best = &u;
+  // The compatible usable unit of category `c` at `bank` that expires first.
+  std::uint64_t fefo(Category c, AboRh patient, const std::string& bank) {
+    auto shelf = available_.find({bank, c});
+    if (shelf == available_.end()) return 0;
+    for (const auto& [expires_at, serial] : shelf->second) {
+      const SimUnit& u = units_.at(serial);
+      if (usable(u) && check_compatible(c, u.group, patient)) return serial;
     }
-    return best;
+    return 0;
   }
 
   void issue(Category c, AboRh patient) {
     std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
     const std::string& bank = banks_[pick(rng_)];
-    SimUnit* u = fefo(c, patient, bank);
-    if (!u) return;  // a shortage: the page shows it
-    Event e = unit_event(EventType::unit_issued, *u);
+    const std::uint64_t serial = fefo(c, patient, bank);
+    if (serial == 0) return;  // a shortage: the page shows it
+    SimUnit& u = units_.at(serial);
+    Event e = unit_event(EventType::unit_issued, u);
     e.patient_abo_rh = patient;
     send(e);
-    u->status = SimStatus::issued;
-    u->returning = chance(0.04);
-    u->due = now_ + (u->returning ? 10 * kMinute : hours(1, 3));
+    set_status(serial, SimStatus::issued);
+    u.returning = chance(0.04);
+    u.due = now_ + (u.returning ? 10 * kMinute : hours(1, 3));
+    pending_.push({u.due, serial});
   }
 
   void progress_issued_and_transit() {
-    for (auto& u : units_) {
-      if (u.status == SimStatus::issued && u.due <= now_) {
+    while (!pending_.empty() && pending_.top().first <= now_) {
+      const std::uint64_t serial = pending_.top().second;
+      pending_.pop();
+      auto it = units_.find(serial);
+      if (it == units_.end()) continue;
+      SimUnit& u = it->second;
+      if (u.status == SimStatus::issued) {
         if (u.returning && u.expires_at > u.due) {
           Event e = unit_event(EventType::unit_returned, u);
           e.at = u.due;
           send(e);
-          u.status = SimStatus::available;
+          set_status(serial, SimStatus::available);
         } else {
           send(unit_event(EventType::unit_transfused, u));
-          u.status = SimStatus::final;
+          set_status(serial, SimStatus::final);
         }
-      } else if (u.status == SimStatus::in_transit && u.due <= now_) {
+      } else if (u.status == SimStatus::in_transit) {
         Event e = base(EventType::transfer_received, u.destination, u.din);
         e.product = u.product;
         send(e);
         u.holder = u.destination;
         u.destination.clear();
-        u.status = SimStatus::available;
+        set_status(serial, SimStatus::available);
       }
     }
-    std::erase_if(units_, [](const SimUnit& u) { return u.status == SimStatus::final; });
+  }
+
+  // Every status change goes through here, to keep the indexes true: the
+  // available shelves by (bank, category) in expiry order, and final units
+  // leave the model.
+  void set_status(std::uint64_t serial, SimStatus next) {
+    auto it = units_.find(serial);
+    SimUnit& u = it->second;
+    if (u.status == SimStatus::available) available_[{u.holder, u.category}].erase({u.expires_at, serial});
+    u.status = next;
+    if (next == SimStatus::available) {
+      available_[{u.holder, u.category}].insert({u.expires_at, serial});
+      expiries_.push({u.expires_at, serial});  // it may have expired while away
+    } else if (next == SimStatus::final) {
+      units_.erase(it);
+    }
   }
 
   // Moves red cells of one group from the bank with most to the one with fewest.
   void rebalance() {
     const AboRh g = random_group();
     std::map<std::string, int> count;
-    for (const auto& b : banks_) count[b] = 0;
-    for (const auto& u : units_) {
-      if (u.status == SimStatus::available && u.category == Category::red_cells && u.group == g) {
-        ++count[u.holder];
+    for (const auto& b : banks_) {
+      int& n = count[b];
+      n = 0;
+      for (const auto& [expires_at, serial] : available_[{b, Category::red_cells}]) {
+        if (units_.at(serial).group == g) ++n;
       }
     }
     auto [lo, hi] = std::minmax_element(count.begin(), count.end(),
                                         [](auto& a, auto& b) { return a.second < b.second; });
     if (hi->second - lo->second < 3) return;
     int move = (hi->second - lo->second) / 2;
-    for (auto& u : units_) {
-      if (move == 0) break;
-      if (u.status != SimStatus::available || u.category != Category::red_cells || u.group != g ||
-          u.holder != hi->first || !usable(u)) {
-        continue;
-      }
+    std::vector<std::uint64_t> chosen;
+    for (const auto& [expires_at, serial] : available_[{hi->first, Category::red_cells}]) {
+      if (static_cast<int>(chosen.size()) == move) break;
+      const SimUnit& u = units_.at(serial);
+      if (u.group == g && usable(u)) chosen.push_back(serial);
+    }
+    for (const std::uint64_t serial : chosen) {
+      SimUnit& u = units_.at(serial);
       Event e = unit_event(EventType::transfer_dispatched, u);
       e.to = lo->first;
       send(e);
-      u.status = SimStatus::in_transit;
+      set_status(serial, SimStatus::in_transit);
       u.destination = lo->first;
       u.due = now_ + hours(2, 5);
-      --move;
+      pending_.push({u.due, serial});
     }
   }
 
@@ -328,14 +372,18 @@ class Simulation {
   // the expiry itself, with the same event (and id), so it counts once.
   void expire() {
     const TimeMs wall = wall_clock_now();
-    for (auto& u : units_) {
+    while (!expiries_.empty() && expiries_.top().first <= std::max(wall, now_)) {
+      const std::uint64_t serial = expiries_.top().second;
+      expiries_.pop();
+      auto it = units_.find(serial);
+      if (it == units_.end()) continue;
+      const SimUnit& u = it->second;
       if (u.status != SimStatus::available && u.status != SimStatus::quarantined) continue;
-      if (u.expires_at <= wall) {
-        u.status = SimStatus::final;  // the engine emits it
-      } else if (u.expires_at <= now_) {
-        send(expiry_event(u.din, u.product, u.holder, u.expires_at));
-        u.status = SimStatus::final;
-      }
+      // Not yet expired if it came back from a hospital or a transfer with a
+      // later entry; only the entry at its own expiry acts.
+      if (u.expires_at > std::max(wall, now_)) continue;
+      if (u.expires_at > wall) send(expiry_event(u.din, u.product, u.holder, u.expires_at));
+      set_status(serial, SimStatus::final);  // at or before the wall clock the engine emits it
     }
   }
 
@@ -345,7 +393,7 @@ class Simulation {
   }
 
   void unsafe_issue() {
-    for (auto& u : units_) {
+    for (auto& [serial, u] : units_) {
       if (u.status == SimStatus::quarantined) {
         spdlog::info("demo: trying to issue quarantined unit {} {} (the engine must refuse)",
                      u.din, u.product);
@@ -365,8 +413,14 @@ class Simulation {
   std::uint64_t event_counter_ = 0;
   std::vector<std::string> banks_;
   std::vector<int> weights_;
-  std::vector<SimDonation> donations_;
-  std::vector<SimUnit> units_;
+  std::vector<SimDonation> donations_;  // until released
+  // Units not yet final, by serial (creation order), with their indexes.
+  std::map<std::uint64_t, SimUnit> units_;
+  std::uint64_t unit_serial_ = 0;
+  std::map<std::pair<std::string, Category>, std::set<std::pair<TimeMs, std::uint64_t>>>
+      available_;      // (bank, category) -> (expires_at, serial) of available units
+  DueQueue expiries_;  // each unit at its expiry (and again when it becomes available)
+  DueQueue pending_;   // issued and in-transit units at their next step
   std::map<std::pair<std::string, std::string>, SimLot> lots_;  // (lab, reagent)
 };
 

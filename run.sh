@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   cmake g++ make pkg-config ccache
   librdkafka-dev librocksdb-dev libcereal-dev libspdlog-dev catch2
-  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
   kcat curl ca-certificates
 )
 # Only the tests need these: headless Chromium loads the dashboard; clang and

@@ -470,6 +470,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   json rss = json::array();
   std::vector<std::string> chunk_dins;
   std::uint64_t seen = 0, next_report = n / 10;
+  double engine_cpu = 0;  // the engine's CPU seconds while it drained the chunks
   FeedHooks hooks;
   hooks.pause = [&] {
     sampler.set_active(false);
@@ -480,6 +481,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   };
   hooks.resume_and_drain = [&](std::uint64_t produced) {
     const auto hw = feeder.high_watermarks();  // includes what the engine produced itself
+    const double cpu_before = read_cpu_seconds(engine.pid());
     engine.signal(SIGCONT);
     sampler.set_active(true);
     for (;;) {
@@ -494,6 +496,7 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     sampler.set_active(false);
+    engine_cpu += read_cpu_seconds(engine.pid()) - cpu_before;
     sampler.add_dins(std::move(chunk_dins));
     chunk_dins.clear();
     const Memory m = read_memory(engine.pid());
@@ -557,6 +560,8 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   j["duplicates"] = metrics["hemoledger_events_duplicate_total"];
   j["batches"] = metrics["hemoledger_batches_total"];
   j["batch_commit_seconds_total"] = metrics["hemoledger_batch_commit_seconds_sum"];
+  j["engine_cpu_seconds"] = engine_cpu;
+  j["engine_cpu_us_per_event"] = engine_cpu * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.records, 1));
   j["offset_gaps_logged"] = gaps;
   j["clean_exit"] = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   j["peak_rss_bytes"] = mem.hwm_kib * 1024;

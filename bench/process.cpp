@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -24,6 +25,26 @@ Memory read_memory(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) m.hwm_kib = value();
   }
   return m;
+}
+
+double read_cpu_seconds(pid_t pid) {
+  const std::string stat = [&] {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(in, text);
+    return text;
+  }();
+  // Fields after the command name (which may hold spaces, in parentheses):
+  // state is field 3, utime and stime are fields 14 and 15.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log) {

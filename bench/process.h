@@ -19,6 +19,8 @@ struct Memory {
   std::uint64_t hwm_kib = 0;  // VmHWM, the peak
 };
 Memory read_memory(pid_t pid);
+// CPU time the process has used so far (user + system, all threads), seconds.
+double read_cpu_seconds(pid_t pid);
 
 class ChildProcess {
  public:

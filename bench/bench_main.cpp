@@ -560,6 +560,9 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   j["duplicates"] = metrics["hemoledger_events_duplicate_total"];
   j["batches"] = metrics["hemoledger_batches_total"];
   j["batch_commit_seconds_total"] = metrics["hemoledger_batch_commit_seconds_sum"];
+  j["poll_seconds_total"] = metrics["hemoledger_poll_seconds_total"];
+  j["store_write_seconds_total"] = metrics["hemoledger_store_write_seconds_total"];
+  j["send_seconds_total"] = metrics["hemoledger_send_seconds_total"];
   j["engine_cpu_seconds"] = engine_cpu;
   j["engine_cpu_us_per_event"] = engine_cpu * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.records, 1));
   j["offset_gaps_logged"] = gaps;

@@ -416,6 +416,15 @@ std::string metrics_text(const Engine& engine) {
     << "# HELP hemoledger_batch_commit_last_seconds Time of the last batch.\n"
        "# TYPE hemoledger_batch_commit_last_seconds gauge\n"
     << "hemoledger_batch_commit_last_seconds " << m.commit_micros_last.load() / 1e6 << "\n"
+    << "# HELP hemoledger_poll_seconds_total Time reading messages from Kafka (polls that returned some).\n"
+       "# TYPE hemoledger_poll_seconds_total counter\n"
+    << "hemoledger_poll_seconds_total " << m.poll_micros_total.load() / 1e6 << "\n"
+    << "# HELP hemoledger_store_write_seconds_total Time in RocksDB writing the batches (WAL, sync, memtable).\n"
+       "# TYPE hemoledger_store_write_seconds_total counter\n"
+    << "hemoledger_store_write_seconds_total " << m.write_micros_total.load() / 1e6 << "\n"
+    << "# HELP hemoledger_send_seconds_total Time between batches handing recalls, alert changes and scale-out records to Kafka.\n"
+       "# TYPE hemoledger_send_seconds_total counter\n"
+    << "hemoledger_send_seconds_total " << m.send_micros_total.load() / 1e6 << "\n"
     << "# HELP hemoledger_consumer_lag Messages in Kafka not yet applied, per partition.\n"
        "# TYPE hemoledger_consumer_lag gauge\n";
   for (const auto& [p, lag] : st.lag) {

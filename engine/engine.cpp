@@ -472,7 +472,10 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   }
 
   failpoint("before_commit");
-  if (auto s = store_->commit(batch); !s) {
+  const auto write_start = std::chrono::steady_clock::now();
+  auto written = store_->commit(batch);
+  metrics_.write_micros_total += micros_since(write_start);
+  if (auto s = std::move(written); !s) {
     {
       std::lock_guard lock(mu_);
       storage_problem_ = s.error().message;
@@ -549,30 +552,42 @@ Status Engine::send_pending() {
 
 // At least once: the cursor moves only past changes Kafka has acknowledged,
 // and is stored with the next commit (a restart may send a few again; each
-// carries its seq, so a reader can drop repeats).
+// carries its seq, so a reader can drop repeats). Sent changes are not waited
+// for: the next call moves the cursor once Kafka has them all, or sends them
+// again after a failure.
 Status Engine::forward_alert_changes() {
-  if (!producer_ || committed_alert_seq_.load() < alerts_forwarded_) return {};
+  if (!producer_) return {};
+  if (alerts_delivery_) {
+    if (!alerts_delivery_->settled()) return {};
+    const bool failed = alerts_delivery_->failed();
+    alerts_delivery_.reset();
+    if (failed) {
+      return make_error("kafka_unavailable", "alert changes could not be delivered yet; retrying");
+    }
+    if (alerts_sending_ > alerts_forwarded_) {
+      metrics_.alerts_forwarded += alerts_sending_ - alerts_forwarded_;
+      alerts_forwarded_ = alerts_sending_;
+    }
+  }
+  if (committed_alert_seq_.load() < alerts_forwarded_) return {};
   std::optional<Error> failure;
   std::uint64_t next = alerts_forwarded_;
-  const auto failures_before = producer_->delivery_failures();
+  auto tracker = std::make_shared<DeliveryTracker>();
   auto s = store_->scan_alert_changes(alerts_forwarded_, [&](std::uint64_t seq, std::string_view v) {
     const json j = json::parse(v, nullptr, false);
     const std::string key = j.is_object() ? j["alert"].value("key", "") : "";
-    if (auto p = producer_->produce(options_.kafka.alerts_topic, key, v); !p) {
+    if (auto p = producer_->produce(options_.kafka.alerts_topic, key, v, tracker); !p) {
       failure = p.error();
       return false;
     }
     next = seq + 1;
     return next - alerts_forwarded_ < 10000;
   });
-  if (!s) return s;
   if (next != alerts_forwarded_) {
-    if (!producer_->flush(10000) || producer_->delivery_failures() != failures_before) {
-      return make_error("kafka_unavailable", "alert changes could not be delivered yet; retrying");
-    }
-    metrics_.alerts_forwarded += next - alerts_forwarded_;
-    alerts_forwarded_ = next;
+    alerts_delivery_ = std::move(tracker);
+    alerts_sending_ = next;
   }
+  if (!s) return s;
   if (failure) return *failure;
   return {};
 }
@@ -584,7 +599,8 @@ Status Engine::forward_alert_changes() {
 // each unit once.
 // Produces UnitRecalled for the donor's units of donations collected before
 // `l`'s, in every partition stored here (`served_only`: only those served).
-Status Engine::recall_earlier_units(const PendingLookback& l, bool served_only) {
+Status Engine::recall_earlier_units(const PendingLookback& l, bool served_only,
+                                    const std::shared_ptr<DeliveryTracker>& tracker) {
   auto earlier = store_->donations_of(l.donor);
   if (!earlier) return earlier.error();
   for (const auto& [p, dd] : *earlier) {
@@ -597,9 +613,9 @@ Status Engine::recall_earlier_units(const PendingLookback& l, bool served_only) 
       if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
       const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
       if (served_only && recalls_sent_.count(e.id)) continue;  // still on its way
-      if (auto s = producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e)); !s) {
-        return s;
-      }
+      auto s = tracker ? producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e), tracker)
+                       : producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e));
+      if (!s) return s;
       recalls_sent_.insert(e.id);
       ++metrics_.recalls_produced;
     }
@@ -615,34 +631,46 @@ Status Engine::run_lookbacks() {
   if (view_) {
     const auto requests = view_->lookbacks(lookbacks_done_);
     for (const auto& l : requests) {
-      if (auto s = recall_earlier_units(l, true); !s) return s;
+      if (auto s = recall_earlier_units(l, true, nullptr); !s) return s;
     }
     lookbacks_done_ += requests.size();
+  }
+  // The last round's recalls (or requests): done once Kafka has them all.
+  if (lookbacks_delivery_) {
+    if (!lookbacks_delivery_->settled()) return {};
+    const bool failed = lookbacks_delivery_->failed();
+    lookbacks_delivery_.reset();
+    std::vector<PendingLookback> sent = std::move(lookbacks_sending_);
+    lookbacks_sending_.clear();
+    if (failed) {
+      lookbacks_pending_ = true;  // run again: recall ids make repeats harmless
+      return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
+    }
+    Store::Batch b;
+    for (const auto& l : sent) b.delete_lookback(l.partition, l.din);
+    if (auto s = store_->commit(b); !s) {
+      lookbacks_pending_ = true;
+      return s;
+    }
+    spdlog::info("lookback: {} positive screen(s) looked back", sent.size());
   }
   if (!lookbacks_pending_) return {};
   auto pending = store_->pending_lookbacks();
   if (!pending) return pending.error();
+  lookbacks_pending_ = false;  // a positive screen applied from now on sets it again
+  if (pending->empty()) return {};
+  auto tracker = std::make_shared<DeliveryTracker>();
   for (const auto& l : *pending) {
-    if (view_) {
-      if (auto s = producer_->produce_to(options_.kafka.partials_topic, l.partition,
-                                         partials_key_lookback(l), encode_lookback(l));
-          !s) {
-        return s;
-      }
-    } else if (auto s = recall_earlier_units(l, false); !s) {
-      return s;
+    Status s = view_ ? producer_->produce_to(options_.kafka.partials_topic, l.partition,
+                                             partials_key_lookback(l), encode_lookback(l), tracker)
+                     : recall_earlier_units(l, false, tracker);
+    if (!s) {
+      lookbacks_pending_ = true;
+      return s;  // what was queued is delivered or not; the round runs again in full
     }
   }
-  if (!producer_->flush(10000)) {
-    return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
-  }
-  if (!pending->empty()) {
-    Store::Batch b;
-    for (const auto& l : *pending) b.delete_lookback(l.partition, l.din);
-    if (auto s = store_->commit(b); !s) return s;
-    spdlog::info("lookback: {} positive screen(s) looked back", pending->size());
-  }
-  lookbacks_pending_ = false;
+  lookbacks_delivery_ = std::move(tracker);
+  lookbacks_sending_ = std::move(*pending);
   return {};
 }
 
@@ -1032,8 +1060,10 @@ Status Engine::run(const std::atomic<bool>& stop) {
   auto last_watermarks = std::chrono::steady_clock::now();
   auto last_probe = last_watermarks;
   while (!stop.load()) {
+    const auto poll_start = std::chrono::steady_clock::now();
     auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
     if (!records) return records.error();
+    if (!records->empty()) metrics_.poll_micros_total += micros_since(poll_start);
     bool changed = false;
     {
       std::lock_guard lock(mu_);
@@ -1092,9 +1122,11 @@ Status Engine::run(const std::atomic<bool>& stop) {
       }
       (*consumer)->commit_async(commit);
     }
+    const auto send_start = std::chrono::steady_clock::now();
     if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
     publish_partials(false);
     if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
+    metrics_.send_micros_total += micros_since(send_start);
     if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
       auto hw = (*consumer)->high_watermarks();
       std::lock_guard lock(mu_);

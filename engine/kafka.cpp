@@ -148,30 +148,45 @@ void MockCluster::fail_next_fetches(int count) {
   rd_kafka_mock_push_request_errors_array(handle_->mcluster, kFetch, errors.size(), errors.data());
 }
 
+void MockCluster::fail_next_produces(int count) {
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(std::max(count, 0)),
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  constexpr std::int16_t kProduce = 0;  // the Produce API key
+  rd_kafka_mock_push_request_errors_array(handle_->mcluster, kProduce, errors.size(), errors.data());
+}
+
 // ---------------------------------------------------------------------------
 // Producer
 
 namespace {
 
-struct Pending {
+// What a message's delivery report goes to (its msg_opaque).
+struct Awaited {
+  virtual ~Awaited() = default;
+  virtual void delivered(const RdKafka::Message& m) = 0;
+};
+
+// produce_sync() waits on it; it owns it (or leaks it on purpose after a timeout).
+struct Pending : Awaited {
   std::promise<Result<Delivery>> done;
+  void delivered(const RdKafka::Message& m) override {
+    if (m.err() != RdKafka::ERR_NO_ERROR) {
+      done.set_value(kafka_error("Kafka did not accept the message", m.err()));
+    } else {
+      done.set_value(Delivery{m.partition(), m.offset()});
+    }
+  }
 };
 
 class DeliveryCb : public RdKafka::DeliveryReportCb {
  public:
   explicit DeliveryCb(std::atomic<std::uint64_t>& failures) : failures_(failures) {}
   void dr_cb(RdKafka::Message& m) override {
-    auto* pending = static_cast<Pending*>(m.msg_opaque());
     if (m.err() != RdKafka::ERR_NO_ERROR) {
-      if (pending) {
-        pending->done.set_value(kafka_error("Kafka did not accept the message", m.err()));
-      } else {
-        ++failures_;
-        spdlog::error("kafka: a message to {} was not delivered: {}", m.topic_name(), m.errstr());
-      }
-      return;
+      ++failures_;
+      spdlog::error("kafka: a message to {} was not delivered: {}", m.topic_name(), m.errstr());
     }
-    if (pending) pending->done.set_value(Delivery{m.partition(), m.offset()});
+    if (auto* awaited = static_cast<Awaited*>(m.msg_opaque())) awaited->delivered(m);
   }
 
  private:
@@ -179,6 +194,19 @@ class DeliveryCb : public RdKafka::DeliveryReportCb {
 };
 
 }  // namespace
+
+// One message counted in a DeliveryTracker; it deletes itself when answered.
+struct TrackedMessage : Awaited {
+  explicit TrackedMessage(std::shared_ptr<DeliveryTracker> t) : tracker(std::move(t)) {
+    ++tracker->outstanding_;
+  }
+  void delivered(const RdKafka::Message& m) override {
+    if (m.err() != RdKafka::ERR_NO_ERROR) ++tracker->failures_;
+    --tracker->outstanding_;
+    delete this;
+  }
+  std::shared_ptr<DeliveryTracker> tracker;
+};
 
 struct Producer::Impl {
   std::unique_ptr<DeliveryCb> cb;
@@ -223,7 +251,8 @@ Result<Delivery> Producer::produce_sync(const std::string& topic, std::string_vi
   auto fut = pending->done.get_future();
   auto err = impl_->producer->produce(
       topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, pending.get());
+      const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
+      static_cast<Awaited*>(pending.get()));
   if (err != RdKafka::ERR_NO_ERROR) return kafka_error("Kafka refused the message", err);
   if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
     // The delivery callback still holds the pointer: keep it alive for good.
@@ -235,12 +264,12 @@ Result<Delivery> Producer::produce_sync(const std::string& topic, std::string_vi
   return fut.get();
 }
 
-Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value) {
+Status Producer::enqueue(const std::string& topic, std::int32_t partition, std::string_view key,
+                         std::string_view value, void* opaque) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    auto err = impl_->producer->produce(topic, RdKafka::Topic::PARTITION_UA,
-                                        RdKafka::Producer::RK_MSG_COPY,
+    auto err = impl_->producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                         const_cast<char*>(value.data()), value.size(), key.data(),
-                                        key.size(), 0, nullptr);
+                                        key.size(), 0, opaque);
     if (err == RdKafka::ERR_NO_ERROR) return {};
     if (err != RdKafka::ERR__QUEUE_FULL) return kafka_error("Kafka refused the message", err);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -248,17 +277,31 @@ Status Producer::produce(const std::string& topic, std::string_view key, std::st
   return make_error("kafka_error", "the producer queue stayed full");
 }
 
+Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value) {
+  return enqueue(topic, RdKafka::Topic::PARTITION_UA, key, value, nullptr);
+}
+
 Status Producer::produce_to(const std::string& topic, std::int32_t partition, std::string_view key,
                             std::string_view value) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    auto err = impl_->producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
-                                        const_cast<char*>(value.data()), value.size(), key.data(),
-                                        key.size(), 0, nullptr);
-    if (err == RdKafka::ERR_NO_ERROR) return {};
-    if (err != RdKafka::ERR__QUEUE_FULL) return kafka_error("Kafka refused the message", err);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return enqueue(topic, partition, key, value, nullptr);
+}
+
+Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+                         const std::shared_ptr<DeliveryTracker>& tracker) {
+  return produce_to(topic, RdKafka::Topic::PARTITION_UA, key, value, tracker);
+}
+
+Status Producer::produce_to(const std::string& topic, std::int32_t partition, std::string_view key,
+                            std::string_view value,
+                            const std::shared_ptr<DeliveryTracker>& tracker) {
+  auto message = std::make_unique<TrackedMessage>(tracker);
+  auto s = enqueue(topic, partition, key, value, static_cast<Awaited*>(message.get()));
+  if (!s) {
+    --tracker->outstanding_;  // never queued: nothing will answer for it
+    return s;
   }
-  return make_error("kafka_error", "the producer queue stayed full");
+  (void)message.release();  // the delivery report deletes it
+  return {};
 }
 
 bool Producer::flush(TimeMs timeout_ms) {

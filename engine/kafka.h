@@ -55,6 +55,9 @@ class MockCluster {
   // The next `count` Fetch requests (from any client) fail with a retriable
   // error (NOT_LEADER_FOR_PARTITION), as when a leader moves.
   void fail_next_fetches(int count);
+  // The next `count` Produce requests fail with a permanent error
+  // (MSG_SIZE_TOO_LARGE): their messages are reported as not delivered.
+  void fail_next_produces(int count);
 
  private:
   MockCluster() = default;
@@ -66,6 +69,21 @@ class MockCluster {
 struct Delivery {
   std::int32_t partition = -1;
   std::int64_t offset = -1;
+};
+
+// Whether a group of messages has reached Kafka: every message produced with
+// the same tracker counts until Kafka answers for it (delivered or failed).
+// The engine keeps a cursor (alert changes sent, lookbacks done) and moves it
+// once the group is settled without failure, instead of waiting in flush().
+class DeliveryTracker {
+ public:
+  bool settled() const { return outstanding_.load() == 0; }
+  bool failed() const { return failures_.load() > 0; }
+
+ private:
+  friend class Producer;
+  friend struct TrackedMessage;
+  std::atomic<std::uint64_t> outstanding_{0}, failures_{0};
 };
 
 class Producer {
@@ -81,12 +99,22 @@ class Producer {
   // Queues the message for one partition of the topic.
   [[nodiscard]] Status produce_to(const std::string& topic, std::int32_t partition,
                                   std::string_view key, std::string_view value);
+  // Queues the message and counts it in `tracker` until Kafka answers for it.
+  [[nodiscard]] Status produce(const std::string& topic, std::string_view key,
+                               std::string_view value,
+                               const std::shared_ptr<DeliveryTracker>& tracker);
+  [[nodiscard]] Status produce_to(const std::string& topic, std::int32_t partition,
+                                  std::string_view key, std::string_view value,
+                                  const std::shared_ptr<DeliveryTracker>& tracker);
   // Waits for queued messages; false if some are still queued at the timeout.
   bool flush(TimeMs timeout_ms);
   std::uint64_t delivery_failures() const { return failures_.load(); }
 
  private:
   Producer() = default;
+  // `opaque` is handed to the delivery callback (an Awaited, or null).
+  Status enqueue(const std::string& topic, std::int32_t partition, std::string_view key,
+                 std::string_view value, void* opaque);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<std::uint64_t> failures_{0};

@@ -415,11 +415,10 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
                            const ReagentFilter& f, TimeMs now, int window_days) {
   auto lots = source.reagent_lots();
   if (!lots) return lots.error();
-  const std::int64_t today = day_of(now);
-  auto usage = source.reagent_usage_window(today - window_days, today);
+  const DayWindow window = window_before(now, window_days);
+  auto usage = source.reagent_usage_window(window.first, window.end);
   if (!usage) return usage.error();
-  std::map<std::pair<std::string, std::string>, std::int64_t> used;  // (facility, reagent)
-  for (const auto& [k, n] : *usage) used[{k.facility, k.reagent}] += n;
+  const auto cover = reagent_cover(*lots, *usage, now, window_days);
   struct Held {
     std::string lot;
     TimeMs expires_at;
@@ -433,7 +432,7 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
       held[facility][lot.reagent].push_back({lot.lot, lot.expires_at, q});
     }
   }
-  for (const auto& [k, n] : used) held[k.first][k.second];  // used up: still listed
+  for (const auto& [k, c] : cover) held[k.first][k.second];  // used up: still listed
   json govs = json::array();
   for (const auto& g : ref.governorates()) {
     if (!f.governorate.empty() && g.code != f.governorate) continue;
@@ -449,34 +448,30 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
         std::sort(list.begin(), list.end(), [](const Held& a, const Held& b) {
           return std::tie(a.expires_at, a.lot) < std::tie(b.expires_at, b.lot);
         });
-        std::int64_t usable = 0;
         json use_first = nullptr, lot_list = json::array();
         for (const auto& h : list) {
           const bool expired = h.expires_at <= now;
           const bool soon = !expired && def &&
                             h.expires_at <= now + def->expiry_warning_days * kDay;
-          if (!expired) {
-            usable += h.quantity;
-            if (use_first.is_null()) use_first = h.lot;
-          }
+          if (!expired && use_first.is_null()) use_first = h.lot;
           lot_list.push_back({{"lot", h.lot},
                               {"expires_at", format_rfc3339(h.expires_at)},
                               {"on_hand", h.quantity},
                               {"expired", expired},
                               {"expiring_soon", soon}});
         }
-        const std::int64_t n_used = used.count({fac.code, code}) ? used[{fac.code, code}] : 0;
-        const auto cover = days_of_supply(usable, n_used, window_days);
+        auto cit = cover.find({fac.code, code});
+        const ReagentCover c = cit == cover.end() ? ReagentCover{} : cit->second;
         const int min_cover = def ? def->min_cover_days : 0;
         reagents.push_back(
             {{"reagent", code},
              {"name", def ? def->name : code},
              {"unit", def ? def->unit : ""},
-             {"on_hand", usable},
-             {"daily_use", std::round(static_cast<double>(n_used) / window_days * 100) / 100},
-             {"days_of_cover", cover ? json(std::round(*cover * 10) / 10) : json(nullptr)},
+             {"on_hand", c.usable},
+             {"daily_use", std::round(c.daily_use(window_days) * 100) / 100},
+             {"days_of_cover", c.days ? json(std::round(*c.days * 10) / 10) : json(nullptr)},
              {"min_cover_days", min_cover},
-             {"below_min_cover", cover.has_value() && *cover < min_cover},
+             {"below_min_cover", c.below(min_cover)},
              {"use_first", use_first},
              {"lots", lot_list}});
       }

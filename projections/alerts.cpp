@@ -223,15 +223,13 @@ void AlertModel::set_reagent_lot(const ReagentLot& lot) {
 
 void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t change) {
   if (key.day < first_needed_day() || change == 0) return;
-  auto& day = reagent_usage_[key.day];
-  const auto cell = std::make_pair(key.facility, key.reagent);
-  if ((day[cell] += change) == 0) day.erase(cell);
+  if ((reagent_usage_[key] += change) == 0) reagent_usage_.erase(key);
 }
 
 void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
 
 std::int64_t AlertModel::first_needed_day() const {
-  return day_of(clock_) - config_.window_days;
+  return window_before(clock_, config_.window_days).first;
 }
 
 void AlertModel::restore(std::map<std::string, Alert> open, std::uint64_t seq, TimeMs clock) {
@@ -434,14 +432,12 @@ std::vector<AlertChange> AlertModel::evaluate() {
   }
 
   // Laboratory reagents: days of cover per facility and reagent, lots expiring.
-  while (!reagent_usage_.empty() && reagent_usage_.begin()->first < today - window) {
+  while (!reagent_usage_.empty() && reagent_usage_.begin()->first.day < first_needed_day()) {
     reagent_usage_.erase(reagent_usage_.begin());
   }
-  std::map<std::pair<std::string, std::string>, std::int64_t> usable, used;
   for (const auto& [key, lot] : lots_) {
     const ReagentDef* def = ref_.reagents().find(lot.reagent);
     for (const auto& [facility, q] : lot.on_hand) {
-      if (lot.expires_at > clock_) usable[{facility, lot.reagent}] += q;
       if (!def || lot.expires_at <= clock_ ||
           lot.expires_at > clock_ + def->expiry_warning_days * kDay) {
         continue;
@@ -463,17 +459,14 @@ std::vector<AlertChange> AlertModel::evaluate() {
       wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
     }
   }
-  for (const auto& [day, cells] : reagent_usage_) {
-    if (day >= today) break;
-    for (const auto& [cell, n] : cells) used[cell] += n;
-  }
-  for (const auto& [cell, n_used] : used) {
+  for (const auto& [cell, c] : reagent_cover(std::views::values(lots_), reagent_usage_, clock_,
+                                              window)) {
     const auto& [facility, reagent] = cell;
     const ReagentDef* def = ref_.reagents().find(reagent);
-    if (!def || n_used <= 0 || def->min_cover_days <= 0) continue;
+    if (!def || !c.days || def->min_cover_days <= 0) continue;
     const std::string key = "reagent_cover|" + facility + "|" + reagent;
-    const std::int64_t have = usable.count(cell) ? usable[cell] : 0;
-    const double cover = *days_of_supply(have, n_used, window);
+    const std::int64_t have = c.usable;
+    const double cover = *c.days;
     const double min = def->min_cover_days;
     auto open = open_.find(key);
     // Hysteresis as for supply: once raised, it clears only past the margin.
@@ -486,7 +479,7 @@ std::vector<AlertChange> AlertModel::evaluate() {
     a.facility = facility;
     a.reagent = reagent;
     a.figures = {{"on_hand", have}, {"unit", def->unit},
-                 {"daily_use", round_to(static_cast<double>(n_used) / window, 100)},
+                 {"daily_use", round_to(c.daily_use(window), 100)},
                  {"days_of_cover", round_to(cover, 10)},
                  {"min_cover_days", def->min_cover_days}, {"window_days", window}};
     const Facility* f = ref_.facility(facility);

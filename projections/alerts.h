@@ -139,8 +139,7 @@ class AlertModel {
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
   std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
-  std::map<std::int64_t, std::map<std::pair<std::string, std::string>, std::int64_t>>
-      reagent_usage_;  // day -> (facility, reagent) -> quantity
+  std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first: old days go from the front
   std::map<std::string, Alert> open_;  // by key
   std::set<std::string> dirty_;
   std::uint64_t seq_ = 0;

@@ -64,7 +64,8 @@ PictureSource store_picture(const Store& store);
                                                AboRh patient, TimeMs now);
 
 // Days of supply per blood group for one category: for the country, each
-// governorate and each facility, with the phase (projections/demand.h).
+// governorate and each facility, with the phase (projections/demand.h), from
+// supply_picture() (projections/supply.h), as the supply alerts are.
 // Demand is averaged over the config's window of whole UTC days before `now`'s day;
 // thresholds are the config's.
 //   {"as_of", "category", "window_days", "thresholds",

@@ -54,14 +54,13 @@ Result<std::unique_ptr<TcpServer>> start_lab_link(const std::string& host, int p
                                                   LabSessionFactory make_session) {
   const std::string channel = options.name;
   apply_lab_link_security(options, sec, channel);
-  return TcpServer::start(
-      host, port, std::move(options),
-      [sec, bound_lab, channel, make_session = std::move(make_session)](
-          const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
-        auto sender = authorize_lab_link(peer, sec, bound_lab, channel);
-        if (!sender) return sender.error();
-        return make_session(std::move(*sender));
-      });
+  return TcpServer::start(host, port, std::move(options),
+                          [sec, bound_lab, channel, make_session = std::move(make_session)](
+                              const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
+                            auto sender = authorize_lab_link(peer, sec, bound_lab, channel);
+                            if (!sender) return sender.error();
+                            return make_session(std::move(*sender));
+                          });
 }
 
 }  // namespace hemoledger

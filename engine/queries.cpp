@@ -191,8 +191,8 @@ Result<SupplyPicture> compute_supply(const PictureSource& source, const StockTab
 }
 
 // `m` is one scope's map of the picture, `scope` a code in it ("" for the country).
-json groups_json(const std::map<SupplyCell, Supply>& m, const std::string& scope,
-                 Category category, int window_days, const SupplyThresholds& t, Phase& worst) {
+json groups_json(const std::map<SupplyCell, Supply>& m, const std::string& scope, Category category,
+                 int window_days, const SupplyThresholds& t, Phase& worst) {
   json groups = json::object();
   for (AboRh g : kAllGroups) {
     auto it = m.find({scope, category, g});
@@ -228,14 +228,19 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
     for (const auto& f : ref.facilities()) {
       if (f.governorate != g.code || f.kind != FacilityKind::blood_bank) continue;
       Phase fp = Phase::green;
-      json fj = {{"code", f.code}, {"name_en", f.name_en}, {"name_ar", f.name_ar},
+      json fj = {{"code", f.code},
+                 {"name_en", f.name_en},
+                 {"name_ar", f.name_ar},
                  {"groups", groups_json(m->facilities, f.code, category, window_days, t, fp)}};
       fj["phase"] = std::string(to_string(fp));
       facilities.push_back(std::move(fj));
     }
-    json gj = {{"code", g.code}, {"name_en", g.name_en}, {"name_ar", g.name_ar},
-               {"groups", groups_json(m->governorates, g.code, category, window_days, t, gov_phase)},
-               {"facilities", facilities}};
+    json gj = {
+        {"code", g.code},
+        {"name_en", g.name_en},
+        {"name_ar", g.name_ar},
+        {"groups", groups_json(m->governorates, g.code, category, window_days, t, gov_phase)},
+        {"facilities", facilities}};
     gj["phase"] = std::string(to_string(gov_phase));
     govs.push_back(std::move(gj));
   }

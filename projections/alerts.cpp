@@ -440,8 +440,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
       wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
     }
   }
-  for (const auto& [cell, c] : reagent_cover(std::views::values(lots_), reagent_usage_, clock_,
-                                              window)) {
+  for (const auto& [cell, c] :
+       reagent_cover(std::views::values(lots_), reagent_usage_, clock_, window)) {
     const auto& [facility, reagent] = cell;
     const ReagentDef* def = ref_.reagents().find(reagent);
     if (!def || !c.days || def->min_cover_days <= 0) continue;
@@ -459,10 +459,12 @@ std::vector<AlertChange> AlertModel::evaluate() {
     a.governorate = governorate_of(facility);
     a.facility = facility;
     a.reagent = reagent;
-    a.figures = {{"on_hand", have}, {"unit", def->unit},
+    a.figures = {{"on_hand", have},
+                 {"unit", def->unit},
                  {"daily_use", round_to(c.daily_use(window), 100)},
                  {"days_of_cover", round_to(cover, 10)},
-                 {"min_cover_days", def->min_cover_days}, {"window_days", window}};
+                 {"min_cover_days", def->min_cover_days},
+                 {"window_days", window}};
     const Facility* f = ref_.facility(facility);
     a.message = def->name + " at " + (f ? f->name_en : facility) + ": " + one_decimal(cover) +
                 " days of cover left (" + std::to_string(have) + " " + def->unit +

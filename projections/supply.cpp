@@ -30,9 +30,8 @@ SupplyPicture supply_picture(const std::map<StockKey, std::int64_t>& stock,
   auto cells = [&](const std::string& facility, Category c, AboRh g) {
     const Facility* f = ref.facility(facility);
     const std::string gov = f ? f->governorate : std::string("unknown");
-    return std::tuple<Supply&, Supply&, Supply&>(p.facilities[{facility, c, g}],
-                                                 p.governorates[{gov, c, g}],
-                                                 p.country[{"", c, g}]);
+    return std::tuple<Supply&, Supply&, Supply&>(
+        p.facilities[{facility, c, g}], p.governorates[{gov, c, g}], p.country[{"", c, g}]);
   };
   for (const auto& [k, n] : stock) {
     if (k.status != UnitStatus::available) continue;

@@ -31,9 +31,7 @@ struct Supply {
   std::optional<double> days(int window_days) const {
     return days_of_supply(available, consumed, window_days);
   }
-  double daily_demand(int window_days) const {
-    return static_cast<double>(consumed) / window_days;
-  }
+  double daily_demand(int window_days) const { return static_cast<double>(consumed) / window_days; }
 };
 
 using SupplyCell = std::tuple<std::string, Category, AboRh>;  // scope, category, group

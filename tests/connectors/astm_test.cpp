@@ -8,9 +8,7 @@
 #include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::sample;
-using hemoledger::testing::shipped_mapping;
-using hemoledger::testing::utc;
+using namespace hemoledger::testing;
 
 namespace {
 

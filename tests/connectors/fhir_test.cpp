@@ -7,11 +7,7 @@
 #include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::sample;
-using hemoledger::testing::shipped_mapping;
-using hemoledger::testing::shipped_reference;
-using hemoledger::testing::utc;
+using namespace hemoledger::testing;
 using nlohmann::json;
 
 namespace {

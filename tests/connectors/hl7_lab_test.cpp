@@ -10,11 +10,7 @@
 #include "tests/event_builders.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::sample;
-using hemoledger::testing::shipped_mapping;
-using hemoledger::testing::shipped_reference;
-using hemoledger::testing::utc;
+using namespace hemoledger::testing;
 
 namespace {
 
@@ -89,9 +85,8 @@ TEST_CASE("a blood bank LIS result message becomes one TestResulted per OBX", "[
 
 TEST_CASE("a retransmitted HL7 message yields the same event ids", "[connectors][hl7]") {
   const auto a = accepted(sample("oru_r01_typing_and_screens.hl7"));
-  const auto b =
-      map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), shipped_mapping(),
-                   kReceived + 60 * kMinute);
+  const auto b = map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), shipped_mapping(),
+                              kReceived + 60 * kMinute);
   REQUIRE(b.ok());
   CHECK(a.events == b.events);  // later receipt changes nothing: times come from the message
 }

@@ -6,8 +6,7 @@
 #include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::shipped_mapping;
-using hemoledger::testing::shipped_reference;
+using namespace hemoledger::testing;
 
 namespace {
 

@@ -235,8 +235,8 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
       e.post("root", unit_event("u4", "UnitIssued", "JEM-BB", R"(,"patient_abo_rh":"O-")"));
   REQUIRE(refused.status == 422);
 
-  const std::string out = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " " + kRed +
-                              " --data-dir " + e.data() + " --json 2>/dev/null");
+  const std::string out = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " " +
+                                      kRed + " --data-dir " + e.data() + " --json 2>/dev/null");
   const json a = json::parse(out, nullptr, false);
   INFO(out);
   REQUIRE(a.is_object());
@@ -255,8 +255,8 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
   CHECK(rows[3]["outcome"] == "rejected");
   CHECK(rows[3]["code"] == refused.body["code"]);
 
-  const std::string text = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " --data-dir " +
-                               e.data() + " 2>/dev/null");
+  const std::string text = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin +
+                                       " --data-dir " + e.data() + " 2>/dev/null");
   CHECK(text.find("jem-lab") != std::string::npos);
   CHECK(text.find("rejected (" + refused.body["code"].get<std::string>() + ")") !=
         std::string::npos);
@@ -327,8 +327,8 @@ TEST_CASE(
   const Reply tested = call(right.port, "GET", "/api/units/" + din, right.token["root"]);
   REQUIRE(tested.status == 200);
   CHECK(!tested.body["tests"].empty());
-  const std::string audit = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + din + " --data-dir " +
-                                right.data() + " --json 2>/dev/null");
+  const std::string audit = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + din +
+                                        " --data-dir " + right.data() + " --json 2>/dev/null");
   const json a = json::parse(audit, nullptr, false);
   REQUIRE(a.is_object());
   bool found = false;
@@ -369,10 +369,10 @@ TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][
   // The station over https, trusting this certificate.
   const std::string din = "G123426000104";
   const std::string label = "=" + din + std::to_string(60 + isbt128::din_check_value(din));
-  const std::string scan =
-      run_command("printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] +
-          " " + HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
-          " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
+  const std::string scan = run_command(
+      "printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] + " " +
+      HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
+      " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
   INFO(scan);
   CHECK(scan.find("OK") != std::string::npos);
 
@@ -484,14 +484,15 @@ TEST_CASE(
   // survives a restart.
   e.serve->signal(SIGTERM);
   REQUIRE(e.serve->wait_for(30));
-  const std::string out = run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " +
-                              e.data() + " --json 2>/dev/null");
+  const std::string out =
+      run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + e.data() +
+                  " --json 2>/dev/null");
   const json cli = json::parse(out, nullptr, false);
   INFO(out);
   REQUIRE(cli.is_object());
   CHECK(cli["refusals"] == rows);
-  const std::string text =
-      run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + e.data() + " 2>&1");
+  const std::string text = run_command(std::string(HEMOLEDGER_BINARY) +
+                                       " audit --refusals --data-dir " + e.data() + " 2>&1");
   CHECK(text.find("wrong_facility") != std::string::npos);
   CHECK(text.find("jem-bench") != std::string::npos);
 }

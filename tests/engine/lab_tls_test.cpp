@@ -69,9 +69,10 @@ struct LinkEngine {
     return u ? (*u)["tests"].size() : 0;
   }
   json refusals() {
-    return json::parse(run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " +
-                           data() + " --json 2>/dev/null"),
-                       nullptr, false);
+    return json::parse(
+        run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + data() +
+                    " --json 2>/dev/null"),
+        nullptr, false);
   }
 };
 
@@ -125,7 +126,7 @@ TEST_CASE(
   // Debian's openssl s_client sees the configured certificate.
   const std::string s =
       run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(e.mllp) + " -CAfile " +
-          certs.server_cert() + " -verify_return_error </dev/null 2>&1");
+                  certs.server_cert() + " -verify_return_error </dev/null 2>&1");
   INFO(s);
   CHECK(s.find("Verify return code: 0 (ok)") != std::string::npos);
   CHECK(s.find("CN = 127.0.0.1") != std::string::npos);
@@ -187,7 +188,7 @@ TEST_CASE(
   CHECK(ack.find("MSA|AA|OWN") != std::string::npos);
   CHECK(e.tests_of(din, e.token["root"]) == 1);
   const json audit = json::parse(run_command(std::string(HEMOLEDGER_BINARY) + " audit " + din +
-                                     " --data-dir " + e.data() + " --json 2>/dev/null"),
+                                             " --data-dir " + e.data() + " --json 2>/dev/null"),
                                  nullptr, false);
   REQUIRE(audit.is_object());
   bool found = false;

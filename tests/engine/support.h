@@ -19,13 +19,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <map>
 
 #include "engine/kafka.h"
 #include "engine/reference_files.h"

@@ -1,5 +1,6 @@
 // LabLinkSecurity: how the lab links (MLLP and ASTM over TCP) are secured
-// (docs/security.md), and the one decision of who may speak on a connection.
+// (docs/security.md), the one decision of who may speak on a connection, and
+// start_lab_link(), which starts either link's TcpServer with both applied.
 //
 //   without tokens  plain TCP, or TLS when a certificate is given; the link
 //                   speaks for its --mllp-lab / --astm-lab (or any lab).

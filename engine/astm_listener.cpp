@@ -52,15 +52,11 @@ Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
   t.name = "astm";
   t.max_connections = options.max_connections;
   t.idle_ms = options.receiver_timeout_ms;
-  apply_lab_link_security(t, options.security, "astm");
-  auto server = TcpServer::start(
-      options.host, options.port, t,
-      [&gateway, options, clock](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
-        auto sender = authorize_lab_link(peer, options.security, options.lab, "astm");
-        if (!sender) return sender.error();
-        return std::unique_ptr<TcpSession>(
-            std::make_unique<AstmSession>(gateway, std::move(*sender), clock));
-      });
+  auto server = start_lab_link(options.host, options.port, std::move(t), options.security,
+                               options.lab, [&gateway, clock](LabSender sender) {
+                                 return std::unique_ptr<TcpSession>(std::make_unique<AstmSession>(
+                                     gateway, std::move(sender), clock));
+                               });
   if (!server) return server.error();
   std::unique_ptr<AstmListener> l(new AstmListener());
   l->server_ = std::move(*server);

@@ -24,6 +24,9 @@ Result<LabSender> authorize_lab_link(const TcpPeer& peer, const LabLinkSecurity&
   return LabSender{who->name, *lab};
 }
 
+namespace {
+
+// TLS and the refusal record (`channel` names the link in the record).
 void apply_lab_link_security(TcpServerOptions& options, const LabLinkSecurity& sec,
                              const std::string& channel) {
   options.tls = sec.tls;
@@ -40,6 +43,24 @@ void apply_lab_link_security(TcpServerOptions& options, const LabLinkSecurity& s
     r.reason = why.message;
     (void)log->record(std::move(r));  // a failure is logged by record()
   };
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TcpServer>> start_lab_link(const std::string& host, int port,
+                                                  TcpServerOptions options,
+                                                  const LabLinkSecurity& sec,
+                                                  const std::string& bound_lab,
+                                                  LabSessionFactory make_session) {
+  const std::string channel = options.name;
+  apply_lab_link_security(options, sec, channel);
+  return TcpServer::start(host, port, std::move(options),
+                          [sec, bound_lab, channel, make_session = std::move(make_session)](
+                              const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
+                            auto sender = authorize_lab_link(peer, sec, bound_lab, channel);
+                            if (!sender) return sender.error();
+                            return make_session(std::move(*sender));
+                          });
 }
 
 }  // namespace hemoledger

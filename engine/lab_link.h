@@ -1,5 +1,6 @@
 // LabLinkSecurity: how the lab links (MLLP and ASTM over TCP) are secured
-// (docs/security.md), and the one decision of who may speak on a connection.
+// (docs/security.md), the one decision of who may speak on a connection, and
+// start_lab_link(), which starts either link's TcpServer with both applied.
 //
 //   without tokens  plain TCP, or TLS when a certificate is given; the link
 //                   speaks for its --mllp-lab / --astm-lab (or any lab).
@@ -19,6 +20,7 @@
 // must outlive the listeners.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,9 +47,21 @@ struct LabLinkSecurity {
                                                    const std::string& bound_lab,
                                                    const std::string& channel);
 
-// Applies `sec` to a listener's TcpServerOptions (TLS and the refusal
-// record; `channel` names the link in the record).
-void apply_lab_link_security(TcpServerOptions& options, const LabLinkSecurity& sec,
-                             const std::string& channel);
+// What serves a connection once authorize_lab_link() has said whom it speaks
+// for. Called on the connection's thread.
+using LabSessionFactory = std::function<std::unique_ptr<TcpSession>(LabSender sender)>;
+
+// Starts a lab link (the MLLP and ASTM listeners' common part): a TcpServer
+// on host:port with `options` (options.name is the channel: "mllp", "astm")
+// and `sec` applied: TLS when sec.tls is set, and each refused connection
+// stored in sec.refusals. Each connection is authorized for `bound_lab` by
+// authorize_lab_link() and refused (closed, logged, recorded) or served by
+// `make_session`. Errors: those of TcpServer::start (bad_address,
+// listen_failed).
+[[nodiscard]] Result<std::unique_ptr<TcpServer>> start_lab_link(const std::string& host, int port,
+                                                                TcpServerOptions options,
+                                                                const LabLinkSecurity& sec,
+                                                                const std::string& bound_lab,
+                                                                LabSessionFactory make_session);
 
 }  // namespace hemoledger

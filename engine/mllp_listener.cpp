@@ -76,15 +76,11 @@ Result<std::unique_ptr<MllpListener>> MllpListener::start(LabGateway& gateway,
   TcpServerOptions t;
   t.name = "mllp";
   t.max_connections = options.max_connections;
-  apply_lab_link_security(t, options.security, "mllp");
-  auto server = TcpServer::start(
-      options.host, options.port, t,
-      [&gateway, options, clock](const TcpPeer& peer) -> Result<std::unique_ptr<TcpSession>> {
-        auto sender = authorize_lab_link(peer, options.security, options.lab, "mllp");
-        if (!sender) return sender.error();
-        return std::unique_ptr<TcpSession>(
-            std::make_unique<MllpSession>(gateway, options, std::move(*sender), clock));
-      });
+  auto server = start_lab_link(options.host, options.port, std::move(t), options.security,
+                               options.lab, [&gateway, options, clock](LabSender sender) {
+                                 return std::unique_ptr<TcpSession>(std::make_unique<MllpSession>(
+                                     gateway, options, std::move(sender), clock));
+                               });
   if (!server) return server.error();
   std::unique_ptr<MllpListener> l(new MllpListener());
   l->server_ = std::move(*server);

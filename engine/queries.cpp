@@ -9,6 +9,7 @@
 #include "projections/compatibility.h"
 #include "projections/demand.h"
 #include "projections/projector.h"
+#include "projections/supply.h"
 
 namespace hemoledger {
 
@@ -180,59 +181,28 @@ Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
 
 namespace {
 
-struct Supply {
-  std::int64_t available = 0;
-  std::int64_t consumed = 0;  // in the window
-};
-
-// Supply by (scope, group), where scope is a facility code, a governorate code
-// or "" for the country.
-using SupplyMap = std::map<std::pair<std::string, AboRh>, Supply>;
-
-Result<SupplyMap> compute_supply(const PictureSource& source, const StockTable& stock,
-                                 const ReferenceData& ref, Category category, TimeMs now,
-                                 int window_days) {
-  SupplyMap m;
-  auto governorate_of = [&](const std::string& facility) {
-    const Facility* f = ref.facility(facility);
-    return f ? f->governorate : std::string("unknown");
-  };
-  auto add = [&](const std::string& facility, AboRh g, std::int64_t available,
-                 std::int64_t consumed) {
-    for (const std::string& scope : {facility, governorate_of(facility), std::string()}) {
-      Supply& s = m[{scope, g}];
-      s.available += available;
-      s.consumed += consumed;
-    }
-  };
-  for (const auto& [k, n] : stock.cells()) {
-    if (k.category == category && k.status == UnitStatus::available) add(k.facility, k.group, n, 0);
-  }
-  const std::int64_t today = day_of(now);
-  auto demand = source.demand_window(today - window_days, today);
+// Supply of every category from the stock and the demand window at `now`.
+Result<SupplyPicture> compute_supply(const PictureSource& source, const StockTable& stock,
+                                     const ReferenceData& ref, TimeMs now, int window_days) {
+  const DayWindow window = window_before(now, window_days);
+  auto demand = source.demand_window(window.first, window.end);
   if (!demand) return demand.error();
-  for (const auto& [k, n] : *demand) {
-    if (k.category == category) add(k.facility, k.group, 0, n);
-  }
-  return m;
+  return supply_picture(stock.cells(), *demand, ref, now, window_days);
 }
 
-std::optional<double> days_of(const Supply& s, int window_days) {
-  return days_of_supply(s.available, s.consumed, window_days);
-}
-
-json groups_json(const SupplyMap& m, const std::string& scope, int window_days,
-                 const SupplyThresholds& t, Phase& worst) {
+// `m` is one scope's map of the picture, `scope` a code in it ("" for the country).
+json groups_json(const std::map<SupplyCell, Supply>& m, const std::string& scope, Category category,
+                 int window_days, const SupplyThresholds& t, Phase& worst) {
   json groups = json::object();
   for (AboRh g : kAllGroups) {
-    auto it = m.find({scope, g});
+    auto it = m.find({scope, category, g});
     const Supply s = it == m.end() ? Supply{} : it->second;
-    const auto days = days_of(s, window_days);
+    const auto days = s.days(window_days);
     const Phase p = phase_of(days, t);
     worst = std::max(worst, p);
     groups[std::string(to_string(g))] = {
         {"available", s.available},
-        {"daily_demand", static_cast<double>(s.consumed) / window_days},
+        {"daily_demand", s.daily_demand(window_days)},
         {"days", days ? json(std::round(*days * 10) / 10) : json(nullptr)},
         {"phase", std::string(to_string(p))}};
   }
@@ -245,11 +215,11 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
                          const ReferenceData& ref, Category category, TimeMs now,
                          const SupplyConfig& config) {
   const int window_days = config.window_days;
-  auto m = compute_supply(source, stock, ref, category, now, window_days);
+  auto m = compute_supply(source, stock, ref, now, window_days);
   if (!m) return m.error();
   const SupplyThresholds t = config.thresholds_for(category);
   Phase country_phase = Phase::green;
-  json country = {{"groups", groups_json(*m, "", window_days, t, country_phase)}};
+  json country = {{"groups", groups_json(m->country, "", category, window_days, t, country_phase)}};
   country["phase"] = std::string(to_string(country_phase));
   json govs = json::array();
   for (const auto& g : ref.governorates()) {
@@ -258,14 +228,19 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
     for (const auto& f : ref.facilities()) {
       if (f.governorate != g.code || f.kind != FacilityKind::blood_bank) continue;
       Phase fp = Phase::green;
-      json fj = {{"code", f.code}, {"name_en", f.name_en}, {"name_ar", f.name_ar},
-                 {"groups", groups_json(*m, f.code, window_days, t, fp)}};
+      json fj = {{"code", f.code},
+                 {"name_en", f.name_en},
+                 {"name_ar", f.name_ar},
+                 {"groups", groups_json(m->facilities, f.code, category, window_days, t, fp)}};
       fj["phase"] = std::string(to_string(fp));
       facilities.push_back(std::move(fj));
     }
-    json gj = {{"code", g.code}, {"name_en", g.name_en}, {"name_ar", g.name_ar},
-               {"groups", groups_json(*m, g.code, window_days, t, gov_phase)},
-               {"facilities", facilities}};
+    json gj = {
+        {"code", g.code},
+        {"name_en", g.name_en},
+        {"name_ar", g.name_ar},
+        {"groups", groups_json(m->governorates, g.code, category, window_days, t, gov_phase)},
+        {"facilities", facilities}};
     gj["phase"] = std::string(to_string(gov_phase));
     govs.push_back(std::move(gj));
   }
@@ -280,15 +255,14 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
 Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
                            const ReferenceData& ref, TimeMs now, const SupplyConfig& config) {
   const int window_days = config.window_days;
-  std::map<Category, SupplyMap> supply;  // computed on first need
-  auto supply_of = [&](Category c) -> Result<const SupplyMap*> {
-    auto it = supply.find(c);
-    if (it == supply.end()) {
-      auto m = compute_supply(source, stock, ref, c, now, window_days);
+  std::optional<SupplyPicture> supply;  // computed on first need
+  auto supply_of = [&]() -> Result<const SupplyPicture*> {
+    if (!supply) {
+      auto m = compute_supply(source, stock, ref, now, window_days);
       if (!m) return m.error();
-      it = supply.emplace(c, std::move(*m)).first;
+      supply = std::move(*m);
     }
-    return &it->second;
+    return &*supply;
   };
   json units = json::array();
   for (const auto& f : ref.facilities()) {
@@ -298,7 +272,7 @@ Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
       const TimeMs horizon = config.expiring_hours_for(u.category) * kHour;
       if (u.expires_at <= now) continue;  // expired: the ticker records it
       if (u.expires_at > now + horizon) continue;  // horizons differ by category
-      auto m = supply_of(u.category);
+      auto m = supply_of();
       if (!m) return m.error();
       const SupplyThresholds t = config.thresholds_for(u.category);
       // The neediest blood bank nearby.
@@ -310,9 +284,8 @@ Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
         if (other.governorate != f.governorate && !ref.are_neighbours(other.governorate, f.governorate)) {
           continue;
         }
-        auto it = (*m)->find({other.code, u.group});
-        if (it == (*m)->end()) continue;
-        const auto days = days_of(it->second, window_days);
+        if (!(*m)->facilities.count({other.code, u.category, u.group})) continue;
+        const auto days = (*m)->facility(other.code, u.category, u.group).days(window_days);
         if (!days || *days >= t.pre_amber) continue;
         if (best_has_no_demand || *days < *best) {
           best = days;
@@ -415,11 +388,10 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
                            const ReagentFilter& f, TimeMs now, int window_days) {
   auto lots = source.reagent_lots();
   if (!lots) return lots.error();
-  const std::int64_t today = day_of(now);
-  auto usage = source.reagent_usage_window(today - window_days, today);
+  const DayWindow window = window_before(now, window_days);
+  auto usage = source.reagent_usage_window(window.first, window.end);
   if (!usage) return usage.error();
-  std::map<std::pair<std::string, std::string>, std::int64_t> used;  // (facility, reagent)
-  for (const auto& [k, n] : *usage) used[{k.facility, k.reagent}] += n;
+  const auto cover = reagent_cover(*lots, *usage, now, window_days);
   struct Held {
     std::string lot;
     TimeMs expires_at;
@@ -433,7 +405,7 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
       held[facility][lot.reagent].push_back({lot.lot, lot.expires_at, q});
     }
   }
-  for (const auto& [k, n] : used) held[k.first][k.second];  // used up: still listed
+  for (const auto& [k, c] : cover) held[k.first][k.second];  // used up: still listed
   json govs = json::array();
   for (const auto& g : ref.governorates()) {
     if (!f.governorate.empty() && g.code != f.governorate) continue;
@@ -449,34 +421,30 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
         std::sort(list.begin(), list.end(), [](const Held& a, const Held& b) {
           return std::tie(a.expires_at, a.lot) < std::tie(b.expires_at, b.lot);
         });
-        std::int64_t usable = 0;
         json use_first = nullptr, lot_list = json::array();
         for (const auto& h : list) {
           const bool expired = h.expires_at <= now;
           const bool soon = !expired && def &&
                             h.expires_at <= now + def->expiry_warning_days * kDay;
-          if (!expired) {
-            usable += h.quantity;
-            if (use_first.is_null()) use_first = h.lot;
-          }
+          if (!expired && use_first.is_null()) use_first = h.lot;
           lot_list.push_back({{"lot", h.lot},
                               {"expires_at", format_rfc3339(h.expires_at)},
                               {"on_hand", h.quantity},
                               {"expired", expired},
                               {"expiring_soon", soon}});
         }
-        const std::int64_t n_used = used.count({fac.code, code}) ? used[{fac.code, code}] : 0;
-        const auto cover = days_of_supply(usable, n_used, window_days);
+        auto cit = cover.find({fac.code, code});
+        const ReagentCover c = cit == cover.end() ? ReagentCover{} : cit->second;
         const int min_cover = def ? def->min_cover_days : 0;
         reagents.push_back(
             {{"reagent", code},
              {"name", def ? def->name : code},
              {"unit", def ? def->unit : ""},
-             {"on_hand", usable},
-             {"daily_use", std::round(static_cast<double>(n_used) / window_days * 100) / 100},
-             {"days_of_cover", cover ? json(std::round(*cover * 10) / 10) : json(nullptr)},
+             {"on_hand", c.usable},
+             {"daily_use", std::round(c.daily_use(window_days) * 100) / 100},
+             {"days_of_cover", c.days ? json(std::round(*c.days * 10) / 10) : json(nullptr)},
              {"min_cover_days", min_cover},
-             {"below_min_cover", cover.has_value() && *cover < min_cover},
+             {"below_min_cover", c.below(min_cover)},
              {"use_first", use_first},
              {"lots", lot_list}});
       }

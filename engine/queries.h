@@ -64,7 +64,8 @@ PictureSource store_picture(const Store& store);
                                                AboRh patient, TimeMs now);
 
 // Days of supply per blood group for one category: for the country, each
-// governorate and each facility, with the phase (projections/demand.h).
+// governorate and each facility, with the phase (projections/demand.h), from
+// supply_picture() (projections/supply.h), as the supply alerts are.
 // Demand is averaged over the config's window of whole UTC days before `now`'s day;
 // thresholds are the config's.
 //   {"as_of", "category", "window_days", "thresholds",
@@ -93,7 +94,8 @@ PictureSource store_picture(const Store& store);
 // Laboratory reagent stock: governorate -> facility -> reagent -> lot, as of
 // `now`. For each facility and reagent: usable quantity (lots in date),
 // average daily use over the `window_days` whole days before `now`'s day,
-// days of cover (null without use), whether that is below the catalogue's
+// days of cover (null without use; reagent_cover() in projections/reagents.h,
+// the reagent_cover alert's rule too), whether that is below the catalogue's
 // min_cover_days, and the lot to use first (first-expire-first-out). Lots
 // list quantity, expiry, and whether they are expired (past `now`) or expire
 // within the catalogue's expiry_warning_days. Filters: governorate, facility,

@@ -183,15 +183,12 @@ std::string AlertModel::governorate_of(const std::string& facility) const {
 
 void AlertModel::on_stock(const StockKey& key, std::int64_t change) {
   if (key.status != UnitStatus::available || change == 0) return;
-  const Cell cell{key.facility, key.category, key.group};
-  if ((available_[cell] += change) == 0) available_.erase(cell);
+  if ((available_[key] += change) == 0) available_.erase(key);
 }
 
 void AlertModel::on_demand(const DemandKey& key, std::int64_t change) {
   if (key.day < first_needed_day() || change == 0) return;
-  auto& day = demand_[key.day];
-  const Cell cell{key.facility, key.category, key.group};
-  if ((day[cell] += change) == 0) day.erase(cell);
+  if ((demand_[key] += change) == 0) demand_.erase(key);
 }
 
 void AlertModel::on_index(const IndexEntry& entry, bool added) {
@@ -223,15 +220,13 @@ void AlertModel::set_reagent_lot(const ReagentLot& lot) {
 
 void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t change) {
   if (key.day < first_needed_day() || change == 0) return;
-  auto& day = reagent_usage_[key.day];
-  const auto cell = std::make_pair(key.facility, key.reagent);
-  if ((day[cell] += change) == 0) day.erase(cell);
+  if ((reagent_usage_[key] += change) == 0) reagent_usage_.erase(key);
 }
 
 void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
 
 std::int64_t AlertModel::first_needed_day() const {
-  return day_of(clock_) - config_.window_days;
+  return window_before(clock_, config_.window_days).first;
 }
 
 void AlertModel::restore(std::map<std::string, Alert> open, std::uint64_t seq, TimeMs clock) {
@@ -282,29 +277,15 @@ std::vector<AlertChange> AlertModel::evaluate() {
   std::map<std::string, std::optional<Alert>> wanted;
   for (const auto& [key, a] : open_) wanted[key] = std::nullopt;  // cleared unless still true
 
-  const std::int64_t today = day_of(clock_);
   const int window = config_.window_days;
-  while (!demand_.empty() && demand_.begin()->first < today - window) demand_.erase(demand_.begin());
-
-  // Supply by facility and by governorate.
-  std::map<Cell, Supply> by_facility, by_governorate;
-  for (const auto& [cell, n] : available_) {
-    by_facility[cell].available += n;
-    by_governorate[{governorate_of(std::get<0>(cell)), std::get<1>(cell), std::get<2>(cell)}]
-        .available += n;
+  while (!demand_.empty() && demand_.begin()->first.day < first_needed_day()) {
+    demand_.erase(demand_.begin());
   }
-  for (const auto& [day, cells] : demand_) {
-    if (day >= today) break;
-    for (const auto& [cell, n] : cells) {
-      by_facility[cell].consumed += n;
-      by_governorate[{governorate_of(std::get<0>(cell)), std::get<1>(cell), std::get<2>(cell)}]
-          .consumed += n;
-    }
-  }
+  const SupplyPicture supply = supply_picture(available_, demand_, ref_, clock_, window);
 
   // Phases per governorate, category and group.
-  std::set<Cell> phase_cells;
-  for (const auto& [cell, s] : by_governorate) {
+  std::set<SupplyCell> phase_cells;
+  for (const auto& [cell, s] : supply.governorates) {
     if (s.consumed > 0) phase_cells.insert(cell);
   }
   for (const auto& [key, a] : open_) {
@@ -315,9 +296,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
     if (category == Category::unknown || group == AboRh::unknown) continue;
     const std::string key = "supply_phase|" + gov + "|" + std::string(to_string(category)) + "|" +
                             std::string(to_string(group));
-    auto it = by_governorate.find(cell);
-    const Supply s = it == by_governorate.end() ? Supply{} : it->second;
-    const auto days = days_of_supply(s.available, s.consumed, window);
+    const Supply s = supply.governorate(gov, category, group);
+    const auto days = s.days(window);
     const auto t = config_.thresholds_for(category);
     auto open = open_.find(key);
     const Phase current = open == open_.end() ? Phase::green : phase_of_severity(open->second.severity);
@@ -331,7 +311,7 @@ std::vector<AlertChange> AlertModel::evaluate() {
     a.group = group;
     a.figures = {{"phase", std::string(to_string(next))},
                  {"available", s.available},
-                 {"daily_demand", round_to(static_cast<double>(s.consumed) / window, 100)},
+                 {"daily_demand", round_to(s.daily_demand(window), 100)},
                  {"days_of_supply", days ? json(round_to(*days, 10)) : json(nullptr)},
                  {"window_days", window},
                  {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}}};
@@ -372,9 +352,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
     for (const auto& other : ref_.facilities()) {
       if (other.code == facility || other.kind != FacilityKind::blood_bank) continue;
       if (other.governorate != gov && !ref_.are_neighbours(other.governorate, gov)) continue;
-      auto s = by_facility.find({other.code, category, group});
-      if (s == by_facility.end()) continue;
-      const auto days = days_of_supply(s->second.available, s->second.consumed, window);
+      if (!supply.facilities.count({other.code, category, group})) continue;
+      const auto days = supply.facility(other.code, category, group).days(window);
       if (!days || *days >= t.pre_amber || (best && *days >= *best)) continue;
       best = days;
       suggestion = {{"to", other.code},
@@ -434,14 +413,12 @@ std::vector<AlertChange> AlertModel::evaluate() {
   }
 
   // Laboratory reagents: days of cover per facility and reagent, lots expiring.
-  while (!reagent_usage_.empty() && reagent_usage_.begin()->first < today - window) {
+  while (!reagent_usage_.empty() && reagent_usage_.begin()->first.day < first_needed_day()) {
     reagent_usage_.erase(reagent_usage_.begin());
   }
-  std::map<std::pair<std::string, std::string>, std::int64_t> usable, used;
   for (const auto& [key, lot] : lots_) {
     const ReagentDef* def = ref_.reagents().find(lot.reagent);
     for (const auto& [facility, q] : lot.on_hand) {
-      if (lot.expires_at > clock_) usable[{facility, lot.reagent}] += q;
       if (!def || lot.expires_at <= clock_ ||
           lot.expires_at > clock_ + def->expiry_warning_days * kDay) {
         continue;
@@ -463,17 +440,14 @@ std::vector<AlertChange> AlertModel::evaluate() {
       wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
     }
   }
-  for (const auto& [day, cells] : reagent_usage_) {
-    if (day >= today) break;
-    for (const auto& [cell, n] : cells) used[cell] += n;
-  }
-  for (const auto& [cell, n_used] : used) {
+  for (const auto& [cell, c] :
+       reagent_cover(std::views::values(lots_), reagent_usage_, clock_, window)) {
     const auto& [facility, reagent] = cell;
     const ReagentDef* def = ref_.reagents().find(reagent);
-    if (!def || n_used <= 0 || def->min_cover_days <= 0) continue;
+    if (!def || !c.days || def->min_cover_days <= 0) continue;
     const std::string key = "reagent_cover|" + facility + "|" + reagent;
-    const std::int64_t have = usable.count(cell) ? usable[cell] : 0;
-    const double cover = *days_of_supply(have, n_used, window);
+    const std::int64_t have = c.usable;
+    const double cover = *c.days;
     const double min = def->min_cover_days;
     auto open = open_.find(key);
     // Hysteresis as for supply: once raised, it clears only past the margin.
@@ -485,10 +459,12 @@ std::vector<AlertChange> AlertModel::evaluate() {
     a.governorate = governorate_of(facility);
     a.facility = facility;
     a.reagent = reagent;
-    a.figures = {{"on_hand", have}, {"unit", def->unit},
-                 {"daily_use", round_to(static_cast<double>(n_used) / window, 100)},
+    a.figures = {{"on_hand", have},
+                 {"unit", def->unit},
+                 {"daily_use", round_to(c.daily_use(window), 100)},
                  {"days_of_cover", round_to(cover, 10)},
-                 {"min_cover_days", def->min_cover_days}, {"window_days", window}};
+                 {"min_cover_days", def->min_cover_days},
+                 {"window_days", window}};
     const Facility* f = ref_.facility(facility);
     a.message = def->name + " at " + (f ? f->name_en : facility) + ": " + one_decimal(cover) +
                 " days of cover left (" + std::to_string(have) + " " + def->unit +

@@ -48,6 +48,7 @@
 #include "projections/indexes.h"
 #include "projections/reagents.h"
 #include "projections/stock.h"
+#include "projections/supply.h"
 
 namespace hemoledger {
 
@@ -123,24 +124,20 @@ class AlertModel {
   const SupplyConfig& config() const { return config_; }
 
  private:
-  using Cell = std::tuple<std::string, Category, AboRh>;  // facility or governorate
-  struct Supply {
-    std::int64_t available = 0, consumed = 0;
-  };
+  using Cell = std::tuple<std::string, Category, AboRh>;  // facility, category, group
   void change(std::vector<AlertChange>& out, const std::string& key,
               std::optional<Alert> wanted);
   std::string governorate_of(const std::string& facility) const;
 
   const ReferenceData& ref_;
   SupplyConfig config_;
-  std::map<Cell, std::int64_t> available_;  // by facility
-  std::map<std::int64_t, std::map<Cell, std::int64_t>> demand_;  // day -> by facility
+  std::map<StockKey, std::int64_t> available_;  // status available only
+  std::map<DemandKey, std::int64_t> demand_;    // by day first: old days go from the front
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
   std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
-  std::map<std::int64_t, std::map<std::pair<std::string, std::string>, std::int64_t>>
-      reagent_usage_;  // day -> (facility, reagent) -> quantity
+  std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;  // by key
   std::set<std::string> dirty_;
   std::uint64_t seq_ = 0;

@@ -90,6 +90,11 @@ std::optional<double> days_of_supply(std::int64_t available, std::int64_t consum
   return static_cast<double>(available) * window_days / static_cast<double>(consumed);
 }
 
+DayWindow window_before(TimeMs now, int window_days) {
+  const std::int64_t today = day_of(now);
+  return {today - window_days, today};
+}
+
 SupplyThresholds SupplyConfig::thresholds_for(Category c) const {
   auto it = thresholds.find(c);
   return it == thresholds.end() ? default_thresholds(c) : it->second;

@@ -72,6 +72,16 @@ Phase phase_of(std::optional<double> days, const SupplyThresholds& t);
 std::optional<double> days_of_supply(std::int64_t available, std::int64_t consumed,
                                      int window_days);
 
+// The days whose demand (and reagent use) count toward days of supply (and of
+// cover) at `now`: the `window_days` whole UTC days before now's day, as the
+// half-open range [first, end). Today, still under way, does not count, so a
+// figure does not swing with the hour at which it is read.
+struct DayWindow {
+  std::int64_t first = 0, end = 0;
+  bool contains(std::int64_t day) const { return day >= first && day < end; }
+};
+DayWindow window_before(TimeMs now, int window_days);
+
 // The operator's settings for supply figures and alerts, with DOMAIN.md's
 // defaults. Loaded from a JSON file (docs/alerts.md):
 //   {"window_days": 28, "recover_factor": 1.25,

@@ -21,11 +21,15 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <ranges>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "events/event.h"
 #include "events/reference_data.h"
+#include "projections/demand.h"
 #include "projections/indexes.h"
 
 namespace hemoledger {
@@ -69,6 +73,44 @@ struct ReagentApplied {
   ReagentLot after;
   std::vector<ReagentUsage> usage;
 };
+
+// Days of cover of one reagent at one laboratory: how long what it holds in
+// date lasts at its recent rate of use. The one rule behind GET /api/reagents
+// and the reagent_cover alert, so that the page and the alert tell a lab
+// manager the same number from the same lots, usage and `now`.
+struct ReagentCover {
+  std::int64_t usable = 0;     // held of lots whose expiry is after `now`
+  std::int64_t used = 0;       // used on the days of window_before(now, window_days)
+  std::optional<double> days;  // days_of_supply(usable, used, window_days): absent without use
+
+  double daily_use(int window_days) const { return static_cast<double>(used) / window_days; }
+  // Under the catalogue's min_cover_days; never without use.
+  bool below(int min_cover_days) const { return days && *days < min_cover_days; }
+};
+using ReagentCoverKey = std::pair<std::string, std::string>;  // facility, reagent
+
+// Cover per (facility, reagent) that holds any of a lot, in date or not, or
+// used some on the window's days. `lots` is any range of ReagentLot; usage on
+// days outside the window (today's included) is ignored, so a caller may pass
+// more days than the window.
+template <std::ranges::input_range Lots>
+std::map<ReagentCoverKey, ReagentCover> reagent_cover(
+    const Lots& lots, const std::map<ReagentUsageKey, std::int64_t>& usage, TimeMs now,
+    int window_days) {
+  std::map<ReagentCoverKey, ReagentCover> out;
+  for (const ReagentLot& lot : lots) {
+    for (const auto& [facility, q] : lot.on_hand) {
+      ReagentCover& c = out[{facility, lot.reagent}];
+      if (lot.expires_at > now) c.usable += q;
+    }
+  }
+  const DayWindow window = window_before(now, window_days);
+  for (const auto& [k, n] : usage) {
+    if (window.contains(k.day)) out[{k.facility, k.reagent}].used += n;
+  }
+  for (auto& [key, c] : out) c.days = days_of_supply(c.usable, c.used, window_days);
+  return out;
+}
 
 // The catalogue is ref.reagents().
 [[nodiscard]] Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref,

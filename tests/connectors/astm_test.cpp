@@ -2,39 +2,15 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 
-#include "tests/test_reference.h"
+#include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::shipped_reference;
+using namespace hemoledger::testing;
 
 namespace {
-
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(HEMOLEDGER_SAMPLES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-const LabMapping& mapping() {
-  static const LabMapping m = [] {
-    auto r = LabMapping::parse_json(read_data_file("lab_mapping.json"), shipped_reference());
-    if (!r) throw std::runtime_error(r.error().message);
-    return *r;
-  }();
-  return m;
-}
-
-TimeMs utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
-  return ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * kMinute;
-}
 
 // An E1381 frame built here, independently of the code under test: the
 // checksum is the sum of FN..ETX/ETB modulo 256 in two uppercase hex digits.
@@ -123,7 +99,7 @@ TEST_CASE("malformed ASTM text is refused with a reason", "[connectors][astm]") 
 TEST_CASE("ASTM results become TestResulted events through the lab mapping", "[connectors][astm]") {
   auto m = astm::parse(sample("astm_ih500_typing.astm"));
   REQUIRE(m.ok());
-  const auto r = astm::map_results(*m, mapping(), utc(2026, 11, 22, 8));
+  const auto r = astm::map_results(*m, shipped_mapping(), utc(2026, 11, 22, 8));
   INFO(r.summary());
   REQUIRE(r.ok());
   REQUIRE(r.events.size() == 4);
@@ -150,7 +126,7 @@ TEST_CASE("ASTM results become TestResulted events through the lab mapping", "[c
   CHECK(r.events[0].at == utc(2026, 11, 22, 7, 40));  // 09:40 at the mapping's +02:00
   CHECK(r.events[0].id == "astm-NBS-LAB-G123426000001-abo-20261122074000");
   // The same transmission again: the same ids.
-  const auto again = astm::map_results(*m, mapping(), utc(2026, 11, 22, 9));
+  const auto again = astm::map_results(*m, shipped_mapping(), utc(2026, 11, 22, 9));
   CHECK(again.events == r.events);
 }
 
@@ -159,12 +135,12 @@ TEST_CASE("ASTM corrections get a new id and preliminary results are not recorde
   const std::string head = "H|\\^&|||IH-500|||||||P|LIS2-A2|20261122094500\rO|1|G123426000001\r";
   auto corrected = astm::parse(head + "R|1|^^^ABO|B|||||C||||20261122094000\rL|1|N\r");
   REQUIRE(corrected.ok());
-  const auto c = astm::map_results(*corrected, mapping(), 1);
+  const auto c = astm::map_results(*corrected, shipped_mapping(), 1);
   REQUIRE(c.ok());
   CHECK(c.events[0].id == "astm-NBS-LAB-G123426000001-abo-20261122074000-c");
   auto prelim = astm::parse(head + "R|1|^^^ABO|B|||||P||||20261122094000\rL|1|N\r");
   REQUIRE(prelim.ok());
-  const auto p = astm::map_results(*prelim, mapping(), 1);
+  const auto p = astm::map_results(*prelim, shipped_mapping(), 1);
   REQUIRE(p.ok());
   CHECK(p.events.empty());
   CHECK(p.notes == std::vector<std::string>{"R 1 (ABO) has status P and was not recorded."});
@@ -176,7 +152,7 @@ TEST_CASE("ASTM results that cannot be mapped are refused with the record and fi
   const auto mapped = [&](const std::string& body) {
     auto m = astm::parse(head + body + "L|1|N\r");
     REQUIRE(m.ok());
-    return astm::map_results(*m, mapping(), 1);
+    return astm::map_results(*m, shipped_mapping(), 1);
   };
   const auto unknown = mapped("O|1|G123426000001\rR|1|^^^KELL|POS|||||F\r");
   CHECK(unknown.code == hl7::AckCode::error);
@@ -217,7 +193,7 @@ TEST_CASE("the link layer acknowledges an analyzer transfer frame by frame", "[c
   CHECK(link.idle());
   auto parsed = astm::parse(end.messages[0]);
   REQUIRE(parsed.ok());
-  CHECK(astm::map_results(*parsed, mapping(), 1).events.size() == 1);
+  CHECK(astm::map_results(*parsed, shipped_mapping(), 1).events.size() == 1);
 }
 
 TEST_CASE("the link layer's own frames agree with frames built by hand", "[connectors][astm]") {
@@ -351,7 +327,7 @@ TEST_CASE("random bytes never throw in the ASTM link layer, parser or mapping",
     REQUIRE_NOTHROW([&] {
       auto m = astm::parse(mangled);
       if (m) {
-        auto r = astm::map_results(*m, mapping(), 1);
+        auto r = astm::map_results(*m, shipped_mapping(), 1);
         if (!r.ok()) CHECK(r.events.empty());
       }
     }());

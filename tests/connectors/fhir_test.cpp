@@ -1,40 +1,16 @@
 #include "connectors/fhir.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
-#include "tests/test_reference.h"
+#include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::shipped_reference;
+using namespace hemoledger::testing;
 using nlohmann::json;
 
 namespace {
-
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(HEMOLEDGER_SAMPLES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-const LabMapping& mapping() {
-  static const LabMapping m = [] {
-    auto r = LabMapping::parse_json(read_data_file("lab_mapping.json"), shipped_reference());
-    if (!r) throw std::runtime_error(r.error().message);
-    return *r;
-  }();
-  return m;
-}
-
-TimeMs utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
-  return ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * kMinute;
-}
 
 const TimeMs kReceived = utc(2026, 11, 22, 9);
 
@@ -48,7 +24,7 @@ json observation() {
 }
 
 MappingResult mapped(const json& j) {
-  return fhir::map_observations(j.dump(), mapping(), kReceived);
+  return fhir::map_observations(j.dump(), shipped_mapping(), kReceived);
 }
 
 void expect_error(const MappingResult& r, const std::string& code, const std::string& needle) {
@@ -63,7 +39,8 @@ void expect_error(const MappingResult& r, const std::string& code, const std::st
 }  // namespace
 
 TEST_CASE("a FHIR Bundle of Observations becomes TestResulted events", "[connectors][fhir]") {
-  const auto r = fhir::map_observations(sample("fhir_bundle_screens.json"), mapping(), kReceived);
+  const auto r =
+      fhir::map_observations(sample("fhir_bundle_screens.json"), shipped_mapping(), kReceived);
   INFO(r.summary());
   REQUIRE(r.ok());
   REQUIRE(r.events.size() == 5);
@@ -136,7 +113,7 @@ TEST_CASE("the DIN can come from the Observation's identifier when the mapping s
 
 TEST_CASE("FHIR input that is not a valid result is refused with the JSON path",
           "[connectors][fhir]") {
-  auto not_json = fhir::map_observations("{\"resourceType\": ", mapping(), kReceived);
+  auto not_json = fhir::map_observations("{\"resourceType\": ", shipped_mapping(), kReceived);
   CHECK(not_json.error_code == "invalid_json");
   CHECK(not_json.code == hl7::AckCode::reject);
 
@@ -247,7 +224,7 @@ TEST_CASE("FHIR JSON of the wrong shapes never throws", "[connectors][fhir]") {
        R"({"resourceType": "Observation", "id": "a", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "5196-1"}]}, "valueCodeableConcept": {"coding": "x"}, "specimen": 3})"}) {
     INFO(text);
     MappingResult r;
-    REQUIRE_NOTHROW(r = fhir::map_observations(text, mapping(), kReceived));
+    REQUIRE_NOTHROW(r = fhir::map_observations(text, shipped_mapping(), kReceived));
     CHECK_FALSE(r.ok());
     CHECK(r.events.empty());
   }
@@ -257,7 +234,7 @@ TEST_CASE("a FHIR body over 1 MiB or nested too deeply is refused before it is p
           "[connectors][fhir]") {
   // A valid Bundle padded past the limit with spaces: the size alone refuses it.
   const std::string big = sample("fhir_bundle_screens.json") + std::string(fhir::kMaxBodyBytes, ' ');
-  const auto large = fhir::map_observations(big, mapping(), kReceived);
+  const auto large = fhir::map_observations(big, shipped_mapping(), kReceived);
   CHECK(large.error_code == "message_too_large");
   CHECK(large.code == hl7::AckCode::reject);
   CHECK(large.events.empty());
@@ -266,9 +243,10 @@ TEST_CASE("a FHIR body over 1 MiB or nested too deeply is refused before it is p
   json deep = "x";
   for (int i = 0; i < fhir::kMaxBodyDepth; ++i) deep = json::array({deep});
   obs["note"] = deep;
-  const auto nested = fhir::map_observations(obs.dump(), mapping(), kReceived);
+  const auto nested = fhir::map_observations(obs.dump(), shipped_mapping(), kReceived);
   CHECK(nested.error_code == "invalid_json");
   CHECK_THAT(nested.error->message, Catch::Contains("nested too deeply"));
   // The shipped sample is well inside both limits.
-  CHECK(fhir::map_observations(sample("fhir_bundle_screens.json"), mapping(), kReceived).ok());
+  CHECK(fhir::map_observations(sample("fhir_bundle_screens.json"), shipped_mapping(), kReceived)
+            .ok());
 }

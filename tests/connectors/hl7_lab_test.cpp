@@ -1,46 +1,24 @@
 #include "connectors/hl7_lab.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "projections/projector.h"
+#include "tests/connectors/connector_fixture.h"
 #include "tests/event_builders.h"
-#include "tests/test_reference.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::shipped_reference;
+using namespace hemoledger::testing;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(HEMOLEDGER_SAMPLES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-const LabMapping& mapping() {
-  static const LabMapping m = [] {
-    auto r = LabMapping::parse_json(read_data_file("lab_mapping.json"), shipped_reference());
-    if (!r) throw std::runtime_error(r.error().message);
-    return *r;
-  }();
-  return m;
-}
-
-TimeMs utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
-  return ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * kMinute;
-}
-
 const TimeMs kReceived = utc(2026, 11, 22, 8, 16);
 
-MappingResult mapped(const std::string& text) { return map_hl7_text(text, mapping(), kReceived); }
+MappingResult mapped(const std::string& text) {
+  return map_hl7_text(text, shipped_mapping(), kReceived);
+}
 
 MappingResult accepted(const std::string& text) {
   auto r = mapped(text);
@@ -107,8 +85,8 @@ TEST_CASE("a blood bank LIS result message becomes one TestResulted per OBX", "[
 
 TEST_CASE("a retransmitted HL7 message yields the same event ids", "[connectors][hl7]") {
   const auto a = accepted(sample("oru_r01_typing_and_screens.hl7"));
-  const auto b =
-      map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), mapping(), kReceived + 60 * kMinute);
+  const auto b = map_hl7_text(sample("oru_r01_typing_and_screens.hl7"), shipped_mapping(),
+                              kReceived + 60 * kMinute);
   REQUIRE(b.ok());
   CHECK(a.events == b.events);  // later receipt changes nothing: times come from the message
 }
@@ -272,7 +250,7 @@ TEST_CASE("the ACK of a mapped message carries its outcome", "[connectors][hl7]"
   const std::string text = oru_with("SYPH^Syphilis antibody^99NBS", "TPHA^Syphilis TPHA^99NBS");
   const auto m = hl7::parse(text);
   REQUIRE(m.ok());
-  const auto r = map_hl7(*m, mapping(), kReceived);
+  const auto r = map_hl7(*m, shipped_mapping(), kReceived);
   const auto ack = hl7::parse(hl7_ack(*m, r, "HL0042", kReceived));
   REQUIRE(ack.ok());
   CHECK(ack->value("MSA-1") == "AE");
@@ -285,7 +263,8 @@ TEST_CASE("the ACK of a mapped message carries its outcome", "[connectors][hl7]"
 
   const auto ok = hl7::parse(sample("oru_r01_typing_and_screens.hl7"));
   REQUIRE(ok.ok());
-  const auto aa = hl7::parse(hl7_ack(*ok, map_hl7(*ok, mapping(), kReceived), "HL0043", kReceived));
+  const auto aa =
+      hl7::parse(hl7_ack(*ok, map_hl7(*ok, shipped_mapping(), kReceived), "HL0043", kReceived));
   REQUIRE(aa.ok());
   CHECK(aa->value("MSA-1") == "AA");
   CHECK(aa->value("MSA-3") == "5 events recorded.");
@@ -421,7 +400,7 @@ TEST_CASE("mangled HL7 input never throws: every byte string ends as events or a
       }
     }
     MappingResult r;
-    REQUIRE_NOTHROW(r = map_hl7_text(s, mapping(), kReceived));
+    REQUIRE_NOTHROW(r = map_hl7_text(s, shipped_mapping(), kReceived));
     if (r.ok()) {
       ++accepted_count;
       for (const auto& e : r.events) CHECK(validate_shape(e).ok());

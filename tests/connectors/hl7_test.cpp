@@ -1,21 +1,14 @@
 #include "connectors/hl7.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "tests/connectors/connector_fixture.h"
+
 using namespace hemoledger;
+using hemoledger::testing::sample;
 
 namespace {
-
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(HEMOLEDGER_SAMPLES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 hl7::Message parsed(const std::string& text) {
   auto m = hl7::parse(text);

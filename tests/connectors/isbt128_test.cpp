@@ -6,14 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/connectors/connector_fixture.h"
+
 using namespace hemoledger;
 using namespace hemoledger::isbt128;
+using hemoledger::testing::utc;
 
 namespace {
-
-TimeMs utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
-  return ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * kMinute;
-}
 
 Scan decoded(const std::string& data) {
   auto r = decode(data);

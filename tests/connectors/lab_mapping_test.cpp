@@ -3,20 +3,12 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "tests/test_reference.h"
+#include "tests/connectors/connector_fixture.h"
 
 using namespace hemoledger;
-using hemoledger::testing::read_data_file;
-using hemoledger::testing::shipped_reference;
+using namespace hemoledger::testing;
 
 namespace {
-
-LabMapping shipped_mapping() {
-  auto m = LabMapping::parse_json(read_data_file("lab_mapping.json"), shipped_reference());
-  INFO((m ? std::string("ok") : m.error().message));
-  REQUIRE(m.ok());
-  return *m;
-}
 
 void expect_invalid(const std::string& json, const std::string& needle) {
   auto m = LabMapping::parse_json(json, shipped_reference());
@@ -31,7 +23,7 @@ void expect_invalid(const std::string& json, const std::string& needle) {
 
 TEST_CASE("the shipped lab mapping maps the LOINC codes of typing and screening",
           "[connectors][lab_mapping]") {
-  const auto m = shipped_mapping();
+  const LabMapping& m = shipped_mapping();
   CHECK(*m.test_for("LN", "882-1") == "abo_rh");
   CHECK(*m.test_for("LN", "883-9") == "abo");
   CHECK(*m.test_for("LN", "10331-7") == "rhd");
@@ -49,7 +41,7 @@ TEST_CASE("the shipped lab mapping maps the LOINC codes of typing and screening"
 
 TEST_CASE("result words become exactly the results the engine's TestResulted accepts",
           "[connectors][lab_mapping]") {
-  const auto m = shipped_mapping();
+  const LabMapping& m = shipped_mapping();
   for (const char* pos : {"POS", "Positive", "Reactive", "R", "reactive", " pos "}) {
     INFO(pos);
     CHECK(*m.result_for("hiv", pos) == "positive");
@@ -110,7 +102,7 @@ TEST_CASE("the DIN and facility fields default to OBR-3 and MSH-4 and are config
 
 TEST_CASE("facility names sent by a lab are translated through facility_codes",
           "[connectors][lab_mapping]") {
-  const auto m = shipped_mapping();
+  const LabMapping& m = shipped_mapping();
   CHECK(*m.facility_for("NBSLAB") == "NBS-LAB");
   CHECK(*m.facility_for("NBS-LAB") == "NBS-LAB");
   auto unknown = m.facility_for("SOMEWHERE");
@@ -120,7 +112,7 @@ TEST_CASE("facility names sent by a lab are translated through facility_codes",
 }
 
 TEST_CASE("reagent consumption per test is kept from the mapping", "[connectors][lab_mapping]") {
-  const auto m = shipped_mapping();
+  const LabMapping& m = shipped_mapping();
   const ReagentUse* hiv = m.reagent_for("hiv");
   REQUIRE(hiv != nullptr);
   CHECK(hiv->reagent == "hiv-elisa");

@@ -84,16 +84,6 @@ std::optional<json> find_alert(const json& list, const std::string& kind,
   return std::nullopt;
 }
 
-template <class F>
-bool eventually(F ok, double seconds = 30) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return ok();
-}
-
 struct Serve {
   Serve(const TempDir& dir, int port, const std::string& webhook)
       : child({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
@@ -191,19 +181,23 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
 
   // The engine recalls the Jenin unit where it is now, in Gaza, through Kafka.
   std::optional<json> unit;
-  REQUIRE(eventually([&] {
-    unit = get_json(port, "/api/units/G123426100003/E0336V00");
-    return unit && (*unit)["unit"]["status"] == "quarantined";
-  }));
+  REQUIRE(eventually(
+      [&] {
+        unit = get_json(port, "/api/units/G123426100003/E0336V00");
+        return unit && (*unit)["unit"]["status"] == "quarantined";
+      },
+      30));
   CHECK((*unit)["unit"]["holder"] == "GZA-BB");
 
   std::optional<json> alerts;
-  const bool all_three = eventually([&] {
-    alerts = get_json(port, "/api/alerts");
-    return alerts && find_alert(*alerts, "recall", "GZA-BB") &&
-           find_alert(*alerts, "supply_phase", "NBS") &&
-           find_alert(*alerts, "expiring_soon", "NBS-BB");
-  });
+  const bool all_three = eventually(
+      [&] {
+        alerts = get_json(port, "/api/alerts");
+        return alerts && find_alert(*alerts, "recall", "GZA-BB") &&
+               find_alert(*alerts, "supply_phase", "NBS") &&
+               find_alert(*alerts, "expiring_soon", "NBS-BB");
+      },
+      30);
   if (!all_three) FAIL("open alerts: " << (alerts ? alerts->dump(1) : std::string("none")));
   const json supply = *find_alert(*alerts, "supply_phase", "NBS");
   CHECK(supply["severity"] == "red");
@@ -236,7 +230,7 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
   CHECK((*since)["changes"].size() == last_seq);
 
   // The webhook failed twice, then received every change, in order, once.
-  REQUIRE(eventually([&] { return hook.received().size() >= last_seq; }));
+  REQUIRE(eventually([&] { return hook.received().size() >= last_seq; }, 30));
   const auto bodies = hook.received();
   for (std::size_t i = 0; i < bodies.size(); ++i) CHECK(bodies[i]["seq"] == i + 1);
   CHECK(hook.attempts >= static_cast<int>(last_seq) + 2);
@@ -248,22 +242,24 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
   // Any Kafka client reads the same changes on the alerts topic.
   const std::string bootstrap = first_line(dir.path() + "/boot");
   std::vector<json> topic;
-  REQUIRE(eventually([&] {
-    const std::string out_file = dir.path() + "/alerts.txt";
-    Child kcat({"/usr/bin/kcat", "-b", bootstrap, "-C", "-t", "hemoledger.alerts", "-e", "-q",
-                "-o", "beginning"},
-               {}, out_file);
-    kcat.wait();
-    std::ifstream in(out_file);
-    std::string line;
-    topic.clear();
-    while (std::getline(in, line)) {
-      auto j = json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("seq")) topic.push_back(j);
-    }
-    std::filesystem::remove(out_file);
-    return topic.size() >= last_seq;
-  }));
+  REQUIRE(eventually(
+      [&] {
+        const std::string out_file = dir.path() + "/alerts.txt";
+        Child kcat({"/usr/bin/kcat", "-b", bootstrap, "-C", "-t", "hemoledger.alerts", "-e", "-q",
+                    "-o", "beginning"},
+                   {}, out_file);
+        kcat.wait();
+        std::ifstream in(out_file);
+        std::string line;
+        topic.clear();
+        while (std::getline(in, line)) {
+          auto j = json::parse(line, nullptr, false);
+          if (j.is_object() && j.contains("seq")) topic.push_back(j);
+        }
+        std::filesystem::remove(out_file);
+        return topic.size() >= last_seq;
+      },
+      30));
   std::set<std::uint64_t> seqs;
   for (const auto& j : topic) seqs.insert(j["seq"].get<std::uint64_t>());
   CHECK(seqs.size() == last_seq);

@@ -23,18 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-// Runs a shell command and returns its standard output.
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 struct Reply {
   int status = 0;  // 0: no answer
   json body;
@@ -118,13 +106,7 @@ struct SecureEngine {
 
   // `hemoledger token new`: the token is the line of standard output.
   void add(const std::string& name, const std::string& role, const std::string& facility) {
-    std::string cmd = std::string(HEMOLEDGER_BINARY) + " token new --name " + name + " --role " +
-                      role + " --tokens " + tokens_file;
-    if (!facility.empty()) cmd += " --facility " + facility;
-    std::string t = run(cmd + " 2>/dev/null");
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-    REQUIRE(t.rfind("hl_", 0) == 0);
-    token[name] = t;
+    token[name] = new_token(tokens_file, name, role, facility);
   }
 
   Reply post(const std::string& who, const std::string& body) {
@@ -253,8 +235,8 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
       e.post("root", unit_event("u4", "UnitIssued", "JEM-BB", R"(,"patient_abo_rh":"O-")"));
   REQUIRE(refused.status == 422);
 
-  const std::string out = run(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " " + kRed +
-                              " --data-dir " + e.data() + " --json 2>/dev/null");
+  const std::string out = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " " +
+                                      kRed + " --data-dir " + e.data() + " --json 2>/dev/null");
   const json a = json::parse(out, nullptr, false);
   INFO(out);
   REQUIRE(a.is_object());
@@ -273,8 +255,8 @@ TEST_CASE("hemoledger audit lists a unit's events with their actors, and the rej
   CHECK(rows[3]["outcome"] == "rejected");
   CHECK(rows[3]["code"] == refused.body["code"]);
 
-  const std::string text = run(std::string(HEMOLEDGER_BINARY) + " audit " + kDin + " --data-dir " +
-                               e.data() + " 2>/dev/null");
+  const std::string text = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + kDin +
+                                       " --data-dir " + e.data() + " 2>/dev/null");
   CHECK(text.find("jem-lab") != std::string::npos);
   CHECK(text.find("rejected (" + refused.body["code"].get<std::string>() + ")") !=
         std::string::npos);
@@ -345,8 +327,8 @@ TEST_CASE(
   const Reply tested = call(right.port, "GET", "/api/units/" + din, right.token["root"]);
   REQUIRE(tested.status == 200);
   CHECK(!tested.body["tests"].empty());
-  const std::string audit = run(std::string(HEMOLEDGER_BINARY) + " audit " + din + " --data-dir " +
-                                right.data() + " --json 2>/dev/null");
+  const std::string audit = run_command(std::string(HEMOLEDGER_BINARY) + " audit " + din +
+                                        " --data-dir " + right.data() + " --json 2>/dev/null");
   const json a = json::parse(audit, nullptr, false);
   REQUIRE(a.is_object());
   bool found = false;
@@ -361,13 +343,9 @@ TEST_CASE(
 }
 
 TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][tls]") {
-  TempDir certs;
-  const std::string cert = certs.path() + "/cert.pem", key = certs.path() + "/key.pem";
-  const std::string gen =
-      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
-      "-keyout " +
-      key + " -out " + cert + " >/dev/null 2>&1";
-  REQUIRE(std::system(gen.c_str()) == 0);
+  TestCerts certs;
+  REQUIRE(certs.ok());
+  const std::string cert = certs.server_cert(), key = certs.server_key();
   SecureEngine e({"--tls-cert", cert, "--tls-key", key});
   bool up = false;
   httplib::SSLClient https("127.0.0.1", e.port);
@@ -391,10 +369,10 @@ TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][
   // The station over https, trusting this certificate.
   const std::string din = "G123426000104";
   const std::string label = "=" + din + std::to_string(60 + isbt128::din_check_value(din));
-  const std::string scan =
-      run("printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] +
-          " " + HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
-          " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
+  const std::string scan = run_command(
+      "printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] + " " +
+      HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
+      " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
   INFO(scan);
   CHECK(scan.find("OK") != std::string::npos);
 
@@ -417,7 +395,7 @@ TEST_CASE("a station with its token records against a secured engine, and one wi
                             HEMOLEDGER_BINARY +
                             " scan --api http://127.0.0.1:" + std::to_string(e.port) +
                             " --facility JEM-BB --action collect 2>&1";
-    return run(cmd);
+    return run_command(cmd);
   };
   const std::string none = scan("env -u HEMOLEDGER_TOKEN");
   INFO(none);
@@ -506,14 +484,15 @@ TEST_CASE(
   // survives a restart.
   e.serve->signal(SIGTERM);
   REQUIRE(e.serve->wait_for(30));
-  const std::string out = run(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " +
-                              e.data() + " --json 2>/dev/null");
+  const std::string out =
+      run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + e.data() +
+                  " --json 2>/dev/null");
   const json cli = json::parse(out, nullptr, false);
   INFO(out);
   REQUIRE(cli.is_object());
   CHECK(cli["refusals"] == rows);
-  const std::string text =
-      run(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + e.data() + " 2>&1");
+  const std::string text = run_command(std::string(HEMOLEDGER_BINARY) +
+                                       " audit --refusals --data-dir " + e.data() + " 2>&1");
   CHECK(text.find("wrong_facility") != std::string::npos);
   CHECK(text.find("jem-bench") != std::string::npos);
 }

@@ -200,19 +200,7 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   TempDir dir;
   const int port = free_port();
   const std::string tokens = dir.path() + "/tokens.json";
-  {
-    const std::string cmd = std::string(HEMOLEDGER_BINARY) +
-                            " token new --name dashboard-test --role admin --tokens " + tokens +
-                            " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    char buf[256] = {0};
-    REQUIRE(fgets(buf, sizeof buf, p));
-    pclose(p);
-    g_token = buf;
-    while (!g_token.empty() && g_token.back() == '\n') g_token.pop_back();
-    REQUIRE(g_token.rfind("hl_", 0) == 0);
-  }
+  g_token = new_token(tokens, "dashboard-test", "admin");
   Child serve({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
                "127.0.0.1:" + std::to_string(port), "--tokens", tokens},
               {}, dir.path() + "/serve.log");

@@ -245,15 +245,6 @@ std::string fhir_screens(const std::string& din, const std::string& prefix) {
   return bundle.dump();
 }
 
-bool eventually(const std::function<bool()>& f, double seconds = 15) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return f();
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -19,17 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 // An ORU^R01 from NBSLAB (the shipped mapping makes it NBS-LAB) with one HIV result.
 std::string oru(const std::string& control, const std::string& din) {
   return "MSH|^~\\&|BBLIS|NBSLAB|HEMOLEDGER|NBS-BB|20261122101500+0200||ORU^R01^ORU_R01|" +
@@ -48,13 +37,7 @@ struct LinkEngine {
   std::map<std::string, std::string> token;
 
   void add_token(const std::string& name, const std::string& role, const std::string& facility) {
-    std::string cmd = std::string(HEMOLEDGER_BINARY) + " token new --name " + name + " --role " +
-                      role + " --tokens " + tokens_file;
-    if (!facility.empty()) cmd += " --facility " + facility;
-    std::string t = run(cmd + " 2>/dev/null");
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-    REQUIRE(t.rfind("hl_", 0) == 0);
-    token[name] = t;
+    token[name] = new_token(tokens_file, name, role, facility);
   }
   void start(const std::vector<std::string>& extra) {
     std::vector<std::string> args = {HEMOLEDGER_BINARY, "serve",
@@ -86,20 +69,12 @@ struct LinkEngine {
     return u ? (*u)["tests"].size() : 0;
   }
   json refusals() {
-    return json::parse(run(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " +
-                           data() + " --json 2>/dev/null"),
-                       nullptr, false);
+    return json::parse(
+        run_command(std::string(HEMOLEDGER_BINARY) + " audit --refusals --data-dir " + data() +
+                    " --json 2>/dev/null"),
+        nullptr, false);
   }
 };
-
-bool eventually(const std::function<bool()>& f, double seconds = 10) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return f();
-}
 
 }  // namespace
 
@@ -150,8 +125,8 @@ TEST_CASE(
 
   // Debian's openssl s_client sees the configured certificate.
   const std::string s =
-      run("openssl s_client -connect 127.0.0.1:" + std::to_string(e.mllp) + " -CAfile " +
-          certs.server_cert() + " -verify_return_error </dev/null 2>&1");
+      run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(e.mllp) + " -CAfile " +
+                  certs.server_cert() + " -verify_return_error </dev/null 2>&1");
   INFO(s);
   CHECK(s.find("Verify return code: 0 (ok)") != std::string::npos);
   CHECK(s.find("CN = 127.0.0.1") != std::string::npos);
@@ -212,8 +187,8 @@ TEST_CASE(
   INFO(ack);
   CHECK(ack.find("MSA|AA|OWN") != std::string::npos);
   CHECK(e.tests_of(din, e.token["root"]) == 1);
-  const json audit = json::parse(run(std::string(HEMOLEDGER_BINARY) + " audit " + din +
-                                     " --data-dir " + e.data() + " --json 2>/dev/null"),
+  const json audit = json::parse(run_command(std::string(HEMOLEDGER_BINARY) + " audit " + din +
+                                             " --data-dir " + e.data() + " --json 2>/dev/null"),
                                  nullptr, false);
   REQUIRE(audit.is_object());
   bool found = false;

@@ -1,6 +1,7 @@
 // Helpers for engine tests that use real parts: a temporary directory on disk,
-// the hemoledger binary as a child process, a free loopback port, and event
-// builders for a known stream.
+// the hemoledger binary as a child process (and its `token new`), shell
+// commands, a free loopback port, waiting for a condition, and event builders
+// for a known stream.
 #pragma once
 
 #include <fcntl.h>
@@ -11,17 +12,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <map>
 
 #include "engine/kafka.h"
 #include "engine/reference_files.h"
@@ -48,6 +51,41 @@ inline std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A shell command's standard output ("" when it cannot be started).
+inline std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// `hemoledger token new` into `tokens_file`: the new token, the line it prints
+// (the test fails unless it is one). An empty facility makes a token of no facility.
+inline std::string new_token(const std::string& tokens_file, const std::string& name,
+                             const std::string& role, const std::string& facility = "") {
+  std::string cmd = std::string(HEMOLEDGER_BINARY) + " token new --name " + name + " --role " +
+                    role + " --tokens " + tokens_file;
+  if (!facility.empty()) cmd += " --facility " + facility;
+  std::string t = run_command(cmd + " 2>/dev/null");
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  REQUIRE(t.rfind("hl_", 0) == 0);
+  return t;
+}
+
+// Whether `f` comes true within `seconds`, asking every 100 ms.
+inline bool eventually(const std::function<bool()>& f, double seconds = 15) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return f();
 }
 
 // librdkafka's mock cluster hosted by the test, with hemoledger's topics, and

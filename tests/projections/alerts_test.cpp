@@ -310,6 +310,26 @@ TEST_CASE("a lab running short of a reagent is alerted, worse as cover falls, an
   CHECK(c[0].action == "cleared");
 }
 
+TEST_CASE("a reagent's cover alert leaves out today's use, as the reagents page does",
+          "[projections][alerts][reagents]") {
+  Harness h;
+  h.model.advance_clock(kT0);
+  // 56 tests yesterday (2 a day over 28 days) and 280 so far today.
+  h.model.on_reagent_usage(ReagentUsageKey{day_of(kT0) - 1, kLab, "anti-A"}, 56);
+  h.model.on_reagent_usage(ReagentUsageKey{day_of(kT0), kLab, "anti-A"}, 280);
+  ReagentLot lot{"anti-A", "AA-1", kT0 + 365 * kDay, false, {{kLab, 20}}, {}};
+  h.model.set_reagent_lot(lot);
+  auto c = h.at(kT0);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].alert.figures["days_of_cover"] == 10.0);
+  CHECK(c[0].alert.figures["daily_use"] == 2.0);
+  // The next day, yesterday's 280 count: 336 over 28 days = 12 a day.
+  c = h.at(kT0 + kDay);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].action == "escalated");
+  CHECK(c[0].alert.figures["daily_use"] == 12.0);
+}
+
 TEST_CASE("a reagent lot with stock nearing expiry is alerted until it is used up",
           "[projections][alerts][reagents]") {
   Harness h;

@@ -154,3 +154,39 @@ TEST_CASE("the reagent catalogue refuses a bad header, bad days and duplicates",
   CHECK_FALSE(ReagentCatalogue::parse(header + "a b,X,tests,10,30\n").ok());
   CHECK(ReagentCatalogue::parse(header + "x,X,tests,10,30\n").ok());
 }
+
+TEST_CASE("days of cover count in-date stock and use on the whole days of the window, not today's",
+          "[projections][reagents]") {
+  const std::int64_t today = day_of(kT0);
+  const std::vector<ReagentLot> lots = {
+      {"anti-A", "IN-DATE", kT0 + 90 * kDay, false, {{kLab, 40}}, {}},
+      {"anti-A", "PAST", kT0 - kHour, false, {{kLab, 500}}, {}},  // expiry not yet recorded
+      {"anti-B", "B-1", kT0 + 90 * kDay, false, {{"GZA-LAB", 10}}, {}}};
+  const std::map<ReagentUsageKey, std::int64_t> usage = {
+      {{today - 29, kLab, "anti-A"}, 1000},  // before the 28-day window
+      {{today - 28, kLab, "anti-A"}, 20},    // its first day
+      {{today - 1, kLab, "anti-A"}, 36},     // its last day
+      {{today, kLab, "anti-A"}, 1000},       // today, still under way
+      {{today - 3, kLab, "anti-D"}, 14}};    // used up: none left
+  const auto cover = reagent_cover(lots, usage, kT0, 28);
+
+  const ReagentCover& a = cover.at({kLab, "anti-A"});
+  CHECK(a.usable == 40);
+  CHECK(a.used == 56);
+  CHECK(a.daily_use(28) == 2.0);
+  REQUIRE(a.days);
+  CHECK(*a.days == 20.0);
+  CHECK_FALSE(a.below(14));
+  CHECK(a.below(21));
+
+  const ReagentCover& b = cover.at({"GZA-LAB", "anti-B"});
+  CHECK(b.usable == 10);
+  CHECK_FALSE(b.days);  // no use: no figure, and never below a minimum
+  CHECK_FALSE(b.below(14));
+
+  const ReagentCover& d = cover.at({kLab, "anti-D"});
+  CHECK(d.usable == 0);
+  REQUIRE(d.days);
+  CHECK(*d.days == 0.0);
+  CHECK(cover.size() == 3);
+}

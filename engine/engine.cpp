@@ -1198,6 +1198,28 @@ Error diverged(std::int32_t p, std::int64_t off, const Error& e) {
                                            e.message);
 }
 
+// Runs work(i) for every i in [0, n) on up to as many threads as the machine
+// has cores (this one included), each i once; the first failure in index
+// order is returned. Partitions replay independently, so a rebuild uses
+// every core (bench/README.md, rebuild).
+Status for_each_on_cores(std::size_t n, const std::function<Status(std::size_t)>& work) {
+  std::vector<Status> results(n);
+  std::atomic<std::size_t> next{0};
+  auto loop = [&] {
+    for (std::size_t i = next++; i < n; i = next++) results[i] = work(i);
+  };
+  const std::size_t helpers =
+      std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency())) - (n > 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back(loop);
+  loop();
+  for (auto& t : threads) t.join();
+  for (auto& r : results) {
+    if (!r) return r;
+  }
+  return {};
+}
+
 // Applies partition p's journal entries at positions [from, end) to `replay`,
 // each read once. Without `until` every entry must be accepted again; with it,
 // events after `until` and events the projector then refuses are skipped.
@@ -1253,15 +1275,27 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
   auto s = store.scan_batch_ends([&](std::uint64_t batch,
                                      const std::map<std::int32_t, std::int64_t>& ends) {
     out.alerts_recorded = true;
+    // The batch's partitions replay side by side; the model is fed in
+    // partition order afterwards, as the engine fed it.
+    std::vector<std::pair<std::int32_t, std::int64_t>> parts(ends.begin(), ends.end());
+    std::vector<PartitionReplay*> replays;
+    std::vector<std::int64_t> from;  // read here: the threads share no map
+    for (const auto& [p, end] : parts) {
+      replays.push_back(&replay_of(p));
+      from.push_back(position[p]);
+    }
+    auto r = for_each_on_cores(parts.size(), [&](std::size_t i) {
+      return replay_range(store, parts[i].first, from[i], parts[i].second, std::nullopt,
+                          *replays[i]);
+    });
+    if (!r) {
+      failure = r.error();
+      return false;
+    }
     TimeMs clock = 0;
-    for (const auto& [p, end] : ends) {
-      auto& replay = replay_of(p);
-      if (auto r = replay_range(store, p, position[p], end, std::nullopt, replay); !r) {
-        failure = r.error();
-        return false;
-      }
-      position[p] = end;
-      clock = std::max(clock, replay.feed(model));
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      position[parts[i].first] = parts[i].second;
+      clock = std::max(clock, replays[i]->feed(model));
     }
     model.advance_clock(clock);
     for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
@@ -1272,10 +1306,18 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
   if (failure) return *failure;
   // Entries after the last recorded batch (or all, if none was recorded)
   // change the projections only.
-  for (auto& [p, replay] : out.partitions) {
-    if (auto r = replay_range(store, p, position[p], kAll, std::nullopt, replay); !r) {
-      return r.error();
-    }
+  std::vector<std::pair<const std::int32_t, PartitionReplay>*> rest;
+  std::vector<std::int64_t> rest_from;
+  for (auto& entry : out.partitions) {
+    rest.push_back(&entry);
+    rest_from.push_back(position[entry.first]);
+  }
+  if (auto r = for_each_on_cores(rest.size(), [&](std::size_t i) {
+        return replay_range(store, rest[i]->first, rest_from[i], kAll, std::nullopt,
+                            rest[i]->second);
+      });
+      !r) {
+    return r.error();
   }
   out.alerts.open = model.open();
   out.alerts.state.seq = model.seq();
@@ -1357,13 +1399,27 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
   };
   auto journal = replay_journal(store, ref, rules, supply);
   if (!journal) return journal.error();
-  for (auto& [p, replay] : journal->partitions) {
-    PartitionState& replayed = replay.state();
+  // Each partition is compared (and written) on its own, side by side; what
+  // each finds is reported in partition order.
+  struct Found {
+    std::uint64_t events = 0, donations = 0, lots = 0;
+    std::vector<std::string> differences;
+  };
+  std::vector<std::pair<const std::int32_t, PartitionReplay>*> parts;
+  for (auto& entry : journal->partitions) parts.push_back(&entry);
+  std::vector<Found> found(parts.size());
+  auto compared = for_each_on_cores(parts.size(), [&](std::size_t i) -> Status {
+    const std::int32_t p = parts[i]->first;
+    PartitionState& replayed = parts[i]->second.state();
+    Found& f = found[i];
+    auto note = [&f](std::string what) {
+      if (f.differences.size() < 10) f.differences.push_back(std::move(what));
+    };
     auto& donations = replayed.donations;
     auto& stock = replayed.stock;
-    report.events += replayed.events;
-    report.donations += donations.size();
-    report.reagent_lots += replayed.lots.size();
+    f.events = replayed.events;
+    f.donations = donations.size();
+    f.lots = replayed.lots.size();
 
     // Compare with the live projections.
     std::size_t live_count = 0;
@@ -1448,6 +1504,14 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
       if (auto c = store.commit(b); !c) return c.error();
     }
     replayed = PartitionState{};  // this partition is done: free it before the next
+    return {};
+  });
+  if (!compared) return compared.error();
+  for (auto& f : found) {
+    report.events += f.events;
+    report.donations += f.donations;
+    report.reagent_lots += f.lots;
+    for (auto& d : f.differences) note(std::move(d));
   }
   if (journal->alerts_recorded) {
     if (auto a = rebuild_alerts(store, ref, journal->alerts, write, note); !a) return a.error();

@@ -187,6 +187,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   std::vector<PendingRejection> rejections;
   std::uint64_t n_applied = 0, n_rejected = 0, n_dup = 0;
   std::vector<DemandDelta> demand_deltas;  // for the alert model
+  std::vector<PendingLookback> new_lookbacks;  // positive screens to look back from
   std::map<std::int32_t, std::int64_t> batch_ends;  // journal positions reached
   TimeMs clock = alerts_->clock();
   // Every record decoded up front, so that the outcomes of their event ids
@@ -390,9 +391,10 @@ Status Engine::apply_records(const std::vector<Record>& records) {
         !donation.donor.empty()) {
       const TestDef* t = ref_.test(e.test);
       if (t && t->lookback_hours > 0) {
-        batch.put_lookback({r.partition, e.din, donation.donor, e.test, donation.facility, e.at,
-                            donation.collected_at});
-        lookbacks_pending_ = true;
+        const PendingLookback l{r.partition, e.din, donation.donor, e.test, donation.facility, e.at,
+                                donation.collected_at};
+        batch.put_lookback(l);
+        new_lookbacks.push_back(l);
       }
     }
     record_applied();
@@ -489,6 +491,10 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   alert_state_ = state;
   committed_alert_seq_ = state.seq;
   metrics_.alert_changes += changes.size();
+  if (!new_lookbacks.empty()) {
+    lookbacks_new_.insert(lookbacks_new_.end(), new_lookbacks.begin(), new_lookbacks.end());
+    lookbacks_pending_ = true;
+  }
   failpoint("after_commit");
   {
     std::lock_guard lock(mu_);
@@ -643,34 +649,45 @@ Status Engine::run_lookbacks() {
     std::vector<PendingLookback> sent = std::move(lookbacks_sending_);
     lookbacks_sending_.clear();
     if (failed) {
-      lookbacks_pending_ = true;  // run again: recall ids make repeats harmless
+      lookbacks_pending_ = lookbacks_scan_ = true;  // run again: recall ids make repeats harmless
       return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
     }
     Store::Batch b;
     for (const auto& l : sent) b.delete_lookback(l.partition, l.din);
     if (auto s = store_->commit(b); !s) {
-      lookbacks_pending_ = true;
+      lookbacks_pending_ = lookbacks_scan_ = true;
       return s;
     }
     spdlog::info("lookback: {} positive screen(s) looked back", sent.size());
   }
   if (!lookbacks_pending_) return {};
-  auto pending = store_->pending_lookbacks();
-  if (!pending) return pending.error();
+  // The stored ones at the start and after a failure; otherwise those the
+  // batches since added (a scan of l/ would also walk the tombstones of every
+  // lookback done, which grow with history).
+  std::vector<PendingLookback> round;
+  if (lookbacks_scan_) {
+    auto stored = store_->pending_lookbacks();
+    if (!stored) return stored.error();
+    round = std::move(*stored);
+    lookbacks_scan_ = false;
+  } else {
+    round = std::move(lookbacks_new_);
+  }
+  lookbacks_new_.clear();
   lookbacks_pending_ = false;  // a positive screen applied from now on sets it again
-  if (pending->empty()) return {};
+  if (round.empty()) return {};
   auto tracker = std::make_shared<DeliveryTracker>();
-  for (const auto& l : *pending) {
+  for (const auto& l : round) {
     Status s = view_ ? producer_->produce_to(options_.kafka.partials_topic, l.partition,
                                              partials_key_lookback(l), encode_lookback(l), tracker)
                      : recall_earlier_units(l, false, tracker);
     if (!s) {
-      lookbacks_pending_ = true;
+      lookbacks_pending_ = lookbacks_scan_ = true;
       return s;  // what was queued is delivered or not; the round runs again in full
     }
   }
   lookbacks_delivery_ = std::move(tracker);
-  lookbacks_sending_ = std::move(*pending);
+  lookbacks_sending_ = std::move(round);
   return {};
 }
 
@@ -720,6 +737,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   Store::Batch b;
   for (auto p : drop) b.drop_partition(p);
   if (auto s = store_->commit(b); !s) return s;
+  lookbacks_pending_ = lookbacks_scan_ = true;  // those of the dropped partitions are gone
   std::lock_guard lock(mu_);
   for (auto p : drop) {
     auto it = partition_stock_.find(p);

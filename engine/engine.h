@@ -216,7 +216,9 @@ class Engine {
   std::uint64_t alerts_sending_ = 0;
   std::shared_ptr<DeliveryTracker> lookbacks_delivery_;
   std::vector<PendingLookback> lookbacks_sending_;
+  std::vector<PendingLookback> lookbacks_new_;  // committed since the last round
   bool lookbacks_pending_ = true;
+  bool lookbacks_scan_ = true;  // read the stored ones (at the start, after a failure, a move)
   std::atomic<std::uint64_t> committed_alert_seq_{0};
   EngineMetrics metrics_;
   std::string failpoint_spec_;

@@ -500,7 +500,12 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
     sampler.add_dins(std::move(chunk_dins));
     chunk_dins.clear();
     const Memory m = read_memory(engine.pid());
-    rss.push_back({{"events", produced}, {"rss_bytes", m.rss_kib * 1024}});
+    auto now_metrics = engine_metrics(c);
+    rss.push_back({{"events", produced},
+                   {"rss_bytes", m.rss_kib * 1024},
+                   {"alert_model_units", now_metrics["hemoledger_alert_model_units"]},
+                   {"block_cache_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"block_cache\"}"]},
+                   {"memtable_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"memtables\"}"]}});
     if (produced >= next_report) {
       progress("    end to end {} / {}  (engine RSS {} MiB)", produced, n, m.rss_kib / 1024);
       next_report += n / 10;
@@ -785,17 +790,18 @@ void print_markdown(const json& out) {
                   rs["skipped"].get<std::string>().c_str());
     }
   }
-  std::printf("\nEngine RSS over the largest run (events: MiB):");
+  std::printf(
+      "\nEngine RSS over the largest run (events: MiB, and in parentheses the available units "
+      "the alert model holds, in thousands):");
   const auto& samples = out["runs"].back()["end_to_end"]["rss_samples"];
   const std::size_t step = std::max<std::size_t>(1, samples.size() / 10);
-  for (std::size_t i = 0; i < samples.size(); i += step) {
-    std::printf(" %s: %.0f", std::to_string(samples[i]["events"].get<std::uint64_t>()).c_str(),
-                samples[i]["rss_bytes"].get<double>() / (1024.0 * 1024));
-  }
-  if (!samples.empty()) {
-    std::printf(" %s: %.0f", std::to_string(samples.back()["events"].get<std::uint64_t>()).c_str(),
-                samples.back()["rss_bytes"].get<double>() / (1024.0 * 1024));
-  }
+  auto print_sample = [](const json& sample) {
+    std::printf(" %s: %.0f (%.0fk)", std::to_string(sample["events"].get<std::uint64_t>()).c_str(),
+                sample["rss_bytes"].get<double>() / (1024.0 * 1024),
+                sample.value("alert_model_units", 0.0) / 1000);
+  };
+  for (std::size_t i = 0; i < samples.size(); i += step) print_sample(samples[i]);
+  if (!samples.empty()) print_sample(samples.back());
   std::printf("\n\n| target | met | value | note |\n|---|---|---|---|\n");
   for (const auto& t : out["targets"]) {
     std::printf("| %s | %s | %s | %s |\n", t["target"].get<std::string>().c_str(),

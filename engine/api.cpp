@@ -439,7 +439,10 @@ std::string metrics_text(const Engine& engine) {
        "# TYPE hemoledger_store_memory_bytes gauge\n"
     << "hemoledger_store_memory_bytes{part=\"memtables\"} " << mem.memtables << "\n"
     << "hemoledger_store_memory_bytes{part=\"block_cache\"} " << mem.block_cache << "\n"
-    << "hemoledger_store_memory_bytes{part=\"table_readers\"} " << mem.table_readers << "\n";
+    << "hemoledger_store_memory_bytes{part=\"table_readers\"} " << mem.table_readers << "\n"
+    << "# HELP hemoledger_alert_model_units Available units held in memory for expiring-soon alerts.\n"
+       "# TYPE hemoledger_alert_model_units gauge\n"
+    << "hemoledger_alert_model_units " << m.alert_units.load() << "\n";
   return o.str();
 }
 

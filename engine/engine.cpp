@@ -491,6 +491,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   alert_state_ = state;
   committed_alert_seq_ = state.seq;
   metrics_.alert_changes += changes.size();
+  metrics_.alert_units = alerts_->units_held();
   if (!new_lookbacks.empty()) {
     lookbacks_new_.insert(lookbacks_new_.end(), new_lookbacks.begin(), new_lookbacks.end());
     lookbacks_pending_ = true;

@@ -76,6 +76,7 @@ struct EngineMetrics {
   // returned messages), the RocksDB write inside each commit, and handing
   // recalls, alert changes and scale-out records to Kafka between batches.
   std::atomic<std::uint64_t> poll_micros_total{0}, write_micros_total{0}, send_micros_total{0};
+  std::atomic<std::uint64_t> alert_units{0};  // available units the alert model holds
   std::atomic<std::uint64_t> forwarded_rejections{0};
   std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};
 };

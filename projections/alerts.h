@@ -117,6 +117,9 @@ class AlertModel {
   // Keys whose open alert the last evaluate() raised, changed (figures too)
   // or cleared: what the engine must write.
   const std::set<std::string>& dirty() const { return dirty_; }
+  // Available units it holds for expiring-soon alerts (its memory grows with
+  // the units on the shelves, not with history).
+  std::size_t units_held() const { return available_units_.size(); }
   std::uint64_t seq() const { return seq_; }
   TimeMs clock() const { return clock_; }
   // The first day whose demand the model still needs, for loading it.

@@ -447,6 +447,9 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
   }
   for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
+  // Lookbacks whose recalls Kafka has: their records go with this commit.
+  const std::size_t lookbacks_deleted = lookbacks_done_keys_.size();
+  for (const auto& [p, din] : lookbacks_done_keys_) batch.delete_lookback(p, din);
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
   // Scale-out: an instance sees only its partitions, and a shortage judged
@@ -492,6 +495,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   committed_alert_seq_ = state.seq;
   metrics_.alert_changes += changes.size();
   metrics_.alert_units = alerts_->units_held();
+  lookbacks_done_keys_.erase(lookbacks_done_keys_.begin(),
+                             lookbacks_done_keys_.begin() + static_cast<std::ptrdiff_t>(lookbacks_deleted));
   if (!new_lookbacks.empty()) {
     lookbacks_new_.insert(lookbacks_new_.end(), new_lookbacks.begin(), new_lookbacks.end());
     lookbacks_pending_ = true;
@@ -653,12 +658,10 @@ Status Engine::run_lookbacks() {
       lookbacks_pending_ = lookbacks_scan_ = true;  // run again: recall ids make repeats harmless
       return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
     }
-    Store::Batch b;
-    for (const auto& l : sent) b.delete_lookback(l.partition, l.din);
-    if (auto s = store_->commit(b); !s) {
-      lookbacks_pending_ = lookbacks_scan_ = true;
-      return s;
-    }
+    // Their records go with the next batch's commit (or the idle loop's):
+    // not one synced write of their own. A crash before that runs them again,
+    // which recall ids make harmless.
+    for (const auto& l : sent) lookbacks_done_keys_.emplace_back(l.partition, l.din);
     spdlog::info("lookback: {} positive screen(s) looked back", sent.size());
   }
   if (!lookbacks_pending_) return {};
@@ -1143,6 +1146,15 @@ Status Engine::run(const std::atomic<bool>& stop) {
     }
     const auto send_start = std::chrono::steady_clock::now();
     if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
+    if (records->empty() && !lookbacks_done_keys_.empty()) {
+      Store::Batch b;
+      for (const auto& [p, din] : lookbacks_done_keys_) b.delete_lookback(p, din);
+      if (auto s = store_->commit(b); !s) {
+        spdlog::warn("lookback: {}", s.error().message);
+      } else {
+        lookbacks_done_keys_.clear();
+      }
+    }
     publish_partials(false);
     if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
     metrics_.send_micros_total += micros_since(send_start);

@@ -218,6 +218,7 @@ class Engine {
   std::shared_ptr<DeliveryTracker> lookbacks_delivery_;
   std::vector<PendingLookback> lookbacks_sending_;
   std::vector<PendingLookback> lookbacks_new_;  // committed since the last round
+  std::vector<std::pair<std::int32_t, std::string>> lookbacks_done_keys_;  // to delete at the next commit
   bool lookbacks_pending_ = true;
   bool lookbacks_scan_ = true;  // read the stored ones (at the start, after a failure, a move)
   std::atomic<std::uint64_t> committed_alert_seq_{0};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 namespace hemoledger {
 
@@ -440,8 +441,12 @@ std::vector<AlertChange> AlertModel::evaluate() {
       wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
     }
   }
-  for (const auto& [cell, c] :
-       reagent_cover(std::views::values(lots_), reagent_usage_, clock_, window)) {
+  // The lots by reference (std::views::values does not build with clang 14
+  // and libstdc++ 12, the fuzz build).
+  std::vector<std::reference_wrapper<const ReagentLot>> held;
+  held.reserve(lots_.size());
+  for (const auto& [key, lot] : lots_) held.emplace_back(lot);
+  for (const auto& [cell, c] : reagent_cover(held, reagent_usage_, clock_, window)) {
     const auto& [facility, reagent] = cell;
     const ReagentDef* def = ref_.reagents().find(reagent);
     if (!def || !c.days || def->min_cover_days <= 0) continue;

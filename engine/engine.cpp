@@ -625,9 +625,10 @@ Status Engine::recall_earlier_units(const PendingLookback& l, bool served_only,
       if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
       const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
       if (served_only && recalls_sent_.count(e.id)) continue;  // still on its way
-      auto s = tracker ? producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e), tracker)
-                       : producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e));
-      if (!s) return s;
+      if (auto s = producer_->produce(options_.kafka.events_topic, e.din, encode_binary(e), tracker);
+          !s) {
+        return s;
+      }
       recalls_sent_.insert(e.id);
       ++metrics_.recalls_produced;
     }

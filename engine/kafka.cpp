@@ -277,15 +277,6 @@ Status Producer::enqueue(const std::string& topic, std::int32_t partition, std::
   return make_error("kafka_error", "the producer queue stayed full");
 }
 
-Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value) {
-  return enqueue(topic, RdKafka::Topic::PARTITION_UA, key, value, nullptr);
-}
-
-Status Producer::produce_to(const std::string& topic, std::int32_t partition, std::string_view key,
-                            std::string_view value) {
-  return enqueue(topic, partition, key, value, nullptr);
-}
-
 Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
                          const std::shared_ptr<DeliveryTracker>& tracker) {
   return produce_to(topic, RdKafka::Topic::PARTITION_UA, key, value, tracker);
@@ -294,6 +285,7 @@ Status Producer::produce(const std::string& topic, std::string_view key, std::st
 Status Producer::produce_to(const std::string& topic, std::int32_t partition, std::string_view key,
                             std::string_view value,
                             const std::shared_ptr<DeliveryTracker>& tracker) {
+  if (!tracker) return enqueue(topic, partition, key, value, nullptr);
   auto message = std::make_unique<TrackedMessage>(tracker);
   auto s = enqueue(topic, partition, key, value, static_cast<Awaited*>(message.get()));
   if (!s) {

@@ -93,19 +93,15 @@ class Producer {
   // Produces and waits until the brokers acknowledge it (acks=all).
   [[nodiscard]] Result<Delivery> produce_sync(const std::string& topic, std::string_view key,
                                               std::string_view value, TimeMs timeout_ms);
-  // Queues the message; delivery failures are counted and logged.
-  [[nodiscard]] Status produce(const std::string& topic, std::string_view key,
-                               std::string_view value);
-  // Queues the message for one partition of the topic.
-  [[nodiscard]] Status produce_to(const std::string& topic, std::int32_t partition,
-                                  std::string_view key, std::string_view value);
-  // Queues the message and counts it in `tracker` until Kafka answers for it.
+  // Queues the message; delivery failures are counted and logged. With a
+  // `tracker`, the message also counts in it until Kafka answers for it.
   [[nodiscard]] Status produce(const std::string& topic, std::string_view key,
                                std::string_view value,
-                               const std::shared_ptr<DeliveryTracker>& tracker);
+                               const std::shared_ptr<DeliveryTracker>& tracker = nullptr);
+  // Queues the message for one partition of the topic.
   [[nodiscard]] Status produce_to(const std::string& topic, std::int32_t partition,
                                   std::string_view key, std::string_view value,
-                                  const std::shared_ptr<DeliveryTracker>& tracker);
+                                  const std::shared_ptr<DeliveryTracker>& tracker = nullptr);
   // Waits for queued messages; false if some are still queued at the timeout.
   bool flush(TimeMs timeout_ms);
   std::uint64_t delivery_failures() const { return failures_.load(); }

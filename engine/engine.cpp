@@ -447,9 +447,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     for (const auto& [p, off] : next) batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
   }
   for (const auto& [p, off] : forward_next_) batch.put_forwarded(p, off);
-  // Lookbacks whose recalls Kafka has: their records go with this commit.
-  const std::size_t lookbacks_deleted = lookbacks_done_keys_.size();
-  for (const auto& [p, din] : lookbacks_done_keys_) batch.delete_lookback(p, din);
+  delete_done_lookbacks(batch);  // cleared once committed, below
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
   // Scale-out: an instance sees only its partitions, and a shortage judged
@@ -495,12 +493,8 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   committed_alert_seq_ = state.seq;
   metrics_.alert_changes += changes.size();
   metrics_.alert_units = alerts_->units_held();
-  lookbacks_done_keys_.erase(lookbacks_done_keys_.begin(),
-                             lookbacks_done_keys_.begin() + static_cast<std::ptrdiff_t>(lookbacks_deleted));
-  if (!new_lookbacks.empty()) {
-    lookbacks_new_.insert(lookbacks_new_.end(), new_lookbacks.begin(), new_lookbacks.end());
-    lookbacks_pending_ = true;
-  }
+  lookbacks_done_keys_.clear();
+  lookbacks_new_.insert(lookbacks_new_.end(), new_lookbacks.begin(), new_lookbacks.end());
   failpoint("after_commit");
   {
     std::lock_guard lock(mu_);
@@ -656,7 +650,7 @@ Status Engine::run_lookbacks() {
     std::vector<PendingLookback> sent = std::move(lookbacks_sending_);
     lookbacks_sending_.clear();
     if (failed) {
-      lookbacks_pending_ = lookbacks_scan_ = true;  // run again: recall ids make repeats harmless
+      lookbacks_scan_ = true;  // run again: recall ids make repeats harmless
       return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
     }
     // Their records go with the next batch's commit (or the idle loop's):
@@ -665,7 +659,7 @@ Status Engine::run_lookbacks() {
     for (const auto& l : sent) lookbacks_done_keys_.emplace_back(l.partition, l.din);
     spdlog::info("lookback: {} positive screen(s) looked back", sent.size());
   }
-  if (!lookbacks_pending_) return {};
+  if (!lookbacks_scan_ && lookbacks_new_.empty()) return {};
   // The stored ones at the start and after a failure; otherwise those the
   // batches since added (a scan of l/ would also walk the tombstones of every
   // lookback done, which grow with history).
@@ -679,7 +673,6 @@ Status Engine::run_lookbacks() {
     round = std::move(lookbacks_new_);
   }
   lookbacks_new_.clear();
-  lookbacks_pending_ = false;  // a positive screen applied from now on sets it again
   if (round.empty()) return {};
   auto tracker = std::make_shared<DeliveryTracker>();
   for (const auto& l : round) {
@@ -687,13 +680,17 @@ Status Engine::run_lookbacks() {
                                              partials_key_lookback(l), encode_lookback(l), tracker)
                      : recall_earlier_units(l, false, tracker);
     if (!s) {
-      lookbacks_pending_ = lookbacks_scan_ = true;
+      lookbacks_scan_ = true;
       return s;  // what was queued is delivered or not; the round runs again in full
     }
   }
   lookbacks_delivery_ = std::move(tracker);
   lookbacks_sending_ = std::move(round);
   return {};
+}
+
+void Engine::delete_done_lookbacks(Store::Batch& batch) const {
+  for (const auto& [p, din] : lookbacks_done_keys_) batch.delete_lookback(p, din);
 }
 
 // Runs inside the consumer's poll, on the apply thread.
@@ -742,7 +739,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   Store::Batch b;
   for (auto p : drop) b.drop_partition(p);
   if (auto s = store_->commit(b); !s) return s;
-  lookbacks_pending_ = lookbacks_scan_ = true;  // those of the dropped partitions are gone
+  lookbacks_scan_ = true;  // those of the dropped partitions are gone
   std::lock_guard lock(mu_);
   for (auto p : drop) {
     auto it = partition_stock_.find(p);
@@ -1149,7 +1146,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
     if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
     if (records->empty() && !lookbacks_done_keys_.empty()) {
       Store::Batch b;
-      for (const auto& [p, din] : lookbacks_done_keys_) b.delete_lookback(p, din);
+      delete_done_lookbacks(b);
       if (auto s = store_->commit(b); !s) {
         spdlog::warn("lookback: {}", s.error().message);
       } else {
@@ -1302,32 +1299,36 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
     return it->second;
   };
   for (auto p : store.partitions()) replay_of(p);
+  // Journal ranges of several partitions, replayed side by side.
+  struct Range {
+    std::int32_t partition;
+    std::int64_t from, end;
+    PartitionReplay* replay;
+  };
+  auto replay_side_by_side = [&store](const std::vector<Range>& ranges) {
+    return for_each_on_cores(ranges.size(), [&](std::size_t i) {
+      const Range& r = ranges[i];
+      return replay_range(store, r.partition, r.from, r.end, std::nullopt, *r.replay);
+    });
+  };
   AlertModel model(ref, supply);
   std::optional<Error> failure;
   auto s = store.scan_batch_ends([&](std::uint64_t batch,
                                      const std::map<std::int32_t, std::int64_t>& ends) {
     out.alerts_recorded = true;
-    // The batch's partitions replay side by side; the model is fed in
-    // partition order afterwards, as the engine fed it.
-    std::vector<std::pair<std::int32_t, std::int64_t>> parts(ends.begin(), ends.end());
-    std::vector<PartitionReplay*> replays;
-    std::vector<std::int64_t> from;  // read here: the threads share no map
-    for (const auto& [p, end] : parts) {
-      replays.push_back(&replay_of(p));
-      from.push_back(position[p]);
-    }
-    auto r = for_each_on_cores(parts.size(), [&](std::size_t i) {
-      return replay_range(store, parts[i].first, from[i], parts[i].second, std::nullopt,
-                          *replays[i]);
-    });
-    if (!r) {
+    // The batch's partitions replay side by side (ranges read here: the
+    // threads share no map); the model is fed in partition order
+    // afterwards, as the engine fed it.
+    std::vector<Range> ranges;
+    for (const auto& [p, end] : ends) ranges.push_back({p, position[p], end, &replay_of(p)});
+    if (auto r = replay_side_by_side(ranges); !r) {
       failure = r.error();
       return false;
     }
     TimeMs clock = 0;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      position[parts[i].first] = parts[i].second;
-      clock = std::max(clock, replays[i]->feed(model));
+    for (const Range& r : ranges) {
+      position[r.partition] = r.end;
+      clock = std::max(clock, r.replay->feed(model));
     }
     model.advance_clock(clock);
     for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
@@ -1338,19 +1339,9 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
   if (failure) return *failure;
   // Entries after the last recorded batch (or all, if none was recorded)
   // change the projections only.
-  std::vector<std::pair<const std::int32_t, PartitionReplay>*> rest;
-  std::vector<std::int64_t> rest_from;
-  for (auto& entry : out.partitions) {
-    rest.push_back(&entry);
-    rest_from.push_back(position[entry.first]);
-  }
-  if (auto r = for_each_on_cores(rest.size(), [&](std::size_t i) {
-        return replay_range(store, rest[i]->first, rest_from[i], kAll, std::nullopt,
-                            rest[i]->second);
-      });
-      !r) {
-    return r.error();
-  }
+  std::vector<Range> rest;
+  for (auto& [p, replay] : out.partitions) rest.push_back({p, position[p], kAll, &replay});
+  if (auto r = replay_side_by_side(rest); !r) return r.error();
   out.alerts.open = model.open();
   out.alerts.state.seq = model.seq();
   out.alerts.state.clock = model.clock();

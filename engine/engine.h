@@ -217,10 +217,13 @@ class Engine {
   std::uint64_t alerts_sending_ = 0;
   std::shared_ptr<DeliveryTracker> lookbacks_delivery_;
   std::vector<PendingLookback> lookbacks_sending_;
-  std::vector<PendingLookback> lookbacks_new_;  // committed since the last round
+  // A round is due when either holds: the lookbacks committed since the last
+  // round, or the stored ones to read (at the start, after a failure, a move).
+  std::vector<PendingLookback> lookbacks_new_;
+  bool lookbacks_scan_ = true;
   std::vector<std::pair<std::int32_t, std::string>> lookbacks_done_keys_;  // to delete at the next commit
-  bool lookbacks_pending_ = true;
-  bool lookbacks_scan_ = true;  // read the stored ones (at the start, after a failure, a move)
+  // Puts the deletion of lookbacks_done_keys_ into `batch`.
+  void delete_done_lookbacks(Store::Batch& batch) const;
   std::atomic<std::uint64_t> committed_alert_seq_{0};
   EngineMetrics metrics_;
   std::string failpoint_spec_;

@@ -170,7 +170,7 @@ json generate(const ReferenceData& ref, const Settings& s, std::uint64_t n,
   // gives the feed's events per simulated hour, hence where to start.
   {
     DemoOptions p = o;
-    p.start_at = wall_clock_now() - 3650 * kDay;
+    p.start_at = hemoledger::Clock().now() - 3650 * kDay;
     const std::uint64_t probe_n = std::min<std::uint64_t>(n, 50000);
     std::uint64_t seen = 0;
     TimeMs first = 0, last = 0;
@@ -193,10 +193,10 @@ json generate(const ReferenceData& ref, const Settings& s, std::uint64_t n,
     probe.run(probe_stop);
     const double hours = std::max(1.0, static_cast<double>(last - first) / kHour);
     const double per_hour = static_cast<double>(seen) / hours;
-    o.start_at = wall_clock_now() - static_cast<TimeMs>(static_cast<double>(n) / per_hour * kHour) -
+    o.start_at = hemoledger::Clock().now() - static_cast<TimeMs>(static_cast<double>(n) / per_hour * kHour) -
                  kDay;
     progress("    the feed makes {:.0f} events per simulated hour: the stream starts {} days ago",
-             per_hour, (wall_clock_now() - o.start_at) / kDay);
+             per_hour, (hemoledger::Clock().now() - o.start_at) / kDay);
   }
   std::uint64_t next_report = n / 10;
   std::atomic<bool> stop{false};

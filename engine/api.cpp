@@ -176,7 +176,7 @@ std::unique_ptr<Picture> picture_of(const ApiContext& ctx) {
   }
   std::map<std::int32_t, std::int64_t> offsets;
   const auto served = e->served_stock(&offsets);
-  auto national = e->partials()->national(served, offsets, e->partition_count(), wall_clock_now());
+  auto national = e->partials()->national(served, offsets, e->partition_count(), e->clock().now());
   for (auto& part : national.partitions) {
     if (part.source == "local") part.counted_from = e->instance();
   }
@@ -655,7 +655,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     }
     const auto pic = picture_of(ctx);
     auto j = pick_json(pic->source, ctx.engine->reference(), facility, category, patient,
-                       wall_clock_now());
+                       ctx.engine->clock().now());
     if (!j) return send_error(res, 400, j.error());
     add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
@@ -668,7 +668,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     }
     const auto pic = picture_of(ctx);
     auto j = supply_json(pic->source, pic->stock, ctx.engine->reference(), category,
-                         wall_clock_now(), ctx.engine->supply());
+                         ctx.engine->clock().now(), ctx.engine->supply());
     if (!j) return send_error(res, 500, j.error());
     add_freshness(*j, *pic, ctx);
     send_json(res, 200, *j);
@@ -676,7 +676,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
 
   svr.Get("/api/expiring", [&ctx](const httplib::Request&, httplib::Response& res) {
     const auto pic = picture_of(ctx);
-    auto j = expiring_json(pic->source, pic->stock, ctx.engine->reference(), wall_clock_now(),
+    auto j = expiring_json(pic->source, pic->stock, ctx.engine->reference(), ctx.engine->clock().now(),
                            ctx.engine->supply());
     if (!j) return send_error(res, 500, j.error());
     add_freshness(*j, *pic, ctx);
@@ -700,7 +700,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
     auto f = parse_reagent_filter(params, ctx.engine->reference());
     if (!f) return send_error(res, 400, f.error());
     const auto pic = picture_of(ctx);
-    auto j = reagents_json(pic->source, ctx.engine->reference(), *f, wall_clock_now(),
+    auto j = reagents_json(pic->source, ctx.engine->reference(), *f, ctx.engine->clock().now(),
                            ctx.engine->supply().window_days);
     if (!j) return send_error(res, 500, j.error());
     add_freshness(*j, *pic, ctx);

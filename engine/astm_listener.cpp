@@ -11,14 +11,14 @@ namespace {
 
 class AstmSession final : public TcpSession {
  public:
-  AstmSession(LabGateway& gw, LabSender sender, std::function<TimeMs()> clock)
+  AstmSession(LabGateway& gw, LabSender sender, Clock clock)
       : gw_(gw), sender_(std::move(sender)), clock_(std::move(clock)) {}
 
   std::string receive(std::string_view bytes, bool&) override {
     auto out = link_.feed(bytes);
     for (const auto& e : out.errors) spdlog::warn("astm: {} ({})", e.message, e.code);
     for (const auto& m : out.messages) {
-      const LabReply r = deliver_astm(gw_, m, clock_(), "astm", sender_);
+      const LabReply r = deliver_astm(gw_, m, clock_.now(), "astm", sender_);
       if (r.outcome == "accepted") {
         spdlog::info("astm: message recorded{}", r.replayed ? " (retransmission)" : "");
       } else {
@@ -39,7 +39,7 @@ class AstmSession final : public TcpSession {
  private:
   LabGateway& gw_;
   LabSender sender_;
-  std::function<TimeMs()> clock_;
+  Clock clock_;
   astm::Lis1aReceiver link_;
 };
 
@@ -47,7 +47,7 @@ class AstmSession final : public TcpSession {
 
 Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
                                                           const AstmOptions& options,
-                                                          std::function<TimeMs()> clock) {
+                                                          Clock clock) {
   TcpServerOptions t;
   t.name = "astm";
   t.max_connections = options.max_connections;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/clock.h"
 #include "engine/lab_gateway.h"
 #include "engine/lab_link.h"
 #include "engine/tcp_server.h"
@@ -38,7 +39,7 @@ class AstmListener {
  public:
   [[nodiscard]] static Result<std::unique_ptr<AstmListener>> start(LabGateway& gateway,
                                                                    const AstmOptions& options,
-                                                                   std::function<TimeMs()> clock);
+                                                                   Clock clock);
   int port() const { return server_->port(); }
 
  private:

@@ -58,7 +58,7 @@ class Simulation {
  public:
   Simulation(const ReferenceData& ref, const DemoFeed::Sink& sink, DemoOptions o)
       : ref_(ref), sink_(sink), opt_(o) {
-    const TimeMs wall = wall_clock_now();
+    const TimeMs wall = opt_.clock.now();
     rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
     now_ = o.start_at != 0 ? o.start_at : wall - 30 * kDay;
     run_id_ = std::to_string(rng_() % 1000000);
@@ -74,11 +74,21 @@ class Simulation {
     }
   }
 
-  void tick(TimeMs step) {
-    // Simulated time runs ahead from 30 days back until it meets the wall
-    // clock, then keeps to it: events are never dated in the future (the
-    // engine refuses those), while the feed keeps its pace of events.
-    now_ = std::max(now_, std::min(now_ + step, wall_clock_now()));
+  // One step of `step` simulated ms, taking `real_ms` of real time.
+  void tick(TimeMs step, TimeMs real_ms) {
+    // Simulated time runs ahead from 30 days back until it meets the clock,
+    // then keeps to it: events are never dated in the future (the engine
+    // refuses those) and time never stands still. The feed keeps its pace of
+    // events; once it has caught up, the waits between a donation's steps
+    // (testing, release, transfusion, transfer) shrink by the same factor, so
+    // that what is collected is still tested, released and issued within
+    // seconds rather than hours of real time.
+    const TimeMs clock_now = opt_.clock.now();
+    clock_now_ = clock_now;
+    if (pace_ == 1.0 && now_ + step >= clock_now && step > 0) {
+      pace_ = std::min(1.0, static_cast<double>(real_ms) / static_cast<double>(step));
+    }
+    now_ = std::max(now_, std::min(now_ + step, clock_now));
     expire();
     const double hours = static_cast<double>(step) / kHour;
     std::poisson_distribution<int> donations(opt_.donations_per_hour * hours);
@@ -101,6 +111,10 @@ class Simulation {
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   TimeMs hours(double lo, double hi) {
     return static_cast<TimeMs>(std::uniform_real_distribution<double>(lo, hi)(rng_) * kHour);
+  }
+  // A wait of `lo` to `hi` hours until a unit's next step, at the feed's pace.
+  TimeMs wait(double lo, double hi) {
+    return std::max<TimeMs>(1, static_cast<TimeMs>(static_cast<double>(hours(lo, hi)) * pace_));
   }
 
   AboRh random_group() {
@@ -143,7 +157,7 @@ class Simulation {
     char din[16];
     const int year = 26;
     std::snprintf(din, sizeof din, "W%04zu%02d%06d", 1000 + bank, year, ++sequence_ % 1000000);
-    SimDonation d{din, banks_[bank], random_group(), now_ + hours(2, 8), false, false, 0, false, {}};
+    SimDonation d{din, banks_[bank], random_group(), now_ + wait(2, 8), false, false, 0, false, {}};
     Event e = base(EventType::donation_collected, d.facility, d.din);
     e.donor = "DNR-" + std::to_string(rng_() % 900000 + 100000);
     e.abo_rh = d.group;
@@ -151,7 +165,7 @@ class Simulation {
     send(e);
     auto produce = [&](const char* product, Category c) {
       Event p = base(EventType::component_produced, d.facility, d.din);
-      p.at = now_ + kHour;
+      p.at = std::min(now_ + wait(1, 1), std::max(now_, clock_now_));
       p.product = product;
       p.volume_ml = c == Category::red_cells ? 280 : c == Category::plasma ? 220 : 60;
       send(p);
@@ -192,7 +206,7 @@ class Simulation {
           d.positive = d.positive || pos;
           result(screen, pos ? "positive" : "negative");
         }
-        d.release_due = now_ + hours(0.5, 2);
+        d.release_due = now_ + wait(0.5, 2);
       }
       if (d.tested && !d.released && d.release_due <= now_) {
         d.released = true;
@@ -232,7 +246,7 @@ class Simulation {
     for (const auto& reagent : it->second) {
       if (!ref_.reagents().find(reagent)) continue;
       SimLot& lot = lots_[{lab, reagent}];
-      const TimeMs latest = std::max(now_, wall_clock_now());
+      const TimeMs latest = std::max(now_, opt_.clock.now());
       if (lot.expires_at <= latest + kHour) {
         receive_lot(lab, reagent, lot);  // the first lot, or the next after expiry
       } else if (lot.left <= 0 && chance(0.3)) {
@@ -254,8 +268,8 @@ class Simulation {
   void receive_lot(const std::string& lab, const std::string& reagent, SimLot& lot) {
     lot.lot = "L" + std::to_string(100000 + rng_() % 900000);
     lot.left = 40 + static_cast<std::int64_t>(rng_() % 160);
-    // Expiry on both clocks: the engine's ticker expires lots on the wall clock.
-    lot.expires_at = std::max(now_, wall_clock_now()) + hours(24 * 10, 24 * 120);
+    // Expiry on both clocks: the engine's ticker expires lots on the engine's clock.
+    lot.expires_at = std::max(now_, opt_.clock.now()) + hours(24 * 10, 24 * 120);
     Event e = base(EventType::reagent_received, lab, "");
     e.reagent = reagent;
     e.lot = lot.lot;
@@ -286,7 +300,7 @@ class Simulation {
     send(e);
     set_status(serial, SimStatus::issued);
     u.returning = chance(0.04);
-    u.due = now_ + (u.returning ? 10 * kMinute : hours(1, 3));
+    u.due = now_ + (u.returning ? wait(1.0 / 6, 1.0 / 6) : wait(1, 3));
     pending_.push({u.due, serial});
   }
 
@@ -362,16 +376,16 @@ class Simulation {
       send(e);
       set_status(serial, SimStatus::in_transit);
       u.destination = lo->first;
-      u.due = now_ + hours(2, 5);
+      u.due = now_ + wait(2, 5);
       pending_.push({u.due, serial});
     }
   }
 
   // The engine's expiry ticker expires units whose expiry has passed on the
-  // wall clock; simulated time may run ahead of it, and then the feed records
+  // engine's clock; simulated time may run ahead of it, and then the feed records
   // the expiry itself, with the same event (and id), so it counts once.
   void expire() {
-    const TimeMs wall = wall_clock_now();
+    const TimeMs wall = opt_.clock.now();
     while (!expiries_.empty() && expiries_.top().first <= std::max(wall, now_)) {
       const std::uint64_t serial = expiries_.top().second;
       expiries_.pop();
@@ -389,7 +403,7 @@ class Simulation {
 
   // Units this close to expiry on either clock are left alone.
   bool usable(const SimUnit& u) const {
-    return u.expires_at > std::max(now_, wall_clock_now()) + kHour;
+    return u.expires_at > std::max(now_, opt_.clock.now()) + kHour;
   }
 
   void unsafe_issue() {
@@ -408,6 +422,8 @@ class Simulation {
   DemoOptions opt_;
   std::mt19937_64 rng_;
   TimeMs now_ = 0;
+  TimeMs clock_now_ = 0;  // the clock at this tick: no event is dated after it
+  double pace_ = 1.0;  // waits between steps: 1 while catching up, then real time per simulated time
   std::string run_id_;
   int sequence_ = 0;
   std::uint64_t event_counter_ = 0;
@@ -442,8 +458,9 @@ void DemoFeed::run(const std::atomic<bool>& stop) {
   Simulation sim(ref_, sink_, options_);
   const double tps = options_.ticks_per_second > 0 ? options_.ticks_per_second : 4;
   const TimeMs step = static_cast<TimeMs>(options_.hours_per_second * kHour / tps);
+  const auto real_ms = static_cast<TimeMs>(1000 / tps);
   while (!stop.load()) {
-    sim.tick(step);
+    sim.tick(step, real_ms);
     produced_ = sim.produced;
     if (options_.max_events && sim.produced >= options_.max_events) break;
     if (options_.ticks_per_second > 0) {

@@ -8,12 +8,15 @@
 // result, lots received when a lab runs low, sometimes late), and now and then an unsafe action (issuing
 // a quarantined unit) that the engine must refuse.
 //
-// Simulated time runs `hours_per_second` faster than the wall clock, starting
-// 30 days before the feed starts, until it meets the wall clock (events are
-// never dated in the future), so that expiries happen within minutes: the
-// engine's expiry ticker expires units past their expiry on the wall clock,
-// and the feed records expiries that fall in simulated time beyond it (the
-// same UnitExpired event, counted once). The feed keeps its own model of the
+// Simulated time runs `hours_per_second` faster than the clock, starting 30
+// days before the feed starts, until it meets the clock; then it keeps to
+// the clock (events are never dated in the future, and time never stands
+// still) while the feed keeps its pace of events, with the waits between a
+// donation's steps (testing, release, transfusion, transfer) shortened by the
+// same factor, so the picture stays alive for hours. The engine's expiry
+// ticker expires units past their expiry on the engine's clock, and the feed
+// records expiries that fall in simulated time beyond it (the same
+// UnitExpired event, counted once). The feed keeps its own model of the
 // units it created; it never reads the engine.
 // run() blocks until `stop` is set.
 #pragma once
@@ -23,6 +26,7 @@
 #include <functional>
 #include <string_view>
 
+#include "engine/clock.h"
 #include "engine/kafka.h"
 #include "events/reference_data.h"
 
@@ -34,9 +38,10 @@ struct DemoOptions {
   std::uint64_t seed = 0;  // 0 = from the clock
   std::uint64_t max_events = 0;  // 0 = until stopped
   double ticks_per_second = 4;  // 0 = as fast as possible (for load generation)
-  // Where simulated time starts (0: 30 days before the wall clock). It runs
-  // ahead until it meets the wall clock, then keeps to it.
+  // Where simulated time starts (0: 30 days before the clock). It runs
+  // ahead until it meets the clock, then keeps to it.
   TimeMs start_at = 0;
+  Clock clock;  // the engine's clock (engine/clock.h)
 };
 
 class DemoFeed {

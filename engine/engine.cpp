@@ -814,7 +814,7 @@ void Engine::publish_partials(bool heartbeat) {
   const bool stock_due =
       now - last_partials_ > std::chrono::milliseconds(options_.partials_interval_ms);
   if (!heartbeat && !stock_due) return;
-  const TimeMs wall = wall_clock_now();
+  const TimeMs wall = options_.clock.now();
   std::vector<std::pair<std::int32_t, std::string>> owner_records, stock_records;
   std::vector<StockRecord> shares;
   bool restored = false;
@@ -1084,6 +1084,8 @@ Status Engine::run(const std::atomic<bool>& stop) {
     auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
     if (!records) return records.error();
     if (!records->empty()) metrics_.poll_micros_total += micros_since(poll_start);
+    // Kafka's timestamps were read off the producers' wall clocks: put them on ours.
+    for (Record& r : *records) r.timestamp = options_.clock.from_wall(r.timestamp);
     bool changed = false;
     {
       std::lock_guard lock(mu_);

@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/clock.h"
 #include "engine/kafka.h"
 #include "engine/store.h"
 #include "events/reference_data.h"
@@ -67,6 +68,9 @@ struct EngineOptions {
   std::string advertised_url;           // this instance's API, for the others
   TimeMs partials_interval_ms = 500;    // a changed partition is published at most this often
   TimeMs owner_heartbeat_ms = 3000;     // ownership is republished this often
+  // The one clock (engine/clock.h): Kafka record timestamps are put on it
+  // (recorded_at, the from_the_future check) and scale-out records are dated by it.
+  Clock clock;
 };
 
 struct EngineMetrics {
@@ -113,7 +117,8 @@ class Engine {
   [[nodiscard]] Status run(const std::atomic<bool>& stop);
 
   // Applies and commits one batch of consumed records. Records at offsets
-  // already committed are skipped.
+  // already committed are skipped. Their timestamps are on the engine's clock
+  // (run() puts what Kafka gives on it with Clock::from_wall).
   [[nodiscard]] Status apply_records(const std::vector<Record>& records);
 
   // Thread-safe views.
@@ -144,6 +149,7 @@ class Engine {
   Store& store() { return *store_; }
   const ReferenceData& reference() const { return ref_; }
   const Rules& rules() const { return options_.rules; }
+  const Clock& clock() const { return options_.clock; }
   const SupplyConfig& supply() const { return options_.supply; }
   // The last alert change committed (0: none yet).
   std::uint64_t alert_seq() const;

@@ -18,7 +18,7 @@ ExpiryTicker::ExpiryTicker(const Store& store, Producer& producer, std::string t
       options_(options) {}
 
 Result<std::size_t> ExpiryTicker::tick() {
-  const TimeMs now = clock_();
+  const TimeMs now = clock_.now();
   auto due = store_.due_expiries(now, options_.max_per_tick);
   if (!due) return due.error();
   std::map<std::string, TimeMs> still_due;

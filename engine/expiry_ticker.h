@@ -1,7 +1,7 @@
 // ExpiryTicker: the engine's own producer of UnitExpired events (and of
 // ReagentExpired for reagent lots with stock left past their expiry). Once a unit
 // in the bank's hands (quarantined, available, reserved, in transit) passes
-// its expiry on the wall clock, the ticker produces expiry_event() for it to
+// its expiry on the engine's clock, the ticker produces expiry_event() for it to
 // the events topic, so expiry goes through Kafka like every other fact and a
 // rebuild reproduces it.
 //
@@ -18,6 +18,7 @@
 #include <atomic>
 #include <functional>
 
+#include "engine/clock.h"
 #include "engine/kafka.h"
 #include "engine/store.h"
 
@@ -40,7 +41,6 @@ struct ExpiryTickerOptions {
 
 class ExpiryTicker {
  public:
-  using Clock = std::function<TimeMs()>;
   ExpiryTicker(const Store& store, Producer& producer, std::string topic, Clock clock,
                ExpiryTickerOptions options = {});
   // One look: produces the due expiries; returns how many were produced.

@@ -70,7 +70,7 @@ void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Re
         res, 422, "error", "invalid",
         "resourceType: this endpoint takes a " + type + ", got " + in["resourceType"].dump() + ".");
   }
-  const LabReply r = deliver_fhir(*ctx.lab, req.body, wall_clock_now(), sender);
+  const LabReply r = deliver_fhir(*ctx.lab, req.body, ctx.engine->clock().now(), sender);
   record_lab_refusal(ctx, req, sender, r);
   res.status = r.http_status;
   res.set_content(r.body, kFhirJson);
@@ -88,7 +88,7 @@ void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
                       "application/json");
       return;
     }
-    const LabReply r = deliver_astm(*ctx.lab, req.body, wall_clock_now(), "astm-http", sender);
+    const LabReply r = deliver_astm(*ctx.lab, req.body, ctx.engine->clock().now(), "astm-http", sender);
     record_lab_refusal(ctx, req, sender, r);
     res.status = r.http_status;
     res.set_content(r.body, "application/json; charset=utf-8");
@@ -123,7 +123,7 @@ void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
       if (!facility.empty() && k.facility != facility) continue;
       lines.push_back({k.facility, k.category, k.group, k.status, n});
     }
-    const json report = fhir::inventory_report(lines, wall_clock_now());
+    const json report = fhir::inventory_report(lines, ctx.engine->clock().now());
     res.set_content(report.dump(2) + "\n", kFhirJson);
   });
 }

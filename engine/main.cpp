@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <list>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <unistd.h>
@@ -113,7 +114,40 @@ struct ServeArgs {
   std::string lab_client_ca;              // mutual TLS on the lab links (docs/security.md)
   std::string instance, advertise;        // scale-out (docs/scale-out.md)
   std::string peer_token_file;
+  Clock clock;  // --clock-start, else the real clock
 };
+
+// --clock-start for the commands that read the current time (serve, scan,
+// pick, reagents): the one clock starts at that instant and runs forward in
+// real time (docs/reliability.md, "Time"). HEMOLEDGER_CLOCK_START is read when the
+// option is not given.
+void add_clock_option(CLI::App* cmd, std::string& start) {
+  cmd->add_option("--clock-start", start,
+                  "Start the clock at this RFC 3339 instant and let it run forward in real time "
+                  "(tests, replaying a past scenario); default: the real clock")
+      ->envname("HEMOLEDGER_CLOCK_START");
+}
+
+// The command line, for a self-restart (execv), and the arguments it replaces.
+std::vector<char*> g_argv;
+std::list<std::string> g_restart_args;
+
+// A self-restart keeps the clock where it is: --clock-start becomes its reading now.
+void keep_clock_across_restart(const Clock& clock) {
+  if (clock.is_real()) return;
+  const std::string now = format_rfc3339(clock.now());
+  setenv("HEMOLEDGER_CLOCK_START", now.c_str(), 1);
+  for (std::size_t i = 0; i < g_argv.size(); ++i) {
+    const std::string arg = g_argv[i] ? g_argv[i] : "";
+    if (arg == "--clock-start" && i + 1 < g_argv.size()) {
+      g_restart_args.push_back(now);
+      g_argv[i + 1] = g_restart_args.back().data();
+    } else if (arg.rfind("--clock-start=", 0) == 0) {
+      g_restart_args.push_back("--clock-start=" + now);
+      g_argv[i] = g_restart_args.back().data();
+    }
+  }
+}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -146,9 +180,6 @@ std::string lab_link_kind(const LabLinkSecurity& s) {
   return s.tls->requires_client_certificate() ? " (mutual TLS)" : " (TLS)";
 }
 
-// The command line, for a restart in place (see serve()).
-std::vector<char*> g_argv;
-
 int serve(const ServeArgs& a) {
   install_signal_handlers();
   auto ref = load_reference_data(a.reference_dir);
@@ -160,6 +191,7 @@ int serve(const ServeArgs& a) {
   }
   EngineOptions opt;
   opt.data_dir = a.data_dir;
+  opt.clock = a.clock;
   if (!a.instance.empty()) {
     if (a.brokers.empty()) {
       return fail(make_error(
@@ -259,7 +291,7 @@ int serve(const ServeArgs& a) {
   auto engine = Engine::open(opt, *ref, producer->get());
   if (!engine) return fail(engine.error());
   // 401s and 403s of the API, and refused lab connections, are kept under z/.
-  RefusalLog refusals((*engine)->store(), wall_clock_now);
+  RefusalLog refusals((*engine)->store(), a.clock);
   lab_security.refusals = &refusals;
 
   WebhookOptions hooks;
@@ -291,7 +323,7 @@ int serve(const ServeArgs& a) {
     if (!split_tcp_address(a.mllp, mo.host, mo.port)) {
       return fail(make_error("bad_listen", "--mllp must be HOST:PORT, e.g. 127.0.0.1:2575."));
     }
-    auto l = MllpListener::start(*lab_gateway, mo, wall_clock_now);
+    auto l = MllpListener::start(*lab_gateway, mo, a.clock);
     if (!l) return fail(l.error());
     mllp = std::move(*l);
     spdlog::info("HL7 v2 over MLLP{} on {}:{} (lab mapping {})", lab_link_kind(lab_security),
@@ -305,7 +337,7 @@ int serve(const ServeArgs& a) {
     if (!split_tcp_address(a.astm, ao.host, ao.port)) {
       return fail(make_error("bad_listen", "--astm must be HOST:PORT, e.g. 127.0.0.1:2576."));
     }
-    auto l = AstmListener::start(*lab_gateway, ao, wall_clock_now);
+    auto l = AstmListener::start(*lab_gateway, ao, a.clock);
     if (!l) return fail(l.error());
     astm = std::move(*l);
     spdlog::info("ASTM E1394 over LIS1-A{} on {}:{}", lab_link_kind(lab_security), ao.host,
@@ -335,7 +367,7 @@ int serve(const ServeArgs& a) {
     };
     ticker.keeps_clock = [e] { return e->serves(0); };
   }
-  ExpiryTicker expiry((*engine)->store(), **producer, a.topic, wall_clock_now, ticker);
+  ExpiryTicker expiry((*engine)->store(), **producer, a.topic, a.clock, ticker);
   std::thread expiry_thread([&] { expiry.run(demo_stop); });
   std::thread webhook_thread([&] { webhooks.run(demo_stop); });
   if (!a.webhooks.empty()) spdlog::info("alerts go to {} webhook(s)", a.webhooks.size());
@@ -344,6 +376,7 @@ int serve(const ServeArgs& a) {
   if (a.demo) {
     DemoOptions d;
     d.hours_per_second = a.demo_speed;
+    d.clock = a.clock;
     demo_thread = std::thread([&] {
       DemoFeed feed(*ref, **producer, a.topic, d);
       spdlog::info("demo feed: simulating donations, tests, transfers, issues and expiries "
@@ -369,6 +402,7 @@ int serve(const ServeArgs& a) {
     spdlog::warn("engine: {}; restarting", status.error().message);
     engine->reset();
     producer->reset();
+    keep_clock_across_restart(a.clock);
     g_argv.push_back(nullptr);
     execv("/proc/self/exe", g_argv.data());
     return fail(make_error("restart_failed", "The engine could not restart itself."));
@@ -503,6 +537,8 @@ int main(int argc, char** argv) {
                         "Lab mapping file (default: lab_mapping.json of the reference data)");
   serve_cmd->add_option("--webhook", sa.webhooks,
                         "POST every alert change to this http:// URL (repeatable)");
+  std::string clock_start;
+  add_clock_option(serve_cmd, clock_start);
 
   std::string data_dir = "hemoledger-data";
   std::map<std::string, std::string> filters;
@@ -534,6 +570,7 @@ int main(int argc, char** argv) {
   pick_cmd->add_option("--abo-rh", pick_group, "The patient's ABO/RhD group, e.g. O-");
   pick_cmd->add_option("--data-dir", data_dir)->capture_default_str();
   pick_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/pick");
+  add_clock_option(pick_cmd, clock_start);
 
   bool check_only = false;
   auto* rebuild_cmd =
@@ -572,6 +609,7 @@ int main(int argc, char** argv) {
                        "API token (default: the HEMOLEDGER_TOKEN environment variable)");
   scan_cmd->add_option("--ca-cert", station.ca_cert,
                        "For an https:// API: the CA certificate (PEM) to trust");
+  add_clock_option(scan_cmd, clock_start);
 
   auto* token_cmd = app.add_subcommand("token", "Manage API tokens (docs/security.md)");
   token_cmd->require_subcommand(1);
@@ -613,6 +651,7 @@ int main(int argc, char** argv) {
         std::string("Filter by ") + f);
   }
   reagents_cmd->add_flag("--json", as_json, "Print the same JSON as GET /api/reagents");
+  add_clock_option(reagents_cmd, clock_start);
 
   std::map<std::string, std::string> alert_filters;
   auto* alerts_cmd = app.add_subcommand("alerts", "Print open (or cleared) alerts");
@@ -627,6 +666,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   sa.reference_dir = reference_dir;
+  auto clock = Clock::from_option(clock_start);
+  if (!clock) return fail(clock.error());
+  sa.clock = *clock;
+  station.clock = *clock;
   auto supply = load_supply_config(supply_config);
   if (!supply) return fail(supply.error());
   sa.supply = *supply;
@@ -770,7 +813,7 @@ int main(int argc, char** argv) {
       if (!g) return fail(make_error("bad_filter", "Unknown blood group " + pick_group + "."));
       patient = *g;
     }
-    auto j = pick_json(store_picture(**store), *ref, pick_facility, category, patient, wall_clock_now());
+    auto j = pick_json(store_picture(**store), *ref, pick_facility, category, patient, clock->now());
     if (!j) return fail(j.error());
     if (as_json) {
       std::printf("%s\n", j->dump(2).c_str());
@@ -793,7 +836,7 @@ int main(int argc, char** argv) {
   if (*reagents_cmd) {
     auto f = parse_reagent_filter(reagent_filters, *ref);
     if (!f) return fail(f.error());
-    auto j = reagents_json(store_picture(**store), *ref, *f, wall_clock_now(), supply->window_days);
+    auto j = reagents_json(store_picture(**store), *ref, *f, clock->now(), supply->window_days);
     if (!j) return fail(j.error());
     if (as_json) {
       std::printf("%s\n", j->dump(2).c_str());

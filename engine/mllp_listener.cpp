@@ -21,7 +21,7 @@ std::string ack_control_id(TimeMs now) {
 class MllpSession final : public TcpSession {
  public:
   MllpSession(LabGateway& gw, const MllpOptions& o, LabSender sender,
-              std::function<TimeMs()> clock)
+              Clock clock)
       : gw_(gw),
         options_(o),
         sender_(std::move(sender)),
@@ -34,7 +34,7 @@ class MllpSession final : public TcpSession {
     for (const auto& e : out.errors) {
       if (e.code == "bytes_outside_frame") continue;
       // The frame could not be read: AR, addressed to nobody.
-      const TimeMs now = clock_();
+      const TimeMs now = clock_.now();
       hl7::Ack ack{hl7::AckCode::reject, e.message, ack_control_id(now), now,
                    hl7::AckError{hl7::err::kApplicationInternalError, "", 0, 0, e.message}};
       spdlog::warn("mllp: {} ({})", e.message, e.code);
@@ -46,7 +46,7 @@ class MllpSession final : public TcpSession {
       garbage_ = 0;
     }
     for (const auto& m : out.messages) {
-      const TimeMs now = clock_();
+      const TimeMs now = clock_.now();
       const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), sender_);
       spdlog::info("mllp: message answered {}{}", r.outcome, r.replayed ? " (retransmission)" : "");
       reply += hl7::mllp_frame(r.body);
@@ -63,7 +63,7 @@ class MllpSession final : public TcpSession {
   LabGateway& gw_;
   MllpOptions options_;
   LabSender sender_;
-  std::function<TimeMs()> clock_;
+  Clock clock_;
   hl7::MllpDecoder decoder_;
   std::size_t garbage_ = 0;
 };
@@ -72,7 +72,7 @@ class MllpSession final : public TcpSession {
 
 Result<std::unique_ptr<MllpListener>> MllpListener::start(LabGateway& gateway,
                                                           const MllpOptions& options,
-                                                          std::function<TimeMs()> clock) {
+                                                          Clock clock) {
   TcpServerOptions t;
   t.name = "mllp";
   t.max_connections = options.max_connections;

@@ -5,7 +5,7 @@
 // connection, before the next message is read. Messages on one connection are
 // therefore answered in order.
 //
-//   auto mllp = MllpListener::start(gateway, {"127.0.0.1", 2575}, wall_clock_now);
+//   auto mllp = MllpListener::start(gateway, {"127.0.0.1", 2575}, clock);
 //   if (!mllp) return fail(mllp.error());
 //   ...                                  // ~MllpListener stops and joins
 //
@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/clock.h"
 #include "engine/lab_gateway.h"
 #include "engine/lab_link.h"
 #include "engine/tcp_server.h"
@@ -45,7 +46,7 @@ class MllpListener {
  public:
   [[nodiscard]] static Result<std::unique_ptr<MllpListener>> start(LabGateway& gateway,
                                                                    const MllpOptions& options,
-                                                                   std::function<TimeMs()> clock);
+                                                                   Clock clock);
   int port() const { return server_->port(); }
 
  private:

@@ -15,11 +15,11 @@ json refusal_json(const Refusal& r) {
           {"status", r.status},         {"code", r.code},     {"reason", r.reason}};
 }
 
-RefusalLog::RefusalLog(Store& store, std::function<TimeMs()> clock)
+RefusalLog::RefusalLog(Store& store, Clock clock)
     : store_(store), clock_(std::move(clock)) {}
 
 Status RefusalLog::record(Refusal r) {
-  if (r.at == 0) r.at = clock_();
+  if (r.at == 0) r.at = clock_.now();
   if (r.who.empty()) r.who = "anonymous";
   char id[40];
   std::snprintf(id, sizeof id, "%020lld|%010llu", static_cast<long long>(r.at),

@@ -5,14 +5,14 @@
 // record, not only in a log file that rotates away. Read back with
 // `hemoledger audit --refusals` and GET /api/audit/refusals (admin).
 //
-//   RefusalLog refusals(engine.store(), wall_clock_now);
+//   RefusalLog refusals(engine.store(), clock);
 //   refusals.record({.who = "jem-bench", .remote = "10.0.0.7:51234", .channel = "http",
 //                    .method = "POST", .path = "/api/events", .status = 403,
 //                    .code = "wrong_facility", .reason = "..."});
 //
 // Each refusal is one key in its own small WriteBatch (WAL synced), the way
 // the lab gateway keeps m/ records; never in the engine's batch. The key is
-// z/<time:020>|<seq:010>: the wall-clock time in ms and a per-process
+// z/<time:020>|<seq:010>: the time (on the engine's clock) in ms and a per-process
 // counter, so keys sort by time. A refusal that cannot be stored is logged
 // and the refusal itself still stands.
 //
@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/clock.h"
 #include "engine/store.h"
 #include "events/time.h"
 
@@ -49,13 +50,13 @@ nlohmann::json refusal_json(const Refusal& r);
 
 class RefusalLog {
  public:
-  RefusalLog(Store& store, std::function<TimeMs()> clock);
+  RefusalLog(Store& store, Clock clock);
   // Stores the refusal; an error only when the store refused the write.
   [[nodiscard]] Status record(Refusal r);
 
  private:
   Store& store_;
-  std::function<TimeMs()> clock_;
+  Clock clock_;
   std::atomic<std::uint64_t> seq_{0};
 };
 

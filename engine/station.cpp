@@ -140,7 +140,7 @@ class Session {
 
   void act(const Partial& u) {
     const ActionInfo& a = info(c_.action);
-    const TimeMs now = wall_clock_now();
+    const TimeMs now = c_.clock.now();
     // 1. The station's own label checks.
     if (u.special && c_.action != StationAction::discard) {
       return stop(name(u) + ": the blood group label says \"" + *u.special + "\"; it must not be " +

@@ -23,6 +23,7 @@
 #include <ostream>
 #include <string>
 
+#include "engine/clock.h"
 #include "events/blood_group.h"
 #include "events/result.h"
 
@@ -59,6 +60,9 @@ struct StationConfig {
   // certificate) to trust instead of the system's (`scan --ca-cert`).
   std::string ca_cert;
   bool terminal = false;           // colour and bell
+  // The label's expiry is judged and events are dated on this clock
+  // (`scan --clock-start`; the real clock by default).
+  Clock clock;
 };
 
 // Checks the configuration (facility given, patient group for reserve and

@@ -86,9 +86,9 @@ std::optional<json> find_alert(const json& list, const std::string& kind,
 
 struct Serve {
   Serve(const TempDir& dir, int port, const std::string& webhook)
-      : child({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
+      : child(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
                "127.0.0.1:" + std::to_string(port), "--bootstrap-file", dir.path() + "/boot",
-               "--webhook", webhook},
+               "--webhook", webhook}),
               {}, dir.path() + "/serve.log") {}
   Child child;
 };
@@ -105,7 +105,7 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
   auto serve = std::make_unique<Serve>(dir, port, webhook);
   REQUIRE(wait_for_api(port, 30));
 
-  const TimeMs now = wall_clock_now();
+  const TimeMs now = test_clock().now();
   EventMaker ev("al", now - 10 * kDay);
   auto life = [&](const std::string& din, const std::string& bank, const std::string& lab,
                   const std::string& donor, AboRh group, const std::vector<std::string>& products,

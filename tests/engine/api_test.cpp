@@ -14,6 +14,9 @@ using nlohmann::json;
 
 namespace {
 
+// The engines here start at a fixed instant: the events below are dated 2026-11-20 and 21.
+const TestClock kClock("2026-11-21T12:00:00Z");
+
 std::string first_line(const std::string& path) {
   std::ifstream in(path);
   std::string s;
@@ -34,8 +37,8 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
   TempDir dir;
   const int port = free_port();
   const std::string boot = dir.path() + "/bootstrap", log = dir.path() + "/serve.log";
-  Child serve({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port), "--bootstrap-file", boot},
+  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
+               "127.0.0.1:" + std::to_string(port), "--bootstrap-file", boot}, kClock),
               {}, log);
   REQUIRE(wait_for_api(port, 30));
   const std::string bootstrap = first_line(boot);

@@ -23,6 +23,9 @@ using nlohmann::json;
 
 namespace {
 
+// The engines here start at a fixed instant: the messages and events below are dated 2026-11-22.
+const TestClock kClock("2026-11-22T12:00:00Z");
+
 struct Reply {
   int status = 0;  // 0: no answer
   json body;
@@ -96,7 +99,7 @@ struct SecureEngine {
         args.push_back(a);
       }
     }
-    serve = std::make_unique<Child>(args, std::vector<std::string>{}, dir.path() + "/serve.log");
+    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/serve.log");
   }
   std::string data() const { return dir.path() + "/data"; }
   std::string log() const { return read_file(dir.path() + "/serve.log"); }
@@ -372,7 +375,7 @@ TEST_CASE("a TLS-served API answers over https and refuses plain http", "[auth][
   const std::string scan = run_command(
       "printf '" + label + "\\ndonor:DNR-104\\n' | HEMOLEDGER_TOKEN=" + e.token["jem-bench"] + " " +
       HEMOLEDGER_BINARY + " scan --api https://127.0.0.1:" + std::to_string(e.port) +
-      " --ca-cert " + cert + " --facility JEM-BB --action collect 2>&1");
+      " --ca-cert " + cert + " --facility JEM-BB --action collect" + kClock.arg() + " 2>&1");
   INFO(scan);
   CHECK(scan.find("OK") != std::string::npos);
 
@@ -394,7 +397,7 @@ TEST_CASE("a station with its token records against a secured engine, and one wi
     const std::string cmd = "printf '" + label + "\\ndonor:DNR-103\\n' | " + env + " " +
                             HEMOLEDGER_BINARY +
                             " scan --api http://127.0.0.1:" + std::to_string(e.port) +
-                            " --facility JEM-BB --action collect 2>&1";
+                            " --facility JEM-BB --action collect" + kClock.arg() + " 2>&1";
     return run_command(cmd);
   };
   const std::string none = scan("env -u HEMOLEDGER_TOKEN");
@@ -431,8 +434,8 @@ TEST_CASE("ASTM results posted over HTTP take a lab token of the lab the results
   e.serve->signal(SIGTERM);
   REQUIRE(e.serve->wait_for(30));
   e.serve = std::make_unique<Child>(
-      std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", e.data(), "--listen",
-                               "127.0.0.1:" + std::to_string(e.port), "--tokens", e.tokens_file},
+      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", e.data(), "--listen",
+                               "127.0.0.1:" + std::to_string(e.port), "--tokens", e.tokens_file}, kClock),
       std::vector<std::string>{}, e.dir.path() + "/serve2.log");
   e.wait_up();
   const Reply own = call(e.port, "POST", "/api/lab/astm", e.token["nbs-lab"], astm);

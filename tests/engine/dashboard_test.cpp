@@ -201,13 +201,13 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   const int port = free_port();
   const std::string tokens = dir.path() + "/tokens.json";
   g_token = new_token(tokens, "dashboard-test", "admin");
-  Child serve({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port), "--tokens", tokens},
+  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
+               "127.0.0.1:" + std::to_string(port), "--tokens", tokens}),
               {}, dir.path() + "/serve.log");
   REQUIRE(wait_for_api(port, 30));
 
   // Demand counts whole days before today, so issues are dated three days ago.
-  const TimeMs now = wall_clock_now();
+  const TimeMs now = test_clock().now();
   const TimeMs collected = now - 5 * kDay, issued = now - 3 * kDay;
   const TimeMs expires = now + 30 * kHour + 30 * kMinute;
   int n = 0;

@@ -45,6 +45,7 @@ struct RunningEngine {
     opt.data_dir = dir;
     opt.kafka = kafka;
     opt.max_batch = 100;
+    opt.clock = test_clock().clock();
     auto e = Engine::open(opt, ref(), producer);
     REQUIRE(e.ok());
     engine = std::move(*e);
@@ -89,7 +90,7 @@ TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones
   auto& producer = mk.producer;
   RunningEngine run(kafka, dir.path(), producer->get());
 
-  EventMaker m("t", 1793491200000);
+  EventMaker m("t", test_clock().now() - 10 * kDay);
   const std::string din = din_for(1), bank = "NBS-BB";
   std::vector<std::pair<std::string, std::string>> messages;  // key, value
   Event collected = m.make(EventType::donation_collected, bank, din);
@@ -115,7 +116,7 @@ TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones
   messages.emplace_back(din, encode_json(unsafe));
   messages.emplace_back(din, "\x01\x02 not an event");
   messages.emplace_back(din, std::string("HL\x01\x01\x01\x00\xff\xff\xff\xff", 10));
-  messages.emplace_back(din, R"({"id":"x1","type":"UnitTeleported","at":"2026-11-01T00:00:00Z"})");
+  messages.emplace_back(din, R"({"id":"x1","type":"UnitTeleported","at":")" + format_rfc3339(m.now()) + R"("})");
 
   Delivery last;
   for (const auto& [k, v] : messages) {
@@ -228,7 +229,7 @@ TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, e
   auto& producer = mk.producer;
   RunningEngine run(kafka, dir.path(), producer->get());
 
-  const TimeMs t0 = 1793491200000;  // 2026-11-01T00:00:00Z
+  const TimeMs t0 = test_clock().now() - 10 * kDay;
   EventMaker m("exp", t0);
   const std::string din = din_for(7);
   Event c = m.make(EventType::donation_collected, "NBS-BB", din);
@@ -246,13 +247,13 @@ TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, e
   send(m.make(EventType::component_produced, "NBS-BB", din, "E2555V00"));  // a year
   REQUIRE(run.engine->wait_processed(last.partition, last.offset, 30000));
 
-  TimeMs clock = t0 + kDay;  // a synthetic clock
-  ExpiryTicker ticker(run.engine->store(), **producer, "hemoledger.events", [&] { return clock; });
+  const Clock clock = Clock::manual(t0 + kDay);  // a synthetic clock
+  ExpiryTicker ticker(run.engine->store(), **producer, "hemoledger.events", clock);
   auto n = ticker.tick();
   REQUIRE(n.ok());
   CHECK(*n == 0);  // nothing has expired yet
 
-  clock = t0 + 3 * kDay;
+  clock.set(t0 + 3 * kDay);
   n = ticker.tick();
   REQUIRE(n.ok());
   CHECK(*n == 1);
@@ -274,8 +275,7 @@ TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, e
 
   // A ticker after a restart finds nothing left to expire; and a copy of the
   // event produced again (as if in flight during a crash) changes nothing.
-  ExpiryTicker after_restart(run.engine->store(), **producer, "hemoledger.events",
-                             [&] { return clock; });
+  ExpiryTicker after_restart(run.engine->store(), **producer, "hemoledger.events", clock);
   n = after_restart.tick();
   REQUIRE(n.ok());
   CHECK(*n == 0);
@@ -297,6 +297,7 @@ TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon ale
   opt.kafka = mk.config;
   opt.max_batch = 100;
   opt.supply.expiring_hours[Category::platelets] = 1;  // alert within the hour
+  opt.clock = test_clock().clock();
   auto e = Engine::open(opt, ref(), producer->get());
   REQUIRE(e.ok());
   std::unique_ptr<Engine> engine = std::move(*e);
@@ -304,7 +305,7 @@ TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon ale
   std::thread run([&] { REQUIRE(engine->run(stop).ok()); });
 
   // Platelets that expire in one hour and six seconds: not yet within the hour.
-  const TimeMs now = wall_clock_now();
+  const TimeMs now = test_clock().now();
   EventMaker m("tick", now - kDay);
   const std::string din = din_for(4242);
   Event c = m.make(EventType::donation_collected, "NBS-BB", din);
@@ -341,7 +342,7 @@ TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon ale
   // Nothing else happens; the ticker's clock tick moves the alerts' clock on.
   ExpiryTickerOptions o;
   o.clock_tick_ms = 2000;
-  ExpiryTicker ticker(engine->store(), **producer, "hemoledger.events", wall_clock_now, o);
+  ExpiryTicker ticker(engine->store(), **producer, "hemoledger.events", test_clock().clock(), o);
   bool raised = false;
   for (int i = 0; i < 200 && !raised; ++i) {
     REQUIRE(ticker.tick().ok());
@@ -349,15 +350,15 @@ TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon ale
     raised = expiring_alerts() == 1;
   }
   if (!raised) {
-    auto t = event_outcome_json(engine->store(), clock_tick_event(wall_clock_now()).id);
+    auto t = event_outcome_json(engine->store(), clock_tick_event(test_clock().now()).id);
     auto st = engine->store().alert_state();
     FAIL("tick outcome: " << (t.ok() ? t->dump() : t.error().message) << " alert clock "
                           << (st.ok() ? format_rfc3339(st->clock) : "?") << " now "
-                          << format_rfc3339(wall_clock_now()) << " expires "
+                          << format_rfc3339(test_clock().now()) << " expires "
                           << format_rfc3339(p.expires_at));
   }
   // A tick from outside dated far ahead of Kafka's own time is refused.
-  Event future = clock_tick_event(wall_clock_now() + 10 * kMinute);
+  Event future = clock_tick_event(test_clock().now() + 10 * kMinute);
   auto d = (*producer)->produce_sync("hemoledger.events", "clock", encode_binary(future), 10000);
   REQUIRE(d.ok());
   REQUIRE(engine->wait_processed(d->partition, d->offset, 30000));

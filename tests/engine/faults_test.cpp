@@ -26,9 +26,9 @@ struct Rig : TestKafka {
 
   std::unique_ptr<Child> serve(std::vector<std::string> env = {}) {
     return std::make_unique<Child>(
-        std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,
+        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,
                                  "--data-dir", data, "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--max-batch", "50"},
+                                 "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
         std::move(env), log);
   }
   void produce(const Event& e, std::atomic<int>& failures) {

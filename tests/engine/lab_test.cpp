@@ -27,6 +27,9 @@ using nlohmann::json;
 
 namespace {
 
+// The engines here start at a fixed instant: the messages and events below are dated 2026-11-20 to 23.
+const TestClock kClock("2026-11-23T12:00:00Z");
+
 const std::string kRed = "E0382V00", kPlasma = "E2555V00";
 
 // The shipped lab mapping with the release policy switched on.
@@ -56,10 +59,10 @@ struct LabServer {
 
   void start() {
     serve = std::make_unique<Child>(
-        std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
                                  "--listen", "127.0.0.1:" + std::to_string(http), "--mllp",
                                  "127.0.0.1:" + std::to_string(mllp), "--astm",
-                                 "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping},
+                                 "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping}, kClock),
         std::vector<std::string>{}, dir.path() + "/serve.log");
     if (!wait_for_api(http, 30))
       FAIL("the engine did not start: " + read_file(dir.path() + "/serve.log"));
@@ -501,7 +504,7 @@ TEST_CASE("in a scale-out group the lab link of one instance acknowledges a resu
       args.push_back("--mllp");
       args.push_back("127.0.0.1:" + std::to_string(mllp));
     }
-    auto c = std::make_unique<Child>(args, std::vector<std::string>{}, dir.path() + "/" + name + ".log");
+    auto c = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/" + name + ".log");
     REQUIRE(wait_for_api(http, 30));
     return c;
   };

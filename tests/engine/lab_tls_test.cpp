@@ -19,6 +19,9 @@ using nlohmann::json;
 
 namespace {
 
+// The engines here start at a fixed instant: the messages and events below are dated 2026-11-22.
+const TestClock kClock("2026-11-22T12:00:00Z");
+
 // An ORU^R01 from NBSLAB (the shipped mapping makes it NBS-LAB) with one HIV result.
 std::string oru(const std::string& control, const std::string& din) {
   return "MSH|^~\\&|BBLIS|NBSLAB|HEMOLEDGER|NBS-BB|20261122101500+0200||ORU^R01^ORU_R01|" +
@@ -46,7 +49,7 @@ struct LinkEngine {
                                      "--mllp",          "127.0.0.1:" + std::to_string(mllp),
                                      "--astm",          "127.0.0.1:" + std::to_string(astm)};
     args.insert(args.end(), extra.begin(), extra.end());
-    serve = std::make_unique<Child>(args, std::vector<std::string>{}, dir.path() + "/serve.log");
+    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/serve.log");
     if (!wait_for_api(http, 30)) FAIL("the engine did not start: " + log());
   }
   std::string data() const { return dir.path() + "/data"; }
@@ -153,9 +156,9 @@ TEST_CASE(
   // Without a client CA a secured engine will not open a lab link.
   {
     TempDir d;
-    Child unsecured({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
+    Child unsecured(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
                      "127.0.0.1:" + std::to_string(free_port()), "--tokens", e.tokens_file,
-                     "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"},
+                     "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"}, kClock),
                     {}, d.path() + "/serve.log");
     REQUIRE(unsecured.wait_for(30));
     CHECK(read_file(d.path() + "/serve.log").find("--lab-client-ca") != std::string::npos);

@@ -16,16 +16,18 @@ static const ReferenceData& ref() { return shipped_engine_reference(); }
 
 namespace {
 
-// Feeds events to an engine as consumed Kafka records of partition 0.
+// Feeds events to an engine as consumed Kafka records of partition 0. The
+// engine's clock stands still at `now`, the instant the queries are asked at.
 struct Feed {
   TempDir dir;
   std::unique_ptr<Engine> engine;
   std::vector<Record> pending;
   std::int64_t offset = 0;
   int donations = 0;
-  Feed() {
+  explicit Feed(TimeMs now) {
     EngineOptions o;
     o.data_dir = dir.path();
+    o.clock = Clock::manual(now);
     auto e = Engine::open(o, ref(), nullptr);
     REQUIRE(e.ok());
     engine = std::move(*e);
@@ -80,8 +82,8 @@ const json& group_of(const json& supply, const std::string& gov, const std::stri
 
 TEST_CASE("days of supply and phases per governorate follow stock and recent demand",
           "[engine][supply]") {
-  Feed f;
-  const TimeMs now = 1793491200000 + 40 * kDay;  // a synthetic clock
+  const TimeMs now = 1793491200000 + 40 * kDay;  // a synthetic clock, the engine's too
+  Feed f(now);
   for (int i = 0; i < 10; ++i) {
     f.unit("NBS-BB", now - 20 * kDay, i < 7 ? std::optional<TimeMs>(now - (i + 1) * kDay)
                                             : std::nullopt);
@@ -112,8 +114,8 @@ TEST_CASE("days of supply and phases per governorate follow stock and recent dem
 
 TEST_CASE("a unit about to expire is listed with a transfer to a short bank nearby",
           "[engine][supply]") {
-  Feed f;
-  const TimeMs now = 1793491200000 + 60 * kDay;
+  const TimeMs now = 1793491200000 + 60 * kDay;  // a synthetic clock, the engine's too
+  Feed f(now);
   for (int i = 0; i < 20; ++i) f.unit("GZA-BB", now - 10 * kDay, now - kDay);  // Gaza is short
   const std::string soon = f.unit("DEB-BB", now + 30 * kHour - 42 * kDay);     // Deir al-Balah
   const std::string later = f.unit("DEB-BB", now - 5 * kDay);

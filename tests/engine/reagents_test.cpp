@@ -48,12 +48,12 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   const int port = free_port();
   const std::string data = dir.path() + "/data";
   auto serve = std::make_unique<Child>(
-      std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", data, "--listen",
-                               "127.0.0.1:" + std::to_string(port)},
+      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", data, "--listen",
+                               "127.0.0.1:" + std::to_string(port)}),
       std::vector<std::string>{}, dir.path() + "/serve.log");
   REQUIRE(wait_for_api(port, 30));
 
-  const TimeMs now = wall_clock_now();
+  const TimeMs now = test_clock().now();
   auto at = [](TimeMs t) { return format_rfc3339(t); };
   int n = 0;
   auto ev = [&](const std::string& type, const std::string& lot, TimeMs when) {
@@ -128,7 +128,7 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   // A lot that expires in a few seconds is expired by the engine, through Kafka.
   json brief = ev("ReagentReceived", "AA-BRIEF", now - kHour);
   brief["quantity"] = 10;
-  brief["expires_at"] = at(wall_clock_now() + 3000);
+  brief["expires_at"] = at(test_clock().now() + 3000);
   REQUIRE(post(port, brief)["outcome"] == "applied");
   std::optional<json> outcome;
   for (int i = 0; i < 150; ++i) {
@@ -138,7 +138,7 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   }
   REQUIRE(outcome);
   CHECK((*outcome)["status"] == "applied");
-  json late_use = ev("ReagentConsumed", "AA-BRIEF", wall_clock_now());
+  json late_use = ev("ReagentConsumed", "AA-BRIEF", test_clock().now());
   late_use["quantity"] = 1;
   CHECK(post(port, late_use)["code"] == "reagent_expired");
 

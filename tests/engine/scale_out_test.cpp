@@ -46,7 +46,7 @@ struct Group : TestKafka {
       args.push_back("--instance");
       args.push_back(name);
     }
-    i.process = std::make_unique<Child>(args, std::vector<std::string>{}, i.log);
+    i.process = std::make_unique<Child>(with_clock(args), std::vector<std::string>{}, i.log);
     REQUIRE(wait_for_api(i.port, 30));
     return i;
   }
@@ -173,14 +173,15 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
   const KnownStream stream = known_stream(600, "so");
   // And reagent lots at a lab, spread over the partitions by their keys.
   std::vector<std::pair<std::string, std::string>> reagents;  // key, JSON
+  const TimeMs now = test_clock().now();
   for (int i = 0; i < 8; ++i) {
     const std::string lot = "AA-" + std::to_string(i);
     const json received = {{"id", "so-rg-" + std::to_string(i)}, {"type", "ReagentReceived"},
-                           {"at", "2026-11-01T00:00:00Z"}, {"facility", "NBS-LAB"},
+                           {"at", format_rfc3339(now - 20 * kDay)}, {"facility", "NBS-LAB"},
                            {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 100 + i},
-                           {"expires_at", "2027-06-01T00:00:00Z"}};
+                           {"expires_at", format_rfc3339(now + 180 * kDay)}};
     const json used = {{"id", "so-rgu-" + std::to_string(i)}, {"type", "ReagentConsumed"},
-                       {"at", "2026-11-02T00:00:00Z"}, {"facility", "NBS-LAB"},
+                       {"at", format_rfc3339(now - 19 * kDay)}, {"facility", "NBS-LAB"},
                        {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 3 * i + 1}};
     reagents.emplace_back("reagent:anti-A:" + lot, received.dump());
     reagents.emplace_back("reagent:anti-A:" + lot, used.dump());

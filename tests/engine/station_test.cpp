@@ -44,8 +44,8 @@ struct Engine {
   std::unique_ptr<Child> serve;
   Engine() {
     serve = std::make_unique<Child>(
-        std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
-                                 "--listen", "127.0.0.1:" + std::to_string(port)},
+        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                                 "--listen", "127.0.0.1:" + std::to_string(port)}),
         std::vector<std::string>{}, dir.path() + "/serve.log");
     REQUIRE(wait_for_api(port, 30));
   }
@@ -60,7 +60,7 @@ struct Engine {
   // A donation with a red cell unit at JEM-BB: typed `typed`, labelled
   // `labelled`, collected `age` ago, released unless `release` is false.
   void unit(const std::string& din, AboRh labelled, AboRh typed, TimeMs age, bool release) {
-    const TimeMs t0 = wall_clock_now() - age;
+    const TimeMs t0 = test_clock().now() - age;
     EventMaker m(din, t0);
     Event c = m.make(EventType::donation_collected, "JEM-BB", din);
     c.donor = "D-" + din;
@@ -93,7 +93,7 @@ struct Engine {
     }
     std::remove(out.c_str());
     std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
-                      std::to_string(port) + " --facility " + facility;
+                      std::to_string(port) + " --facility " + facility + test_clock().arg();
     for (const auto& a : args) cmd += " " + a;
     cmd += " < " + in + " > " + out + " 2>&1";
     const int rc = std::system(cmd.c_str());
@@ -114,7 +114,7 @@ std::vector<std::string> labels(const std::string& din, AboRh g, TimeMs expires)
 TEST_CASE("the station issues a good unit and stops every unsafe one with its reason",
           "[station]") {
   Engine engine;
-  const TimeMs now = wall_clock_now();
+  const TimeMs now = test_clock().now();
   engine.unit("G123426100001", AboRh::o_neg, AboRh::o_neg, 2 * kDay, true);   // good
   engine.unit("G123426100002", AboRh::o_neg, AboRh::o_neg, 50 * kDay, false);  // expired
   engine.unit("G123426100003", AboRh::o_neg, AboRh::o_neg, 2 * kDay, false);  // quarantined
@@ -200,7 +200,7 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
 TEST_CASE("a technician runs a unit's whole life from the station, to transfusion or discard",
           "[station]") {
   Engine engine;
-  const TimeMs expires = wall_clock_now() + 30 * kDay;
+  const TimeMs expires = test_clock().now() + 30 * kDay;
   const std::string din = "G123426200001", other = "G123426200002";
   auto expect_ok = [&](const std::string& out) {
     INFO(out);
@@ -217,10 +217,10 @@ TEST_CASE("a technician runs a unit's whole life from the station, to transfusio
   const std::string early = engine.scan({"--action", "release"}, labels(din, AboRh::o_pos, expires));
   CHECK_THAT(early, Catch::Contains("[untested]"));
 
-  EventMaker lab("lab", wall_clock_now() - kMinute);
+  EventMaker lab("lab", test_clock().now() - kMinute);
   auto result = [&](const char* test, const char* value) {
     Event t = lab.make(EventType::test_resulted, "JEM-LAB", din);
-    t.at = wall_clock_now();
+    t.at = test_clock().now();
     t.test = test;
     t.result = value;
     engine.post(t);
@@ -250,13 +250,14 @@ TEST_CASE("a station that cannot reach the engine says so and reports no success
   const std::string in = dir.path() + "/scans.txt", out = dir.path() + "/out.txt";
   {
     std::ofstream f(in);
-    for (const auto& l : labels("G123426100001", AboRh::o_neg, wall_clock_now() + kDay)) {
+    for (const auto& l : labels("G123426100001", AboRh::o_neg, test_clock().now() + kDay)) {
       f << l << "\n";
     }
   }
   const std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
                           std::to_string(free_port()) +
-                          " --facility JEM-BB --action issue --patient-abo-rh O- < " + in + " > " +
+                          " --facility JEM-BB --action issue --patient-abo-rh O-" +
+                          test_clock().arg() + " < " + in + " > " +
                           out + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream f(out);

@@ -1,7 +1,7 @@
-// Helpers for engine tests that use real parts: a temporary directory on disk,
-// the hemoledger binary as a child process (and its `token new`), shell
-// commands, a free loopback port, waiting for a condition, and event builders
-// for a known stream.
+// Helpers for engine tests that use real parts: the tests' clock, a temporary
+// directory on disk, the hemoledger binary as a child process (and its `token
+// new`), shell commands, a free loopback port, waiting for a condition, and
+// event builders for a known stream.
 #pragma once
 
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/clock.h"
 #include "engine/kafka.h"
 #include "engine/reference_files.h"
 #include "events/event.h"
@@ -34,6 +35,56 @@
 extern char** environ;
 
 namespace hemoledger::testing {
+
+// The tests' clock. A test that runs an engine dates its events from now()
+// and gives the engine the same clock: args() for `hemoledger serve` and the
+// tools (--clock-start), clock() for an engine in this process. So no test
+// depends on the date it runs on.
+//
+// TestClock() reads the wall clock, or HEMOLEDGER_TEST_NOW (an RFC 3339
+// instant) when it is set, to run the whole suite at another date, e.g. five
+// years ahead (docs/reliability.md). TestClock(start) is for a test whose
+// events carry literal dates: its engines start at `start`, whatever the
+// date. Either way the clock then runs forward in real time.
+class TestClock {
+ public:
+  TestClock() : clock_(from_environment()) {}
+  explicit TestClock(TimeMs start) : clock_(Clock::starting_at(start)) {}
+  explicit TestClock(std::string_view rfc3339) : TestClock(parse_or_throw(rfc3339)) {}
+
+  TimeMs now() const { return clock_.now(); }
+  const Clock& clock() const { return clock_; }
+  // {"--clock-start", now}: appended to a child's command line.
+  std::vector<std::string> args() const { return {"--clock-start", format_rfc3339(now())}; }
+  // The same as one word for a shell command line.
+  std::string arg() const { return " --clock-start " + format_rfc3339(now()); }
+
+ private:
+  static TimeMs parse_or_throw(std::string_view text) {
+    auto t = parse_rfc3339(text);
+    if (!t) throw std::runtime_error("bad test clock start: " + std::string(text));
+    return *t;
+  }
+  static Clock from_environment() {
+    const char* moved = std::getenv("HEMOLEDGER_TEST_NOW");
+    if (moved == nullptr || *moved == '\0') return Clock::starting_at(Clock().now());
+    return Clock::starting_at(parse_or_throw(moved));
+  }
+  Clock clock_;
+};
+
+// The suite's clock: now, or HEMOLEDGER_TEST_NOW.
+inline const TestClock& test_clock() {
+  static const TestClock c;
+  return c;
+}
+
+// `args` with the test clock's --clock-start appended.
+inline std::vector<std::string> with_clock(std::vector<std::string> args,
+                                           const TestClock& clock = test_clock()) {
+  for (auto& a : clock.args()) args.push_back(std::move(a));
+  return args;
+}
 
 // The shipped reference data, loaded once the way the engine loads it.
 inline const ReferenceData& shipped_engine_reference() {
@@ -244,10 +295,14 @@ struct KnownStream {
   int rejected = 0;
 };
 
-inline KnownStream known_stream(int donations, const std::string& id_prefix) {
+// It ends a day before the test clock's now (at most 17 events a donation, a
+// minute apart), so its demand lies within the alerts' window and nothing in
+// it expires, on whatever date the suite runs.
+inline KnownStream known_stream(int donations, const std::string& id_prefix,
+                                const TestClock& clock = test_clock()) {
   static const char* kBanks[] = {"NBS-BB", "GZA-BB", "HBN-BB", "JEN-BB"};
   KnownStream s;
-  EventMaker m(id_prefix, 1793491200000);  // 2026-11-01T00:00:00Z
+  EventMaker m(id_prefix, clock.now() - kDay - donations * 17 * kMinute);
   auto add = [&](Event e, bool ok = true) {
     s.events.push_back(std::move(e));
     (ok ? s.accepted : s.rejected)++;

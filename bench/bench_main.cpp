@@ -46,11 +46,11 @@
 #include "bench/process.h"
 #include "bench/raw_consumer.h"
 #include "bench/stream_file.h"
-#include "engine/demo_feed.h"
-#include "engine/engine.h"
-#include "engine/kafka.h"
-#include "engine/reference_files.h"
-#include "engine/clock.h"
+#include "engine/cli/demo_feed.h"
+#include "engine/ledger/engine.h"
+#include "engine/kafka/kafka.h"
+#include "engine/cli/reference_files.h"
+#include "engine/io/clock.h"
 #include "events/time.h"
 
 namespace hemoledger::bench {

@@ -13,7 +13,7 @@ RawConsumer::RawConsumer(const std::string& brokers, const std::string& topic,
                          const std::string& group) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
-  // The engine's consumer settings (engine/kafka.cpp, Consumer::create).
+  // The engine's consumer settings (engine/kafka/kafka.cpp, Consumer::create).
   const std::map<std::string, std::string> settings = {
       {"bootstrap.servers", brokers},   {"client.id", "hemoledger-bench"},
       {"group.id", group},              {"enable.auto.commit", "false"},

@@ -1,5 +1,5 @@
 // RawConsumer: a librdkafka KafkaConsumer with the engine's consumer settings
-// (engine/kafka.cpp), used by the benchmarks that read the events topic
+// (engine/kafka/kafka.cpp), used by the benchmarks that read the events topic
 // in-process: the do-nothing ceiling and the PostgreSQL baseline. Unlike
 // hemoledger::Consumer it copies nothing out of the message.
 //

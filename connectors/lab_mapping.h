@@ -125,7 +125,7 @@ class LabMapping {
   [[nodiscard]] Result<std::string> facility_for(std::string_view sent) const;
   const ReagentUse* reagent_for(std::string_view test) const;
   // Runtime policy ("release_when_complete", default false): once a lab
-  // message's results are applied, the lab gateway (engine/lab_gateway.h)
+  // message's results are applied, the lab gateway (engine/labs/lab_gateway.h)
   // releases the quarantined components of each donation that needs no
   // further test and has no positive screen.
   bool release_when_complete() const { return release_when_complete_; }

@@ -51,7 +51,7 @@ enum class EventType : std::uint8_t {
   reagent_transferred = 18,
   reagent_discarded = 19,
   reagent_expired = 20,
-  // The engine's clock: time passing with no other event (engine/expiry_ticker.h).
+  // The engine's clock: time passing with no other event (engine/ledger/expiry_ticker.h).
   clock_ticked = 21,
 };
 inline constexpr int kEventTypeCount = 21;

@@ -4,7 +4,7 @@
 // JSON file; all documented in docs/reference-data.md) and read-only
 // afterwards, so it may be shared between threads without locking.
 //
-// Parsing is pure: callers hand in the file contents; engine/reference_files.h
+// Parsing is pure: callers hand in the file contents; engine/cli/reference_files.h
 // reads the files.
 //
 //   auto ref = ReferenceData::parse(governorates, facilities, products, tests,

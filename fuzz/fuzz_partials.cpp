@@ -1,4 +1,4 @@
-// decode_partials (engine/partials_codec.h): the records of the scale-out
+// decode_partials (engine/scaleout/partials_codec.h): the records of the scale-out
 // partials topic, which any Kafka client that may write to it can send. The
 // input is the message key, a newline, then the value. Invariants: no
 // exception escapes; a refusal carries a code and a sentence; an accepted
@@ -7,7 +7,7 @@
 // read); an alerts record encodes to a record that decodes again.
 #include <string>
 
-#include "engine/partials_codec.h"
+#include "engine/scaleout/partials_codec.h"
 #include "fuzz/fuzz_support.h"
 
 using namespace hemoledger;

@@ -1,5 +1,5 @@
 // parse_stock_filter, parse_alert_filter, parse_reagent_filter
-// (engine/query_filters.h): the query parameters of GET /api/stock,
+// (engine/queries/query_filters.h): the query parameters of GET /api/stock,
 // /api/alerts and /api/reagents, from any HTTP client. The input is a query
 // string, "k=v&k=v..." (cpp-httplib hands the handlers such pairs, already
 // %-decoded; any bytes may appear in them). Invariants: no exception escapes;
@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "engine/query_filters.h"
+#include "engine/queries/query_filters.h"
 #include "fuzz/fuzz_support.h"
 
 using namespace hemoledger;

@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/kafka.h"
-#include "engine/reference_files.h"
+#include "engine/io/clock.h"
+#include "engine/kafka/kafka.h"
+#include "engine/cli/reference_files.h"
 #include "events/event.h"
 #include "projections/stock.h"
 

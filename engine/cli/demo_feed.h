@@ -1,0 +1,69 @@
+// DemoFeed: a built-in simulation that produces a realistic event stream to
+// Kafka (JSON, keyed by DIN) so that a newcomer sees stock change live:
+// donations at each governorate's blood bank weighted by population, their
+// components, typing and screening (about 1 in 70 donations screens
+// positive), release, issue and transfusion by compatible group
+// first-expire-first-out, returns, transfers from governorates with plenty to
+// those running short, expiries, the labs' reagent kits (a test used per
+// result, lots received when a lab runs low, sometimes late), and now and then an unsafe action (issuing
+// a quarantined unit) that the engine must refuse.
+//
+// Simulated time runs `hours_per_second` faster than the clock, starting 30
+// days before the feed starts, until it meets the clock; then it keeps to
+// the clock (events are never dated in the future, and time never stands
+// still) while the feed keeps its pace of events, with the waits between a
+// donation's steps (testing, release, transfusion, transfer) shortened by the
+// same factor, so the picture stays alive for hours. The engine's expiry
+// ticker expires units past their expiry on the engine's clock, and the feed
+// records expiries that fall in simulated time beyond it (the same
+// UnitExpired event, counted once). The feed keeps its own model of the
+// units it created; it never reads the engine.
+// run() blocks until `stop` is set.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "engine/io/clock.h"
+#include "engine/kafka/kafka.h"
+#include "events/reference_data.h"
+
+namespace hemoledger {
+
+struct DemoOptions {
+  double hours_per_second = 1.0;  // simulated hours per real second
+  double donations_per_hour = 1.2;
+  std::uint64_t seed = 0;  // 0 = from the clock
+  std::uint64_t max_events = 0;  // 0 = until stopped
+  double ticks_per_second = 4;  // 0 = as fast as possible (for load generation)
+  // Where simulated time starts (0: 30 days before the clock). It runs
+  // ahead until it meets the clock, then keeps to it.
+  TimeMs start_at = 0;
+  Clock clock;  // the engine's clock (engine/io/clock.h)
+};
+
+class DemoFeed {
+ public:
+  // Where each event goes: its key (the DIN) and its JSON. An error is logged
+  // and the event is not counted as produced.
+  using Sink = std::function<Status(std::string_view key, std::string_view value)>;
+
+  // Produces to `topic` and flushes the producer when run() ends.
+  DemoFeed(const ReferenceData& ref, Producer& producer, std::string topic, DemoOptions options);
+  // Hands every event to `sink` instead of Kafka (the benchmarks record the
+  // stream once and replay it to every consumer).
+  DemoFeed(const ReferenceData& ref, Sink sink, DemoOptions options);
+  void run(const std::atomic<bool>& stop);
+  std::uint64_t produced() const { return produced_; }
+
+ private:
+  const ReferenceData& ref_;
+  Sink sink_;
+  std::function<void()> flush_;
+  DemoOptions options_;
+  std::atomic<std::uint64_t> produced_{0};
+};
+
+}  // namespace hemoledger

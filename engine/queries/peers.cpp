@@ -1,0 +1,99 @@
+#include "engine/queries/peers.h"
+
+#include <httplib.h>
+
+#include <thread>
+
+#include "engine/scaleout/partials.h"
+#include "engine/queries/queries.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+json verdict_json(const Verdict& v) {
+  return {{"status", v.status}, {"code", v.code}, {"message", v.message}};
+}
+
+Result<Verdict> verdict_from_json(const json& j) {
+  if (!j.is_object() || !j.contains("status") || !j["status"].is_string()) {
+    return make_error("bad_verdict", "A verdict needs a status.");
+  }
+  Verdict v{j["status"].get<std::string>(), j.value("code", ""), j.value("message", "")};
+  if (v.status != "applied" && v.status != "rejected" && v.status != "duplicate") {
+    return make_error("bad_verdict", "Unknown verdict status " + v.status + ".");
+  }
+  return v;
+}
+
+Result<std::optional<Donation>> donation_anywhere(const Engine& engine,
+                                                 const std::string& peer_token,
+                                                 const std::string& din) {
+  const std::int32_t p =
+      engine.scale_out() ? partition_for_key(din, engine.partition_count()) : -1;
+  if (!engine.scale_out() || engine.serves(p)) return find_donation(engine.store(), din);
+  const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
+  if (!owner || owner->url.empty() || owner->instance == engine.instance()) {
+    return make_error("no_owner", "Partition " + std::to_string(p) + " has no serving owner now.");
+  }
+  httplib::Client c(owner->url);
+  c.set_connection_timeout(1);
+  c.set_read_timeout(5);
+  if (!peer_token.empty()) c.set_bearer_token_auth(peer_token);
+  auto r = c.Get(("/api/peer/donations/" + din).c_str());
+  if (!r) return make_error("peer_unreachable", "Instance " + owner->instance + " did not answer.");
+  if (r->status == 404) return std::optional<Donation>{};
+  if (r->status != 200) {
+    return make_error("peer_refused", "Instance " + owner->instance + " answered " +
+                                          std::to_string(r->status) + ".");
+  }
+  auto d = decode_donation(r->body);
+  if (!d) return d.error();
+  return std::optional<Donation>{std::move(*d)};
+}
+
+Result<std::optional<Verdict>> await_verdict(const Engine& engine, const std::string& peer_token,
+                                             std::int32_t partition, std::int64_t offset,
+                                             std::chrono::steady_clock::time_point deadline) {
+  using std::chrono::steady_clock;
+  auto left_ms = [&] {
+    return std::max<TimeMs>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now())
+               .count());
+  };
+  for (;;) {
+    if (!engine.scale_out() || engine.serves(partition)) {
+      if (!engine.wait_processed(partition, offset, left_ms())) {
+        if (engine.scale_out() && !engine.serves(partition) && steady_clock::now() < deadline) {
+          continue;  // the partition moved away meanwhile: ask its new owner
+        }
+        return std::optional<Verdict>{};
+      }
+      return engine.verdict(partition, offset);
+    }
+    const auto owner = engine.partials() ? engine.partials()->owner(partition) : std::nullopt;
+    if (owner && !owner->url.empty() && owner->instance != engine.instance() && !owner->restoring) {
+      httplib::Client c(owner->url);
+      c.set_connection_timeout(1);
+      c.set_read_timeout(5);
+      if (!peer_token.empty()) c.set_bearer_token_auth(peer_token);
+      auto r = c.Get(("/api/verdict?partition=" + std::to_string(partition) +
+                      "&offset=" + std::to_string(offset))
+                         .c_str());
+      if (r && r->status == 200) {
+        auto v = verdict_from_json(json::parse(r->body, nullptr, false));
+        if (!v) return v.error();
+        return std::optional<Verdict>{std::move(*v)};
+      }
+      if (r && (r->status == 401 || r->status == 403)) {
+        return make_error("peer_refused", "Instance " + owner->instance +
+                                              " refused this instance's peer token (" +
+                                              std::to_string(r->status) + ").");
+      }
+    }
+    if (steady_clock::now() >= deadline) return std::optional<Verdict>{};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace hemoledger

@@ -1,0 +1,62 @@
+// Principal and may_write: who is speaking to the engine, and the one rule
+// that says which events they may write (docs/security.md). Pure: no I/O, no
+// clock, no tokens; engine/security/token_file.h turns a bearer token into a Principal.
+//
+//   Principal p{"jem-bench-1", Role::station, "JEM-BB"};
+//   if (auto s = may_write(p, event); !s) return forbid(s.error());  // 403
+//
+// Every authenticated role may read everything: stock visibility across the
+// region is the point of the engine. Writes are what is restricted:
+//
+//   station      donation and unit events (not TestResulted, not UnitRecalled,
+//                not reagent events) whose `facility` is its own
+//   lab          TestResulted and reagent events whose `facility` is its own lab
+//   coordinator  TransferDispatched and TransferReceived, any facility
+//   admin        everything
+//
+// Refusals carry one of the codes wrong_role (the role may never write this
+// type) or wrong_facility (the role may, but not for that facility).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/event.h"
+#include "events/result.h"
+
+namespace hemoledger {
+
+enum class Role { station, lab, coordinator, admin };
+
+std::string_view to_string(Role r);
+std::optional<Role> parse_role(std::string_view name);
+// Whether a principal of role r must be bound to a facility (station, lab).
+bool role_has_facility(Role r);
+
+struct Principal {
+  std::string name;  // the token's name; recorded as the events' actor
+  Role role = Role::station;
+  std::string facility;  // station and lab only; "" for coordinator and admin
+
+  bool operator==(const Principal&) const = default;
+};
+
+// Ok if p may write e; else wrong_role or wrong_facility with a sentence
+// naming the principal, the event type and the facility.
+[[nodiscard]] Status may_write(const Principal& p, const Event& e);
+
+// Whether p may send lab messages (ASTM, FHIR over HTTP): lab and admin.
+[[nodiscard]] Status may_send_lab_messages(const Principal& p);
+
+// The lab a lab link (MLLP, ASTM over TCP) speaks for when p is the client
+// (the CN of its certificate names p), given the listener's own binding
+// `bound_lab` (`--mllp-lab`, `--astm-lab`; "" = none): a lab principal
+// speaks for its own lab, and must match the binding if there is one; an
+// admin speaks for the bound lab, or any lab ("") without a binding.
+// Refused: wrong_role (station, coordinator), wrong_lab (a lab principal of
+// another lab than the binding).
+[[nodiscard]] Result<std::string> lab_link_facility(const Principal& p,
+                                                    const std::string& bound_lab);
+
+}  // namespace hemoledger

@@ -1,0 +1,107 @@
+// ApiServer: the HTTP JSON API of a running engine (cpp-httplib), on its own
+// threads. Endpoints (docs/api.md):
+//
+//   GET  /health                      engine, Kafka and storage state (503 when degraded)
+//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=
+//   GET  /api/units/{din}             a donation, its units and history
+//   GET  /api/units/{din}/{product}   one unit
+//   GET  /api/events/{id}             applied, or rejected with its reason
+//   POST /api/events                  JSON event -> Kafka; answers once applied or rejected
+//   GET  /api/supply?category=        days of supply and phases
+//   GET  /api/expiring                units expiring soon, with transfer suggestions
+//   GET  /api/alerts?status=&kind=&severity=&governorate=&facility=&category=&abo_rh=&since=
+//   GET  /api/facilities              reference data
+//   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
+//   GET  /metrics                     Prometheus text
+//   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
+//   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
+//   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
+//   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_api.h)
+//
+// Binds to loopback unless told otherwise. The server only reads the engine's
+// thread-safe views and produces through the thread-safe Producer.
+//
+// Authorization (docs/security.md): with a token file (ApiContext::tokens),
+// every request but GET /health and GET / needs "Authorization: Bearer
+// <token>": 401 without one or with an unknown one, 403 when the token's role
+// or facility may not write what is posted (engine/security/permissions.h). Every 401
+// and 403 is also stored (ApiContext::refusals, engine/security/refusal_log.h). Accepted
+// events record the token's name as their actor. Without a token file the API
+// is open, as it was before tokens. With ApiTls files the API speaks HTTPS
+// only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/ledger/engine.h"
+#include "engine/kafka/kafka.h"
+#include <optional>
+
+#include "engine/labs/lab_gateway.h"
+#include "engine/security/permissions.h"
+#include "engine/security/refusal_log.h"
+#include "engine/security/token_file.h"
+#include "engine/server/webhooks.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}
+
+namespace hemoledger {
+
+struct ApiContext {
+  Engine* engine = nullptr;
+  Producer* producer = nullptr;
+  std::string bootstrap;  // Kafka bootstrap servers, as reported by /health
+  bool embedded = false;
+  std::string events_topic;
+  TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
+  const WebhookSender* webhooks = nullptr;  // reported by /health, if any
+  LabGateway* lab = nullptr;  // for the lab endpoints (engine/server/lab_api.h); null: they answer 503
+  const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
+  std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
+  RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
+};
+
+// A PEM certificate (chain) and its private key: the API then speaks HTTPS.
+struct ApiTls {
+  std::string cert_file, key_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// The principal of a request's bearer token when the API has a token file
+// (requests without a valid one were already answered 401); nullopt when the
+// API is open.
+std::optional<Principal> request_principal(const ApiContext& ctx, const httplib::Request& req);
+
+// Stores a refusal of `req` (401 or 403) with who ("" = anonymous), the
+// remote address, method, path, code and reason, when ctx has a RefusalLog.
+void record_refusal(const ApiContext& ctx, const httplib::Request& req, const std::string& who,
+                    int status, const Error& why);
+
+// Answers 403 {"outcome":"forbidden","code","message"}, logs the refusal with
+// the token's name (never the token) and stores it (record_refusal).
+void send_forbidden(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                    const Principal& who, const Error& why);
+
+class ApiServer {
+ public:
+  // Binds host:port (port 0 picks a free one) and starts serving.
+  // With tls.enabled(), HTTPS with those files (error tls_failed when they
+  // cannot be loaded).
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(ApiContext context,
+                                                                const std::string& host, int port,
+                                                                const ApiTls& tls = {});
+  ~ApiServer();
+  int port() const { return port_; }
+
+ private:
+  ApiServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace hemoledger

@@ -1,0 +1,545 @@
+#include "engine/server/dashboard_page.h"
+
+namespace hemoledger {
+
+namespace {
+
+// Kept in one raw string so that the binary needs no files at run time. The
+// delimiter DASHBOARD does not occur in the page.
+constexpr std::string_view kDashboardPage = R"DASHBOARD(<!doctype html>
+<html lang="en" dir="ltr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hemoledger: blood supply</title>
+<style>
+:root{
+  --ink:#1c2430;--muted:#5a6472;--line:#d3d9e0;--bg:#f4f6f8;--card:#fff;--brand:#8b1a1a;
+  --green:#d4efd4;--green-ink:#1e5e24;--pre_amber:#fff1a8;--pre_amber-ink:#6b5200;
+  --amber:#ffc680;--amber-ink:#7a3d00;--red:#f3a3a3;--red-ink:#7d0f0f;
+}
+*{box-sizing:border-box}
+html{font-size:15px}
+body{margin:0;font-family:system-ui,"Segoe UI","Noto Sans","DejaVu Sans",sans-serif;color:var(--ink);background:var(--bg);line-height:1.35}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.25rem;padding:.6rem 1rem;background:var(--brand);color:#fff}
+header h1{font-size:1.2rem;margin:0;flex:1 1 18rem}
+header h1 .app{font-weight:400;opacity:.85}
+header label{display:flex;align-items:center;gap:.4rem}
+select,button{font:inherit;min-height:2.25rem;border-radius:.35rem}
+select{padding:.2rem .5rem;border:1px solid #fff8;background:#fff;color:var(--ink)}
+.lang{display:flex;border:1px solid #fff;border-radius:.4rem;overflow:hidden}
+.lang button{border:0;border-radius:0;background:transparent;color:#fff;padding:.2rem .8rem;cursor:pointer}
+.lang button[aria-pressed="true"]{background:#fff;color:var(--brand);font-weight:700}
+#status{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;padding:.45rem 1rem;background:#fff;border-bottom:1px solid var(--line);font-size:.9rem;color:var(--muted)}
+#status .state{font-weight:700;padding:.05rem .5rem;border-radius:1rem}
+#status .state.ok{background:var(--green);color:var(--green-ink)}
+#status .state.degraded{background:var(--amber);color:var(--amber-ink)}
+#status .state.down{background:var(--red);color:var(--red-ink)}
+#status .problem{color:var(--red-ink);font-weight:600}
+main{display:grid;grid-template-columns:minmax(0,1fr);gap:1rem;padding:1rem}
+@media (min-width:1150px){main{grid-template-columns:minmax(0,2.4fr) minmax(19rem,1fr);align-items:start}}
+section{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;min-width:0}
+h2{font-size:1.05rem;margin:0 0 .35rem}
+.note{margin:.1rem 0 .5rem;color:var(--muted);font-size:.85rem}
+.legend{display:flex;flex-wrap:wrap;gap:.3rem .8rem;margin:0 0 .5rem;padding:0;list-style:none;font-size:.85rem}
+.legend li{display:flex;align-items:center;gap:.35rem}
+.swatch{display:inline-block;min-width:2.1rem;padding:0 .3rem;height:1.3rem;line-height:1.3rem;border-radius:.25rem;text-align:center;font-weight:700;font-size:.8rem}
+.scroll{overflow-x:auto}
+table.supply{border-collapse:separate;border-spacing:2px;width:100%;min-width:38rem}
+table.supply th{font-weight:600;padding:.15rem .4rem;text-align:start;white-space:nowrap}
+table.supply thead th{background:#e8ebef;text-align:center;border-radius:.25rem}
+table.supply thead th:first-child{text-align:start}
+table.supply tbody th{font-weight:500}
+table.supply tfoot th{font-weight:700;border-top:2px solid var(--ink)}
+table.supply tfoot td.cell{outline:2px solid #0005;outline-offset:-2px}
+td.cell{position:relative;text-align:center;padding:.1rem .3rem;border-radius:.25rem;min-width:4.2rem;line-height:1.15}
+td.cell .n{display:block;font-size:1.05rem;font-weight:700}
+td.cell .d{display:block;font-size:.72rem;color:#0009}
+td.cell .m{position:absolute;top:.05rem;inset-inline-end:.25rem;font-size:.72rem;font-weight:800}
+td.cell.idle{background:#eef5ee}
+td.cell.idle .n,td.cell.idle .d{color:#0005;font-weight:400}
+.phase-green{background:var(--green);color:var(--green-ink)}
+.phase-pre_amber{background:var(--pre_amber);color:var(--pre_amber-ink)}
+.phase-amber{background:var(--amber);color:var(--amber-ink)}
+.phase-red{background:var(--red);color:var(--red-ink)}
+tfoot td.cell .n{font-size:1.2rem}
+ol.alerts{list-style:none;margin:0;padding:0;display:grid;gap:.4rem}
+ol.alerts li{border:1px solid var(--line);border-inline-start:6px solid #888;border-radius:.35rem;padding:.35rem .6rem}
+ol.alerts li.sev-red{border-inline-start-color:var(--red-ink);background:var(--red)}
+ol.alerts li.sev-amber{border-inline-start-color:var(--amber-ink);background:var(--amber)}
+ol.alerts li.sev-info{border-inline-start-color:var(--pre_amber-ink);background:var(--pre_amber)}
+ol.alerts .sev{font-weight:700;margin-inline-end:.5rem}
+ol.alerts .since{opacity:.75;font-size:.85em;margin-inline-start:.5rem}
+ol.expiring{list-style:none;margin:0;padding:0;display:grid;gap:.5rem}
+@media (min-width:700px) and (max-width:1149px){ol.expiring{grid-template-columns:repeat(2,minmax(0,1fr))}}
+ol.expiring li{border:1px solid var(--line);border-inline-start:5px solid #888;border-radius:.35rem;padding:.4rem .6rem}
+ol.expiring li.soon{border-inline-start-color:var(--red-ink)}
+ol.expiring li.later{border-inline-start-color:var(--amber-ink)}
+.unit-head{display:flex;flex-wrap:wrap;gap:.2rem .5rem;align-items:baseline}
+.grp{font-weight:800}
+.hours{margin-inline-start:auto;font-weight:700;white-space:nowrap}
+li.soon .hours{color:var(--red-ink)}
+.where,.din{font-size:.85rem;color:var(--muted)}
+.din{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.78rem}
+.suggestion{margin-top:.25rem;font-size:.9rem}
+.suggestion .to{font-weight:700}
+.suggestion.none{color:var(--muted);font-style:italic}
+.more,.empty{color:var(--muted);font-size:.9rem}
+@media (max-width:900px){
+  html{font-size:14px}
+  main{padding:.6rem;gap:.6rem}
+  section{padding:.6rem}
+  td.cell{min-width:3.4rem;padding:.15rem}
+  table.supply th{padding:.25rem}
+}
+</style>
+</head>
+<body>
+<header>
+  <h1><span class="app">hemoledger</span> · <span data-t="title">Blood supply by governorate and group</span></h1>
+  <label><span data-t="category">Component</span>
+    <select id="category"></select></label>
+  <div class="lang" role="group" aria-label="Language / اللغة">
+    <button type="button" id="lang-en" lang="en" aria-pressed="true">EN</button>
+    <button type="button" id="lang-ar" lang="ar" aria-pressed="false">عربي</button>
+  </div>
+</header>
+<div id="status" role="status" aria-live="polite"><span data-t="loading">Loading…</span></div>
+<main>
+  <section aria-labelledby="alerts-title">
+    <h2 id="alerts-title" data-t="alerts_title">Open alerts</h2>
+    <ol class="alerts" id="alerts"></ol>
+    <p class="more" id="alerts-more" hidden></p>
+  </section>
+  <section aria-labelledby="supply-title">
+    <h2 id="supply-title" data-t="supply_title">Available units and days of supply</h2>
+    <p class="note" id="supply-note"></p>
+    <ul class="legend" id="legend"></ul>
+    <div class="scroll"><table class="supply" id="supply">
+      <thead></thead><tbody></tbody><tfoot></tfoot>
+    </table></div>
+  </section>
+  <section aria-labelledby="expiring-title">
+    <h2 id="expiring-title" data-t="expiring_title">Units expiring soon</h2>
+    <p class="note" data-t="expiring_note"></p>
+    <ol class="expiring" id="expiring"></ol>
+    <p class="more" id="expiring-more" hidden></p>
+  </section>
+</main>
+<noscript><p>This dashboard needs JavaScript. The data is also at /api/alerts, /api/supply and /api/expiring.</p></noscript>
+<script>
+"use strict";
+const POLL_MS = 3000;
+const MAX_EXPIRING = 60;
+const MAX_ALERTS = 40;
+const GROUPS = ["O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"];
+const CATEGORIES = ["red_cells", "platelets", "plasma", "whole_blood", "cryo"];
+const PHASES = ["green", "pre_amber", "amber", "red"];
+// Colour is not the only signal: each phase also has a mark and a name.
+const MARK = {green: "", pre_amber: "!", amber: "!!", red: "!!!"};
+
+function arabicCount(n, one, two, few, many) {
+  if (n === 1) return one;
+  if (n === 2) return two;
+  if (n >= 3 && n <= 10) return n + " " + few;
+  return n + " " + many;
+}
+
+const TEXT = {
+  en: {
+    title: "Blood supply by governorate and group",
+    doc_title: "hemoledger: blood supply",
+    category: "Component",
+    loading: "Loading…",
+    cat: {red_cells: "Red cells", platelets: "Platelets", plasma: "Plasma",
+          whole_blood: "Whole blood", cryo: "Cryoprecipitate"},
+    phase: {green: "Green", pre_amber: "Pre-Amber", amber: "Amber", red: "Red"},
+    supply_title: "Available units and days of supply",
+    supply_note: w => "Each cell: units available now and days of supply (available ÷ average daily " +
+      "demand over the last " + w + " days).",
+    legend: {green: t => "≥ " + t.pre_amber + " days", pre_amber: t => "< " + t.pre_amber + " days",
+             amber: t => "< " + t.amber + " days", red: t => "< " + t.red + " day"},
+    no_demand: w => "no demand in the last " + w + " days",
+    governorate: "Governorate",
+    country: "Country total",
+    days_short: d => d + " d",
+    cell_label: (where, g, n, days, w, phase) => where + ", " + g + ": " + n +
+      (n === 1 ? " unit" : " units") + " available, " +
+      (days === null ? TEXT.en.no_demand(w) : days + " days of supply") + ", " + phase,
+    alerts_title: "Open alerts",
+    none_alerts: "No open alerts.",
+    severity: {info: "Info", amber: "Amber", red: "Red"},
+    alert_supply: (what, where, a) => what + " in " + where + ": " +
+      (a.figures.days_of_supply === null ? "no days of supply figure" : fmtDays(a.figures.days_of_supply) + " days of supply") +
+      ", " + a.figures.available + " available (" + TEXT.en.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => a.figures.units + " " + what + (a.figures.units === 1 ? " unit" : " units") +
+      " at " + where + " expire within " + a.figures.horizon_hours + " h" +
+      (to ? "; suggested transfer to " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "OVERDUE recall: " : "Recall: ") + what + " held by " + where +
+      ", to be retrieved by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (donor later positive for " + a.figures.test + ")",
+    raised: "since",
+    alert_reagent_cover: (r, where, a) => r + " at " + where + ": " + fmtDays(a.figures.days_of_cover) +
+      " days of cover left (" + a.figures.on_hand + " " + a.figures.unit + "), minimum " + a.figures.min_cover_days,
+    alert_reagent_expiring: (r, where, a) => "Lot " + a.lot + " of " + r + " at " + where + " (" +
+      a.figures.on_hand + " " + a.figures.unit + ") expires on " + a.figures.expires_at.slice(0, 10),
+    expiring_title: "Units expiring soon",
+    expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
+      "with a transfer to the shortest blood bank nearby.",
+    none_expiring: "No available unit expires within 72 hours (platelets 24 hours).",
+    more: n => "and " + n + " more",
+    hours_left: h => h < 1 ? "less than 1 h left" : h + " h left",
+    suggest: "Suggested transfer to",
+    supply_there: (days, phase) => days + " days of supply, " + phase,
+    no_short: "No nearby bank is short",
+    ok: "Engine OK",
+    degraded: "Engine degraded",
+    down: "Engine unreachable",
+    kafka: "Kafka",
+    embedded: "embedded mock cluster: for development and demos only",
+    kafka_problem: "Kafka problem",
+    storage_problem: "Storage problem",
+    lag: n => n + (n === 1 ? " message" : " messages") + " not yet applied",
+    updated: "updated",
+    last_data: "showing data from",
+  },
+  ar: {
+    title: "مخزون الدم حسب المحافظة والفصيلة",
+    doc_title: "hemoledger: مخزون الدم",
+    category: "المكوّن",
+    loading: "جارٍ التحميل…",
+    cat: {red_cells: "الكريات الحمراء", platelets: "الصفائح الدموية", plasma: "البلازما",
+          whole_blood: "الدم الكامل", cryo: "الراسب البردي"},
+    phase: {green: "أخضر", pre_amber: "ما قبل الكهرماني", amber: "كهرماني", red: "أحمر"},
+    supply_title: "الوحدات المتاحة وأيام الإمداد",
+    supply_note: w => "في كل خانة: عدد الوحدات المتاحة الآن وأيام الإمداد (المتاح ÷ متوسط الطلب " +
+      "اليومي خلال آخر " + w + " يومًا).",
+    legend: {green: t => "≥ " + t.pre_amber + " أيام", pre_amber: t => "< " + t.pre_amber + " أيام",
+             amber: t => "< " + t.amber + " يوم", red: t => "< " + t.red + " يوم"},
+    no_demand: w => "لا طلب خلال آخر " + w + " يومًا",
+    governorate: "المحافظة",
+    country: "مجموع البلد",
+    days_short: d => d + " يوم",
+    cell_label: (where, g, n, days, w, phase) => where + "، " + g + ": الوحدات المتاحة " + n + "، " +
+      (days === null ? TEXT.ar.no_demand(w) : "أيام الإمداد " + days) + "، " + phase,
+    alerts_title: "التنبيهات المفتوحة",
+    none_alerts: "لا توجد تنبيهات مفتوحة.",
+    severity: {info: "معلومة", amber: "كهرماني", red: "أحمر"},
+    alert_supply: (what, where, a) => what + " في " + where + ": " +
+      (a.figures.days_of_supply === null ? "لا يوجد رقم لأيام الإمداد" : "أيام الإمداد " + fmtDays(a.figures.days_of_supply)) +
+      "، المتاح " + a.figures.available + " (" + TEXT.ar.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => "وحدات " + what + " في " + where + " عددها " + a.figures.units +
+      " تنتهي صلاحيتها خلال " + a.figures.horizon_hours + " ساعة" + (to ? "؛ نقل مقترح إلى " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "استرجاع متأخر: " : "استرجاع: ") + what + " لدى " + where +
+      "، يجب استرجاعها قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
+    raised: "منذ",
+    alert_reagent_cover: (r, where, a) => r + " في " + where + ": تكفي " + fmtDays(a.figures.days_of_cover) +
+      " يوم (" + a.figures.on_hand + ")، والحد الأدنى " + a.figures.min_cover_days + " يوم",
+    alert_reagent_expiring: (r, where, a) => "التشغيلة " + a.lot + " من " + r + " في " + where + " (" +
+      a.figures.on_hand + ") تنتهي صلاحيتها في " + a.figures.expires_at.slice(0, 10),
+    expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
+    expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
+      "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
+    none_expiring: "لا توجد وحدة متاحة تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة).",
+    more: n => "و" + n + " غيرها",
+    hours_left: h => h < 1 ? "بقي أقل من ساعة" :
+      "بقي " + arabicCount(h, "ساعة واحدة", "ساعتان", "ساعات", "ساعة"),
+    suggest: "نقل مقترح إلى",
+    supply_there: (days, phase) => "أيام الإمداد " + days + "، " + phase,
+    no_short: "لا يوجد بنك دم قريب يعاني نقصًا",
+    ok: "المحرك يعمل",
+    degraded: "المحرك متعثر",
+    down: "تعذّر الوصول إلى المحرك",
+    kafka: "كافكا",
+    embedded: "عنقود تجريبي مدمج: للتطوير والعروض فقط",
+    kafka_problem: "مشكلة في كافكا",
+    storage_problem: "مشكلة في التخزين",
+    lag: n => "رسائل لم تُطبّق بعد: " + n,
+    updated: "آخر تحديث",
+    last_data: "آخر بيانات من",
+  },
+};
+
+const state = {supply: null, expiring: null, alerts: null, health: null, facilities: null,
+               error: null, updated: null};
+
+function storageGet(k) { try { return window.localStorage.getItem(k); } catch (e) { return null; } }
+function storageSet(k, v) { try { window.localStorage.setItem(k, v); } catch (e) { /* private mode */ } }
+
+const params = new URLSearchParams(window.location.search);
+let lang = ["en", "ar"].includes(params.get("lang")) ? params.get("lang")
+         : ["en", "ar"].includes(storageGet("hemoledger.lang")) ? storageGet("hemoledger.lang")
+         : (navigator.language || "").toLowerCase().startsWith("ar") ? "ar" : "en";
+let category = CATEGORIES.includes(params.get("category")) ? params.get("category")
+             : CATEGORIES.includes(storageGet("hemoledger.category")) ? storageGet("hemoledger.category")
+             : "red_cells";
+// The API token (docs/security.md): ?token= once, then remembered in this
+// browser; sent as "Authorization: Bearer" with every API call.
+const token = params.get("token") || storageGet("hemoledger.token") || "";
+if (params.get("token")) {
+  storageSet("hemoledger.token", params.get("token"));
+  // Out of the address bar (and its history) once remembered.
+  const rest = new URLSearchParams(window.location.search);
+  rest.delete("token");
+  try {
+    history.replaceState(null, "", window.location.pathname + (rest.toString() ? "?" + rest : ""));
+  } catch (e) { /* file: or sandboxed */ }
+}
+
+function t() { return TEXT[lang]; }
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c !== null && c !== undefined) e.append(c);
+  }
+  return e;
+}
+
+// Latin codes (blood groups, DINs) keep their own direction inside Arabic text.
+function ltr(text, cls) { return el("span", {dir: "ltr", class: cls}, text); }
+
+function pad2(n) { return String(n).padStart(2, "0"); }
+function clock(d) { return pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds()); }
+function fmtDays(d) { return d >= 10 ? String(Math.round(d)) : d.toFixed(1); }
+
+function nameOf(x) { return x ? (lang === "ar" ? x.name_ar : x.name_en) || x.code : ""; }
+
+function setLang(l) {
+  lang = l;
+  storageSet("hemoledger.lang", l);
+  if (params.has("lang")) {
+    params.set("lang", l);
+    history.replaceState(null, "", "?" + params.toString());
+  }
+  render();
+}
+
+function renderChrome() {
+  const root = document.documentElement;
+  root.lang = lang;
+  root.dir = lang === "ar" ? "rtl" : "ltr";
+  document.title = t().doc_title;
+  for (const e of document.querySelectorAll("[data-t]")) e.textContent = t()[e.dataset.t];
+  document.getElementById("lang-en").setAttribute("aria-pressed", String(lang === "en"));
+  document.getElementById("lang-ar").setAttribute("aria-pressed", String(lang === "ar"));
+  // Options are rebuilt only when the language changes, so that polling does
+  // not close an open drop-down.
+  const sel = document.getElementById("category");
+  if (sel.dataset.lang !== lang) {
+    sel.replaceChildren(...CATEGORIES.map(c => el("option", {value: c}, t().cat[c])));
+    sel.dataset.lang = lang;
+  }
+  sel.value = category;
+}
+
+function renderStatus() {
+  const s = document.getElementById("status");
+  const parts = [];
+  const h = state.health;
+  if (state.error) {
+    parts.push(el("span", {class: "state down"}, t().down));
+    parts.push(el("span", {class: "problem"}, ltr(state.error)));
+    if (state.updated) parts.push(el("span", {}, t().last_data + " " + clock(state.updated)));
+    s.replaceChildren(...parts);
+    return;
+  }
+  if (!h) { s.replaceChildren(el("span", {}, t().loading)); return; }
+  const ok = h.status === "ok";
+  parts.push(el("span", {class: "state " + (ok ? "ok" : "degraded"), id: "engine-state"},
+                ok ? t().ok : t().degraded));
+  const k = h.kafka || {};
+  parts.push(el("span", {id: "kafka-status"}, t().kafka + ": ",
+                k.embedded ? t().embedded + " " : "", ltr("(" + (k.bootstrap_servers || "") + ")")));
+  if (k.problem) parts.push(el("span", {class: "problem"}, t().kafka_problem + ": ", ltr(k.problem)));
+  if (h.storage && h.storage.problem) {
+    parts.push(el("span", {class: "problem"}, t().storage_problem + ": ", ltr(h.storage.problem)));
+  }
+  let lag = 0;
+  for (const p of Object.values(h.partitions || {})) lag += p.lag || 0;
+  if (lag > 0) parts.push(el("span", {}, t().lag(lag)));
+  if (state.updated) parts.push(el("span", {}, t().updated + " " + clock(state.updated)));
+  s.replaceChildren(...parts);
+}
+
+function cell(scopeId, where, group, g, windowDays) {
+  const phase = PHASES.includes(g.phase) ? g.phase : "green";
+  const days = g.days === null || g.days === undefined ? null : fmtDays(g.days);
+  const label = t().cell_label(where, group, g.available, days, windowDays, t().phase[phase]);
+  const idle = g.available === 0 && days === null;
+  return el("td", {id: "cell-" + scopeId + "-" + group, class: "cell phase-" + phase + (idle ? " idle" : ""),
+                   "data-phase": phase, title: label, "aria-label": label},
+            el("span", {class: "n"}, String(g.available)),
+            el("span", {class: "d"}, days === null ? "—" : t().days_short(days)),
+            el("span", {class: "m", "aria-hidden": "true"}, MARK[phase]));
+}
+
+function renderSupply() {
+  const s = state.supply;
+  const table = document.getElementById("supply");
+  const legend = document.getElementById("legend");
+  if (!s) return;
+  const w = s.window_days;
+  document.getElementById("supply-note").textContent = t().supply_note(w);
+  legend.replaceChildren(...PHASES.map(p => el("li", {},
+      el("span", {class: "swatch phase-" + p, "aria-hidden": "true"}, MARK[p] || "\u00a0"),
+      el("span", {}, t().phase[p] + " (" + t().legend[p](s.thresholds) + ")"))),
+      el("li", {}, el("span", {class: "swatch", "aria-hidden": "true"}, "—"),
+         el("span", {}, t().no_demand(w))));
+  table.tHead.replaceChildren(el("tr", {},
+      el("th", {scope: "col"}, t().governorate),
+      ...GROUPS.map(g => el("th", {scope: "col"}, ltr(g, "grp")))));
+  table.tBodies[0].replaceChildren(...s.governorates.map(gov => el("tr", {id: "gov-" + gov.code},
+      el("th", {scope: "row"}, nameOf(gov)),
+      ...GROUPS.map(g => cell(gov.code, nameOf(gov), g, gov.groups[g], w)))));
+  table.tFoot.replaceChildren(el("tr", {id: "country"},
+      el("th", {scope: "row"}, t().country),
+      ...GROUPS.map(g => cell("country", t().country, g, s.country.groups[g], w))));
+}
+
+function renderExpiring() {
+  const list = document.getElementById("expiring");
+  const more = document.getElementById("expiring-more");
+  const e = state.expiring;
+  if (!e) return;
+  const facilities = {};
+  for (const f of state.facilities || []) facilities[f.code] = f;
+  const governorates = {};
+  for (const g of (state.supply && state.supply.governorates) || []) governorates[g.code] = g;
+  const shown = e.units.slice(0, MAX_EXPIRING);
+  if (shown.length === 0) {
+    list.replaceChildren(el("li", {class: "empty"}, t().none_expiring));
+  } else {
+    list.replaceChildren(...shown.map(u => {
+      const fac = facilities[u.facility] || {code: u.facility};
+      const gov = governorates[u.governorate];
+      const s = u.suggestion;
+      const suggestion = s
+        ? el("div", {class: "suggestion"}, (lang === "ar" ? "← " : "→ ") + t().suggest + " ",
+             el("span", {class: "to"}, nameOf({code: s.to, name_en: s.name_en, name_ar: s.name_ar})),
+             " (" + t().supply_there(fmtDays(s.days_of_supply), t().phase[s.phase] || s.phase) + ")")
+        : el("div", {class: "suggestion none"}, t().no_short);
+      return el("li", {id: "unit-" + u.din + "-" + u.product, class: u.hours_left < 24 ? "soon" : "later"},
+          el("div", {class: "unit-head"},
+             ltr(u.abo_rh, "grp"),
+             el("span", {class: "cat"}, t().cat[u.category] || u.category),
+             el("span", {class: "hours"}, t().hours_left(u.hours_left))),
+          el("div", {class: "where"}, el("span", {class: "facility"}, nameOf(fac)),
+             gov ? " · " + nameOf(gov) : ""),
+          el("div", {}, ltr(u.din + " " + u.product, "din")),
+          suggestion);
+    }));
+  }
+  const hidden = e.units.length - shown.length;
+  more.hidden = hidden <= 0;
+  more.textContent = hidden > 0 ? t().more(hidden) : "";
+}
+
+function renderAlerts() {
+  const list = document.getElementById("alerts");
+  const more = document.getElementById("alerts-more");
+  const a = state.alerts;
+  if (!a) return;
+  const facilities = {};
+  for (const f of state.facilities || []) facilities[f.code] = f;
+  const shown = a.alerts.slice(0, MAX_ALERTS);
+  if (shown.length === 0) {
+    list.replaceChildren(el("li", {class: "empty"}, t().none_alerts));
+  } else {
+    list.replaceChildren(...shown.map(x => {
+      const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
+      const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
+      const what = x.kind === "recall" ? x.din + " " + x.product
+                 : x.abo_rh + " " + (t().cat[x.category] || x.category);
+      let text;
+      if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
+      else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
+      else if (x.kind === "expiring_soon") {
+        const s = x.figures.suggestion;
+        text = t().alert_expiring(what, where, x, s ? nameOf(facilities[s.to] || {code: s.to}) : null);
+      } else text = t().alert_recall(what, where, x);
+      return el("li", {id: "alert-" + x.id, class: "sev-" + x.severity, "data-kind": x.kind,
+                       "data-severity": x.severity},
+          el("span", {class: "sev"}, t().severity[x.severity] || x.severity),
+          el("span", {class: "text"}, text),
+          el("span", {class: "since"}, t().raised + " ", ltr(x.raised_at.replace("T", " ").replace("Z", " UTC"))));
+    }));
+  }
+  const hidden = a.alerts.length - shown.length;
+  more.hidden = hidden <= 0;
+  more.textContent = hidden > 0 ? t().more(hidden) : "";
+}
+
+function render() {
+  renderChrome();
+  renderAlerts();
+  renderStatus();
+  renderSupply();
+  renderExpiring();
+}
+
+async function getJSON(url, okStatuses) {
+  const headers = token ? {"Authorization": "Bearer " + token} : {};
+  const r = await fetch(url, {cache: "no-store", headers: headers});
+  if (!(r.ok || (okStatuses || []).includes(r.status))) throw new Error(url + ": HTTP " + r.status);
+  return r.json();
+}
+
+let busy = false, again = false;
+async function refresh() {
+  if (busy) { again = true; return; }
+  busy = true;
+  try {
+    const wanted = category;
+    const [supply, expiring, alerts, health, facilities] = await Promise.all([
+      getJSON("/api/supply?category=" + encodeURIComponent(wanted)),
+      getJSON("/api/expiring"),
+      getJSON("/api/alerts"),
+      getJSON("/health", [503]),
+      state.facilities ? Promise.resolve(state.facilities) : getJSON("/api/facilities"),
+    ]);
+    if (wanted === category) state.supply = supply; else again = true;
+    state.expiring = expiring;
+    state.alerts = alerts;
+    state.health = health;
+    state.facilities = facilities;
+    state.error = null;
+    state.updated = new Date();
+  } catch (err) {
+    state.error = String((err && err.message) || err);
+  } finally {
+    busy = false;
+    render();
+    if (again) { again = false; refresh(); }
+  }
+}
+
+document.getElementById("lang-en").addEventListener("click", () => setLang("en"));
+document.getElementById("lang-ar").addEventListener("click", () => setLang("ar"));
+document.getElementById("category").addEventListener("change", ev => {
+  category = ev.target.value;
+  storageSet("hemoledger.category", category);
+  if (params.has("category")) {
+    params.set("category", category);
+    history.replaceState(null, "", "?" + params.toString());
+  }
+  refresh();
+});
+render();
+refresh();
+setInterval(refresh, POLL_MS);
+</script>
+</body>
+</html>
+)DASHBOARD";
+
+}  // namespace
+
+std::string_view dashboard_page() { return kDashboardPage; }
+
+}  // namespace hemoledger

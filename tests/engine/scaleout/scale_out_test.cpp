@@ -1,0 +1,449 @@
+// Scale-out (docs/scale-out.md) with real parts: a three-broker mock cluster
+// hosted by this test, and several `hemoledger serve --instance` processes in
+// one consumer group, each with its own RocksDB.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/kafka/kafka.h"
+#include "engine/scaleout/partials.h"
+#include "events/binary_codec.h"
+#include "tests/engine/http_support.h"
+#include "tests/engine/support.h"
+
+using namespace hemoledger;
+using namespace hemoledger::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kPartitions = 6;
+
+struct Instance {
+  std::string name, data, log;
+  int port = free_port();
+  std::unique_ptr<Child> process;
+};
+
+struct Group : TestKafka {
+  Group() : TestKafka(3, kPartitions) {}
+  TempDir dir;
+  std::map<std::string, Instance> instances;
+
+  // `instance` empty: a single instance of its own group (the reference).
+  Instance& start(const std::string& name, const std::string& group, bool scale_out = true) {
+    Instance& i = instances[name];
+    i.name = name;
+    i.data = dir.path() + "/" + name;
+    i.log = dir.path() + "/" + name + ".log";
+    std::vector<std::string> args{HEMOLEDGER_BINARY, "serve",      "--brokers", kafka.brokers,
+                                  "--data-dir",      i.data,       "--listen",
+                                  "127.0.0.1:" + std::to_string(i.port),
+                                  "--group",         group,        "--max-batch", "50"};
+    if (scale_out) {
+      args.push_back("--instance");
+      args.push_back(name);
+    }
+    i.process = std::make_unique<Child>(with_clock(args), std::vector<std::string>{}, i.log);
+    REQUIRE(wait_for_api(i.port, 30));
+    return i;
+  }
+};
+
+// Partitions an instance serves now, from /health.
+std::set<int> serving(int port) {
+  std::set<int> out;
+  auto h = get_json(port, "/health");
+  if (!h || !h->contains("scale_out")) return out;
+  if (!(*h)["scale_out"]["restoring"].empty()) return out;
+  for (const auto& p : (*h)["scale_out"]["serving"]) out.insert(p.get<int>());
+  return out;
+}
+
+// A partition's committed next offset in a /health answer (0 if none yet).
+std::int64_t next_offset_of(const json& health, int partition) {
+  const auto& parts = health["partitions"];
+  const std::string p = std::to_string(partition);
+  if (!parts.is_object() || !parts.contains(p)) return 0;
+  return parts[p].value("next_offset", std::int64_t{0});
+}
+
+// GET, following a redirect to the owning instance.
+std::optional<json> get_following(int port, const std::string& path, int* status) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_follow_location(true);
+  c.set_read_timeout(10);
+  auto r = c.Get(path.c_str());
+  if (!r) return std::nullopt;
+  *status = r->status;
+  auto j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("partials records survive their encoding and refuse malformed input",
+          "[engine][scale-out][fuzz]") {
+  OwnerRecord o{3, "b", "http://127.0.0.1:9000", true, 120, 400, 1793491200000, 1793491201000};
+  auto m = decode_partials(partials_key_owner(3), encode_owner(o));
+  REQUIRE(m.ok());
+  REQUIRE(m->owner);
+  CHECK(m->owner->instance == "b");
+  CHECK(m->owner->restoring);
+  CHECK(m->owner->target_offset == 400);
+
+  StockRecord s;
+  s.partition = 2;
+  s.instance = "a";
+  s.next_offset = 77;
+  s.published_at = 1793491201000;
+  s.stock.apply(StockDelta{StockKey{"NBS-BB", Category::red_cells, AboRh::o_neg,
+                                    UnitStatus::available},
+                           5});
+  auto d = decode_partials(partials_key_stock(2), encode_stock(s));
+  REQUIRE(d.ok());
+  REQUIRE(d->stock);
+  CHECK(d->stock->stock == s.stock);
+  CHECK(d->stock->next_offset == 77);
+
+  CHECK_FALSE(decode_partials(partials_key_stock(3), encode_stock(s)).ok());  // key != partition
+  CHECK_FALSE(decode_partials("stock|x", "{}").ok());
+  CHECK_FALSE(decode_partials("other|1", "{}").ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2), "[1,2]").ok());
+  // Found by fuzz_partials (fuzz/corpus/fuzz_partials/regression-huge-partition):
+  // a number too large for the field was converted with undefined behaviour.
+  CHECK_FALSE(decode_partials("stock|2", R"({"partition":29999999999999999999999})").ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2),
+                              R"({"partition":2,"instance":"a","next_offset":3e22,)"
+                              R"("published_at":1,"cells":{}})")
+                  .ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2),
+                              R"({"partition":2,"instance":"a","next_offset":1,"published_at":1,)"
+                              R"("cells":{"NBS-BB|red_cells|O-|available":18446744073709551615}})")
+                  .ok());
+  CHECK_FALSE(decode_partials(partials_key_stock(2),
+                              R"({"partition":2,"instance":"a","next_offset":1,"published_at":1,)"
+                              R"("cells":{"NBS-BB|red_cells|O-|available":"five"}})")
+                  .ok());
+}
+
+TEST_CASE("a national answer counts every partition once, from its server or its last "
+          "published counts, and says how fresh each share is",
+          "[engine][scale-out]") {
+  PartialsView view(KafkaConfig{});
+  const StockKey k{"NBS-BB", Category::red_cells, AboRh::o_neg, UnitStatus::available};
+  StockRecord remote;
+  remote.partition = 1;
+  remote.instance = "b";
+  remote.next_offset = 40;
+  remote.published_at = 1000;
+  remote.stock.apply(StockDelta{k, 3});
+  view.apply(Record{1, 0, partials_key_stock(1), encode_stock(remote), 0});
+  view.apply(Record{1, 1, partials_key_owner(1),
+                    encode_owner(OwnerRecord{1, "b", "http://b", false, 40, 40, 0, 1000}), 0});
+  // A zombie's older counts for the same partition do not roll it back.
+  StockRecord zombie;
+  zombie.partition = 1;
+  zombie.instance = "c";
+  zombie.next_offset = 10;
+  zombie.published_at = 1500;
+  view.apply(Record{1, 2, partials_key_stock(1), encode_stock(zombie), 0});
+
+  StockTable mine;
+  mine.apply(StockDelta{k, 2});
+  auto n = view.national({{0, mine}}, {{0, 12}}, 3, 1600);
+  CHECK(n.stock.count(k) == 5);
+  CHECK_FALSE(n.complete);  // partition 2 was never published
+  REQUIRE(n.partitions.size() == 3);
+  CHECK(n.partitions[0].source == "local");
+  CHECK(n.partitions[1].source == "partials");
+  CHECK(n.partitions[1].counted_from == "b");
+  CHECK(n.partitions[1].next_offset == 40);
+  CHECK(n.partitions[1].age_ms == 600);
+  CHECK(n.partitions[2].source == "missing");
+}
+
+TEST_CASE("three instances share the partitions, and one killed and one added under load change "
+          "nothing in the answers, which equal a single instance's",
+          "[engine][scale-out]") {
+  Group g;
+  const KnownStream stream = known_stream(600, "so");
+  // And reagent lots at a lab, spread over the partitions by their keys.
+  std::vector<std::pair<std::string, std::string>> reagents;  // key, JSON
+  const TimeMs now = test_clock().now();
+  for (int i = 0; i < 8; ++i) {
+    const std::string lot = "AA-" + std::to_string(i);
+    const json received = {{"id", "so-rg-" + std::to_string(i)}, {"type", "ReagentReceived"},
+                           {"at", format_rfc3339(now - 20 * kDay)}, {"facility", "NBS-LAB"},
+                           {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 100 + i},
+                           {"expires_at", format_rfc3339(now + 180 * kDay)}};
+    const json used = {{"id", "so-rgu-" + std::to_string(i)}, {"type", "ReagentConsumed"},
+                       {"at", format_rfc3339(now - 19 * kDay)}, {"facility", "NBS-LAB"},
+                       {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 3 * i + 1}};
+    reagents.emplace_back("reagent:anti-A:" + lot, received.dump());
+    reagents.emplace_back("reagent:anti-A:" + lot, used.dump());
+  }
+  const auto total = static_cast<std::int64_t>(stream.events.size() + reagents.size());
+  for (const char* name : {"a", "b", "c"}) g.start(name, "national");
+
+  std::atomic<int> failures{0};
+  std::atomic<std::size_t> produced{0};
+  std::thread generator([&] {
+    for (std::size_t i = 0; i < stream.events.size(); ++i) {
+      const Event& e = stream.events[i];
+      if (!g.producer->produce("hemoledger.events", e.din, encode_binary(e))) ++failures;
+      produced = i + 1;
+      if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (const auto& [key, value] : reagents) {
+      if (!g.producer->produce("hemoledger.events", key, value)) ++failures;
+    }
+    if (!g.producer->flush(10000)) ++failures;
+  });
+  auto wait_produced = [&](std::size_t n) {
+    while (produced.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  wait_produced(stream.events.size() / 3);
+  g.instances["b"].process->signal(SIGKILL);  // dies mid-run: its partitions move
+  g.instances["b"].process->wait();
+  wait_produced(2 * stream.events.size() / 3);
+  g.start("d", "national");  // joins mid-run: partitions move to it
+  generator.join();
+  REQUIRE(failures == 0);
+  REQUIRE(g.producer->delivery_failures() == 0);
+
+  // Settled: every partition served by exactly one live instance, caught up.
+  const std::vector<std::string> live{"a", "c", "d"};
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool settled = false;
+  while (!settled && std::chrono::steady_clock::now() < end) {
+    std::multiset<int> all;
+    std::int64_t committed = 0;
+    for (const auto& name : live) {
+      const int port = g.instances[name].port;
+      auto parts = serving(port);
+      all.insert(parts.begin(), parts.end());
+      auto h = get_json(port, "/health");
+      if (h) {
+        for (int p : parts) committed += next_offset_of(*h, p);
+      }
+    }
+    settled = all.size() == kPartitions && std::set<int>(all.begin(), all.end()).size() == kPartitions &&
+              committed >= total;
+    if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  for (const auto& name : live) INFO(name << ": " << read_file(g.instances[name].log).substr(0, 4000));
+  REQUIRE(settled);
+  CHECK(serving(g.instances["d"].port).size() > 0);  // the new instance took its share
+
+  // The reference: one instance alone reading the same topic.
+  Instance& solo = g.start("solo", "solo", false);
+  const auto solo_end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (committed_messages(solo.port) < total && std::chrono::steady_clock::now() < solo_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(committed_messages(solo.port) >= total);
+  auto solo_stock = get_json(solo.port, "/api/stock");
+  REQUIRE(solo_stock);
+  const auto reference = stock_cells_of(*solo_stock);
+  CHECK(reference == stream.expected);
+
+  // Every instance gives the same national stock once the partials of the
+  // others reached it, and says it counted every partition.
+  for (const auto& name : live) {
+    INFO("instance " << name);
+    std::optional<json> s;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {
+      s = get_json(g.instances[name].port, "/api/stock");
+      if (s && stock_cells_of(*s) == reference) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } while (std::chrono::steady_clock::now() < until);
+    REQUIRE(s);
+    CHECK(stock_cells_of(*s) == reference);
+    CHECK((*s)["freshness"]["complete"] == true);
+    CHECK((*s)["freshness"]["partitions"].size() == kPartitions);
+  }
+
+  // A unit asked of any instance is answered by its owner, exactly as alone.
+  for (int i = 0; i < 600; i += 37) {
+    const std::string path = "/api/units/" + din_for(i);
+    auto alone = get_json(solo.port, path);
+    REQUIRE(alone);
+    for (const auto& name : live) {
+      int status = 0;
+      auto j = get_following(g.instances[name].port, path, &status);
+      INFO(name << " " << path);
+      REQUIRE(j);
+      CHECK(status == 200);
+      CHECK(*j == *alone);
+    }
+  }
+  // Pick lists and days of supply span partitions too: from any instance
+  // they are the single instance's.
+  auto pick_units = [](const json& body) {
+    std::vector<std::string> out;
+    for (const auto& u : body["units"]) out.push_back(u.value("din", "") + "/" + u.value("product", ""));
+    return out;
+  };
+  const std::string pick = "/api/pick?facility=NBS-BB&category=red_cells&abo_rh=O%2B";
+  auto solo_pick = get_json(solo.port, pick);
+  auto solo_supply = get_json(solo.port, "/api/supply?category=plasma");
+  REQUIRE(solo_pick);
+  REQUIRE(solo_supply);
+  CHECK_FALSE(pick_units(*solo_pick).empty());
+  auto solo_reagents = get_json(solo.port, "/api/reagents");
+  REQUIRE(solo_reagents);
+  CHECK_FALSE((*solo_reagents)["governorates"].empty());
+  for (const auto& name : live) {
+    INFO("pick and supply from instance " << name);
+    auto p = get_json(g.instances[name].port, pick);
+    auto s = get_json(g.instances[name].port, "/api/supply?category=plasma");
+    REQUIRE(p);
+    REQUIRE(s);
+    CHECK(pick_units(*p) == pick_units(*solo_pick));
+    CHECK((*s)["governorates"] == (*solo_supply)["governorates"]);
+    CHECK((*s)["freshness"]["complete"] == true);
+    auto r = get_json(g.instances[name].port, "/api/reagents");
+    REQUIRE(r);
+    CHECK((*r)["governorates"] == (*solo_reagents)["governorates"]);
+  }
+
+  // Alerts: the alert leader judges them on the national picture, and every
+  // instance gives its answer; the open alerts are the single instance's
+  // (same kinds, places, groups and severities).
+  auto open_alerts = [](const json& body) {
+    std::set<std::string> out;
+    for (const auto& a : body["alerts"]) {
+      out.insert(a.value("key", "") + " " + a.value("severity", ""));
+    }
+    return out;
+  };
+  auto solo_alerts = get_json(solo.port, "/api/alerts");
+  REQUIRE(solo_alerts);
+  const auto expected_alerts = open_alerts(*solo_alerts);
+  CHECK_FALSE(expected_alerts.empty());
+  for (const auto& name : live) {
+    INFO("alerts from instance " << name);
+    std::optional<json> a;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {
+      a = get_json(g.instances[name].port, "/api/alerts");
+      if (a && a->contains("alerts") && open_alerts(*a) == expected_alerts) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    } while (std::chrono::steady_clock::now() < until);
+    REQUIRE(a);
+    CHECK(open_alerts(*a) == expected_alerts);
+  }
+
+  int status = 0;
+  auto redirect = get_json(g.instances["a"].port, "/api/units/" + din_for(1), &status);
+  REQUIRE(redirect);
+  if (status == 307) {
+    CHECK((*redirect)["code"] == "elsewhere");
+  } else {
+    CHECK(status == 200);  // a serves that partition itself
+  }
+
+  // Each instance holds only what it serves, and its state is what its own
+  // journal replays to.
+  for (const auto& name : live) {
+    g.instances[name].process->signal(SIGTERM);
+    REQUIRE(g.instances[name].process->wait_for(30));
+    const std::string rlog = g.dir.path() + "/rebuild-" + name + ".log";
+    Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances[name].data},
+                  {}, rlog);
+    const int rs = rebuild.wait();
+    INFO(read_file(rlog));
+    CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
+  }
+}
+
+TEST_CASE("when the alert leader dies the next one continues its alerts instead of raising them "
+          "again",
+          "[engine][scale-out]") {
+  Group g;
+  const KnownStream stream = known_stream(300, "lead");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  for (const char* name : {"a", "b"}) g.start(name, "national");
+  for (const Event& e : stream.events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+
+  auto leader_of = [&](const std::vector<std::string>& names) -> std::string {
+    for (const auto& n : names) {
+      if (serving(g.instances[n].port).count(0)) return n;
+    }
+    return "";
+  };
+  auto open_alerts = [](const json& body) {
+    std::map<std::string, std::string> out;  // key -> severity
+    for (const auto& a : body["alerts"]) out[a.value("key", "")] = a.value("severity", "");
+    return out;
+  };
+  // Settled, with the leader's alerts in place.
+  std::string leader;
+  std::optional<json> before;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < end) {
+    std::int64_t committed = 0;
+    std::set<int> all;
+    for (const char* n : {"a", "b"}) {
+      auto parts = serving(g.instances[n].port);
+      all.insert(parts.begin(), parts.end());
+      auto h = get_json(g.instances[n].port, "/health");
+      if (h) {
+        for (int p : parts) committed += next_offset_of(*h, p);
+      }
+    }
+    leader = leader_of({"a", "b"});
+    if (static_cast<int>(all.size()) == kPartitions && committed >= total && !leader.empty()) {
+      before = get_json(g.instances[leader].port, "/api/alerts");
+      // Stable: the same answer twice, a second apart.
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      auto again = get_json(g.instances[leader].port, "/api/alerts");
+      if (before && again && !(*before)["alerts"].empty() &&
+          (*before)["last_seq"] == (*again)["last_seq"]) {
+        break;
+      }
+    }
+    before.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  REQUIRE(before);
+  const auto open_before = open_alerts(*before);
+  const auto seq_before = before->value("last_seq", std::uint64_t{0});
+
+  const std::string survivor = leader == "a" ? "b" : "a";
+  g.instances[leader].process->signal(SIGKILL);
+  g.instances[leader].process->wait();
+
+  // The survivor restores the dead leader's partitions, leads, and continues.
+  std::optional<json> after;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < until) {
+    if (serving(g.instances[survivor].port).size() == kPartitions) {
+      after = get_json(g.instances[survivor].port, "/api/alerts");
+      if (after && open_alerts(*after) == open_before) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  INFO("before: " << before->dump().substr(0, 3000));
+  INFO("after: " << (after ? after->dump().substr(0, 3000) : "none"));
+  REQUIRE(after);
+  CHECK(open_alerts(*after) == open_before);
+  CHECK(after->value("last_seq", std::uint64_t{0}) >= seq_before);
+  auto changes = get_json(g.instances[survivor].port, "/api/alerts?since=0");
+  REQUIRE(changes);
+  for (const auto& c : (*changes)["changes"]) {
+    INFO(c.dump());
+    const std::string key = c["alert"].value("key", "");
+    CHECK(c.value("seq", std::uint64_t{0}) > seq_before);  // the survivor's own, after the leader's
+    if (open_before.count(key)) CHECK(c["action"] != "raised");
+  }
+}

@@ -36,6 +36,9 @@
 
 #include "engine/io/clock.h"
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/metrics.h"
+#include "engine/ledger/outbox.h"
+#include "engine/ledger/replay.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -47,6 +50,8 @@ namespace hemoledger {
 
 class PartialsView;
 class NationalAlerts;
+class BatchApplier;
+struct PendingRejection;
 
 struct EngineOptions {
   std::string data_dir = "hemoledger-data";
@@ -71,18 +76,6 @@ struct EngineOptions {
   // The one clock (engine/io/clock.h): Kafka record timestamps are put on it
   // (recorded_at, the from_the_future check) and scale-out records are dated by it.
   Clock clock;
-};
-
-struct EngineMetrics {
-  std::atomic<std::uint64_t> applied{0}, rejected{0}, duplicates{0}, batches{0};
-  std::atomic<std::uint64_t> commit_micros_total{0}, commit_micros_last{0};
-  // Where the apply loop's time goes besides: reading from Kafka (polls that
-  // returned messages), the RocksDB write inside each commit, and handing
-  // recalls, alert changes and scale-out records to Kafka between batches.
-  std::atomic<std::uint64_t> poll_micros_total{0}, write_micros_total{0}, send_micros_total{0};
-  std::atomic<std::uint64_t> alert_units{0};  // available units the alert model holds
-  std::atomic<std::uint64_t> forwarded_rejections{0};
-  std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};
 };
 
 struct EngineStatus {
@@ -162,10 +155,11 @@ class Engine {
   Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
          std::unique_ptr<Store> store);
   [[nodiscard]] Status load();
-  [[nodiscard]] Status forward_pending_rejections();
+  [[nodiscard]] Status commit(Store::Batch& batch);
+  void after_commit(const BatchApplier& applier, const AlertState& state,
+                    std::size_t alert_changes, std::map<std::int32_t, StockTable> new_stock);
+
   [[nodiscard]] Status load_alert_model();
-  [[nodiscard]] Status run_lookbacks();
-  [[nodiscard]] Status forward_alert_changes();
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
   void on_revoked();
@@ -199,87 +193,22 @@ class Engine {
   std::set<std::int32_t> partials_dirty_;
   std::chrono::steady_clock::time_point last_partials_{}, last_heartbeat_{};
   std::unique_ptr<PartialsView> view_;
-  std::size_t lookbacks_done_ = 0;        // lookback requests of the view handled
-  std::set<std::string> recalls_sent_;    // recall ids produced by this process
-  // `tracker` (may be null) counts the recalls produced.
-  [[nodiscard]] Status recall_earlier_units(const PendingLookback& l, bool served_only,
-                                            const std::shared_ptr<DeliveryTracker>& tracker);
   // Scale-out: the alert leader's national model (null elsewhere).
   std::unique_ptr<NationalAlerts> national_;
   std::uint64_t national_version_ = 0;
   std::chrono::steady_clock::time_point last_national_{};
   [[nodiscard]] Status evaluate_national_alerts();
 
-  std::map<std::int32_t, std::int64_t> forward_next_;  // next rejection position to forward
   std::map<std::int32_t, std::int64_t> base_;  // journal position of offset 0, this cluster
   // Apply thread only:
   std::unique_ptr<AlertModel> alerts_;
   AlertState alert_state_;
-  std::uint64_t alerts_forwarded_ = 0;  // next alert change to send to Kafka
-  // Sent and not yet known delivered: changes up to alerts_sending_, and the
-  // lookbacks whose recalls (or scale-out requests) are on their way. The
-  // apply loop never waits for Kafka: it looks again between batches.
-  std::shared_ptr<DeliveryTracker> alerts_delivery_;
-  std::uint64_t alerts_sending_ = 0;
-  std::shared_ptr<DeliveryTracker> lookbacks_delivery_;
-  std::vector<PendingLookback> lookbacks_sending_;
-  // A round is due when either holds: the lookbacks committed since the last
-  // round, or the stored ones to read (at the start, after a failure, a move).
-  std::vector<PendingLookback> lookbacks_new_;
-  bool lookbacks_scan_ = true;
-  std::vector<std::pair<std::int32_t, std::string>> lookbacks_done_keys_;  // to delete at the next commit
-  // Puts the deletion of lookbacks_done_keys_ into `batch`.
-  void delete_done_lookbacks(Store::Batch& batch) const;
-  std::atomic<std::uint64_t> committed_alert_seq_{0};
   EngineMetrics metrics_;
+  RejectionOutbox rejections_;
+  AlertOutbox alert_outbox_;
+  LookbackOutbox lookbacks_;
   std::string failpoint_spec_;
   std::uint64_t failpoint_batch_ = 0;
 };
-
-// One partition's journal replayed through the projector in offset order
-// (projections/partition_replay.h, the one replay of an event). With `until`,
-// events that happened after it are skipped (and an event the projector then
-// refuses is skipped too); without, every journaled event must be accepted
-// again or the replay fails with "replay_diverged". Reads only that partition;
-// rebuild() does not use it (it reads the whole journal once).
-using ReplayedPartition = PartitionState;
-[[nodiscard]] Result<ReplayedPartition> replay_partition(const Store& store,
-                                                         const ReferenceData& ref,
-                                                         const Rules& rules, std::int32_t partition,
-                                                         std::optional<TimeMs> until);
-
-// Stock as it was at instant `at`: the journal replayed up to it. Costs a
-// replay of the whole journal.
-[[nodiscard]] Result<StockTable> stock_at(const Store& store, const ReferenceData& ref,
-                                          const Rules& rules, TimeMs at);
-
-// Recomputes every projection from the journal, read once: all partitions
-// together, batch by recorded batch, feeding the alert model at each recorded
-// boundary as the engine did (replay_alerts), then compared (and with `write`
-// replaced) partition by partition. With `write` false it only compares; with `write` true it also replaces the stored projections (the
-// engine must not be running). `equal` says whether the recomputed state was
-// identical to the stored (live) state.
-struct RebuildReport {
-  std::uint64_t events = 0;
-  std::uint64_t donations = 0;
-  std::uint64_t reagent_lots = 0;
-  bool equal = true;
-  std::vector<std::string> differences;  // first few, for people
-  double seconds = 0;
-};
-[[nodiscard]] Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref,
-                                            const Rules& rules, bool write,
-                                            const SupplyConfig& supply = {});
-
-// The alert changes and open alerts a replay of the journal produces, batch by
-// recorded batch (Store::scan_batch_ends), with a fresh alert model: the same
-// single pass as rebuild(), which also yields every partition's projections.
-struct ReplayedAlerts {
-  std::vector<AlertChange> changes;
-  std::map<std::string, Alert> open;
-  AlertState state;
-};
-[[nodiscard]] Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
-                                                   const Rules& rules, const SupplyConfig& supply);
 
 }  // namespace hemoledger

@@ -1,0 +1,360 @@
+#include "engine/ledger/batch_applier.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "engine/ledger/outbox.h"
+#include "events/binary_codec.h"
+#include "projections/indexes.h"
+#include "projections/reagents.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
+// the text dump() gives the same object (keys in order), without building it.
+std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
+  return "{\"offset\":" + std::to_string(pos) + ",\"partition\":" + std::to_string(partition) +
+         ",\"status\":\"applied\"}";
+}
+
+// The stored rejection: where, why, what the event was (when it decoded), and the raw bytes.
+json rejection_json(const Record& r, std::int64_t pos, const Error& err, const Event* e) {
+  json j = {{"partition", r.partition}, {"offset", pos}, {"code", err.code},
+            {"message", err.message}};
+  if (e) {
+    j["event_id"] = e->id;
+    j["type"] = std::string(to_string(e->type));
+    if (!e->din.empty()) j["din"] = e->din;
+    if (!e->product.empty()) j["product"] = e->product;
+    if (!e->reagent.empty()) {
+      j["reagent"] = e->reagent;
+      j["lot"] = e->lot;
+    }
+    j["facility"] = e->facility;
+  }
+  if (r.timestamp != 0) j["recorded_at"] = format_rfc3339(r.timestamp);
+  j["raw"] = r.value.size() <= 4096 ? r.value : r.value.substr(0, 4096);
+  return j;
+}
+
+constexpr std::string_view kDuplicateEvent = "duplicate_event";
+
+}  // namespace
+
+BatchApplier::BatchApplier(Context context, std::map<std::int32_t, std::int64_t> next)
+    : ctx_(std::move(context)), next_(std::move(next)), clock_(ctx_.alerts.clock()) {}
+
+Status BatchApplier::apply(const std::vector<Record>& records) {
+  if (auto s = read_ahead(records); !s) return s;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (auto s = apply_one(records[i], i); !s) return s;
+  }
+  return {};
+}
+
+// Phase 1: every record decoded up front, so that the outcomes of their event
+// ids (the idempotence check) are read in one MultiGet, not one Get each.
+Status BatchApplier::read_ahead(const std::vector<Record>& records) {
+  predecoded_.assign(records.size(), std::nullopt);
+  prior_outcomes_.assign(records.size(), std::nullopt);
+  prior_read_.assign(records.size(), false);
+  std::vector<std::pair<std::int32_t, std::string_view>> ids;
+  std::vector<std::size_t> of;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    auto it = next_.find(r.partition);
+    if (it != next_.end() && r.offset < it->second) continue;
+    predecoded_[i] = decode_event(r.value);
+    if (!*predecoded_[i]) continue;
+    ids.emplace_back(r.partition, (*predecoded_[i])->id);
+    of.push_back(i);
+  }
+  auto found = ctx_.store.outcomes(ids);
+  if (!found) return found.error();
+  for (std::size_t k = 0; k < of.size(); ++k) {
+    prior_outcomes_[of[k]] = std::move((*found)[k]);
+    prior_read_[of[k]] = true;
+  }
+  return {};
+}
+
+Status BatchApplier::apply_one(const Record& r, std::size_t index) {
+  auto it = next_.find(r.partition);
+  if (it != next_.end() && r.offset < it->second) return {};  // already committed
+  if (it != next_.end() && r.offset > it->second) {
+    spdlog::warn("partition {}: offsets {}..{} were not delivered (retention or a new cluster)",
+                 r.partition, it->second, r.offset - 1);
+  }
+  next_[r.partition] = r.offset + 1;
+  auto base = ctx_.base_of(r.partition);
+  if (!base) return base.error();
+  const Admitted a{r, *base + r.offset, index};
+  batch_ends_[r.partition] = a.pos + 1;
+
+  auto admitted = admit(a);
+  if (!admitted) return admitted.error();
+  if (!*admitted) return {};
+  const Event& e = **admitted;
+  if (e.type == EventType::clock_ticked) {
+    apply_tick(a, e);
+    return {};
+  }
+  if (is_reagent_event(e.type)) return apply_reagent(a, e);
+  return apply_donation(a, e);
+}
+
+// Phase 2: what may not reach the projector at all.
+Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
+  const Record& r = a.record;
+  auto decoded =
+      predecoded_[a.index] ? std::move(*predecoded_[a.index]) : decode_event(r.value);
+  if (!decoded) {
+    reject(a, decoded.error(), nullptr);
+    return std::optional<Event>{};
+  }
+  Event& e = *decoded;
+  if (e.recorded_at == 0) e.recorded_at = r.timestamp;
+  // Dated more than a day after the broker received it: a device's clock is
+  // wrong (the broker's timestamp, not a field the client can set). Not
+  // re-checked on replay: the journal holds only events that passed.
+  if (r.timestamp != 0) {
+    if (auto s = check_plausible_time(e, r.timestamp); !s) {
+      reject(a, s.error(), &e);
+      return std::optional<Event>{};
+    }
+  }
+  if (r.key != event_key(e)) {
+    reject(a,
+           make_error(r.key.empty() ? "missing_key" : "key_mismatch",
+                      is_reagent_event(e.type)
+                          ? "The Kafka message key must be " + event_key(e) +
+                                " so that a reagent lot's events stay in order."
+                          : "The Kafka message key must be the DIN (" + e.din +
+                                ") so that a donation's events stay in order."),
+           &e);
+    return std::optional<Event>{};
+  }
+  auto duplicate = is_duplicate(a, e);
+  if (!duplicate) return duplicate.error();
+  if (*duplicate) {
+    reject(a,
+           make_error(std::string(kDuplicateEvent),
+                      "Event " + e.id + " was already applied; the repeat changes nothing."),
+           &e);
+    return std::optional<Event>{};
+  }
+  return std::optional<Event>(std::move(e));
+}
+
+// Idempotence: an id already applied is ignored (rejected ids may retry).
+Result<bool> BatchApplier::is_duplicate(const Admitted& a, const Event& e) {
+  const std::int32_t p = a.record.partition;
+  if (applied_ids_[p].count(e.id) > 0) return true;
+  auto prior = prior_read_[a.index] ? Result<std::optional<std::string>>(prior_outcomes_[a.index])
+                                    : ctx_.store.outcome(p, e.id);
+  if (!prior) return prior.error();
+  return prior->has_value() &&
+         json::parse(**prior, nullptr, false).value("status", "") == "applied";
+}
+
+void BatchApplier::reject(const Admitted& a, const Error& err, const Event* e) {
+  const Record& r = a.record;
+  const std::string text = dump(rejection_json(r, a.pos, err, e));
+  batch_.put_rejection(r.partition, a.pos, text);
+  const bool duplicate = err.code == kDuplicateEvent;
+  if (e && !duplicate) {
+    batch_.put_outcome(r.partition, e->id,
+                       dump({{"status", "rejected"}, {"partition", r.partition},
+                             {"offset", a.pos}, {"code", err.code},
+                             {"message", err.message}}));
+  }
+  rejections_.push_back({r.partition, a.pos, r.key, text});
+  ++(duplicate ? n_dup_ : n_rejected_);
+}
+
+void BatchApplier::record_applied(const Admitted& a, const Event& e) {
+  const std::int32_t p = a.record.partition;
+  clock_ = std::max({clock_, e.at, e.recorded_at});
+  applied_ids_[p].insert(e.id);
+  batch_.put_journal(p, a.pos, encode_binary(e));
+  batch_.put_outcome(p, e.id, applied_outcome(p, a.pos));
+  ++n_applied_;
+}
+
+// Time passes; nothing else changes. A tick may not run ahead of Kafka's
+// own timestamp: the clock of every alert would jump with it.
+void BatchApplier::apply_tick(const Admitted& a, const Event& e) {
+  if (e.at > e.recorded_at + kMinute) {
+    reject(a,
+           make_error("implausible_tick",
+                      "A clock tick dated after the time Kafka received it is refused."),
+           &e);
+    return;
+  }
+  record_applied(a, e);
+}
+
+Status BatchApplier::apply_reagent(const Admitted& a, const Event& e) {
+  const std::int32_t p = a.record.partition;
+  const DinKey lkey{p, reagent_lot_key(e.reagent, e.lot)};
+  auto lot_it = touched_lots_.find(lkey);
+  std::optional<ReagentLot> stored_lot;
+  if (lot_it == touched_lots_.end()) {
+    auto l = ctx_.store.reagent_lot(p, lkey.second);
+    if (!l) return l.error();
+    stored_lot = std::move(*l);
+    lot_index_before_[lkey] =
+        stored_lot ? reagent_index_entries(*stored_lot) : std::vector<IndexEntry>{};
+  }
+  const ReagentLot* lot_before =
+      lot_it != touched_lots_.end() ? &lot_it->second : (stored_lot ? &*stored_lot : nullptr);
+  auto lot_applied = apply_reagent_event(ctx_.ref, lot_before, e);
+  if (!lot_applied) {
+    reject(a, lot_applied.error(), &e);
+    return {};
+  }
+  for (const auto& u : lot_applied->usage) {
+    const auto ukey = std::make_pair(p, u.key);
+    auto uit = usage_.find(ukey);
+    if (uit == usage_.end()) {
+      auto current = ctx_.store.reagent_usage(p, u.key);
+      if (!current) return current.error();
+      uit = usage_.emplace(ukey, *current).first;
+    }
+    uit->second += u.change;
+    usage_deltas_.push_back(u);
+  }
+  touched_lots_[lkey] = std::move(lot_applied->after);
+  record_applied(a, e);
+  return {};
+}
+
+Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
+  const std::int32_t p = a.record.partition;
+  const DinKey key{p, e.din};
+  auto found = touched_.find(key);
+  bool exists = found != touched_.end();
+  const bool loaded = !exists;
+  if (loaded) {
+    auto d = ctx_.store.donation(p, e.din);
+    if (!d) return d.error();
+    index_before_[key] = *d ? index_entries(**d) : std::vector<IndexEntry>{};
+    exists = d->has_value();
+    found = touched_.emplace(key, exists ? std::move(**d) : Donation{}).first;
+  }
+  // Applied in place (the projector's apply_event_in_place: the same rules
+  // without copying the donation's history); a refusal changes nothing.
+  Donation& donation = found->second;
+  const bool was_positive = exists && donation.tti_positive;
+  auto applied = apply_event_in_place(ctx_.ref, ctx_.rules, donation, exists, e);
+  if (!applied) {
+    if (loaded) touched_.erase(found);
+    reject(a, applied.error(), &e);
+    return {};
+  }
+  for (const auto& delta : applied->stock) stock_change_[p].apply(delta);
+  for (const auto& delta : applied->demand) {
+    if (auto s = count_demand(p, delta); !s) return s;
+  }
+  note_lookback(a, e, donation, was_positive);
+  record_applied(a, e);
+  return {};
+}
+
+Status BatchApplier::count_demand(std::int32_t partition, const DemandDelta& delta) {
+  const auto dkey = std::make_pair(partition, delta.key);
+  auto it = demand_.find(dkey);
+  if (it == demand_.end()) {
+    auto current = ctx_.store.demand(partition, delta.key);
+    if (!current) return current.error();
+    it = demand_.emplace(dkey, *current).first;
+  }
+  it->second += delta.change;
+  demand_deltas_.push_back(delta);
+  return {};
+}
+
+// A positive screen with a lookback: the donor's earlier units are to be
+// recalled (the engine's lookback outbox produces the recalls once committed).
+void BatchApplier::note_lookback(const Admitted& a, const Event& e, const Donation& d,
+                                 bool was_positive) {
+  if (e.type != EventType::test_resulted || !d.tti_positive || was_positive || d.donor.empty()) {
+    return;
+  }
+  const TestDef* t = ctx_.ref.test(e.test);
+  if (!t || t->lookback_hours <= 0) return;
+  const PendingLookback l{a.record.partition, e.din, d.donor, e.test, d.facility, e.at,
+                          d.collected_at};
+  batch_.put_lookback(l);
+  new_lookbacks_.push_back(l);
+}
+
+// Indexes change by difference; the alert model sees the same changes (it
+// ignores the kinds it does not keep).
+void BatchApplier::update_index(std::int32_t p, const std::vector<IndexEntry>& before,
+                                const std::vector<IndexEntry>& after) {
+  for (const auto& entry : before) {
+    if (std::find(after.begin(), after.end(), entry) == after.end()) {
+      batch_.delete_index(p, entry);
+      ctx_.alerts.on_index(entry, false);
+    }
+  }
+  for (const auto& entry : after) {
+    if (std::find(before.begin(), before.end(), entry) == before.end()) {
+      batch_.put_index(p, entry);
+      ctx_.alerts.on_index(entry, true);
+    }
+  }
+}
+
+std::map<std::int32_t, StockTable> BatchApplier::write_projections(
+    const std::function<StockTable(std::int32_t)>& stock_before) {
+  for (const auto& [key, lot] : touched_lots_) {
+    batch_.put_reagent_lot(key.first, lot);
+    ctx_.alerts.set_reagent_lot(lot);
+    update_index(key.first, lot_index_before_[key], reagent_index_entries(lot));
+  }
+  for (const auto& [ukey, count] : usage_) batch_.put_reagent_usage(ukey.first, ukey.second, count);
+  for (const auto& u : usage_deltas_) ctx_.alerts.on_reagent_usage(u.key, u.change);
+  for (const auto& [key, d] : touched_) {
+    batch_.put_donation(key.first, key.second, encode_donation(d));
+    update_index(key.first, index_before_[key], index_entries(d));
+  }
+  for (const auto& [dkey, count] : demand_) batch_.put_demand(dkey.first, dkey.second, count);
+  std::map<std::int32_t, StockTable> new_stock;
+  for (const auto& [p, change] : stock_change_) {
+    StockTable& table = new_stock[p];
+    table = stock_before(p);
+    for (const auto& [k, n] : change.cells()) {
+      table.apply(StockDelta{k, n});
+      batch_.put_stock(p, k, table.count(k));
+    }
+  }
+  return new_stock;
+}
+
+void BatchApplier::advance_alert_clock() { ctx_.alerts.advance_clock(clock_); }
+
+std::vector<AlertChange> BatchApplier::evaluate_alerts(const AlertState& prior,
+                                                       std::uint64_t forwarded) {
+  AlertModel& alerts = ctx_.alerts;
+  for (const auto& [p, change] : stock_change_) {
+    for (const auto& [k, n] : change.cells()) alerts.on_stock(k, n);
+  }
+  for (const auto& d : demand_deltas_) alerts.on_demand(d.key, d.change);
+  std::vector<AlertChange> changes = alerts.evaluate();
+  state_ = AlertState{alerts.seq(), alerts.clock(), prior.batch + 1};
+  put_alert_outcome(batch_, alerts, changes, state_, forwarded, ctx_.ref);
+  batch_.put_batch_end(state_.batch, batch_ends_);
+  return changes;
+}
+
+}  // namespace hemoledger

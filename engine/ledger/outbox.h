@@ -1,0 +1,142 @@
+// The apply loop's outbox: what a committed batch leaves to send to Kafka,
+// at least once, without the loop ever waiting for Kafka.
+//
+//   RejectionOutbox  rejections, to the rejected topic; the next position to
+//                    forward per partition is stored with every commit.
+//   AlertOutbox      committed alert changes, to the alerts topic; the cursor
+//                    moves once Kafka has acknowledged them all (each change
+//                    carries its seq, so a reader can drop the repeats a
+//                    restart may send).
+//   LookbackOutbox   positive screens with a lookback: UnitRecalled for the
+//                    donor's earlier in-date units (recall ids are per unit,
+//                    so running a lookback twice recalls each unit once), or,
+//                    in a scale-out group, a request to every instance on
+//                    the partials topic; a lookback's record is deleted with
+//                    the next commit once Kafka has its recalls.
+//
+// Each send() looks at the last round first: settled and delivered moves the
+// cursor, failed sends again. A null producer sends nothing.
+// Threading: the apply thread only (the AlertOutbox's committed seq may be
+// read from any thread).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/kafka/kafka.h"
+#include "engine/storage/store.h"
+#include "projections/alerts.h"
+#include "projections/lookback.h"
+
+namespace hemoledger {
+
+class PartialsView;
+struct EngineMetrics;
+struct PendingRejection;
+
+class RejectionOutbox {
+ public:
+  RejectionOutbox(Store& store, Producer* producer, std::string topic, EngineMetrics& metrics);
+  // The stored positions, at start-up.
+  [[nodiscard]] Status load();
+  // Every partition's next position to forward, into the batch being committed.
+  void put_cursors(Store::Batch& batch) const;
+  // After a commit: the batch's rejections (at least once; a failure leaves
+  // them to forward_stored()).
+  void forward(const std::vector<PendingRejection>& rejections);
+  // At start-up: what an earlier process stored and did not forward.
+  [[nodiscard]] Status forward_stored();
+  // Scale-out: partitions given to another instance leave the cursors.
+  void drop(const std::set<std::int32_t>& partitions);
+
+ private:
+  Store& store_;
+  Producer* producer_;
+  std::string topic_;
+  EngineMetrics& metrics_;
+  std::map<std::int32_t, std::int64_t> next_;  // next rejection position to forward
+};
+
+class AlertOutbox {
+ public:
+  AlertOutbox(const Store& store, Producer* producer, std::string topic, EngineMetrics& metrics);
+  // The stored cursor, at start-up.
+  [[nodiscard]] Status load();
+  // The next change to send, stored with every commit of alert changes.
+  std::uint64_t cursor() const { return forwarded_; }
+  // A new alert leader: the changes before `seq` were the last leader's to send.
+  void skip_to(std::uint64_t seq) { forwarded_ = std::max(forwarded_, seq); }
+  // The last change committed (0: none yet); thread-safe.
+  std::uint64_t committed() const { return committed_.load(); }
+  void set_committed(std::uint64_t seq) { committed_ = seq; }
+  // Sends the committed changes not yet sent (at most 10,000 a round).
+  [[nodiscard]] Status send();
+
+ private:
+  const Store& store_;
+  Producer* producer_;
+  std::string topic_;
+  EngineMetrics& metrics_;
+  std::uint64_t forwarded_ = 1;  // next change to send
+  std::atomic<std::uint64_t> committed_{0};
+  // Sent and not yet known delivered: changes up to sending_.
+  std::shared_ptr<DeliveryTracker> delivery_;
+  std::uint64_t sending_ = 0;
+};
+
+class LookbackOutbox {
+ public:
+  // `view`: the partials of a scale-out group (null for a single instance);
+  // `serves(p)`: whether this instance serves partition p.
+  LookbackOutbox(const Store& store, Producer* producer, const KafkaConfig& kafka,
+                 const PartialsView* view, std::function<bool(std::int32_t)> serves,
+                 EngineMetrics& metrics);
+  // After a commit: the lookbacks it recorded, and the records it deleted.
+  void committed(const std::vector<PendingLookback>& fresh);
+  // The records of lookbacks done, deleted in the batch being committed.
+  void put_deletions(Store::Batch& batch) const;
+  bool has_deletions() const { return !done_keys_.empty(); }
+  // Scale-out: new partitions were restored; answer every request again.
+  void answer_requests_again() { requests_done_ = 0; }
+  // The next round reads the stored lookbacks (some were dropped with their partitions).
+  void rescan() { scan_ = true; }
+  [[nodiscard]] Status send();
+
+ private:
+  [[nodiscard]] Status answer_requests();
+  // Whether the last round is settled; a failure asks for a full round.
+  [[nodiscard]] Status settle_last_round(bool& settled);
+  [[nodiscard]] Status recall_earlier_units(const PendingLookback& l, bool served_only,
+                                            const std::shared_ptr<DeliveryTracker>& tracker);
+
+  const Store& store_;
+  Producer* producer_;
+  const KafkaConfig& kafka_;
+  const PartialsView* view_;
+  std::function<bool(std::int32_t)> serves_;
+  EngineMetrics& metrics_;
+  std::size_t requests_done_ = 0;      // lookback requests of the view handled
+  std::set<std::string> recalls_sent_;  // recall ids produced by this process
+  std::shared_ptr<DeliveryTracker> delivery_;
+  std::vector<PendingLookback> sending_;
+  // A round is due when either holds: the lookbacks committed since the last
+  // round, or the stored ones to read (at the start, after a failure, a move).
+  std::vector<PendingLookback> new_;
+  bool scan_ = true;
+  std::vector<std::pair<std::int32_t, std::string>> done_keys_;  // to delete at the next commit
+};
+
+// The alert model's evaluation in a batch: the open alerts that changed,
+// the changes, the state and the outbox's cursor.
+void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
+                       const std::vector<AlertChange>& changes, const AlertState& state,
+                       std::uint64_t cursor, const ReferenceData& ref);
+
+}  // namespace hemoledger

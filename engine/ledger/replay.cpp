@@ -1,0 +1,361 @@
+#include "engine/ledger/replay.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "events/binary_codec.h"
+#include "projections/partition_replay.h"
+
+namespace hemoledger {
+
+using nlohmann::json;
+
+namespace {
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+namespace {
+
+Error unreadable(std::int32_t p, std::int64_t off, const Error& e) {
+  return make_error("corrupt_journal", "Journal entry " + std::to_string(p) + "/" +
+                                           std::to_string(off) + " cannot be read: " + e.message);
+}
+
+Error diverged(std::int32_t p, std::int64_t off, const Error& e) {
+  return make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
+                                           std::to_string(off) + " is rejected on replay: " +
+                                           e.message);
+}
+
+// Runs work(i) for every i in [0, n) on up to as many threads as the machine
+// has cores (this one included), each i once; the first failure in index
+// order is returned. Partitions replay independently, so a rebuild uses
+// every core (bench/README.md, rebuild).
+Status for_each_on_cores(std::size_t n, const std::function<Status(std::size_t)>& work) {
+  std::vector<Status> results(n);
+  std::atomic<std::size_t> next{0};
+  auto loop = [&] {
+    for (std::size_t i = next++; i < n; i = next++) results[i] = work(i);
+  };
+  const std::size_t helpers =
+      std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency())) - (n > 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back(loop);
+  loop();
+  for (auto& t : threads) t.join();
+  for (auto& r : results) {
+    if (!r) return r;
+  }
+  return {};
+}
+
+// Applies partition p's journal entries at positions [from, end) to `replay`,
+// each read once. Without `until` every entry must be accepted again; with it,
+// events after `until` and events the projector then refuses are skipped.
+Status replay_range(const Store& store, std::int32_t p, std::int64_t from, std::int64_t end,
+                    std::optional<TimeMs> until, PartitionReplay& replay) {
+  std::optional<Error> failure;
+  Event e;
+  auto s = store.scan_journal(p, from, [&](std::int64_t off, std::string_view bytes) {
+    if (off >= end) return false;
+    if (auto d = decode_binary_into(bytes, e); !d) {
+      failure = unreadable(p, off, d.error());
+      return false;
+    }
+    if (until && e.at > *until) return true;
+    if (auto a = replay.apply(e); !a) {
+      // A complete replay must accept every journaled event; a replay up to an
+      // instant may meet an event whose prerequisite happened later.
+      if (until) return true;
+      failure = diverged(p, off, a.error());
+      return false;
+    }
+    return true;
+  });
+  if (!s) return s;
+  if (failure) return *failure;
+  return {};
+}
+
+// The whole journal read once: every partition's projections and, when
+// batches were recorded, the alert model fed batch by recorded batch
+// (Store::scan_batch_ends) with what each batch changed, as the engine fed it.
+struct ReplayedJournal {
+  std::map<std::int32_t, PartitionReplay> partitions;
+  bool alerts_recorded = false;
+  ReplayedAlerts alerts;
+};
+
+Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
+                                       const Rules& rules, const SupplyConfig& supply) {
+  ReplayedJournal out;
+  constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
+  std::map<std::int32_t, std::int64_t> position;
+  auto replay_of = [&](std::int32_t p) -> PartitionReplay& {
+    auto it = out.partitions.find(p);
+    if (it == out.partitions.end()) {
+      it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true).first;
+    }
+    return it->second;
+  };
+  for (auto p : store.partitions()) replay_of(p);
+  // Journal ranges of several partitions, replayed side by side.
+  struct Range {
+    std::int32_t partition;
+    std::int64_t from, end;
+    PartitionReplay* replay;
+  };
+  auto replay_side_by_side = [&store](const std::vector<Range>& ranges) {
+    return for_each_on_cores(ranges.size(), [&](std::size_t i) {
+      const Range& r = ranges[i];
+      return replay_range(store, r.partition, r.from, r.end, std::nullopt, *r.replay);
+    });
+  };
+  AlertModel model(ref, supply);
+  std::optional<Error> failure;
+  auto s = store.scan_batch_ends([&](std::uint64_t batch,
+                                     const std::map<std::int32_t, std::int64_t>& ends) {
+    out.alerts_recorded = true;
+    // The batch's partitions replay side by side (ranges read here: the
+    // threads share no map); the model is fed in partition order
+    // afterwards, as the engine fed it.
+    std::vector<Range> ranges;
+    for (const auto& [p, end] : ends) ranges.push_back({p, position[p], end, &replay_of(p)});
+    if (auto r = replay_side_by_side(ranges); !r) {
+      failure = r.error();
+      return false;
+    }
+    TimeMs clock = 0;
+    for (const Range& r : ranges) {
+      position[r.partition] = r.end;
+      clock = std::max(clock, r.replay->feed(model));
+    }
+    model.advance_clock(clock);
+    for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
+    out.alerts.state.batch = batch;
+    return true;
+  });
+  if (!s) return s.error();
+  if (failure) return *failure;
+  // Entries after the last recorded batch (or all, if none was recorded)
+  // change the projections only.
+  std::vector<Range> rest;
+  for (auto& [p, replay] : out.partitions) rest.push_back({p, position[p], kAll, &replay});
+  if (auto r = replay_side_by_side(rest); !r) return r.error();
+  out.alerts.open = model.open();
+  out.alerts.state.seq = model.seq();
+  out.alerts.state.clock = model.clock();
+  return out;
+}
+
+}  // namespace
+
+Result<ReplayedPartition> replay_partition(const Store& store, const ReferenceData& ref,
+                                           const Rules& rules, std::int32_t p,
+                                           std::optional<TimeMs> until) {
+  PartitionReplay replay(ref, rules);
+  if (auto s = replay_range(store, p, 0, std::numeric_limits<std::int64_t>::max(), until, replay);
+      !s) {
+    return s.error();
+  }
+  return std::move(replay.state());
+}
+
+Result<StockTable> stock_at(const Store& store, const ReferenceData& ref, const Rules& rules,
+                            TimeMs at) {
+  StockTable total;
+  for (auto p : store.partitions()) {
+    auto replayed = replay_partition(store, ref, rules, p, at);
+    if (!replayed) return replayed.error();
+    total.add(replayed->stock);
+  }
+  return total;
+}
+
+Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
+                                     const Rules& rules, const SupplyConfig& supply) {
+  auto replayed = replay_journal(store, ref, rules, supply);
+  if (!replayed) return replayed.error();
+  return std::move(replayed->alerts);
+}
+
+namespace {
+
+// Compares the stored alerts with their replay; with `write`, replaces them.
+Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAlerts& replayed,
+                      bool write, const std::function<void(std::string)>& note) {
+  std::vector<std::string> stored_changes;
+  auto s = store.scan_alert_changes(1, [&](std::uint64_t, std::string_view v) {
+    stored_changes.emplace_back(v);
+    return true;
+  });
+  if (!s) return s;
+  std::vector<std::string> replay_changes;
+  for (const auto& c : replayed.changes) replay_changes.push_back(dump(change_json(c, ref)));
+  if (stored_changes != replay_changes) {
+    note("alert changes differ: " + std::to_string(stored_changes.size()) + " stored, " +
+         std::to_string(replay_changes.size()) + " replayed");
+  }
+  auto open = store.open_alerts();
+  if (!open) return open.error();
+  std::map<std::string, std::string> replay_open;
+  for (const auto& [key, a] : replayed.open) replay_open[key] = dump(alert_json(a, ref));
+  if (*open != replay_open) note("open alerts differ from their replay");
+  if (!write) return {};
+  Store::Batch b;
+  for (const auto& [key, text] : *open) b.delete_open_alert(key);
+  for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
+  for (const auto& c : replayed.changes) b.put_alert_change(c.seq, dump(change_json(c, ref)));
+  b.put_alert_state(replayed.state);
+  return store.commit(b);
+}
+
+}  // namespace
+
+Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
+                              bool write, const SupplyConfig& supply) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RebuildReport report;
+  auto note = [&](std::string what) {
+    report.equal = false;
+    if (report.differences.size() < 10) report.differences.push_back(std::move(what));
+  };
+  auto journal = replay_journal(store, ref, rules, supply);
+  if (!journal) return journal.error();
+  // Each partition is compared (and written) on its own, side by side; what
+  // each finds is reported in partition order.
+  struct Found {
+    std::uint64_t events = 0, donations = 0, lots = 0;
+    std::vector<std::string> differences;
+  };
+  std::vector<std::pair<const std::int32_t, PartitionReplay>*> parts;
+  for (auto& entry : journal->partitions) parts.push_back(&entry);
+  std::vector<Found> found(parts.size());
+  auto compared = for_each_on_cores(parts.size(), [&](std::size_t i) -> Status {
+    const std::int32_t p = parts[i]->first;
+    PartitionState& replayed = parts[i]->second.state();
+    Found& f = found[i];
+    auto note = [&f](std::string what) {
+      if (f.differences.size() < 10) f.differences.push_back(std::move(what));
+    };
+    auto& donations = replayed.donations;
+    auto& stock = replayed.stock;
+    f.events = replayed.events;
+    f.donations = donations.size();
+    f.lots = replayed.lots.size();
+
+    // Compare with the live projections.
+    std::size_t live_count = 0;
+    auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
+      ++live_count;
+      auto it = donations.find(std::string(din));
+      if (it == donations.end()) {
+        note("donation " + std::string(din) + " is live but not in the journal");
+      } else if (encode_donation(it->second) != bytes) {
+        note("donation " + std::string(din) + " differs from its replay");
+      }
+      return true;
+    });
+    if (!cs) return cs.error();
+    if (live_count != donations.size()) {
+      note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
+           " live donations, the journal " + std::to_string(donations.size()));
+    }
+    auto live_lots = store.reagent_lots(p);
+    if (!live_lots) return live_lots.error();
+    std::map<std::string, ReagentLot> live_lot_map;
+    for (auto& l : *live_lots) live_lot_map[reagent_lot_key(l.reagent, l.lot)] = std::move(l);
+    if (live_lot_map != replayed.lots) {
+      note("partition " + std::to_string(p) + " reagent lots differ");
+    }
+    auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
+    if (!live_usage) return live_usage.error();
+    if (*live_usage != replayed.usage) note("partition " + std::to_string(p) + " reagent usage differs");
+    // Indexes: every replayed entry by kind and key, then the live ones
+    // streamed against them (exact, and no sort of either side).
+    {
+      std::unordered_map<std::string, std::string> index;
+      bool same = true;  // a key replayed twice differs from the live index, which has it once
+      auto add = [&](std::vector<IndexEntry> entries) {
+        for (auto& entry : entries) {
+          std::string k(1, entry.kind);
+          k += entry.key;
+          if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
+        }
+      };
+      for (const auto& [din, d] : donations) add(index_entries(d));
+      for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
+      std::size_t matched = 0;
+      std::string k;
+      auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
+        k.assign(1, kind);
+        k += key;
+        auto it = index.find(k);
+        if (it == index.end() || it->second != value) {
+          same = false;
+          return false;
+        }
+        ++matched;
+        return true;
+      });
+      if (!is) return is.error();
+      if (!same || matched != index.size()) {
+        note("partition " + std::to_string(p) + " indexes differ");
+      }
+    }
+    auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
+    if (!live_demand) return live_demand.error();
+    if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
+    auto live_stock = store.stock(p);
+    if (!live_stock) return live_stock.error();
+    if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
+
+    if (write) {
+      Store::Batch b;
+      b.clear_projections(p);
+      for (const auto& [din, d] : donations) {
+        b.put_donation(p, din, encode_donation(d));
+        for (const auto& entry : index_entries(d)) b.put_index(p, entry);
+      }
+      for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
+      for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);
+      for (const auto& [k, lot] : replayed.lots) {
+        b.put_reagent_lot(p, lot);
+        for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
+      }
+      for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
+      if (auto c = store.commit(b); !c) return c.error();
+    }
+    replayed = PartitionState{};  // this partition is done: free it before the next
+    return {};
+  });
+  if (!compared) return compared.error();
+  for (auto& f : found) {
+    report.events += f.events;
+    report.donations += f.donations;
+    report.reagent_lots += f.lots;
+    for (auto& d : f.differences) note(std::move(d));
+  }
+  if (journal->alerts_recorded) {
+    if (auto a = rebuild_alerts(store, ref, journal->alerts, write, note); !a) return a.error();
+  }
+  report.seconds = static_cast<double>(micros_since(t0)) / 1e6;
+  return report;
+}
+
+}  // namespace hemoledger

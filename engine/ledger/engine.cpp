@@ -358,6 +358,34 @@ void Engine::after_assignment(Consumer& consumer) {
   publish_partials(true);
 }
 
+// What the national alert model needs of a partition (national_alerts.h),
+// read outside the lock: the store is safe to read from any thread. False
+// (and the partition published later) when it cannot be read.
+bool Engine::add_alert_inputs(StockRecord& r) {
+  const std::int64_t first_day = alerts_->first_needed_day();
+  const std::int64_t last_day = std::numeric_limits<std::int64_t>::max();
+  auto demand = store_->demand_window(first_day, last_day, r.partition);
+  auto index = store_->index_in(r.partition);
+  auto lots = store_->reagent_lots(r.partition);
+  auto usage = store_->reagent_usage_window(first_day, last_day, r.partition);
+  if (!demand || !index || !lots || !usage) {
+    spdlog::warn("scale-out: cannot read partition {}'s alert inputs; published later",
+                 r.partition);
+    std::lock_guard lock(mu_);
+    partials_dirty_.insert(r.partition);
+    return false;
+  }
+  r.demand = std::move(*demand);
+  for (auto& e : *index) {
+    if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
+  }
+  for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
+    if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
+  }
+  r.usage = std::move(*usage);
+  return true;
+}
+
 void Engine::publish_partials(bool heartbeat) {
   if (!scale_out() || !producer_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -409,31 +437,8 @@ void Engine::publish_partials(bool heartbeat) {
       }
     }
   }
-  // What the national alert model needs of each partition (national_alerts.h),
-  // read outside the lock: the store is safe to read from any thread.
-  const std::int64_t first_day = alerts_->first_needed_day();
-  const std::int64_t last_day = std::numeric_limits<std::int64_t>::max();
   for (auto& r : shares) {
-    auto demand = store_->demand_window(first_day, last_day, r.partition);
-    auto index = store_->index_in(r.partition);
-    auto lots = store_->reagent_lots(r.partition);
-    auto usage = store_->reagent_usage_window(first_day, last_day, r.partition);
-    if (!demand || !index || !lots || !usage) {
-      spdlog::warn("scale-out: cannot read partition {}'s alert inputs; published later",
-                   r.partition);
-      std::lock_guard lock(mu_);
-      partials_dirty_.insert(r.partition);
-      continue;
-    }
-    r.demand = std::move(*demand);
-    for (auto& e : *index) {
-      if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
-    }
-    for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
-      if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
-    }
-    r.usage = std::move(*usage);
-    stock_records.emplace_back(r.partition, encode_stock(r));
+    if (add_alert_inputs(r)) stock_records.emplace_back(r.partition, encode_stock(r));
   }
   if (restored) lookbacks_.answer_requests_again();
   const auto& topic = options_.kafka.partials_topic;
@@ -602,119 +607,144 @@ Status Engine::run(const std::atomic<bool>& stop) {
       if (t.joinable()) t.join();
     }
   } join_view{view_stop, view_thread};
-  auto stored = store_->offsets();
-  if (!stored) return stored.error();
-  {
-    std::lock_guard lock(mu_);
-    next_.clear();
-    for (const auto& [p, o] : *stored) {
-      if (!options_.fresh_cluster && o.cluster_id == cluster_id_) {
-        next_[p] = o.next;
-        base_[p] = o.base;
-      }
-    }
-    if (!stored->empty() && next_.empty()) {
-      spdlog::warn(
-          "the stored offsets belong to another Kafka cluster; reading this one from the start "
-          "(events already applied are recognised by id and ignored)");
-    }
-  }
+  if (auto s = restore_offsets(); !s) return s;
   if (auto s = rejections_.forward_stored(); !s) spdlog::warn("{}", s.error().message);
   if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
   spdlog::info("engine: consuming {} (cluster {})", options_.kafka.events_topic, cluster_id_);
 
-  auto last_watermarks = std::chrono::steady_clock::now();
-  auto last_probe = last_watermarks;
+  LoopClock times;
   while (!stop.load()) {
-    const auto poll_start = std::chrono::steady_clock::now();
-    auto records = (*consumer)->poll_batch(options_.max_batch, options_.batch_wait_ms);
+    auto records = poll(**consumer, times);
     if (!records) return records.error();
-    if (!records->empty()) metrics_.poll_micros_total += micros_since(poll_start);
-    // Kafka's timestamps were read off the producers' wall clocks: put them on ours.
-    for (Record& r : *records) r.timestamp = options_.clock.from_wall(r.timestamp);
-    bool changed = false;
-    {
-      std::lock_guard lock(mu_);
-      changed = assignment_changed_;
-    }
-    if (changed) after_assignment(**consumer);
-    // A reported problem stays until messages flow or the cluster answers again.
-    if (records->empty() && !(*consumer)->problem().empty() &&
-        std::chrono::steady_clock::now() - last_probe > std::chrono::seconds(2)) {
-      last_probe = std::chrono::steady_clock::now();
-      (*consumer)->probe(1000);
-    }
-    {
-      std::lock_guard lock(mu_);
-      kafka_problem_ = (*consumer)->problem();
-    }
     if (!records->empty()) {
-      // A batch that cannot be committed (a full disk, an I/O error) is kept
-      // and retried; nothing of it and no offset is stored meanwhile, and
-      // /health reports why. Stopping meanwhile is safe: the batch is consumed
-      // again at the next start.
-      for (int attempt = 0;; ++attempt) {
-        auto s = apply_records(*records);
-        if (s) break;
-        {
-          std::lock_guard lock(mu_);
-          storage_problem_ = s.error().message;
-        }
-        if (attempt == 0) {
-          spdlog::error("engine: {}; the batch is not committed; retrying until storage works",
-                        s.error().message);
-        }
-        for (int waited = 0; waited < std::min(200 << std::min(attempt, 5), 5000) && !stop.load();
-             waited += 50) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        if (stop.load()) {
-          spdlog::warn("engine: stopping with a batch uncommitted; it is consumed again at the next start");
-          (*consumer)->close();
-          return {};
-        }
-        if (auto r = store_->recover(); !r) {
-          // RocksDB stays read-only after a failed WAL write; once the disk takes
-          // writes again, a fresh start of the process is the clean way back.
-          if (store_->writable()) {
-            return make_error("restart_needed",
-                              "storage works again but the database stays read-only after the "
-                              "failed write; the engine must restart (nothing was committed)");
-          }
-        }
+      bool stopped = false;
+      if (auto s = apply_until_committed(*records, stop, stopped); !s) return s;
+      if (stopped) {
+        spdlog::warn("engine: stopping with a batch uncommitted; it is consumed again at the "
+                     "next start");
+        (*consumer)->close();
+        return {};
       }
-      std::map<std::int32_t, std::int64_t> commit;
-      {
-        std::lock_guard lock(mu_);
-        commit = next_;
-      }
-      (*consumer)->commit_async(commit);
+      (*consumer)->commit_async(committed_offsets());
     }
-    const auto send_start = std::chrono::steady_clock::now();
-    if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
-    if (records->empty() && lookbacks_.has_deletions()) {
-      Store::Batch b;
-      lookbacks_.put_deletions(b);
-      if (auto s = store_->commit(b); !s) {
-        spdlog::warn("lookback: {}", s.error().message);
-      } else {
-        lookbacks_.committed({});
-      }
-    }
-    publish_partials(false);
-    if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
-    metrics_.send_micros_total += micros_since(send_start);
-    if (std::chrono::steady_clock::now() - last_watermarks > std::chrono::milliseconds(500)) {
-      auto hw = (*consumer)->high_watermarks();
-      std::lock_guard lock(mu_);
-      high_watermarks_ = std::move(hw);
-      last_watermarks = std::chrono::steady_clock::now();
-    }
+    between_batches(**consumer, records->empty(), times);
   }
   (*consumer)->close();
   if (producer_) producer_->flush(5000);
   spdlog::info("engine: stopped cleanly");
   return {};
+}
+
+// The offsets stored with the state, if they are this cluster's.
+Status Engine::restore_offsets() {
+  auto stored = store_->offsets();
+  if (!stored) return stored.error();
+  std::lock_guard lock(mu_);
+  next_.clear();
+  for (const auto& [p, o] : *stored) {
+    if (!options_.fresh_cluster && o.cluster_id == cluster_id_) {
+      next_[p] = o.next;
+      base_[p] = o.base;
+    }
+  }
+  if (!stored->empty() && next_.empty()) {
+    spdlog::warn(
+        "the stored offsets belong to another Kafka cluster; reading this one from the start "
+        "(events already applied are recognised by id and ignored)");
+  }
+  return {};
+}
+
+std::map<std::int32_t, std::int64_t> Engine::committed_offsets() const {
+  std::lock_guard lock(mu_);
+  return next_;
+}
+
+// The next batch from Kafka, its timestamps on the engine's clock; and what
+// the consumer says of Kafka's health.
+Result<std::vector<Record>> Engine::poll(Consumer& consumer, LoopClock& times) {
+  const auto poll_start = std::chrono::steady_clock::now();
+  auto records = consumer.poll_batch(options_.max_batch, options_.batch_wait_ms);
+  if (!records) return records.error();
+  if (!records->empty()) metrics_.poll_micros_total += micros_since(poll_start);
+  // Kafka's timestamps were read off the producers' wall clocks: put them on ours.
+  for (Record& r : *records) r.timestamp = options_.clock.from_wall(r.timestamp);
+  bool changed = false;
+  {
+    std::lock_guard lock(mu_);
+    changed = assignment_changed_;
+  }
+  if (changed) after_assignment(consumer);
+  // A reported problem stays until messages flow or the cluster answers again.
+  if (records->empty() && !consumer.problem().empty() &&
+      std::chrono::steady_clock::now() - times.last_probe > std::chrono::seconds(2)) {
+    times.last_probe = std::chrono::steady_clock::now();
+    consumer.probe(1000);
+  }
+  std::lock_guard lock(mu_);
+  kafka_problem_ = consumer.problem();
+  return records;
+}
+
+// A batch that cannot be committed (a full disk, an I/O error) is kept and
+// retried with backoff; nothing of it and no offset is stored meanwhile, and
+// /health reports why. Stopping meanwhile is safe (`stopped`): the batch is
+// consumed again at the next start.
+Status Engine::apply_until_committed(const std::vector<Record>& records,
+                                     const std::atomic<bool>& stop, bool& stopped) {
+  for (int attempt = 0;; ++attempt) {
+    auto s = apply_records(records);
+    if (s) return {};
+    {
+      std::lock_guard lock(mu_);
+      storage_problem_ = s.error().message;
+    }
+    if (attempt == 0) {
+      spdlog::error("engine: {}; the batch is not committed; retrying until storage works",
+                    s.error().message);
+    }
+    for (int waited = 0; waited < std::min(200 << std::min(attempt, 5), 5000) && !stop.load();
+         waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop.load()) {
+      stopped = true;
+      return {};
+    }
+    // RocksDB stays read-only after a failed WAL write; once the disk takes
+    // writes again, a fresh start of the process is the clean way back.
+    if (auto r = store_->recover(); !r && store_->writable()) {
+      return make_error("restart_needed",
+                        "storage works again but the database stays read-only after the "
+                        "failed write; the engine must restart (nothing was committed)");
+    }
+  }
+}
+
+// Between batches: the outbox, the lookback records done (with their own
+// commit when the topic is quiet), scale-out records and national alerts,
+// and Kafka's high watermarks for /health.
+void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
+  const auto send_start = std::chrono::steady_clock::now();
+  if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
+  if (idle && lookbacks_.has_deletions()) {
+    Store::Batch b;
+    lookbacks_.put_deletions(b);
+    if (auto s = store_->commit(b); !s) {
+      spdlog::warn("lookback: {}", s.error().message);
+    } else {
+      lookbacks_.committed({});
+    }
+  }
+  publish_partials(false);
+  if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
+  metrics_.send_micros_total += micros_since(send_start);
+  if (std::chrono::steady_clock::now() - times.last_watermarks > std::chrono::milliseconds(500)) {
+    auto hw = consumer.high_watermarks();
+    std::lock_guard lock(mu_);
+    high_watermarks_ = std::move(hw);
+    times.last_watermarks = std::chrono::steady_clock::now();
+  }
 }
 
 StockTable Engine::stock() const {

@@ -52,6 +52,7 @@ class PartialsView;
 class NationalAlerts;
 class BatchApplier;
 struct PendingRejection;
+struct StockRecord;
 
 struct EngineOptions {
   std::string data_dir = "hemoledger-data";
@@ -155,6 +156,17 @@ class Engine {
   Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
          std::unique_ptr<Store> store);
   [[nodiscard]] Status load();
+  // The apply loop's steps (run()).
+  struct LoopClock {
+    std::chrono::steady_clock::time_point last_watermarks = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_probe = last_watermarks;
+  };
+  [[nodiscard]] Status restore_offsets();
+  std::map<std::int32_t, std::int64_t> committed_offsets() const;
+  [[nodiscard]] Result<std::vector<Record>> poll(Consumer& consumer, LoopClock& times);
+  [[nodiscard]] Status apply_until_committed(const std::vector<Record>& records,
+                                             const std::atomic<bool>& stop, bool& stopped);
+  void between_batches(Consumer& consumer, bool idle, LoopClock& times);
   [[nodiscard]] Status commit(Store::Batch& batch);
   void after_commit(const BatchApplier& applier, const AlertState& state,
                     std::size_t alert_changes, std::map<std::int32_t, StockTable> new_stock);
@@ -166,6 +178,7 @@ class Engine {
   // Scale-out: restore targets of new partitions, owner and stock records.
   void after_assignment(Consumer& consumer);
   void publish_partials(bool heartbeat);
+  bool add_alert_inputs(StockRecord& r);
   [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);
 

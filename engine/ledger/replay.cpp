@@ -227,6 +227,101 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
 
 }  // namespace
 
+namespace {
+
+// Indexes: every replayed entry by kind and key, then the live ones streamed
+// against them (exact, and no sort of either side).
+Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionState& replayed) {
+  std::unordered_map<std::string, std::string> index;
+  bool same = true;  // a key replayed twice differs from the live index, which has it once
+  auto add = [&](std::vector<IndexEntry> entries) {
+    for (auto& entry : entries) {
+      std::string k(1, entry.kind);
+      k += entry.key;
+      if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
+    }
+  };
+  for (const auto& [din, d] : replayed.donations) add(index_entries(d));
+  for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
+  std::size_t matched = 0;
+  std::string k;
+  auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
+    k.assign(1, kind);
+    k += key;
+    auto it = index.find(k);
+    if (it == index.end() || it->second != value) {
+      same = false;
+      return false;
+    }
+    ++matched;
+    return true;
+  });
+  if (!is) return is.error();
+  return same && matched == index.size();
+}
+
+// The live projections of partition p against its replay; each difference noted.
+Status compare_partition(const Store& store, std::int32_t p, const PartitionState& replayed,
+                         const std::function<void(std::string)>& note) {
+  const auto& donations = replayed.donations;
+  std::size_t live_count = 0;
+  auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
+    ++live_count;
+    auto it = donations.find(std::string(din));
+    if (it == donations.end()) {
+      note("donation " + std::string(din) + " is live but not in the journal");
+    } else if (encode_donation(it->second) != bytes) {
+      note("donation " + std::string(din) + " differs from its replay");
+    }
+    return true;
+  });
+  if (!cs) return cs.error();
+  if (live_count != donations.size()) {
+    note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
+         " live donations, the journal " + std::to_string(donations.size()));
+  }
+  auto live_lots = store.reagent_lots(p);
+  if (!live_lots) return live_lots.error();
+  std::map<std::string, ReagentLot> live_lot_map;
+  for (auto& l : *live_lots) live_lot_map[reagent_lot_key(l.reagent, l.lot)] = std::move(l);
+  if (live_lot_map != replayed.lots) {
+    note("partition " + std::to_string(p) + " reagent lots differ");
+  }
+  auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
+  if (!live_usage) return live_usage.error();
+  if (*live_usage != replayed.usage) note("partition " + std::to_string(p) + " reagent usage differs");
+  auto indexes = same_indexes(store, p, replayed);
+  if (!indexes) return indexes.error();
+  if (!*indexes) note("partition " + std::to_string(p) + " indexes differ");
+  auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
+  if (!live_demand) return live_demand.error();
+  if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
+  auto live_stock = store.stock(p);
+  if (!live_stock) return live_stock.error();
+  if (!(*live_stock == replayed.stock)) note("partition " + std::to_string(p) + " stock differs");
+  return {};
+}
+
+// Replaces partition p's projections with its replay, in one commit.
+Status write_partition(Store& store, std::int32_t p, const PartitionState& replayed) {
+  Store::Batch b;
+  b.clear_projections(p);
+  for (const auto& [din, d] : replayed.donations) {
+    b.put_donation(p, din, encode_donation(d));
+    for (const auto& entry : index_entries(d)) b.put_index(p, entry);
+  }
+  for (const auto& [k, n] : replayed.stock.cells()) b.put_stock(p, k, n);
+  for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);
+  for (const auto& [k, lot] : replayed.lots) {
+    b.put_reagent_lot(p, lot);
+    for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
+  }
+  for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
+  return store.commit(b);
+}
+
+}  // namespace
+
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
                               bool write, const SupplyConfig& supply) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -253,93 +348,13 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     auto note = [&f](std::string what) {
       if (f.differences.size() < 10) f.differences.push_back(std::move(what));
     };
-    auto& donations = replayed.donations;
-    auto& stock = replayed.stock;
     f.events = replayed.events;
-    f.donations = donations.size();
+    f.donations = replayed.donations.size();
     f.lots = replayed.lots.size();
 
-    // Compare with the live projections.
-    std::size_t live_count = 0;
-    auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
-      ++live_count;
-      auto it = donations.find(std::string(din));
-      if (it == donations.end()) {
-        note("donation " + std::string(din) + " is live but not in the journal");
-      } else if (encode_donation(it->second) != bytes) {
-        note("donation " + std::string(din) + " differs from its replay");
-      }
-      return true;
-    });
-    if (!cs) return cs.error();
-    if (live_count != donations.size()) {
-      note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
-           " live donations, the journal " + std::to_string(donations.size()));
-    }
-    auto live_lots = store.reagent_lots(p);
-    if (!live_lots) return live_lots.error();
-    std::map<std::string, ReagentLot> live_lot_map;
-    for (auto& l : *live_lots) live_lot_map[reagent_lot_key(l.reagent, l.lot)] = std::move(l);
-    if (live_lot_map != replayed.lots) {
-      note("partition " + std::to_string(p) + " reagent lots differ");
-    }
-    auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
-    if (!live_usage) return live_usage.error();
-    if (*live_usage != replayed.usage) note("partition " + std::to_string(p) + " reagent usage differs");
-    // Indexes: every replayed entry by kind and key, then the live ones
-    // streamed against them (exact, and no sort of either side).
-    {
-      std::unordered_map<std::string, std::string> index;
-      bool same = true;  // a key replayed twice differs from the live index, which has it once
-      auto add = [&](std::vector<IndexEntry> entries) {
-        for (auto& entry : entries) {
-          std::string k(1, entry.kind);
-          k += entry.key;
-          if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
-        }
-      };
-      for (const auto& [din, d] : donations) add(index_entries(d));
-      for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
-      std::size_t matched = 0;
-      std::string k;
-      auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
-        k.assign(1, kind);
-        k += key;
-        auto it = index.find(k);
-        if (it == index.end() || it->second != value) {
-          same = false;
-          return false;
-        }
-        ++matched;
-        return true;
-      });
-      if (!is) return is.error();
-      if (!same || matched != index.size()) {
-        note("partition " + std::to_string(p) + " indexes differ");
-      }
-    }
-    auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
-    if (!live_demand) return live_demand.error();
-    if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
-    auto live_stock = store.stock(p);
-    if (!live_stock) return live_stock.error();
-    if (!(*live_stock == stock)) note("partition " + std::to_string(p) + " stock differs");
-
+    if (auto c = compare_partition(store, p, replayed, note); !c) return c;
     if (write) {
-      Store::Batch b;
-      b.clear_projections(p);
-      for (const auto& [din, d] : donations) {
-        b.put_donation(p, din, encode_donation(d));
-        for (const auto& entry : index_entries(d)) b.put_index(p, entry);
-      }
-      for (const auto& [k, n] : stock.cells()) b.put_stock(p, k, n);
-      for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);
-      for (const auto& [k, lot] : replayed.lots) {
-        b.put_reagent_lot(p, lot);
-        for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
-      }
-      for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
-      if (auto c = store.commit(b); !c) return c.error();
+      if (auto w = write_partition(store, p, replayed); !w) return w;
     }
     replayed = PartitionState{};  // this partition is done: free it before the next
     return {};

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <functional>
 #include <limits>
@@ -46,9 +44,7 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
       rejections_(*store_, producer, options_.kafka.rejected_topic, metrics_),
       alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_),
       lookbacks_(*store_, producer, options_.kafka, view_.get(),
-                 [this](std::int32_t p) { return serves(p); }, metrics_) {
-  if (const char* fp = std::getenv("HEMOLEDGER_FAILPOINT")) failpoint_spec_ = fp;
-}
+                 [this](std::int32_t p) { return serves(p); }, metrics_) {}
 
 Engine::~Engine() = default;
 
@@ -62,11 +58,14 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options, const Refere
 }
 
 Status Engine::load() {
-  for (auto p : store_->partitions()) {
-    auto t = store_->stock(p);
-    if (!t) return t.error();
-    total_stock_.add(*t);
-    partition_stock_[p] = std::move(*t);
+  {
+    MutexLock lock(mu_);  // nobody else has the engine yet, but the fields are mu_'s
+    for (auto p : store_->partitions()) {
+      auto t = store_->stock(p);
+      if (!t) return t.error();
+      total_stock_.add(*t);
+      partition_stock_[p] = std::move(*t);
+    }
   }
   if (auto s = rejections_.load(); !s) return s;
   if (auto s = alert_outbox_.load(); !s) return s;
@@ -102,7 +101,7 @@ Status Engine::load_alert_model() {
   alerts_ = std::make_unique<AlertModel>(ref_, options_.supply);
   alerts_->restore(std::move(alerts), st->seq, st->clock);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [k, n] : total_stock_.cells()) alerts_->on_stock(k, n);
   }
   auto demand = store_->demand_window(alerts_->first_needed_day(),
@@ -125,7 +124,7 @@ Status Engine::load_alert_model() {
 
 Result<std::int64_t> Engine::base_of(std::int32_t p) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = base_.find(p);
     if (it != base_.end()) return it->second;
   }
@@ -133,24 +132,15 @@ Result<std::int64_t> Engine::base_of(std::int32_t p) {
   // after everything stored, so that nothing is overwritten.
   auto end = store_->log_end(p);
   if (!end) return end.error();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   base_[p] = *end;
   return *end;
 }
 
 std::uint64_t Engine::alert_seq() const { return alert_outbox_.committed(); }
 
-// Testing hook: HEMOLEDGER_FAILPOINT=before_commit:N or after_commit:N kills
-// the process with SIGKILL at the N-th batch, to prove crash recovery.
 void Engine::failpoint(std::string_view where) {
-  if (failpoint_spec_.empty()) return;
-  const auto colon = failpoint_spec_.find(':');
-  if (failpoint_spec_.substr(0, colon) != where) return;
-  const auto n = std::strtoull(failpoint_spec_.c_str() + colon + 1, nullptr, 10);
-  if (failpoint_batch_ == n) {
-    spdlog::warn("failpoint {} reached at batch {}: killing the process", where, n);
-    std::raise(SIGKILL);
-  }
+  if (options_.failpoint) options_.failpoint(where, failpoint_batch_);
 }
 
 Status Engine::apply_records(const std::vector<Record>& records) {
@@ -158,7 +148,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   ++failpoint_batch_;
   std::map<std::int32_t, std::int64_t> committed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     committed = next_;
   }
   BatchApplier applier({*store_, ref_, options_.rules, *alerts_,
@@ -166,12 +156,12 @@ Status Engine::apply_records(const std::vector<Record>& records) {
                        std::move(committed));
   if (auto s = applier.apply(records); !s) return s;
   auto new_stock = applier.write_projections([this](std::int32_t p) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return partition_stock_[p];
   });
   Store::Batch& batch = applier.batch();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [p, off] : applier.next()) {
       batch.put_offset(p, StoredOffset{off, cluster_id_, base_[p]});
     }
@@ -214,7 +204,7 @@ Status Engine::commit(Store::Batch& batch) {
   metrics_.write_micros_total += micros_since(write_start);
   if (written) return {};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     storage_problem_ = written.error().message;
   }
   if (auto reload = load_alert_model(); !reload) {
@@ -233,7 +223,7 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
   metrics_.alert_changes += alert_changes;
   metrics_.alert_units = alerts_->units_held();
   lookbacks_.committed(applier.new_lookbacks());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   storage_problem_.clear();
   next_ = applier.next();
   for (const auto& [p, end] : applier.batch_ends()) partials_dirty_.insert(p);
@@ -256,7 +246,7 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
       if (!keep.count(p)) drop.insert(p);
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& [p, off] : next_) {
         if (!keep.count(p)) drop.insert(p);
       }
@@ -264,17 +254,17 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     if (auto s = drop_partitions(drop); !s) {
       spdlog::error("scale-out: cannot drop partitions moved elsewhere: {}", s.error().message);
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     owned_ = keep;
     assignment_changed_ = true;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return next_;
 }
 
 void Engine::on_revoked() {
   if (!scale_out()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Nothing is answered here until the group assigns again; a partition that
   // comes back is served again at once (its state here is current).
   served_before_.clear();
@@ -294,7 +284,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   if (auto s = store_->commit(b); !s) return s;
   lookbacks_.rescan();  // those of the dropped partitions are gone
   rejections_.drop(drop);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto p : drop) {
     auto it = partition_stock_.find(p);
     if (it != partition_stock_.end()) {
@@ -321,7 +311,7 @@ void Engine::after_assignment(Consumer& consumer) {
   std::set<std::int32_t> owned, served_before;
   std::map<std::int32_t, std::int64_t> next;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     assignment_changed_ = false;
     owned = owned_;
     next = next_;
@@ -348,7 +338,7 @@ void Engine::after_assignment(Consumer& consumer) {
         p);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     restore_target_ = targets;
     unrestorable_ = unrestorable;
   }
@@ -371,7 +361,7 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   if (!demand || !index || !lots || !usage) {
     spdlog::warn("scale-out: cannot read partition {}'s alert inputs; published later",
                  r.partition);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     partials_dirty_.insert(r.partition);
     return false;
   }
@@ -400,7 +390,7 @@ void Engine::publish_partials(bool heartbeat) {
   std::vector<StockRecord> shares;
   bool restored = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Partitions whose replay reached its target are served from now on.
     for (auto it = restore_target_.begin(); it != restore_target_.end();) {
       auto n = next_.find(it->first);
@@ -538,7 +528,7 @@ Status Engine::evaluate_national_alerts() {
 Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int64_t offset) const {
   std::int64_t base = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto n = next_.find(partition);
     if (n == next_.end() || n->second <= offset) return std::optional<Verdict>{};
     auto b = base_.find(partition);
@@ -563,19 +553,19 @@ Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int6
 }
 
 bool Engine::serves(std::int32_t p) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!scale_out()) return partition_stock_.count(p) > 0 || next_.count(p) > 0;
   return owned_.count(p) > 0 && restore_target_.count(p) == 0;
 }
 
 bool Engine::restoring(std::int32_t p) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return restore_target_.count(p) > 0;
 }
 
 std::map<std::int32_t, StockTable> Engine::served_stock(
     std::map<std::int32_t, std::int64_t>* offsets) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::int32_t, StockTable> out;
   for (auto p : owned_) {
     if (restore_target_.count(p)) continue;
@@ -639,7 +629,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
 Status Engine::restore_offsets() {
   auto stored = store_->offsets();
   if (!stored) return stored.error();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   next_.clear();
   for (const auto& [p, o] : *stored) {
     if (!options_.fresh_cluster && o.cluster_id == cluster_id_) {
@@ -656,7 +646,7 @@ Status Engine::restore_offsets() {
 }
 
 std::map<std::int32_t, std::int64_t> Engine::committed_offsets() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return next_;
 }
 
@@ -671,7 +661,7 @@ Result<std::vector<Record>> Engine::poll(Consumer& consumer, LoopClock& times) {
   for (Record& r : *records) r.timestamp = options_.clock.from_wall(r.timestamp);
   bool changed = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     changed = assignment_changed_;
   }
   if (changed) after_assignment(consumer);
@@ -681,7 +671,7 @@ Result<std::vector<Record>> Engine::poll(Consumer& consumer, LoopClock& times) {
     times.last_probe = std::chrono::steady_clock::now();
     consumer.probe(1000);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   kafka_problem_ = consumer.problem();
   return records;
 }
@@ -696,7 +686,7 @@ Status Engine::apply_until_committed(const std::vector<Record>& records,
     auto s = apply_records(records);
     if (s) return {};
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       storage_problem_ = s.error().message;
     }
     if (attempt == 0) {
@@ -741,27 +731,33 @@ void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
   metrics_.send_micros_total += micros_since(send_start);
   if (std::chrono::steady_clock::now() - times.last_watermarks > std::chrono::milliseconds(500)) {
     auto hw = consumer.high_watermarks();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     high_watermarks_ = std::move(hw);
     times.last_watermarks = std::chrono::steady_clock::now();
   }
 }
 
 StockTable Engine::stock() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return total_stock_;
 }
 
 bool Engine::wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const {
-  std::unique_lock lock(mu_);
-  return processed_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    auto it = next_.find(partition);
-    return it != next_.end() && it->second > offset;
-  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  while (!committed_past(partition, offset)) {
+    if (!lock.wait_until(processed_cv_, deadline)) return committed_past(partition, offset);
+  }
+  return true;
+}
+
+bool Engine::committed_past(std::int32_t partition, std::int64_t offset) const {
+  auto it = next_.find(partition);
+  return it != next_.end() && it->second > offset;
 }
 
 EngineStatus Engine::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   EngineStatus s;
   s.kafka_problem = kafka_problem_;
   s.storage_problem = storage_problem_;

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "engine/io/clock.h"
+#include "engine/io/mutex.h"
 #include "engine/kafka/kafka.h"
 #include "engine/ledger/metrics.h"
 #include "engine/ledger/outbox.h"
@@ -77,6 +79,11 @@ struct EngineOptions {
   // The one clock (engine/io/clock.h): Kafka record timestamps are put on it
   // (recorded_at, the from_the_future check) and scale-out records are dated by it.
   Clock clock;
+  // A testing hook, set only by the test build of the command
+  // (engine/cli/failpoints.h): called with "before_commit" and "after_commit"
+  // and the number of batches this process has applied, so that a test can
+  // kill the process at an exact point of a commit. Null: no failpoints.
+  std::function<void(std::string_view where, std::uint64_t batch)> failpoint;
 };
 
 struct EngineStatus {
@@ -156,6 +163,7 @@ class Engine {
   Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
          std::unique_ptr<Store> store);
   [[nodiscard]] Status load();
+  bool committed_past(std::int32_t partition, std::int64_t offset) const HL_REQUIRES(mu_);
   // The apply loop's steps (run()).
   struct LoopClock {
     std::chrono::steady_clock::time_point last_watermarks = std::chrono::steady_clock::now();
@@ -178,50 +186,56 @@ class Engine {
   // Scale-out: restore targets of new partitions, owner and stock records.
   void after_assignment(Consumer& consumer);
   void publish_partials(bool heartbeat);
+  [[nodiscard]] Status evaluate_national_alerts();
   bool add_alert_inputs(StockRecord& r);
   [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);
 
+  // Fixed once open (cluster_id_ once run() has asked Kafka).
   EngineOptions options_;
   const ReferenceData& ref_;
   Producer* producer_;
   std::unique_ptr<Store> store_;
   std::string cluster_id_;
-
-  mutable std::mutex mu_;  // guards the fields below
-  mutable std::condition_variable processed_cv_;
-  std::map<std::int32_t, std::int64_t> next_;  // committed next offsets, this cluster
-  std::map<std::int32_t, StockTable> partition_stock_;
-  StockTable total_stock_;
-  std::map<std::int32_t, std::int64_t> high_watermarks_;
-  std::string kafka_problem_, storage_problem_;
-  // Scale-out: assigned partitions, those still replaying (-> target offset).
-  std::set<std::int32_t> owned_;
-  std::map<std::int32_t, std::int64_t> restore_target_;
-  std::set<std::int32_t> unrestorable_;
-  std::set<std::int32_t> served_before_;  // served when the group last revoked
-  bool assignment_changed_ = false;
   std::atomic<std::int32_t> partition_count_{0};
-  // Apply thread only: partitions changed since they were last published.
-  std::set<std::int32_t> partials_dirty_;
-  std::chrono::steady_clock::time_point last_partials_{}, last_heartbeat_{};
+
+  // What is committed, for the query threads and the consumer's callbacks.
+  mutable Mutex mu_;
+  mutable std::condition_variable_any processed_cv_;  // signalled after every commit
+  std::map<std::int32_t, std::int64_t> next_ HL_GUARDED_BY(mu_);  // committed next offsets
+  std::map<std::int32_t, std::int64_t> base_ HL_GUARDED_BY(mu_);  // journal position of offset 0
+  std::map<std::int32_t, StockTable> partition_stock_ HL_GUARDED_BY(mu_);
+  StockTable total_stock_ HL_GUARDED_BY(mu_);
+  std::map<std::int32_t, std::int64_t> high_watermarks_ HL_GUARDED_BY(mu_);
+  std::string kafka_problem_ HL_GUARDED_BY(mu_);
+  std::string storage_problem_ HL_GUARDED_BY(mu_);
+  // Scale-out: assigned partitions, those still replaying (-> target offset),
+  // and those changed since they were last published.
+  std::set<std::int32_t> owned_ HL_GUARDED_BY(mu_);
+  std::map<std::int32_t, std::int64_t> restore_target_ HL_GUARDED_BY(mu_);
+  std::set<std::int32_t> unrestorable_ HL_GUARDED_BY(mu_);
+  std::set<std::int32_t> served_before_ HL_GUARDED_BY(mu_);  // served at the last revocation
+  bool assignment_changed_ HL_GUARDED_BY(mu_) = false;
+  std::set<std::int32_t> partials_dirty_ HL_GUARDED_BY(mu_);
+
+  // Scale-out, apply thread only: the partials of the others, when this
+  // instance last published, and the alert leader's national model (null
+  // elsewhere).
   std::unique_ptr<PartialsView> view_;
-  // Scale-out: the alert leader's national model (null elsewhere).
+  std::chrono::steady_clock::time_point last_partials_{}, last_heartbeat_{};
   std::unique_ptr<NationalAlerts> national_;
   std::uint64_t national_version_ = 0;
   std::chrono::steady_clock::time_point last_national_{};
-  [[nodiscard]] Status evaluate_national_alerts();
 
-  std::map<std::int32_t, std::int64_t> base_;  // journal position of offset 0, this cluster
-  // Apply thread only:
+  // The alert model and the outbox: apply thread only (metrics are atomic).
   std::unique_ptr<AlertModel> alerts_;
   AlertState alert_state_;
   EngineMetrics metrics_;
   RejectionOutbox rejections_;
   AlertOutbox alert_outbox_;
   LookbackOutbox lookbacks_;
-  std::string failpoint_spec_;
-  std::uint64_t failpoint_batch_ = 0;
+
+  std::uint64_t failpoint_batch_ = 0;  // batches applied by this process, for failpoints
 };
 
 }  // namespace hemoledger

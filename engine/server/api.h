@@ -1,5 +1,6 @@
 // ApiServer: the HTTP JSON API of a running engine (cpp-httplib), on its own
-// threads. Endpoints (docs/api.md):
+// threads. Endpoints (docs/api.md), one file of routes per area
+// (engine/server/routes.h):
 //
 //   GET  /health                      engine, Kafka and storage state (503 when degraded)
 //   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=
@@ -7,16 +8,19 @@
 //   GET  /api/units/{din}/{product}   one unit
 //   GET  /api/events/{id}             applied, or rejected with its reason
 //   POST /api/events                  JSON event -> Kafka; answers once applied or rejected
+//   GET  /api/pick?facility=&category=&abo_rh=   compatible units to issue
 //   GET  /api/supply?category=        days of supply and phases
 //   GET  /api/expiring                units expiring soon, with transfer suggestions
+//   GET  /api/reagents?governorate=&facility=&reagent=   reagent stock and days of cover
 //   GET  /api/alerts?status=&kind=&severity=&governorate=&facility=&category=&abo_rh=&since=
 //   GET  /api/facilities              reference data
 //   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
+//   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
 //   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
 //   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
-//   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_api.h)
+//   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_routes.cpp)
 //
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.
@@ -24,30 +28,22 @@
 // Authorization (docs/security.md): with a token file (ApiContext::tokens),
 // every request but GET /health and GET / needs "Authorization: Bearer
 // <token>": 401 without one or with an unknown one, 403 when the token's role
-// or facility may not write what is posted (engine/security/permissions.h). Every 401
-// and 403 is also stored (ApiContext::refusals, engine/security/refusal_log.h). Accepted
-// events record the token's name as their actor. Without a token file the API
-// is open, as it was before tokens. With ApiTls files the API speaks HTTPS
-// only.
+// or facility may not write what is posted (engine/security/permissions.h).
+// Every 401 and 403 is also stored (ApiContext::refusals,
+// engine/security/refusal_log.h). Accepted events record the token's name as
+// their actor. Without a token file the API is open, as it was before tokens.
+// With ApiTls files the API speaks HTTPS only.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "engine/ledger/engine.h"
 #include "engine/kafka/kafka.h"
-#include <optional>
-
 #include "engine/labs/lab_gateway.h"
-#include "engine/security/permissions.h"
+#include "engine/ledger/engine.h"
 #include "engine/security/refusal_log.h"
 #include "engine/security/token_file.h"
 #include "engine/server/webhooks.h"
-
-namespace httplib {
-struct Request;
-struct Response;
-}
 
 namespace hemoledger {
 
@@ -59,7 +55,7 @@ struct ApiContext {
   std::string events_topic;
   TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
   const WebhookSender* webhooks = nullptr;  // reported by /health, if any
-  LabGateway* lab = nullptr;  // for the lab endpoints (engine/server/lab_api.h); null: they answer 503
+  LabGateway* lab = nullptr;  // for the lab endpoints (lab_routes.cpp); null: they answer 503
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
   RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
@@ -71,29 +67,15 @@ struct ApiTls {
   bool enabled() const { return !cert_file.empty(); }
 };
 
-// The principal of a request's bearer token when the API has a token file
-// (requests without a valid one were already answered 401); nullopt when the
-// API is open.
-std::optional<Principal> request_principal(const ApiContext& ctx, const httplib::Request& req);
-
-// Stores a refusal of `req` (401 or 403) with who ("" = anonymous), the
-// remote address, method, path, code and reason, when ctx has a RefusalLog.
-void record_refusal(const ApiContext& ctx, const httplib::Request& req, const std::string& who,
-                    int status, const Error& why);
-
-// Answers 403 {"outcome":"forbidden","code","message"}, logs the refusal with
-// the token's name (never the token) and stores it (record_refusal).
-void send_forbidden(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
-                    const Principal& who, const Error& why);
-
 class ApiServer {
  public:
   // Binds host:port (port 0 picks a free one) and starts serving.
   // With tls.enabled(), HTTPS with those files (error tls_failed when they
-  // cannot be loaded).
+  // cannot be loaded). Error listen_failed when host:port cannot be bound.
   [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(ApiContext context,
                                                                 const std::string& host, int port,
                                                                 const ApiTls& tls = {});
+  // Stops serving and joins the server's thread.
   ~ApiServer();
   int port() const { return port_; }
 

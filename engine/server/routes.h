@@ -1,0 +1,37 @@
+// The ApiServer's routes, one function per area, each in its own file
+// (engine/server/<area>_routes.cpp). ApiServer::start (api.cpp) calls them
+// all on one httplib::Server; every handler keeps a reference to `ctx`,
+// which must outlive the server. The contract of every route is docs/api.md.
+//
+//   stock    GET /api/stock, /api/pick, /api/supply, /api/expiring, /api/reagents
+//   units    GET /api/units/{din}, /api/units/{din}/{product}
+//   events   GET /api/events/{id}, POST /api/events
+//   alerts   GET /api/alerts
+//   lab      POST /api/lab/astm, /api/fhir/Observation, /api/fhir/Bundle;
+//            GET /api/fhir/BiologicallyDerivedProduct/{din}/{product},
+//            /api/fhir/InventoryReport
+//   admin    GET /health, /metrics, /api/facilities, /api/audit/refusals, and
+//            what peers ask in scale-out: /api/verdict, /api/peer/donations/{din}
+//
+// The replies they share are in engine/server/replies.h, the scale-out
+// forwarding in engine/server/scale_out_routing.h. Internal to engine/server/.
+// Threading: handlers run on the server's threads and read only the engine's
+// thread-safe views; they produce through the thread-safe Producer.
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace hemoledger {
+
+struct ApiContext;
+
+void add_stock_routes(httplib::Server& server, const ApiContext& ctx);
+void add_unit_routes(httplib::Server& server, const ApiContext& ctx);
+void add_event_routes(httplib::Server& server, const ApiContext& ctx);
+void add_alert_routes(httplib::Server& server, const ApiContext& ctx);
+void add_lab_routes(httplib::Server& server, const ApiContext& ctx);
+void add_admin_routes(httplib::Server& server, const ApiContext& ctx);
+
+}  // namespace hemoledger

@@ -1,0 +1,41 @@
+// Scale-out (docs/scale-out.md): which instance answers a request. A request
+// about one donation or reagent lot is answered by the owner of its Kafka
+// partition; the alerts by the alert leader (the instance serving partition
+// 0). The routes ask here before they answer themselves:
+//
+//   if (answered_elsewhere(ctx, din, req, res)) return;  // 307 or 503 sent
+//
+// Outside scale-out every request is answered here and these are no-ops.
+// Internal to engine/server/. Threading: safe from any of the server's
+// threads (they read the engine's thread-safe views only).
+#pragma once
+
+#include <string>
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace hemoledger {
+
+struct ApiContext;
+
+// "?k=v&..." of the request's parameters, encoded again ("" without any).
+std::string query_of(const httplib::Request& req);
+
+// A request about `key` (a DIN, or a reagent lot's event key) whose
+// partition another instance serves is answered 307 with that instance's
+// address (the same path and query there), or 503 (with Retry-After) while
+// the partition is restoring here or has no serving owner. False: this
+// instance answers.
+bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
+                        const httplib::Request& req, httplib::Response& res);
+
+// Asks the alert leader the same GET (with the caller's credentials) and
+// relays its answer: 503 no_alert_leader while there is none, 502
+// leader_unreachable when it does not answer.
+void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
+                             httplib::Response& res);
+
+}  // namespace hemoledger

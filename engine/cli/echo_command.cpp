@@ -18,7 +18,7 @@ using nlohmann::json;
 
 void print_alert_change(const httplib::Request& req, httplib::Response& res) {
   const json j = json::parse(req.body, nullptr, false);
-  if (j.is_object() && j["alert"].is_object()) {
+  if (j.is_object() && j.contains("alert") && j["alert"].is_object()) {
     std::printf("#%s %-9s %-5s %s\n", req.get_header_value("X-Hemoledger-Alert-Seq").c_str(),
                 j.value("action", "").c_str(), j["alert"].value("severity", "").c_str(),
                 j["alert"].value("message", "").c_str());

@@ -1,0 +1,47 @@
+// What the subcommands of `hemoledger` share: how an error is reported and
+// its exit code, HOST:PORT splitting, Ctrl-C and SIGTERM, printing JSON, and
+// opening the data directory of a possibly running engine for reading.
+//
+// Threading: the signal handlers only set a flag; stop_requested() may be
+// read from any thread. Everything else runs on the main thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "events/reference_data.h"
+#include "events/result.h"
+
+namespace hemoledger {
+
+class Store;
+
+// Prints "hemoledger: MESSAGE [CODE]" to standard error; returns exit code 2.
+int fail(const Error& e);
+
+// "HOST:PORT" -> host and port; false unless the host is non-empty and the
+// port a number in 0..65535.
+[[nodiscard]] bool split_host_port(const std::string& s, std::string& host, int& port);
+
+// SIGINT and SIGTERM set the flag that stop_requested() reads.
+void install_signal_handlers();
+[[nodiscard]] const std::atomic<bool>& stop_requested();
+// Sleeps until SIGINT or SIGTERM.
+void wait_for_stop_signal();
+
+// Prints `j` indented by two, and a newline, to standard output.
+void print_json(const nlohmann::json& j);
+
+// Loads the reference data of `reference_dir`, opens `data_dir` (the
+// directory `serve --data-dir` writes) as a RocksDB secondary, which a
+// running engine allows, and runs `view` with both. Returns view's exit code,
+// or fail()'s: the reference data's error, "no_data" when the directory holds
+// no hemoledger data, or the store's. The secondary's own files live in a
+// scratch directory removed before this returns.
+int with_data_dir(const std::string& reference_dir, const std::string& data_dir,
+                  const std::function<int(const ReferenceData&, const Store&)>& view);
+
+}  // namespace hemoledger

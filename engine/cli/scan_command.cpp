@@ -1,0 +1,82 @@
+// `hemoledger scan`: the technician's scanning station (engine/cli/station.h),
+// reading scans line by line from standard input. Exit code 0 when every unit
+// was recorded, 1 when one was not, 2 for a bad configuration.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "engine/cli/cli_support.h"
+#include "engine/cli/command.h"
+#include "engine/cli/station.h"
+
+namespace hemoledger {
+namespace {
+
+struct ScanArgs {
+  StationConfig station;
+  std::string action = "issue";
+  std::string patient;  // ABO/RhD, for reserve and issue
+};
+
+// The station's configuration: the action and patient group parsed, the
+// token from HEMOLEDGER_TOKEN when --token is not given, the clock.
+Result<StationConfig> station_config(const ScanArgs& a, const Clock& clock) {
+  StationConfig station = a.station;
+  station.clock = clock;
+  if (station.token.empty()) {
+    if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) station.token = t;
+  }
+  auto action = parse_station_action(a.action);
+  if (!action) return action.error();
+  station.action = *action;
+  if (!a.patient.empty()) {
+    auto g = parse_abo_rh(a.patient);
+    if (!g) return make_error("bad_station", "Unknown patient group " + a.patient + ".");
+    station.patient = *g;
+  }
+  station.terminal = isatty(STDOUT_FILENO) != 0;
+  if (auto s = validate(station); !s) return s.error();
+  return station;
+}
+
+int run_scan(const ScanArgs& a, const CommandContext& ctx) {
+  auto station = station_config(a, ctx.clock);
+  if (!station) return fail(station.error());
+  if (station->terminal) {
+    std::cout << "hemoledger station at " << station->facility << ": " << a.action
+              << ". Scan each unit's labels (DIN, product, blood group, expiry), or one 2-D "
+                 "label. Empty line: start the unit again. Ctrl-D: end.\n";
+  }
+  return run_station(*station, std::cin, std::cout) == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+Subcommand add_scan_command(CLI::App& app, GlobalOptions& global) {
+  auto a = std::make_shared<ScanArgs>();
+  StationConfig& s = a->station;
+  auto* cmd = app.add_subcommand(
+      "scan", "The scanning station: reads scans line by line from standard input");
+  cmd->add_option("--facility", s.facility, "This bench's facility")->required();
+  cmd->add_option("--action", a->action,
+                  "collect, receive, release, reserve, issue, return, transfuse, discard, "
+                  "dispatch or receive-transfer")
+      ->capture_default_str();
+  cmd->add_option("--patient-abo-rh", a->patient, "Patient group for reserve and issue");
+  cmd->add_option("--to", s.to, "Destination facility for dispatch");
+  cmd->add_option("--reason", s.reason, "Discard reason code");
+  cmd->add_option("--api", s.api, "The engine's HTTP API")->capture_default_str();
+  cmd->add_option("--actor", s.actor, "Who is scanning (recorded with each event)");
+  cmd->add_option("--station", s.station, "This bench's name (recorded)");
+  cmd->add_option("--token", s.token,
+                  "API token (default: the HEMOLEDGER_TOKEN environment variable)");
+  cmd->add_option("--ca-cert", s.ca_cert,
+                  "For an https:// API: the CA certificate (PEM) to trust");
+  add_clock_option(*cmd, global.clock_start);
+  return {cmd, [a](const CommandContext& ctx) { return run_scan(*a, ctx); }};
+}
+
+}  // namespace hemoledger

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/cli/failpoints.h"
 #include "engine/server/webhooks.h"
 
 namespace hemoledger {
@@ -66,6 +67,7 @@ Result<EngineOptions> engine_options(const ServeArgs& a, const CommandContext& c
   EngineOptions opt;
   opt.data_dir = a.data_dir;
   opt.clock = context.clock;
+  opt.failpoint = failpoints_of_this_build();
   if (!a.instance.empty()) {
     if (a.brokers.empty()) {
       return make_error(

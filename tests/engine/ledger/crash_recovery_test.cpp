@@ -51,9 +51,10 @@ TEST_CASE("an engine killed inside and between batches and restarted counts ever
   });
 
   const int port = free_port();
+  // The test build of the command: the only one with failpoints.
   auto serve = [&](std::vector<std::string> env) {
     return std::make_unique<Child>(
-        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,
+        with_clock(std::vector<std::string>{HEMOLEDGER_FAILPOINT_BINARY, "serve", "--brokers", kafka.brokers,
                                  "--data-dir", data, "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
         std::move(env), log);

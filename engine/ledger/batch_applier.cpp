@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/ledger/outbox.h"
+#include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/indexes.h"
 #include "projections/reagents.h"
@@ -16,10 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
-// the text dump() gives the same object (keys in order), without building it.
+// the text stored_json() gives for the same object (keys in order), without building it.
 std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
   return "{\"offset\":" + std::to_string(pos) + ",\"partition\":" + std::to_string(partition) +
          ",\"status\":\"applied\"}";
@@ -167,12 +167,12 @@ Result<bool> BatchApplier::is_duplicate(const Admitted& a, const Event& e) {
 
 void BatchApplier::reject(const Admitted& a, const Error& err, const Event* e) {
   const Record& r = a.record;
-  const std::string text = dump(rejection_json(r, a.pos, err, e));
+  const std::string text = stored_json(rejection_json(r, a.pos, err, e));
   batch_.put_rejection(r.partition, a.pos, text);
   const bool duplicate = err.code == kDuplicateEvent;
   if (e && !duplicate) {
     batch_.put_outcome(r.partition, e->id,
-                       dump({{"status", "rejected"}, {"partition", r.partition},
+                       stored_json({{"status", "rejected"}, {"partition", r.partition},
                              {"offset", a.pos}, {"code", err.code},
                              {"message", err.message}}));
   }

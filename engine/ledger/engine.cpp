@@ -15,24 +15,14 @@
 #include "engine/ledger/batch_applier.h"
 #include "engine/scaleout/national_alerts.h"
 #include "engine/scaleout/partials.h"
+#include "engine/ledger/metrics.h"
+#include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/partition_replay.h"
 
 namespace hemoledger {
 
 using nlohmann::json;
-
-namespace {
-
-std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count());
-}
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-}  // namespace
 
 Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* producer,
                std::unique_ptr<Store> store)
@@ -476,7 +466,7 @@ Status Engine::evaluate_national_alerts() {
       for (const auto& [key, text] : *stored) {
         if (!last_leader->open.count(key)) b.delete_open_alert(key);
       }
-      for (const auto& [key, a] : last_leader->open) b.put_open_alert(key, dump(alert_json(a, ref_)));
+      for (const auto& [key, a] : last_leader->open) b.put_open_alert(key, stored_json(alert_json(a, ref_)));
       const AlertState state{last_leader->seq, last_leader->clock, alert_state_.batch};
       b.put_alert_state(state);
       b.put_alert_cursor("kafka", alert_outbox_.cursor());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace hemoledger {
@@ -18,5 +19,12 @@ struct EngineMetrics {
   std::atomic<std::uint64_t> forwarded_rejections{0};
   std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};
 };
+
+// Microseconds since `t0`, for the timings above.
+inline std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
 
 }  // namespace hemoledger

@@ -7,17 +7,12 @@
 #include "engine/ledger/batch_applier.h"
 #include "engine/ledger/metrics.h"
 #include "engine/scaleout/partials.h"
+#include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 
 namespace hemoledger {
 
 using nlohmann::json;
-
-namespace {
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-}  // namespace
 
 void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
                        const std::vector<AlertChange>& changes, const AlertState& state,
@@ -25,9 +20,9 @@ void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
   for (const auto& key : model.dirty()) {
     auto it = model.open().find(key);
     if (it == model.open().end()) batch.delete_open_alert(key);
-    else batch.put_open_alert(key, dump(alert_json(it->second, ref)));
+    else batch.put_open_alert(key, stored_json(alert_json(it->second, ref)));
   }
-  for (const auto& c : changes) batch.put_alert_change(c.seq, dump(change_json(c, ref)));
+  for (const auto& c : changes) batch.put_alert_change(c.seq, stored_json(change_json(c, ref)));
   batch.put_alert_state(state);
   batch.put_alert_cursor("kafka", cursor);
 }

@@ -10,24 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "engine/ledger/metrics.h"
+#include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/partition_replay.h"
 
 namespace hemoledger {
 
 using nlohmann::json;
-
-namespace {
-
-std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count());
-}
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-}  // namespace
 
 namespace {
 
@@ -206,7 +196,7 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
   });
   if (!s) return s;
   std::vector<std::string> replay_changes;
-  for (const auto& c : replayed.changes) replay_changes.push_back(dump(change_json(c, ref)));
+  for (const auto& c : replayed.changes) replay_changes.push_back(stored_json(change_json(c, ref)));
   if (stored_changes != replay_changes) {
     note("alert changes differ: " + std::to_string(stored_changes.size()) + " stored, " +
          std::to_string(replay_changes.size()) + " replayed");
@@ -214,13 +204,13 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
   auto open = store.open_alerts();
   if (!open) return open.error();
   std::map<std::string, std::string> replay_open;
-  for (const auto& [key, a] : replayed.open) replay_open[key] = dump(alert_json(a, ref));
+  for (const auto& [key, a] : replayed.open) replay_open[key] = stored_json(alert_json(a, ref));
   if (*open != replay_open) note("open alerts differ from their replay");
   if (!write) return {};
   Store::Batch b;
   for (const auto& [key, text] : *open) b.delete_open_alert(key);
   for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
-  for (const auto& c : replayed.changes) b.put_alert_change(c.seq, dump(change_json(c, ref)));
+  for (const auto& c : replayed.changes) b.put_alert_change(c.seq, stored_json(change_json(c, ref)));
   b.put_alert_state(replayed.state);
   return store.commit(b);
 }

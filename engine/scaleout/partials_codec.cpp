@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "engine/storage/stored_json.h"
+
 namespace hemoledger {
 
 using nlohmann::json;
@@ -15,7 +17,6 @@ constexpr std::string_view kOwner = "owner|";
 constexpr std::string_view kStock = "stock|";
 constexpr std::string_view kLookback = "lookback|";
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Error bad(std::string what) { return make_error("bad_partials", std::move(what)); }
 
@@ -90,7 +91,7 @@ std::string partials_key_lookback(const PendingLookback& l) {
 }
 
 std::string encode_lookback(const PendingLookback& l) {
-  return dump({{"partition", l.partition},
+  return stored_json({{"partition", l.partition},
                {"din", l.din},
                {"donor", l.donor},
                {"test", l.test},
@@ -100,7 +101,7 @@ std::string encode_lookback(const PendingLookback& l) {
 }
 
 std::string encode_owner(const OwnerRecord& r) {
-  return dump({{"partition", r.partition},
+  return stored_json({{"partition", r.partition},
                {"instance", r.instance},
                {"url", r.url},
                {"restoring", r.restoring},
@@ -154,7 +155,7 @@ std::string encode_stock(const StockRecord& r) {
   for (const auto& [k, lot] : r.lots) lots.push_back(to_hex(encode_reagent_lot(lot)));
   json usage = json::object();
   for (const auto& [k, n] : r.usage) usage[encode_usage_key(k)] = n;
-  return dump({{"partition", r.partition},
+  return stored_json({{"partition", r.partition},
                {"instance", r.instance},
                {"next_offset", r.next_offset},
                {"published_at", r.published_at},
@@ -169,7 +170,7 @@ std::string encode_stock(const StockRecord& r) {
 std::string encode_alerts(const AlertsRecord& r, const ReferenceData& ref) {
   json open = json::array();
   for (const auto& [k, a] : r.open) open.push_back(alert_json(a, ref));
-  return dump({{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
+  return stored_json({{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
 }
 
 Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value) {

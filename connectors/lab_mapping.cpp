@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "connectors/isbt128.h"
+#include "connectors/sender_text.h"
 #include "events/blood_group.h"
 #include "events/event.h"
 
@@ -121,14 +122,8 @@ std::string_view expected(TestKind k) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Sender text quoted in a message: printable ASCII only, at most n characters.
-std::string shown(std::string_view s, std::size_t n = 40) {
-  std::string out(s.substr(0, n));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
-  return out;
-}
+// Sender text as quoted in this file's messages (connectors/sender_text.h).
+std::string shown(std::string_view s, std::size_t n = 40) { return sender_text(s, n); }
 
 }  // namespace
 

@@ -386,7 +386,7 @@ int serve(const ServeArgs& a) {
     });
   }
   auto status = (*engine)->run(g_stop);
-  const bool restart = !status && status.error().code == "restart_needed" && !embedded;
+  const bool restart = !status && status.error().code == kRestartNeeded && !embedded;
   demo_stop = true;
   mllp.reset();  // closes the lab links and joins their threads
   astm.reset();

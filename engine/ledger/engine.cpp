@@ -247,14 +247,14 @@ Status Engine::apply_records(const std::vector<Record>& records) {
       j["raw"] = r.value.size() <= 4096 ? r.value : r.value.substr(0, 4096);
       const std::string text = dump(j);
       batch.put_rejection(r.partition, pos, text);
-      if (e && err.code != "duplicate_event") {
+      if (e && err.code != kDuplicateEvent) {
         batch.put_outcome(r.partition, e->id,
                           dump({{"status", "rejected"}, {"partition", r.partition},
                                 {"offset", pos}, {"code", err.code},
                                 {"message", err.message}}));
       }
       rejections.push_back({r.partition, pos, r.key, text});
-      if (err.code == "duplicate_event") ++n_dup;
+      if (err.code == kDuplicateEvent) ++n_dup;
       else ++n_rejected;
     };
 
@@ -295,7 +295,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
                                             "applied";
     }
     if (duplicate) {
-      reject(make_error("duplicate_event",
+      reject(make_error(kDuplicateEvent,
                         "Event " + e.id + " was already applied; the repeat changes nothing."),
              &e);
       continue;
@@ -998,7 +998,9 @@ Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int6
   const std::int64_t pos = base + offset;
   auto journaled = store_->journal_entry(partition, pos);
   if (!journaled) return journaled.error();
-  if (journaled->has_value()) return std::optional<Verdict>{Verdict{"applied", "", ""}};
+  if (journaled->has_value()) {
+    return std::optional<Verdict>{Verdict{VerdictStatus::applied, "", ""}};
+  }
   auto rejected = store_->rejection(partition, pos);
   if (!rejected) return rejected.error();
   if (!rejected->has_value()) {
@@ -1006,9 +1008,11 @@ Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int6
   }
   const json r = json::parse(**rejected, nullptr, false);
   const std::string code = r.is_object() ? r.value("code", "unknown") : "unknown";
-  if (code == "duplicate_event") return std::optional<Verdict>{Verdict{"duplicate", code, ""}};
+  if (code == kDuplicateEvent) {
+    return std::optional<Verdict>{Verdict{VerdictStatus::duplicate, code, ""}};
+  }
   return std::optional<Verdict>{
-      Verdict{"rejected", code, r.is_object() ? r.value("message", "") : ""}};
+      Verdict{VerdictStatus::rejected, code, r.is_object() ? r.value("message", "") : ""}};
 }
 
 bool Engine::serves(std::int32_t p) const {
@@ -1131,7 +1135,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
           // RocksDB stays read-only after a failed WAL write; once the disk takes
           // writes again, a fresh start of the process is the clean way back.
           if (store_->writable()) {
-            return make_error("restart_needed",
+            return make_error(kRestartNeeded,
                               "storage works again but the database stays read-only after the "
                               "failed write; the engine must restart (nothing was committed)");
           }

@@ -379,11 +379,11 @@ void handle_post_event(const ApiContext& ctx, const httplib::Request& req, httpl
     return send_error(res, 500, make_error("storage_error", "The engine's verdict is missing."));
   }
   const Verdict& verdict = **v;
-  if (verdict.status == "applied") {
+  if (verdict.status == VerdictStatus::applied) {
     return send_json(res, 200, {{"outcome", "applied"}, {"id", e->id}, {"partition", partition},
                                 {"offset", offset}});
   }
-  const bool dup = verdict.status == "duplicate";
+  const bool dup = verdict.status == VerdictStatus::duplicate;
   send_json(res, dup ? 409 : 422,
             {{"outcome", dup ? "duplicate" : "rejected"},
              {"id", e->id},

@@ -48,7 +48,8 @@ class MllpSession final : public TcpSession {
     for (const auto& m : out.messages) {
       const TimeMs now = clock_.now();
       const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), sender_);
-      spdlog::info("mllp: message answered {}{}", to_string(r.outcome), r.replayed ? " (retransmission)" : "");
+      spdlog::info("mllp: message answered {}{}", to_string(r.outcome),
+                   r.replayed ? " (retransmission)" : "");
       reply += hl7::mllp_frame(r.body);
     }
     if (garbage_ > options_.max_garbage_bytes) {

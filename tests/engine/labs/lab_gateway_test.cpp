@@ -5,6 +5,7 @@
 #include "engine/labs/lab_gateway.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "engine/cli/reference_files.h"
@@ -68,14 +69,38 @@ json inbound_record(Engine& engine, const InboundKey& key, std::string_view raw)
   return json::parse(**r);
 }
 
+// Kafka, an engine and a gateway over them with the shipped mapping.
+struct GatewayRig {
+  explicit GatewayRig(bool release = true, LabGatewayOptions options = {}, bool running = true)
+      : run(kafka, running),
+        gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(release),
+           options) {}
+  TestKafka kafka;
+  InProcessEngine run;
+  LabGateway gw;
+};
+
+// A handle() for deliver() that counts its calls and answers "<prefix><n>".
+std::function<LabAnswer()> counted_answer(int& handled, LabOutcome outcome,
+                                          const std::string& prefix) {
+  return [&handled, outcome, prefix] {
+    ++handled;
+    LabAnswer a;
+    a.answer = prefix + std::to_string(handled);
+    a.outcome = outcome;
+    if (outcome != LabOutcome::accepted) a.code = "not_recorded";
+    return a;
+  };
+}
+
 }  // namespace
 
 TEST_CASE("a lab's results are applied once, release the completed unit, and read as already "
           "recorded when sent again",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine run(kafka);
-  LabGateway gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(true));
+  GatewayRig rig;
+  auto& run = rig.run;
+  auto& gw = rig.gw;
   EventMaker m("gw", test_clock().now() - kDay);
   const auto results = donation_awaiting_results(run, m, din_for(31));
   REQUIRE(available_red(run.engine()) == 0);
@@ -103,9 +128,9 @@ TEST_CASE("a lab's results are applied once, release the completed unit, and rea
 
 TEST_CASE("without the release policy the lab's results leave the unit in quarantine",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine run(kafka);
-  LabGateway gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(false));
+  GatewayRig rig(/*release=*/false);
+  auto& run = rig.run;
+  auto& gw = rig.gw;
   EventMaker m("gq", test_clock().now() - kDay);
   const LabRecording rec = gw.record(donation_awaiting_results(run, m, din_for(32)));
   CHECK(rec.accepted);
@@ -115,9 +140,9 @@ TEST_CASE("without the release policy the lab's results leave the unit in quaran
 
 TEST_CASE("a result the engine refuses fails the lab's message with the engine's code and sentence",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine run(kafka);
-  LabGateway gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(true));
+  GatewayRig rig;
+  auto& run = rig.run;
+  auto& gw = rig.gw;
   EventMaker m("gr", test_clock().now() - kDay);
   auto results = donation_awaiting_results(run, m, din_for(33));
   results[2].result = "maybe";  // not a result of the hiv test
@@ -139,12 +164,10 @@ TEST_CASE("a result the engine refuses fails the lab's message with the engine's
 TEST_CASE("when the engine does not apply a result in time, the message is not accepted and "
           "nothing is claimed recorded",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine stalled(kafka, /*run=*/false);
   LabGatewayOptions options;
   options.apply_timeout_ms = 300;
-  LabGateway gw(stalled.engine(), *kafka.producer, kafka.kafka.events_topic,
-                shipped_mapping(true), options);
+  GatewayRig stalled(/*release=*/true, options, /*running=*/false);  // consumes nothing
+  auto& gw = stalled.gw;
   EventMaker m("gs", test_clock().now() - kDay);
   Event result = m.make(EventType::test_resulted, kLab, din_for(34));
   result.test = "hiv";
@@ -160,22 +183,14 @@ TEST_CASE("when the engine does not apply a result in time, the message is not a
 
 TEST_CASE("a message accepted once is answered again from its record, not handled twice",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine run(kafka);
-  LabGateway gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(true));
+  GatewayRig rig;
+  auto& run = rig.run;
+  auto& gw = rig.gw;
   const InboundKey key{"mllp", "LIS^NBS-LAB", "CTRL-1"};
   const std::string raw = "MSH|^~\\&|LIS|NBS-LAB|||20261122||ORU^R01|CTRL-1|P|2.5\r";
   const TimeMs at = test_clock().now();
   int handled = 0;
-  auto answer = [&](LabOutcome outcome) {
-    return [&handled, outcome] {
-      ++handled;
-      LabAnswer a;
-      a.answer = "ACK-" + std::to_string(handled);
-      a.outcome = outcome;
-      return a;
-    };
-  };
+  auto answer = [&](LabOutcome outcome) { return counted_answer(handled, outcome, "ACK-"); };
 
   auto first = gw.deliver(key, raw, at, answer(LabOutcome::accepted));
   REQUIRE(first.ok());
@@ -202,22 +217,13 @@ TEST_CASE("a message accepted once is answered again from its record, not handle
 
 TEST_CASE("a message that failed is handled afresh when the lab sends it again",
           "[lab][gateway]") {
-  TestKafka kafka;
-  InProcessEngine run(kafka);
-  LabGateway gw(run.engine(), *kafka.producer, kafka.kafka.events_topic, shipped_mapping(true));
+  GatewayRig rig;
+  auto& run = rig.run;
+  auto& gw = rig.gw;
   const InboundKey key{"astm", "IH-500", "7"};
   const std::string raw = "H|\\^&|||IH-500\rL|1|N\r";
   int handled = 0;
-  auto answer = [&](LabOutcome outcome) {
-    return [&handled, outcome] {
-      ++handled;
-      LabAnswer a;
-      a.answer = "answer " + std::to_string(handled);
-      a.outcome = outcome;
-      if (outcome != LabOutcome::accepted) a.code = "not_recorded";
-      return a;
-    };
-  };
+  auto answer = [&](LabOutcome outcome) { return counted_answer(handled, outcome, "answer "); };
 
   auto failed = gw.deliver(key, raw, test_clock().now(), answer(LabOutcome::rejected));
   REQUIRE(failed.ok());

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "connectors/sender_text.h"
 #include "connectors/text.h"
 #include "events/event.h"
 
@@ -40,16 +41,6 @@ std::string unescape(std::string_view s, const Delimiters& d) {
     i = close + 1;
   }
   return out;
-}
-
-// Sender text kept in an event or quoted in a message: printable ASCII only
-// (anything else becomes '?'), at most n characters.
-std::string clip(std::string s, std::size_t n) {
-  if (s.size() > n) s.resize(n);
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
-  return s;
 }
 
 char hex_digit(int v) { return static_cast<char>(v < 10 ? '0' + v : 'A' + v - 10); }
@@ -223,7 +214,7 @@ MappingResult map_results(const Message& message, const LabMapping& mapping, Tim
         continue;
       }
       return fail_at(err::kTableValueNotFound, "unknown_status", 9,
-                     "\"" + clip(status, 10) + "\" is not an LIS2-A2 result status.");
+                     "\"" + sender_text(status, 10) + "\" is not an LIS2-A2 result status.");
     }
     if (code.empty()) {
       return fail_at(err::kRequiredFieldMissing, "missing_field", 3, "the test id is empty.");
@@ -269,13 +260,13 @@ MappingResult map_results(const Message& message, const LabMapping& mapping, Tim
     e.type = EventType::test_resulted;
     e.at = at;
     e.facility = *facility;
-    e.actor = clip(h.value(5, 1), 128);
-    e.station = clip(rec.value(14, 1), 128);
+    e.actor = sender_text(h.value(5, 1), 128);
+    e.station = sender_text(rec.value(14, 1), 128);
     e.din = *din;
     e.test = *test;
     e.result = *result;
     if (auto s = validate_shape(e); !s) {
-      const bool senders = s.error().code == "invalid_text" || s.error().code == "field_too_long";
+      const bool senders = refused_for_sender_text(s.error());
       return fail_at(
           senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code,
           senders ? 4 : 0,

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "connectors/sender_text.h"
 #include "events/event.h"
 #include "events/json_codec.h"
 #include "events/time.h"
@@ -43,11 +44,6 @@ bool printable_id(std::string_view s) {
   return true;
 }
 
-std::string clip(std::string s, std::size_t n) {
-  if (s.size() > n) s.resize(n);
-  return s;
-}
-
 // Maps one Observation; appends to r or returns a failure.
 std::optional<MappingResult> map_one(const json& obs, const std::string& path, int n,
                                      const std::string& full_url, const LabMapping& mapping,
@@ -59,10 +55,10 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
   };
   if (!obs.is_object() || string_member(obs, "resourceType") != "Observation") {
     const std::string got = obs.is_object() ? string_member(obs, "resourceType") : "";
+    const std::string shown =
+        got.empty() ? std::string("no resourceType") : "\"" + sender_text(got, 40) + "\"";
     return fail(err::kUnsupportedMessageType, "wrong_resource_type", ".resourceType",
-                "expected an Observation, got " +
-                    (got.empty() ? std::string("no resourceType") : "\"" + clip(got, 40) + "\"") +
-                    ".");
+                "expected an Observation, got " + shown + ".");
   }
   std::string id = string_member(obs, "id");
   if (id.empty() && full_url.rfind("urn:uuid:", 0) == 0) id = full_url.substr(9);
@@ -87,7 +83,7 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
   }
   if (status != "final" && status != "amended" && status != "corrected") {
     return fail(err::kTableValueNotFound, "unknown_status", ".status",
-                "\"" + clip(status, 30) +
+                "\"" + sender_text(status, 30) +
                     "\" is not an Observation status hemoledger records (final, amended, "
                     "corrected).");
   }
@@ -176,7 +172,8 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
     auto parsed = parse_rfc3339(t);
     if (!parsed) {
       return fail(err::kDataTypeError, "bad_datetime", std::string(".") + key,
-                  "\"" + clip(t, 40) + "\" is not a date-time with a time of day (RFC 3339).");
+                  "\"" + sender_text(t, 40) +
+                      "\" is not a date-time with a time of day (RFC 3339).");
     }
     at = *parsed;
   }
@@ -243,10 +240,10 @@ MappingResult map_observations(std::string_view json_text, const LabMapping& map
                                            " MiB; send fewer Observations per Bundle.");
   }
   if (!json_nesting_within(json_text, kMaxBodyDepth)) {
-    return refuse("invalid_json", "The body is nested too deeply to be FHIR Observations.");
+    return refuse(kInvalidJson, "The body is nested too deeply to be FHIR Observations.");
   }
   const json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (doc.is_discarded()) return refuse("invalid_json", "The body is not valid JSON.");
+  if (doc.is_discarded()) return refuse(kInvalidJson, "The body is not valid JSON.");
   const std::string facility = mapping.fhir().facility;
   if (facility.empty()) {
     return failed(err::kUnknownKeyIdentifier, "unknown_facility", 0, "",

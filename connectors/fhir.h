@@ -49,6 +49,10 @@
 
 namespace hemoledger::fhir {
 
+// The code of a body that is not JSON (or nested too deeply to be read):
+// answered with the OperationOutcome issue code "structure", not "invalid".
+inline constexpr char kInvalidJson[] = "invalid_json";
+
 // Identifier and code systems written by the builders below. They are our
 // choice pending a national FHIR implementation guide, and the arcs under the
 // ISBT 128 OID (2.16.840.1.113883.6.18) are NOT verified against ICCBBA's

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "connectors/sender_text.h"
 #include "connectors/text.h"
 
 namespace hemoledger::hl7 {
@@ -35,28 +36,8 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
-// Quoted in error messages: printable ASCII only, at most 30 characters.
-std::string shown(std::string_view s) {
-  std::string out;
-  const std::size_t n = s.size() < 30 ? s.size() : 30;
-  for (std::size_t i = 0; i < n; ++i) out += (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
-  if (s.size() > n) out += "...";
-  return out;
-}
-
-// Hinnant's civil_from_days.
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<int>(yy + (m <= 2 ? 1 : 0));
-}
+// Sender text as quoted in this file's messages (connectors/sender_text.h).
+std::string shown(std::string_view s) { return sender_text(s, 30, Clipped::marked); }
 
 unsigned days_in_month(int y, unsigned m) {
   static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30,
@@ -244,7 +225,7 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
   }
   while (!text.empty() && (text.front() == '\r' || text.front() == '\n')) text.remove_prefix(1);
   if (text.size() < 3 || text.substr(0, 3) != "MSH") {
-    return make_error("no_msh", "The message does not start with an MSH segment.");
+    return make_error(kNoMsh, "The message does not start with an MSH segment.");
   }
   if (text.size() < 8) {
     return make_error("bad_encoding_characters",
@@ -403,12 +384,10 @@ std::string format_datetime(TimeMs t) {
     rest += kDay;
     --days;
   }
-  int y = 0;
-  unsigned mo = 0, d = 0;
-  civil_from_days(days, y, mo, d);
+  const CivilDate c = civil_from_days(days);
   const auto secs = rest / 1000;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d%02u%02u%02d%02d%02d+0000", y, mo, d,
+  std::snprintf(buf, sizeof buf, "%04d%02u%02u%02d%02d%02d+0000", c.y, c.m, c.d,
                 static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
                 static_cast<int>(secs % 60));
   return buf;
@@ -442,7 +421,7 @@ MllpDecoder::Output MllpDecoder::feed(std::string_view bytes) {
           reported_outside_ = false;
         } else if (!reported_outside_) {
           reported_outside_ = true;
-          out.errors.push_back(make_error("bytes_outside_frame",
+          out.errors.push_back(make_error(kBytesOutsideFrame,
                                           "Bytes outside an MLLP frame (before the 0x0B start "
                                           "byte) were discarded."));
         }

@@ -41,6 +41,11 @@
 
 namespace hemoledger::hl7 {
 
+// Codes of parse() and MllpDecoder that callers steer by (the rest are
+// listed above and in MllpDecoder's comment).
+inline constexpr char kNoMsh[] = "no_msh";
+inline constexpr char kBytesOutsideFrame[] = "bytes_outside_frame";
+
 // The delimiters of one message, read from MSH-1 and MSH-2.
 struct Encoding {
   char field = '|';

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "connectors/sender_text.h"
 #include "events/event.h"
 
 namespace hemoledger {
@@ -42,16 +43,6 @@ bool printable_id_part(std::string_view s) {
   return true;
 }
 
-// Sender text kept in an event or quoted in a message: printable ASCII only
-// (anything else becomes '?'), at most n characters.
-std::string clip(std::string s, std::size_t n) {
-  if (s.size() > n) s.resize(n);
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
-  return s;
-}
-
 // Common header facts of every mapped message.
 struct Header {
   std::string facility;
@@ -83,7 +74,7 @@ Result<Header> read_header(const hl7::Message& m, const LabMapping& map, TimeMs 
                        "spaces, so that a retransmission is recognised."});
     return make_error("missing_control_id", "");
   }
-  h.actor = clip(m.msh().value(3, 1), 128);
+  h.actor = sender_text(m.msh().value(3, 1), 128);
   h.msh_time = received_at;
   if (!m.msh().raw(7).empty()) {
     auto t = hl7::parse_datetime(m.msh().value(7, 1), opt.utc_offset_minutes);
@@ -108,7 +99,7 @@ MappingResult finish(MappingResult r) {
     if (auto s = validate_shape(e); !s) {
       // Text the sender chose (an info result as sent) may be unusable;
       // anything else means the mapping built a wrong event.
-      const bool senders = s.error().code == "invalid_text" || s.error().code == "field_too_long";
+      const bool senders = refused_for_sender_text(s.error());
       return failed(
           hl7::AckCode::error,
           {senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code, "", 0, 0,
@@ -218,7 +209,8 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
         continue;
       }
       return fail_at(err::kTableValueNotFound, "unknown_status", 11,
-                     "\"" + clip(status, 10) + "\" is not a result status of HL7 table 0085.");
+                     "\"" + sender_text(status, 10) +
+                         "\" is not a result status of HL7 table 0085.");
     }
     const bool corrected = status == "C";
 
@@ -277,7 +269,7 @@ MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs recei
     e.at = at.at;
     e.facility = h.facility;
     e.actor = h.actor;
-    e.station = clip(s.value(18, 1), 128);
+    e.station = sender_text(s.value(18, 1), 128);
     e.din = *din;
     e.test = *test;
     e.result = *result;
@@ -349,7 +341,7 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, Ti
     }
     if (msg_status != "F" && msg_status != "C") {
       return fail_at(err::kTableValueNotFound, "unknown_status", f_msg_status,
-                     "\"" + clip(msg_status, 10) +
+                     "\"" + sender_text(msg_status, 10) +
                          "\" is not a status of HL7 table 0511 hemoledger reads (F, C, P).");
     }
     const std::string status = s.value(f_status, 1);
@@ -365,7 +357,7 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, Ti
     }
     if (!ps) {
       return fail_at(err::kTableValueNotFound, "unknown_status", f_status,
-                     "\"" + clip(status, 10) + "\" is not a " +
+                     "\"" + sender_text(status, 10) + "\" is not a " +
                          (dispense ? "dispense status (table 0510)"
                                    : "transfusion/disposition status (table 0513)") +
                          " that hemoledger records.");
@@ -382,7 +374,7 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, Ti
     if (!is_product_code(product)) {
       return fail_at(product.empty() ? err::kRequiredFieldMissing : err::kDataTypeError,
                      "invalid_product", f_product,
-                     "\"" + clip(product, 20) +
+                     "\"" + sender_text(product, 20) +
                          "\" is not an 8-character ISBT 128 product code (e.g. E0336V00).");
     }
     const Dated at = read_time(s.value(f_time, 1), offset, h.msh_time);
@@ -415,7 +407,7 @@ MappingResult map_hl7(const hl7::Message& message, const LabMapping& mapping, Ti
   const auto unsupported = [&](int code) {
     return failed(hl7::AckCode::reject,
                   {code, "unsupported_message", "MSH", 0, 9,
-                   "message type " + clip(type, 10) + "^" + clip(trigger, 10) +
+                   "message type " + sender_text(type, 10) + "^" + sender_text(trigger, 10) +
                        " is not read; hemoledger reads ORU^R01, BPS^O29 and BTS^O31."});
   };
   if (type == "ORU")
@@ -437,7 +429,7 @@ MappingResult map_hl7_text(std::string_view text, const LabMapping& mapping, Tim
     r.code = hl7::AckCode::reject;
     r.error_code = m.error().code;
     r.error = hl7::AckError{
-        m.error().code == "no_msh" ? err::kRequiredFieldMissing : err::kApplicationInternalError,
+        m.error().code == hl7::kNoMsh ? err::kRequiredFieldMissing : err::kApplicationInternalError,
         "", 0, 0, m.error().message};
     return r;
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "connectors/sender_text.h"
 #include "events/event.h"
 
 namespace hemoledger::isbt128 {
@@ -41,17 +42,13 @@ int check_alphabet_value(char c) {
   return i == std::string_view::npos ? -1 : static_cast<int>(i);
 }
 
-// Scanned bytes quoted in a message: printable ASCII only, at most 40 shown.
-std::string shown(std::string_view s) {
-  std::string out;
-  const std::size_t n = s.size() < 40 ? s.size() : 40;
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = s[i];
-    out += (c >= 0x20 && c <= 0x7e) ? c : '?';
-  }
-  if (s.size() > n) out += "...";
-  return out;
-}
+// The code of a compound message's own failures (count, truncation, nesting,
+// an item twice); an item's other failures keep their code, prefixed with
+// where the item sits.
+constexpr char kBadCompound[] = "bad_compound";
+
+// Scanned bytes as quoted in this file's messages (connectors/sender_text.h).
+std::string shown(std::string_view s) { return sender_text(s, 40, Clipped::marked); }
 
 std::string_view trim_trailing(std::string_view s) {
   while (!s.empty()) {
@@ -133,7 +130,7 @@ std::optional<FlagMeaning> flag_meaning(int f) {
 }
 
 Error conflict(std::string_view what) {
-  return error("bad_compound", "The compound message carries the " + std::string(what) +
+  return error(kBadCompound, "The compound message carries the " + std::string(what) +
                                    " twice; each item may appear only once.");
 }
 
@@ -409,7 +406,7 @@ Result<Scan> decode_compound(std::string_view data) {
   }
   const int count = digits_value(header.substr(0, 2));
   if (count == 0) {
-    return error("bad_compound", "A compound message must announce at least one data structure.");
+    return error(kBadCompound, "A compound message must announce at least one data structure.");
   }
   Scan scan;
   scan.structures.push_back(Structure::compound_message);
@@ -419,7 +416,7 @@ Result<Scan> decode_compound(std::string_view data) {
   while (pos < data.size()) {
     const auto rest = data.substr(pos);
     if (n == count) {
-      return error("bad_compound", "The compound message announces " + std::to_string(count) +
+      return error(kBadCompound, "The compound message announces " + std::to_string(count) +
                                        " data structures but more data follows: \"" + shown(rest) +
                                        "\".");
     }
@@ -428,29 +425,29 @@ Result<Scan> decode_compound(std::string_view data) {
     const Spec* spec = identify(rest);
     if (spec == nullptr) {
       if (rest.size() < 2) {
-        return error("bad_compound",
+        return error(kBadCompound,
                      "The compound message ends inside structure " + std::to_string(n + 1) + ".");
       }
       auto e = unknown_identifier(rest);
       return error(e.code, where + e.message);
     }
     if (spec->kind == Structure::compound_message) {
-      return error("bad_compound", "A compound message cannot contain another compound message.");
+      return error(kBadCompound, "A compound message cannot contain another compound message.");
     }
     if (rest.size() < spec->length) {
-      return error("bad_compound", "The compound message ends inside structure " +
+      return error(kBadCompound, "The compound message ends inside structure " +
                                        std::to_string(n + 1) + " (" + std::string(spec->name) +
                                        ").");
     }
     if (auto s = decode_structure(scan, *spec, rest.substr(0, spec->length)); !s) {
-      if (s.error().code == "bad_compound") return s.error();
+      if (s.error().code == kBadCompound) return s.error();
       return error(s.error().code, where + s.error().message);
     }
     pos += spec->length;
     ++n;
   }
   if (n != count) {
-    return error("bad_compound", "The compound message announces " + std::to_string(count) +
+    return error(kBadCompound, "The compound message announces " + std::to_string(count) +
                                      " data structures but carries " + std::to_string(n) + ".");
   }
   return scan;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "connectors/isbt128.h"
+#include "connectors/sender_text.h"
 #include "events/blood_group.h"
 #include "events/event.h"
 
@@ -121,14 +122,8 @@ std::string_view expected(TestKind k) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Sender text quoted in a message: printable ASCII only, at most n characters.
-std::string shown(std::string_view s, std::size_t n = 40) {
-  std::string out(s.substr(0, n));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
-  return out;
-}
+// Sender text as quoted in this file's messages (connectors/sender_text.h).
+std::string shown(std::string_view s, std::size_t n = 40) { return sender_text(s, n); }
 
 }  // namespace
 
@@ -192,10 +187,15 @@ Result<AstmFieldPath> parse_astm_field_path(std::string_view text) {
   return p;
 }
 
-Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
-                                          const ReferenceData& reference) {
-  // A key given twice in one object would silently keep the last value: the
-  // parser callback notes the first such key.
+namespace {
+
+using Facilities = std::set<std::string, std::less<>>;
+using Kinds = std::map<std::string, TestKind, std::less<>>;
+using CodeTable = std::map<std::string, std::string, std::less<>>;
+
+// The document, or invalid_json; a key given twice in one object (which
+// would silently keep the last value) is refused, naming the first such key.
+Result<json> parse_without_repeated_keys(std::string_view json_text) {
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
@@ -209,13 +209,216 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
     }
     return true;
   };
-  const json doc = json::parse(json_text.begin(), json_text.end(), note_keys, false);
+  json doc = json::parse(json_text.begin(), json_text.end(), note_keys, false);
   if (doc.is_discarded()) {
     return make_error("invalid_json", "The lab mapping file is not valid JSON.");
   }
   if (!duplicate.empty()) {
     return bad("key \"" + shown(duplicate) + "\"", "given twice in the same object.");
   }
+  return doc;
+}
+
+// The object at doc[key], nullptr when absent; an error when not an object.
+Result<const json*> section(const json& doc, const char* key) {
+  if (!doc.contains(key)) return static_cast<const json*>(nullptr);
+  if (!doc.at(key).is_object()) return bad(key, "must be a JSON object.");
+  return &doc.at(key);
+}
+
+Status known_facility(const Facilities& facilities, const std::string& where,
+                      const std::string& code) {
+  if (!code.empty() && !facilities.count(code)) {
+    return bad(where, "\"" + code + "\" is not a facility in the facility table.");
+  }
+  return {};
+}
+
+Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& out) {
+  if (auto s = only_keys(
+          o, "hl7",
+          {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason"});
+      !s) {
+    return s.error();
+  }
+  std::string din, fac_field;
+  for (auto s :
+       {get_string(o, "din_field", "hl7", din), get_string(o, "facility_field", "hl7", fac_field),
+        get_string(o, "facility", "hl7", out.facility),
+        get_string(o, "wasted_reason", "hl7", out.wasted_reason),
+        get_int(o, "utc_offset_minutes", "hl7", -720, 840, out.utc_offset_minutes)}) {
+    if (!s) return s.error();
+  }
+  if (!din.empty()) {
+    auto p = hl7::parse_field_path(din);
+    if (!p) return bad("hl7.din_field", p.error().message);
+    out.din_field = *p;
+  }
+  if (!fac_field.empty() && !out.facility.empty()) {
+    return bad("hl7", "give either \"facility\" (a fixed code) or \"facility_field\", not both.");
+  }
+  if (!fac_field.empty()) {
+    auto p = hl7::parse_field_path(fac_field);
+    if (!p) return bad("hl7.facility_field", p.error().message);
+    out.facility_field = *p;
+  }
+  if (!out.facility.empty()) out.facility_field.reset();
+  if (auto s = known_facility(facilities, "hl7.facility", out.facility); !s) return s.error();
+  if (!is_discard_reason(out.wasted_reason)) {
+    return bad("hl7.wasted_reason",
+               "must be one of: " + std::string(discard_reasons_text()) + ".");
+  }
+  return {};
+}
+
+Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& out) {
+  if (auto s =
+          only_keys(o, "astm", {"din_field", "facility_field", "facility", "utc_offset_minutes"});
+      !s) {
+    return s.error();
+  }
+  std::string din, fac_field;
+  for (auto s :
+       {get_string(o, "din_field", "astm", din),
+        get_string(o, "facility_field", "astm", fac_field),
+        get_string(o, "facility", "astm", out.facility),
+        get_int(o, "utc_offset_minutes", "astm", -720, 840, out.utc_offset_minutes)}) {
+    if (!s) return s.error();
+  }
+  if (!din.empty()) {
+    auto p = parse_astm_field_path(din);
+    if (!p) return bad("astm.din_field", p.error().message);
+    out.din_field = *p;
+  }
+  if (!fac_field.empty() && !out.facility.empty()) {
+    return bad("astm", "give either \"facility\" or \"facility_field\", not both.");
+  }
+  if (!fac_field.empty()) {
+    auto p = parse_astm_field_path(fac_field);
+    if (!p) return bad("astm.facility_field", p.error().message);
+    out.facility_field = *p;
+  }
+  return known_facility(facilities, "astm.facility", out.facility);
+}
+
+Status read_fhir(const json& o, const Facilities& facilities, LabMapping::Fhir& out) {
+  if (auto s = only_keys(o, "fhir", {"din_from", "din_system", "facility"}); !s) {
+    return s.error();
+  }
+  std::string from;
+  for (auto s : {get_string(o, "din_from", "fhir", from),
+                 get_string(o, "din_system", "fhir", out.din_system),
+                 get_string(o, "facility", "fhir", out.facility)}) {
+    if (!s) return s.error();
+  }
+  if (from == "identifier")
+    out.din_from = LabMapping::FhirDinFrom::identifier;
+  else if (!from.empty() && from != "specimen") {
+    return bad("fhir.din_from", "must be \"specimen\" or \"identifier\".");
+  }
+  return known_facility(facilities, "fhir.facility", out.facility);
+}
+
+// facility_codes, coding_systems: objects of strings.
+Status read_string_map(const json& doc, const char* key, CodeTable& out) {
+  if (!doc.contains(key)) return {};
+  const json& o = doc.at(key);
+  if (!o.is_object()) return bad(key, "must be a JSON object of strings.");
+  for (const auto& [k, v] : o.items()) {
+    if (!v.is_string() || v.get_ref<const std::string&>().empty() || k.empty()) {
+      return bad(std::string(key) + "." + k, "must be a non-empty string.");
+    }
+    out[k] = v.get<std::string>();
+  }
+  return {};
+}
+
+// tests: {system: {code: test}}
+Status read_tests(const json& t, const Kinds& kinds,
+                  std::map<std::string, CodeTable, std::less<>>& out) {
+  if (!t.is_object()) return bad("tests", "must be an object of coding systems.");
+  for (const auto& [system, codes] : t.items()) {
+    if (!codes.is_object()) return bad("tests." + system, "must be an object of codes.");
+    for (const auto& [code, test] : codes.items()) {
+      const std::string where = "tests." + system + "." + code;
+      if (!test.is_string()) return bad(where, "must be a hemoledger test code (a string).");
+      const std::string tc = test.get<std::string>();
+      if (!kinds.count(tc)) {
+        return bad(where, "\"" + tc + "\" is not a test in the test catalogue.");
+      }
+      out[system][code] = tc;
+    }
+  }
+  return {};
+}
+
+// One kind's {value: outcome} of "results".
+Status read_result_values(const json& values, TestKind kind, const std::string& kind_name,
+                          CodeTable& table) {
+  if (!values.is_object()) return bad("results." + kind_name, "must be an object.");
+  for (const auto& [value, outcome] : values.items()) {
+    const std::string where = "results." + kind_name + "." + value;
+    if (!outcome.is_string()) return bad(where, "must be a string.");
+    const auto c = canonical(kind, outcome.get<std::string>());
+    if (!c) {
+      return bad(where, "\"" + outcome.get<std::string>() + "\" is not a result of kind " +
+                            kind_name + "; expected " + std::string(expected(kind)) + ".");
+    }
+    const std::string key = lower_trimmed(value);
+    if (key.empty()) return bad(where, "the value must not be empty.");
+    if (table.count(key) && table[key] != *c) {
+      return bad(where, "listed twice (ignoring case) with different outcomes.");
+    }
+    table[key] = *c;
+  }
+  return {};
+}
+
+// results: {kind: {value: outcome}}
+Status read_results(const json& r, std::map<TestKind, CodeTable>& out) {
+  if (!r.is_object()) return bad("results", "must be an object keyed by test kind.");
+  for (const auto& [kind_name, values] : r.items()) {
+    const auto kind = parse_kind(kind_name);
+    if (!kind) {
+      return bad("results." + kind_name,
+                 "unknown test kind; the kinds are abo, rhd, abo_rh, screen and info.");
+    }
+    if (auto s = read_result_values(values, *kind, kind_name, out[*kind]); !s) return s;
+  }
+  return {};
+}
+
+// reagents: {test: {reagent, tests_per_result}}
+Status read_reagents(const json& r, const Kinds& kinds, const ReferenceData& reference,
+                     std::map<std::string, ReagentUse, std::less<>>& out) {
+  if (!r.is_object()) return bad("reagents", "must be an object keyed by test code.");
+  for (const auto& [test, use] : r.items()) {
+    const std::string where = "reagents." + test;
+    if (!kinds.count(test)) return bad(where, "not a test in the test catalogue.");
+    if (!use.is_object()) return bad(where, "must be an object.");
+    if (auto s = only_keys(use, where, {"reagent", "tests_per_result"}); !s) return s.error();
+    ReagentUse u;
+    if (auto s = get_string(use, "reagent", where, u.reagent); !s) return s.error();
+    if (u.reagent.empty()) return bad(where, "needs \"reagent\".");
+    if (!reference.reagents().all().empty() && !reference.reagents().find(u.reagent)) {
+      return bad(where, "the reagent \"" + u.reagent +
+                            "\" is not in the reagent catalogue (data/reagents.csv).");
+    }
+    if (auto s = get_int(use, "tests_per_result", where, 1, 1000, u.tests_per_result); !s) {
+      return s.error();
+    }
+    out[test] = u;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
+                                          const ReferenceData& reference) {
+  auto parsed = parse_without_repeated_keys(json_text);
+  if (!parsed) return parsed.error();
+  const json& doc = *parsed;
   if (!doc.is_object()) return bad("top level", "must be a JSON object.");
   if (auto s = only_keys(doc, "",
                          {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
@@ -228,133 +431,28 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   for (const auto& t : reference.tests()) m.kinds_[t.code] = t.kind;
   for (const auto& f : reference.facilities()) m.facilities_.insert(f.code);
 
-  const auto section = [&](const char* key) -> Result<const json*> {
-    if (!doc.contains(key)) return static_cast<const json*>(nullptr);
-    if (!doc.at(key).is_object()) return bad(key, "must be a JSON object.");
-    return &doc.at(key);
-  };
-  const auto known_facility = [&](const std::string& where, const std::string& code) -> Status {
-    if (!code.empty() && !m.facilities_.count(code)) {
-      return bad(where, "\"" + code + "\" is not a facility in the facility table.");
-    }
-    return {};
-  };
-
-  // hl7
-  auto h = section("hl7");
+  auto h = section(doc, "hl7");
   if (!h) return h.error();
   if (*h) {
-    const json& o = **h;
-    if (auto s = only_keys(
-            o, "hl7",
-            {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason"});
-        !s) {
-      return s.error();
-    }
-    std::string din, fac_field;
-    for (auto s :
-         {get_string(o, "din_field", "hl7", din), get_string(o, "facility_field", "hl7", fac_field),
-          get_string(o, "facility", "hl7", m.hl7_.facility),
-          get_string(o, "wasted_reason", "hl7", m.hl7_.wasted_reason),
-          get_int(o, "utc_offset_minutes", "hl7", -720, 840, m.hl7_.utc_offset_minutes)}) {
-      if (!s) return s.error();
-    }
-    if (!din.empty()) {
-      auto p = hl7::parse_field_path(din);
-      if (!p) return bad("hl7.din_field", p.error().message);
-      m.hl7_.din_field = *p;
-    }
-    if (!fac_field.empty() && !m.hl7_.facility.empty()) {
-      return bad("hl7", "give either \"facility\" (a fixed code) or \"facility_field\", not both.");
-    }
-    if (!fac_field.empty()) {
-      auto p = hl7::parse_field_path(fac_field);
-      if (!p) return bad("hl7.facility_field", p.error().message);
-      m.hl7_.facility_field = *p;
-    }
-    if (!m.hl7_.facility.empty()) m.hl7_.facility_field.reset();
-    if (auto s = known_facility("hl7.facility", m.hl7_.facility); !s) return s.error();
-    if (!is_discard_reason(m.hl7_.wasted_reason)) {
-      return bad("hl7.wasted_reason",
-                 "must be one of: " + std::string(discard_reasons_text()) + ".");
-    }
+    if (auto s = read_hl7(**h, m.facilities_, m.hl7_); !s) return s.error();
   }
-
-  // astm
-  auto a = section("astm");
+  auto a = section(doc, "astm");
   if (!a) return a.error();
   if (*a) {
-    const json& o = **a;
-    if (auto s =
-            only_keys(o, "astm", {"din_field", "facility_field", "facility", "utc_offset_minutes"});
-        !s) {
-      return s.error();
-    }
-    std::string din, fac_field;
-    for (auto s :
-         {get_string(o, "din_field", "astm", din),
-          get_string(o, "facility_field", "astm", fac_field),
-          get_string(o, "facility", "astm", m.astm_.facility),
-          get_int(o, "utc_offset_minutes", "astm", -720, 840, m.astm_.utc_offset_minutes)}) {
-      if (!s) return s.error();
-    }
-    if (!din.empty()) {
-      auto p = parse_astm_field_path(din);
-      if (!p) return bad("astm.din_field", p.error().message);
-      m.astm_.din_field = *p;
-    }
-    if (!fac_field.empty() && !m.astm_.facility.empty()) {
-      return bad("astm", "give either \"facility\" or \"facility_field\", not both.");
-    }
-    if (!fac_field.empty()) {
-      auto p = parse_astm_field_path(fac_field);
-      if (!p) return bad("astm.facility_field", p.error().message);
-      m.astm_.facility_field = *p;
-    }
-    if (auto s = known_facility("astm.facility", m.astm_.facility); !s) return s.error();
+    if (auto s = read_astm(**a, m.facilities_, m.astm_); !s) return s.error();
   }
-
-  // fhir
-  auto f = section("fhir");
+  auto f = section(doc, "fhir");
   if (!f) return f.error();
   if (*f) {
-    const json& o = **f;
-    if (auto s = only_keys(o, "fhir", {"din_from", "din_system", "facility"}); !s) {
+    if (auto s = read_fhir(**f, m.facilities_, m.fhir_); !s) return s.error();
+  }
+  if (auto s = read_string_map(doc, "facility_codes", m.facility_codes_); !s) return s.error();
+  for (const auto& [sent, code] : m.facility_codes_) {
+    if (auto s = known_facility(m.facilities_, "facility_codes." + sent, code); !s) {
       return s.error();
     }
-    std::string from;
-    for (auto s : {get_string(o, "din_from", "fhir", from),
-                   get_string(o, "din_system", "fhir", m.fhir_.din_system),
-                   get_string(o, "facility", "fhir", m.fhir_.facility)}) {
-      if (!s) return s.error();
-    }
-    if (from == "identifier")
-      m.fhir_.din_from = FhirDinFrom::identifier;
-    else if (!from.empty() && from != "specimen") {
-      return bad("fhir.din_from", "must be \"specimen\" or \"identifier\".");
-    }
-    if (auto s = known_facility("fhir.facility", m.fhir_.facility); !s) return s.error();
   }
-
-  // facility_codes, coding_systems: objects of strings.
-  const auto string_map = [&](const char* key,
-                              std::map<std::string, std::string, std::less<>>& out) -> Status {
-    if (!doc.contains(key)) return {};
-    const json& o = doc.at(key);
-    if (!o.is_object()) return bad(key, "must be a JSON object of strings.");
-    for (const auto& [k, v] : o.items()) {
-      if (!v.is_string() || v.get_ref<const std::string&>().empty() || k.empty()) {
-        return bad(std::string(key) + "." + k, "must be a non-empty string.");
-      }
-      out[k] = v.get<std::string>();
-    }
-    return {};
-  };
-  if (auto s = string_map("facility_codes", m.facility_codes_); !s) return s.error();
-  for (const auto& [sent, code] : m.facility_codes_) {
-    if (auto s = known_facility("facility_codes." + sent, code); !s) return s.error();
-  }
-  if (auto s = string_map("coding_systems", m.systems_); !s) return s.error();
+  if (auto s = read_string_map(doc, "coding_systems", m.systems_); !s) return s.error();
   if (auto s = get_string(doc, "default_coding_system", "", m.default_system_); !s) {
     return s.error();
   }
@@ -363,75 +461,15 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
     if (!r.is_boolean()) return bad("release_when_complete", "must be true or false.");
     m.release_when_complete_ = r.get<bool>();
   }
-
-  // tests: {system: {code: test}}
   if (doc.contains("tests")) {
-    const json& t = doc.at("tests");
-    if (!t.is_object()) return bad("tests", "must be an object of coding systems.");
-    for (const auto& [system, codes] : t.items()) {
-      if (!codes.is_object()) return bad("tests." + system, "must be an object of codes.");
-      for (const auto& [code, test] : codes.items()) {
-        const std::string where = "tests." + system + "." + code;
-        if (!test.is_string()) return bad(where, "must be a hemoledger test code (a string).");
-        const std::string tc = test.get<std::string>();
-        if (!m.kinds_.count(tc)) {
-          return bad(where, "\"" + tc + "\" is not a test in the test catalogue.");
-        }
-        m.tests_[system][code] = tc;
-      }
-    }
+    if (auto s = read_tests(doc.at("tests"), m.kinds_, m.tests_); !s) return s.error();
   }
-
-  // results: {kind: {value: outcome}}
   if (doc.contains("results")) {
-    const json& r = doc.at("results");
-    if (!r.is_object()) return bad("results", "must be an object keyed by test kind.");
-    for (const auto& [kind_name, values] : r.items()) {
-      const auto kind = parse_kind(kind_name);
-      if (!kind) {
-        return bad("results." + kind_name,
-                   "unknown test kind; the kinds are abo, rhd, abo_rh, screen and info.");
-      }
-      if (!values.is_object()) return bad("results." + kind_name, "must be an object.");
-      auto& table = m.results_[*kind];
-      for (const auto& [value, outcome] : values.items()) {
-        const std::string where = "results." + kind_name + "." + value;
-        if (!outcome.is_string()) return bad(where, "must be a string.");
-        const auto c = canonical(*kind, outcome.get<std::string>());
-        if (!c) {
-          return bad(where, "\"" + outcome.get<std::string>() + "\" is not a result of kind " +
-                                kind_name + "; expected " + std::string(expected(*kind)) + ".");
-        }
-        const std::string key = lower_trimmed(value);
-        if (key.empty()) return bad(where, "the value must not be empty.");
-        if (table.count(key) && table[key] != *c) {
-          return bad(where, "listed twice (ignoring case) with different outcomes.");
-        }
-        table[key] = *c;
-      }
-    }
+    if (auto s = read_results(doc.at("results"), m.results_); !s) return s.error();
   }
-
-  // reagents: {test: {reagent, tests_per_result}}
   if (doc.contains("reagents")) {
-    const json& r = doc.at("reagents");
-    if (!r.is_object()) return bad("reagents", "must be an object keyed by test code.");
-    for (const auto& [test, use] : r.items()) {
-      const std::string where = "reagents." + test;
-      if (!m.kinds_.count(test)) return bad(where, "not a test in the test catalogue.");
-      if (!use.is_object()) return bad(where, "must be an object.");
-      if (auto s = only_keys(use, where, {"reagent", "tests_per_result"}); !s) return s.error();
-      ReagentUse u;
-      if (auto s = get_string(use, "reagent", where, u.reagent); !s) return s.error();
-      if (u.reagent.empty()) return bad(where, "needs \"reagent\".");
-      if (!reference.reagents().all().empty() && !reference.reagents().find(u.reagent)) {
-        return bad(where, "the reagent \"" + u.reagent +
-                              "\" is not in the reagent catalogue (data/reagents.csv).");
-      }
-      if (auto s = get_int(use, "tests_per_result", where, 1, 1000, u.tests_per_result); !s) {
-        return s.error();
-      }
-      m.reagents_[test] = u;
+    if (auto s = read_reagents(doc.at("reagents"), m.kinds_, reference, m.reagents_); !s) {
+      return s.error();
     }
   }
   return m;

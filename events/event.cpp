@@ -298,11 +298,11 @@ Status validate_shape(const Event& e) {
   }
   for (const std::string* text : {&e.actor, &e.station, &e.test, &e.result, &e.reason}) {
     if (!valid_utf8(*text)) {
-      return make_error("invalid_text", "A text field of the event is not valid UTF-8.");
+      return make_error(kInvalidText, "A text field of the event is not valid UTF-8.");
     }
   }
   if (e.actor.size() > 128 || e.station.size() > 128) {
-    return make_error("field_too_long", "Actor and station are limited to 128 characters.");
+    return make_error(kFieldTooLong, "Actor and station are limited to 128 characters.");
   }
   const std::string type_name(to_string(e.type));
   for (Field f : kFields) {
@@ -353,14 +353,14 @@ Status validate_shape(const Event& e) {
     return make_error("invalid_volume", "The volume must be between 1 and 2000 mL.");
   }
   if (e.test.size() > 32 || e.result.size() > 32) {
-    return make_error("field_too_long", "Test codes and results are limited to 32 characters.");
+    return make_error(kFieldTooLong, "Test codes and results are limited to 32 characters.");
   }
   if (e.type == EventType::unit_discarded && !is_discard_reason(e.reason)) {
     return make_error("invalid_reason", "The discard reason must be one of: " +
                                             std::string(discard_reasons_text()) + ".");
   }
   if (e.reason.size() > 200) {
-    return make_error("field_too_long", "The reason is limited to 200 characters.");
+    return make_error(kFieldTooLong, "The reason is limited to 200 characters.");
   }
   return {};
 }

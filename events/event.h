@@ -124,6 +124,12 @@ struct Event {
 // ahead, and both codecs can write every instant in that range.
 [[nodiscard]] Status validate_shape(const Event& e);
 
+// Codes of validate_shape() that callers steer by (a connector reports them
+// as its sender's data error, connectors/sender_text.h): free text that is not
+// UTF-8, and actor, station, test, result or reason over its length limit.
+inline constexpr char kInvalidText[] = "invalid_text";
+inline constexpr char kFieldTooLong[] = "field_too_long";
+
 inline constexpr TimeMs kEarliestPlausibleTime = 631'152'000'000;  // 1990-01-01T00:00:00Z
 inline constexpr TimeMs kLatestPlausibleTime = 7'258'118'400'000;  // 2200-01-01T00:00:00Z
 

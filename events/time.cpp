@@ -14,14 +14,7 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-namespace {
-
-struct Civil {
-  int y;
-  unsigned m, d;
-};
-
-Civil civil_from_days(std::int64_t z) {
+CivilDate civil_from_days(std::int64_t z) {
   z += 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   const unsigned doe = static_cast<unsigned>(z - era * 146097);
@@ -33,6 +26,8 @@ Civil civil_from_days(std::int64_t z) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   return {static_cast<int>(y + (m <= 2)), m, d};
 }
+
+namespace {
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   if (pos + n > s.size()) return false;
@@ -112,7 +107,7 @@ std::string format_rfc3339(TimeMs t) {
     rem += kDay;
     --days;
   }
-  const Civil c = civil_from_days(days);
+  const CivilDate c = civil_from_days(days);
   const int ms = static_cast<int>(rem % 1000);
   const int secs = static_cast<int>(rem / 1000);
   char buf[40];

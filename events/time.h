@@ -27,7 +27,12 @@ constexpr TimeMs kDay = 24 * kHour;
 std::string format_rfc3339(TimeMs t);
 
 // Days since the epoch of a civil date (proleptic Gregorian), and back.
+struct CivilDate {
+  int y;
+  unsigned m, d;  // 1-12, 1-31
+};
 std::int64_t days_from_civil(int y, unsigned m, unsigned d);
+CivilDate civil_from_days(std::int64_t days);
 
 // The last millisecond of the UTC day that contains t, plus `days` days.
 TimeMs end_of_day_after(TimeMs t, int days);

@@ -284,7 +284,7 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
 // same arguments). Not with the embedded cluster, whose messages live in this
 // process.
 bool restarts_after(const Status& status, const Server& s) {
-  return !status && status.error().code == "restart_needed" && !s.embedded();
+  return !status && status.error().code == kRestartNeeded && !s.embedded();
 }
 
 int restart(const Error& why, const CommandContext& ctx, Server& s) {

@@ -19,7 +19,7 @@ class AstmSession final : public TcpSession {
     for (const auto& e : out.errors) spdlog::warn("astm: {} ({})", e.message, e.code);
     for (const auto& m : out.messages) {
       const LabReply r = deliver_astm(gw_, m, clock_.now(), "astm", sender_);
-      if (r.outcome == "accepted") {
+      if (r.outcome == LabOutcome::accepted) {
         spdlog::info("astm: message recorded{}", r.replayed ? " (retransmission)" : "");
       } else {
         spdlog::warn("astm: message not recorded: {}", r.body);

@@ -48,21 +48,40 @@ std::string id_part(std::string_view s) {
   return out;
 }
 
-json outcome_json(const LabEventOutcome& o) {
-  json j = {{"event_id", o.event_id}, {"din", o.din}, {"status", o.status}};
-  if (!o.product.empty()) j["product"] = o.product;
-  if (!o.code.empty()) j["code"] = o.code;
-  if (!o.message.empty()) j["message"] = o.message;
-  return j;
-}
-
 std::string plural(int n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 }  // namespace
 
-int LabRecording::count(std::string_view status) const {
+std::string_view to_string(LabEventStatus s) {
+  switch (s) {
+    case LabEventStatus::applied: return "applied";
+    case LabEventStatus::already_recorded: return "already_recorded";
+    case LabEventStatus::rejected: return "rejected";
+    case LabEventStatus::not_recorded: return "not_recorded";
+  }
+  return "not_recorded";  // unreachable: every enumerator is handled above
+}
+
+std::string_view to_string(LabOutcome o) {
+  switch (o) {
+    case LabOutcome::accepted: return "accepted";
+    case LabOutcome::error: return "error";
+    case LabOutcome::rejected: return "rejected";
+  }
+  return "rejected";  // unreachable: every enumerator is handled above
+}
+
+json outcome_json(const LabEventOutcome& o) {
+  json j = {{"event_id", o.event_id}, {"din", o.din}, {"status", to_string(o.status)}};
+  if (!o.product.empty()) j["product"] = o.product;
+  if (!o.code.empty()) j["code"] = o.code;
+  if (!o.message.empty()) j["message"] = o.message;
+  return j;
+}
+
+int LabRecording::count(LabEventStatus status) const {
   return static_cast<int>(std::count_if(events.begin(), events.end(),
                                         [&](const auto& o) { return o.status == status; }));
 }
@@ -70,17 +89,17 @@ int LabRecording::count(std::string_view status) const {
 std::string LabRecording::summary() const {
   if (first_failure) {
     const auto& f = events[*first_failure];
-    if (f.status == "rejected") {
+    if (f.status == LabEventStatus::rejected) {
       return "Event " + f.event_id + " (DIN " + f.din + ") was rejected by the engine (" + f.code +
              "): " + f.message;
     }
     return "Event " + f.event_id + " (DIN " + f.din + ") is not known to be recorded: " + f.message;
   }
-  const int already = count("already_recorded");
+  const int already = count(LabEventStatus::already_recorded);
   std::string s = plural(static_cast<int>(events.size()), "event", "events") + " recorded";
   if (already > 0) s += " (" + std::to_string(already) + " already)";
   int released = 0;
-  for (const auto& r : releases) released += r.status == "applied" ? 1 : 0;
+  for (const auto& r : releases) released += r.status == LabEventStatus::applied ? 1 : 0;
   if (released > 0) s += ", " + plural(released, "unit", "units") + " released";
   s += ".";
   return s;
@@ -124,7 +143,7 @@ std::vector<LabEventOutcome> LabGateway::produce_all(const std::vector<Event>& e
     auto d = producer_.produce_sync(topic_, event_key(events[i]), encode_json(events[i]),
                                     options_.produce_timeout_ms);
     if (!d) {
-      out[i].status = "not_recorded";
+      out[i].status = LabEventStatus::not_recorded;
       out[i].code = d.error().code;
       out[i].message = "Kafka did not acknowledge it: " + d.error().message;
       continue;
@@ -141,24 +160,24 @@ std::vector<LabEventOutcome> LabGateway::produce_all(const std::vector<Event>& e
     // Scale-out: the owner of the event's partition may be another instance.
     auto v = await_verdict(engine_, options_.peer_token, partition, offset, deadline);
     if (!v) {
-      out[i].status = "not_recorded";
+      out[i].status = LabEventStatus::not_recorded;
       out[i].code = v.error().code;
       out[i].message = v.error().message;
       continue;
     }
     if (!v->has_value()) {
-      out[i].status = "not_recorded";
+      out[i].status = LabEventStatus::not_recorded;
       out[i].code = "apply_timeout";
       out[i].message = "Kafka has it but the engine has not applied it yet.";
       continue;
     }
     const Verdict& verdict = **v;
-    if (verdict.status == "applied") {
-      out[i].status = "applied";
-    } else if (verdict.status == "duplicate") {
-      out[i].status = "already_recorded";
+    if (verdict.status == VerdictStatus::applied) {
+      out[i].status = LabEventStatus::applied;
+    } else if (verdict.status == VerdictStatus::duplicate) {
+      out[i].status = LabEventStatus::already_recorded;
     } else {
-      out[i].status = "rejected";
+      out[i].status = LabEventStatus::rejected;
       out[i].code = verdict.code;
       out[i].message = verdict.message;
     }
@@ -269,8 +288,9 @@ LabRecording LabGateway::record(const std::vector<Event>& events) {
       rec.accepted = false;
       // An outage outranks a rejection: the sender must resend either way,
       // but "not recorded" must not read like the engine's verdict.
-      if (!rec.first_failure || (rec.events[i].status == "not_recorded" &&
-                                 rec.events[*rec.first_failure].status != "not_recorded")) {
+      const auto outage = LabEventStatus::not_recorded;
+      if (!rec.first_failure || (rec.events[i].status == outage &&
+                                 rec.events[*rec.first_failure].status != outage)) {
         rec.first_failure = i;
       }
     }
@@ -308,11 +328,11 @@ Result<LabGateway::Delivered> LabGateway::deliver(const InboundKey& key, std::st
     if (!record.is_object()) record = json::object();
   }
   const int attempts = record.value("attempts", 0) + 1;
-  if (record.value("outcome", "") == "accepted") {
+  if (record.value("outcome", "") == to_string(LabOutcome::accepted)) {
     Delivered d;
     d.replayed = true;
     d.answer.answer = record.value("answer", "");
-    d.answer.outcome = "accepted";
+    d.answer.outcome = LabOutcome::accepted;
     record["attempts"] = attempts;
     record["last_received_at"] = format_rfc3339(received_at);
     Store::Batch b;
@@ -332,7 +352,7 @@ Result<LabGateway::Delivered> LabGateway::deliver(const InboundKey& key, std::st
             {"control_id", key.control_id},
             {"received_at", format_rfc3339(received_at)},
             {"raw", stored_copy(key.channel, raw.substr(0, options_.max_raw_bytes))},
-            {"outcome", d.answer.outcome},
+            {"outcome", to_string(d.answer.outcome)},
             {"events", events},
             {"releases", releases},
             {"reagents", reagents},

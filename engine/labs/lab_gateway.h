@@ -46,6 +46,7 @@
 
 #include <functional>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,19 +57,30 @@
 
 namespace hemoledger {
 
-// What became of one event the gateway produced.
+// What became of one event the gateway produced. to_string() gives the
+// "status" of the m/ records and of the ASTM and FHIR answers.
+enum class LabEventStatus {
+  applied,           // the engine applied it now
+  already_recorded,  // applied before: a duplicate of a deterministic id
+  rejected,          // the engine refused it (code and sentence say why)
+  not_recorded,      // Kafka or the engine did not answer in time
+};
+std::string_view to_string(LabEventStatus s);
+
 struct LabEventOutcome {
   std::string event_id;
   std::string din;
   std::string product;  // for releases
-  // applied | already_recorded | rejected | not_recorded (Kafka or engine
-  // did not answer in time)
-  std::string status;
+  LabEventStatus status = LabEventStatus::not_recorded;
   std::string code;     // the engine's code when rejected, or the failure's
   std::string message;  // the engine's sentence
 
-  bool ok() const { return status == "applied" || status == "already_recorded"; }
+  bool ok() const {
+    return status == LabEventStatus::applied || status == LabEventStatus::already_recorded;
+  }
 };
+// {"event_id", "din", "status", and "product", "code", "message" when set}.
+nlohmann::json outcome_json(const LabEventOutcome& o);
 
 // What record() did with one message's events.
 struct LabRecording {
@@ -81,7 +93,7 @@ struct LabRecording {
   // failure was the engine's verdict (rejected) or an outage (not_recorded).
   std::optional<std::size_t> first_failure;
 
-  int count(std::string_view status) const;
+  int count(LabEventStatus status) const;
   // "5 events recorded (2 already), 2 units released." or the failure:
   // "Event hl7-...-3 was rejected by the engine: <sentence>".
   std::string summary() const;
@@ -95,10 +107,17 @@ struct InboundKey {
   std::string control_id;  // "" when it has none
 };
 
+// What a lab message's answer says, kept with the message under m/ as
+// to_string() writes it: accepted (every event recorded), error (the sender
+// must correct it: unmappable, or an event the engine refused) or rejected
+// (not read or not allowed, or nothing known to be recorded: send it again).
+enum class LabOutcome { accepted, error, rejected };
+std::string_view to_string(LabOutcome o);
+
 // The answer a listener sends back, and the outcome kept with the message.
 struct LabAnswer {
-  std::string answer;         // the ACK bytes or JSON, exactly as sent
-  std::string outcome;        // accepted | error | rejected
+  std::string answer;  // the ACK bytes or JSON, exactly as sent
+  LabOutcome outcome = LabOutcome::rejected;
   std::string code, message;  // of a failure
   LabRecording recording;
 };

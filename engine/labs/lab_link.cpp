@@ -38,7 +38,7 @@ void apply_lab_link_security(TcpServerOptions& options, const LabLinkSecurity& s
     r.remote = peer.address;
     r.channel = channel;
     r.method = "connect";
-    r.status = why.code == "wrong_role" || why.code == "wrong_lab" ? 403 : 401;
+    r.status = why.code == kWrongRole || why.code == kWrongLab ? 403 : 401;
     r.code = why.code;
     r.reason = why.message;
     (void)log->record(std::move(r));  // a failure is logged by record()

@@ -8,6 +8,7 @@
 #include "connectors/astm.h"
 #include "connectors/fhir.h"
 #include "connectors/hl7_lab.h"
+#include "engine/security/permissions.h"
 
 namespace hemoledger {
 
@@ -43,25 +44,25 @@ std::string result_segment(const hl7::Message& m) {
 
 json outcomes_json(const std::vector<LabEventOutcome>& list) {
   json a = json::array();
-  for (const auto& o : list) {
-    json j = {{"event_id", o.event_id}, {"din", o.din}, {"status", o.status}};
-    if (!o.product.empty()) j["product"] = o.product;
-    if (!o.code.empty()) j["code"] = o.code;
-    if (!o.message.empty()) j["message"] = o.message;
-    a.push_back(j);
-  }
+  for (const auto& o : list) a.push_back(outcome_json(o));
   return a;
 }
 
-std::string outcome_of(const LabRecording& rec) {
-  if (rec.accepted) return "accepted";
-  return rec.events[*rec.first_failure].status == "rejected" ? "error" : "rejected";
+// Whether the first failure of a recording that was not accepted is the
+// engine's verdict (else an outage: nothing is known to be recorded).
+bool engine_refused(const LabRecording& rec) {
+  return rec.events[*rec.first_failure].status == LabEventStatus::rejected;
+}
+
+LabOutcome outcome_of(const LabRecording& rec) {
+  if (rec.accepted) return LabOutcome::accepted;
+  return engine_refused(rec) ? LabOutcome::error : LabOutcome::rejected;
 }
 
 std::string failure_code(const LabRecording& rec) {
   if (rec.accepted) return {};
-  const auto& f = rec.events[*rec.first_failure];
-  return f.status == "rejected" ? f.code : "not_recorded";
+  if (engine_refused(rec)) return rec.events[*rec.first_failure].code;
+  return std::string(to_string(LabEventStatus::not_recorded));
 }
 
 // Applies the sender's binding to a message's events: each must be the bound
@@ -70,7 +71,7 @@ std::optional<Error> bind_to_sender(std::vector<Event>& events, const LabSender&
                                     const std::string& actor) {
   for (auto& e : events) {
     if (!sender.facility.empty() && e.facility != sender.facility) {
-      return make_error("wrong_lab", "This link speaks for " + sender.facility + " only, but " +
+      return make_error(kWrongLab, "This link speaks for " + sender.facility + " only, but " +
                                          e.id + " is a result of " +
                                          (e.facility.empty() ? "no facility" : e.facility) +
                                          "; nothing was recorded.");
@@ -81,7 +82,7 @@ std::optional<Error> bind_to_sender(std::vector<Event>& events, const LabSender&
 }
 
 int http_status_of(const LabAnswer& a, int otherwise) {
-  if (a.code == "wrong_lab") return 403;
+  if (a.code == kWrongLab) return 403;
   return otherwise;
 }
 
@@ -103,7 +104,7 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
       const MappingResult r = map_hl7_text(text, gw.mapping(), received_at);
       hl7::Ack ack{hl7::AckCode::reject, r.summary(), ack_control_id, received_at, r.error};
       a.answer = hl7::build_reject(ack);
-      a.outcome = "rejected";
+      a.outcome = LabOutcome::rejected;
       a.code = r.error_code.empty() ? parsed.error().code : r.error_code;
       a.message = r.summary();
       return a;
@@ -111,7 +112,7 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
     const MappingResult r = map_hl7(*parsed, gw.mapping(), received_at);
     if (!r.ok()) {
       a.answer = hl7_ack(*parsed, r, ack_control_id, received_at);
-      a.outcome = r.code == hl7::AckCode::reject ? "rejected" : "error";
+      a.outcome = r.code == hl7::AckCode::reject ? LabOutcome::rejected : LabOutcome::error;
       a.code = r.error_code;
       a.message = r.summary();
       return a;
@@ -123,7 +124,7 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
       hl7::Ack ack{hl7::AckCode::reject, wrong->message, ack_control_id, received_at,
                    hl7::AckError{hl7::err::kApplicationInternalError, "", 0, 0, wrong->message}};
       a.answer = hl7::build_ack(*parsed, ack);
-      a.outcome = "rejected";
+      a.outcome = LabOutcome::rejected;
       a.code = wrong->code;
       a.message = wrong->message;
       return a;
@@ -139,9 +140,9 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
       ack.text = with_notes(rec.summary(), r.notes);
     } else {
       const auto& f = rec.events[*rec.first_failure];
-      ack.code = f.status == "rejected" ? hl7::AckCode::error : hl7::AckCode::reject;
+      ack.code = engine_refused(rec) ? hl7::AckCode::error : hl7::AckCode::reject;
       ack.text = rec.summary();
-      if (f.status != "rejected") ack.text += " Nothing is known to be recorded: send it again.";
+      if (!engine_refused(rec)) ack.text += " Nothing is known to be recorded: send it again.";
       ack.error = hl7::AckError{hl7::err::kApplicationInternalError, result_segment(*parsed),
                                 segment_position(f.event_id), 0, ack.text};
       a.code = failure_code(rec);
@@ -157,10 +158,11 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
                  "The message could not be stored (" + d.error().message + "); send it again.",
                  ack_control_id, received_at,
                  hl7::AckError{hl7::err::kApplicationInternalError, "", 0, 0, d.error().message}};
-    return {parsed ? hl7::build_ack(*parsed, ack) : hl7::build_reject(ack), "rejected", false, 503};
+    return {parsed ? hl7::build_ack(*parsed, ack) : hl7::build_reject(ack), LabOutcome::rejected,
+            false, 503};
   }
   return {d->answer.answer, d->answer.outcome, d->replayed,
-          http_status_of(d->answer, d->answer.outcome == "accepted" ? 200 : 422)};
+          http_status_of(d->answer, d->answer.outcome == LabOutcome::accepted ? 200 : 422)};
 }
 
 LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
@@ -177,10 +179,10 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
     LabAnswer a;
     json body;
     if (!parsed) {
-      a.outcome = "rejected";
+      a.outcome = LabOutcome::rejected;
       a.code = parsed.error().code;
       a.message = parsed.error().message;
-      body = {{"outcome", a.outcome},
+      body = {{"outcome", to_string(a.outcome)},
               {"code", a.code},
               {"message", a.message},
               {"results", json::array()}};
@@ -189,10 +191,10 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
     }
     const MappingResult r = astm::map_results(*parsed, gw.mapping(), received_at);
     if (!r.ok()) {
-      a.outcome = "error";
+      a.outcome = LabOutcome::error;
       a.code = r.error_code;
       a.message = r.summary();
-      body = {{"outcome", a.outcome},
+      body = {{"outcome", to_string(a.outcome)},
               {"code", a.code},
               {"message", a.message},
               {"results", json::array()}};
@@ -207,10 +209,10 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
     std::vector<Event> events = r.events;
     if (auto wrong = bind_to_sender(events, sender, actor)) {
       spdlog::warn("{}: message from {} refused: {}", channel, key.sender, wrong->message);
-      a.outcome = "rejected";
+      a.outcome = LabOutcome::rejected;
       a.code = wrong->code;
       a.message = wrong->message;
-      a.answer = dump({{"outcome", a.outcome},
+      a.answer = dump({{"outcome", to_string(a.outcome)},
                        {"code", a.code},
                        {"message", a.message},
                        {"results", json::array()}});
@@ -221,7 +223,7 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
     a.code = failure_code(a.recording);
     a.message =
         a.recording.accepted ? with_notes(a.recording.summary(), r.notes) : a.recording.summary();
-    body = {{"outcome", a.outcome},
+    body = {{"outcome", to_string(a.outcome)},
             {"message", a.message},
             {"results", outcomes_json(a.recording.events)},
             {"releases", outcomes_json(a.recording.releases)},
@@ -233,15 +235,16 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
   auto d = gw.deliver(key, text, received_at, handle);
   if (!d) {
     return {
-        dump({{"outcome", "rejected"}, {"code", d.error().code}, {"message", d.error().message}}),
-        "rejected", false, 503};
+        dump({{"outcome", to_string(LabOutcome::rejected)},
+              {"code", d.error().code},
+              {"message", d.error().message}}),
+        LabOutcome::rejected, false, 503};
   }
-  const std::string& o = d->answer.outcome;
-  return {d->answer.answer, o, d->replayed,
-          http_status_of(d->answer, o == "accepted"
-                                        ? 200
-                                        : (o == "rejected" && !parsed ? 400
-                                                                      : (o == "rejected" ? 503 : 422)))};
+  const LabOutcome o = d->answer.outcome;
+  int status = 422;
+  if (o == LabOutcome::accepted) status = 200;
+  if (o == LabOutcome::rejected) status = parsed ? 503 : 400;
+  return {d->answer.answer, o, d->replayed, http_status_of(d->answer, status)};
 }
 
 LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
@@ -265,10 +268,11 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
     json oo = {{"resourceType", "OperationOutcome"}, {"issue", json::array()}};
     const MappingResult r = fhir::map_observations(body, gw.mapping(), received_at);
     if (!r.ok()) {
-      a.outcome = "error";
+      a.outcome = LabOutcome::error;
       a.code = r.error_code;
       a.message = r.summary();
-      json i = issue("error", r.error_code == "invalid_json" ? "structure" : "invalid", a.message);
+      const bool not_json = r.error_code == fhir::kInvalidJson;
+      json i = issue("error", not_json ? "structure" : "invalid", a.message);
       i["details"] = {
           {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", r.error_code}}})}};
       oo["issue"].push_back(i);
@@ -278,7 +282,7 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
     std::vector<Event> events = r.events;
     if (auto wrong = bind_to_sender(events, sender, sender.actor)) {
       spdlog::warn("fhir: message from {} refused: {}", sender.actor, wrong->message);
-      a.outcome = "rejected";
+      a.outcome = LabOutcome::rejected;
       a.code = wrong->code;
       a.message = wrong->message;
       json i = issue("error", "forbidden", a.message);
@@ -297,8 +301,7 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
       oo["issue"].push_back(issue("information", "informational", a.message));
     } else {
       a.message = rec.summary();
-      const auto& f = rec.events[*rec.first_failure];
-      json i = issue("error", f.status == "rejected" ? "processing" : "transient", a.message);
+      json i = issue("error", engine_refused(rec) ? "processing" : "transient", a.message);
       i["details"] = {
           {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", a.code}}})}};
       oo["issue"].push_back(i);
@@ -312,11 +315,13 @@ LabReply deliver_fhir(LabGateway& gw, std::string_view body, TimeMs received_at,
   if (!d) {
     json oo = {{"resourceType", "OperationOutcome"},
                {"issue", json::array({issue("error", "transient", d.error().message)})}};
-    return {dump(oo), "rejected", false, 503};
+    return {dump(oo), LabOutcome::rejected, false, 503};
   }
-  const std::string& o = d->answer.outcome;
-  return {d->answer.answer, o, d->replayed,
-          http_status_of(d->answer, o == "accepted" ? 200 : (o == "rejected" ? 503 : 422))};
+  const LabOutcome o = d->answer.outcome;
+  int status = 422;
+  if (o == LabOutcome::accepted) status = 200;
+  if (o == LabOutcome::rejected) status = 503;
+  return {d->answer.answer, o, d->replayed, http_status_of(d->answer, status)};
 }
 
 }  // namespace hemoledger

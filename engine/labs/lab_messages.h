@@ -40,8 +40,8 @@ struct LabSender {
 };
 
 struct LabReply {
-  std::string body;     // the ACK, or JSON
-  std::string outcome;  // accepted | error | rejected
+  std::string body;  // the ACK, or JSON
+  LabOutcome outcome = LabOutcome::rejected;
   bool replayed = false;
   int http_status = 200;  // for the HTTP endpoints: 200, 422, 503
 };

@@ -32,7 +32,7 @@ class MllpSession final : public TcpSession {
     auto out = decoder_.feed(bytes);
     std::string reply;
     for (const auto& e : out.errors) {
-      if (e.code == "bytes_outside_frame") continue;
+      if (e.code == hl7::kBytesOutsideFrame) continue;
       // The frame could not be read: AR, addressed to nobody.
       const TimeMs now = clock_.now();
       hl7::Ack ack{hl7::AckCode::reject, e.message, ack_control_id(now), now,
@@ -48,7 +48,8 @@ class MllpSession final : public TcpSession {
     for (const auto& m : out.messages) {
       const TimeMs now = clock_.now();
       const LabReply r = deliver_hl7(gw_, m, now, ack_control_id(now), sender_);
-      spdlog::info("mllp: message answered {}{}", r.outcome, r.replayed ? " (retransmission)" : "");
+      spdlog::info("mllp: message answered {}{}", to_string(r.outcome),
+                   r.replayed ? " (retransmission)" : "");
       reply += hl7::mllp_frame(r.body);
     }
     if (garbage_ > options_.max_garbage_bytes) {

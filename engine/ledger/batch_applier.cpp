@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/ledger/outbox.h"
+#include "engine/ledger/verdict.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/indexes.h"
@@ -44,8 +45,6 @@ json rejection_json(const Record& r, std::int64_t pos, const Error& err, const E
   j["raw"] = r.value.size() <= 4096 ? r.value : r.value.substr(0, 4096);
   return j;
 }
-
-constexpr std::string_view kDuplicateEvent = "duplicate_event";
 
 }  // namespace
 

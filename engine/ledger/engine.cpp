@@ -529,7 +529,9 @@ Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int6
   const std::int64_t pos = base + offset;
   auto journaled = store_->journal_entry(partition, pos);
   if (!journaled) return journaled.error();
-  if (journaled->has_value()) return std::optional<Verdict>{Verdict{"applied", "", ""}};
+  if (journaled->has_value()) {
+    return std::optional<Verdict>{Verdict{VerdictStatus::applied, "", ""}};
+  }
   auto rejected = store_->rejection(partition, pos);
   if (!rejected) return rejected.error();
   if (!rejected->has_value()) {
@@ -537,9 +539,11 @@ Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int6
   }
   const json r = json::parse(**rejected, nullptr, false);
   const std::string code = r.is_object() ? r.value("code", "unknown") : "unknown";
-  if (code == "duplicate_event") return std::optional<Verdict>{Verdict{"duplicate", code, ""}};
+  if (code == kDuplicateEvent) {
+    return std::optional<Verdict>{Verdict{VerdictStatus::duplicate, code, ""}};
+  }
   return std::optional<Verdict>{
-      Verdict{"rejected", code, r.is_object() ? r.value("message", "") : ""}};
+      Verdict{VerdictStatus::rejected, code, r.is_object() ? r.value("message", "") : ""}};
 }
 
 bool Engine::serves(std::int32_t p) const {
@@ -694,7 +698,7 @@ Status Engine::apply_until_committed(const std::vector<Record>& records,
     // RocksDB stays read-only after a failed WAL write; once the disk takes
     // writes again, a fresh start of the process is the clean way back.
     if (auto r = store_->recover(); !r && store_->writable()) {
-      return make_error("restart_needed",
+      return make_error(kRestartNeeded,
                         "storage works again but the database stays read-only after the "
                         "failed write; the engine must restart (nothing was committed)");
     }

@@ -41,6 +41,7 @@
 #include "engine/ledger/metrics.h"
 #include "engine/ledger/outbox.h"
 #include "engine/ledger/replay.h"
+#include "engine/ledger/verdict.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -97,11 +98,9 @@ struct EngineStatus {
   std::map<std::int32_t, std::int64_t> lag;
 };
 
-// What became of one consumed message.
-struct Verdict {
-  std::string status;         // applied | rejected | duplicate
-  std::string code, message;  // of a rejection
-};
+// The code of run()'s error when storage works again after a failed write
+// but the database stays read-only: the process must start afresh.
+inline constexpr char kRestartNeeded[] = "restart_needed";
 
 class Engine {
  public:

@@ -12,18 +12,17 @@ namespace hemoledger {
 using nlohmann::json;
 
 json verdict_json(const Verdict& v) {
-  return {{"status", v.status}, {"code", v.code}, {"message", v.message}};
+  return {{"status", to_string(v.status)}, {"code", v.code}, {"message", v.message}};
 }
 
 Result<Verdict> verdict_from_json(const json& j) {
   if (!j.is_object() || !j.contains("status") || !j["status"].is_string()) {
     return make_error("bad_verdict", "A verdict needs a status.");
   }
-  Verdict v{j["status"].get<std::string>(), j.value("code", ""), j.value("message", "")};
-  if (v.status != "applied" && v.status != "rejected" && v.status != "duplicate") {
-    return make_error("bad_verdict", "Unknown verdict status " + v.status + ".");
-  }
-  return v;
+  const std::string text = j["status"].get<std::string>();
+  const auto status = parse_verdict_status(text);
+  if (!status) return make_error("bad_verdict", "Unknown verdict status " + text + ".");
+  return Verdict{*status, j.value("code", ""), j.value("message", "")};
 }
 
 Result<std::optional<Donation>> donation_anywhere(const Engine& engine,

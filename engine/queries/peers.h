@@ -19,6 +19,7 @@
 #include <string>
 
 #include "engine/ledger/engine.h"
+#include "engine/ledger/verdict.h"
 
 namespace hemoledger {
 
@@ -32,6 +33,8 @@ namespace hemoledger {
                                                                const std::string& peer_token,
                                                                const std::string& din);
 
+// A verdict as GET /api/verdict sends it: {"status", "code", "message"}, the
+// status as engine/ledger/verdict.h writes it; bad_verdict when it is not one.
 nlohmann::json verdict_json(const Verdict& v);
 [[nodiscard]] Result<Verdict> verdict_from_json(const nlohmann::json& j);
 

@@ -22,7 +22,7 @@ bool coordinator_may(EventType t) {
 }
 
 Error wrong_role(const Principal& p, const Event& e) {
-  return make_error("wrong_role", "Token " + p.name + " (role " + std::string(to_string(p.role)) +
+  return make_error(kWrongRole, "Token " + p.name + " (role " + std::string(to_string(p.role)) +
                                       ") may not write " + std::string(to_string(e.type)) +
                                       " events.");
 }
@@ -58,7 +58,7 @@ Status may_write(const Principal& p, const Event& e) {
         return wrong_role(p, e);
       }
       if (e.facility != p.facility) {
-        return make_error("wrong_facility",
+        return make_error(kWrongFacility,
                           "Token " + p.name + " writes for " + p.facility + " only, not for " +
                               (e.facility.empty() ? "no facility" : e.facility) + ".");
       }
@@ -69,7 +69,7 @@ Status may_write(const Principal& p, const Event& e) {
 
 Status may_send_lab_messages(const Principal& p) {
   if (p.role == Role::lab || p.role == Role::admin) return {};
-  return make_error("wrong_role", "Token " + p.name + " (role " + std::string(to_string(p.role)) +
+  return make_error(kWrongRole, "Token " + p.name + " (role " + std::string(to_string(p.role)) +
                                       ") may not send lab messages; that takes a lab token.");
 }
 
@@ -77,7 +77,7 @@ Result<std::string> lab_link_facility(const Principal& p, const std::string& bou
   if (auto s = may_send_lab_messages(p); !s) return s.error();
   if (p.role == Role::admin) return bound_lab;
   if (!bound_lab.empty() && p.facility != bound_lab) {
-    return make_error("wrong_lab", "This link speaks for " + bound_lab + " only, but " + p.name +
+    return make_error(kWrongLab, "This link speaks for " + bound_lab + " only, but " + p.name +
                                        " is " + p.facility + "'s.");
   }
   return p.facility;

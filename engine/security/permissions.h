@@ -15,7 +15,9 @@
 //   admin        everything
 //
 // Refusals carry one of the codes wrong_role (the role may never write this
-// type) or wrong_facility (the role may, but not for that facility).
+// type) or wrong_facility (the role may, but not for that facility); a lab
+// link also wrong_lab. Those are refusals of a known principal (HTTP 403),
+// unlike a missing or unknown token (401).
 #pragma once
 
 #include <optional>
@@ -26,6 +28,10 @@
 #include "events/result.h"
 
 namespace hemoledger {
+
+inline constexpr char kWrongRole[] = "wrong_role";
+inline constexpr char kWrongFacility[] = "wrong_facility";
+inline constexpr char kWrongLab[] = "wrong_lab";
 
 enum class Role { station, lab, coordinator, admin };
 

@@ -17,6 +17,7 @@
 
 #include "engine/queries/peers.h"
 #include "engine/queries/queries.h"
+#include "engine/security/permissions.h"
 #include "engine/server/api.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
@@ -146,7 +147,7 @@ void get_facilities(const ApiContext& ctx, httplib::Response& res) {
 void get_refusals(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   if (const auto who = request_principal(ctx, req); who && who->role != Role::admin) {
     return send_forbidden(ctx, req, res, *who,
-                          make_error("wrong_role", "Token " + who->name + " (role " +
+                          make_error(kWrongRole, "Token " + who->name + " (role " +
                                                        std::string(to_string(who->role)) +
                                                        ") may not read the refusals; that "
                                                        "takes an admin token."));

@@ -126,11 +126,11 @@ void answer_verdict(const ApiContext& ctx, const std::string& id, std::int32_t p
     return send_error(res, 500, make_error("storage_error", "The engine's verdict is missing."));
   }
   const Verdict& verdict = **v;
-  if (verdict.status == "applied") {
+  if (verdict.status == VerdictStatus::applied) {
     return send_json(res, 200, {{"outcome", "applied"}, {"id", id}, {"partition", partition},
                                 {"offset", offset}});
   }
-  const bool dup = verdict.status == "duplicate";
+  const bool dup = verdict.status == VerdictStatus::duplicate;
   send_json(res, dup ? 409 : 422,
             {{"outcome", dup ? "duplicate" : "rejected"},
              {"id", id},

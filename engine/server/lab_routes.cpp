@@ -21,6 +21,7 @@
 #include "engine/io/clock.h"
 #include "engine/labs/lab_messages.h"
 #include "engine/queries/queries.h"
+#include "engine/security/permissions.h"
 #include "engine/server/api.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
@@ -69,7 +70,7 @@ void record_lab_refusal(const ApiContext& ctx, const httplib::Request& req, cons
   if (r.http_status != 403) return;
   spdlog::warn("api: lab message refused for token {}: another lab's results", sender.actor);
   record_refusal(ctx, req, sender.actor, 403,
-                 make_error("wrong_lab", "The message has results of another lab than " +
+                 make_error(kWrongLab, "The message has results of another lab than " +
                                              sender.facility + "; nothing was recorded."));
 }
 

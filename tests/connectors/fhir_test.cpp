@@ -152,6 +152,18 @@ TEST_CASE("FHIR input that is not a valid result is refused with the JSON path",
   expect_error(mapped(odd_status), "unknown_status", "done");
 }
 
+TEST_CASE("a FHIR value quoted back in a refusal shows control bytes as '?'",
+          "[connectors][fhir]") {
+  auto odd_status = observation();
+  odd_status["status"] = "do\x1b[2Jne";
+  const auto r = mapped(odd_status);
+  expect_error(r, "unknown_status", "\"do?[2Jne\"");
+  CHECK(r.error->message.find('\x1b') == std::string::npos);
+  auto bad_time = observation();
+  bad_time["effectiveDateTime"] = "today\nand tomorrow";
+  expect_error(mapped(bad_time), "bad_datetime", "\"today?and tomorrow\"");
+}
+
 TEST_CASE("a unit is written as a BiologicallyDerivedProduct", "[connectors][fhir]") {
   Donation d;
   d.din = "G123426000001";

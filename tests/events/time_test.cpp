@@ -37,6 +37,21 @@ TEST_CASE("the civil calendar counts days from 1970-01-01", "[events][time]") {
   CHECK(days_from_civil(2100, 3, 1) - days_from_civil(2100, 2, 28) == 1);  // 2100 is not
 }
 
+TEST_CASE("a day count turns back into the civil date it counts", "[events][time]") {
+  const CivilDate epoch = civil_from_days(0);
+  CHECK((epoch.y == 1970 && epoch.m == 1 && epoch.d == 1));
+  const CivilDate before = civil_from_days(-1);
+  CHECK((before.y == 1969 && before.m == 12 && before.d == 31));
+  const CivilDate leap = civil_from_days(days_from_civil(2024, 2, 29));
+  CHECK((leap.y == 2024 && leap.m == 2 && leap.d == 29));
+  for (std::int64_t day = days_from_civil(1899, 12, 1); day < days_from_civil(2201, 1, 1);
+       day += 97) {
+    const CivilDate c = civil_from_days(day);
+    INFO(day);
+    CHECK(days_from_civil(c.y, c.m, c.d) == day);
+  }
+}
+
 TEST_CASE("a UTC date-time with Z parses to milliseconds since the epoch", "[events][time]") {
   CHECK(parsed("1970-01-01T00:00:00Z") == 0);
   CHECK(parsed("2026-11-22T08:15:00Z") == utc(2026, 11, 22, 8, 15));

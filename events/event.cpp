@@ -274,7 +274,13 @@ Event clock_tick_event(TimeMs now) {
   return e;
 }
 
-Status validate_shape(const Event& e) {
+namespace {
+
+// validate_shape() in four steps, checked in this order (the first failing
+// check decides the code).
+
+// The envelope: type, version, id, times, facility and the free text.
+Status check_envelope(const Event& e) {
   if (!valid_type(e.type)) {
     return make_error("unknown_type", "The event type is not one hemoledger knows.");
   }
@@ -304,6 +310,11 @@ Status validate_shape(const Event& e) {
   if (e.actor.size() > 128 || e.station.size() > 128) {
     return make_error(kFieldTooLong, "Actor and station are limited to 128 characters.");
   }
+  return {};
+}
+
+// Which fields the type needs and allows, and the version that has them.
+Status check_fields_for_type(const Event& e) {
   const std::string type_name(to_string(e.type));
   for (Field f : kFields) {
     const bool present = has(e, f);
@@ -320,6 +331,11 @@ Status validate_shape(const Event& e) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
   }
+  return {};
+}
+
+// The identifiers: donation number, reagent and lot, product, donor, destination.
+Status check_identifiers(const Event& e) {
   const bool has_din = !is_reagent_event(e.type) && e.type != EventType::clock_ticked;
   if ((has_din || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
@@ -349,6 +365,11 @@ Status validate_shape(const Event& e) {
   if (!e.to.empty() && !is_code(e.to)) {
     return make_error("invalid_facility", "The destination facility code is not valid.");
   }
+  return {};
+}
+
+// The values: volume, test and result lengths, the reason.
+Status check_values(const Event& e) {
   if (e.volume_ml < 0 || e.volume_ml > 2000) {
     return make_error("invalid_volume", "The volume must be between 1 and 2000 mL.");
   }
@@ -363,6 +384,15 @@ Status validate_shape(const Event& e) {
     return make_error(kFieldTooLong, "The reason is limited to 200 characters.");
   }
   return {};
+}
+
+}  // namespace
+
+Status validate_shape(const Event& e) {
+  if (auto s = check_envelope(e); !s) return s;
+  if (auto s = check_fields_for_type(e); !s) return s;
+  if (auto s = check_identifiers(e); !s) return s;
+  return check_values(e);
 }
 
 Status check_plausible_time(const Event& e, TimeMs recorded_at) {

@@ -275,16 +275,30 @@ void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
 std::vector<AlertChange> AlertModel::evaluate() {
   std::vector<AlertChange> out;
   dirty_.clear();
-  std::map<std::string, std::optional<Alert>> wanted;
+  Wanted wanted;
   for (const auto& [key, a] : open_) wanted[key] = std::nullopt;  // cleared unless still true
 
-  const int window = config_.window_days;
   while (!demand_.empty() && demand_.begin()->first.day < first_needed_day()) {
     demand_.erase(demand_.begin());
   }
-  const SupplyPicture supply = supply_picture(available_, demand_, ref_, clock_, window);
+  const SupplyPicture supply =
+      supply_picture(available_, demand_, ref_, clock_, config_.window_days);
+  want_supply_phases(supply, wanted);
+  want_expiring_soon(supply, wanted);
+  want_recalls(wanted);
+  while (!reagent_usage_.empty() && reagent_usage_.begin()->first.day < first_needed_day()) {
+    reagent_usage_.erase(reagent_usage_.begin());
+  }
+  want_reagent_expiring(wanted);
+  want_reagent_cover(wanted);
 
-  // Phases per governorate, category and group.
+  for (auto& [key, a] : wanted) change(out, key, std::move(a));
+  return out;
+}
+
+// Phases per governorate, category and group.
+void AlertModel::want_supply_phases(const SupplyPicture& supply, Wanted& wanted) const {
+  const int window = config_.window_days;
   std::set<SupplyCell> phase_cells;
   for (const auto& [cell, s] : supply.governorates) {
     if (s.consumed > 0) phase_cells.insert(cell);
@@ -301,7 +315,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
     const auto days = s.days(window);
     const auto t = config_.thresholds_for(category);
     auto open = open_.find(key);
-    const Phase current = open == open_.end() ? Phase::green : phase_of_severity(open->second.severity);
+    const Phase current =
+        open == open_.end() ? Phase::green : phase_of_severity(open->second.severity);
     const Phase next = next_phase(current, days, t, config_.recover_factor);
     if (next == Phase::green) continue;  // stays in `wanted` as nullopt: cleared
     Alert a;
@@ -322,8 +337,40 @@ std::vector<AlertChange> AlertModel::evaluate() {
                 phase_title(next) + ").";
     wanted[key] = std::move(a);
   }
+}
 
-  // Units expiring soon, per facility, category and group.
+namespace {
+
+// Where expiring units could go: the neediest blood bank nearby, the one with
+// the fewest days of supply below Pre-Amber. `suggestion` is null if none is.
+struct Suggestion {
+  json suggestion = nullptr;
+  std::optional<double> best;  // its days of supply
+};
+
+Suggestion neediest_nearby(const ReferenceData& ref, const SupplyPicture& supply,
+                           const std::string& facility, const std::string& gov,
+                           Category category, AboRh group, const SupplyThresholds& t, int window) {
+  Suggestion out;
+  for (const auto& other : ref.facilities()) {
+    if (other.code == facility || other.kind != FacilityKind::blood_bank) continue;
+    if (other.governorate != gov && !ref.are_neighbours(other.governorate, gov)) continue;
+    if (!supply.facilities.count({other.code, category, group})) continue;
+    const auto days = supply.facility(other.code, category, group).days(window);
+    if (!days || *days >= t.pre_amber || (out.best && *days >= *out.best)) continue;
+    out.best = days;
+    out.suggestion = {{"to", other.code},
+                      {"governorate", other.governorate},
+                      {"days_of_supply", round_to(*days, 10)},
+                      {"phase", std::string(to_string(phase_of(days, t)))}};
+  }
+  return out;
+}
+
+}  // namespace
+
+// Units expiring soon, per facility, category and group.
+void AlertModel::want_expiring_soon(const SupplyPicture& supply, Wanted& wanted) const {
   int max_hours = 0;
   for (Category c : {Category::whole_blood, Category::red_cells, Category::platelets,
                      Category::plasma, Category::cryo}) {
@@ -337,7 +384,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
   for (auto it = expiring_order_.upper_bound({clock_, "\x7f", "\x7f"});
        it != expiring_order_.end() && std::get<0>(*it) <= clock_ + max_hours * kHour; ++it) {
     const AvailableUnit& u = available_units_.at({std::get<1>(*it), std::get<2>(*it)});
-    if (u.expires_at <= clock_ || u.expires_at > clock_ + config_.expiring_hours_for(u.category) * kHour) {
+    if (u.expires_at <= clock_ ||
+        u.expires_at > clock_ + config_.expiring_hours_for(u.category) * kHour) {
       continue;
     }
     Expiring& e = expiring[{u.facility, u.category, u.group}];
@@ -346,22 +394,9 @@ std::vector<AlertChange> AlertModel::evaluate() {
   for (const auto& [cell, e] : expiring) {
     const auto& [facility, category, group] = cell;
     const std::string gov = governorate_of(facility);
-    const auto t = config_.thresholds_for(category);
-    // The neediest blood bank nearby: fewest days of supply below Pre-Amber.
-    json suggestion = nullptr;
-    std::optional<double> best;
-    for (const auto& other : ref_.facilities()) {
-      if (other.code == facility || other.kind != FacilityKind::blood_bank) continue;
-      if (other.governorate != gov && !ref_.are_neighbours(other.governorate, gov)) continue;
-      if (!supply.facilities.count({other.code, category, group})) continue;
-      const auto days = supply.facility(other.code, category, group).days(window);
-      if (!days || *days >= t.pre_amber || (best && *days >= *best)) continue;
-      best = days;
-      suggestion = {{"to", other.code},
-                    {"governorate", other.governorate},
-                    {"days_of_supply", round_to(*days, 10)},
-                    {"phase", std::string(to_string(phase_of(days, t)))}};
-    }
+    const auto [suggestion, best] = neediest_nearby(ref_, supply, facility, gov, category, group,
+                                                    config_.thresholds_for(category),
+                                                    config_.window_days);
     const int hours = config_.expiring_hours_for(category);
     Alert a;
     a.kind = AlertKind::expiring_soon;
@@ -380,16 +415,19 @@ std::vector<AlertChange> AlertModel::evaluate() {
                 " expire within " + std::to_string(hours) + " h (first at " +
                 format_rfc3339(e.soonest) + ")";
     if (best) {
-      const Facility* to = ref_.facility(suggestion["to"].get<std::string>());
-      a.message += "; suggested transfer to " + (to ? to->name_en : suggestion["to"].get<std::string>()) +
-                   " (" + one_decimal(*best) + " days of supply)";
+      const std::string to_code = suggestion["to"].get<std::string>();
+      const Facility* to = ref_.facility(to_code);
+      a.message += "; suggested transfer to " + (to ? to->name_en : to_code) + " (" +
+                   one_decimal(*best) + " days of supply)";
     }
     a.message += ".";
     wanted["expiring_soon|" + facility + "|" + std::string(to_string(category)) + "|" +
            std::string(to_string(group))] = std::move(a);
   }
+}
 
-  // Open lookback recalls; overdue ones are red.
+// Open lookback recalls; overdue ones are red.
+void AlertModel::want_recalls(Wanted& wanted) const {
   for (const auto& [id, r] : recalls_) {
     const bool overdue = clock_ > r.deadline;
     Alert a;
@@ -412,11 +450,10 @@ std::vector<AlertChange> AlertModel::evaluate() {
                 ".";
     wanted["recall|" + r.din + "|" + r.product] = std::move(a);
   }
+}
 
-  // Laboratory reagents: days of cover per facility and reagent, lots expiring.
-  while (!reagent_usage_.empty() && reagent_usage_.begin()->first.day < first_needed_day()) {
-    reagent_usage_.erase(reagent_usage_.begin());
-  }
+// Laboratory reagent lots expiring soon, per facility holding some.
+void AlertModel::want_reagent_expiring(Wanted& wanted) const {
   for (const auto& [key, lot] : lots_) {
     const ReagentDef* def = ref_.reagents().find(lot.reagent);
     for (const auto& [facility, q] : lot.on_hand) {
@@ -441,6 +478,11 @@ std::vector<AlertChange> AlertModel::evaluate() {
       wanted["reagent_expiring|" + facility + "|" + lot.reagent + "|" + lot.lot] = std::move(a);
     }
   }
+}
+
+// Laboratory reagents: days of cover per facility and reagent.
+void AlertModel::want_reagent_cover(Wanted& wanted) const {
+  const int window = config_.window_days;
   // The lots by reference (std::views::values does not build with clang 14
   // and libstdc++ 12, the fuzz build).
   std::vector<std::reference_wrapper<const ReagentLot>> held;
@@ -476,9 +518,6 @@ std::vector<AlertChange> AlertModel::evaluate() {
                 "), under the minimum of " + std::to_string(def->min_cover_days) + " days.";
     wanted[key] = std::move(a);
   }
-
-  for (auto& [key, a] : wanted) change(out, key, std::move(a));
-  return out;
 }
 
 }  // namespace hemoledger

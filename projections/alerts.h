@@ -131,6 +131,14 @@ class AlertModel {
   void change(std::vector<AlertChange>& out, const std::string& key,
               std::optional<Alert> wanted);
   std::string governorate_of(const std::string& facility) const;
+  // evaluate(), one alert kind each: adds the alerts that hold now to `wanted`
+  // (by key; a key left at nullopt is cleared).
+  using Wanted = std::map<std::string, std::optional<Alert>>;
+  void want_supply_phases(const SupplyPicture& supply, Wanted& wanted) const;
+  void want_expiring_soon(const SupplyPicture& supply, Wanted& wanted) const;
+  void want_recalls(Wanted& wanted) const;
+  void want_reagent_expiring(Wanted& wanted) const;
+  void want_reagent_cover(Wanted& wanted) const;
 
   const ReferenceData& ref_;
   SupplyConfig config_;

@@ -119,6 +119,215 @@ Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::st
   return {};
 }
 
+// One function per event type that acts on a unit `u` of donation `d`. Each
+// runs its checks in a fixed order: the first that fails decides the reason code.
+
+Status release_unit(const ReferenceData& ref, const Donation& d, UnitState& u, const Event& e) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (u.tti_blocked && d.recall(e.product) && !d.tti_positive) {
+    return reject("recalled", unit_name(e) +
+                                  " was recalled by a lookback (the donor later screened "
+                                  "positive); it must never be released.");
+  }
+  if (u.tti_blocked) {
+    return reject("tti_positive", unit_name(e) +
+                                      " comes from a donation with a positive screen; it "
+                                      "must never be released.");
+  }
+  if (auto s = require_status(e, u, {UnitStatus::quarantined}, "released"); !s) return s;
+  if (auto s = require_in_date(e, u, "released"); !s) return s;
+  if (auto missing = missing_for_release(ref, d); !missing.empty()) {
+    return reject("untested", unit_name(e) + " cannot be released: waiting for " + missing + ".");
+  }
+  const AboRh typed = combine(d.typed_abo, d.typed_rhd);
+  if (d.declared != AboRh::unknown && d.declared != typed) {
+    return reject("blood_group_mismatch",
+                  unit_name(e) + " was labelled " + std::string(to_string(d.declared)) +
+                      " but typed " + std::string(to_string(typed)) +
+                      "; it cannot be released until the discrepancy is resolved.");
+  }
+  u.status = UnitStatus::available;
+  return {};
+}
+
+Status quarantine_unit(UnitState& u, const Event& e, std::string& detail) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved},
+                              "quarantined");
+      !s) {
+    return s;
+  }
+  u.status = UnitStatus::quarantined;
+  u.reserved_for = AboRh::unknown;
+  detail = e.reason;
+  return {};
+}
+
+Status dispatch_transfer(const ReferenceData& ref, UnitState& u, const Event& e,
+                         std::string& detail) {
+  if (!ref.facility(e.to)) {
+    return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
+  }
+  if (e.to == e.facility) {
+    return reject("same_facility", "A transfer must go to another facility than " + e.facility +
+                                       ".");
+  }
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::available}, "dispatched"); !s) return s;
+  if (auto s = require_in_date(e, u, "dispatched"); !s) return s;
+  u.status = UnitStatus::in_transit;
+  u.destination = e.to;
+  detail = "to " + e.to;
+  return {};
+}
+
+Status receive_transfer(UnitState& u, const Event& e, std::string& detail) {
+  if (auto s = require_status(e, u, {UnitStatus::in_transit}, "received"); !s) return s;
+  if (u.destination != e.facility) {
+    return reject("not_destination", unit_name(e) + " is in transit to " + u.destination +
+                                         ", not to " + e.facility + ".");
+  }
+  detail = "from " + u.holder;
+  u.holder = e.facility;
+  u.destination.clear();
+  u.status = u.tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
+  return {};
+}
+
+Status reserve_unit(const Donation& d, UnitState& u, const Event& e, std::string& detail) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::available}, "reserved"); !s) return s;
+  if (auto s = require_in_date(e, u, "reserved"); !s) return s;
+  if (auto s = check_patient(d, u, e.patient_abo_rh); !s) return s;
+  u.status = UnitStatus::reserved;
+  u.reserved_for = e.patient_abo_rh;
+  if (e.patient_abo_rh != AboRh::unknown) {
+    detail = "for a " + std::string(to_string(e.patient_abo_rh)) + " patient";
+  }
+  return {};
+}
+
+Status release_reservation(UnitState& u, const Event& e) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::reserved}, "unreserved"); !s) return s;
+  u.status = UnitStatus::available;
+  u.reserved_for = AboRh::unknown;
+  return {};
+}
+
+Status issue_unit(const Donation& d, UnitState& u, const Event& e, std::string& detail) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved}, "issued");
+      !s) {
+    return s;
+  }
+  if (auto s = require_in_date(e, u, "issued"); !s) return s;
+  // The patient named at issue, else the one the unit was reserved for.
+  const AboRh patient = e.patient_abo_rh != AboRh::unknown ? e.patient_abo_rh : u.reserved_for;
+  if (auto s = check_patient(d, u, patient); !s) return s;
+  u.status = UnitStatus::issued;
+  u.issued_at = e.at;
+  u.reserved_for = AboRh::unknown;
+  if (patient != AboRh::unknown) {
+    detail = "for a " + std::string(to_string(patient)) + " patient";
+  }
+  return {};
+}
+
+Status return_unit(const Rules& rules, UnitState& u, const Event& e) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::issued}, "returned"); !s) return s;
+  if (auto s = require_in_date(e, u, "returned to stock"); !s) return s;
+  if ((u.category == Category::red_cells || u.category == Category::whole_blood) &&
+      e.at - u.issued_at > rules.max_out_of_storage) {
+    return reject("out_of_storage_too_long",
+                  unit_name(e) + " was out of controlled storage for more than " +
+                      std::to_string(rules.max_out_of_storage / kMinute) +
+                      " minutes; it must be discarded, not returned to stock.");
+  }
+  u.status = u.tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
+  return {};
+}
+
+Status transfuse_unit(UnitState& u, const Event& e) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (auto s = require_status(e, u, {UnitStatus::issued}, "recorded as transfused"); !s) {
+    return s;
+  }
+  u.status = UnitStatus::transfused;
+  return {};
+}
+
+Status discard_unit(UnitState& u, const Event& e, std::string& detail) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (is_final(u.status)) return wrong_status(e, u, "discarded");
+  u.status = UnitStatus::discarded;
+  u.destination.clear();
+  detail = e.reason;
+  return {};
+}
+
+Status expire_unit(UnitState& u, const Event& e) {
+  if (auto s = require_holder(e, u); !s) return s;
+  if (is_final(u.status)) return wrong_status(e, u, "expired");
+  if (e.at < u.expires_at) {
+    return reject("not_yet_expired", unit_name(e) + " does not expire until " +
+                                         format_rfc3339(u.expires_at) + ".");
+  }
+  u.status = UnitStatus::expired;
+  u.destination.clear();
+  return {};
+}
+
+// A lookback recall: a unit still in the bank's hands is blocked until it is
+// retrieved; one already gone is recorded so that its recipient is followed up.
+Status recall_unit(const ReferenceData& ref, Donation& d, UnitState& u, const Event& e,
+                   std::string& detail) {
+  const TestDef* t = ref.test(e.test);
+  if (!t || t->lookback_hours <= 0) {
+    return reject("not_a_lookback_test", "The test '" + e.test +
+                                             "' does not trigger a lookback recall.");
+  }
+  if (d.recall(e.product)) {
+    return reject("already_recalled", unit_name(e) + " has already been recalled.");
+  }
+  Recall r{e.product, e.test, e.id, e.at, e.at + t->lookback_hours * kHour,
+           std::string(to_string(u.status)), !is_final(u.status)};
+  if (r.open) {
+    u.tti_blocked = true;
+    if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
+      u.status = UnitStatus::quarantined;
+      u.reserved_for = AboRh::unknown;
+    }
+    detail = "recalled (" + e.test + " lookback), to be retrieved by " +
+             format_rfc3339(r.deadline);
+  } else {
+    detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then +
+             (u.status == UnitStatus::transfused ? ": the recipient needs follow-up" : "");
+  }
+  d.recalls.push_back(std::move(r));
+  return {};
+}
+
+Status act_on_unit(const ReferenceData& ref, const Rules& rules, Donation& d, UnitState& u,
+                   const Event& e, std::string& detail) {
+  switch (e.type) {
+    case EventType::unit_released: return release_unit(ref, d, u, e);
+    case EventType::unit_quarantined: return quarantine_unit(u, e, detail);
+    case EventType::transfer_dispatched: return dispatch_transfer(ref, u, e, detail);
+    case EventType::transfer_received: return receive_transfer(u, e, detail);
+    case EventType::unit_reserved: return reserve_unit(d, u, e, detail);
+    case EventType::reservation_released: return release_reservation(u, e);
+    case EventType::unit_issued: return issue_unit(d, u, e, detail);
+    case EventType::unit_returned: return return_unit(rules, u, e);
+    case EventType::unit_transfused: return transfuse_unit(u, e);
+    case EventType::unit_discarded: return discard_unit(u, e, detail);
+    case EventType::unit_expired: return expire_unit(u, e);
+    case EventType::unit_recalled: return recall_unit(ref, d, u, e, detail);
+    default: return reject("unknown_type", "This event type does not act on a unit.");
+  }
+}
+
 Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& d, const Event& e,
                         std::string& detail) {
   UnitState* u = d.unit(e.product);
@@ -126,173 +335,7 @@ Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& 
     return reject("unknown_unit", "No component " + e.product + " has been produced from donation " +
                                       e.din + ".");
   }
-  switch (e.type) {
-    case EventType::unit_released: {
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (u->tti_blocked && d.recall(e.product) && !d.tti_positive) {
-        return reject("recalled", unit_name(e) +
-                                      " was recalled by a lookback (the donor later screened "
-                                      "positive); it must never be released.");
-      }
-      if (u->tti_blocked) {
-        return reject("tti_positive", unit_name(e) +
-                                          " comes from a donation with a positive screen; it "
-                                          "must never be released.");
-      }
-      if (auto s = require_status(e, *u, {UnitStatus::quarantined}, "released"); !s) return s;
-      if (auto s = require_in_date(e, *u, "released"); !s) return s;
-      if (auto missing = missing_for_release(ref, d); !missing.empty()) {
-        return reject("untested", unit_name(e) + " cannot be released: waiting for " + missing + ".");
-      }
-      const AboRh typed = combine(d.typed_abo, d.typed_rhd);
-      if (d.declared != AboRh::unknown && d.declared != typed) {
-        return reject("blood_group_mismatch",
-                      unit_name(e) + " was labelled " + std::string(to_string(d.declared)) +
-                          " but typed " + std::string(to_string(typed)) +
-                          "; it cannot be released until the discrepancy is resolved.");
-      }
-      u->status = UnitStatus::available;
-      break;
-    }
-    case EventType::unit_quarantined:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::available, UnitStatus::reserved},
-                                  "quarantined");
-          !s) {
-        return s;
-      }
-      u->status = UnitStatus::quarantined;
-      u->reserved_for = AboRh::unknown;
-      detail = e.reason;
-      break;
-    case EventType::transfer_dispatched: {
-      if (!ref.facility(e.to)) {
-        return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
-      }
-      if (e.to == e.facility) {
-        return reject("same_facility", "A transfer must go to another facility than " + e.facility +
-                                           ".");
-      }
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::available}, "dispatched"); !s) return s;
-      if (auto s = require_in_date(e, *u, "dispatched"); !s) return s;
-      u->status = UnitStatus::in_transit;
-      u->destination = e.to;
-      detail = "to " + e.to;
-      break;
-    }
-    case EventType::transfer_received:
-      if (auto s = require_status(e, *u, {UnitStatus::in_transit}, "received"); !s) return s;
-      if (u->destination != e.facility) {
-        return reject("not_destination", unit_name(e) + " is in transit to " + u->destination +
-                                             ", not to " + e.facility + ".");
-      }
-      detail = "from " + u->holder;
-      u->holder = e.facility;
-      u->destination.clear();
-      u->status = u->tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
-      break;
-    case EventType::unit_reserved:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::available}, "reserved"); !s) return s;
-      if (auto s = require_in_date(e, *u, "reserved"); !s) return s;
-      if (auto s = check_patient(d, *u, e.patient_abo_rh); !s) return s;
-      u->status = UnitStatus::reserved;
-      u->reserved_for = e.patient_abo_rh;
-      if (e.patient_abo_rh != AboRh::unknown) {
-        detail = "for a " + std::string(to_string(e.patient_abo_rh)) + " patient";
-      }
-      break;
-    case EventType::reservation_released:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::reserved}, "unreserved"); !s) return s;
-      u->status = UnitStatus::available;
-      u->reserved_for = AboRh::unknown;
-      break;
-    case EventType::unit_issued: {
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::available, UnitStatus::reserved}, "issued");
-          !s) {
-        return s;
-      }
-      if (auto s = require_in_date(e, *u, "issued"); !s) return s;
-      const AboRh patient =
-          e.patient_abo_rh != AboRh::unknown ? e.patient_abo_rh : u->reserved_for;
-      if (auto s = check_patient(d, *u, patient); !s) return s;
-      u->status = UnitStatus::issued;
-      u->issued_at = e.at;
-      u->reserved_for = AboRh::unknown;
-      if (patient != AboRh::unknown) {
-        detail = "for a " + std::string(to_string(patient)) + " patient";
-      }
-      break;
-    }
-    case EventType::unit_returned:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::issued}, "returned"); !s) return s;
-      if (auto s = require_in_date(e, *u, "returned to stock"); !s) return s;
-      if ((u->category == Category::red_cells || u->category == Category::whole_blood) &&
-          e.at - u->issued_at > rules.max_out_of_storage) {
-        return reject("out_of_storage_too_long",
-                      unit_name(e) + " was out of controlled storage for more than " +
-                          std::to_string(rules.max_out_of_storage / kMinute) +
-                          " minutes; it must be discarded, not returned to stock.");
-      }
-      u->status = u->tti_blocked ? UnitStatus::quarantined : UnitStatus::available;
-      break;
-    case EventType::unit_transfused:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (auto s = require_status(e, *u, {UnitStatus::issued}, "recorded as transfused"); !s) {
-        return s;
-      }
-      u->status = UnitStatus::transfused;
-      break;
-    case EventType::unit_discarded:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (is_final(u->status)) return wrong_status(e, *u, "discarded");
-      u->status = UnitStatus::discarded;
-      u->destination.clear();
-      detail = e.reason;
-      break;
-    case EventType::unit_expired:
-      if (auto s = require_holder(e, *u); !s) return s;
-      if (is_final(u->status)) return wrong_status(e, *u, "expired");
-      if (e.at < u->expires_at) {
-        return reject("not_yet_expired", unit_name(e) + " does not expire until " +
-                                             format_rfc3339(u->expires_at) + ".");
-      }
-      u->status = UnitStatus::expired;
-      u->destination.clear();
-      break;
-    case EventType::unit_recalled: {
-      const TestDef* t = ref.test(e.test);
-      if (!t || t->lookback_hours <= 0) {
-        return reject("not_a_lookback_test", "The test '" + e.test +
-                                                 "' does not trigger a lookback recall.");
-      }
-      if (d.recall(e.product)) {
-        return reject("already_recalled", unit_name(e) + " has already been recalled.");
-      }
-      Recall r{e.product, e.test, e.id, e.at, e.at + t->lookback_hours * kHour,
-               std::string(to_string(u->status)), !is_final(u->status)};
-      if (r.open) {
-        u->tti_blocked = true;
-        if (u->status == UnitStatus::available || u->status == UnitStatus::reserved) {
-          u->status = UnitStatus::quarantined;
-          u->reserved_for = AboRh::unknown;
-        }
-        detail = "recalled (" + e.test + " lookback), to be retrieved by " +
-                 format_rfc3339(r.deadline);
-      } else {
-        detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then +
-                 (u->status == UnitStatus::transfused ? ": the recipient needs follow-up" : "");
-      }
-      d.recalls.push_back(std::move(r));
-      break;
-    }
-    default:
-      return reject("unknown_type", "This event type does not act on a unit.");
-  }
+  if (auto s = act_on_unit(ref, rules, d, *u, e, detail); !s) return s;
   // A recall is done once the unit can no longer reach a patient (or did).
   if (Recall* r = d.recall(e.product); r && r->open && is_final(u->status)) {
     r->open = false;

@@ -57,105 +57,137 @@ std::string reagent_lot_key(std::string_view reagent, std::string_view lot) {
   return std::string(reagent) + "|" + std::string(lot);
 }
 
-Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref, const ReagentLot* before,
-                                           const Event& e) {
-  const ReagentCatalogue& catalogue = ref.reagents();
+namespace {
+
+// Takes the event's quantity from what its facility holds of the lot.
+Status take(ReagentLot& lot, const Event& e, const std::string& unit) {
+  auto it = lot.on_hand.find(e.facility);
+  const std::int64_t held = it == lot.on_hand.end() ? 0 : it->second;
+  if (held < e.quantity) {
+    return reject("insufficient_reagent",
+                  e.facility + " holds " + std::to_string(held) + " " + unit + " of lot " + e.lot +
+                      " of " + e.reagent + ", fewer than the " + std::to_string(e.quantity) +
+                      " recorded.");
+  }
+  if ((lot.on_hand[e.facility] -= e.quantity) == 0) lot.on_hand.erase(e.facility);
+  return {};
+}
+
+// One function per reagent event type, acting on `lot` (the lot as it will be).
+
+Status receive_lot(const ReagentLot* before, ReagentLot& lot, const Event& e,
+                   const std::string& unit, std::string& detail) {
+  if (before && before->expires_at != e.expires_at) {
+    return reject("lot_expiry_mismatch",
+                  lot_name(e) + " was received before with the expiry " +
+                      format_rfc3339(before->expires_at) + "; one lot has one expiry.");
+  }
+  if (e.expires_at <= e.at) {
+    return reject("reagent_expired", lot_name(e) + " is already past its expiry (" +
+                                         format_rfc3339(e.expires_at) +
+                                         "); it must not be received for use.");
+  }
+  lot.on_hand[e.facility] += e.quantity;
+  detail = std::to_string(e.quantity) + " " + unit + " received";
+  return {};
+}
+
+Status consume_lot(ReagentApplied& out, const Event& e, const std::string& unit,
+                   std::string& detail) {
+  ReagentLot& lot = out.after;
+  if (e.at >= lot.expires_at) {
+    return reject("reagent_expired", lot_name(e) + " expired on " +
+                                         format_rfc3339(lot.expires_at) +
+                                         "; results from it cannot be trusted.");
+  }
+  if (auto s = take(lot, e, unit); !s) return s;
+  out.usage.push_back({{day_of(e.at), e.facility, e.reagent}, e.quantity});
+  detail = std::to_string(e.quantity) + " " + unit + " used";
+  if (!e.din.empty()) detail += " for " + e.din + (e.test.empty() ? "" : " " + e.test);
+  return {};
+}
+
+Status transfer_lot(const ReferenceData& ref, ReagentLot& lot, const Event& e,
+                    const std::string& unit, std::string& detail) {
+  if (!ref.facility(e.to)) {
+    return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
+  }
+  if (e.to == e.facility) {
+    return reject("same_facility", "A transfer must go to another facility than " +
+                                       e.facility + ".");
+  }
+  if (e.at >= lot.expires_at) {
+    return reject("reagent_expired", lot_name(e) + " expired on " +
+                                         format_rfc3339(lot.expires_at) +
+                                         "; it must not be sent anywhere.");
+  }
+  if (auto s = take(lot, e, unit); !s) return s;
+  lot.on_hand[e.to] += e.quantity;
+  detail = std::to_string(e.quantity) + " " + unit + " to " + e.to;
+  return {};
+}
+
+Status discard_lot(ReagentLot& lot, const Event& e, const std::string& unit,
+                   std::string& detail) {
+  if (auto s = take(lot, e, unit); !s) return s;
+  detail = std::to_string(e.quantity) + " " + unit + " discarded" +
+           (e.reason.empty() ? "" : ": " + e.reason);
+  return {};
+}
+
+Status expire_lot(ReagentLot& lot, const Event& e, const std::string& unit,
+                  std::string& detail) {
+  if (e.at < lot.expires_at) {
+    return reject("not_yet_expired", lot_name(e) + " expires only on " +
+                                         format_rfc3339(lot.expires_at) + ".");
+  }
+  detail = std::to_string(lot.total()) + " " + unit + " left expired";
+  lot.on_hand.clear();
+  lot.expired = true;
+  return {};
+}
+
+// What every reagent event is checked for first: a known facility, a known
+// reagent and a lot that was received.
+Status precheck_reagent(const ReferenceData& ref, const ReagentLot* before, const Event& e) {
   if (!ref.facility(e.facility)) {
     return reject("unknown_facility", "The facility " + e.facility + " is not a known facility.");
   }
-  const ReagentDef* def = catalogue.find(e.reagent);
-  if (!def) {
+  if (!ref.reagents().find(e.reagent)) {
     return reject("unknown_reagent", "The reagent '" + e.reagent +
                                          "' is not in the reagent catalogue (data/reagents.csv).");
   }
   if (!before && e.type != EventType::reagent_received) {
     return reject("unknown_lot", lot_name(e) + " has not been received anywhere.");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref, const ReagentLot* before,
+                                           const Event& e) {
+  if (auto s = precheck_reagent(ref, before, e); !s) return s.error();
   ReagentApplied out;
   out.after = before ? *before : ReagentLot{e.reagent, e.lot, e.expires_at, false, {}, {}};
   ReagentLot& lot = out.after;
-  const std::string unit = def->unit;
-  std::string detail;
-  auto held = [&](const std::string& f) {
-    auto it = lot.on_hand.find(f);
-    return it == lot.on_hand.end() ? std::int64_t{0} : it->second;
-  };
-  auto take = [&](const std::string& f, std::int64_t q) -> Status {
-    if (held(f) < q) {
-      return reject("insufficient_reagent",
-                    f + " holds " + std::to_string(held(f)) + " " + unit + " of lot " + e.lot +
-                        " of " + e.reagent + ", fewer than the " + std::to_string(q) +
-                        " recorded.");
-    }
-    if ((lot.on_hand[f] -= q) == 0) lot.on_hand.erase(f);
-    return {};
-  };
-  const bool past_expiry = e.at >= lot.expires_at;
+  const std::string unit = ref.reagents().find(e.reagent)->unit;
   if (lot.expired && e.type != EventType::reagent_discarded) {
     return reject("reagent_expired", lot_name(e) + " expired on " +
                                          format_rfc3339(lot.expires_at) +
                                          "; it must not be used or moved.");
   }
+  std::string detail;
+  Status s;
   switch (e.type) {
-    case EventType::reagent_received:
-      if (before && before->expires_at != e.expires_at) {
-        return reject("lot_expiry_mismatch",
-                      lot_name(e) + " was received before with the expiry " +
-                          format_rfc3339(before->expires_at) + "; one lot has one expiry.");
-      }
-      if (e.expires_at <= e.at) {
-        return reject("reagent_expired", lot_name(e) + " is already past its expiry (" +
-                                             format_rfc3339(e.expires_at) +
-                                             "); it must not be received for use.");
-      }
-      lot.on_hand[e.facility] += e.quantity;
-      detail = std::to_string(e.quantity) + " " + unit + " received";
-      break;
-    case EventType::reagent_consumed:
-      if (past_expiry) {
-        return reject("reagent_expired", lot_name(e) + " expired on " +
-                                             format_rfc3339(lot.expires_at) +
-                                             "; results from it cannot be trusted.");
-      }
-      if (auto s = take(e.facility, e.quantity); !s) return s.error();
-      out.usage.push_back({{day_of(e.at), e.facility, e.reagent}, e.quantity});
-      detail = std::to_string(e.quantity) + " " + unit + " used";
-      if (!e.din.empty()) detail += " for " + e.din + (e.test.empty() ? "" : " " + e.test);
-      break;
-    case EventType::reagent_transferred:
-      if (!ref.facility(e.to)) {
-        return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
-      }
-      if (e.to == e.facility) {
-        return reject("same_facility", "A transfer must go to another facility than " +
-                                           e.facility + ".");
-      }
-      if (past_expiry) {
-        return reject("reagent_expired", lot_name(e) + " expired on " +
-                                             format_rfc3339(lot.expires_at) +
-                                             "; it must not be sent anywhere.");
-      }
-      if (auto s = take(e.facility, e.quantity); !s) return s.error();
-      lot.on_hand[e.to] += e.quantity;
-      detail = std::to_string(e.quantity) + " " + unit + " to " + e.to;
-      break;
-    case EventType::reagent_discarded:
-      if (auto s = take(e.facility, e.quantity); !s) return s.error();
-      detail = std::to_string(e.quantity) + " " + unit + " discarded" +
-               (e.reason.empty() ? "" : ": " + e.reason);
-      break;
-    case EventType::reagent_expired:
-      if (!past_expiry) {
-        return reject("not_yet_expired", lot_name(e) + " expires only on " +
-                                             format_rfc3339(lot.expires_at) + ".");
-      }
-      detail = std::to_string(lot.total()) + " " + unit + " left expired";
-      lot.on_hand.clear();
-      lot.expired = true;
-      break;
-    default:
-      return reject("unknown_type", "This event type does not act on a reagent lot.");
+    case EventType::reagent_received: s = receive_lot(before, lot, e, unit, detail); break;
+    case EventType::reagent_consumed: s = consume_lot(out, e, unit, detail); break;
+    case EventType::reagent_transferred: s = transfer_lot(ref, lot, e, unit, detail); break;
+    case EventType::reagent_discarded: s = discard_lot(lot, e, unit, detail); break;
+    case EventType::reagent_expired: s = expire_lot(lot, e, unit, detail); break;
+    default: return reject("unknown_type", "This event type does not act on a reagent lot.");
   }
+  if (!s) return s.error();
   lot.history.push_back({e.id, e.type, e.at, e.facility, e.quantity, detail});
   return out;
 }

@@ -173,80 +173,58 @@ std::string encode_alerts(const AlertsRecord& r, const ReferenceData& ref) {
   return stored_json({{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
 }
 
-Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value) {
-  const bool is_owner = key.substr(0, kOwner.size()) == kOwner;
-  const bool is_stock = key.substr(0, kStock.size()) == kStock;
-  if (key.substr(0, kLookback.size()) == kLookback) {
-    const json j = json::parse(value, nullptr, false, true);
-    if (!j.is_object()) return bad("a partials record must be a JSON object");
-    PendingLookback l;
-    if (!get(j, "partition", l.partition) || !get(j, "din", l.din) || !get(j, "donor", l.donor) ||
-        !get(j, "test", l.test) || !get(j, "facility", l.facility) || !get(j, "at", l.at) ||
-        !get(j, "collected_at", l.collected_at) || l.donor.empty() ||
-        key != partials_key_lookback(l)) {
-      return bad("a lookback record needs partition, din, donor, test, facility, at and "
-                 "collected_at, and the key lookback|<din>|<test>");
-    }
-    PartialsMessage out;
-    out.lookback = std::move(l);
-    return out;
-  }
-  if (key == kPartialsKeyAlerts) {
-    const json j = json::parse(value, nullptr, false, true);
-    AlertsRecord a;
-    if (!j.is_object() || !get(j, "instance", a.instance) || !get(j, "seq", a.seq) ||
-        !get(j, "clock", a.clock) || !j.contains("open") || !j["open"].is_array()) {
-      return bad("an alerts record needs instance, seq, clock and open");
-    }
-    for (const auto& item : j["open"]) {
-      auto alert = alert_from_json(item);
-      if (!alert) return alert.error();
-      a.open.emplace(alert->key, std::move(*alert));
-    }
-    PartialsMessage out;
-    out.alerts = std::move(a);
-    return out;
-  }
-  if (!is_owner && !is_stock) return bad("unknown partials key");
-  auto p = partition_of_key(key.substr(is_owner ? kOwner.size() : kStock.size()));
-  if (!p) return p.error();
+namespace {
+
+Result<PartialsMessage> decode_lookback(std::string_view key, std::string_view value) {
   const json j = json::parse(value, nullptr, false, true);
   if (!j.is_object()) return bad("a partials record must be a JSON object");
-  std::int32_t partition = -1;
-  if (!get(j, "partition", partition) || partition != *p) {
-    return bad("the record's partition differs from its key's");
+  PendingLookback l;
+  if (!get(j, "partition", l.partition) || !get(j, "din", l.din) || !get(j, "donor", l.donor) ||
+      !get(j, "test", l.test) || !get(j, "facility", l.facility) || !get(j, "at", l.at) ||
+      !get(j, "collected_at", l.collected_at) || l.donor.empty() ||
+      key != partials_key_lookback(l)) {
+    return bad("a lookback record needs partition, din, donor, test, facility, at and "
+               "collected_at, and the key lookback|<din>|<test>");
   }
   PartialsMessage out;
-  if (is_owner) {
-    OwnerRecord r;
-    r.partition = partition;
-    if (!get(j, "instance", r.instance) || !get(j, "url", r.url) ||
-        !get(j, "restoring", r.restoring) || !get(j, "next_offset", r.next_offset) ||
-        !get(j, "target_offset", r.target_offset) || !get(j, "clock", r.clock) ||
-        !get(j, "published_at", r.published_at)) {
-      return bad("an owner record needs instance, url, restoring, next_offset, target_offset, "
-                 "clock and published_at");
-    }
-    out.owner = std::move(r);
-    return out;
+  out.lookback = std::move(l);
+  return out;
+}
+
+Result<PartialsMessage> decode_alerts(std::string_view value) {
+  const json j = json::parse(value, nullptr, false, true);
+  AlertsRecord a;
+  if (!j.is_object() || !get(j, "instance", a.instance) || !get(j, "seq", a.seq) ||
+      !get(j, "clock", a.clock) || !j.contains("open") || !j["open"].is_array()) {
+    return bad("an alerts record needs instance, seq, clock and open");
   }
-  StockRecord r;
+  for (const auto& item : j["open"]) {
+    auto alert = alert_from_json(item);
+    if (!alert) return alert.error();
+    a.open.emplace(alert->key, std::move(*alert));
+  }
+  PartialsMessage out;
+  out.alerts = std::move(a);
+  return out;
+}
+
+Result<PartialsMessage> decode_owner(const json& j, std::int32_t partition) {
+  OwnerRecord r;
   r.partition = partition;
-  if (!get(j, "instance", r.instance) || !get(j, "next_offset", r.next_offset) ||
+  if (!get(j, "instance", r.instance) || !get(j, "url", r.url) ||
+      !get(j, "restoring", r.restoring) || !get(j, "next_offset", r.next_offset) ||
+      !get(j, "target_offset", r.target_offset) || !get(j, "clock", r.clock) ||
       !get(j, "published_at", r.published_at)) {
-    return bad("a stock record needs instance, next_offset and published_at");
+    return bad("an owner record needs instance, url, restoring, next_offset, target_offset, "
+               "clock and published_at");
   }
-  auto cells = j.find("cells");
-  if (cells == j.end() || !cells->is_object()) return bad("a stock record needs its cells");
-  for (const auto& [text, n] : cells->items()) {
-    auto k = decode_stock_key(text);
-    if (!k) return k.error();
-    std::int64_t count = 0;
-    if (!count_of(n, count)) return bad("a stock count must be an integer");
-    r.stock.apply(StockDelta{*k, count});
-  }
-  // The alert inputs (absent in records of older instances: none).
-  get(j, "clock", r.clock);
+  PartialsMessage out;
+  out.owner = std::move(r);
+  return out;
+}
+
+// The stock record's demand and index entries (optional: see decode_stock).
+Status decode_demand_and_index(const json& j, StockRecord& r) {
   if (auto d = j.find("demand"); d != j.end() && d->is_object()) {
     for (const auto& [text, n] : d->items()) {
       auto k = decode_demand_key(text);
@@ -264,6 +242,11 @@ Result<PartialsMessage> decode_partials(std::string_view key, std::string_view v
                                    e[2].get<std::string>()});
     }
   }
+  return {};
+}
+
+// The stock record's reagent lots and usage (optional: see decode_stock).
+Status decode_reagents(const json& j, StockRecord& r) {
   if (auto lots = j.find("lots"); lots != j.end() && lots->is_array()) {
     for (const auto& hex : *lots) {
       if (!hex.is_string()) return bad("a lot is hex text");
@@ -281,8 +264,51 @@ Result<PartialsMessage> decode_partials(std::string_view key, std::string_view v
       if (!count_of(n, r.usage[*k])) return bad("a usage count must be an integer");
     }
   }
+  return {};
+}
+
+Result<PartialsMessage> decode_stock(const json& j, std::int32_t partition) {
+  StockRecord r;
+  r.partition = partition;
+  if (!get(j, "instance", r.instance) || !get(j, "next_offset", r.next_offset) ||
+      !get(j, "published_at", r.published_at)) {
+    return bad("a stock record needs instance, next_offset and published_at");
+  }
+  auto cells = j.find("cells");
+  if (cells == j.end() || !cells->is_object()) return bad("a stock record needs its cells");
+  for (const auto& [text, n] : cells->items()) {
+    auto k = decode_stock_key(text);
+    if (!k) return k.error();
+    std::int64_t count = 0;
+    if (!count_of(n, count)) return bad("a stock count must be an integer");
+    r.stock.apply(StockDelta{*k, count});
+  }
+  // The alert inputs (absent in records of older instances: none).
+  get(j, "clock", r.clock);
+  if (auto s = decode_demand_and_index(j, r); !s) return s.error();
+  if (auto s = decode_reagents(j, r); !s) return s.error();
+  PartialsMessage out;
   out.stock = std::move(r);
   return out;
+}
+
+}  // namespace
+
+Result<PartialsMessage> decode_partials(std::string_view key, std::string_view value) {
+  if (key.substr(0, kLookback.size()) == kLookback) return decode_lookback(key, value);
+  if (key == kPartialsKeyAlerts) return decode_alerts(value);
+  const bool is_owner = key.substr(0, kOwner.size()) == kOwner;
+  const bool is_stock = key.substr(0, kStock.size()) == kStock;
+  if (!is_owner && !is_stock) return bad("unknown partials key");
+  auto p = partition_of_key(key.substr(is_owner ? kOwner.size() : kStock.size()));
+  if (!p) return p.error();
+  const json j = json::parse(value, nullptr, false, true);
+  if (!j.is_object()) return bad("a partials record must be a JSON object");
+  std::int32_t partition = -1;
+  if (!get(j, "partition", partition) || partition != *p) {
+    return bad("the record's partition differs from its key's");
+  }
+  return is_owner ? decode_owner(j, partition) : decode_stock(j, partition);
 }
 
 }  // namespace hemoledger

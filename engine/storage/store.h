@@ -61,6 +61,11 @@
 //   if (auto s = store.commit(b); !s) { /* nothing was written */ }
 //
 // Threading: one writer (the engine's apply loop); reads from any thread.
+//
+// The code: store_keys.h (the key schema and value encoding), store_open.cpp
+// (RocksDB options, open), store_batch.cpp (Batch, commit), store.cpp (a
+// partition's records), store_indexes.cpp (indexes, reagents), store_global.cpp
+// (alerts, lab messages, refusals).
 #pragma once
 
 #include <cstdint>

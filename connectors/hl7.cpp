@@ -217,6 +217,123 @@ std::string Message::value(std::string_view path) const {
   return p ? value(*p) : std::string();
 }
 
+namespace {
+
+// MSH-1 and MSH-2 of a message that starts with "MSH". MSH-2: component,
+// repetition, escape, subcomponent (and, from v2.7, a fifth truncation
+// character, accepted and ignored).
+Result<Encoding> read_encoding(std::string_view text) {
+  if (text.size() < 8) {
+    return make_error("bad_encoding_characters",
+                      "MSH is too short to carry the field separator (MSH-1) and the four "
+                      "encoding characters (MSH-2).");
+  }
+  Encoding enc;
+  enc.field = text[3];
+  const std::size_t enc_end = text.find(enc.field, 4);
+  const std::string_view enc_chars =
+      text.substr(4, enc_end == std::string_view::npos ? std::string_view::npos : enc_end - 4);
+  bool ok = (enc_chars.size() == 4 || enc_chars.size() == 5);
+  const std::string all = std::string(1, enc.field) + std::string(enc_chars);
+  for (std::size_t a = 0; ok && a < all.size(); ++a) {
+    const char c = all[a];
+    if (is_alnum(c) || c == ' ' || static_cast<unsigned char>(c) < 0x21 ||
+        static_cast<unsigned char>(c) > 0x7e) {
+      ok = false;
+    }
+    for (std::size_t b = a + 1; ok && b < all.size(); ++b) {
+      if (all[b] == c) ok = false;
+    }
+  }
+  if (!ok) {
+    return make_error("bad_encoding_characters",
+                      "MSH-1 and MSH-2 must be five different punctuation characters (usually "
+                      "|^~\\&); this message has \"" +
+                          shown(text.substr(3, enc_chars.size() + 1)) + "\".");
+  }
+  enc.component = enc_chars[0];
+  enc.repetition = enc_chars[1];
+  enc.escape = enc_chars[2];
+  enc.subcomponent = enc_chars[3];
+  return enc;
+}
+
+// Refuses a segment with a control character other than tab.
+Status check_characters(std::string_view seg, int line) {
+  for (char c : seg) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      return make_error("bad_character", "Segment " + std::to_string(line) +
+                                             " contains a control character (byte " +
+                                             std::to_string(u) + ").");
+    }
+  }
+  return {};
+}
+
+// Refuses a segment without a three-character name, and a second MSH.
+Status check_name(std::string_view seg, int line, const Encoding& enc) {
+  const std::string_view name = seg.substr(0, 3);
+  const bool name_ok =
+      seg.size() >= 3 && is_upper(name[0]) && (is_upper(name[1]) || is_digit(name[1])) &&
+      (is_upper(name[2]) || is_digit(name[2])) && (seg.size() == 3 || seg[3] == enc.field);
+  if (!name_ok) {
+    return make_error("bad_segment", "Segment " + std::to_string(line) + " (\"" + shown(seg) +
+                                         "\") does not start with a three-character "
+                                         "segment name.");
+  }
+  if (name == "MSH" && line > 1) {
+    return make_error("bad_segment", "Segment " + std::to_string(line) +
+                                         " is a second MSH: send one message per frame "
+                                         "(batches are not read).");
+  }
+  return {};
+}
+
+// The raw fields of a segment named `name`, trailing empty ones dropped. For
+// MSH, field 1 is the field separator itself.
+std::vector<std::string> split_fields(std::string_view seg, std::string_view name,
+                                      const Encoding& enc) {
+  std::vector<std::string> fields;
+  if (name == "MSH") {
+    fields.emplace_back(1, enc.field);
+    const std::string_view rest = seg.size() > 4 ? seg.substr(4) : std::string_view();
+    for (auto f : split(rest, enc.field)) fields.emplace_back(f);
+  } else if (seg.size() > 3) {
+    for (auto f : split(seg.substr(4), enc.field)) fields.emplace_back(f);
+  }
+  while (!fields.empty() && fields.back().empty()) fields.pop_back();
+  return fields;
+}
+
+// Refuses a field with an escape sequence that is not closed (MSH-1 and
+// MSH-2, the delimiters themselves, are not read for escapes).
+Status check_escapes(const std::vector<std::string>& fields, std::string_view name, int line,
+                     const Encoding& enc) {
+  for (std::size_t f = (name == "MSH" ? 2 : 0); f < fields.size(); ++f) {
+    std::size_t escapes = 0;
+    for (char c : fields[f]) escapes += (c == enc.escape);
+    if (escapes % 2 != 0) {
+      return make_error("bad_escape", std::string(name) + "-" + std::to_string(f + 1) +
+                                          " (segment " + std::to_string(line) +
+                                          ") has an escape sequence that is not closed.");
+    }
+  }
+  return {};
+}
+
+// One non-empty line of the message as a segment, or why it is refused.
+Result<Segment> read_segment(std::string_view seg, int line, const Encoding& enc) {
+  if (auto s = check_characters(seg, line); !s) return s.error();
+  if (auto s = check_name(seg, line, enc); !s) return s.error();
+  const std::string_view name = seg.substr(0, 3);
+  std::vector<std::string> fields = split_fields(seg, name, enc);
+  if (auto s = check_escapes(fields, name, line, enc); !s) return s.error();
+  return Segment(std::string(name), std::move(fields), enc, line);
+}
+
+}  // namespace
+
 Result<Message> parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_bytes) {
     return make_error("message_too_large",
@@ -227,42 +344,10 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
   if (text.size() < 3 || text.substr(0, 3) != "MSH") {
     return make_error(kNoMsh, "The message does not start with an MSH segment.");
   }
-  if (text.size() < 8) {
-    return make_error("bad_encoding_characters",
-                      "MSH is too short to carry the field separator (MSH-1) and the four "
-                      "encoding characters (MSH-2).");
-  }
+  auto enc = read_encoding(text);
+  if (!enc) return enc.error();
   Message m;
-  m.enc_.field = text[3];
-  const std::size_t enc_end = text.find(m.enc_.field, 4);
-  const std::string_view enc_chars =
-      text.substr(4, enc_end == std::string_view::npos ? std::string_view::npos : enc_end - 4);
-  {
-    // MSH-2: component, repetition, escape, subcomponent (and, from v2.7, a
-    // fifth truncation character, accepted and ignored).
-    bool ok = (enc_chars.size() == 4 || enc_chars.size() == 5);
-    const std::string all = std::string(1, m.enc_.field) + std::string(enc_chars);
-    for (std::size_t a = 0; ok && a < all.size(); ++a) {
-      const char c = all[a];
-      if (is_alnum(c) || c == ' ' || static_cast<unsigned char>(c) < 0x21 ||
-          static_cast<unsigned char>(c) > 0x7e) {
-        ok = false;
-      }
-      for (std::size_t b = a + 1; ok && b < all.size(); ++b) {
-        if (all[b] == c) ok = false;
-      }
-    }
-    if (!ok) {
-      return make_error("bad_encoding_characters",
-                        "MSH-1 and MSH-2 must be five different punctuation characters (usually "
-                        "|^~\\&); this message has \"" +
-                            shown(text.substr(3, enc_chars.size() + 1)) + "\".");
-    }
-    m.enc_.component = enc_chars[0];
-    m.enc_.repetition = enc_chars[1];
-    m.enc_.escape = enc_chars[2];
-    m.enc_.subcomponent = enc_chars[3];
-  }
+  m.enc_ = *enc;
 
   std::size_t pos = 0;
   int line = 0;
@@ -278,47 +363,9 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
           "message_too_large",
           "The message has more than " + std::to_string(options.max_segments) + " segments.");
     }
-    for (char c : seg) {
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) {
-        return make_error("bad_character", "Segment " + std::to_string(line) +
-                                               " contains a control character (byte " +
-                                               std::to_string(u) + ").");
-      }
-    }
-    const std::string_view name = seg.substr(0, 3);
-    const bool name_ok =
-        seg.size() >= 3 && is_upper(name[0]) && (is_upper(name[1]) || is_digit(name[1])) &&
-        (is_upper(name[2]) || is_digit(name[2])) && (seg.size() == 3 || seg[3] == m.enc_.field);
-    if (!name_ok) {
-      return make_error("bad_segment", "Segment " + std::to_string(line) + " (\"" + shown(seg) +
-                                           "\") does not start with a three-character "
-                                           "segment name.");
-    }
-    if (name == "MSH" && line > 1) {
-      return make_error("bad_segment", "Segment " + std::to_string(line) +
-                                           " is a second MSH: send one message per frame "
-                                           "(batches are not read).");
-    }
-    std::vector<std::string> fields;
-    if (name == "MSH") {
-      fields.emplace_back(1, m.enc_.field);
-      const std::string_view rest = seg.size() > 4 ? seg.substr(4) : std::string_view();
-      for (auto f : split(rest, m.enc_.field)) fields.emplace_back(f);
-    } else if (seg.size() > 3) {
-      for (auto f : split(seg.substr(4), m.enc_.field)) fields.emplace_back(f);
-    }
-    while (!fields.empty() && fields.back().empty()) fields.pop_back();
-    for (std::size_t f = (name == "MSH" ? 2 : 0); f < fields.size(); ++f) {
-      std::size_t escapes = 0;
-      for (char c : fields[f]) escapes += (c == m.enc_.escape);
-      if (escapes % 2 != 0) {
-        return make_error("bad_escape", std::string(name) + "-" + std::to_string(f + 1) +
-                                            " (segment " + std::to_string(line) +
-                                            ") has an escape sequence that is not closed.");
-      }
-    }
-    m.segments_.emplace_back(std::string(name), std::move(fields), m.enc_, line);
+    auto segment = read_segment(seg, line, m.enc_);
+    if (!segment) return segment.error();
+    m.segments_.push_back(std::move(*segment));
   }
   return m;
 }

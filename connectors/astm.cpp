@@ -1,5 +1,6 @@
 #include "connectors/astm.h"
 
+#include <optional>
 #include <utility>
 
 #include "connectors/sender_text.h"
@@ -142,26 +143,36 @@ Result<Message> parse(std::string_view text, const ParseOptions& options) {
 
 // ---- mapping ----------------------------------------------------------------------
 
-MappingResult map_results(const Message& message, const LabMapping& mapping, TimeMs received_at) {
-  namespace err = hl7::err;
-  const auto& opt = mapping.astm();
-  const auto failed = [](int hl7_code, std::string code, char record, int sequence, int field,
-                         const std::string& message) {
-    MappingResult r;
-    r.code = hl7::AckCode::error;
-    r.error_code = std::move(code);
-    std::string where;
-    if (record != 0) {
-      where = std::string(1, record) + (field > 0 ? "-" + std::to_string(field) : "");
-      if (sequence > 0) where += " of " + std::string(1, record) + " " + std::to_string(sequence);
-      where += ": ";
-    }
-    r.error = hl7::AckError{hl7_code, record ? std::string(1, record) : "", sequence, field,
-                            where + message};
-    return r;
-  };
-  const Record& h = message.records.front();
+namespace {
 
+namespace err = hl7::err;
+
+// The answer refusing a message at the `sequence`-th record of type `record`
+// (0: the message as a whole; sequence 0: not counted), field `field`.
+MappingResult failed(int hl7_code, std::string code, char record, int sequence, int field,
+                     const std::string& message) {
+  MappingResult r;
+  r.code = hl7::AckCode::error;
+  r.error_code = std::move(code);
+  std::string where;
+  if (record != 0) {
+    where = std::string(1, record) + (field > 0 ? "-" + std::to_string(field) : "");
+    if (sequence > 0) where += " of " + std::string(1, record) + " " + std::to_string(sequence);
+    where += ": ";
+  }
+  r.error = hl7::AckError{hl7_code, record ? std::string(1, record) : "", sequence, field,
+                          where + message};
+  return r;
+}
+
+// The steps below return the failure that answers the message, or nullopt
+// when the step passed and wrote its result to the out parameter.
+
+// Our facility code: astm.facility, else the field astm.facility_field names
+// (in the first record of its type), through the mapping's facility table.
+std::optional<MappingResult> read_facility(const Message& message, const LabMapping& mapping,
+                                           std::string& facility) {
+  const auto& opt = mapping.astm();
   std::string sent_facility = opt.facility;
   if (sent_facility.empty() && opt.facility_field) {
     for (const auto& rec : message.records) {
@@ -175,105 +186,190 @@ MappingResult map_results(const Message& message, const LabMapping& mapping, Tim
     return failed(err::kUnknownKeyIdentifier, "unknown_facility", 0, 0, 0,
                   "The lab mapping names no facility for ASTM input (astm.facility).");
   }
-  auto facility = mapping.facility_for(sent_facility);
-  if (!facility) {
-    return failed(err::kUnknownKeyIdentifier, facility.error().code,
+  auto mapped = mapping.facility_for(sent_facility);
+  if (!mapped) {
+    return failed(err::kUnknownKeyIdentifier, mapped.error().code,
                   opt.facility_field ? opt.facility_field->record : 'H', 0,
-                  opt.facility_field ? opt.facility_field->field : 0, facility.error().message);
+                  opt.facility_field ? opt.facility_field->field : 0, mapped.error().message);
   }
+  facility = *mapped;
+  return std::nullopt;
+}
 
-  TimeMs header_time = received_at;
+// The header's date/time (H-14), else received_at.
+std::optional<MappingResult> read_header_time(const Record& h, int utc_offset_minutes,
+                                              TimeMs received_at, TimeMs& at) {
+  at = received_at;
   if (!h.value(14).empty()) {
-    auto t = hl7::parse_datetime(h.value(14), opt.utc_offset_minutes);
+    auto t = hl7::parse_datetime(h.value(14), utc_offset_minutes);
     if (!t) return failed(err::kDataTypeError, "bad_datetime", 'H', 0, 14, t.error().message);
-    header_time = *t;
+    at = *t;
   }
+  return std::nullopt;
+}
 
+// What every result of one message shares.
+struct MessageFacts {
+  const LabMapping& mapping;
+  const Record& header;
+  std::string facility;
+  TimeMs header_time = 0;
+};
+
+// What R record n says, read and checked step by step.
+struct ResultRead {
+  std::string test;
+  std::string result;
+  std::string din;
+  TimeMs at = 0;
+};
+
+// LIS2-A2 result statuses that are read but not recorded.
+bool is_unrecorded_status(const std::string& status) {
+  return std::string_view("PISXRMNQW").find(status) != std::string_view::npos &&
+         status.size() == 1;
+}
+
+// The hemoledger test for the test id `code` and its result for the
+// value as sent.
+std::optional<MappingResult> map_test_and_result(const Record& rec, int n, const std::string& code,
+                                                 const LabMapping& mapping, ResultRead& out) {
+  if (code.empty()) {
+    return failed(err::kRequiredFieldMissing, "missing_field", 'R', n, 3, "the test id is empty.");
+  }
+  auto test = mapping.test_for("", code);
+  if (!test) {
+    return failed(err::kTableValueNotFound, "unknown_test", 'R', n, 3, test.error().message);
+  }
+  const std::string value = rec.value(4, 1);
+  if (value.empty()) {
+    return failed(err::kRequiredFieldMissing, "missing_field", 'R', n, 4,
+                  "the result of " + *test + " is empty.");
+  }
+  auto result = mapping.result_for(*test, value);
+  if (!result) {
+    return failed(err::kTableValueNotFound, "unknown_result", 'R', n, 4, result.error().message);
+  }
+  out.test = *test;
+  out.result = *result;
+  return std::nullopt;
+}
+
+// The donation number of R record n, from the last record of the type
+// astm.din_field names before it (`din_record`, null when none).
+std::optional<MappingResult> read_din(const Record* din_record, int n,
+                                      const LabMapping::Astm& opt, ResultRead& out) {
+  const char dr = opt.din_field.record;
+  if (!din_record) {
+    return failed(err::kSegmentSequence, "missing_field", dr, 0, opt.din_field.field,
+                  "no " + std::string(1, dr) + " record before R " + std::to_string(n) +
+                      " carries the specimen's donation number.");
+  }
+  const std::string din_sent = din_record->value(opt.din_field.field, opt.din_field.component);
+  if (din_sent.empty()) {
+    return failed(err::kRequiredFieldMissing, "missing_field", dr, 0, opt.din_field.field,
+                  "the donation number is empty.");
+  }
+  auto din = din_from_lab(din_sent);
+  if (!din) {
+    return failed(err::kDataTypeError, din.error().code, dr, 0, opt.din_field.field,
+                  din.error().message);
+  }
+  out.din = *din;
+  return std::nullopt;
+}
+
+// When the result was made: R-13 when sent, else R-12, else the header's time.
+std::optional<MappingResult> read_result_time(const Record& rec, int n, const MessageFacts& m,
+                                              ResultRead& out) {
+  out.at = m.header_time;
+  for (int field : {12, 13}) {
+    if (rec.value(field).empty()) continue;
+    auto t = hl7::parse_datetime(rec.value(field), m.mapping.astm().utc_offset_minutes);
+    if (!t) return failed(err::kDataTypeError, "bad_datetime", 'R', n, field, t.error().message);
+    out.at = *t;
+  }
+  return std::nullopt;
+}
+
+// The TestResulted event of R record `rec`; its id names the facility, DIN, test and
+// time (to the second), and ends in -c for a correction.
+Event result_event(const Record& rec, const MessageFacts& m, const ResultRead& x,
+                   bool corrected) {
+  Event e;
+  std::string stamp = hl7::format_datetime(x.at).substr(0, 14);
+  e.id = "astm-" + m.facility + "-" + x.din + "-" + x.test + "-" + stamp + (corrected ? "-c" : "");
+  e.type = EventType::test_resulted;
+  e.at = x.at;
+  e.facility = m.facility;
+  e.actor = sender_text(m.header.value(5, 1), 128);
+  e.station = sender_text(rec.value(14, 1), 128);
+  e.din = x.din;
+  e.test = x.test;
+  e.result = x.result;
+  return e;
+}
+
+// Refuses an event validate_shape() does not accept: the sender's data error
+// when it is the text the sender chose, else a mapping bug of ours.
+std::optional<MappingResult> check_event(const Event& e, int n) {
+  if (auto s = validate_shape(e); !s) {
+    const bool senders = refused_for_sender_text(s.error());
+    return failed(
+        senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code, 'R', n,
+        senders ? 4 : 0,
+        senders ? s.error().message
+                : "hemoledger built an event it cannot accept (" + s.error().message + ")");
+  }
+  return std::nullopt;
+}
+
+// Maps R record n: appends its event to r, or a note when its status is not
+// recorded, or returns the failure.
+std::optional<MappingResult> map_record(const Record& rec, int n, const Record* din_record,
+                                        const MessageFacts& m, MappingResult& r) {
+  std::string code = rec.value(3, 4);
+  if (code.empty()) code = rec.value(3, 1);
+  const std::string status = rec.value(9);
+  const std::string label = "R " + std::to_string(n) + (code.empty() ? "" : " (" + code + ")");
+  if (status.empty()) {
+    return failed(err::kRequiredFieldMissing, "missing_field", 'R', n, 9,
+                  "the result status is empty; send F (final) or C (correction).");
+  }
+  if (status != "F" && status != "V" && status != "C") {
+    if (is_unrecorded_status(status)) {
+      r.notes.push_back(label + " has status " + status + " and was not recorded.");
+      return std::nullopt;
+    }
+    return failed(err::kTableValueNotFound, "unknown_status", 'R', n, 9,
+                  "\"" + sender_text(status, 10) + "\" is not an LIS2-A2 result status.");
+  }
+  ResultRead x;
+  if (auto f = map_test_and_result(rec, n, code, m.mapping, x)) return f;
+  if (auto f = read_din(din_record, n, m.mapping.astm(), x)) return f;
+  if (auto f = read_result_time(rec, n, m, x)) return f;
+  Event e = result_event(rec, m, x, status == "C");
+  if (auto f = check_event(e, n)) return f;
+  r.events.push_back(std::move(e));
+  return std::nullopt;
+}
+
+}  // namespace
+
+MappingResult map_results(const Message& message, const LabMapping& mapping, TimeMs received_at) {
+  const auto& opt = mapping.astm();
+  MessageFacts m{mapping, message.records.front(), {}, 0};
+  if (auto f = read_facility(message, mapping, m.facility)) return *f;
+  if (auto f = read_header_time(m.header, opt.utc_offset_minutes, received_at, m.header_time)) {
+    return *f;
+  }
   MappingResult r;
   const Record* din_record = nullptr;
   int results = 0;
   for (const auto& rec : message.records) {
     if (rec.type() == opt.din_field.record) din_record = &rec;
     if (rec.type() != 'R') continue;
-    const int n = ++results;
-    const auto fail_at = [&](int hl7_code, std::string code, int field, const std::string& msg) {
-      return failed(hl7_code, std::move(code), 'R', n, field, msg);
-    };
-    std::string code = rec.value(3, 4);
-    if (code.empty()) code = rec.value(3, 1);
-    const std::string status = rec.value(9);
-    const std::string label = "R " + std::to_string(n) + (code.empty() ? "" : " (" + code + ")");
-    if (status.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 9,
-                     "the result status is empty; send F (final) or C (correction).");
-    }
-    if (status != "F" && status != "V" && status != "C") {
-      if (std::string_view("PISXRMNQW").find(status) != std::string_view::npos &&
-          status.size() == 1) {
-        r.notes.push_back(label + " has status " + status + " and was not recorded.");
-        continue;
-      }
-      return fail_at(err::kTableValueNotFound, "unknown_status", 9,
-                     "\"" + sender_text(status, 10) + "\" is not an LIS2-A2 result status.");
-    }
-    if (code.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 3, "the test id is empty.");
-    }
-    auto test = mapping.test_for("", code);
-    if (!test) return fail_at(err::kTableValueNotFound, "unknown_test", 3, test.error().message);
-    const std::string value = rec.value(4, 1);
-    if (value.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 4,
-                     "the result of " + *test + " is empty.");
-    }
-    auto result = mapping.result_for(*test, value);
-    if (!result) {
-      return fail_at(err::kTableValueNotFound, "unknown_result", 4, result.error().message);
-    }
-    const char dr = opt.din_field.record;
-    if (!din_record) {
-      return failed(err::kSegmentSequence, "missing_field", dr, 0, opt.din_field.field,
-                    "no " + std::string(1, dr) + " record before R " + std::to_string(n) +
-                        " carries the specimen's donation number.");
-    }
-    const std::string din_sent = din_record->value(opt.din_field.field, opt.din_field.component);
-    if (din_sent.empty()) {
-      return failed(err::kRequiredFieldMissing, "missing_field", dr, 0, opt.din_field.field,
-                    "the donation number is empty.");
-    }
-    auto din = din_from_lab(din_sent);
-    if (!din) {
-      return failed(err::kDataTypeError, din.error().code, dr, 0, opt.din_field.field,
-                    din.error().message);
-    }
-    TimeMs at = header_time;
-    for (int field : {12, 13}) {
-      if (rec.value(field).empty()) continue;
-      auto t = hl7::parse_datetime(rec.value(field), opt.utc_offset_minutes);
-      if (!t) return fail_at(err::kDataTypeError, "bad_datetime", field, t.error().message);
-      at = *t;
-    }
-    Event e;
-    std::string stamp = hl7::format_datetime(at).substr(0, 14);
-    e.id =
-        "astm-" + *facility + "-" + *din + "-" + *test + "-" + stamp + (status == "C" ? "-c" : "");
-    e.type = EventType::test_resulted;
-    e.at = at;
-    e.facility = *facility;
-    e.actor = sender_text(h.value(5, 1), 128);
-    e.station = sender_text(rec.value(14, 1), 128);
-    e.din = *din;
-    e.test = *test;
-    e.result = *result;
-    if (auto s = validate_shape(e); !s) {
-      const bool senders = refused_for_sender_text(s.error());
-      return fail_at(
-          senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code,
-          senders ? 4 : 0,
-          senders ? s.error().message
-                  : "hemoledger built an event it cannot accept (" + s.error().message + ")");
-    }
-    r.events.push_back(std::move(e));
+    if (auto f = map_record(rec, ++results, din_record, m, r)) return *f;
   }
   if (results == 0) {
     return failed(err::kRequiredFieldMissing, "missing_segment", 'R', 0, 0,

@@ -1,5 +1,6 @@
 #include "connectors/hl7_lab.h"
 
+#include <optional>
 #include <utility>
 
 #include "connectors/sender_text.h"
@@ -147,133 +148,206 @@ Dated read_time(std::string_view text, int offset, TimeMs fallback) {
   return {true, *t, {}};
 }
 
+// A failure at field `field` of the n-th segment named `segment`, answered AE.
+MappingResult failed_at(const std::string& segment, int n, int hl7_code, std::string code,
+                        int field, std::string message) {
+  return failed(hl7::AckCode::error,
+                {hl7_code, std::move(code), segment, n, field, std::move(message)});
+}
+
+// The steps below return the failure that answers the message, or nullopt
+// when the step passed and wrote its result to the out parameter.
+
+// The OBR an OBX belongs to and its order group [begin, end): from the OBR,
+// or the ORC just before, to the next ORC/OBR. No OBR yet: obr is null.
+struct OrderGroup {
+  const hl7::Segment* obr = nullptr;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+// The order group of the OBR at index `i`.
+OrderGroup order_group(const std::vector<hl7::Segment>& segs, std::size_t i) {
+  OrderGroup g;
+  g.obr = &segs[i];
+  g.begin = (i > 0 && segs[i - 1].name() == "ORC") ? i - 1 : i;
+  g.end = segs.size();
+  for (std::size_t j = i + 1; j < segs.size(); ++j) {
+    if (segs[j].name() == "OBR" || segs[j].name() == "ORC") {
+      g.end = j;
+      break;
+    }
+  }
+  return g;
+}
+
+// What OBX n says, read and checked step by step.
+struct ObxRead {
+  std::string test;
+  std::string result;
+  std::string din;
+  TimeMs at = 0;
+};
+
+// Result statuses of HL7 table 0085 that are read but not recorded.
+bool is_unrecorded_obx_status(const std::string& status) {
+  return status == "P" || status == "I" || status == "R" || status == "S" || status == "X" ||
+         status == "N";
+}
+
+// The hemoledger test for OBX-3 (its alternate code when the first is not
+// known) and its result for OBX-5 (its second component when the first is
+// not known).
+std::optional<MappingResult> map_obx_test_and_result(const hl7::Segment& s, int n,
+                                                     const std::string& code,
+                                                     const LabMapping& map, ObxRead& out) {
+  if (code.empty()) {
+    return failed_at("OBX", n, err::kRequiredFieldMissing, "missing_field", 3,
+                     "the test code is empty.");
+  }
+  auto test = map.test_for(s.value(3, 3), code);
+  if (!test && !s.value(3, 4).empty()) test = map.test_for(s.value(3, 6), s.value(3, 4));
+  if (!test) {
+    return failed_at("OBX", n, err::kTableValueNotFound, "unknown_test", 3, test.error().message);
+  }
+  std::string value = s.value(5, 1);
+  if (value.empty()) {
+    return failed_at("OBX", n, err::kRequiredFieldMissing, "missing_field", 5,
+                     "the result of " + *test + " is empty.");
+  }
+  auto result = map.result_for(*test, value);
+  if (!result && !s.value(5, 2).empty()) result = map.result_for(*test, s.value(5, 2));
+  if (!result) {
+    return failed_at("OBX", n, err::kTableValueNotFound, "unknown_result", 5,
+                     result.error().message);
+  }
+  out.test = *test;
+  out.result = *result;
+  return std::nullopt;
+}
+
+// The donation number of the OBX at index `obx`, where hl7.din_field says.
+std::optional<MappingResult> read_obx_din(const hl7::Message& m, std::size_t obx,
+                                          const OrderGroup& g, const hl7::FieldPath& din_path,
+                                          ObxRead& out) {
+  const hl7::Segment* din_seg = din_segment(m, obx, g.begin, g.end, din_path.segment);
+  const int din_occurrence = din_seg ? occurrence(m, din_seg) : 0;
+  const std::string din_sent =
+      din_seg ? din_seg->value(din_path.field, din_path.component == 0 ? 1 : din_path.component,
+                               din_path.subcomponent == 0 ? 1 : din_path.subcomponent,
+                               din_path.repetition)
+              : std::string();
+  if (din_sent.empty()) {
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_field",
+                                        din_path.segment, din_occurrence, din_path.field,
+                                        "the donation number (" + din_path.to_string() +
+                                            ", as the lab mapping says) is empty."});
+  }
+  auto din = din_from_lab(din_sent);
+  if (!din) {
+    return failed(hl7::AckCode::error, {err::kDataTypeError, din.error().code, din_path.segment,
+                                        din_occurrence, din_path.field, din.error().message});
+  }
+  out.din = *din;
+  return std::nullopt;
+}
+
+// When the result was made: OBX-14, else the order's OBR-7, else the
+// message's time (MSH-7, or when it was received).
+std::optional<MappingResult> read_obx_time(const hl7::Segment& s, int n, const hl7::Segment& obr,
+                                           const Header& h, int offset, ObxRead& out) {
+  TimeMs fallback = h.msh_time;
+  if (!obr.raw(7).empty()) {
+    const Dated d = read_time(obr.value(7, 1), offset, h.msh_time);
+    if (!d.ok) {
+      return failed(hl7::AckCode::error,
+                    {err::kDataTypeError, "bad_datetime", "OBR", 0, 7, d.message});
+    }
+    fallback = d.at;
+  }
+  const Dated at = read_time(s.value(14, 1), offset, fallback);
+  if (!at.ok) return failed_at("OBX", n, err::kDataTypeError, "bad_datetime", 14, at.message);
+  out.at = at.at;
+  return std::nullopt;
+}
+
+// The TestResulted event of OBX `s`, the n-th of the message.
+Event obx_event(const hl7::Segment& s, int n, const Header& h, bool corrected,
+                const ObxRead& x) {
+  Event e;
+  e.id = event_id(h, n, corrected);
+  e.type = EventType::test_resulted;
+  e.at = x.at;
+  e.facility = h.facility;
+  e.actor = h.actor;
+  e.station = sender_text(s.value(18, 1), 128);
+  e.din = x.din;
+  e.test = x.test;
+  e.result = x.result;
+  return e;
+}
+
+// Maps the OBX at index `i`, the n-th of the message: appends its event to
+// r, or a note when its status is not recorded, or returns the failure.
+std::optional<MappingResult> map_obx(const hl7::Message& m, std::size_t i, int n,
+                                     const OrderGroup& g, const Header& h, const LabMapping& map,
+                                     MappingResult& r) {
+  const hl7::Segment& s = m.segments()[i];
+  if (!g.obr) {
+    return failed_at("OBX", n, err::kSegmentSequence, "segment_sequence", 0,
+                     "an OBX must follow the OBR of its order.");
+  }
+
+  // Status first: a preliminary result is not read any further.
+  const std::string status = s.value(11);
+  const std::string code = s.value(3, 1);
+  const std::string label =
+      code.empty() ? "OBX " + std::to_string(n) : "OBX " + std::to_string(n) + " (" + code + ")";
+  if (status.empty()) {
+    return failed_at("OBX", n, err::kRequiredFieldMissing, "missing_field", 11,
+                     "the result status is empty; send F (final) or C (corrected).");
+  }
+  if (status == "D" || status == "W") {
+    return failed_at("OBX", n, err::kTableValueNotFound, "cannot_retract", 11,
+                     "status " + status +
+                         " asks to delete a result, which hemoledger cannot do; send the right "
+                         "result with status C (corrected).");
+  }
+  if (status != "F" && status != "C") {
+    if (is_unrecorded_obx_status(status)) {
+      r.notes.push_back(label + " has status " + status +
+                        (status == "P" ? " (preliminary)" : "") + " and was not recorded.");
+      return std::nullopt;
+    }
+    return failed_at("OBX", n, err::kTableValueNotFound, "unknown_status", 11,
+                     "\"" + sender_text(status, 10) +
+                         "\" is not a result status of HL7 table 0085.");
+  }
+
+  ObxRead x;
+  if (auto f = map_obx_test_and_result(s, n, code, map, x)) return f;
+  if (auto f = read_obx_din(m, i, g, map.hl7().din_field, x)) return f;
+  if (auto f = read_obx_time(s, n, *g.obr, h, map.hl7().utc_offset_minutes, x)) return f;
+  r.events.push_back(obx_event(s, n, h, status == "C", x));
+  return std::nullopt;
+}
+
 MappingResult map_oru(const hl7::Message& m, const LabMapping& map, TimeMs received_at) {
   MappingResult fail;
   auto header = read_header(m, map, received_at, fail);
   if (!header) return fail;
-  const Header& h = *header;
   const auto& segs = m.segments();
-  const auto& din_path = map.hl7().din_field;
-  const int offset = map.hl7().utc_offset_minutes;
 
   MappingResult r;
-  std::size_t group_begin = segs.size();  // none yet
-  std::size_t group_end = segs.size();
-  const hl7::Segment* obr = nullptr;
+  OrderGroup group{nullptr, segs.size(), segs.size()};  // none yet
   int obx_count = 0;
   for (std::size_t i = 0; i < segs.size(); ++i) {
-    const hl7::Segment& s = segs[i];
-    if (s.name() == "OBR") {
-      obr = &s;
-      group_begin = (i > 0 && segs[i - 1].name() == "ORC") ? i - 1 : i;
-      group_end = segs.size();
-      for (std::size_t j = i + 1; j < segs.size(); ++j) {
-        if (segs[j].name() == "OBR" || segs[j].name() == "ORC") {
-          group_end = j;
-          break;
-        }
-      }
+    if (segs[i].name() == "OBR") {
+      group = order_group(segs, i);
       continue;
     }
-    if (s.name() != "OBX") continue;
-    const int n = ++obx_count;
-    const auto fail_at = [&](int hl7_code, std::string code, int field, std::string message) {
-      return failed(hl7::AckCode::error,
-                    {hl7_code, std::move(code), "OBX", n, field, std::move(message)});
-    };
-    if (!obr) {
-      return fail_at(err::kSegmentSequence, "segment_sequence", 0,
-                     "an OBX must follow the OBR of its order.");
-    }
-
-    // Status first: a preliminary result is not read any further.
-    const std::string status = s.value(11);
-    const std::string code = s.value(3, 1);
-    const std::string label =
-        code.empty() ? "OBX " + std::to_string(n) : "OBX " + std::to_string(n) + " (" + code + ")";
-    if (status.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 11,
-                     "the result status is empty; send F (final) or C (corrected).");
-    }
-    if (status == "D" || status == "W") {
-      return fail_at(err::kTableValueNotFound, "cannot_retract", 11,
-                     "status " + status +
-                         " asks to delete a result, which hemoledger cannot do; send the right "
-                         "result with status C (corrected).");
-    }
-    if (status != "F" && status != "C") {
-      if (status == "P" || status == "I" || status == "R" || status == "S" || status == "X" ||
-          status == "N") {
-        r.notes.push_back(label + " has status " + status +
-                          (status == "P" ? " (preliminary)" : "") + " and was not recorded.");
-        continue;
-      }
-      return fail_at(err::kTableValueNotFound, "unknown_status", 11,
-                     "\"" + sender_text(status, 10) +
-                         "\" is not a result status of HL7 table 0085.");
-    }
-    const bool corrected = status == "C";
-
-    if (code.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 3, "the test code is empty.");
-    }
-    auto test = map.test_for(s.value(3, 3), code);
-    if (!test && !s.value(3, 4).empty()) test = map.test_for(s.value(3, 6), s.value(3, 4));
-    if (!test) return fail_at(err::kTableValueNotFound, "unknown_test", 3, test.error().message);
-
-    std::string value = s.value(5, 1);
-    if (value.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", 5,
-                     "the result of " + *test + " is empty.");
-    }
-    auto result = map.result_for(*test, value);
-    if (!result && !s.value(5, 2).empty()) result = map.result_for(*test, s.value(5, 2));
-    if (!result) {
-      return fail_at(err::kTableValueNotFound, "unknown_result", 5, result.error().message);
-    }
-
-    const hl7::Segment* din_seg = din_segment(m, i, group_begin, group_end, din_path.segment);
-    const int din_occurrence = din_seg ? occurrence(m, din_seg) : 0;
-    const std::string din_sent =
-        din_seg ? din_seg->value(din_path.field, din_path.component == 0 ? 1 : din_path.component,
-                                 din_path.subcomponent == 0 ? 1 : din_path.subcomponent,
-                                 din_path.repetition)
-                : std::string();
-    if (din_sent.empty()) {
-      return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_field",
-                                          din_path.segment, din_occurrence, din_path.field,
-                                          "the donation number (" + din_path.to_string() +
-                                              ", as the lab mapping says) is empty."});
-    }
-    auto din = din_from_lab(din_sent);
-    if (!din) {
-      return failed(hl7::AckCode::error, {err::kDataTypeError, din.error().code, din_path.segment,
-                                          din_occurrence, din_path.field, din.error().message});
-    }
-
-    TimeMs fallback = h.msh_time;
-    if (!obr->raw(7).empty()) {
-      const Dated d = read_time(obr->value(7, 1), offset, h.msh_time);
-      if (!d.ok) {
-        return failed(hl7::AckCode::error,
-                      {err::kDataTypeError, "bad_datetime", "OBR", 0, 7, d.message});
-      }
-      fallback = d.at;
-    }
-    const Dated at = read_time(s.value(14, 1), offset, fallback);
-    if (!at.ok) return fail_at(err::kDataTypeError, "bad_datetime", 14, at.message);
-
-    Event e;
-    e.id = event_id(h, n, corrected);
-    e.type = EventType::test_resulted;
-    e.at = at.at;
-    e.facility = h.facility;
-    e.actor = h.actor;
-    e.station = sender_text(s.value(18, 1), 128);
-    e.din = *din;
-    e.test = *test;
-    e.result = *result;
-    r.events.push_back(std::move(e));
+    if (segs[i].name() != "OBX") continue;
+    if (auto f = map_obx(m, i, ++obx_count, group, *header, map, r)) return *f;
   }
   if (obx_count == 0) {
     return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", "OBX", 0, 0,
@@ -288,113 +362,162 @@ struct ProductStatus {
   std::string_view note;  // said when the event cannot carry everything
 };
 
+// Dispense statuses (table 0510) and transfusion/disposition statuses (table
+// 0513) that hemoledger records, and the event each becomes.
+constexpr ProductStatus kDispense[] = {
+    {"RS", EventType::unit_reserved, ""},   {"RD", EventType::unit_reserved, ""},
+    {"DS", EventType::unit_issued, ""},     {"RA", EventType::unit_returned, ""},
+    {"RL", EventType::unit_returned, ""},   {"RE", EventType::reservation_released, ""},
+    {"PT", EventType::unit_transfused, ""}, {"WA", EventType::unit_discarded, ""},
+};
+constexpr ProductStatus kDisposition[] = {
+    {"TX", EventType::unit_transfused, ""},
+    {"TR", EventType::unit_transfused,
+     " reports a transfusion reaction; the transfusion is recorded, the reaction must be "
+     "reported to haemovigilance separately."},
+    {"RA", EventType::unit_returned, ""},
+    {"RL", EventType::unit_returned, ""},
+    {"WA", EventType::unit_discarded, ""},
+};
+
+// Where a BPX (dispense) or BTX (disposition) segment carries what we read.
+struct ProductFields {
+  std::string segment;
+  int status;
+  int msg_status;
+  int time;
+  int din;
+  int product;
+};
+
+// BPX: status 2, message status 3, time 4, DIN 5, product 6.
+// BTX: DIN 2, product 3, status 11, message status 12, time 13.
+ProductFields product_fields(bool dispense) {
+  return dispense ? ProductFields{"BPX", 2, 3, 4, 5, 6} : ProductFields{"BTX", 11, 12, 13, 2, 3};
+}
+
+// What product segment n says, read and checked step by step.
+struct ProductRead {
+  const ProductStatus* status = nullptr;
+  std::string din;
+  std::string product;
+  TimeMs at = 0;
+};
+
+// The table row of the dispense status or disposition.
+std::optional<MappingResult> read_product_status(const hl7::Segment& s, int n,
+                                                 const ProductFields& f, bool dispense,
+                                                 ProductRead& out) {
+  const std::string status = s.value(f.status, 1);
+  if (status.empty()) {
+    return failed_at(f.segment, n, err::kRequiredFieldMissing, "missing_field", f.status,
+                     dispense ? "the dispense status is empty." : "the disposition is empty.");
+  }
+  const ProductStatus* ps = nullptr;
+  if (dispense) {
+    for (const auto& p : kDispense) ps = (p.code == status) ? &p : ps;
+  } else {
+    for (const auto& p : kDisposition) ps = (p.code == status) ? &p : ps;
+  }
+  if (!ps) {
+    return failed_at(f.segment, n, err::kTableValueNotFound, "unknown_status", f.status,
+                     "\"" + sender_text(status, 10) + "\" is not a " +
+                         (dispense ? "dispense status (table 0510)"
+                                   : "transfusion/disposition status (table 0513)") +
+                         " that hemoledger records.");
+  }
+  out.status = ps;
+  return std::nullopt;
+}
+
+// The donation number, then the product code (an "=<" data structure 003
+// prefix is dropped).
+std::optional<MappingResult> read_unit(const hl7::Segment& s, int n, const ProductFields& f,
+                                       ProductRead& out) {
+  const std::string din_sent = s.value(f.din, 1);
+  if (din_sent.empty()) {
+    return failed_at(f.segment, n, err::kRequiredFieldMissing, "missing_field", f.din,
+                     "the donation number is empty.");
+  }
+  auto din = din_from_lab(din_sent);
+  if (!din) {
+    return failed_at(f.segment, n, err::kDataTypeError, din.error().code, f.din,
+                     din.error().message);
+  }
+  std::string product = s.value(f.product, 1);
+  if (product.size() == 10 && product.substr(0, 2) == "=<") product = product.substr(2);
+  if (!is_product_code(product)) {
+    return failed_at(f.segment, n,
+                     product.empty() ? err::kRequiredFieldMissing : err::kDataTypeError,
+                     "invalid_product", f.product,
+                     "\"" + sender_text(product, 20) +
+                         "\" is not an 8-character ISBT 128 product code (e.g. E0336V00).");
+  }
+  out.din = *din;
+  out.product = product;
+  return std::nullopt;
+}
+
+// Maps product segment `s`, the n-th of its kind: appends its event (and a
+// note when the event cannot carry everything) to r, or a note when it is
+// preliminary, or returns the failure.
+std::optional<MappingResult> map_product_segment(const hl7::Segment& s, int n,
+                                                 const ProductFields& f, bool dispense,
+                                                 const Header& h, const LabMapping& map,
+                                                 MappingResult& r) {
+  const std::string label = f.segment + " " + std::to_string(n);
+  const std::string msg_status = s.value(f.msg_status);
+  if (msg_status.empty()) {
+    return failed_at(f.segment, n, err::kRequiredFieldMissing, "missing_field", f.msg_status,
+                     "the status is empty; send F (final) or C (corrected).");
+  }
+  if (msg_status == "P") {
+    r.notes.push_back(label + " is preliminary (P) and was not recorded.");
+    return std::nullopt;
+  }
+  if (msg_status != "F" && msg_status != "C") {
+    return failed_at(f.segment, n, err::kTableValueNotFound, "unknown_status", f.msg_status,
+                     "\"" + sender_text(msg_status, 10) +
+                         "\" is not a status of HL7 table 0511 hemoledger reads (F, C, P).");
+  }
+  ProductRead x;
+  if (auto fl = read_product_status(s, n, f, dispense, x)) return fl;
+  if (auto fl = read_unit(s, n, f, x)) return fl;
+  const Dated at = read_time(s.value(f.time, 1), map.hl7().utc_offset_minutes, h.msh_time);
+  if (!at.ok) {
+    return failed_at(f.segment, n, err::kDataTypeError, "bad_datetime", f.time, at.message);
+  }
+
+  Event e;
+  e.id = event_id(h, n, msg_status == "C");
+  e.type = x.status->type;
+  e.at = at.at;
+  e.facility = h.facility;
+  e.actor = h.actor;
+  e.din = x.din;
+  e.product = x.product;
+  if (e.type == EventType::unit_discarded) e.reason = map.hl7().wasted_reason;
+  if (!x.status->note.empty()) r.notes.push_back(label + std::string(x.status->note));
+  r.events.push_back(std::move(e));
+  return std::nullopt;
+}
+
 MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, TimeMs received_at,
                                 bool dispense) {
   MappingResult fail;
   auto header = read_header(m, map, received_at, fail);
   if (!header) return fail;
-  const Header& h = *header;
-  const int offset = map.hl7().utc_offset_minutes;
-
-  // BPX: status 2, message status 3, time 4, DIN 5, product 6.
-  // BTX: DIN 2, product 3, status 11, message status 12, time 13.
-  const std::string seg_name = dispense ? "BPX" : "BTX";
-  const int f_status = dispense ? 2 : 11;
-  const int f_msg_status = dispense ? 3 : 12;
-  const int f_time = dispense ? 4 : 13;
-  const int f_din = dispense ? 5 : 2;
-  const int f_product = dispense ? 6 : 3;
-  static constexpr ProductStatus kDispense[] = {
-      {"RS", EventType::unit_reserved, ""},   {"RD", EventType::unit_reserved, ""},
-      {"DS", EventType::unit_issued, ""},     {"RA", EventType::unit_returned, ""},
-      {"RL", EventType::unit_returned, ""},   {"RE", EventType::reservation_released, ""},
-      {"PT", EventType::unit_transfused, ""}, {"WA", EventType::unit_discarded, ""},
-  };
-  static constexpr ProductStatus kDisposition[] = {
-      {"TX", EventType::unit_transfused, ""},
-      {"TR", EventType::unit_transfused,
-       " reports a transfusion reaction; the transfusion is recorded, the reaction must be "
-       "reported to haemovigilance separately."},
-      {"RA", EventType::unit_returned, ""},
-      {"RL", EventType::unit_returned, ""},
-      {"WA", EventType::unit_discarded, ""},
-  };
+  const ProductFields f = product_fields(dispense);
 
   MappingResult r;
   int count = 0;
   for (const auto& s : m.segments()) {
-    if (s.name() != seg_name) continue;
-    const int n = ++count;
-    const std::string label = seg_name + " " + std::to_string(n);
-    const auto fail_at = [&](int hl7_code, std::string code, int field, std::string message) {
-      return failed(hl7::AckCode::error,
-                    {hl7_code, std::move(code), seg_name, n, field, std::move(message)});
-    };
-    const std::string msg_status = s.value(f_msg_status);
-    if (msg_status.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", f_msg_status,
-                     "the status is empty; send F (final) or C (corrected).");
-    }
-    if (msg_status == "P") {
-      r.notes.push_back(label + " is preliminary (P) and was not recorded.");
-      continue;
-    }
-    if (msg_status != "F" && msg_status != "C") {
-      return fail_at(err::kTableValueNotFound, "unknown_status", f_msg_status,
-                     "\"" + sender_text(msg_status, 10) +
-                         "\" is not a status of HL7 table 0511 hemoledger reads (F, C, P).");
-    }
-    const std::string status = s.value(f_status, 1);
-    if (status.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", f_status,
-                     dispense ? "the dispense status is empty." : "the disposition is empty.");
-    }
-    const ProductStatus* ps = nullptr;
-    if (dispense) {
-      for (const auto& p : kDispense) ps = (p.code == status) ? &p : ps;
-    } else {
-      for (const auto& p : kDisposition) ps = (p.code == status) ? &p : ps;
-    }
-    if (!ps) {
-      return fail_at(err::kTableValueNotFound, "unknown_status", f_status,
-                     "\"" + sender_text(status, 10) + "\" is not a " +
-                         (dispense ? "dispense status (table 0510)"
-                                   : "transfusion/disposition status (table 0513)") +
-                         " that hemoledger records.");
-    }
-    const std::string din_sent = s.value(f_din, 1);
-    if (din_sent.empty()) {
-      return fail_at(err::kRequiredFieldMissing, "missing_field", f_din,
-                     "the donation number is empty.");
-    }
-    auto din = din_from_lab(din_sent);
-    if (!din) return fail_at(err::kDataTypeError, din.error().code, f_din, din.error().message);
-    std::string product = s.value(f_product, 1);
-    if (product.size() == 10 && product.substr(0, 2) == "=<") product = product.substr(2);
-    if (!is_product_code(product)) {
-      return fail_at(product.empty() ? err::kRequiredFieldMissing : err::kDataTypeError,
-                     "invalid_product", f_product,
-                     "\"" + sender_text(product, 20) +
-                         "\" is not an 8-character ISBT 128 product code (e.g. E0336V00).");
-    }
-    const Dated at = read_time(s.value(f_time, 1), offset, h.msh_time);
-    if (!at.ok) return fail_at(err::kDataTypeError, "bad_datetime", f_time, at.message);
-
-    Event e;
-    e.id = event_id(h, n, msg_status == "C");
-    e.type = ps->type;
-    e.at = at.at;
-    e.facility = h.facility;
-    e.actor = h.actor;
-    e.din = *din;
-    e.product = product;
-    if (e.type == EventType::unit_discarded) e.reason = map.hl7().wasted_reason;
-    if (!ps->note.empty()) r.notes.push_back(label + std::string(ps->note));
-    r.events.push_back(std::move(e));
+    if (s.name() != f.segment) continue;
+    if (auto fl = map_product_segment(s, ++count, f, dispense, *header, map, r)) return *fl;
   }
   if (count == 0) {
-    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", seg_name, 0,
-                                        0, "the message carries no " + seg_name + " segment."});
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", f.segment,
+                                        0, 0, "the message carries no " + f.segment + " segment."});
   }
   return finish(std::move(r));
 }

@@ -1,7 +1,9 @@
 #include "connectors/fhir.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "connectors/sender_text.h"
 #include "events/event.h"
@@ -44,57 +46,66 @@ bool printable_id(std::string_view s) {
   return true;
 }
 
-// Maps one Observation; appends to r or returns a failure.
-std::optional<MappingResult> map_one(const json& obs, const std::string& path, int n,
-                                     const std::string& full_url, const LabMapping& mapping,
-                                     const std::string& facility, TimeMs received_at,
-                                     MappingResult& r) {
-  const auto fail = [&](int hl7_code, std::string code, const std::string& where,
+// Where one Observation is in the body: its JSON path ("entry[2].resource")
+// and its number, for the failures below.
+struct Place {
+  const std::string& path;
+  int n;
+};
+
+// A failure at element `where` (a path suffix such as ".status") of the
+// Observation at `at`.
+MappingResult failed_at(const Place& at, int hl7_code, std::string code, const std::string& where,
                         const std::string& message) {
-    return failed(hl7_code, std::move(code), n, path + where, message);
-  };
+  return failed(hl7_code, std::move(code), at.n, at.path + where, message);
+}
+
+// The steps below return the failure that answers the body, or nullopt when
+// the step passed and wrote its result to the out parameter.
+
+// What one Observation says, read and checked step by step.
+struct ObservationRead {
+  std::string id;
+  std::string test;
+  std::string result;
+  std::string din;
+  TimeMs at = 0;
+};
+
+// Refuses anything but an Observation.
+std::optional<MappingResult> check_resource_type(const json& obs, const Place& at) {
   if (!obs.is_object() || string_member(obs, "resourceType") != "Observation") {
     const std::string got = obs.is_object() ? string_member(obs, "resourceType") : "";
     const std::string shown =
         got.empty() ? std::string("no resourceType") : "\"" + sender_text(got, 40) + "\"";
-    return fail(err::kUnsupportedMessageType, "wrong_resource_type", ".resourceType",
-                "expected an Observation, got " + shown + ".");
+    return failed_at(at, err::kUnsupportedMessageType, "wrong_resource_type", ".resourceType",
+                     "expected an Observation, got " + shown + ".");
   }
+  return std::nullopt;
+}
+
+// The Observation's id, else the uuid of the entry's fullUrl "urn:uuid:...".
+std::optional<MappingResult> read_id(const json& obs, const std::string& full_url,
+                                     const Place& at, ObservationRead& out) {
   std::string id = string_member(obs, "id");
   if (id.empty() && full_url.rfind("urn:uuid:", 0) == 0) id = full_url.substr(9);
   if (!printable_id(id)) {
-    return fail(err::kRequiredFieldMissing, "missing_field", ".id",
-                "the Observation needs an id (1 to 64 characters) so that a resend is "
-                "recognised.");
+    return failed_at(at, err::kRequiredFieldMissing, "missing_field", ".id",
+                     "the Observation needs an id (1 to 64 characters) so that a resend is "
+                     "recognised.");
   }
-  const std::string status = string_member(obs, "status");
-  if (status.empty()) {
-    return fail(err::kRequiredFieldMissing, "missing_field", ".status", "the status is missing.");
-  }
-  if (status == "preliminary" || status == "registered") {
-    r.notes.push_back("Observation " + id + " is " + status + " and was not recorded.");
-    return std::nullopt;
-  }
-  if (status == "cancelled" || status == "entered-in-error") {
-    return fail(err::kTableValueNotFound, "cannot_retract", ".status",
-                "status " + status +
-                    " cannot be applied: a recorded result is never withdrawn; send the right "
-                    "result as corrected.");
-  }
-  if (status != "final" && status != "amended" && status != "corrected") {
-    return fail(err::kTableValueNotFound, "unknown_status", ".status",
-                "\"" + sender_text(status, 30) +
-                    "\" is not an Observation status hemoledger records (final, amended, "
-                    "corrected).");
-  }
-  const bool corrected = status != "final";
+  out.id = id;
+  return std::nullopt;
+}
 
-  // code
+// The hemoledger test of the first code.coding the mapping knows.
+std::optional<MappingResult> find_test(const json& obs, const LabMapping& mapping,
+                                       const Place& at, ObservationRead& out) {
   const json* code = member(obs, "code");
   const json* codings = code ? member(*code, "coding") : nullptr;
   if (!codings || !codings->is_array() || codings->empty()) {
-    return fail(err::kRequiredFieldMissing, "missing_field", ".code",
-                "the Observation has no code.coding saying which test it is.");
+    return failed_at(at, err::kRequiredFieldMissing, "missing_field", ".code",
+                     "the Observation has no code.coding saying which test it is.");
   }
   std::optional<std::string> test;
   std::string first_error;
@@ -106,9 +117,14 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
     }
     if (first_error.empty()) first_error = t.error().message;
   }
-  if (!test) return fail(err::kTableValueNotFound, "unknown_test", ".code", first_error);
+  if (!test) return failed_at(at, err::kTableValueNotFound, "unknown_test", ".code", first_error);
+  out.test = *test;
+  return std::nullopt;
+}
 
-  // value
+// The values the result may be read from, in order: each
+// valueCodeableConcept.coding[].code, valueCodeableConcept.text, valueString.
+std::vector<std::string> value_candidates(const json& obs) {
   std::vector<std::string> candidates;
   if (const json* vcc = member(obs, "valueCodeableConcept")) {
     if (const json* vc = member(*vcc, "coding"); vc && vc->is_array()) {
@@ -119,80 +135,152 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
     if (auto t = string_member(*vcc, "text"); !t.empty()) candidates.push_back(t);
   }
   if (auto s = string_member(obs, "valueString"); !s.empty()) candidates.push_back(s);
+  return candidates;
+}
+
+// The result of the first value the mapping knows for the test.
+std::optional<MappingResult> find_result(const json& obs, const LabMapping& mapping,
+                                         const Place& at, ObservationRead& out) {
+  const std::vector<std::string> candidates = value_candidates(obs);
   if (candidates.empty()) {
-    return fail(err::kRequiredFieldMissing, "missing_field", ".value[x]",
-                "the Observation carries no valueCodeableConcept or valueString.");
+    return failed_at(at, err::kRequiredFieldMissing, "missing_field", ".value[x]",
+                     "the Observation carries no valueCodeableConcept or valueString.");
   }
   std::optional<std::string> result;
   std::string result_error;
   for (const auto& v : candidates) {
-    auto res = mapping.result_for(*test, v);
+    auto res = mapping.result_for(out.test, v);
     if (res) {
       result = *res;
       break;
     }
     if (result_error.empty()) result_error = res.error().message;
   }
-  if (!result) return fail(err::kTableValueNotFound, "unknown_result", ".value[x]", result_error);
+  if (!result) {
+    return failed_at(at, err::kTableValueNotFound, "unknown_result", ".value[x]", result_error);
+  }
+  out.result = *result;
+  return std::nullopt;
+}
 
-  // DIN
+// The DIN as sent in specimen.identifier.value, else in the id of
+// specimen.reference "Specimen/<id>"; "" when neither.
+std::string din_sent_in_specimen(const json& obs) {
   std::string din_sent;
-  std::string din_path;
-  if (mapping.fhir().din_from == LabMapping::FhirDinFrom::specimen) {
-    din_path = ".specimen";
-    if (const json* sp = member(obs, "specimen")) {
-      if (const json* ident = member(*sp, "identifier")) din_sent = string_member(*ident, "value");
-      const std::string ref = string_member(*sp, "reference");
-      if (din_sent.empty() && ref.rfind("Specimen/", 0) == 0) din_sent = ref.substr(9);
-    }
-  } else {
-    din_path = ".identifier";
-    if (const json* ids = member(obs, "identifier"); ids && ids->is_array()) {
-      for (const auto& ident : *ids) {
-        if (mapping.fhir().din_system.empty() ||
-            string_member(ident, "system") == mapping.fhir().din_system) {
-          din_sent = string_member(ident, "value");
-          break;
-        }
+  if (const json* sp = member(obs, "specimen")) {
+    if (const json* ident = member(*sp, "identifier")) din_sent = string_member(*ident, "value");
+    const std::string ref = string_member(*sp, "reference");
+    if (din_sent.empty() && ref.rfind("Specimen/", 0) == 0) din_sent = ref.substr(9);
+  }
+  return din_sent;
+}
+
+// The DIN as sent in the first identifier[] of system `din_system` (any
+// system when empty); "" when none.
+std::string din_sent_in_identifier(const json& obs, const std::string& din_system) {
+  if (const json* ids = member(obs, "identifier"); ids && ids->is_array()) {
+    for (const auto& ident : *ids) {
+      if (din_system.empty() || string_member(ident, "system") == din_system) {
+        return string_member(ident, "value");
       }
     }
   }
+  return {};
+}
+
+// The donation number, where fhir.din_from says, checked like every lab DIN.
+std::optional<MappingResult> read_din(const json& obs, const LabMapping::Fhir& opt,
+                                      const Place& at, ObservationRead& out) {
+  const bool from_specimen = opt.din_from == LabMapping::FhirDinFrom::specimen;
+  const std::string din_path = from_specimen ? ".specimen" : ".identifier";
+  const std::string din_sent =
+      from_specimen ? din_sent_in_specimen(obs) : din_sent_in_identifier(obs, opt.din_system);
   if (din_sent.empty()) {
-    return fail(err::kRequiredFieldMissing, "missing_field", din_path,
-                "no donation number where the lab mapping says (fhir.din_from).");
+    return failed_at(at, err::kRequiredFieldMissing, "missing_field", din_path,
+                     "no donation number where the lab mapping says (fhir.din_from).");
   }
   auto din = din_from_lab(din_sent);
-  if (!din) return fail(err::kDataTypeError, din.error().code, din_path, din.error().message);
+  if (!din) {
+    return failed_at(at, err::kDataTypeError, din.error().code, din_path, din.error().message);
+  }
+  out.din = *din;
+  return std::nullopt;
+}
 
-  // time
-  TimeMs at = received_at;
+// When the result was made: effectiveDateTime, else issued, else received_at.
+std::optional<MappingResult> read_time(const json& obs, TimeMs received_at, const Place& at,
+                                       ObservationRead& out) {
+  out.at = received_at;
   for (const char* key : {"issued", "effectiveDateTime"}) {  // effectiveDateTime wins
     const std::string t = string_member(obs, key);
     if (t.empty()) continue;
     auto parsed = parse_rfc3339(t);
     if (!parsed) {
-      return fail(err::kDataTypeError, "bad_datetime", std::string(".") + key,
-                  "\"" + sender_text(t, 40) +
-                      "\" is not a date-time with a time of day (RFC 3339).");
+      return failed_at(at, err::kDataTypeError, "bad_datetime", std::string(".") + key,
+                       "\"" + sender_text(t, 40) +
+                           "\" is not a date-time with a time of day (RFC 3339).");
     }
-    at = *parsed;
+    out.at = *parsed;
   }
+  return std::nullopt;
+}
 
+// The TestResulted event, id fhir-<facility>-<id>[-<versionId>][-c].
+Event observation_event(const json& obs, const ObservationRead& x, bool corrected,
+                        const std::string& facility) {
   std::string version;
   if (const json* meta = member(obs, "meta")) version = string_member(*meta, "versionId");
   Event e;
-  e.id = "fhir-" + facility + "-" + id + (printable_id(version) ? "-" + version : "") +
+  e.id = "fhir-" + facility + "-" + x.id + (printable_id(version) ? "-" + version : "") +
          (corrected ? "-c" : "");
   e.type = EventType::test_resulted;
-  e.at = at;
+  e.at = x.at;
   e.facility = facility;
   e.actor = "fhir";
-  e.din = *din;
-  e.test = *test;
-  e.result = *result;
+  e.din = x.din;
+  e.test = x.test;
+  e.result = x.result;
+  return e;
+}
+
+// Maps one Observation; appends to r or returns a failure.
+std::optional<MappingResult> map_one(const json& obs, const std::string& path, int n,
+                                     const std::string& full_url, const LabMapping& mapping,
+                                     const std::string& facility, TimeMs received_at,
+                                     MappingResult& r) {
+  const Place at{path, n};
+  ObservationRead x;
+  if (auto f = check_resource_type(obs, at)) return f;
+  if (auto f = read_id(obs, full_url, at, x)) return f;
+  const std::string status = string_member(obs, "status");
+  if (status.empty()) {
+    return failed_at(at, err::kRequiredFieldMissing, "missing_field", ".status",
+                     "the status is missing.");
+  }
+  if (status == "preliminary" || status == "registered") {
+    r.notes.push_back("Observation " + x.id + " is " + status + " and was not recorded.");
+    return std::nullopt;
+  }
+  if (status == "cancelled" || status == "entered-in-error") {
+    return failed_at(at, err::kTableValueNotFound, "cannot_retract", ".status",
+                     "status " + status +
+                         " cannot be applied: a recorded result is never withdrawn; send the "
+                         "right result as corrected.");
+  }
+  if (status != "final" && status != "amended" && status != "corrected") {
+    return failed_at(at, err::kTableValueNotFound, "unknown_status", ".status",
+                     "\"" + sender_text(status, 30) +
+                         "\" is not an Observation status hemoledger records (final, amended, "
+                         "corrected).");
+  }
+  if (auto f = find_test(obs, mapping, at, x)) return f;
+  if (auto f = find_result(obs, mapping, at, x)) return f;
+  if (auto f = read_din(obs, mapping.fhir(), at, x)) return f;
+  if (auto f = read_time(obs, received_at, at, x)) return f;
+  Event e = observation_event(obs, x, status != "final", facility);
   if (auto s = validate_shape(e); !s) {
-    return fail(err::kApplicationInternalError, s.error().code, "",
-                "hemoledger built an event it cannot accept (" + s.error().message + ").");
+    return failed_at(at, err::kApplicationInternalError, s.error().code, "",
+                     "hemoledger built an event it cannot accept (" + s.error().message + ").");
   }
   r.events.push_back(std::move(e));
   return std::nullopt;

@@ -18,16 +18,16 @@
 //
 // Writes every figure, ratio, the machine and the settings as JSON (--json)
 // and prints a Markdown table to stdout; progress goes to stderr.
-#include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,10 +47,10 @@
 #include "bench/raw_consumer.h"
 #include "bench/stream_file.h"
 #include "engine/cli/demo_feed.h"
-#include "engine/ledger/engine.h"
-#include "engine/kafka/kafka.h"
 #include "engine/cli/reference_files.h"
 #include "engine/io/clock.h"
+#include "engine/kafka/kafka.h"
+#include "engine/ledger/engine.h"
 #include "events/time.h"
 
 namespace hemoledger::bench {
@@ -193,8 +193,8 @@ json generate(const ReferenceData& ref, const Settings& s, std::uint64_t n,
     probe.run(probe_stop);
     const double hours = std::max(1.0, static_cast<double>(last - first) / kHour);
     const double per_hour = static_cast<double>(seen) / hours;
-    o.start_at = hemoledger::Clock().now() - static_cast<TimeMs>(static_cast<double>(n) / per_hour * kHour) -
-                 kDay;
+    o.start_at = hemoledger::Clock().now() -
+                 static_cast<TimeMs>(static_cast<double>(n) / per_hour * kHour) - kDay;
     progress("    the feed makes {:.0f} events per simulated hour: the stream starts {} days ago",
              per_hour, (hemoledger::Clock().now() - o.start_at) / kDay);
   }
@@ -219,11 +219,12 @@ json generate(const ReferenceData& ref, const Settings& s, std::uint64_t n,
   feed.run(stop);
   writer.close();
   const double secs = since(t0);
-  return {{"events", writer.records()},
-          {"bytes", writer.bytes()},
-          {"mean_message_bytes",
-           static_cast<double>(writer.bytes()) / static_cast<double>(std::max<std::uint64_t>(1, writer.records()))},
-          {"seconds", secs}};
+  return {
+      {"events", writer.records()},
+      {"bytes", writer.bytes()},
+      {"mean_message_bytes", static_cast<double>(writer.bytes()) /
+                                 static_cast<double>(std::max<std::uint64_t>(1, writer.records()))},
+      {"seconds", secs}};
 }
 
 std::unique_ptr<MockCluster> start_cluster(const Settings& s) {
@@ -407,8 +408,9 @@ json restore_time(const Settings& s, ChunkFeeder& feeder, const std::string& boo
   for (const auto& [p, high] : hw) total += high;
   for (const auto& [p, low] : feeder.low_watermarks()) {
     if (low > 0) {
-      return {{"skipped", "the mock cluster no longer holds the whole history (it keeps 5 MiB "
-                          "per partition); restore is measured on runs whose stream fits"}};
+      return {{"skipped",
+               "the mock cluster no longer holds the whole history (it keeps 5 MiB "
+               "per partition); restore is measured on runs whose stream fits"}};
     }
   }
   progress("==> restore: a new scale-out instance replays all {} messages from Kafka", total);
@@ -442,7 +444,8 @@ json restore_time(const Settings& s, ChunkFeeder& feeder, const std::string& boo
   return {{"messages", total},
           {"generated_events", generated},
           {"seconds", seconds},
-          {"seconds_per_million_events", seconds * 1e6 / static_cast<double>(std::max<std::int64_t>(total, 1))},
+          {"seconds_per_million_events",
+           seconds * 1e6 / static_cast<double>(std::max<std::int64_t>(total, 1))},
           {"note", "from the process start (group join included) until every partition is served"}};
 }
 
@@ -501,11 +504,12 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
     chunk_dins.clear();
     const Memory m = read_memory(engine.pid());
     auto now_metrics = engine_metrics(c);
-    rss.push_back({{"events", produced},
-                   {"rss_bytes", m.rss_kib * 1024},
-                   {"alert_model_units", now_metrics["hemoledger_alert_model_units"]},
-                   {"block_cache_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"block_cache\"}"]},
-                   {"memtable_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"memtables\"}"]}});
+    rss.push_back(
+        {{"events", produced},
+         {"rss_bytes", m.rss_kib * 1024},
+         {"alert_model_units", now_metrics["hemoledger_alert_model_units"]},
+         {"block_cache_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"block_cache\"}"]},
+         {"memtable_bytes", now_metrics["hemoledger_store_memory_bytes{part=\"memtables\"}"]}});
     if (produced >= next_report) {
       progress("    end to end {} / {}  (engine RSS {} MiB)", produced, n, m.rss_kib / 1024);
       next_report += n / 10;
@@ -536,7 +540,8 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
       high_total += high;
       if (committed[p] < high) done = false;
     }
-    if ((done && Clock::now() - stable_since > std::chrono::seconds(1)) || Clock::now() > settle) break;
+    if ((done && Clock::now() - stable_since > std::chrono::seconds(1)) || Clock::now() > settle)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto metrics = engine_metrics(c);
@@ -545,8 +550,8 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   const int status = engine.wait();
   // After the engine stopped, so that nothing the restoring instance does
   // (its own expiry ticker) reaches the measured engine.
-  json restore = restore_time(s, feeder, cluster->bootstrap(), dir, feeder.high_watermarks(),
-                              r.records);
+  json restore =
+      restore_time(s, feeder, cluster->bootstrap(), dir, feeder.high_watermarks(), r.records);
   const std::string text = read_text(log);
   std::uint64_t gaps = 0;
   for (std::size_t at = text.find("were not delivered"); at != std::string::npos;
@@ -569,7 +574,8 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   j["store_write_seconds_total"] = metrics["hemoledger_store_write_seconds_total"];
   j["send_seconds_total"] = metrics["hemoledger_send_seconds_total"];
   j["engine_cpu_seconds"] = engine_cpu;
-  j["engine_cpu_us_per_event"] = engine_cpu * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.records, 1));
+  j["engine_cpu_us_per_event"] =
+      engine_cpu * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.records, 1));
   j["offset_gaps_logged"] = gaps;
   j["clean_exit"] = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   j["peak_rss_bytes"] = mem.hwm_kib * 1024;
@@ -607,7 +613,10 @@ json rebuild_rate(const Settings&, const std::string& hemoledger, const std::str
   j["peak_rss_bytes"] = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
   j["equals_live_state"] = text.find("equals the live state") != std::string::npos;
   j["exit_status"] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (std::regex_search(text, m, std::regex(R"(replayed (\d+) events into (\d+) donations(?: and \d+ reagent lots)? in ([0-9.]+) s)"))) {
+  if (std::regex_search(
+          text, m,
+          std::regex(
+              R"(replayed (\d+) events into (\d+) donations(?: and \d+ reagent lots)? in ([0-9.]+) s)"))) {
     const double events = std::stod(m[1]);
     const double secs = std::stod(m[3]);
     j["events"] = static_cast<std::uint64_t>(events);
@@ -733,7 +742,8 @@ json judge(const json& runs, const json& pg) {
   const double peak = big["end_to_end"]["peak_rss_bytes"].get<double>();
   const double growth = big["end_to_end"].value("rss_growth_second_half", 0.0);
   const bool ten_m = n >= 10000000;
-  add("RSS < 1 GiB at 10M events, not growing", peak < 1024.0 * 1024 * 1024 && growth < 0.10 && ten_m,
+  add("RSS < 1 GiB at 10M events, not growing",
+      peak < 1024.0 * 1024 * 1024 && growth < 0.10 && ten_m,
       fmt::format("{} peak at {} events, {:+.1f} % over the second half", mib(peak), n,
                   growth * 100),
       ten_m ? "" : "10M events not run here (./run.sh bench --full)");
@@ -745,45 +755,49 @@ void print_markdown(const json& out) {
   const auto& m = out["machine"];
   std::printf("Machine: %s cores, %.1f GiB, %s; load average at start %s.\n",
               std::to_string(m["cores"].get<int>()).c_str(),
-              m["memory_bytes"].get<double>() / (1024.0 * 1024 * 1024),
-              m.value("cpu", "?").c_str(), m["loadavg_at_start"].get<std::string>().c_str());
+              m["memory_bytes"].get<double>() / (1024.0 * 1024 * 1024), m.value("cpu", "?").c_str(),
+              m["loadavg_at_start"].get<std::string>().c_str());
   if (!out["settings"]["note"].get<std::string>().empty()) {
     std::printf("Note: %s\n", out["settings"]["note"].get<std::string>().c_str());
   }
-  std::printf("\n| events | ceiling | hemoledger end to end | ratio | rebuild | GET /api/stock p50/p99/max "
-              "| GET /api/units p50/p99/max | engine peak RSS | disk/event |\n");
+  std::printf(
+      "\n| events | ceiling | hemoledger end to end | ratio | rebuild | GET /api/stock p50/p99/max "
+      "| GET /api/units p50/p99/max | engine peak RSS | disk/event |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : out["runs"]) {
     const auto& e = r["end_to_end"];
     const auto& q = e["queries"];
-    std::printf("| %s | %s | %s | %.1f %% | %s | %.2f / %.2f / %.2f ms | %.2f / %.2f / %.2f ms | %s | %.0f B |\n",
-                std::to_string(r["events"].get<std::uint64_t>()).c_str(),
-                fmt_rate(r["ceiling"]["events_per_second"]).c_str(),
-                fmt_rate(e["events_per_second"]).c_str(), r["ratio_to_ceiling"].get<double>() * 100,
-                fmt_rate(r["rebuild"].value("events_per_second", 0.0)).c_str(),
-                q["stock"]["p50_ms"].get<double>(), q["stock"]["p99_ms"].get<double>(),
-                q["stock"]["max_ms"].get<double>(), q["unit"]["p50_ms"].get<double>(),
-                q["unit"]["p99_ms"].get<double>(), q["unit"]["max_ms"].get<double>(),
-                mib(e["peak_rss_bytes"].get<double>()).c_str(),
-                e["disk_bytes_per_event"].get<double>());
+    std::printf(
+        "| %s | %s | %s | %.1f %% | %s | %.2f / %.2f / %.2f ms | %.2f / %.2f / %.2f ms | %s | %.0f "
+        "B |\n",
+        std::to_string(r["events"].get<std::uint64_t>()).c_str(),
+        fmt_rate(r["ceiling"]["events_per_second"]).c_str(),
+        fmt_rate(e["events_per_second"]).c_str(), r["ratio_to_ceiling"].get<double>() * 100,
+        fmt_rate(r["rebuild"].value("events_per_second", 0.0)).c_str(),
+        q["stock"]["p50_ms"].get<double>(), q["stock"]["p99_ms"].get<double>(),
+        q["stock"]["max_ms"].get<double>(), q["unit"]["p50_ms"].get<double>(),
+        q["unit"]["p99_ms"].get<double>(), q["unit"]["max_ms"].get<double>(),
+        mib(e["peak_rss_bytes"].get<double>()).c_str(), e["disk_bytes_per_event"].get<double>());
   }
   if (!out["postgres"].is_null()) {
     const auto& p = out["postgres"];
-    std::printf("\nPostgreSQL baseline (%s events, first of the stream): %s; hemoledger on the same "
-                "run %s: %.1fx.\n",
-                std::to_string(p["events"].get<std::uint64_t>()).c_str(),
-                fmt_rate(p["events_per_second"]).c_str(),
-                fmt_rate(p["hemoledger_events_per_second"]).c_str(),
-                p["hemoledger_over_postgres"].get<double>());
+    std::printf(
+        "\nPostgreSQL baseline (%s events, first of the stream): %s; hemoledger on the same "
+        "run %s: %.1fx.\n",
+        std::to_string(p["events"].get<std::uint64_t>()).c_str(),
+        fmt_rate(p["events_per_second"]).c_str(),
+        fmt_rate(p["hemoledger_events_per_second"]).c_str(),
+        p["hemoledger_over_postgres"].get<double>());
   }
   for (const auto& r : out["runs"]) {
     const auto& rs = r["end_to_end"]["restore"];
     if (rs.contains("seconds")) {
-      std::printf("\nScale-out restore (%s events): a new instance replayed %s messages from Kafka "
-                  "in %.1f s: %.1f s per million events.\n",
-                  std::to_string(r["events"].get<std::uint64_t>()).c_str(),
-                  std::to_string(rs["messages"].get<std::int64_t>()).c_str(),
-                  rs["seconds"].get<double>(), rs["seconds_per_million_events"].get<double>());
+      std::printf(
+          "\nScale-out restore (%s events): a new instance replayed %s messages from Kafka "
+          "in %.1f s: %.1f s per million events.\n",
+          std::to_string(r["events"].get<std::uint64_t>()).c_str(),
+          std::to_string(rs["messages"].get<std::int64_t>()).c_str(), rs["seconds"].get<double>(),
+          rs["seconds_per_million_events"].get<double>());
     } else if (rs.contains("skipped")) {
       std::printf("\nScale-out restore (%s events): skipped: %s.\n",
                   std::to_string(r["events"].get<std::uint64_t>()).c_str(),
@@ -823,7 +837,8 @@ std::vector<std::string> verify(const json& out) {
     const auto n = r["events"].get<std::uint64_t>();
     const auto& e = r["end_to_end"];
     const std::string at = " (" + std::to_string(n) + " events)";
-    expect(r["stream"]["events"] == n, "the stream has " + r["stream"]["events"].dump() + " events" + at);
+    expect(r["stream"]["events"] == n,
+           "the stream has " + r["stream"]["events"].dump() + " events" + at);
     expect(r["ceiling"]["events"] == n, "the ceiling read " + r["ceiling"]["events"].dump() + at);
     expect(e["events"] == n, "the engine was fed " + e["events"].dump() + at);
     expect(e["messages_committed"] == e["messages_in_topic"],
@@ -831,22 +846,25 @@ std::vector<std::string> verify(const json& out) {
                e["messages_in_topic"].dump() + " messages" + at);
     expect(e["messages_in_topic"].get<std::int64_t>() >= static_cast<std::int64_t>(n),
            "the topic holds fewer messages than generated" + at);
-    expect(e["applied"].get<double>() + e["rejected"].get<double>() + e["duplicates"].get<double>() ==
-               e["messages_committed"].get<double>(),
-           "applied + rejected + duplicates != committed" + at);
+    expect(
+        e["applied"].get<double>() + e["rejected"].get<double>() + e["duplicates"].get<double>() ==
+            e["messages_committed"].get<double>(),
+        "applied + rejected + duplicates != committed" + at);
     expect(e["offset_gaps_logged"] == 0, "the engine logged offset gaps (dropped messages)" + at);
     expect(e["delivery_failures"] == 0 && r["ceiling"]["delivery_failures"] == 0,
            "the feeder had delivery failures" + at);
     expect(e["clean_exit"].get<bool>(), "the engine did not exit cleanly" + at);
-    expect(e["events_per_second"].get<double>() > 0 && r["ceiling"]["events_per_second"].get<double>() > 0,
+    expect(e["events_per_second"].get<double>() > 0 &&
+               r["ceiling"]["events_per_second"].get<double>() > 0,
            "a rate is missing" + at);
     expect(e["peak_rss_bytes"].get<double>() > 0 && e["disk_bytes"].get<double>() > 0,
            "a footprint figure is missing" + at);
     expect(e["queries"]["stock"]["samples"].get<int>() > 0, "no GET /api/stock was timed" + at);
-    expect(r["rebuild"].value("equals_live_state", false), "rebuild differs from the live state" + at);
+    expect(r["rebuild"].value("equals_live_state", false),
+           "rebuild differs from the live state" + at);
     expect(r["rebuild"].value("events", 0.0) == e["applied"].get<double>(),
-           "rebuild replayed " + r["rebuild"].value("events", json(0)).dump() + " events, the engine applied " +
-               e["applied"].dump() + at);
+           "rebuild replayed " + r["rebuild"].value("events", json(0)).dump() +
+               " events, the engine applied " + e["applied"].dump() + at);
   }
   if (!out["postgres"].is_null()) {
     const auto& p = out["postgres"];
@@ -869,18 +887,19 @@ int run(const Settings& s) {
   json out;
   out["date"] = utc_now();
   out["machine"] = machine();
-  out["settings"] = {{"counts", s.counts},
-                     {"partitions", s.partitions},
-                     {"chunk_bytes_per_partition", s.chunk_bytes},
-                     {"mock_cluster_partition_cap_bytes", 5 * 1024 * 1024},
-                     {"seed", s.seed},
-                     {"donations_per_hour", s.donations_per_hour},
-                     {"query_interval_ms", s.query_interval_ms},
-                     {"pg_events", s.pg_conninfo.empty() ? 0 : s.pg_events},
-                     {"engine", "hemoledger serve --brokers <mock> (max batch 5000, WAL synced per batch)"},
-                     {"librdkafka", RdKafka::version_str()},
-                     {"json", s.json_path},
-                     {"note", s.note}};
+  out["settings"] = {
+      {"counts", s.counts},
+      {"partitions", s.partitions},
+      {"chunk_bytes_per_partition", s.chunk_bytes},
+      {"mock_cluster_partition_cap_bytes", 5 * 1024 * 1024},
+      {"seed", s.seed},
+      {"donations_per_hour", s.donations_per_hour},
+      {"query_interval_ms", s.query_interval_ms},
+      {"pg_events", s.pg_conninfo.empty() ? 0 : s.pg_events},
+      {"engine", "hemoledger serve --brokers <mock> (max batch 5000, WAL synced per batch)"},
+      {"librdkafka", RdKafka::version_str()},
+      {"json", s.json_path},
+      {"note", s.note}};
   out["runs"] = json::array();
   std::filesystem::create_directories(s.work_dir);
   for (const auto n : s.counts) {
@@ -916,8 +935,8 @@ int run(const Settings& s) {
       json p = postgres(s, *ref, m, stream);
       // hemoledger over the same prefix: its rate on this run.
       p["hemoledger_events_per_second"] = r["end_to_end"]["events_per_second"];
-      p["hemoledger_over_postgres"] = r["end_to_end"]["events_per_second"].get<double>() /
-                                      p["events_per_second"].get<double>();
+      p["hemoledger_over_postgres"] =
+          r["end_to_end"]["events_per_second"].get<double>() / p["events_per_second"].get<double>();
       out["postgres"] = p;
     }
     out["runs"].push_back(r);
@@ -932,8 +951,9 @@ int run(const Settings& s) {
     const auto failures = verify(out);
     for (const auto& f : failures) std::fprintf(stderr, "verify: %s\n", f.c_str());
     if (!failures.empty()) return 1;
-    std::fprintf(stderr, "verify: every generated event reached every consumer; the engine committed "
-                         "all of the topic and its rebuild equals its live state\n");
+    std::fprintf(stderr,
+                 "verify: every generated event reached every consumer; the engine committed "
+                 "all of the topic and its rebuild equals its live state\n");
   }
   return 0;
 }
@@ -944,15 +964,18 @@ int run(const Settings& s) {
 int main(int argc, char** argv) {
   hemoledger::bench::Settings s;
   CLI::App app{"hemoledger benchmarks (issue 6); see bench/README.md"};
-  app.add_option("--events", s.counts, "Event counts to run, e.g. --events 1000000 --events 10000000")
+  app.add_option("--events", s.counts,
+                 "Event counts to run, e.g. --events 1000000 --events 10000000")
       ->required();
   app.add_option("--hemoledger", s.hemoledger, "The hemoledger binary")->required();
   app.add_option("--json", s.json_path, "Where to write the results")->required();
   app.add_option("--work-dir", s.work_dir, "Scratch directory (streams, engine data)")->required();
-  app.add_option("--pg-conninfo", s.pg_conninfo, "libpq connection string; no PostgreSQL run without it");
+  app.add_option("--pg-conninfo", s.pg_conninfo,
+                 "libpq connection string; no PostgreSQL run without it");
   app.add_option("--pg-events", s.pg_events, "Events of the stream applied to PostgreSQL")
       ->capture_default_str();
-  app.add_option("--partitions", s.partitions, "Partitions of the events topic")->capture_default_str();
+  app.add_option("--partitions", s.partitions, "Partitions of the events topic")
+      ->capture_default_str();
   app.add_option("--chunk-bytes", s.chunk_bytes, "Bytes produced per partition per chunk")
       ->capture_default_str();
   app.add_option("--query-interval-ms", s.query_interval_ms, "Time between timed queries")

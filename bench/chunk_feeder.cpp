@@ -39,9 +39,12 @@ ChunkFeeder::ChunkFeeder(const std::string& brokers, std::string topic, int part
   cb_ = std::make_unique<CountFailures>();
   std::string err;
   const std::vector<std::pair<std::string, std::string>> settings = {
-      {"bootstrap.servers", brokers}, {"client.id", "hemoledger-bench-feeder"},
-      {"acks", "all"},                {"linger.ms", "5"},
-      {"batch.num.messages", "10000"}, {"queue.buffering.max.kbytes", "1048576"},
+      {"bootstrap.servers", brokers},
+      {"client.id", "hemoledger-bench-feeder"},
+      {"acks", "all"},
+      {"linger.ms", "5"},
+      {"batch.num.messages", "10000"},
+      {"queue.buffering.max.kbytes", "1048576"},
       {"queue.buffering.max.messages", "1000000"}};
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);

@@ -118,7 +118,8 @@ PgResultPtr PgBaseline::run(const char* name, std::initializer_list<std::string_
     values[n] = storage[n].c_str();
     ++n;
   }
-  PgResultPtr r(PQexecPrepared(conn_.get(), name, static_cast<int>(n), values, nullptr, nullptr, 0));
+  PgResultPtr r(
+      PQexecPrepared(conn_.get(), name, static_cast<int>(n), values, nullptr, nullptr, 0));
   const auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     throw std::runtime_error(std::string("PostgreSQL ") + name + ": " +

@@ -15,11 +15,16 @@ RawConsumer::RawConsumer(const std::string& brokers, const std::string& topic,
   std::string err;
   // The engine's consumer settings (engine/kafka/kafka.cpp, Consumer::create).
   const std::map<std::string, std::string> settings = {
-      {"bootstrap.servers", brokers},   {"client.id", "hemoledger-bench"},
-      {"group.id", group},              {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "false"}, {"session.timeout.ms", "6000"},
-      {"heartbeat.interval.ms", "500"}, {"fetch.wait.max.ms", "100"},
+      {"bootstrap.servers", brokers},
+      {"client.id", "hemoledger-bench"},
+      {"group.id", group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
+      {"fetch.wait.max.ms", "100"},
   };
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);

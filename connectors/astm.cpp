@@ -226,8 +226,7 @@ struct ResultRead {
 
 // LIS2-A2 result statuses that are read but not recorded.
 bool is_unrecorded_status(const std::string& status) {
-  return std::string_view("PISXRMNQW").find(status) != std::string_view::npos &&
-         status.size() == 1;
+  return std::string_view("PISXRMNQW").find(status) != std::string_view::npos && status.size() == 1;
 }
 
 // The hemoledger test for the test id `code` and its result for the
@@ -257,8 +256,8 @@ std::optional<MappingResult> map_test_and_result(const Record& rec, int n, const
 
 // The donation number of R record n, from the last record of the type
 // astm.din_field names before it (`din_record`, null when none).
-std::optional<MappingResult> read_din(const Record* din_record, int n,
-                                      const LabMapping::Astm& opt, ResultRead& out) {
+std::optional<MappingResult> read_din(const Record* din_record, int n, const LabMapping::Astm& opt,
+                                      ResultRead& out) {
   const char dr = opt.din_field.record;
   if (!din_record) {
     return failed(err::kSegmentSequence, "missing_field", dr, 0, opt.din_field.field,
@@ -294,8 +293,7 @@ std::optional<MappingResult> read_result_time(const Record& rec, int n, const Me
 
 // The TestResulted event of R record `rec`; its id names the facility, DIN, test and
 // time (to the second), and ends in -c for a correction.
-Event result_event(const Record& rec, const MessageFacts& m, const ResultRead& x,
-                   bool corrected) {
+Event result_event(const Record& rec, const MessageFacts& m, const ResultRead& x, bool corrected) {
   Event e;
   std::string stamp = hl7::format_datetime(x.at).substr(0, 14);
   e.id = "astm-" + m.facility + "-" + x.din + "-" + x.test + "-" + stamp + (corrected ? "-c" : "");
@@ -315,11 +313,11 @@ Event result_event(const Record& rec, const MessageFacts& m, const ResultRead& x
 std::optional<MappingResult> check_event(const Event& e, int n) {
   if (auto s = validate_shape(e); !s) {
     const bool senders = refused_for_sender_text(s.error());
-    return failed(
-        senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code, 'R', n,
-        senders ? 4 : 0,
-        senders ? s.error().message
-                : "hemoledger built an event it cannot accept (" + s.error().message + ")");
+    return failed(senders ? err::kDataTypeError : err::kApplicationInternalError, s.error().code,
+                  'R', n, senders ? 4 : 0,
+                  senders
+                      ? s.error().message
+                      : "hemoledger built an event it cannot accept (" + s.error().message + ")");
   }
   return std::nullopt;
 }

@@ -85,8 +85,8 @@ std::optional<MappingResult> check_resource_type(const json& obs, const Place& a
 }
 
 // The Observation's id, else the uuid of the entry's fullUrl "urn:uuid:...".
-std::optional<MappingResult> read_id(const json& obs, const std::string& full_url,
-                                     const Place& at, ObservationRead& out) {
+std::optional<MappingResult> read_id(const json& obs, const std::string& full_url, const Place& at,
+                                     ObservationRead& out) {
   std::string id = string_member(obs, "id");
   if (id.empty() && full_url.rfind("urn:uuid:", 0) == 0) id = full_url.substr(9);
   if (!printable_id(id)) {
@@ -99,8 +99,8 @@ std::optional<MappingResult> read_id(const json& obs, const std::string& full_ur
 }
 
 // The hemoledger test of the first code.coding the mapping knows.
-std::optional<MappingResult> find_test(const json& obs, const LabMapping& mapping,
-                                       const Place& at, ObservationRead& out) {
+std::optional<MappingResult> find_test(const json& obs, const LabMapping& mapping, const Place& at,
+                                       ObservationRead& out) {
   const json* code = member(obs, "code");
   const json* codings = code ? member(*code, "coding") : nullptr;
   if (!codings || !codings->is_array() || codings->empty()) {
@@ -189,8 +189,8 @@ std::string din_sent_in_identifier(const json& obs, const std::string& din_syste
 }
 
 // The donation number, where fhir.din_from says, checked like every lab DIN.
-std::optional<MappingResult> read_din(const json& obs, const LabMapping::Fhir& opt,
-                                      const Place& at, ObservationRead& out) {
+std::optional<MappingResult> read_din(const json& obs, const LabMapping::Fhir& opt, const Place& at,
+                                      ObservationRead& out) {
   const bool from_specimen = opt.din_from == LabMapping::FhirDinFrom::specimen;
   const std::string din_path = from_specimen ? ".specimen" : ".identifier";
   const std::string din_sent =
@@ -216,9 +216,9 @@ std::optional<MappingResult> read_time(const json& obs, TimeMs received_at, cons
     if (t.empty()) continue;
     auto parsed = parse_rfc3339(t);
     if (!parsed) {
-      return failed_at(at, err::kDataTypeError, "bad_datetime", std::string(".") + key,
-                       "\"" + sender_text(t, 40) +
-                           "\" is not a date-time with a time of day (RFC 3339).");
+      return failed_at(
+          at, err::kDataTypeError, "bad_datetime", std::string(".") + key,
+          "\"" + sender_text(t, 40) + "\" is not a date-time with a time of day (RFC 3339).");
     }
     out.at = *parsed;
   }

@@ -68,7 +68,7 @@ inline constexpr std::string_view kStockItemSystem = "urn:hemoledger:stock-item"
 // Bodies over kMaxBodyBytes are refused as message_too_large, and bodies
 // nested deeper than kMaxBodyDepth as invalid_json, before they are parsed.
 inline constexpr std::size_t kMaxBodyBytes = 1 << 20;  // like hl7::ParseOptions::max_bytes
-inline constexpr int kMaxBodyDepth = 32;                // a Bundle of Observations needs 7
+inline constexpr int kMaxBodyDepth = 32;               // a Bundle of Observations needs 7
 [[nodiscard]] MappingResult map_observations(std::string_view json_text, const LabMapping& mapping,
                                              TimeMs received_at);
 

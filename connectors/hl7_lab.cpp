@@ -199,8 +199,8 @@ bool is_unrecorded_obx_status(const std::string& status) {
 // known) and its result for OBX-5 (its second component when the first is
 // not known).
 std::optional<MappingResult> map_obx_test_and_result(const hl7::Segment& s, int n,
-                                                     const std::string& code,
-                                                     const LabMapping& map, ObxRead& out) {
+                                                     const std::string& code, const LabMapping& map,
+                                                     ObxRead& out) {
   if (code.empty()) {
     return failed_at("OBX", n, err::kRequiredFieldMissing, "missing_field", 3,
                      "the test code is empty.");
@@ -272,8 +272,7 @@ std::optional<MappingResult> read_obx_time(const hl7::Segment& s, int n, const h
 }
 
 // The TestResulted event of OBX `s`, the n-th of the message.
-Event obx_event(const hl7::Segment& s, int n, const Header& h, bool corrected,
-                const ObxRead& x) {
+Event obx_event(const hl7::Segment& s, int n, const Header& h, bool corrected, const ObxRead& x) {
   Event e;
   e.id = event_id(h, n, corrected);
   e.type = EventType::test_resulted;
@@ -315,13 +314,13 @@ std::optional<MappingResult> map_obx(const hl7::Message& m, std::size_t i, int n
   }
   if (status != "F" && status != "C") {
     if (is_unrecorded_obx_status(status)) {
-      r.notes.push_back(label + " has status " + status +
-                        (status == "P" ? " (preliminary)" : "") + " and was not recorded.");
+      r.notes.push_back(label + " has status " + status + (status == "P" ? " (preliminary)" : "") +
+                        " and was not recorded.");
       return std::nullopt;
     }
-    return failed_at("OBX", n, err::kTableValueNotFound, "unknown_status", 11,
-                     "\"" + sender_text(status, 10) +
-                         "\" is not a result status of HL7 table 0085.");
+    return failed_at(
+        "OBX", n, err::kTableValueNotFound, "unknown_status", 11,
+        "\"" + sender_text(status, 10) + "\" is not a result status of HL7 table 0085.");
   }
 
   ObxRead x;
@@ -516,8 +515,8 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, Ti
     if (auto fl = map_product_segment(s, ++count, f, dispense, *header, map, r)) return *fl;
   }
   if (count == 0) {
-    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", f.segment,
-                                        0, 0, "the message carries no " + f.segment + " segment."});
+    return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", f.segment, 0,
+                                        0, "the message carries no " + f.segment + " segment."});
   }
   return finish(std::move(r));
 }

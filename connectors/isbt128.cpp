@@ -131,7 +131,7 @@ std::optional<FlagMeaning> flag_meaning(int f) {
 
 Error conflict(std::string_view what) {
   return error(kBadCompound, "The compound message carries the " + std::string(what) +
-                                   " twice; each item may appear only once.");
+                                 " twice; each item may appear only once.");
 }
 
 Status set_din(Scan& scan, std::string_view din) {
@@ -417,8 +417,8 @@ Result<Scan> decode_compound(std::string_view data) {
     const auto rest = data.substr(pos);
     if (n == count) {
       return error(kBadCompound, "The compound message announces " + std::to_string(count) +
-                                       " data structures but more data follows: \"" + shown(rest) +
-                                       "\".");
+                                     " data structures but more data follows: \"" + shown(rest) +
+                                     "\".");
     }
     const std::string where =
         "In structure " + std::to_string(n + 1) + " of the compound message: ";
@@ -436,8 +436,7 @@ Result<Scan> decode_compound(std::string_view data) {
     }
     if (rest.size() < spec->length) {
       return error(kBadCompound, "The compound message ends inside structure " +
-                                       std::to_string(n + 1) + " (" + std::string(spec->name) +
-                                       ").");
+                                     std::to_string(n + 1) + " (" + std::string(spec->name) + ").");
     }
     if (auto s = decode_structure(scan, *spec, rest.substr(0, spec->length)); !s) {
       if (s.error().code == kBadCompound) return s.error();
@@ -448,7 +447,7 @@ Result<Scan> decode_compound(std::string_view data) {
   }
   if (n != count) {
     return error(kBadCompound, "The compound message announces " + std::to_string(count) +
-                                     " data structures but carries " + std::to_string(n) + ".");
+                                   " data structures but carries " + std::to_string(n) + ".");
   }
   return scan;
 }

@@ -265,8 +265,7 @@ Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& ou
   if (!out.facility.empty()) out.facility_field.reset();
   if (auto s = known_facility(facilities, "hl7.facility", out.facility); !s) return s.error();
   if (!is_discard_reason(out.wasted_reason)) {
-    return bad("hl7.wasted_reason",
-               "must be one of: " + std::string(discard_reasons_text()) + ".");
+    return bad("hl7.wasted_reason", "must be one of: " + std::string(discard_reasons_text()) + ".");
   }
   return {};
 }
@@ -279,8 +278,7 @@ Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& 
   }
   std::string din, fac_field;
   for (auto s :
-       {get_string(o, "din_field", "astm", din),
-        get_string(o, "facility_field", "astm", fac_field),
+       {get_string(o, "din_field", "astm", din), get_string(o, "facility_field", "astm", fac_field),
         get_string(o, "facility", "astm", out.facility),
         get_int(o, "utc_offset_minutes", "astm", -720, 840, out.utc_offset_minutes)}) {
     if (!s) return s.error();
@@ -420,10 +418,10 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (!parsed) return parsed.error();
   const json& doc = *parsed;
   if (!doc.is_object()) return bad("top level", "must be a JSON object.");
-  if (auto s = only_keys(doc, "",
-                         {"hl7", "astm", "fhir", "facility_codes", "coding_systems",
-                          "default_coding_system", "tests", "results", "reagents",
-                          "release_when_complete"});
+  if (auto s = only_keys(
+          doc, "",
+          {"hl7", "astm", "fhir", "facility_codes", "coding_systems", "default_coding_system",
+           "tests", "results", "reagents", "release_when_complete"});
       !s) {
     return s.error();
   }

@@ -1,7 +1,7 @@
 #include "events/binary_codec.h"
 
-#include <cereal/archives/portable_binary.hpp>
 #include <algorithm>
+#include <cereal/archives/portable_binary.hpp>
 #include <cstring>
 #include <exception>
 #include <sstream>
@@ -129,7 +129,8 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   }
   BodyReader in(bytes.substr(3));
   const auto damaged = [&]() -> Error {
-    if (in.truncated()) return make_error("undecodable", "The binary event is truncated or damaged.");
+    if (in.truncated())
+      return make_error("undecodable", "The binary event is truncated or damaged.");
     return make_error("undecodable", "The binary event is damaged: " + in.failure() + ".");
   };
   in.endianness();
@@ -172,8 +173,8 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   if (!in.ok()) return damaged();
   e.quantity = quantity;
   if (type < 1 || type > kEventTypeCount) {
-    return make_error("unknown_type",
-                      "Binary event type " + std::to_string(type) + " is not one hemoledger knows.");
+    return make_error("unknown_type", "Binary event type " + std::to_string(type) +
+                                          " is not one hemoledger knows.");
   }
   if (abo > 8 || patient_abo > 8) {
     return make_error("undecodable", "The binary event carries an invalid blood group.");

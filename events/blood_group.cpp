@@ -62,11 +62,16 @@ AboRh combine(Abo abo, RhD rhd) {
 
 std::string_view to_string(Abo a) {
   switch (a) {
-    case Abo::o: return "O";
-    case Abo::a: return "A";
-    case Abo::b: return "B";
-    case Abo::ab: return "AB";
-    case Abo::unknown: break;
+    case Abo::o:
+      return "O";
+    case Abo::a:
+      return "A";
+    case Abo::b:
+      return "B";
+    case Abo::ab:
+      return "AB";
+    case Abo::unknown:
+      break;
   }
   return "unknown";
 }

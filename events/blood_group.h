@@ -26,9 +26,9 @@ enum class AboRh : std::uint8_t {
 enum class Abo : std::uint8_t { unknown = 0, o = 1, a = 2, b = 3, ab = 4 };
 enum class RhD : std::uint8_t { unknown = 0, positive = 1, negative = 2 };
 
-inline constexpr std::array<AboRh, 8> kAllGroups = {AboRh::o_pos, AboRh::o_neg, AboRh::a_pos,
-                                                      AboRh::a_neg, AboRh::b_pos, AboRh::b_neg,
-                                                      AboRh::ab_pos, AboRh::ab_neg};
+inline constexpr std::array<AboRh, 8> kAllGroups = {AboRh::o_pos,  AboRh::o_neg, AboRh::a_pos,
+                                                    AboRh::a_neg,  AboRh::b_pos, AboRh::b_neg,
+                                                    AboRh::ab_pos, AboRh::ab_neg};
 
 // "O+", "A-", ...; "unknown" for AboRh::unknown.
 std::string_view to_string(AboRh g);

@@ -29,8 +29,7 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
      bits({F::expires_at, F::volume_ml})},
     {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}), 0},
     {EventType::unit_released, "UnitReleased", bits({F::din, F::product}), 0},
-    {EventType::unit_quarantined, "UnitQuarantined", bits({F::din, F::product}),
-     bits({F::reason})},
+    {EventType::unit_quarantined, "UnitQuarantined", bits({F::din, F::product}), bits({F::reason})},
     {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
     {EventType::transfer_received, "TransferReceived", bits({F::din, F::product}), 0},
     {EventType::unit_reserved, "UnitReserved", bits({F::din, F::product}),
@@ -57,10 +56,16 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
 
-constexpr std::array<std::string_view, 10> kDiscardReasons = {
-    "expired",         "tti_positive",          "broken_bag",  "haemolysis", "lipaemia",
-    "under_collection", "temperature_excursion", "out_of_storage_too_long", "qc_failure",
-    "other"};
+constexpr std::array<std::string_view, 10> kDiscardReasons = {"expired",
+                                                              "tti_positive",
+                                                              "broken_bag",
+                                                              "haemolysis",
+                                                              "lipaemia",
+                                                              "under_collection",
+                                                              "temperature_excursion",
+                                                              "out_of_storage_too_long",
+                                                              "qc_failure",
+                                                              "other"};
 
 bool valid_type(EventType t) {
   const auto i = static_cast<int>(t);
@@ -106,20 +111,34 @@ bool is_code(std::string_view s) {
 
 bool has(const Event& e, Field f) {
   switch (f) {
-    case F::din: return !e.din.empty();
-    case F::product: return !e.product.empty();
-    case F::donor: return !e.donor.empty();
-    case F::abo_rh: return e.abo_rh != AboRh::unknown;
-    case F::expires_at: return e.expires_at != 0;
-    case F::volume_ml: return e.volume_ml != 0;
-    case F::to: return !e.to.empty();
-    case F::test: return !e.test.empty();
-    case F::result: return !e.result.empty();
-    case F::reason: return !e.reason.empty();
-    case F::patient_abo_rh: return e.patient_abo_rh != AboRh::unknown;
-    case F::reagent: return !e.reagent.empty();
-    case F::lot: return !e.lot.empty();
-    case F::quantity: return e.quantity != 0;
+    case F::din:
+      return !e.din.empty();
+    case F::product:
+      return !e.product.empty();
+    case F::donor:
+      return !e.donor.empty();
+    case F::abo_rh:
+      return e.abo_rh != AboRh::unknown;
+    case F::expires_at:
+      return e.expires_at != 0;
+    case F::volume_ml:
+      return e.volume_ml != 0;
+    case F::to:
+      return !e.to.empty();
+    case F::test:
+      return !e.test.empty();
+    case F::result:
+      return !e.result.empty();
+    case F::reason:
+      return !e.reason.empty();
+    case F::patient_abo_rh:
+      return e.patient_abo_rh != AboRh::unknown;
+    case F::reagent:
+      return !e.reagent.empty();
+    case F::lot:
+      return !e.lot.empty();
+    case F::quantity:
+      return e.quantity != 0;
   }
   return false;
 }
@@ -133,9 +152,8 @@ Error implausible_time() {
 }
 
 constexpr std::array<Field, 14> kFields = {
-    F::din,    F::product, F::donor,          F::abo_rh,  F::expires_at,
-    F::volume_ml, F::to,   F::test,           F::result,  F::reason,
-    F::patient_abo_rh,     F::reagent,        F::lot,     F::quantity};
+    F::din,  F::product, F::donor,  F::abo_rh,         F::expires_at, F::volume_ml, F::to,
+    F::test, F::result,  F::reason, F::patient_abo_rh, F::reagent,    F::lot,       F::quantity};
 
 }  // namespace
 
@@ -150,20 +168,34 @@ std::optional<EventType> parse_event_type(std::string_view name) {
 
 std::string_view to_string(Field f) {
   switch (f) {
-    case F::din: return "din";
-    case F::product: return "product";
-    case F::donor: return "donor";
-    case F::abo_rh: return "abo_rh";
-    case F::expires_at: return "expires_at";
-    case F::volume_ml: return "volume_ml";
-    case F::to: return "to";
-    case F::test: return "test";
-    case F::result: return "result";
-    case F::reason: return "reason";
-    case F::patient_abo_rh: return "patient_abo_rh";
-    case F::reagent: return "reagent";
-    case F::lot: return "lot";
-    case F::quantity: return "quantity";
+    case F::din:
+      return "din";
+    case F::product:
+      return "product";
+    case F::donor:
+      return "donor";
+    case F::abo_rh:
+      return "abo_rh";
+    case F::expires_at:
+      return "expires_at";
+    case F::volume_ml:
+      return "volume_ml";
+    case F::to:
+      return "to";
+    case F::test:
+      return "test";
+    case F::result:
+      return "result";
+    case F::reason:
+      return "reason";
+    case F::patient_abo_rh:
+      return "patient_abo_rh";
+    case F::reagent:
+      return "reagent";
+    case F::lot:
+      return "lot";
+    case F::quantity:
+      return "quantity";
   }
   return "?";
 }
@@ -238,8 +270,8 @@ Event recall_event(const std::string& din, const std::string& product, const std
   e.din = din;
   e.product = product;
   e.test = test;
-  e.reason = "lookback: donation " + trigger_din + " of the same donor screened positive for " +
-             test;
+  e.reason =
+      "lookback: donation " + trigger_din + " of the same donor screened positive for " + test;
   return e;
 }
 
@@ -247,8 +279,10 @@ bool is_pseudonymous_id(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   bool digit = false;
   for (unsigned char c : s) {
-    if (std::isdigit(c)) digit = true;
-    else if (!std::isalpha(c) && c != '-' && c != '_' && c != '.' && c != ':' && c != '/') return false;
+    if (std::isdigit(c))
+      digit = true;
+    else if (!std::isalpha(c) && c != '-' && c != '_' && c != '.' && c != ':' && c != '/')
+      return false;
   }
   return digit;  // a name has no digits; a pseudonym from a registry does
 }
@@ -319,8 +353,8 @@ Status check_fields_for_type(const Event& e) {
   for (Field f : kFields) {
     const bool present = has(e, f);
     if (field_required(e.type, f) && !present) {
-      return make_error("missing_field", type_name + " needs the field '" +
-                                             std::string(to_string(f)) + "'.");
+      return make_error("missing_field",
+                        type_name + " needs the field '" + std::string(to_string(f)) + "'.");
     }
     if (present && !field_allowed(e.type, f)) {
       return make_error("unexpected_field", "The field '" + std::string(to_string(f)) +
@@ -398,10 +432,11 @@ Status validate_shape(const Event& e) {
 Status check_plausible_time(const Event& e, TimeMs recorded_at) {
   if (!plausible(recorded_at)) return implausible_time();
   if (e.at > recorded_at && e.at - recorded_at > kMaxFutureSkew) {
-    return make_error("from_the_future",
-                      "The event is dated " + format_rfc3339(e.at) + ", more than a day after it "
-                      "reached hemoledger (" + format_rfc3339(recorded_at) +
-                          "); check the device's clock.");
+    return make_error("from_the_future", "The event is dated " + format_rfc3339(e.at) +
+                                             ", more than a day after it "
+                                             "reached hemoledger (" +
+                                             format_rfc3339(recorded_at) +
+                                             "); check the device's clock.");
   }
   return {};
 }

@@ -109,8 +109,8 @@ struct Event {
   std::string result;  // test result as sent
   std::string reason;  // discard reason code, or a quarantine note
   AboRh patient_abo_rh = AboRh::unknown;
-  std::string reagent;     // reagent or test-kit code (data/reagents.csv)
-  std::string lot;         // the manufacturer's lot number
+  std::string reagent;        // reagent or test-kit code (data/reagents.csv)
+  std::string lot;            // the manufacturer's lot number
   std::int32_t quantity = 0;  // tests (or units of use) received, consumed, moved, discarded
 
   bool operator==(const Event&) const = default;
@@ -173,7 +173,7 @@ std::string event_key(const Event& e);
 Event clock_tick_event(TimeMs now);
 
 // Format checks shared by codecs, the projector and connectors.
-bool is_din(std::string_view s);           // αppppyynnnnnn
+bool is_din(std::string_view s);  // αppppyynnnnnn
 // A donor id that cannot be a person's name: 1-64 of A-Z a-z 0-9 - _ . : /,
 // at least one digit. Donor identity never enters the event stream.
 bool is_pseudonymous_id(std::string_view s);

@@ -82,8 +82,7 @@ Status read_int(const V& v, std::string_view name, std::int64_t lo, std::int64_t
 }
 
 template <class V>
-Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload,
-                  Field& field) {
+Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload, Field& field) {
   is_payload = false;
   if (key == "id") return read_string(v, key, e.id);
   if (key == "type") return {};  // read first, separately
@@ -99,11 +98,26 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
   if (key == "actor") return read_string(v, key, e.actor);
   if (key == "station") return read_string(v, key, e.station);
   is_payload = true;
-  if (key == "din") { field = Field::din; return read_string(v, key, e.din); }
-  if (key == "product") { field = Field::product; return read_string(v, key, e.product); }
-  if (key == "donor") { field = Field::donor; return read_string(v, key, e.donor); }
-  if (key == "abo_rh") { field = Field::abo_rh; return read_group(v, key, e.abo_rh); }
-  if (key == "expires_at") { field = Field::expires_at; return read_time(v, key, e.expires_at); }
+  if (key == "din") {
+    field = Field::din;
+    return read_string(v, key, e.din);
+  }
+  if (key == "product") {
+    field = Field::product;
+    return read_string(v, key, e.product);
+  }
+  if (key == "donor") {
+    field = Field::donor;
+    return read_string(v, key, e.donor);
+  }
+  if (key == "abo_rh") {
+    field = Field::abo_rh;
+    return read_group(v, key, e.abo_rh);
+  }
+  if (key == "expires_at") {
+    field = Field::expires_at;
+    return read_time(v, key, e.expires_at);
+  }
   if (key == "volume_ml") {
     field = Field::volume_ml;
     std::int64_t n = 0;
@@ -111,12 +125,30 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     e.volume_ml = static_cast<std::int32_t>(n);
     return {};
   }
-  if (key == "to") { field = Field::to; return read_string(v, key, e.to); }
-  if (key == "test") { field = Field::test; return read_string(v, key, e.test); }
-  if (key == "result") { field = Field::result; return read_string(v, key, e.result); }
-  if (key == "reason") { field = Field::reason; return read_string(v, key, e.reason); }
-  if (key == "reagent") { field = Field::reagent; return read_string(v, key, e.reagent); }
-  if (key == "lot") { field = Field::lot; return read_string(v, key, e.lot); }
+  if (key == "to") {
+    field = Field::to;
+    return read_string(v, key, e.to);
+  }
+  if (key == "test") {
+    field = Field::test;
+    return read_string(v, key, e.test);
+  }
+  if (key == "result") {
+    field = Field::result;
+    return read_string(v, key, e.result);
+  }
+  if (key == "reason") {
+    field = Field::reason;
+    return read_string(v, key, e.reason);
+  }
+  if (key == "reagent") {
+    field = Field::reagent;
+    return read_string(v, key, e.reagent);
+  }
+  if (key == "lot") {
+    field = Field::lot;
+    return read_string(v, key, e.lot);
+  }
   if (key == "quantity") {
     field = Field::quantity;
     std::int64_t n = 0;
@@ -128,8 +160,8 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     field = Field::patient_abo_rh;
     return read_group(v, key, e.patient_abo_rh);
   }
-  return make_error("unknown_field", "The field '" + key.substr(0, 40) +
-                                         "' is not part of any hemoledger event.");
+  return make_error("unknown_field",
+                    "The field '" + key.substr(0, 40) + "' is not part of any hemoledger event.");
 }
 
 // The fields of an object, in key order (as nlohmann's std::map iterates
@@ -208,8 +240,7 @@ bool parse_flat(std::string_view t, std::vector<std::pair<std::string, FlatValue
   }
   ws();
   if (i != t.size()) return false;
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (std::size_t k = 1; k < out.size(); ++k) {
     if (out[k].first == out[k - 1].first) return false;
   }
@@ -223,9 +254,12 @@ bool json_nesting_within(std::string_view s, int limit) {
   bool in_string = false, escaped = false;
   for (char c : s) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -280,8 +314,8 @@ Result<Event> decode_json(std::string_view text) {
   }
   std::vector<std::pair<std::string, FlatValue>> flat;
   if (parse_flat(text, flat)) {
-    auto type_it = std::find_if(flat.begin(), flat.end(),
-                                [](const auto& kv) { return kv.first == "type"; });
+    auto type_it =
+        std::find_if(flat.begin(), flat.end(), [](const auto& kv) { return kv.first == "type"; });
     if (type_it == flat.end() || !type_it->second.text) {
       return make_error("missing_field", "The event has no 'type'.");
     }

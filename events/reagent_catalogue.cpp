@@ -14,7 +14,6 @@ bool to_int(const std::string& s, int& out) {
   return true;
 }
 
-
 }  // namespace
 
 Result<ReagentCatalogue> ReagentCatalogue::parse(std::string_view csv) {
@@ -39,10 +38,11 @@ Result<ReagentCatalogue> ReagentCatalogue::parse(std::string_view csv) {
     d.name = r[1];
     d.unit = r[2];
     if (d.code.empty() || d.code.size() > 32 ||
-        d.code.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+        d.code.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             std::string::npos) {
-      return make_error("invalid_reference_data", where + ": the code \"" + d.code +
-                                                      "\" must be letters, digits, - or _.");
+      return make_error("invalid_reference_data",
+                        where + ": the code \"" + d.code + "\" must be letters, digits, - or _.");
     }
     if (!to_int(r[3], d.min_cover_days) || !to_int(r[4], d.expiry_warning_days)) {
       return make_error("invalid_reference_data",

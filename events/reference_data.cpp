@@ -245,15 +245,23 @@ bool to_int(const std::string& s, int& out) {
 
 std::string_view json_kind(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "true or false";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "true or false";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a decimal number";
-    default: return "something else";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a decimal number";
+    default:
+      return "something else";
   }
 }
 
@@ -326,8 +334,10 @@ Result<Table> json_table(const json& root, const Schema& schema, const std::stri
 // "neighbours": [["A", "B"], ...] as rows of two fields.
 Result<Table> json_neighbours(const json& array, const std::string& source) {
   if (!array.is_array()) {
-    return invalid(source + " neighbours: expected an array of pairs such as [\"CAI\", \"GIZ\"] "
-                   "but found " + std::string(json_kind(array)) + ".");
+    return invalid(source +
+                   " neighbours: expected an array of pairs such as [\"CAI\", \"GIZ\"] "
+                   "but found " +
+                   std::string(json_kind(array)) + ".");
   }
   Table out;
   for (std::size_t i = 0; i < array.size(); ++i) {
@@ -385,8 +395,8 @@ struct ReferenceData::Builder {
       Governorate g{r.fields[0], r.fields[1], r.fields[2], 0};
       if (g.code.empty()) return bad_row(r, "the code is empty.");
       if (!to_int(r.fields[3], g.population_thousands)) {
-        return bad_row(r, "population_thousands must be a whole number, not \"" + r.fields[3] +
-                              "\".");
+        return bad_row(r,
+                       "population_thousands must be a whole number, not \"" + r.fields[3] + "\".");
       }
       if (!rd.gov_index_.emplace(g.code, rd.governorates_.size()).second) {
         return bad_row(r, "duplicate code " + g.code + "; each governorate is listed once.");
@@ -405,8 +415,8 @@ struct ReferenceData::Builder {
       }
       if (f.code.empty()) return bad_row(r, "the code is empty.");
       if (!rd.gov_index_.count(f.governorate)) {
-        return bad_row(r, "unknown governorate " + f.governorate +
-                              "; list it in the governorates first.");
+        return bad_row(
+            r, "unknown governorate " + f.governorate + "; list it in the governorates first.");
       }
       if (!rd.facility_index_.emplace(f.code, rd.facilities_.size()).second) {
         return bad_row(r, "duplicate code " + f.code + "; each facility is listed once.");
@@ -448,8 +458,9 @@ struct ReferenceData::Builder {
       }
       if (!to_int(r.fields[4], t.lookback_hours) || t.lookback_hours < 0 ||
           (t.lookback_hours > 0 && t.kind != TestKind::screen)) {
-        return bad_row(r, "lookback_hours must be a whole number of hours (0 for none), and only "
-                          "a screen can trigger a lookback.");
+        return bad_row(r,
+                       "lookback_hours must be a whole number of hours (0 for none), and only "
+                       "a screen can trigger a lookback.");
       }
       if (!rd.test_index_.emplace(t.code, rd.tests_.size()).second) {
         return bad_row(r, "duplicate code " + t.code + "; each test is listed once.");
@@ -466,8 +477,8 @@ struct ReferenceData::Builder {
       const std::string &a = r.fields[0], &b = r.fields[1];
       for (const std::string* code : {&a, &b}) {
         if (!rd.governorate(*code)) {
-          return bad_row(r, "unknown governorate " + *code +
-                                "; neighbours must be listed governorates.");
+          return bad_row(
+              r, "unknown governorate " + *code + "; neighbours must be listed governorates.");
         }
       }
       if (a == b) return bad_row(r, "a governorate cannot be its own neighbour (" + a + ").");
@@ -486,21 +497,30 @@ struct ReferenceData::Builder {
 
 std::string_view to_string(FacilityKind k) {
   switch (k) {
-    case FacilityKind::blood_bank: return "blood_bank";
-    case FacilityKind::laboratory: return "laboratory";
-    case FacilityKind::hospital: return "hospital";
+    case FacilityKind::blood_bank:
+      return "blood_bank";
+    case FacilityKind::laboratory:
+      return "laboratory";
+    case FacilityKind::hospital:
+      return "hospital";
   }
   return "unknown";
 }
 
 std::string_view to_string(Category c) {
   switch (c) {
-    case Category::whole_blood: return "whole_blood";
-    case Category::red_cells: return "red_cells";
-    case Category::platelets: return "platelets";
-    case Category::plasma: return "plasma";
-    case Category::cryo: return "cryo";
-    case Category::unknown: break;
+    case Category::whole_blood:
+      return "whole_blood";
+    case Category::red_cells:
+      return "red_cells";
+    case Category::platelets:
+      return "platelets";
+    case Category::plasma:
+      return "plasma";
+    case Category::cryo:
+      return "cryo";
+    case Category::unknown:
+      break;
   }
   return "unknown";
 }
@@ -578,8 +598,10 @@ Result<ReferenceData> ReferenceData::parse_json(std::string_view json_text,
   auto root = parse_json_text(json_text, source);
   if (!root) return root.error();
   if (!root->is_object()) {
-    return invalid(source + ": expected a JSON object with \"governorates\" and \"facilities\" "
-                   "arrays but found " + std::string(json_kind(*root)) + ".");
+    return invalid(source +
+                   ": expected a JSON object with \"governorates\" and \"facilities\" "
+                   "arrays but found " +
+                   std::string(json_kind(*root)) + ".");
   }
   for (auto it = root->begin(); it != root->end(); ++it) {
     const std::string& k = it.key();

@@ -52,8 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!m) {
       HL_FUZZ_CHECK(!m.error().code.empty() && !m.error().message.empty());
       HL_FUZZ_CHECK(!limited);
-      const std::string reject = hl7::build_reject({hl7::AckCode::reject, m.error().message,
-                                                    "ACK1", kReceived, std::nullopt});
+      const std::string reject = hl7::build_reject(
+          {hl7::AckCode::reject, m.error().message, "ACK1", kReceived, std::nullopt});
       HL_FUZZ_CHECK(hl7::parse(reject).ok());
       return;
     }

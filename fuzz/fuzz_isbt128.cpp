@@ -5,9 +5,8 @@
 // recomputed from the DIN matches (Mod 37-2); a container number is 1-9 only
 // for container flags; a group code comes with either a group or a message;
 // to_json never throws.
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "connectors/isbt128.h"
 #include "connectors/label_command.h"
@@ -49,8 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = fuzz::as_text(data, size);
   fuzz::no_escape("isbt128::decode", [&] {
     auto r = isbt128::decode(text);
-    if (r) check_scan(text, *r);
-    else HL_FUZZ_CHECK(!r.error().code.empty() && !r.error().message.empty());
+    if (r)
+      check_scan(text, *r);
+    else
+      HL_FUZZ_CHECK(!r.error().code.empty() && !r.error().message.empty());
     auto c = isbt128::decode_codabar(text);
     if (c) {
       HL_FUZZ_CHECK(c->legacy);

@@ -24,8 +24,7 @@ Run feed_in_chunks(std::string_view bytes, std::uint64_t seed) {
   Run run;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
-    const std::size_t n =
-        seed == 0 ? bytes.size() : 1 + static_cast<std::size_t>(rng.next() % 17);
+    const std::size_t n = seed == 0 ? bytes.size() : 1 + static_cast<std::size_t>(rng.next() % 17);
     auto out = d.feed(bytes.substr(pos, n));
     pos += std::min(n, bytes.size() - pos);
     for (auto& m : out.messages) run.messages.push_back(std::move(m));

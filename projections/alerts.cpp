@@ -21,9 +21,12 @@ double round_to(double v, double scale) { return std::round(v * scale) / scale; 
 
 Phase phase_of_severity(Severity s) {
   switch (s) {
-    case Severity::info: return Phase::pre_amber;
-    case Severity::amber: return Phase::amber;
-    case Severity::red: return Phase::red;
+    case Severity::info:
+      return Phase::pre_amber;
+    case Severity::amber:
+      return Phase::amber;
+    case Severity::red:
+      return Phase::red;
   }
   return Phase::green;
 }
@@ -34,10 +37,14 @@ Severity severity_of_phase(Phase p) {
 
 std::string phase_title(Phase p) {
   switch (p) {
-    case Phase::green: return "Green";
-    case Phase::pre_amber: return "Pre-Amber";
-    case Phase::amber: return "Amber";
-    case Phase::red: return "Red";
+    case Phase::green:
+      return "Green";
+    case Phase::pre_amber:
+      return "Pre-Amber";
+    case Phase::amber:
+      return "Amber";
+    case Phase::red:
+      return "Red";
   }
   return "";
 }
@@ -58,20 +65,28 @@ std::string one_decimal(double v) {
 
 std::string_view to_string(AlertKind k) {
   switch (k) {
-    case AlertKind::supply_phase: return "supply_phase";
-    case AlertKind::expiring_soon: return "expiring_soon";
-    case AlertKind::recall: return "recall";
-    case AlertKind::reagent_cover: return "reagent_cover";
-    case AlertKind::reagent_expiring: return "reagent_expiring";
+    case AlertKind::supply_phase:
+      return "supply_phase";
+    case AlertKind::expiring_soon:
+      return "expiring_soon";
+    case AlertKind::recall:
+      return "recall";
+    case AlertKind::reagent_cover:
+      return "reagent_cover";
+    case AlertKind::reagent_expiring:
+      return "reagent_expiring";
   }
   return "unknown";
 }
 
 std::string_view to_string(Severity s) {
   switch (s) {
-    case Severity::info: return "info";
-    case Severity::amber: return "amber";
-    case Severity::red: return "red";
+    case Severity::info:
+      return "info";
+    case Severity::amber:
+      return "amber";
+    case Severity::red:
+      return "red";
   }
   return "unknown";
 }
@@ -208,15 +223,19 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
     auto r = parse_recall(entry.key, entry.value);
     if (!r) return;
     const auto id = std::make_pair(r->din, r->product);
-    if (added) recalls_[id] = std::move(*r);
-    else recalls_.erase(id);
+    if (added)
+      recalls_[id] = std::move(*r);
+    else
+      recalls_.erase(id);
   }
 }
 
 void AlertModel::set_reagent_lot(const ReagentLot& lot) {
   const std::string key = reagent_lot_key(lot.reagent, lot.lot);
-  if (lot.expired || lot.on_hand.empty()) lots_.erase(key);
-  else lots_[key] = lot;
+  if (lot.expired || lot.on_hand.empty())
+    lots_.erase(key);
+  else
+    lots_[key] = lot;
 }
 
 void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t change) {
@@ -349,8 +368,8 @@ struct Suggestion {
 };
 
 Suggestion neediest_nearby(const ReferenceData& ref, const SupplyPicture& supply,
-                           const std::string& facility, const std::string& gov,
-                           Category category, AboRh group, const SupplyThresholds& t, int window) {
+                           const std::string& facility, const std::string& gov, Category category,
+                           AboRh group, const SupplyThresholds& t, int window) {
   Suggestion out;
   for (const auto& other : ref.facilities()) {
     if (other.code == facility || other.kind != FacilityKind::blood_bank) continue;
@@ -394,9 +413,9 @@ void AlertModel::want_expiring_soon(const SupplyPicture& supply, Wanted& wanted)
   for (const auto& [cell, e] : expiring) {
     const auto& [facility, category, group] = cell;
     const std::string gov = governorate_of(facility);
-    const auto [suggestion, best] = neediest_nearby(ref_, supply, facility, gov, category, group,
-                                                    config_.thresholds_for(category),
-                                                    config_.window_days);
+    const auto [suggestion, best] =
+        neediest_nearby(ref_, supply, facility, gov, category, group,
+                        config_.thresholds_for(category), config_.window_days);
     const int hours = config_.expiring_hours_for(category);
     Alert a;
     a.kind = AlertKind::expiring_soon;
@@ -439,9 +458,7 @@ void AlertModel::want_recalls(Wanted& wanted) const {
     a.group = r.group;
     a.din = r.din;
     a.product = r.product;
-    a.figures = {{"deadline", format_rfc3339(r.deadline)},
-                 {"overdue", overdue},
-                 {"test", r.test}};
+    a.figures = {{"deadline", format_rfc3339(r.deadline)}, {"overdue", overdue}, {"test", r.test}};
     const Facility* f = ref_.facility(r.holder);
     a.message = std::string(overdue ? "OVERDUE recall: unit " : "Recall: unit ") + r.din + " " +
                 r.product + " (" + what(r.category, r.group) + ") held by " +
@@ -468,7 +485,8 @@ void AlertModel::want_reagent_expiring(Wanted& wanted) const {
       a.facility = facility;
       a.reagent = lot.reagent;
       a.lot = lot.lot;
-      a.figures = {{"on_hand", q}, {"unit", def->unit},
+      a.figures = {{"on_hand", q},
+                   {"unit", def->unit},
                    {"expires_at", format_rfc3339(lot.expires_at)},
                    {"warning_days", def->expiry_warning_days}};
       const Facility* f = ref_.facility(facility);

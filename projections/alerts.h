@@ -73,8 +73,8 @@ struct Alert {
   std::string governorate, facility;  // facility empty for governorate-wide alerts
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
-  std::string din, product;  // recalls only
-  std::string reagent, lot;  // reagent alerts only (lot: reagent_expiring)
+  std::string din, product;                           // recalls only
+  std::string reagent, lot;                           // reagent alerts only (lot: reagent_expiring)
   nlohmann::json figures = nlohmann::json::object();  // what triggered it, latest values
   std::string message;                                // one English sentence
   TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
@@ -103,7 +103,7 @@ class AlertModel {
   void on_stock(const StockKey& key, std::int64_t change);
   void on_demand(const DemandKey& key, std::int64_t change);
   void on_index(const IndexEntry& entry, bool added);  // 'a' and 'k'; others ignored
-  void set_reagent_lot(const ReagentLot& lot);  // the lot as it now is
+  void set_reagent_lot(const ReagentLot& lot);         // the lot as it now is
   void on_reagent_usage(const ReagentUsageKey& key, std::int64_t change);
   void advance_clock(TimeMs t);
 
@@ -128,8 +128,7 @@ class AlertModel {
 
  private:
   using Cell = std::tuple<std::string, Category, AboRh>;  // facility, category, group
-  void change(std::vector<AlertChange>& out, const std::string& key,
-              std::optional<Alert> wanted);
+  void change(std::vector<AlertChange>& out, const std::string& key, std::optional<Alert> wanted);
   std::string governorate_of(const std::string& facility) const;
   // evaluate(), one alert kind each: adds the alerts that hold now to `wanted`
   // (by key; a key left at nullopt is cleared).
@@ -149,7 +148,7 @@ class AlertModel {
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
   std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
-  std::map<std::string, Alert> open_;  // by key
+  std::map<std::string, Alert> open_;                      // by key
   std::set<std::string> dirty_;
   std::uint64_t seq_ = 0;
   TimeMs clock_ = 0;

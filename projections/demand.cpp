@@ -1,8 +1,7 @@
 #include "projections/demand.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "projections/stock.h"
 
@@ -53,26 +52,34 @@ Result<DemandKey> decode_demand_key(std::string_view text) {
     k.day = k.day * 10 + (c - '0');
   }
   k.facility = std::string(parts[1]);
-  k.group = parts[3] == "unknown" ? AboRh::unknown : parse_abo_rh(parts[3]).value_or(AboRh::unknown);
+  k.group =
+      parts[3] == "unknown" ? AboRh::unknown : parse_abo_rh(parts[3]).value_or(AboRh::unknown);
   return k;
 }
 
 std::string_view to_string(Phase p) {
   switch (p) {
-    case Phase::green: return "green";
-    case Phase::pre_amber: return "pre_amber";
-    case Phase::amber: return "amber";
-    case Phase::red: return "red";
+    case Phase::green:
+      return "green";
+    case Phase::pre_amber:
+      return "pre_amber";
+    case Phase::amber:
+      return "amber";
+    case Phase::red:
+      return "red";
   }
   return "green";
 }
 
 SupplyThresholds default_thresholds(Category c) {
   switch (c) {
-    case Category::platelets: return {3, 1.5, 1};
+    case Category::platelets:
+      return {3, 1.5, 1};
     case Category::plasma:
-    case Category::cryo: return {14, 5, 2};
-    default: return {6, 2, 1};
+    case Category::cryo:
+      return {14, 5, 2};
+    default:
+      return {6, 2, 1};
   }
 }
 
@@ -158,10 +165,12 @@ Result<SupplyConfig> parse_supply_config(std::string_view json_text) {
                          : f.key() == "amber"   ? &th.amber
                          : f.key() == "red"     ? &th.red
                                                 : nullptr;
-          if (!slot) return bad("thresholds." + t.key() + ": unknown key \"" + f.key() +
-                                "\"; the keys are pre_amber, amber and red.");
+          if (!slot)
+            return bad("thresholds." + t.key() + ": unknown key \"" + f.key() +
+                       "\"; the keys are pre_amber, amber and red.");
           if (!number(f.value(), *slot)) {
-            return bad("thresholds." + t.key() + "." + f.key() + " must be a positive number of days.");
+            return bad("thresholds." + t.key() + "." + f.key() +
+                       " must be a positive number of days.");
           }
         }
         if (!(th.pre_amber > th.amber && th.amber > th.red)) {

@@ -45,8 +45,7 @@ std::int64_t day_of(TimeMs t);
 
 // What an event changed in demand, from the donation before (may be null) and
 // after it.
-std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& after,
-                                     const Event& e);
+std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& after, const Event& e);
 
 // "yyyymmdd|facility|category|group" (the day first, so that a window is a
 // key range).

@@ -79,9 +79,9 @@ std::vector<IndexEntry> index_entries(const Donation& d) {
     if (!r.open) continue;
     const UnitState* u = d.unit(r.product);
     if (!u) continue;
-    out.push_back({'k', decimal20(r.deadline) + "|" + d.din + "|" + r.product,
-                   u->holder + "|" + std::string(to_string(u->category)) + "|" + group + "|" +
-                       r.test});
+    out.push_back(
+        {'k', decimal20(r.deadline) + "|" + d.din + "|" + r.product,
+         u->holder + "|" + std::string(to_string(u->category)) + "|" + group + "|" + r.test});
   }
   if (!d.donor.empty()) out.push_back({'v', d.donor + "|" + d.din, decimal20(d.collected_at)});
   return out;

@@ -16,21 +16,23 @@ Status PartitionReplay::apply(const Event& e) {
     auto applied = apply_reagent_event(ref_, before, e);
     if (!applied) return applied.error();
     if (feeds_alerts_ && !lot_index_before_.count(key)) {
-      lot_index_before_.emplace(key, before ? reagent_index_entries(*before)
-                                            : std::vector<IndexEntry>{});
+      lot_index_before_.emplace(
+          key, before ? reagent_index_entries(*before) : std::vector<IndexEntry>{});
     }
     for (const auto& u : applied->usage) {
       if ((state_.usage[u.key] += u.change) == 0) state_.usage.erase(u.key);
       if (feeds_alerts_) usage_changes_.push_back(u);
     }
-    if (it == state_.lots.end()) state_.lots.emplace(std::move(key), std::move(applied->after));
-    else it->second = std::move(applied->after);
+    if (it == state_.lots.end())
+      state_.lots.emplace(std::move(key), std::move(applied->after));
+    else
+      it->second = std::move(applied->after);
   } else {
     auto [it, inserted] = state_.donations.try_emplace(e.din);
     if (feeds_alerts_ && !donation_index_before_.count(e.din)) {
       // Recorded before the event, dropped again if the projector refuses it.
-      donation_index_before_.emplace(e.din, inserted ? std::vector<IndexEntry>{}
-                                                     : index_entries(it->second));
+      donation_index_before_.emplace(
+          e.din, inserted ? std::vector<IndexEntry>{} : index_entries(it->second));
     }
     auto changes = apply_event_in_place(ref_, rules_, it->second, !inserted, e);
     if (!changes) {

@@ -19,13 +19,27 @@ Error wrong_status(const Event& e, const UnitState& u, std::string_view action) 
     case UnitStatus::quarantined:
       why = u.tti_blocked ? " is quarantined after a positive screen" : " is quarantined";
       break;
-    case UnitStatus::available: why = " is available, not in the state this needs"; break;
-    case UnitStatus::reserved: why = " is reserved for a patient"; break;
-    case UnitStatus::in_transit: why = " is in transit to " + u.destination; break;
-    case UnitStatus::issued: why = " has been issued"; break;
-    case UnitStatus::transfused: why = " has been transfused"; break;
-    case UnitStatus::discarded: why = " has been discarded"; break;
-    case UnitStatus::expired: why = " has expired"; break;
+    case UnitStatus::available:
+      why = " is available, not in the state this needs";
+      break;
+    case UnitStatus::reserved:
+      why = " is reserved for a patient";
+      break;
+    case UnitStatus::in_transit:
+      why = " is in transit to " + u.destination;
+      break;
+    case UnitStatus::issued:
+      why = " has been issued";
+      break;
+    case UnitStatus::transfused:
+      why = " has been transfused";
+      break;
+    case UnitStatus::discarded:
+      why = " has been discarded";
+      break;
+    case UnitStatus::expired:
+      why = " has expired";
+      break;
   }
   return reject("unit_" + std::string(to_string(u.status)),
                 unit_name(e) + why + "; it cannot be " + std::string(action) + ".");
@@ -33,8 +47,8 @@ Error wrong_status(const Event& e, const UnitState& u, std::string_view action) 
 
 Status require_holder(const Event& e, const UnitState& u) {
   if (u.holder != e.facility) {
-    return reject("not_holder", unit_name(e) + " is held by " + u.holder + ", not " + e.facility +
-                                    ".");
+    return reject("not_holder",
+                  unit_name(e) + " is held by " + u.holder + ", not " + e.facility + ".");
   }
   return {};
 }
@@ -152,8 +166,7 @@ Status release_unit(const ReferenceData& ref, const Donation& d, UnitState& u, c
 
 Status quarantine_unit(UnitState& u, const Event& e, std::string& detail) {
   if (auto s = require_holder(e, u); !s) return s;
-  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved},
-                              "quarantined");
+  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved}, "quarantined");
       !s) {
     return s;
   }
@@ -169,8 +182,8 @@ Status dispatch_transfer(const ReferenceData& ref, UnitState& u, const Event& e,
     return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
   }
   if (e.to == e.facility) {
-    return reject("same_facility", "A transfer must go to another facility than " + e.facility +
-                                       ".");
+    return reject("same_facility",
+                  "A transfer must go to another facility than " + e.facility + ".");
   }
   if (auto s = require_holder(e, u); !s) return s;
   if (auto s = require_status(e, u, {UnitStatus::available}, "dispatched"); !s) return s;
@@ -217,8 +230,7 @@ Status release_reservation(UnitState& u, const Event& e) {
 
 Status issue_unit(const Donation& d, UnitState& u, const Event& e, std::string& detail) {
   if (auto s = require_holder(e, u); !s) return s;
-  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved}, "issued");
-      !s) {
+  if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved}, "issued"); !s) {
     return s;
   }
   if (auto s = require_in_date(e, u, "issued"); !s) return s;
@@ -271,8 +283,8 @@ Status expire_unit(UnitState& u, const Event& e) {
   if (auto s = require_holder(e, u); !s) return s;
   if (is_final(u.status)) return wrong_status(e, u, "expired");
   if (e.at < u.expires_at) {
-    return reject("not_yet_expired", unit_name(e) + " does not expire until " +
-                                         format_rfc3339(u.expires_at) + ".");
+    return reject("not_yet_expired",
+                  unit_name(e) + " does not expire until " + format_rfc3339(u.expires_at) + ".");
   }
   u.status = UnitStatus::expired;
   u.destination.clear();
@@ -285,22 +297,26 @@ Status recall_unit(const ReferenceData& ref, Donation& d, UnitState& u, const Ev
                    std::string& detail) {
   const TestDef* t = ref.test(e.test);
   if (!t || t->lookback_hours <= 0) {
-    return reject("not_a_lookback_test", "The test '" + e.test +
-                                             "' does not trigger a lookback recall.");
+    return reject("not_a_lookback_test",
+                  "The test '" + e.test + "' does not trigger a lookback recall.");
   }
   if (d.recall(e.product)) {
     return reject("already_recalled", unit_name(e) + " has already been recalled.");
   }
-  Recall r{e.product, e.test, e.id, e.at, e.at + t->lookback_hours * kHour,
-           std::string(to_string(u.status)), !is_final(u.status)};
+  Recall r{e.product,
+           e.test,
+           e.id,
+           e.at,
+           e.at + t->lookback_hours * kHour,
+           std::string(to_string(u.status)),
+           !is_final(u.status)};
   if (r.open) {
     u.tti_blocked = true;
     if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
       u.status = UnitStatus::quarantined;
       u.reserved_for = AboRh::unknown;
     }
-    detail = "recalled (" + e.test + " lookback), to be retrieved by " +
-             format_rfc3339(r.deadline);
+    detail = "recalled (" + e.test + " lookback), to be retrieved by " + format_rfc3339(r.deadline);
   } else {
     detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then +
              (u.status == UnitStatus::transfused ? ": the recipient needs follow-up" : "");
@@ -312,19 +328,32 @@ Status recall_unit(const ReferenceData& ref, Donation& d, UnitState& u, const Ev
 Status act_on_unit(const ReferenceData& ref, const Rules& rules, Donation& d, UnitState& u,
                    const Event& e, std::string& detail) {
   switch (e.type) {
-    case EventType::unit_released: return release_unit(ref, d, u, e);
-    case EventType::unit_quarantined: return quarantine_unit(u, e, detail);
-    case EventType::transfer_dispatched: return dispatch_transfer(ref, u, e, detail);
-    case EventType::transfer_received: return receive_transfer(u, e, detail);
-    case EventType::unit_reserved: return reserve_unit(d, u, e, detail);
-    case EventType::reservation_released: return release_reservation(u, e);
-    case EventType::unit_issued: return issue_unit(d, u, e, detail);
-    case EventType::unit_returned: return return_unit(rules, u, e);
-    case EventType::unit_transfused: return transfuse_unit(u, e);
-    case EventType::unit_discarded: return discard_unit(u, e, detail);
-    case EventType::unit_expired: return expire_unit(u, e);
-    case EventType::unit_recalled: return recall_unit(ref, d, u, e, detail);
-    default: return reject("unknown_type", "This event type does not act on a unit.");
+    case EventType::unit_released:
+      return release_unit(ref, d, u, e);
+    case EventType::unit_quarantined:
+      return quarantine_unit(u, e, detail);
+    case EventType::transfer_dispatched:
+      return dispatch_transfer(ref, u, e, detail);
+    case EventType::transfer_received:
+      return receive_transfer(u, e, detail);
+    case EventType::unit_reserved:
+      return reserve_unit(d, u, e, detail);
+    case EventType::reservation_released:
+      return release_reservation(u, e);
+    case EventType::unit_issued:
+      return issue_unit(d, u, e, detail);
+    case EventType::unit_returned:
+      return return_unit(rules, u, e);
+    case EventType::unit_transfused:
+      return transfuse_unit(u, e);
+    case EventType::unit_discarded:
+      return discard_unit(u, e, detail);
+    case EventType::unit_expired:
+      return expire_unit(u, e);
+    case EventType::unit_recalled:
+      return recall_unit(ref, d, u, e, detail);
+    default:
+      return reject("unknown_type", "This event type does not act on a unit.");
   }
 }
 
@@ -332,8 +361,8 @@ Status apply_unit_event(const ReferenceData& ref, const Rules& rules, Donation& 
                         std::string& detail) {
   UnitState* u = d.unit(e.product);
   if (!u) {
-    return reject("unknown_unit", "No component " + e.product + " has been produced from donation " +
-                                      e.din + ".");
+    return reject("unknown_unit",
+                  "No component " + e.product + " has been produced from donation " + e.din + ".");
   }
   if (auto s = act_on_unit(ref, rules, d, *u, e, detail); !s) return s;
   // A recall is done once the unit can no longer reach a patient (or did).
@@ -357,7 +386,8 @@ std::string missing_for_release(const ReferenceData& ref, const Donation& d) {
     if (!t.mandatory || t.kind != TestKind::screen) continue;
     const TestRecord* r = d.test(t.code);
     ScreenOutcome o;
-    if (!r) add("a " + t.code + " screen");
+    if (!r)
+      add("a " + t.code + " screen");
     else if (!parse_screen_outcome(r->result, o) || o != ScreenOutcome::negative)
       add("a negative " + t.code + " screen");
   }
@@ -375,15 +405,15 @@ Status precheck(const ReferenceData& ref, const Donation* before, const Event& e
   }
   if (e.type == EventType::donation_collected) {
     if (before) {
-      return reject("duplicate_donation", "Donation " + e.din + " was already collected at " +
-                                              before->facility + ".");
+      return reject("duplicate_donation",
+                    "Donation " + e.din + " was already collected at " + before->facility + ".");
     }
     return {};
   }
   if (!before) return reject("unknown_donation", "No donation " + e.din + " has been collected.");
   if (e.at < before->collected_at) {
-    return reject("before_collection", "The event is dated before donation " + e.din +
-                                           " was collected.");
+    return reject("before_collection",
+                  "The event is dated before donation " + e.din + " was collected.");
   }
   return {};
 }
@@ -406,20 +436,19 @@ Status fold(const ReferenceData& ref, const Rules& rules, Donation& d, const Eve
   if (e.type == EventType::component_produced) {
     const Product* p = ref.product(e.product);
     if (!p) {
-      return reject("unknown_product", "The product code " + e.product +
-                                           " is not in the product catalogue.");
+      return reject("unknown_product",
+                    "The product code " + e.product + " is not in the product catalogue.");
     }
     if (d.unit(e.product)) {
-      return reject("duplicate_component", "Component " + e.product + " of donation " + e.din +
-                                               " was already produced.");
+      return reject("duplicate_component",
+                    "Component " + e.product + " of donation " + e.din + " was already produced.");
     }
     const TimeMs limit = end_of_day_after(d.collected_at, p->shelf_life_days);
     if (e.expires_at > limit) {
       return reject("component_outlives_donation",
-                    "Component " + e.product + " would expire at " +
-                        format_rfc3339(e.expires_at) + ", after its limit of " +
-                        format_rfc3339(limit) + " (" + std::to_string(p->shelf_life_days) +
-                        " days from collection).");
+                    "Component " + e.product + " would expire at " + format_rfc3339(e.expires_at) +
+                        ", after its limit of " + format_rfc3339(limit) + " (" +
+                        std::to_string(p->shelf_life_days) + " days from collection).");
     }
     UnitState u;
     u.product = e.product;
@@ -441,8 +470,8 @@ Status fold(const ReferenceData& ref, const Rules& rules, Donation& d, const Eve
 HistoryEntry history_entry(const Event& e, std::string detail) {
   const bool donation_level =
       e.type == EventType::donation_collected || e.type == EventType::test_resulted;
-  return HistoryEntry{e.id, e.type, e.at, e.facility, donation_level ? "" : e.product,
-                      std::move(detail)};
+  return HistoryEntry{
+      e.id, e.type, e.at, e.facility, donation_level ? "" : e.product, std::move(detail)};
 }
 
 }  // namespace
@@ -460,8 +489,8 @@ Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules, const 
   return out;
 }
 
-Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules,
-                                     Donation& state, bool exists, const Event& e) {
+Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules, Donation& state,
+                                     bool exists, const Event& e) {
   const Donation* before = exists ? &state : nullptr;
   if (auto s = precheck(ref, before, e); !s) return s.error();
   // The working copy leaves the history behind (no rule reads it): copying

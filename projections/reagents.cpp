@@ -4,7 +4,6 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-
 #include <cstdio>
 #include <sstream>
 
@@ -21,7 +20,6 @@ Error reject(std::string code, std::string message) {
 }
 
 std::string lot_name(const Event& e) { return "Lot " + e.lot + " of " + e.reagent; }
-
 
 }  // namespace
 
@@ -45,7 +43,8 @@ Result<ReagentUsageKey> decode_usage_key(std::string_view text) {
     return make_error("corrupt_state", "A stored reagent usage key is damaged.");
   }
   for (char c : text.substr(0, 8)) {
-    if (c < '0' || c > '9') return make_error("corrupt_state", "A stored reagent usage key is damaged.");
+    if (c < '0' || c > '9')
+      return make_error("corrupt_state", "A stored reagent usage key is damaged.");
     k.day = k.day * 10 + (c - '0');
   }
   k.facility = std::string(text.substr(a + 1, b - a - 1));
@@ -64,10 +63,10 @@ Status take(ReagentLot& lot, const Event& e, const std::string& unit) {
   auto it = lot.on_hand.find(e.facility);
   const std::int64_t held = it == lot.on_hand.end() ? 0 : it->second;
   if (held < e.quantity) {
-    return reject("insufficient_reagent",
-                  e.facility + " holds " + std::to_string(held) + " " + unit + " of lot " + e.lot +
-                      " of " + e.reagent + ", fewer than the " + std::to_string(e.quantity) +
-                      " recorded.");
+    return reject("insufficient_reagent", e.facility + " holds " + std::to_string(held) + " " +
+                                              unit + " of lot " + e.lot + " of " + e.reagent +
+                                              ", fewer than the " + std::to_string(e.quantity) +
+                                              " recorded.");
   }
   if ((lot.on_hand[e.facility] -= e.quantity) == 0) lot.on_hand.erase(e.facility);
   return {};
@@ -78,9 +77,9 @@ Status take(ReagentLot& lot, const Event& e, const std::string& unit) {
 Status receive_lot(const ReagentLot* before, ReagentLot& lot, const Event& e,
                    const std::string& unit, std::string& detail) {
   if (before && before->expires_at != e.expires_at) {
-    return reject("lot_expiry_mismatch",
-                  lot_name(e) + " was received before with the expiry " +
-                      format_rfc3339(before->expires_at) + "; one lot has one expiry.");
+    return reject("lot_expiry_mismatch", lot_name(e) + " was received before with the expiry " +
+                                             format_rfc3339(before->expires_at) +
+                                             "; one lot has one expiry.");
   }
   if (e.expires_at <= e.at) {
     return reject("reagent_expired", lot_name(e) + " is already past its expiry (" +
@@ -96,8 +95,7 @@ Status consume_lot(ReagentApplied& out, const Event& e, const std::string& unit,
                    std::string& detail) {
   ReagentLot& lot = out.after;
   if (e.at >= lot.expires_at) {
-    return reject("reagent_expired", lot_name(e) + " expired on " +
-                                         format_rfc3339(lot.expires_at) +
+    return reject("reagent_expired", lot_name(e) + " expired on " + format_rfc3339(lot.expires_at) +
                                          "; results from it cannot be trusted.");
   }
   if (auto s = take(lot, e, unit); !s) return s;
@@ -113,12 +111,11 @@ Status transfer_lot(const ReferenceData& ref, ReagentLot& lot, const Event& e,
     return reject("unknown_destination", "The destination " + e.to + " is not a known facility.");
   }
   if (e.to == e.facility) {
-    return reject("same_facility", "A transfer must go to another facility than " +
-                                       e.facility + ".");
+    return reject("same_facility",
+                  "A transfer must go to another facility than " + e.facility + ".");
   }
   if (e.at >= lot.expires_at) {
-    return reject("reagent_expired", lot_name(e) + " expired on " +
-                                         format_rfc3339(lot.expires_at) +
+    return reject("reagent_expired", lot_name(e) + " expired on " + format_rfc3339(lot.expires_at) +
                                          "; it must not be sent anywhere.");
   }
   if (auto s = take(lot, e, unit); !s) return s;
@@ -127,19 +124,17 @@ Status transfer_lot(const ReferenceData& ref, ReagentLot& lot, const Event& e,
   return {};
 }
 
-Status discard_lot(ReagentLot& lot, const Event& e, const std::string& unit,
-                   std::string& detail) {
+Status discard_lot(ReagentLot& lot, const Event& e, const std::string& unit, std::string& detail) {
   if (auto s = take(lot, e, unit); !s) return s;
   detail = std::to_string(e.quantity) + " " + unit + " discarded" +
            (e.reason.empty() ? "" : ": " + e.reason);
   return {};
 }
 
-Status expire_lot(ReagentLot& lot, const Event& e, const std::string& unit,
-                  std::string& detail) {
+Status expire_lot(ReagentLot& lot, const Event& e, const std::string& unit, std::string& detail) {
   if (e.at < lot.expires_at) {
-    return reject("not_yet_expired", lot_name(e) + " expires only on " +
-                                         format_rfc3339(lot.expires_at) + ".");
+    return reject("not_yet_expired",
+                  lot_name(e) + " expires only on " + format_rfc3339(lot.expires_at) + ".");
   }
   detail = std::to_string(lot.total()) + " " + unit + " left expired";
   lot.on_hand.clear();
@@ -173,19 +168,29 @@ Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref, const Reage
   ReagentLot& lot = out.after;
   const std::string unit = ref.reagents().find(e.reagent)->unit;
   if (lot.expired && e.type != EventType::reagent_discarded) {
-    return reject("reagent_expired", lot_name(e) + " expired on " +
-                                         format_rfc3339(lot.expires_at) +
+    return reject("reagent_expired", lot_name(e) + " expired on " + format_rfc3339(lot.expires_at) +
                                          "; it must not be used or moved.");
   }
   std::string detail;
   Status s;
   switch (e.type) {
-    case EventType::reagent_received: s = receive_lot(before, lot, e, unit, detail); break;
-    case EventType::reagent_consumed: s = consume_lot(out, e, unit, detail); break;
-    case EventType::reagent_transferred: s = transfer_lot(ref, lot, e, unit, detail); break;
-    case EventType::reagent_discarded: s = discard_lot(lot, e, unit, detail); break;
-    case EventType::reagent_expired: s = expire_lot(lot, e, unit, detail); break;
-    default: return reject("unknown_type", "This event type does not act on a reagent lot.");
+    case EventType::reagent_received:
+      s = receive_lot(before, lot, e, unit, detail);
+      break;
+    case EventType::reagent_consumed:
+      s = consume_lot(out, e, unit, detail);
+      break;
+    case EventType::reagent_transferred:
+      s = transfer_lot(ref, lot, e, unit, detail);
+      break;
+    case EventType::reagent_discarded:
+      s = discard_lot(lot, e, unit, detail);
+      break;
+    case EventType::reagent_expired:
+      s = expire_lot(lot, e, unit, detail);
+      break;
+    default:
+      return reject("unknown_type", "This event type does not act on a reagent lot.");
   }
   if (!s) return s.error();
   lot.history.push_back({e.id, e.type, e.at, e.facility, e.quantity, detail});
@@ -223,7 +228,8 @@ Result<ReagentLot> decode_reagent_lot(std::string_view bytes) {
     cereal::PortableBinaryInputArchive ar(in);
     ar(lot);
   } catch (const std::exception& ex) {
-    return make_error("corrupt_state", std::string("A stored reagent lot cannot be read: ") + ex.what());
+    return make_error("corrupt_state",
+                      std::string("A stored reagent lot cannot be read: ") + ex.what());
   }
   return lot;
 }

@@ -114,8 +114,7 @@ std::map<ReagentCoverKey, ReagentCover> reagent_cover(
 
 // The catalogue is ref.reagents().
 [[nodiscard]] Result<ReagentApplied> apply_reagent_event(const ReferenceData& ref,
-                                                         const ReagentLot* before,
-                                                         const Event& e);
+                                                         const ReagentLot* before, const Event& e);
 
 // The aggregate key of a lot, "<reagent>|<lot>".
 std::string reagent_lot_key(std::string_view reagent, std::string_view lot);

@@ -87,7 +87,8 @@ Recall* Donation::recall(std::string_view product) {
   return nullptr;
 }
 
-// Serialization. Format 2 appends the recalls to format 1. Enums travel as their fixed-width underlying type.
+// Serialization. Format 2 appends the recalls to format 1. Enums travel as their fixed-width
+// underlying type.
 template <class Archive>
 void serialize(Archive& ar, UnitState& u) {
   ar(u.product, u.category, u.status, u.holder, u.destination, u.produced_at, u.expires_at,
@@ -139,7 +140,8 @@ Result<Donation> decode_donation(std::string_view bytes) {
     ar(d);
     if (format >= 2) ar(d.recalls);
   } catch (const std::exception& e) {
-    return make_error("corrupt_state", std::string("A stored donation cannot be read: ") + e.what());
+    return make_error("corrupt_state",
+                      std::string("A stored donation cannot be read: ") + e.what());
   }
   return d;
 }

@@ -16,10 +16,9 @@ namespace fs = std::filesystem;
 // Lowest first: the data path, connector -> event -> Kafka -> apply ->
 // projection -> query -> alert, with the runtime's rooms in engine/.
 const std::vector<std::string> kRooms = {
-    "events",          "projections",     "connectors",     "engine/io",
-    "engine/kafka",    "engine/storage",  "engine/security", "engine/scaleout",
-    "engine/ledger",   "engine/queries",  "engine/labs",     "engine/server",
-    "engine/cli"};
+    "events",         "projections",     "connectors",      "engine/io",     "engine/kafka",
+    "engine/storage", "engine/security", "engine/scaleout", "engine/ledger", "engine/queries",
+    "engine/labs",    "engine/server",   "engine/cli"};
 
 // The room of a path relative to the source root ("engine/ledger/engine.h"),
 // or -1 when it lies in none.

@@ -21,9 +21,8 @@ inline std::string read_data_file(const std::string& name) {
 inline const ReferenceData& shipped_reference() {
   static const ReferenceData ref = [] {
     auto r = ReferenceData::parse(read_data_file("governorates.csv"),
-                                  read_data_file("facilities.csv"),
-                                  read_data_file("products.csv"), read_data_file("tests.csv"),
-                                  read_data_file("neighbours.csv"));
+                                  read_data_file("facilities.csv"), read_data_file("products.csv"),
+                                  read_data_file("tests.csv"), read_data_file("neighbours.csv"));
     if (!r) throw std::runtime_error(r.error().message);
     auto reagents = ReagentCatalogue::parse(read_data_file("reagents.csv"));
     if (!reagents) throw std::runtime_error(reagents.error().message);

@@ -21,9 +21,9 @@ void on_signal(int) { g_stop = true; }
 
 // A RocksDB secondary instance's own files, removed when the reader is done.
 struct ScratchDir {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("hemoledger-read-" + std::to_string(getpid())))
-                         .string();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("hemoledger-read-" + std::to_string(getpid())))
+          .string();
   ~ScratchDir() {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);

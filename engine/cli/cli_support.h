@@ -8,9 +8,8 @@
 
 #include <atomic>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "events/reference_data.h"
 #include "events/result.h"

@@ -47,8 +47,7 @@ void add_data_dir_option(CLI::App& command, std::string& data_dir) {
   command.add_option("--data-dir", data_dir)->capture_default_str();
 }
 
-Result<CommandContext> resolve_context(const GlobalOptions& global,
-                                       std::vector<std::string> argv) {
+Result<CommandContext> resolve_context(const GlobalOptions& global, std::vector<std::string> argv) {
   auto clock = Clock::from_option(global.clock_start);
   if (!clock) return clock.error();
   auto supply = load_supply_config(global.supply_config);

@@ -46,8 +46,7 @@ struct SimDonation {
 
 // A min-heap of (time, unit serial): when something is due for a unit.
 using DueQueue = std::priority_queue<std::pair<TimeMs, std::uint64_t>,
-                                     std::vector<std::pair<TimeMs, std::uint64_t>>,
-                                     std::greater<>>;
+                                     std::vector<std::pair<TimeMs, std::uint64_t>>, std::greater<>>;
 
 // Typical ABO/RhD shares in the region (DOMAIN.md), per mille.
 const std::vector<std::pair<AboRh, int>> kGroupShares = {
@@ -239,8 +238,8 @@ class Simulation {
   };
   void use_reagents(const std::string& lab, const std::string& test, const std::string& din) {
     static const std::map<std::string, std::vector<std::string>> kUses = {
-        {"abo", {"anti-A", "anti-B"}}, {"rhd", {"anti-D"}},          {"hiv", {"hiv-elisa"}},
-        {"hbv", {"hbsag-elisa"}},      {"hcv", {"hcv-elisa"}},       {"syphilis", {"syphilis-elisa"}}};
+        {"abo", {"anti-A", "anti-B"}}, {"rhd", {"anti-D"}},    {"hiv", {"hiv-elisa"}},
+        {"hbv", {"hbsag-elisa"}},      {"hcv", {"hcv-elisa"}}, {"syphilis", {"syphilis-elisa"}}};
     auto it = kUses.find(test);
     if (it == kUses.end()) return;
     for (const auto& reagent : it->second) {
@@ -338,7 +337,8 @@ class Simulation {
   void set_status(std::uint64_t serial, SimStatus next) {
     auto it = units_.find(serial);
     SimUnit& u = it->second;
-    if (u.status == SimStatus::available) available_[{u.holder, u.category}].erase({u.expires_at, serial});
+    if (u.status == SimStatus::available)
+      available_[{u.holder, u.category}].erase({u.expires_at, serial});
     u.status = next;
     if (next == SimStatus::available) {
       available_[{u.holder, u.category}].insert({u.expires_at, serial});
@@ -409,8 +409,8 @@ class Simulation {
   void unsafe_issue() {
     for (auto& [serial, u] : units_) {
       if (u.status == SimStatus::quarantined) {
-        spdlog::info("demo: trying to issue quarantined unit {} {} (the engine must refuse)",
-                     u.din, u.product);
+        spdlog::info("demo: trying to issue quarantined unit {} {} (the engine must refuse)", u.din,
+                     u.product);
         send(unit_event(EventType::unit_issued, u));
         return;
       }
@@ -423,7 +423,8 @@ class Simulation {
   std::mt19937_64 rng_;
   TimeMs now_ = 0;
   TimeMs clock_now_ = 0;  // the clock at this tick: no event is dated after it
-  double pace_ = 1.0;  // waits between steps: 1 while catching up, then real time per simulated time
+  double pace_ =
+      1.0;  // waits between steps: 1 while catching up, then real time per simulated time
   std::string run_id_;
   int sequence_ = 0;
   std::uint64_t event_counter_ = 0;

@@ -5,8 +5,8 @@
 // positive), release, issue and transfusion by compatible group
 // first-expire-first-out, returns, transfers from governorates with plenty to
 // those running short, expiries, the labs' reagent kits (a test used per
-// result, lots received when a lab runs low, sometimes late), and now and then an unsafe action (issuing
-// a quarantined unit) that the engine must refuse.
+// result, lots received when a lab runs low, sometimes late), and now and then an unsafe action
+// (issuing a quarantined unit) that the engine must refuse.
 //
 // Simulated time runs `hours_per_second` faster than the clock, starting 30
 // days before the feed starts, until it meets the clock; then it keeps to
@@ -35,9 +35,9 @@ namespace hemoledger {
 struct DemoOptions {
   double hours_per_second = 1.0;  // simulated hours per real second
   double donations_per_hour = 1.2;
-  std::uint64_t seed = 0;  // 0 = from the clock
+  std::uint64_t seed = 0;        // 0 = from the clock
   std::uint64_t max_events = 0;  // 0 = until stopped
-  double ticks_per_second = 4;  // 0 = as fast as possible (for load generation)
+  double ticks_per_second = 4;   // 0 = as fast as possible (for load generation)
   // Where simulated time starts (0: 30 days before the clock). It runs
   // ahead until it meets the clock, then keeps to it.
   TimeMs start_at = 0;

@@ -1,10 +1,11 @@
 // `hemoledger webhook-echo`: receives alert webhooks over HTTP and prints one
 // line per alert change, to try `serve --webhook` out. Runs until SIGINT or
 // SIGTERM; every request is answered 204.
+#include <httplib.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <httplib.h>
 #include <memory>
 #include <thread>
 

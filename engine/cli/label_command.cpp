@@ -1,10 +1,11 @@
 // `hemoledger label`: decodes ISBT 128 scans and prints what they mean as
 // JSON (connectors/label_command.h does the work).
+#include "connectors/label_command.h"
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 
-#include "connectors/label_command.h"
 #include "engine/cli/command.h"
 
 namespace hemoledger {

@@ -27,12 +27,12 @@ int main(int argc, char** argv) {
   add_global_options(app, global);
   // In the order `hemoledger --help` lists them.
   const std::vector<Subcommand> commands = {
-      add_serve_command(app, global),    add_stock_command(app),
-      add_trace_command(app),            add_pick_command(app, global),
-      add_rebuild_command(app),          add_kafka_command(app),
-      add_label_command(app),            add_scan_command(app, global),
-      add_token_command(app),            add_audit_command(app),
-      add_echo_command(app),             add_reagents_command(app, global),
+      add_serve_command(app, global), add_stock_command(app),
+      add_trace_command(app),         add_pick_command(app, global),
+      add_rebuild_command(app),       add_kafka_command(app),
+      add_label_command(app),         add_scan_command(app, global),
+      add_token_command(app),         add_audit_command(app),
+      add_echo_command(app),          add_reagents_command(app, global),
       add_alerts_command(app),
   };
   CLI11_PARSE(app, argc, argv);

@@ -87,8 +87,10 @@ int show_stock(const StockArgs& a, const ReferenceData& ref, const Store& store)
   }
   if (!t) return fail(t.error());
   const json s = stock_json(*t, *f, ref);
-  if (a.as_json) print_json(s);
-  else print_stock(s);
+  if (a.as_json)
+    print_json(s);
+  else
+    print_stock(s);
   return 0;
 }
 
@@ -109,16 +111,16 @@ void print_trace(const json& d) {
   }
   std::printf("\nunits:\n");
   for (const auto& u : d["units"]) {
-    const std::string to = u.contains("destination") ? " -> " + u["destination"].get<std::string>()
-                                                     : "";
+    const std::string to =
+        u.contains("destination") ? " -> " + u["destination"].get<std::string>() : "";
     std::printf("  %s %-10s %-12s held by %-8s expires %s%s\n", text(u, "product"),
                 text(u, "category"), text(u, "status"), text(u, "holder"), text(u, "expires_at"),
                 to.c_str());
   }
   std::printf("\nhistory:\n");
   for (const auto& h : d["history"]) {
-    std::printf("  %s  %-20s %-8s %-9s %s\n", text(h, "at"), text(h, "type"),
-                text(h, "facility"), h.value("product", "").c_str(), h.value("detail", "").c_str());
+    std::printf("  %s  %-20s %-8s %-9s %s\n", text(h, "at"), text(h, "type"), text(h, "facility"),
+                h.value("product", "").c_str(), h.value("detail", "").c_str());
   }
 }
 
@@ -128,8 +130,10 @@ int show_trace(const TraceArgs& a, const ReferenceData& ref, const Store& store)
   if (!d->has_value()) return fail(make_error("not_found", "No donation " + a.din + " is known."));
   const json j = donation_json(**d, a.product, ref);
   if (j.is_null()) return fail(make_error("not_found", "No component " + a.product + "."));
-  if (a.as_json) print_json(j);
-  else print_trace(j);
+  if (a.as_json)
+    print_json(j);
+  else
+    print_trace(j);
   return 0;
 }
 
@@ -168,8 +172,10 @@ int show_pick(const PickArgs& a, const CommandContext& ctx, const ReferenceData&
   }
   auto j = pick_json(store_picture(store), ref, a.facility, category, patient, ctx.clock.now());
   if (!j) return fail(j.error());
-  if (a.as_json) print_json(*j);
-  else print_pick(a.facility, *j);
+  if (a.as_json)
+    print_json(*j);
+  else
+    print_pick(a.facility, *j);
   return 0;
 }
 
@@ -205,8 +211,10 @@ int show_reagents(const ReagentsArgs& a, const CommandContext& ctx, const Refere
   if (!f) return fail(f.error());
   auto j = reagents_json(store_picture(store), ref, *f, ctx.clock.now(), ctx.supply.window_days);
   if (!j) return fail(j.error());
-  if (a.as_json) print_json(*j);
-  else print_reagents(*j);
+  if (a.as_json)
+    print_json(*j);
+  else
+    print_reagents(*j);
   return 0;
 }
 
@@ -224,8 +232,7 @@ void print_alerts(const json& j) {
   for (const auto& item : list) {
     const json& a = item.contains("alert") ? item["alert"] : item;
     const std::string cleared =
-        a["cleared_at"].is_string() ? "  (cleared " + a["cleared_at"].get<std::string>() + ")"
-                                    : "";
+        a["cleared_at"].is_string() ? "  (cleared " + a["cleared_at"].get<std::string>() + ")" : "";
     std::printf("%-6s %-8s %-6s %-13s %s%s\n", text(a, "id"),
                 item.value("action", a.value("status", "")).c_str(), text(a, "severity"),
                 text(a, "kind"), text(a, "message"), cleared.c_str());
@@ -238,8 +245,10 @@ int show_alerts(const AlertsArgs& a, const ReferenceData& ref, const Store& stor
   if (!f) return fail(f.error());
   auto j = alerts_json(store, *f);
   if (!j) return fail(j.error());
-  if (a.as_json) print_json(*j);
-  else print_alerts(*j);
+  if (a.as_json)
+    print_json(*j);
+  else
+    print_alerts(*j);
   return 0;
 }
 
@@ -289,15 +298,19 @@ int show_audit(const AuditArgs& a, const Store& store) {
   if (a.refusals) {
     auto j = refusals_json(store);
     if (!j) return fail(j.error());
-    if (a.as_json) print_json(*j);
-    else print_refusals(*j);
+    if (a.as_json)
+      print_json(*j);
+    else
+      print_refusals(*j);
     return 0;
   }
   if (a.din.empty()) return fail(make_error("bad_arguments", "audit needs a DIN, or --refusals."));
   auto j = audit_json(store, a.din, a.product);
   if (!j) return fail(j.error());
-  if (a.as_json) print_json(*j);
-  else print_audit(a.din, *j);
+  if (a.as_json)
+    print_json(*j);
+  else
+    print_audit(a.din, *j);
   return 0;
 }
 
@@ -307,8 +320,7 @@ Subcommand add_stock_command(CLI::App& app) {
   auto a = std::make_shared<StockArgs>();
   auto* cmd = app.add_subcommand("stock", "Print stock by governorate and facility");
   add_data_dir_option(*cmd, a->data_dir);
-  add_filter_options(*cmd, {"governorate", "facility", "category", "abo_rh", "status"},
-                     a->filters);
+  add_filter_options(*cmd, {"governorate", "facility", "category", "abo_rh", "status"}, a->filters);
   cmd->add_flag("--json", a->as_json, "Print the same JSON as GET /api/stock");
   cmd->add_option("--at", a->at,
                   "Stock as it was at this instant (RFC 3339), replayed from the journal");
@@ -374,8 +386,8 @@ Subcommand add_alerts_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("alerts", "Print open (or cleared) alerts");
   add_data_dir_option(*cmd, a->data_dir);
   add_filter_options(*cmd,
-                     {"status", "kind", "severity", "governorate", "facility", "category",
-                      "abo_rh", "since", "limit"},
+                     {"status", "kind", "severity", "governorate", "facility", "category", "abo_rh",
+                      "since", "limit"},
                      a->filters);
   cmd->add_flag("--json", a->as_json, "Print the same JSON as GET /api/alerts");
   return {cmd, [a](const CommandContext& ctx) {
@@ -397,10 +409,9 @@ Subcommand add_audit_command(CLI::App& app) {
   add_data_dir_option(*cmd, a->data_dir);
   cmd->add_flag("--json", a->as_json, "Print JSON");
   return {cmd, [a](const CommandContext& ctx) {
-            return with_data_dir(ctx.reference_dir, a->data_dir,
-                                 [&](const ReferenceData&, const Store& store) {
-                                   return show_audit(*a, store);
-                                 });
+            return with_data_dir(
+                ctx.reference_dir, a->data_dir,
+                [&](const ReferenceData&, const Store& store) { return show_audit(*a, store); });
           }};
 }
 

@@ -73,8 +73,7 @@ Subcommand add_scan_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--station", s.station, "This bench's name (recorded)");
   cmd->add_option("--token", s.token,
                   "API token (default: the HEMOLEDGER_TOKEN environment variable)");
-  cmd->add_option("--ca-cert", s.ca_cert,
-                  "For an https:// API: the CA certificate (PEM) to trust");
+  cmd->add_option("--ca-cert", s.ca_cert, "For an https:// API: the CA certificate (PEM) to trust");
   add_clock_option(*cmd, global.clock_start);
   return {cmd, [a](const CommandContext& ctx) { return run_scan(*a, ctx); }};
 }

@@ -6,8 +6,7 @@
 
 namespace hemoledger {
 
-std::vector<std::string> with_clock_start(std::vector<std::string> args,
-                                          const std::string& start) {
+std::vector<std::string> with_clock_start(std::vector<std::string> args, const std::string& start) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--clock-start" && i + 1 < args.size()) {
       args[i + 1] = start;

@@ -1,12 +1,13 @@
 // `hemoledger serve`: the engine, its HTTP API, the lab links and the threads
 // beside the apply loop, started in that order; stopped by SIGINT or SIGTERM,
 // or restarted in place after a storage fault (engine/cli/self_restart.h).
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "engine/cli/cli_support.h"
@@ -95,10 +96,11 @@ Status start_kafka(const ServeArgs& a, Server& s) {
 // --tokens, which lab listeners accept only with mutual TLS; or a warning that the API is open.
 Status load_tokens(const ServeArgs& a, Server& s) {
   if (a.tokens.empty()) {
-    spdlog::warn("no --tokens given: the API is OPEN; anyone who can reach {} may read and write "
-                 "events{}. Give --tokens FILE (docs/security.md).",
-                 a.listen,
-                 is_loopback(s.host) ? " (loopback only)" : ", and it listens beyond this machine");
+    spdlog::warn(
+        "no --tokens given: the API is OPEN; anyone who can reach {} may read and write "
+        "events{}. Give --tokens FILE (docs/security.md).",
+        a.listen,
+        is_loopback(s.host) ? " (loopback only)" : ", and it listens beyond this machine");
     return {};
   }
   auto t = TokenFile::load(a.tokens, &*s.ref);
@@ -132,8 +134,9 @@ Status secure_lab_links(const ServeArgs& a, Server& s) {
   const TlsFiles lab_tls{a.lab_tls_cert.empty() ? a.tls_cert : a.lab_tls_cert,
                          a.lab_tls_cert.empty() ? a.tls_key : a.lab_tls_key, a.lab_client_ca};
   if (!a.lab_client_ca.empty() && lab_tls.cert_file.empty()) {
-    return make_error("bad_tls", "--lab-client-ca needs a certificate for the lab links: "
-                                 "--tls-cert/--tls-key or --lab-tls-cert/--lab-tls-key.");
+    return make_error("bad_tls",
+                      "--lab-client-ca needs a certificate for the lab links: "
+                      "--tls-cert/--tls-key or --lab-tls-cert/--lab-tls-key.");
   }
   if (!lab_tls.cert_file.empty() && a.has_lab_listener()) {
     auto ctx = TlsServerContext::create(lab_tls);
@@ -272,9 +275,10 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   d.clock = ctx.clock;
   return std::thread([&a, &s, &stop, d] {
     DemoFeed feed(*s.ref, *s.producer, a.topic, d);
-    spdlog::info("demo feed: simulating donations, tests, transfers, issues and expiries "
-                 "across {} governorates ({} simulated hour(s) per second)",
-                 s.ref->governorates().size(), d.hours_per_second);
+    spdlog::info(
+        "demo feed: simulating donations, tests, transfers, issues and expiries "
+        "across {} governorates ({} simulated hour(s) per second)",
+        s.ref->governorates().size(), d.hours_per_second);
     feed.run(stop);
   });
 }

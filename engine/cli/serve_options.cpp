@@ -12,8 +12,9 @@ void add_serve_options(CLI::App& serve, ServeArgs& a) {
                    "Kafka bootstrap servers; without it the embedded mock cluster is started");
   serve.add_option("--data-dir", a.data_dir, "Where RocksDB keeps the journal and state")
       ->capture_default_str();
-  serve.add_option("--listen", a.listen,
-                   "HTTP API address (HOST:PORT); loopback unless an address is given here")
+  serve
+      .add_option("--listen", a.listen,
+                  "HTTP API address (HOST:PORT); loopback unless an address is given here")
       ->capture_default_str();
   serve.add_option("--tokens", a.tokens,
                    "API token file (JSON of names, roles, facilities and SHA-256 hashes; "
@@ -31,8 +32,7 @@ void add_serve_options(CLI::App& serve, ServeArgs& a) {
   serve.add_option("-X,--kafka-property", a.properties,
                    "librdkafka property key=value (security.protocol, sasl.*, ssl.*, ...)");
   serve.add_option("--topic", a.topic, "Events topic")->capture_default_str();
-  serve.add_option("--rejected-topic", a.rejected_topic, "Rejections topic")
-      ->capture_default_str();
+  serve.add_option("--rejected-topic", a.rejected_topic, "Rejections topic")->capture_default_str();
   serve.add_option("--group", a.group, "Kafka consumer group")->capture_default_str();
   serve.add_option("--instance", a.instance,
                    "Scale-out: this instance's name in the group; partitions move between "

@@ -100,7 +100,8 @@ class Session {
       return;
     }
     if (scan->legacy) {
-      stop("\"" + text.substr(0, 40) + "\" is a legacy Codabar label; this station records "
+      stop("\"" + text.substr(0, 40) +
+           "\" is a legacy Codabar label; this station records "
            "ISBT 128 units only. Scan the unit's ISBT 128 labels.");
       return;
     }
@@ -134,9 +135,7 @@ class Session {
     act(u);
   }
 
-  std::string name(const Partial& u) const {
-    return *u.din + (u.product ? " " + *u.product : "");
-  }
+  std::string name(const Partial& u) const { return *u.din + (u.product ? " " + *u.product : ""); }
 
   void act(const Partial& u) {
     const ActionInfo& a = info(c_.action);
@@ -155,9 +154,9 @@ class Session {
                   "; it must not be " + std::string(a.verb) + ".");
     }
     if (c_.action != StationAction::collect) {
-      const std::string path =
-          c_.action == StationAction::receive ? "/api/units/" + *u.din
-                                              : "/api/units/" + *u.din + "/" + *u.product;
+      const std::string path = c_.action == StationAction::receive
+                                   ? "/api/units/" + *u.din
+                                   : "/api/units/" + *u.din + "/" + *u.product;
       auto r = http_.Get(path.c_str());
       if (!r) return unreachable(u, "nothing was recorded");
       if (refused(u, *r)) return;
@@ -172,8 +171,7 @@ class Session {
       const std::string typed = rec.value("abo_rh", "unknown");
       if (u.group && typed != "unknown" && typed != to_string(*u.group)) {
         return stop(name(u) + ": the label says " + std::string(to_string(*u.group)) +
-                    " but the unit is typed " + typed +
-                    ". Do not use it; report the discrepancy.");
+                    " but the unit is typed " + typed + ". Do not use it; report the discrepancy.");
       }
       if (c_.action != StationAction::receive && u.expires_at && rec.contains("unit")) {
         auto recorded = parse_rfc3339(rec["unit"].value("expires_at", ""));
@@ -204,15 +202,17 @@ class Session {
     const json j = json::parse(r->body, nullptr, false);
     const std::string message = j.is_discarded() ? r->body : j.value("message", "");
     if (r->status == 200) {
-      return ok(name(u) + " " + std::string(a.verb) + (u.group ? " (" + std::string(to_string(*u.group)) + ")" : "") + ".");
+      return ok(name(u) + " " + std::string(a.verb) +
+                (u.group ? " (" + std::string(to_string(*u.group)) + ")" : "") + ".");
     }
     if (r->status == 422 || r->status == 409) {
       return stop(name(u) + ": " + message + " [" + (j.is_discarded() ? "" : j.value("code", "")) +
                   "]");
     }
     if (r->status == 504) {
-      return unconfirmed(name(u) + ": Kafka has the event but the engine has not confirmed it "
-                                   "yet. Do not repeat the action; check event " +
+      return unconfirmed(name(u) +
+                         ": Kafka has the event but the engine has not confirmed it "
+                         "yet. Do not repeat the action; check event " +
                          e.id + ".");
     }
     return unconfirmed(name(u) + ": NOT RECORDED. " + message);
@@ -257,20 +257,26 @@ class Session {
   }
 
   void ok(const std::string& what) {
-    if (c_.terminal) out_ << "\033[1;97;42m  OK  \033[0m " << what << "\n";
-    else out_ << "OK   " << what << "\n";
+    if (c_.terminal)
+      out_ << "\033[1;97;42m  OK  \033[0m " << what << "\n";
+    else
+      out_ << "OK   " << what << "\n";
     out_.flush();
   }
   void stop(const std::string& why) {
     ++failures_;
-    if (c_.terminal) out_ << "\a\033[1;97;41m STOP \033[0m \033[1;31m" << why << "\033[0m\n";
-    else out_ << "STOP " << why << "\n";
+    if (c_.terminal)
+      out_ << "\a\033[1;97;41m STOP \033[0m \033[1;31m" << why << "\033[0m\n";
+    else
+      out_ << "STOP " << why << "\n";
     out_.flush();
   }
   void unconfirmed(const std::string& why) {
     ++failures_;
-    if (c_.terminal) out_ << "\a\033[1;30;43m WAIT \033[0m " << why << "\n";
-    else out_ << "UNCONFIRMED " << why << "\n";
+    if (c_.terminal)
+      out_ << "\a\033[1;30;43m WAIT \033[0m " << why << "\n";
+    else
+      out_ << "UNCONFIRMED " << why << "\n";
     out_.flush();
   }
   void unreachable(const Partial& u, const std::string& consequence) {
@@ -280,10 +286,11 @@ class Session {
   bool refused(const Partial& u, const httplib::Response& r) {
     if (r.status != 401 && r.status != 403) return false;
     const json j = json::parse(r.body, nullptr, false);
-    const std::string why = j.is_object() ? j.value("message", "") + " [" + j.value("code", "") + "]"
-                                          : r.body;
+    const std::string why =
+        j.is_object() ? j.value("message", "") + " [" + j.value("code", "") + "]" : r.body;
     stop(name(u) + ": the engine refused this station (" +
-         (r.status == 401 ? std::string("--token or HEMOLEDGER_TOKEN") : std::string("not allowed")) +
+         (r.status == 401 ? std::string("--token or HEMOLEDGER_TOKEN")
+                          : std::string("not allowed")) +
          "): " + why + " Nothing was recorded.");
     return true;
   }

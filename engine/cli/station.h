@@ -59,7 +59,7 @@ struct StationConfig {
   // For an https:// API: a PEM file of the CA (or the self-signed
   // certificate) to trust instead of the system's (`scan --ca-cert`).
   std::string ca_cert;
-  bool terminal = false;           // colour and bell
+  bool terminal = false;  // colour and bell
   // The label's expiry is judged and events are dated on this clock
   // (`scan --clock-start`; the real clock by default).
   Clock clock;

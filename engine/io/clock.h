@@ -58,9 +58,10 @@ class Clock {
     if (start.empty()) return Clock();
     auto t = parse_rfc3339(start);
     if (!t) {
-      return make_error("bad_clock_start", "The clock start must be an RFC 3339 instant such as "
-                                           "2031-12-06T08:00:00Z; got \"" +
-                                               std::string(start) + "\".");
+      return make_error("bad_clock_start",
+                        "The clock start must be an RFC 3339 instant such as "
+                        "2031-12-06T08:00:00Z; got \"" +
+                            std::string(start) + "\".");
     }
     return starting_at(*t);
   }

@@ -51,8 +51,7 @@ class HL_SCOPED_CAPABILITY MutexLock {
 
   // Waits for a notification on `cv` (with the lock released meanwhile) or
   // until `deadline`; false at the deadline. Check the condition again after.
-  bool wait_until(std::condition_variable_any& cv,
-                  std::chrono::steady_clock::time_point deadline) {
+  bool wait_until(std::condition_variable_any& cv, std::chrono::steady_clock::time_point deadline) {
     return cv.wait_until(mu_, deadline) == std::cv_status::no_timeout;
   }
 

@@ -43,7 +43,8 @@ Record record_of(const RdKafka::Message& m) {
   if (m.key()) r.key = *m.key();
   if (m.payload()) r.value.assign(static_cast<const char*>(m.payload()), m.len());
   const auto ts = m.timestamp();
-  r.timestamp = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+  r.timestamp =
+      ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
   return r;
 }
 
@@ -133,8 +134,10 @@ Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers,
 MockCluster::~MockCluster() = default;
 
 void MockCluster::set_broker_down(int broker_id, bool down) {
-  if (down) rd_kafka_mock_broker_set_down(handle_->mcluster, broker_id);
-  else rd_kafka_mock_broker_set_up(handle_->mcluster, broker_id);
+  if (down)
+    rd_kafka_mock_broker_set_down(handle_->mcluster, broker_id);
+  else
+    rd_kafka_mock_broker_set_up(handle_->mcluster, broker_id);
 }
 
 void MockCluster::set_broker_latency(int broker_id, int rtt_ms) {
@@ -152,7 +155,8 @@ void MockCluster::fail_next_produces(int count) {
   std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(std::max(count, 0)),
                                           RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
   constexpr std::int16_t kProduce = 0;  // the Produce API key
-  rd_kafka_mock_push_request_errors_array(handle_->mcluster, kProduce, errors.size(), errors.data());
+  rd_kafka_mock_push_request_errors_array(handle_->mcluster, kProduce, errors.size(),
+                                          errors.data());
 }
 
 // ---------------------------------------------------------------------------
@@ -249,17 +253,17 @@ Result<Delivery> Producer::produce_sync(const std::string& topic, std::string_vi
                                         std::string_view value, TimeMs timeout_ms) {
   auto pending = std::make_unique<Pending>();
   auto fut = pending->done.get_future();
-  auto err = impl_->producer->produce(
-      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
-      static_cast<Awaited*>(pending.get()));
+  auto err =
+      impl_->producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                               const_cast<char*>(value.data()), value.size(), key.data(),
+                               key.size(), 0, static_cast<Awaited*>(pending.get()));
   if (err != RdKafka::ERR_NO_ERROR) return kafka_error("Kafka refused the message", err);
   if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
     // The delivery callback still holds the pointer: keep it alive for good.
     (void)pending.release();
-    return make_error("kafka_timeout",
-                      "Kafka did not confirm the message within " + std::to_string(timeout_ms) +
-                          " ms; it may or may not have been recorded.");
+    return make_error("kafka_timeout", "Kafka did not confirm the message within " +
+                                           std::to_string(timeout_ms) +
+                                           " ms; it may or may not have been recorded.");
   }
   return fut.get();
 }
@@ -321,7 +325,8 @@ class Rebalance : public RdKafka::RebalanceCb {
         tp->set_offset(it == offsets.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
       }
       auto e = consumer->assign(partitions);
-      if (e != RdKafka::ERR_NO_ERROR) spdlog::error("kafka: assign failed: {}", RdKafka::err2str(e));
+      if (e != RdKafka::ERR_NO_ERROR)
+        spdlog::error("kafka: assign failed: {}", RdKafka::err2str(e));
       assigned = ids;
       spdlog::info("kafka: assigned {} partition(s) of {}", ids.size(), topic_);
     } else {
@@ -402,7 +407,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config, St
   c->impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
   if (!c->impl_->consumer) return make_error("kafka_error", "cannot create a consumer: " + err);
   auto e = c->impl_->consumer->subscribe({config.events_topic});
-  if (e != RdKafka::ERR_NO_ERROR) return kafka_error("cannot subscribe to " + config.events_topic, e);
+  if (e != RdKafka::ERR_NO_ERROR)
+    return kafka_error("cannot subscribe to " + config.events_topic, e);
   return c;
 }
 
@@ -477,8 +483,7 @@ struct TopicReader::Impl {
 };
 
 Result<std::unique_ptr<TopicReader>> TopicReader::create(const KafkaConfig& config,
-                                                         const std::string& topic,
-                                                         int timeout_ms) {
+                                                         const std::string& topic, int timeout_ms) {
   std::unique_ptr<TopicReader> r(new TopicReader());
   r->impl_ = std::make_unique<Impl>();
   auto conf = make_conf(config);
@@ -486,10 +491,8 @@ Result<std::unique_ptr<TopicReader>> TopicReader::create(const KafkaConfig& conf
   std::string err;
   // A group id is required by KafkaConsumer; nothing is ever committed to it.
   const std::map<std::string, std::string> settings = {
-      {"group.id", config.group + ".reader"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
+      {"group.id", config.group + ".reader"}, {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},  {"enable.partition.eof", "false"},
       {"fetch.wait.max.ms", "100"},
   };
   for (const auto& [k, v] : settings) {

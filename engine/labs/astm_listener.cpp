@@ -46,8 +46,7 @@ class AstmSession final : public TcpSession {
 }  // namespace
 
 Result<std::unique_ptr<AstmListener>> AstmListener::start(LabGateway& gateway,
-                                                          const AstmOptions& options,
-                                                          Clock clock) {
+                                                          const AstmOptions& options, Clock clock) {
   TcpServerOptions t;
   t.name = "astm";
   t.max_connections = options.max_connections;

@@ -1,21 +1,20 @@
 #include "engine/labs/lab_gateway.h"
 
-#include "engine/queries/peers.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "connectors/astm.h"
 #include "connectors/hl7.h"
+#include "engine/queries/peers.h"
 #include "engine/queries/queries.h"
 #include "events/json_codec.h"
 #include "projections/projector.h"
@@ -56,19 +55,26 @@ std::string plural(int n, const char* one, const char* many) {
 
 std::string_view to_string(LabEventStatus s) {
   switch (s) {
-    case LabEventStatus::applied: return "applied";
-    case LabEventStatus::already_recorded: return "already_recorded";
-    case LabEventStatus::rejected: return "rejected";
-    case LabEventStatus::not_recorded: return "not_recorded";
+    case LabEventStatus::applied:
+      return "applied";
+    case LabEventStatus::already_recorded:
+      return "already_recorded";
+    case LabEventStatus::rejected:
+      return "rejected";
+    case LabEventStatus::not_recorded:
+      return "not_recorded";
   }
   return "not_recorded";  // unreachable: every enumerator is handled above
 }
 
 std::string_view to_string(LabOutcome o) {
   switch (o) {
-    case LabOutcome::accepted: return "accepted";
-    case LabOutcome::error: return "error";
-    case LabOutcome::rejected: return "rejected";
+    case LabOutcome::accepted:
+      return "accepted";
+    case LabOutcome::error:
+      return "error";
+    case LabOutcome::rejected:
+      return "rejected";
   }
   return "rejected";  // unreachable: every enumerator is handled above
 }
@@ -229,10 +235,10 @@ std::vector<Event> LabGateway::releases_for(const std::vector<Event>& events,
 }
 
 std::vector<Event> LabGateway::reagent_uses_for(const std::vector<Event>& events,
-                                                 const std::vector<LabEventOutcome>& outcomes,
-                                                 std::vector<std::string>& shortfalls) {
+                                                const std::vector<LabEventOutcome>& outcomes,
+                                                std::vector<std::string>& shortfalls) {
   std::vector<Event> out;
-  std::optional<std::vector<ReagentLot>> lots;  // read once, on first need
+  std::optional<std::vector<ReagentLot>> lots;                        // read once, on first need
   std::map<std::pair<std::string, std::string>, std::int64_t> taken;  // (lab, lot key) this message
   for (std::size_t i = 0; i < events.size() && i < outcomes.size(); ++i) {
     const Event& r = events[i];
@@ -258,8 +264,8 @@ std::vector<Event> LabGateway::reagent_uses_for(const std::vector<Event>& events
       }
     }
     if (!best) {
-      shortfalls.push_back(r.facility + " has no in-date lot of " + use->reagent + " for " +
-                           r.id + " (" + r.din + " " + r.test + ")");
+      shortfalls.push_back(r.facility + " has no in-date lot of " + use->reagent + " for " + r.id +
+                           " (" + r.din + " " + r.test + ")");
       continue;
     }
     taken[{r.facility, reagent_lot_key(best->reagent, best->lot)}] += use->tests_per_result;
@@ -289,8 +295,8 @@ LabRecording LabGateway::record(const std::vector<Event>& events) {
       // An outage outranks a rejection: the sender must resend either way,
       // but "not recorded" must not read like the engine's verdict.
       const auto outage = LabEventStatus::not_recorded;
-      if (!rec.first_failure || (rec.events[i].status == outage &&
-                                 rec.events[*rec.first_failure].status != outage)) {
+      if (!rec.first_failure ||
+          (rec.events[i].status == outage && rec.events[*rec.first_failure].status != outage)) {
         rec.first_failure = i;
       }
     }

@@ -52,8 +52,8 @@
 #include <vector>
 
 #include "connectors/lab_mapping.h"
-#include "engine/ledger/engine.h"
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/engine.h"
 
 namespace hemoledger {
 
@@ -86,8 +86,8 @@ nlohmann::json outcome_json(const LabEventOutcome& o);
 struct LabRecording {
   bool accepted = true;  // every event applied or already recorded
   std::vector<LabEventOutcome> events;
-  std::vector<LabEventOutcome> releases;  // the release policy's UnitReleased
-  std::vector<LabEventOutcome> reagents;  // ReagentConsumed per result (mapping "reagents")
+  std::vector<LabEventOutcome> releases;        // the release policy's UnitReleased
+  std::vector<LabEventOutcome> reagents;        // ReagentConsumed per result (mapping "reagents")
   std::vector<std::string> reagent_shortfalls;  // results no lot in stock could cover
   // The first event not recorded: its index in `events`, and whether the
   // failure was the engine's verdict (rejected) or an outage (not_recorded).
@@ -163,8 +163,8 @@ class LabGateway {
  private:
   std::vector<LabEventOutcome> produce_all(const std::vector<Event>& events);
   std::vector<Event> reagent_uses_for(const std::vector<Event>& events,
-                                     const std::vector<LabEventOutcome>& outcomes,
-                                     std::vector<std::string>& shortfalls);
+                                      const std::vector<LabEventOutcome>& outcomes,
+                                      std::vector<std::string>& shortfalls);
   std::vector<Event> releases_for(const std::vector<Event>& events,
                                   const std::vector<LabEventOutcome>& outcomes);
 

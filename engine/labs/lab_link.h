@@ -24,10 +24,10 @@
 #include <memory>
 #include <string>
 
-#include "engine/labs/lab_messages.h"
-#include "engine/security/refusal_log.h"
 #include "engine/io/tcp_server.h"
 #include "engine/io/tls_server.h"
+#include "engine/labs/lab_messages.h"
+#include "engine/security/refusal_log.h"
 #include "engine/security/token_file.h"
 
 namespace hemoledger {

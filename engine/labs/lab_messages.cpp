@@ -72,9 +72,9 @@ std::optional<Error> bind_to_sender(std::vector<Event>& events, const LabSender&
   for (auto& e : events) {
     if (!sender.facility.empty() && e.facility != sender.facility) {
       return make_error(kWrongLab, "This link speaks for " + sender.facility + " only, but " +
-                                         e.id + " is a result of " +
-                                         (e.facility.empty() ? "no facility" : e.facility) +
-                                         "; nothing was recorded.");
+                                       e.id + " is a result of " +
+                                       (e.facility.empty() ? "no facility" : e.facility) +
+                                       "; nothing was recorded.");
     }
     if (!actor.empty()) e.actor = actor;
   }
@@ -96,7 +96,8 @@ LabReply deliver_hl7(LabGateway& gw, std::string_view text, TimeMs received_at,
   if (parsed) {
     key.sender = parsed->msh().value(3, 1) + "^" + parsed->msh().value(4, 1);
     key.control_id = parsed->control_id();
-    if (actor.empty()) actor = "mllp:" + parsed->msh().value(3, 1) + "@" + parsed->msh().value(4, 1);
+    if (actor.empty())
+      actor = "mllp:" + parsed->msh().value(3, 1) + "@" + parsed->msh().value(4, 1);
   }
   auto handle = [&]() -> LabAnswer {
     LabAnswer a;
@@ -234,11 +235,10 @@ LabReply deliver_astm(LabGateway& gw, std::string_view text, TimeMs received_at,
   };
   auto d = gw.deliver(key, text, received_at, handle);
   if (!d) {
-    return {
-        dump({{"outcome", to_string(LabOutcome::rejected)},
-              {"code", d.error().code},
-              {"message", d.error().message}}),
-        LabOutcome::rejected, false, 503};
+    return {dump({{"outcome", to_string(LabOutcome::rejected)},
+                  {"code", d.error().code},
+                  {"message", d.error().message}}),
+            LabOutcome::rejected, false, 503};
   }
   const LabOutcome o = d->answer.outcome;
   int status = 422;

@@ -20,8 +20,7 @@ std::string ack_control_id(TimeMs now) {
 
 class MllpSession final : public TcpSession {
  public:
-  MllpSession(LabGateway& gw, const MllpOptions& o, LabSender sender,
-              Clock clock)
+  MllpSession(LabGateway& gw, const MllpOptions& o, LabSender sender, Clock clock)
       : gw_(gw),
         options_(o),
         sender_(std::move(sender)),
@@ -72,8 +71,7 @@ class MllpSession final : public TcpSession {
 }  // namespace
 
 Result<std::unique_ptr<MllpListener>> MllpListener::start(LabGateway& gateway,
-                                                          const MllpOptions& options,
-                                                          Clock clock) {
+                                                          const MllpOptions& options, Clock clock) {
   TcpServerOptions t;
   t.name = "mllp";
   t.max_connections = options.max_connections;

@@ -21,9 +21,9 @@
 #include <string>
 
 #include "engine/io/clock.h"
+#include "engine/io/tcp_server.h"
 #include "engine/labs/lab_gateway.h"
 #include "engine/labs/lab_link.h"
-#include "engine/io/tcp_server.h"
 
 namespace hemoledger {
 

@@ -18,7 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-
 // The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
 // the text stored_json() gives for the same object (keys in order), without building it.
 std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
@@ -28,8 +27,8 @@ std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
 
 // The stored rejection: where, why, what the event was (when it decoded), and the raw bytes.
 json rejection_json(const Record& r, std::int64_t pos, const Error& err, const Event* e) {
-  json j = {{"partition", r.partition}, {"offset", pos}, {"code", err.code},
-            {"message", err.message}};
+  json j = {
+      {"partition", r.partition}, {"offset", pos}, {"code", err.code}, {"message", err.message}};
   if (e) {
     j["event_id"] = e->id;
     j["type"] = std::string(to_string(e->type));
@@ -113,8 +112,7 @@ Status BatchApplier::apply_one(const Record& r, std::size_t index) {
 // Phase 2: what may not reach the projector at all.
 Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
   const Record& r = a.record;
-  auto decoded =
-      predecoded_[a.index] ? std::move(*predecoded_[a.index]) : decode_event(r.value);
+  auto decoded = predecoded_[a.index] ? std::move(*predecoded_[a.index]) : decode_event(r.value);
   if (!decoded) {
     reject(a, decoded.error(), nullptr);
     return std::optional<Event>{};
@@ -131,14 +129,14 @@ Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
     }
   }
   if (r.key != event_key(e)) {
-    reject(a,
-           make_error(r.key.empty() ? "missing_key" : "key_mismatch",
-                      is_reagent_event(e.type)
-                          ? "The Kafka message key must be " + event_key(e) +
-                                " so that a reagent lot's events stay in order."
-                          : "The Kafka message key must be the DIN (" + e.din +
-                                ") so that a donation's events stay in order."),
-           &e);
+    reject(
+        a,
+        make_error(r.key.empty() ? "missing_key" : "key_mismatch",
+                   is_reagent_event(e.type) ? "The Kafka message key must be " + event_key(e) +
+                                                  " so that a reagent lot's events stay in order."
+                                            : "The Kafka message key must be the DIN (" + e.din +
+                                                  ") so that a donation's events stay in order."),
+        &e);
     return std::optional<Event>{};
   }
   auto duplicate = is_duplicate(a, e);
@@ -171,9 +169,11 @@ void BatchApplier::reject(const Admitted& a, const Error& err, const Event* e) {
   const bool duplicate = err.code == kDuplicateEvent;
   if (e && !duplicate) {
     batch_.put_outcome(r.partition, e->id,
-                       stored_json({{"status", "rejected"}, {"partition", r.partition},
-                             {"offset", a.pos}, {"code", err.code},
-                             {"message", err.message}}));
+                       stored_json({{"status", "rejected"},
+                                    {"partition", r.partition},
+                                    {"offset", a.pos},
+                                    {"code", err.code},
+                                    {"message", err.message}}));
   }
   rejections_.push_back({r.partition, a.pos, r.key, text});
   ++(duplicate ? n_dup_ : n_rejected_);
@@ -290,8 +290,8 @@ void BatchApplier::note_lookback(const Admitted& a, const Event& e, const Donati
   }
   const TestDef* t = ctx_.ref.test(e.test);
   if (!t || t->lookback_hours <= 0) return;
-  const PendingLookback l{a.record.partition, e.din, d.donor, e.test, d.facility, e.at,
-                          d.collected_at};
+  const PendingLookback l{a.record.partition, e.din, d.donor,       e.test,
+                          d.facility,         e.at,  d.collected_at};
   batch_.put_lookback(l);
   new_lookbacks_.push_back(l);
 }

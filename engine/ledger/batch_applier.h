@@ -142,8 +142,8 @@ class BatchApplier {
   std::map<DinKey, std::vector<IndexEntry>> lot_index_before_;
   std::map<std::int32_t, std::set<std::string>> applied_ids_;
   std::map<std::int32_t, StockTable> stock_change_;
-  std::map<std::pair<std::int32_t, DemandKey>, std::int64_t> demand_;  // new absolute counts
-  std::vector<DemandDelta> demand_deltas_;                              // for the alert model
+  std::map<std::pair<std::int32_t, DemandKey>, std::int64_t> demand_;       // new absolute counts
+  std::vector<DemandDelta> demand_deltas_;                                  // for the alert model
   std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage_;  // absolute counts
   std::vector<ReagentUsage> usage_deltas_;                                  // for the alert model
   std::vector<PendingLookback> new_lookbacks_;  // positive screens to look back from

@@ -4,18 +4,18 @@
 
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <unordered_map>
 
 #include "engine/io/clock.h"
 #include "engine/ledger/batch_applier.h"
+#include "engine/ledger/metrics.h"
 #include "engine/scaleout/national_alerts.h"
 #include "engine/scaleout/partials.h"
-#include "engine/ledger/metrics.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/partition_replay.h"
@@ -33,8 +33,9 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
       view_(scale_out() ? std::make_unique<PartialsView>(options_.kafka) : nullptr),
       rejections_(*store_, producer, options_.kafka.rejected_topic, metrics_),
       alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_),
-      lookbacks_(*store_, producer, options_.kafka, view_.get(),
-                 [this](std::int32_t p) { return serves(p); }, metrics_) {}
+      lookbacks_(
+          *store_, producer, options_.kafka, view_.get(),
+          [this](std::int32_t p) { return serves(p); }, metrics_) {}
 
 Engine::~Engine() = default;
 
@@ -94,8 +95,8 @@ Status Engine::load_alert_model() {
     MutexLock lock(mu_);
     for (const auto& [k, n] : total_stock_.cells()) alerts_->on_stock(k, n);
   }
-  auto demand = store_->demand_window(alerts_->first_needed_day(),
-                                      std::numeric_limits<std::int64_t>::max());
+  auto demand =
+      store_->demand_window(alerts_->first_needed_day(), std::numeric_limits<std::int64_t>::max());
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
   for (char kind : {'a', 'k'}) {
@@ -141,9 +142,9 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     MutexLock lock(mu_);
     committed = next_;
   }
-  BatchApplier applier({*store_, ref_, options_.rules, *alerts_,
-                        [this](std::int32_t p) { return base_of(p); }},
-                       std::move(committed));
+  BatchApplier applier(
+      {*store_, ref_, options_.rules, *alerts_, [this](std::int32_t p) { return base_of(p); }},
+      std::move(committed));
   if (auto s = applier.apply(records); !s) return s;
   auto new_stock = applier.write_projections([this](std::int32_t p) {
     MutexLock lock(mu_);
@@ -206,8 +207,7 @@ Status Engine::commit(Store::Batch& batch) {
 // What the committed batch changes in memory: the alert outbox, the lookbacks
 // to run, the offsets, the stock served, the partitions to publish.
 void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
-                          std::size_t alert_changes,
-                          std::map<std::int32_t, StockTable> new_stock) {
+                          std::size_t alert_changes, std::map<std::int32_t, StockTable> new_stock) {
   alert_state_ = state;
   alert_outbox_.set_committed(state.seq);
   metrics_.alert_changes += alert_changes;
@@ -289,8 +289,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
     high_watermarks_.erase(p);
     partials_dirty_.erase(p);
   }
-  spdlog::info("scale-out: dropped {} partition(s) the group gave to other instances",
-               drop.size());
+  spdlog::info("scale-out: dropped {} partition(s) the group gave to other instances", drop.size());
   return {};
 }
 
@@ -369,7 +368,8 @@ bool Engine::add_alert_inputs(StockRecord& r) {
 void Engine::publish_partials(bool heartbeat) {
   if (!scale_out() || !producer_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!heartbeat && now - last_heartbeat_ > std::chrono::milliseconds(options_.owner_heartbeat_ms)) {
+  if (!heartbeat &&
+      now - last_heartbeat_ > std::chrono::milliseconds(options_.owner_heartbeat_ms)) {
     heartbeat = true;
   }
   const bool stock_due =
@@ -399,8 +399,14 @@ void Engine::publish_partials(bool heartbeat) {
       const auto target = restore_target_.find(p);
       const bool is_restoring = target != restore_target_.end();
       if (heartbeat) {
-        OwnerRecord o{p,   options_.instance, options_.advertised_url, is_restoring,
-                      off, is_restoring ? target->second : off, alerts_->clock(), wall};
+        OwnerRecord o{p,
+                      options_.instance,
+                      options_.advertised_url,
+                      is_restoring,
+                      off,
+                      is_restoring ? target->second : off,
+                      alerts_->clock(),
+                      wall};
         owner_records.emplace_back(p, encode_owner(o));
       }
       // Counts only once exact: never those of a partition half replayed.
@@ -466,7 +472,8 @@ Status Engine::evaluate_national_alerts() {
       for (const auto& [key, text] : *stored) {
         if (!last_leader->open.count(key)) b.delete_open_alert(key);
       }
-      for (const auto& [key, a] : last_leader->open) b.put_open_alert(key, stored_json(alert_json(a, ref_)));
+      for (const auto& [key, a] : last_leader->open)
+        b.put_open_alert(key, stored_json(alert_json(a, ref_)));
       const AlertState state{last_leader->seq, last_leader->clock, alert_state_.batch};
       b.put_alert_state(state);
       b.put_alert_cursor("kafka", alert_outbox_.cursor());
@@ -476,8 +483,8 @@ Status Engine::evaluate_national_alerts() {
       }
       alert_state_ = state;
       alert_outbox_.set_committed(state.seq);
-      spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})",
-                   options_.instance, last_leader->seq, last_leader->instance);
+      spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})", options_.instance,
+                   last_leader->seq, last_leader->instance);
     } else {
       auto open = stored_open_alerts(*store_);
       if (!open) return open.error();
@@ -604,8 +611,9 @@ Status Engine::run(const std::atomic<bool>& stop) {
       bool stopped = false;
       if (auto s = apply_until_committed(*records, stop, stopped); !s) return s;
       if (stopped) {
-        spdlog::warn("engine: stopping with a batch uncommitted; it is consumed again at the "
-                     "next start");
+        spdlog::warn(
+            "engine: stopping with a batch uncommitted; it is consumed again at the "
+            "next start");
         (*consumer)->close();
         return {};
       }

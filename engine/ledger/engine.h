@@ -74,9 +74,9 @@ struct EngineOptions {
   // and each owned partition's stock and ownership go to the partials topic.
   // Empty: the only instance (nothing is ever dropped, nothing published).
   std::string instance;
-  std::string advertised_url;           // this instance's API, for the others
-  TimeMs partials_interval_ms = 500;    // a changed partition is published at most this often
-  TimeMs owner_heartbeat_ms = 3000;     // ownership is republished this often
+  std::string advertised_url;         // this instance's API, for the others
+  TimeMs partials_interval_ms = 500;  // a changed partition is published at most this often
+  TimeMs owner_heartbeat_ms = 3000;   // ownership is republished this often
   // The one clock (engine/io/clock.h): Kafka record timestamps are put on it
   // (recorded_at, the from_the_future check) and scale-out records are dated by it.
   Clock clock;
@@ -89,11 +89,11 @@ struct EngineOptions {
 
 struct EngineStatus {
   bool healthy = true;
-  std::string instance;  // scale-out only
-  std::vector<std::int32_t> serving;                 // scale-out: restored and answered here
-  std::map<std::int32_t, std::int64_t> restoring;    // scale-out: partition -> offset to reach
-  std::string kafka_problem;    // empty when consumption is fine
-  std::string storage_problem;  // empty when commits succeed
+  std::string instance;                            // scale-out only
+  std::vector<std::int32_t> serving;               // scale-out: restored and answered here
+  std::map<std::int32_t, std::int64_t> restoring;  // scale-out: partition -> offset to reach
+  std::string kafka_problem;                       // empty when consumption is fine
+  std::string storage_problem;                     // empty when commits succeed
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::map<std::int32_t, std::int64_t> lag;
 };
@@ -137,7 +137,8 @@ class Engine {
   bool serves(std::int32_t partition) const;
   bool restoring(std::int32_t partition) const;
   // The stock of each served partition and its committed next offset.
-  std::map<std::int32_t, StockTable> served_stock(std::map<std::int32_t, std::int64_t>* offsets) const;
+  std::map<std::int32_t, StockTable> served_stock(
+      std::map<std::int32_t, std::int64_t>* offsets) const;
   // Scale-out: what the other instances published (null in single mode).
   const PartialsView* partials() const { return view_.get(); }
   // The events topic's partition count (0 until the consumer learned it).
@@ -175,8 +176,8 @@ class Engine {
                                              const std::atomic<bool>& stop, bool& stopped);
   void between_batches(Consumer& consumer, bool idle, LoopClock& times);
   [[nodiscard]] Status commit(Store::Batch& batch);
-  void after_commit(const BatchApplier& applier, const AlertState& state,
-                    std::size_t alert_changes, std::map<std::int32_t, StockTable> new_stock);
+  void after_commit(const BatchApplier& applier, const AlertState& state, std::size_t alert_changes,
+                    std::map<std::int32_t, StockTable> new_stock);
 
   [[nodiscard]] Status load_alert_model();
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
@@ -200,7 +201,7 @@ class Engine {
 
   // What is committed, for the query threads and the consumer's callbacks.
   mutable Mutex mu_;
-  mutable std::condition_variable_any processed_cv_;  // signalled after every commit
+  mutable std::condition_variable_any processed_cv_;              // signalled after every commit
   std::map<std::int32_t, std::int64_t> next_ HL_GUARDED_BY(mu_);  // committed next offsets
   std::map<std::int32_t, std::int64_t> base_ HL_GUARDED_BY(mu_);  // journal position of offset 0
   std::map<std::int32_t, StockTable> partition_stock_ HL_GUARDED_BY(mu_);

@@ -77,8 +77,10 @@ Result<std::size_t> ExpiryTicker::tick() {
 void ExpiryTicker::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     auto n = tick();
-    if (!n) spdlog::warn("expiry: {}", n.error().message);
-    else if (*n > 0) spdlog::info("expiry: produced UnitExpired for {} unit(s)", *n);
+    if (!n)
+      spdlog::warn("expiry: {}", n.error().message);
+    else if (*n > 0)
+      spdlog::info("expiry: produced UnitExpired for {} unit(s)", *n);
     for (TimeMs waited = 0; waited < options_.interval_ms && !stop.load(); waited += 100) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -25,8 +25,8 @@
 namespace hemoledger {
 
 struct ExpiryTickerOptions {
-  TimeMs interval_ms = 1000;   // how often to look for expired units
-  TimeMs resend_ms = 30000;    // produce again if still not applied after this
+  TimeMs interval_ms = 1000;  // how often to look for expired units
+  TimeMs resend_ms = 30000;   // produce again if still not applied after this
   std::size_t max_per_tick = 5000;
   // When no event has moved the alerts' clock for this long, a ClockTicked
   // is produced so that time-driven alerts (expiring soon, overdue recalls)

@@ -19,8 +19,10 @@ void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
                        std::uint64_t cursor, const ReferenceData& ref) {
   for (const auto& key : model.dirty()) {
     auto it = model.open().find(key);
-    if (it == model.open().end()) batch.delete_open_alert(key);
-    else batch.put_open_alert(key, stored_json(alert_json(it->second, ref)));
+    if (it == model.open().end())
+      batch.delete_open_alert(key);
+    else
+      batch.put_open_alert(key, stored_json(alert_json(it->second, ref)));
   }
   for (const auto& c : changes) batch.put_alert_change(c.seq, stored_json(change_json(c, ref)));
   batch.put_alert_state(state);

@@ -122,7 +122,7 @@ class LookbackOutbox {
   const PartialsView* view_;
   std::function<bool(std::int32_t)> serves_;
   EngineMetrics& metrics_;
-  std::size_t requests_done_ = 0;      // lookback requests of the view handled
+  std::size_t requests_done_ = 0;       // lookback requests of the view handled
   std::set<std::string> recalls_sent_;  // recall ids produced by this process
   std::shared_ptr<DeliveryTracker> delivery_;
   std::vector<PendingLookback> sending_;

@@ -28,8 +28,8 @@ Error unreadable(std::int32_t p, std::int64_t off, const Error& e) {
 
 Error diverged(std::int32_t p, std::int64_t off, const Error& e) {
   return make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
-                                           std::to_string(off) + " is rejected on replay: " +
-                                           e.message);
+                                           std::to_string(off) +
+                                           " is rejected on replay: " + e.message);
 }
 
 // Runs work(i) for every i in [0, n) on up to as many threads as the machine
@@ -118,28 +118,28 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
   };
   AlertModel model(ref, supply);
   std::optional<Error> failure;
-  auto s = store.scan_batch_ends([&](std::uint64_t batch,
-                                     const std::map<std::int32_t, std::int64_t>& ends) {
-    out.alerts_recorded = true;
-    // The batch's partitions replay side by side (ranges read here: the
-    // threads share no map); the model is fed in partition order
-    // afterwards, as the engine fed it.
-    std::vector<Range> ranges;
-    for (const auto& [p, end] : ends) ranges.push_back({p, position[p], end, &replay_of(p)});
-    if (auto r = replay_side_by_side(ranges); !r) {
-      failure = r.error();
-      return false;
-    }
-    TimeMs clock = 0;
-    for (const Range& r : ranges) {
-      position[r.partition] = r.end;
-      clock = std::max(clock, r.replay->feed(model));
-    }
-    model.advance_clock(clock);
-    for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
-    out.alerts.state.batch = batch;
-    return true;
-  });
+  auto s = store.scan_batch_ends(
+      [&](std::uint64_t batch, const std::map<std::int32_t, std::int64_t>& ends) {
+        out.alerts_recorded = true;
+        // The batch's partitions replay side by side (ranges read here: the
+        // threads share no map); the model is fed in partition order
+        // afterwards, as the engine fed it.
+        std::vector<Range> ranges;
+        for (const auto& [p, end] : ends) ranges.push_back({p, position[p], end, &replay_of(p)});
+        if (auto r = replay_side_by_side(ranges); !r) {
+          failure = r.error();
+          return false;
+        }
+        TimeMs clock = 0;
+        for (const Range& r : ranges) {
+          position[r.partition] = r.end;
+          clock = std::max(clock, r.replay->feed(model));
+        }
+        model.advance_clock(clock);
+        for (auto& c : model.evaluate()) out.alerts.changes.push_back(std::move(c));
+        out.alerts.state.batch = batch;
+        return true;
+      });
   if (!s) return s.error();
   if (failure) return *failure;
   // Entries after the last recorded batch (or all, if none was recorded)
@@ -210,7 +210,8 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
   Store::Batch b;
   for (const auto& [key, text] : *open) b.delete_open_alert(key);
   for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
-  for (const auto& c : replayed.changes) b.put_alert_change(c.seq, stored_json(change_json(c, ref)));
+  for (const auto& c : replayed.changes)
+    b.put_alert_change(c.seq, stored_json(change_json(c, ref)));
   b.put_alert_state(replayed.state);
   return store.commit(b);
 }
@@ -279,7 +280,8 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   }
   auto live_usage = store.reagent_usage_window(0, std::numeric_limits<std::int64_t>::max(), p);
   if (!live_usage) return live_usage.error();
-  if (*live_usage != replayed.usage) note("partition " + std::to_string(p) + " reagent usage differs");
+  if (*live_usage != replayed.usage)
+    note("partition " + std::to_string(p) + " reagent usage differs");
   auto indexes = same_indexes(store, p, replayed);
   if (!indexes) return indexes.error();
   if (!*indexes) note("partition " + std::to_string(p) + " indexes differ");

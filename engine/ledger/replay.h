@@ -44,9 +44,9 @@ using ReplayedPartition = PartitionState;
 // Recomputes every projection from the journal, read once: all partitions
 // together, batch by recorded batch, feeding the alert model at each recorded
 // boundary as the engine did (replay_alerts), then compared (and with `write`
-// replaced) partition by partition. With `write` false it only compares; with `write` true it also replaces the stored projections (the
-// engine must not be running). `equal` says whether the recomputed state was
-// identical to the stored (live) state.
+// replaced) partition by partition. With `write` false it only compares; with `write` true it also
+// replaces the stored projections (the engine must not be running). `equal` says whether the
+// recomputed state was identical to the stored (live) state.
 struct RebuildReport {
   std::uint64_t events = 0;
   std::uint64_t donations = 0;

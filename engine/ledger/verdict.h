@@ -26,9 +26,12 @@ enum class VerdictStatus { applied, rejected, duplicate };
 
 constexpr std::string_view to_string(VerdictStatus s) {
   switch (s) {
-    case VerdictStatus::applied: return "applied";
-    case VerdictStatus::rejected: return "rejected";
-    case VerdictStatus::duplicate: return "duplicate";
+    case VerdictStatus::applied:
+      return "applied";
+    case VerdictStatus::rejected:
+      return "rejected";
+    case VerdictStatus::duplicate:
+      return "duplicate";
   }
   return "rejected";  // unreachable: every enumerator is handled above
 }

@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "engine/scaleout/partials.h"
 #include "engine/queries/queries.h"
+#include "engine/scaleout/partials.h"
 
 namespace hemoledger {
 
@@ -26,10 +26,9 @@ Result<Verdict> verdict_from_json(const json& j) {
 }
 
 Result<std::optional<Donation>> donation_anywhere(const Engine& engine,
-                                                 const std::string& peer_token,
-                                                 const std::string& din) {
-  const std::int32_t p =
-      engine.scale_out() ? partition_for_key(din, engine.partition_count()) : -1;
+                                                  const std::string& peer_token,
+                                                  const std::string& din) {
+  const std::int32_t p = engine.scale_out() ? partition_for_key(din, engine.partition_count()) : -1;
   if (!engine.scale_out() || engine.serves(p)) return find_donation(engine.store(), din);
   const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
   if (!owner || owner->url.empty() || owner->instance == engine.instance()) {

@@ -30,8 +30,8 @@ namespace hemoledger {
 // The donation as the instance serving its partition holds it (this store in
 // single-instance mode or when served here); nullopt if it knows none.
 [[nodiscard]] Result<std::optional<Donation>> donation_anywhere(const Engine& engine,
-                                                               const std::string& peer_token,
-                                                               const std::string& din);
+                                                                const std::string& peer_token,
+                                                                const std::string& din);
 
 // A verdict as GET /api/verdict sends it: {"status", "code", "message"}, the
 // status as engine/ledger/verdict.h writes it; bad_verdict when it is not one.

@@ -78,7 +78,8 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
               {"expires_at", format_rfc3339(u.expires_at)}};
     if (!u.destination.empty()) j["destination"] = u.destination;
     if (u.volume_ml) j["volume_ml"] = u.volume_ml;
-    if (u.reserved_for != AboRh::unknown) j["reserved_for"] = std::string(to_string(u.reserved_for));
+    if (u.reserved_for != AboRh::unknown)
+      j["reserved_for"] = std::string(to_string(u.reserved_for));
     if (u.tti_blocked) j["blocked"] = "positive screen: never to be released";
     units.push_back(std::move(j));
   }
@@ -123,8 +124,8 @@ Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
     if (j.is_discarded()) return make_error("corrupt_state", "A stored outcome is damaged.");
     j["id"] = std::string(event_id);
     if (j.value("status", "") == "applied") {
-      auto bytes = store.journal_entry(j["partition"].get<std::int32_t>(),
-                                       j["offset"].get<std::int64_t>());
+      auto bytes =
+          store.journal_entry(j["partition"].get<std::int32_t>(), j["offset"].get<std::int64_t>());
       if (!bytes) return bytes.error();
       if (bytes->has_value()) {
         auto e = decode_binary(**bytes);
@@ -151,7 +152,8 @@ PictureSource store_picture(const Store& store) {
 
 Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
                        const std::string& facility, Category category, AboRh patient, TimeMs now) {
-  if (!ref.facility(facility)) return make_error("bad_filter", "Unknown facility " + facility + ".");
+  if (!ref.facility(facility))
+    return make_error("bad_filter", "Unknown facility " + facility + ".");
   auto units = source.available_at(facility);
   if (!units) return units.error();
   json list = json::array();
@@ -173,8 +175,8 @@ Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
   return json{{"facility", facility},
               {"category", category == Category::unknown ? json(nullptr)
                                                          : json(std::string(to_string(category)))},
-              {"patient_abo_rh", patient == AboRh::unknown ? json(nullptr)
-                                                           : json(std::string(to_string(patient)))},
+              {"patient_abo_rh",
+               patient == AboRh::unknown ? json(nullptr) : json(std::string(to_string(patient)))},
               {"units", list},
               {"expired_not_recorded", expired}};
 }
@@ -270,7 +272,7 @@ Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
     if (!available) return available.error();
     for (const auto& u : *available) {
       const TimeMs horizon = config.expiring_hours_for(u.category) * kHour;
-      if (u.expires_at <= now) continue;  // expired: the ticker records it
+      if (u.expires_at <= now) continue;           // expired: the ticker records it
       if (u.expires_at > now + horizon) continue;  // horizons differ by category
       auto m = supply_of();
       if (!m) return m.error();
@@ -281,7 +283,8 @@ Result<json> expiring_json(const PictureSource& source, const StockTable& stock,
       bool best_has_no_demand = true;
       for (const auto& other : ref.facilities()) {
         if (other.code == f.code || other.kind != FacilityKind::blood_bank) continue;
-        if (other.governorate != f.governorate && !ref.are_neighbours(other.governorate, f.governorate)) {
+        if (other.governorate != f.governorate &&
+            !ref.are_neighbours(other.governorate, f.governorate)) {
           continue;
         }
         if (!(*m)->facilities.count({other.code, u.category, u.group})) continue;
@@ -424,8 +427,8 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
         json use_first = nullptr, lot_list = json::array();
         for (const auto& h : list) {
           const bool expired = h.expires_at <= now;
-          const bool soon = !expired && def &&
-                            h.expires_at <= now + def->expiry_warning_days * kDay;
+          const bool soon =
+              !expired && def && h.expires_at <= now + def->expiry_warning_days * kDay;
           if (!expired && use_first.is_null()) use_first = h.lot;
           lot_list.push_back({{"lot", h.lot},
                               {"expires_at", format_rfc3339(h.expires_at)},
@@ -455,7 +458,9 @@ Result<json> reagents_json(const PictureSource& source, const ReferenceData& ref
                             {"reagents", reagents}});
     }
     if (facilities.empty()) continue;
-    govs.push_back({{"code", g.code}, {"name_en", g.name_en}, {"name_ar", g.name_ar},
+    govs.push_back({{"code", g.code},
+                    {"name_en", g.name_en},
+                    {"name_ar", g.name_ar},
                     {"facilities", facilities}});
   }
   return json{{"as_of", format_rfc3339(now)}, {"window_days", window_days}, {"governorates", govs}};

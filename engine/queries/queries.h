@@ -54,12 +54,13 @@ struct PictureSource {
       demand_window;
   std::function<Result<std::vector<ReagentLot>>()> reagent_lots;
   std::function<Result<std::map<ReagentUsageKey, std::int64_t>>(std::int64_t from_day,
-                                                                 std::int64_t to_day)>
+                                                                std::int64_t to_day)>
       reagent_usage_window;
 };
 PictureSource store_picture(const Store& store);
 
-[[nodiscard]] Result<nlohmann::json> pick_json(const PictureSource& source, const ReferenceData& ref,
+[[nodiscard]] Result<nlohmann::json> pick_json(const PictureSource& source,
+                                               const ReferenceData& ref,
                                                const std::string& facility, Category category,
                                                AboRh patient, TimeMs now);
 
@@ -73,16 +74,18 @@ PictureSource store_picture(const Store& store);
 //    "governorates": [{"code", "name_en", "name_ar", "phase", "groups": {...},
 //                      "facilities": [{"code", ..., "groups": {...}}]}]}
 // "days" is null when there was no demand in the window.
-[[nodiscard]] Result<nlohmann::json> supply_json(const PictureSource& source, const StockTable& stock,
-                                                 const ReferenceData& ref, Category category,
-                                                 TimeMs now, const SupplyConfig& config);
+[[nodiscard]] Result<nlohmann::json> supply_json(const PictureSource& source,
+                                                 const StockTable& stock, const ReferenceData& ref,
+                                                 Category category, TimeMs now,
+                                                 const SupplyConfig& config);
 
 // Available units that expire within the horizon of their category
 // (SupplyConfig::expiring_hours_for: 72 h, platelets 24 h), soonest first,
 // each with a suggested transfer: the blood bank in the same or a neighbouring
 // governorate with the fewest days of supply of that category and group, if
 // it is below its Pre-Amber threshold.
-[[nodiscard]] Result<nlohmann::json> expiring_json(const PictureSource& source, const StockTable& stock,
+[[nodiscard]] Result<nlohmann::json> expiring_json(const PictureSource& source,
+                                                   const StockTable& stock,
                                                    const ReferenceData& ref, TimeMs now,
                                                    const SupplyConfig& config);
 
@@ -105,7 +108,8 @@ PictureSource store_picture(const Store& store);
 //       "name", "unit", "on_hand", "daily_use", "days_of_cover", "min_cover_days",
 //       "below_min_cover", "use_first", "lots": [{"lot", "expires_at",
 //       "on_hand", "expired", "expiring_soon"}]}]}]}]}
-[[nodiscard]] Result<nlohmann::json> reagents_json(const PictureSource& source, const ReferenceData& ref,
+[[nodiscard]] Result<nlohmann::json> reagents_json(const PictureSource& source,
+                                                   const ReferenceData& ref,
                                                    const ReagentFilter& filter, TimeMs now,
                                                    int window_days);
 

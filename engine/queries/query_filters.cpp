@@ -16,8 +16,9 @@ Result<StockFilter> parse_stock_filter(const std::map<std::string, std::string>&
       f.facility = v;
     } else if (k == "category") {
       if (!parse_category(v, f.category)) {
-        return make_error("bad_filter", "Unknown category " + v +
-                                            "; use whole_blood, red_cells, platelets, plasma or cryo.");
+        return make_error(
+            "bad_filter",
+            "Unknown category " + v + "; use whole_blood, red_cells, platelets, plasma or cryo.");
       }
     } else if (k == "abo_rh") {
       auto g = parse_abo_rh(v);
@@ -38,7 +39,7 @@ Result<StockFilter> parse_stock_filter(const std::map<std::string, std::string>&
 }
 
 Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>& params,
-                                      const ReferenceData& ref) {
+                                       const ReferenceData& ref) {
   AlertFilter f;
   auto bad = [](const std::string& name, const std::string& why) {
     return make_error("bad_filter", "The filter " + name + " " + why);
@@ -52,7 +53,8 @@ Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>&
     } else if (k == "kind") {
       AlertKind kind;
       if (!parse_alert_kind(v, kind)) {
-        return bad(k, "must be supply_phase, expiring_soon, recall, reagent_cover or reagent_expiring.");
+        return bad(
+            k, "must be supply_phase, expiring_soon, recall, reagent_cover or reagent_expiring.");
       }
       f.kind = kind;
     } else if (k == "severity") {
@@ -79,22 +81,26 @@ Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>&
         return bad(k, "must be a whole number.");
       }
       n = std::stoull(v);
-      if (k == "since") f.since = n;
-      else f.limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(n, 1, 100000));
+      if (k == "since")
+        f.since = n;
+      else
+        f.limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(n, 1, 100000));
     } else {
-      return bad(k, "is not known; use status, kind, severity, governorate, facility, category, "
-                    "abo_rh, since or limit.");
+      return bad(k,
+                 "is not known; use status, kind, severity, governorate, facility, category, "
+                 "abo_rh, since or limit.");
     }
   }
   return f;
 }
 
 Result<ReagentFilter> parse_reagent_filter(const std::map<std::string, std::string>& params,
-                                          const ReferenceData& ref) {
+                                           const ReferenceData& ref) {
   ReagentFilter f;
   for (const auto& [k, v] : params) {
     if (k == "governorate") {
-      if (!ref.governorate(v)) return make_error("bad_filter", "No governorate " + v + " is known.");
+      if (!ref.governorate(v))
+        return make_error("bad_filter", "No governorate " + v + " is known.");
       f.governorate = v;
     } else if (k == "facility") {
       if (!ref.facility(v)) return make_error("bad_filter", "No facility " + v + " is known.");
@@ -105,8 +111,8 @@ Result<ReagentFilter> parse_reagent_filter(const std::map<std::string, std::stri
       }
       f.reagent = v;
     } else {
-      return make_error("bad_filter", "The filter " + k +
-                                          " is not known; use governorate, facility or reagent.");
+      return make_error("bad_filter",
+                        "The filter " + k + " is not known; use governorate, facility or reagent.");
     }
   }
   return f;

@@ -48,20 +48,20 @@ namespace hemoledger {
 // One partition's share of a national answer.
 struct PartitionFreshness {
   std::int32_t partition = 0;
-  std::string source;            // "local" (served here), "partials", or "missing"
-  std::string owner;             // the instance that owns it now (may differ from source's)
-  std::string counted_from;      // the instance whose counts were used
-  bool restoring = false;        // the owner is still replaying it
-  std::int64_t next_offset = 0;  // the counts are exact up to here
-  std::int64_t owner_offset = 0; // how far its owner is (last heard)
-  TimeMs age_ms = 0;             // since those counts were published (0: local)
+  std::string source;             // "local" (served here), "partials", or "missing"
+  std::string owner;              // the instance that owns it now (may differ from source's)
+  std::string counted_from;       // the instance whose counts were used
+  bool restoring = false;         // the owner is still replaying it
+  std::int64_t next_offset = 0;   // the counts are exact up to here
+  std::int64_t owner_offset = 0;  // how far its owner is (last heard)
+  TimeMs age_ms = 0;              // since those counts were published (0: local)
 };
 
 struct NationalStock {
   StockTable stock;
   std::vector<PartitionFreshness> partitions;
-  bool complete = true;          // every partition is counted
-  TimeMs oldest_ms = 0;          // the largest age among the partitions counted
+  bool complete = true;  // every partition is counted
+  TimeMs oldest_ms = 0;  // the largest age among the partitions counted
 };
 nlohmann::json freshness_json(const NationalStock& n);
 

@@ -17,7 +17,6 @@ constexpr std::string_view kOwner = "owner|";
 constexpr std::string_view kStock = "stock|";
 constexpr std::string_view kLookback = "lookback|";
 
-
 Error bad(std::string what) { return make_error("bad_partials", std::move(what)); }
 
 // A partition number from the key's tail: digits only, 0..1,000,000.
@@ -92,23 +91,23 @@ std::string partials_key_lookback(const PendingLookback& l) {
 
 std::string encode_lookback(const PendingLookback& l) {
   return stored_json({{"partition", l.partition},
-               {"din", l.din},
-               {"donor", l.donor},
-               {"test", l.test},
-               {"facility", l.facility},
-               {"at", l.at},
-               {"collected_at", l.collected_at}});
+                      {"din", l.din},
+                      {"donor", l.donor},
+                      {"test", l.test},
+                      {"facility", l.facility},
+                      {"at", l.at},
+                      {"collected_at", l.collected_at}});
 }
 
 std::string encode_owner(const OwnerRecord& r) {
   return stored_json({{"partition", r.partition},
-               {"instance", r.instance},
-               {"url", r.url},
-               {"restoring", r.restoring},
-               {"next_offset", r.next_offset},
-               {"target_offset", r.target_offset},
-               {"clock", r.clock},
-               {"published_at", r.published_at}});
+                      {"instance", r.instance},
+                      {"url", r.url},
+                      {"restoring", r.restoring},
+                      {"next_offset", r.next_offset},
+                      {"target_offset", r.target_offset},
+                      {"clock", r.clock},
+                      {"published_at", r.published_at}});
 }
 
 namespace {
@@ -156,21 +155,22 @@ std::string encode_stock(const StockRecord& r) {
   json usage = json::object();
   for (const auto& [k, n] : r.usage) usage[encode_usage_key(k)] = n;
   return stored_json({{"partition", r.partition},
-               {"instance", r.instance},
-               {"next_offset", r.next_offset},
-               {"published_at", r.published_at},
-               {"clock", r.clock},
-               {"cells", std::move(cells)},
-               {"demand", std::move(demand)},
-               {"index", std::move(index)},
-               {"lots", std::move(lots)},
-               {"usage", std::move(usage)}});
+                      {"instance", r.instance},
+                      {"next_offset", r.next_offset},
+                      {"published_at", r.published_at},
+                      {"clock", r.clock},
+                      {"cells", std::move(cells)},
+                      {"demand", std::move(demand)},
+                      {"index", std::move(index)},
+                      {"lots", std::move(lots)},
+                      {"usage", std::move(usage)}});
 }
 
 std::string encode_alerts(const AlertsRecord& r, const ReferenceData& ref) {
   json open = json::array();
   for (const auto& [k, a] : r.open) open.push_back(alert_json(a, ref));
-  return stored_json({{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
+  return stored_json(
+      {{"instance", r.instance}, {"seq", r.seq}, {"clock", r.clock}, {"open", open}});
 }
 
 namespace {
@@ -183,8 +183,9 @@ Result<PartialsMessage> decode_lookback(std::string_view key, std::string_view v
       !get(j, "test", l.test) || !get(j, "facility", l.facility) || !get(j, "at", l.at) ||
       !get(j, "collected_at", l.collected_at) || l.donor.empty() ||
       key != partials_key_lookback(l)) {
-    return bad("a lookback record needs partition, din, donor, test, facility, at and "
-               "collected_at, and the key lookback|<din>|<test>");
+    return bad(
+        "a lookback record needs partition, din, donor, test, facility, at and "
+        "collected_at, and the key lookback|<din>|<test>");
   }
   PartialsMessage out;
   out.lookback = std::move(l);
@@ -215,8 +216,9 @@ Result<PartialsMessage> decode_owner(const json& j, std::int32_t partition) {
       !get(j, "restoring", r.restoring) || !get(j, "next_offset", r.next_offset) ||
       !get(j, "target_offset", r.target_offset) || !get(j, "clock", r.clock) ||
       !get(j, "published_at", r.published_at)) {
-    return bad("an owner record needs instance, url, restoring, next_offset, target_offset, "
-               "clock and published_at");
+    return bad(
+        "an owner record needs instance, url, restoring, next_offset, target_offset, "
+        "clock and published_at");
   }
   PartialsMessage out;
   out.owner = std::move(r);
@@ -238,8 +240,8 @@ Status decode_demand_and_index(const json& j, StockRecord& r) {
           !e[2].is_string() || e[0].get<std::string>().size() != 1) {
         return bad("an index entry is [kind, key, value]");
       }
-      r.index.push_back(IndexEntry{e[0].get<std::string>()[0], e[1].get<std::string>(),
-                                   e[2].get<std::string>()});
+      r.index.push_back(
+          IndexEntry{e[0].get<std::string>()[0], e[1].get<std::string>(), e[2].get<std::string>()});
     }
   }
   return {};

@@ -25,13 +25,13 @@ namespace hemoledger {
 
 struct OwnerRecord {
   std::int32_t partition = 0;
-  std::string instance;     // --instance of the owner
-  std::string url;          // its API, e.g. http://10.0.0.5:8080 (may be empty)
-  bool restoring = false;   // replaying the partition's history from Kafka
-  std::int64_t next_offset = 0;     // how far the owner has committed
-  std::int64_t target_offset = 0;   // while restoring: the end it replays to
-  TimeMs clock = 0;          // the events' clock of the owner's last batch
-  TimeMs published_at = 0;   // the owner's wall clock (for the age only)
+  std::string instance;            // --instance of the owner
+  std::string url;                 // its API, e.g. http://10.0.0.5:8080 (may be empty)
+  bool restoring = false;          // replaying the partition's history from Kafka
+  std::int64_t next_offset = 0;    // how far the owner has committed
+  std::int64_t target_offset = 0;  // while restoring: the end it replays to
+  TimeMs clock = 0;                // the events' clock of the owner's last batch
+  TimeMs published_at = 0;         // the owner's wall clock (for the age only)
 };
 
 // A partition's share of the national picture: its stock counts and what the
@@ -42,10 +42,10 @@ struct StockRecord {
   std::int64_t next_offset = 0;  // the counts are exact for offsets below this
   TimeMs published_at = 0;
   StockTable stock;
-  TimeMs clock = 0;                           // the events' clock of the owner
-  std::map<DemandKey, std::int64_t> demand;   // days the alert window needs
-  std::vector<IndexEntry> index;              // 'a' (available units) and 'k' (open recalls)
-  std::map<std::string, ReagentLot> lots;     // lots with stock, by reagent_lot_key()
+  TimeMs clock = 0;                               // the events' clock of the owner
+  std::map<DemandKey, std::int64_t> demand;       // days the alert window needs
+  std::vector<IndexEntry> index;                  // 'a' (available units) and 'k' (open recalls)
+  std::map<std::string, ReagentLot> lots;         // lots with stock, by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // days the alert window needs
 };
 

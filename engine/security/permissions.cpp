@@ -23,8 +23,8 @@ bool coordinator_may(EventType t) {
 
 Error wrong_role(const Principal& p, const Event& e) {
   return make_error(kWrongRole, "Token " + p.name + " (role " + std::string(to_string(p.role)) +
-                                      ") may not write " + std::string(to_string(e.type)) +
-                                      " events.");
+                                    ") may not write " + std::string(to_string(e.type)) +
+                                    " events.");
 }
 
 }  // namespace
@@ -70,7 +70,7 @@ Status may_write(const Principal& p, const Event& e) {
 Status may_send_lab_messages(const Principal& p) {
   if (p.role == Role::lab || p.role == Role::admin) return {};
   return make_error(kWrongRole, "Token " + p.name + " (role " + std::string(to_string(p.role)) +
-                                      ") may not send lab messages; that takes a lab token.");
+                                    ") may not send lab messages; that takes a lab token.");
 }
 
 Result<std::string> lab_link_facility(const Principal& p, const std::string& bound_lab) {
@@ -78,7 +78,7 @@ Result<std::string> lab_link_facility(const Principal& p, const std::string& bou
   if (p.role == Role::admin) return bound_lab;
   if (!bound_lab.empty() && p.facility != bound_lab) {
     return make_error(kWrongLab, "This link speaks for " + bound_lab + " only, but " + p.name +
-                                       " is " + p.facility + "'s.");
+                                     " is " + p.facility + "'s.");
   }
   return p.facility;
 }

@@ -15,8 +15,7 @@ json refusal_json(const Refusal& r) {
           {"status", r.status},         {"code", r.code},     {"reason", r.reason}};
 }
 
-RefusalLog::RefusalLog(Store& store, Clock clock)
-    : store_(store), clock_(std::move(clock)) {}
+RefusalLog::RefusalLog(Store& store, Clock clock) : store_(store), clock_(std::move(clock)) {}
 
 Status RefusalLog::record(Refusal r) {
   if (r.at == 0) r.at = clock_.now();

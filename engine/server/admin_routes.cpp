@@ -104,19 +104,18 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
   const auto st = ctx.engine->status();
   json parts = json::object();
   for (const auto& [p, off] : st.next_offsets) {
-    parts[std::to_string(p)] = {{"next_offset", off},
-                                {"lag", st.lag.count(p) ? st.lag.at(p) : 0}};
+    parts[std::to_string(p)] = {{"next_offset", off}, {"lag", st.lag.count(p) ? st.lag.at(p) : 0}};
   }
-  json body = {{"status", st.healthy ? "ok" : "degraded"},
-               {"kafka",
-                {{"bootstrap_servers", ctx.bootstrap},
-                 {"embedded", ctx.embedded},
-                 {"events_topic", ctx.events_topic},
-                 {"problem", st.kafka_problem.empty() ? json(nullptr) : json(st.kafka_problem)}}},
-               {"storage",
-                {{"problem",
-                  st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
-               {"partitions", parts}};
+  json body = {
+      {"status", st.healthy ? "ok" : "degraded"},
+      {"kafka",
+       {{"bootstrap_servers", ctx.bootstrap},
+        {"embedded", ctx.embedded},
+        {"events_topic", ctx.events_topic},
+        {"problem", st.kafka_problem.empty() ? json(nullptr) : json(st.kafka_problem)}}},
+      {"storage",
+       {{"problem", st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
+      {"partitions", parts}};
   body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
   if (ctx.engine->scale_out()) {
     json restoring = json::object();
@@ -138,8 +137,11 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
 void get_facilities(const ApiContext& ctx, httplib::Response& res) {
   json list = json::array();
   for (const auto& f : ctx.engine->reference().facilities()) {
-    list.push_back({{"code", f.code}, {"name_en", f.name_en}, {"name_ar", f.name_ar},
-                    {"governorate", f.governorate}, {"kind", std::string(to_string(f.kind))}});
+    list.push_back({{"code", f.code},
+                    {"name_en", f.name_en},
+                    {"name_ar", f.name_ar},
+                    {"governorate", f.governorate},
+                    {"kind", std::string(to_string(f.kind))}});
   }
   send_json(res, 200, list);
 }
@@ -148,9 +150,9 @@ void get_refusals(const ApiContext& ctx, const httplib::Request& req, httplib::R
   if (const auto who = request_principal(ctx, req); who && who->role != Role::admin) {
     return send_forbidden(ctx, req, res, *who,
                           make_error(kWrongRole, "Token " + who->name + " (role " +
-                                                       std::string(to_string(who->role)) +
-                                                       ") may not read the refusals; that "
-                                                       "takes an admin token."));
+                                                     std::string(to_string(who->role)) +
+                                                     ") may not read the refusals; that "
+                                                     "takes an admin token."));
   }
   auto j = refusals_json(ctx.engine->store());
   if (!j) return send_error(res, 500, j.error());
@@ -173,16 +175,17 @@ void get_verdict(const ApiContext& ctx, const httplib::Request& req, httplib::Re
   auto v = ctx.engine->verdict(partition, offset);
   if (!v) return send_error(res, 500, v.error());
   if (!v->has_value()) {
-    return send_error(res, 404, make_error("not_yet", "This instance has not committed that "
-                                                      "message (yet)."));
+    return send_error(res, 404,
+                      make_error("not_yet",
+                                 "This instance has not committed that "
+                                 "message (yet)."));
   }
   send_json(res, 200, verdict_json(**v));
 }
 
 // Scale-out: a donation as stored here (its binary form, for a peer's lab
 // gateway; engine/queries/peers.h). Same instances, same format.
-void get_peer_donation(const ApiContext& ctx, const httplib::Request& req,
-                       httplib::Response& res) {
+void get_peer_donation(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto d = find_donation(ctx.engine->store(), std::string(req.matches[1]));
   if (!d) return send_error(res, 500, d.error());
   if (!d->has_value()) {
@@ -194,15 +197,13 @@ void get_peer_donation(const ApiContext& ctx, const httplib::Request& req,
 }  // namespace
 
 void add_admin_routes(httplib::Server& svr, const ApiContext& ctx) {
-  svr.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
-    get_health(ctx, res);
-  });
+  svr.Get("/health",
+          [&ctx](const httplib::Request&, httplib::Response& res) { get_health(ctx, res); });
   svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(*ctx.engine), "text/plain; version=0.0.4");
   });
-  svr.Get("/api/facilities", [&ctx](const httplib::Request&, httplib::Response& res) {
-    get_facilities(ctx, res);
-  });
+  svr.Get("/api/facilities",
+          [&ctx](const httplib::Request&, httplib::Response& res) { get_facilities(ctx, res); });
   svr.Get("/api/audit/refusals", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_refusals(ctx, req, res);
   });

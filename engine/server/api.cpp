@@ -87,9 +87,8 @@ Result<int> bind(httplib::Server& svr, const std::string& host, int port) {
     return port;
   }
   if (!svr.bind_to_port(host.c_str(), port)) {
-    return make_error("listen_failed",
-                      "Cannot listen on " + host + ":" + std::to_string(port) +
-                          " (in use, or not an address of this machine).");
+    return make_error("listen_failed", "Cannot listen on " + host + ":" + std::to_string(port) +
+                                           " (in use, or not an address of this machine).");
   }
   return port;
 }

@@ -53,7 +53,7 @@ struct ApiContext {
   std::string bootstrap;  // Kafka bootstrap servers, as reported by /health
   bool embedded = false;
   std::string events_topic;
-  TimeMs apply_timeout_ms = 15000;  // how long POST /api/events waits for the engine
+  TimeMs apply_timeout_ms = 15000;          // how long POST /api/events waits for the engine
   const WebhookSender* webhooks = nullptr;  // reported by /health, if any
   LabGateway* lab = nullptr;  // for the lab endpoints (lab_routes.cpp); null: they answer 503
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)

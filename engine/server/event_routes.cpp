@@ -57,15 +57,15 @@ std::optional<Event> posted_event(const httplib::Request& req, httplib::Response
   }
   auto e = decode_json(body);
   if (!e) {
-    send_json(res, 400, {{"outcome", "invalid"},
-                         {"code", e.error().code},
-                         {"message", e.error().message}});
+    send_json(res, 400,
+              {{"outcome", "invalid"}, {"code", e.error().code}, {"message", e.error().message}});
     return std::nullopt;
   }
   if (e->type == EventType::clock_ticked) {
-    send_json(res, 422, {{"outcome", "rejected"},
-                         {"code", "not_allowed"},
-                         {"message", "Only the engine records the passing of time."}});
+    send_json(res, 422,
+              {{"outcome", "rejected"},
+               {"code", "not_allowed"},
+               {"message", "Only the engine records the passing of time."}});
     return std::nullopt;
   }
   return std::move(*e);
@@ -81,10 +81,11 @@ bool authorize(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
     spdlog::warn("api: event {} ({} at {}) refused for token {}: {}", e.id, to_string(e.type),
                  e.facility, who->name, allowed.error().message);
     record_refusal(ctx, req, who->name, 403, allowed.error());
-    send_json(res, 403, {{"outcome", "forbidden"},
-                         {"id", e.id},
-                         {"code", allowed.error().code},
-                         {"message", allowed.error().message}});
+    send_json(res, 403,
+              {{"outcome", "forbidden"},
+               {"id", e.id},
+               {"code", allowed.error().code},
+               {"message", allowed.error().message}});
     return false;
   }
   e.actor = who->name;
@@ -109,10 +110,11 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
     if (!r) checked = r.error();
   }
   if (!checked) {
-    return send_json(res, 422, {{"outcome", "would_be_rejected"},
-                                {"id", e.id},
-                                {"code", checked.error().code},
-                                {"message", checked.error().message}});
+    return send_json(res, 422,
+                     {{"outcome", "would_be_rejected"},
+                      {"id", e.id},
+                      {"code", checked.error().code},
+                      {"message", checked.error().message}});
   }
   send_json(res, 200, {{"outcome", "would_be_applied"}, {"id", e.id}});
 }
@@ -127,8 +129,9 @@ void answer_verdict(const ApiContext& ctx, const std::string& id, std::int32_t p
   }
   const Verdict& verdict = **v;
   if (verdict.status == VerdictStatus::applied) {
-    return send_json(res, 200, {{"outcome", "applied"}, {"id", id}, {"partition", partition},
-                                {"offset", offset}});
+    return send_json(
+        res, 200,
+        {{"outcome", "applied"}, {"id", id}, {"partition", partition}, {"offset", offset}});
   }
   const bool dup = verdict.status == VerdictStatus::duplicate;
   send_json(res, dup ? 409 : 422,
@@ -146,20 +149,23 @@ void record_and_answer(const ApiContext& ctx, const Event& e, httplib::Response&
   const std::string canonical = encode_json(e);
   auto delivered = ctx.producer->produce_sync(ctx.events_topic, event_key(e), canonical, 10000);
   if (!delivered) {
-    return send_json(res, 503, {{"outcome", "not_recorded"},
-                                {"id", e.id},
-                                {"code", delivered.error().code},
-                                {"message", "Kafka could not be reached: " +
-                                                delivered.error().message}});
+    return send_json(res, 503,
+                     {{"outcome", "not_recorded"},
+                      {"id", e.id},
+                      {"code", delivered.error().code},
+                      {"message", "Kafka could not be reached: " + delivered.error().message}});
   }
   const auto [partition, offset] = *delivered;
   if (!ctx.engine->wait_processed(partition, offset, ctx.apply_timeout_ms)) {
-    return send_json(res, 504, {{"outcome", "pending"},
-                                {"id", e.id},
-                                {"partition", partition},
-                                {"offset", offset},
-                                {"message", "Kafka has the event but the engine has not applied "
-                                            "it yet; ask GET /api/events/" + e.id + " later."}});
+    return send_json(res, 504,
+                     {{"outcome", "pending"},
+                      {"id", e.id},
+                      {"partition", partition},
+                      {"offset", offset},
+                      {"message",
+                       "Kafka has the event but the engine has not applied "
+                       "it yet; ask GET /api/events/" +
+                           e.id + " later."}});
   }
   answer_verdict(ctx, e.id, partition, offset, res);
 }

@@ -71,7 +71,7 @@ void record_lab_refusal(const ApiContext& ctx, const httplib::Request& req, cons
   spdlog::warn("api: lab message refused for token {}: another lab's results", sender.actor);
   record_refusal(ctx, req, sender.actor, 403,
                  make_error(kWrongLab, "The message has results of another lab than " +
-                                             sender.facility + "; nothing was recorded."));
+                                           sender.facility + "; nothing was recorded."));
 }
 
 void post_fhir(const ApiContext& ctx, const std::string& type, const httplib::Request& req,
@@ -148,10 +148,9 @@ void add_lab_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Post("/api/fhir/Bundle", [&ctx](const httplib::Request& req, httplib::Response& res) {
     post_fhir(ctx, "Bundle", req, res);
   });
-  svr.Get(R"(/api/fhir/BiologicallyDerivedProduct/([^/]+)/([^/]+))",
-          [&ctx](const httplib::Request& req, httplib::Response& res) {
-            get_product(ctx, req, res);
-          });
+  svr.Get(
+      R"(/api/fhir/BiologicallyDerivedProduct/([^/]+)/([^/]+))",
+      [&ctx](const httplib::Request& req, httplib::Response& res) { get_product(ctx, req, res); });
   svr.Get("/api/fhir/InventoryReport", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_inventory_report(ctx, req, res);
   });

@@ -17,10 +17,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/queries/queries.h"
 #include "engine/scaleout/partials.h"

@@ -12,10 +12,9 @@
 // thread-safe parts of ApiContext.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/security/permissions.h"
 #include "events/result.h"

@@ -22,38 +22,41 @@ std::string query_of(const httplib::Request& req) {
   return query;
 }
 
-bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
-                        const httplib::Request& req, httplib::Response& res) {
+bool answered_elsewhere(const ApiContext& ctx, const std::string& key, const httplib::Request& req,
+                        httplib::Response& res) {
   const Engine& engine = *ctx.engine;
   if (!engine.scale_out() || engine.partition_count() <= 0) return false;
   const std::int32_t p = partition_for_key(key, engine.partition_count());
   if (engine.serves(p)) return false;
   if (engine.restoring(p)) {
     res.set_header("Retry-After", "2");
-    send_json(res, 503, {{"code", "restoring"},
-                         {"partition", p},
-                         {"instance", engine.instance()},
-                         {"message", "This instance is still restoring partition " +
-                                         std::to_string(p) + " from Kafka; ask again shortly."}});
+    send_json(res, 503,
+              {{"code", "restoring"},
+               {"partition", p},
+               {"instance", engine.instance()},
+               {"message", "This instance is still restoring partition " + std::to_string(p) +
+                               " from Kafka; ask again shortly."}});
     return true;
   }
   const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
   if (!owner || owner->instance == engine.instance() || owner->url.empty() || owner->restoring) {
     res.set_header("Retry-After", "2");
-    send_json(res, 503, {{"code", "no_owner"},
-                         {"partition", p},
-                         {"message", "Partition " + std::to_string(p) +
-                                         " is moving between instances; ask again shortly."}});
+    send_json(res, 503,
+              {{"code", "no_owner"},
+               {"partition", p},
+               {"message", "Partition " + std::to_string(p) +
+                               " is moving between instances; ask again shortly."}});
     return true;
   }
   const std::string target = owner->url + req.path + query_of(req);
   res.set_header("Location", target);
-  send_json(res, 307, {{"code", "elsewhere"},
-                       {"partition", p},
-                       {"owner", owner->instance},
-                       {"url", target},
-                       {"message", "Partition " + std::to_string(p) + " is served by instance " +
-                                       owner->instance + "."}});
+  send_json(res, 307,
+            {{"code", "elsewhere"},
+             {"partition", p},
+             {"owner", owner->instance},
+             {"url", target},
+             {"message", "Partition " + std::to_string(p) + " is served by instance " +
+                             owner->instance + "."}});
   return true;
 }
 
@@ -63,9 +66,11 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
   if (!leader || leader->url.empty() || leader->instance == ctx.engine->instance() ||
       leader->restoring) {
     res.set_header("Retry-After", "2");
-    return send_json(res, 503, {{"code", "no_alert_leader"},
-                                {"message", "The instance that keeps the national alerts is "
-                                            "changing; ask again shortly."}});
+    return send_json(res, 503,
+                     {{"code", "no_alert_leader"},
+                      {"message",
+                       "The instance that keeps the national alerts is "
+                       "changing; ask again shortly."}});
   }
   httplib::Client c(leader->url);
   c.set_connection_timeout(2);
@@ -76,9 +81,10 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
   }
   auto r = c.Get((req.path + query_of(req)).c_str(), headers);
   if (!r) {
-    return send_json(res, 502, {{"code", "leader_unreachable"},
-                                {"message", "The alert leader " + leader->instance + " (" +
-                                                leader->url + ") did not answer."}});
+    return send_json(res, 502,
+                     {{"code", "leader_unreachable"},
+                      {"message", "The alert leader " + leader->instance + " (" + leader->url +
+                                      ") did not answer."}});
   }
   res.status = r->status;
   res.set_header("X-Hemoledger-Answered-By", leader->instance);

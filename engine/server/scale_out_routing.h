@@ -29,8 +29,8 @@ std::string query_of(const httplib::Request& req);
 // address (the same path and query there), or 503 (with Retry-After) while
 // the partition is restoring here or has no serving owner. False: this
 // instance answers.
-bool answered_elsewhere(const ApiContext& ctx, const std::string& key,
-                        const httplib::Request& req, httplib::Response& res);
+bool answered_elsewhere(const ApiContext& ctx, const std::string& key, const httplib::Request& req,
+                        httplib::Response& res);
 
 // Asks the alert leader the same GET (with the caller's credentials) and
 // relays its answer: 503 no_alert_leader while there is none, 502

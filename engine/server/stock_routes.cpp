@@ -30,10 +30,11 @@ namespace {
 void stock_at_instant(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
                       const StockFilter& filter) {
   if (ctx.engine->scale_out()) {
-    return send_error(res, 400, make_error("not_in_scale_out",
-                                           "Stock at a past instant replays the whole journal, "
-                                           "which no instance of a group holds; ask a "
-                                           "single-instance rebuild (docs/scale-out.md)."));
+    return send_error(res, 400,
+                      make_error("not_in_scale_out",
+                                 "Stock at a past instant replays the whole journal, "
+                                 "which no instance of a group holds; ask a "
+                                 "single-instance rebuild (docs/scale-out.md)."));
   }
   auto at = parse_rfc3339(req.get_param_value("at"));
   if (!at) return send_error(res, 400, at.error());
@@ -119,15 +120,13 @@ void add_stock_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Get("/api/stock", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_stock(ctx, req, res);
   });
-  svr.Get("/api/pick", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    get_pick(ctx, req, res);
-  });
+  svr.Get("/api/pick",
+          [&ctx](const httplib::Request& req, httplib::Response& res) { get_pick(ctx, req, res); });
   svr.Get("/api/supply", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_supply(ctx, req, res);
   });
-  svr.Get("/api/expiring", [&ctx](const httplib::Request&, httplib::Response& res) {
-    get_expiring(ctx, res);
-  });
+  svr.Get("/api/expiring",
+          [&ctx](const httplib::Request&, httplib::Response& res) { get_expiring(ctx, res); });
   svr.Get("/api/reagents", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_reagents(ctx, req, res);
   });

@@ -30,8 +30,9 @@ void get_unit(const ApiContext& ctx, const httplib::Request& req, httplib::Respo
   }
   nlohmann::json j = donation_json(**d, product, ctx.engine->reference());
   if (j.is_null()) {
-    return send_error(res, 404, make_error("not_found", "Donation " + din +
-                                                            " has no component " + product + "."));
+    return send_error(
+        res, 404,
+        make_error("not_found", "Donation " + din + " has no component " + product + "."));
   }
   send_json(res, 200, j);
 }

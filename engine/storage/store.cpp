@@ -56,7 +56,9 @@ std::vector<std::int32_t> Store::partitions() const {
   while (it->Valid()) {
     const auto k = it->key().ToStringView();
     int p = 0;
-    if (k.size() < 7 || k[0] != 'p' || std::sscanf(std::string(k.substr(1, 5)).c_str(), "%d", &p) != 1) break;
+    if (k.size() < 7 || k[0] != 'p' ||
+        std::sscanf(std::string(k.substr(1, 5)).c_str(), "%d", &p) != 1)
+      break;
     out.push_back(p);
     it->Seek(part_prefix(p + 1));
   }
@@ -128,7 +130,8 @@ Result<std::map<DemandKey, std::int64_t>> Store::demand_window(
   char start[32];
   std::snprintf(start, sizeof start, "%08lld",
                 static_cast<long long>(std::max<std::int64_t>(0, from_day)));
-  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  std::vector<std::int32_t> parts =
+      partition ? std::vector<std::int32_t>{*partition} : partitions();
   for (auto p : parts) {
     const std::string prefix = key(p, 'n');
     auto s = scan(prefix, prefix + start, [&](std::string_view k, std::string_view v) {
@@ -182,14 +185,17 @@ Result<std::optional<std::string>> Store::rejection(std::int32_t p, std::int64_t
 Status Store::scan_journal(std::int32_t p, std::int64_t from, const Visitor& visit) const {
   const std::string prefix = key(p, 'j');
   std::optional<Error> failure;
-  auto s = scan(prefix, prefix + offset_text(from), [&](std::string_view k, std::string_view v) {
-    std::int64_t off = 0;
-    if (!parse_offset_key(k, off)) {
-      failure = corrupt("A journal key of partition " + std::to_string(p) + " is damaged.");
-      return false;
-    }
-    return visit(off, v);
-  }, /*fill_cache=*/false);  // a journal scan is a replay: read once, not worth caching
+  auto s = scan(
+      prefix, prefix + offset_text(from),
+      [&](std::string_view k, std::string_view v) {
+        std::int64_t off = 0;
+        if (!parse_offset_key(k, off)) {
+          failure = corrupt("A journal key of partition " + std::to_string(p) + " is damaged.");
+          return false;
+        }
+        return visit(off, v);
+      },
+      /*fill_cache=*/false);  // a journal scan is a replay: read once, not worth caching
   if (!s) return s;
   if (failure) return *failure;
   return {};
@@ -204,8 +210,7 @@ Status Store::scan_rejections(std::int32_t p, std::int64_t from, const Visitor& 
 }
 
 Status Store::scan_donations(
-    std::int32_t p,
-    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+    std::int32_t p, const std::function<bool(std::string_view, std::string_view)>& visit) const {
   return scan(key(p, 'd'), {}, visit, /*fill_cache=*/false);
 }
 

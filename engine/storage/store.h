@@ -212,8 +212,8 @@ class Store {
                                        const Visitor& visit) const;
   // Visits every stored donation of a partition in DIN order.
   [[nodiscard]] Status scan_donations(
-      std::int32_t partition, const std::function<bool(std::string_view din, std::string_view)>&
-                                  visit) const;
+      std::int32_t partition,
+      const std::function<bool(std::string_view din, std::string_view)>& visit) const;
 
   // Available units at a facility across all partitions, soonest expiry first.
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
@@ -227,7 +227,8 @@ class Store {
   // Units that expire at or before `now`, soonest first, at most `limit`.
   [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
   // Every entry of index `kind` across partitions.
-  [[nodiscard]] Status scan_index(char kind, const std::function<void(const IndexEntry&)>& visit) const;
+  [[nodiscard]] Status scan_index(char kind,
+                                  const std::function<void(const IndexEntry&)>& visit) const;
   // The donor's donations in every partition, with the partition of each.
   [[nodiscard]] Result<std::vector<std::pair<std::int32_t, DonorDonation>>> donations_of(
       std::string_view donor) const;
@@ -235,7 +236,8 @@ class Store {
   [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot(std::int32_t partition,
                                                               std::string_view lot_key) const;
   // A lot in whichever partition holds it.
-  [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot_anywhere(std::string_view lot_key) const;
+  [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot_anywhere(
+      std::string_view lot_key) const;
   // Every stored lot, of one partition or all.
   [[nodiscard]] Result<std::vector<ReagentLot>> reagent_lots(
       std::optional<std::int32_t> partition = std::nullopt) const;
@@ -254,9 +256,9 @@ class Store {
   // Alerts.
   [[nodiscard]] Result<AlertState> alert_state() const;
   [[nodiscard]] Result<std::map<std::string, std::string>> open_alerts() const;  // key -> JSON
-  [[nodiscard]] Status scan_alert_changes(std::uint64_t from_seq,
-                                          const std::function<bool(std::uint64_t, std::string_view)>&
-                                              visit) const;
+  [[nodiscard]] Status scan_alert_changes(
+      std::uint64_t from_seq,
+      const std::function<bool(std::uint64_t, std::string_view)>& visit) const;
   [[nodiscard]] Status scan_batch_ends(
       const std::function<bool(std::uint64_t, const std::map<std::int32_t, std::int64_t>&)>& visit)
       const;

@@ -1,6 +1,4 @@
 // Store::Batch, the puts and deletes that one commit() writes atomically.
-#include "engine/storage/store.h"
-
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -8,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "engine/storage/store.h"
 #include "engine/storage/store_keys.h"
 
 namespace hemoledger {
@@ -69,21 +68,27 @@ void Store::Batch::put_reagent_usage(std::int32_t p, const ReagentUsageKey& k, s
   }
 }
 void Store::Batch::put_lookback(const PendingLookback& l) {
-  nlohmann::json j = {{"donor", l.donor}, {"test", l.test}, {"facility", l.facility},
-                      {"at", l.at}, {"collected_at", l.collected_at}};
+  nlohmann::json j = {{"donor", l.donor},
+                      {"test", l.test},
+                      {"facility", l.facility},
+                      {"at", l.at},
+                      {"collected_at", l.collected_at}};
   batch_->Put(key(l.partition, 'l', l.din), j.dump());
 }
 void Store::Batch::delete_lookback(std::int32_t p, std::string_view din) {
   batch_->Delete(key(p, 'l', din));
 }
 void Store::Batch::put_alert_state(const AlertState& st) {
-  batch_->Put(global_key('s'), encode_i64(static_cast<std::int64_t>(st.seq)) + encode_i64(st.clock) +
+  batch_->Put(global_key('s'), encode_i64(static_cast<std::int64_t>(st.seq)) +
+                                   encode_i64(st.clock) +
                                    encode_i64(static_cast<std::int64_t>(st.batch)));
 }
 void Store::Batch::put_open_alert(std::string_view k, std::string_view json) {
   batch_->Put(global_key('a', k, true), json);
 }
-void Store::Batch::delete_open_alert(std::string_view k) { batch_->Delete(global_key('a', k, true)); }
+void Store::Batch::delete_open_alert(std::string_view k) {
+  batch_->Delete(global_key('a', k, true));
+}
 void Store::Batch::put_alert_change(std::uint64_t seq, std::string_view json) {
   batch_->Put(global_key('h', offset_text(static_cast<std::int64_t>(seq))), json);
 }

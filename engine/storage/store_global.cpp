@@ -34,7 +34,8 @@ Result<std::map<std::string, std::string>> Store::open_alerts() const {
 }
 
 Status Store::scan_alert_changes(
-    std::uint64_t from_seq, const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+    std::uint64_t from_seq,
+    const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
   const std::string prefix = global_key('h', {}, true);
   return scan(prefix, prefix + offset_text(static_cast<std::int64_t>(from_seq)),
               [&](std::string_view k, std::string_view v) {

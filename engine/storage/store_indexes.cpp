@@ -1,11 +1,10 @@
 // The Store's reads of the secondary indexes (projections/indexes.h) and of the
 // reagent lots and their usage.
-#include "engine/storage/store.h"
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "engine/storage/store.h"
 #include "engine/storage/store_keys.h"
 
 namespace hemoledger {
@@ -29,9 +28,10 @@ Status Store::scan_index_in(
     const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
   bool more = true;
   for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
-    auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
-      return more = visit(kind, k, v);
-    }, /*fill_cache=*/false);
+    auto s = scan(
+        key(p, kind), {},
+        [&](std::string_view k, std::string_view v) { return more = visit(kind, k, v); },
+        /*fill_cache=*/false);
     if (!s) return s;
     if (!more) break;
   }
@@ -161,7 +161,8 @@ Result<std::optional<ReagentLot>> Store::reagent_lot_anywhere(std::string_view l
 Result<std::vector<ReagentLot>> Store::reagent_lots(std::optional<std::int32_t> partition) const {
   std::vector<ReagentLot> out;
   std::optional<Error> failure;
-  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  std::vector<std::int32_t> parts =
+      partition ? std::vector<std::int32_t>{*partition} : partitions();
   for (auto p : parts) {
     auto s = scan(key(p, 'g'), {}, [&](std::string_view, std::string_view v) {
       auto l = decode_reagent_lot(v);
@@ -190,8 +191,10 @@ Result<std::map<ReagentUsageKey, std::int64_t>> Store::reagent_usage_window(
     std::int64_t from_day, std::int64_t to_day, std::optional<std::int32_t> partition) const {
   std::map<ReagentUsageKey, std::int64_t> out;
   std::optional<Error> failure;
-  const std::string start = encode_usage_key({std::max<std::int64_t>(0, from_day), "", ""}).substr(0, 8);
-  std::vector<std::int32_t> parts = partition ? std::vector<std::int32_t>{*partition} : partitions();
+  const std::string start =
+      encode_usage_key({std::max<std::int64_t>(0, from_day), "", ""}).substr(0, 8);
+  std::vector<std::int32_t> parts =
+      partition ? std::vector<std::int32_t>{*partition} : partitions();
   for (auto p : parts) {
     const std::string prefix = key(p, 'u');
     auto s = scan(prefix, prefix + start, [&](std::string_view k, std::string_view v) {

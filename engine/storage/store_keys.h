@@ -49,14 +49,16 @@ inline std::string key(std::int32_t partition, char kind, std::string_view rest 
 
 inline std::string encode_i64(std::int64_t v) {
   std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    s[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff);
   return s;
 }
 
 inline bool decode_i64(std::string_view s, std::int64_t& v) {
   if (s.size() != 8) return false;
   std::uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    u |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
   v = static_cast<std::int64_t>(u);
   return true;
 }

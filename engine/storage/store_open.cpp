@@ -1,7 +1,5 @@
 // Opening the Store: RocksDB's options, the storage-fault testing hook, and
 // what the engine asks of the database as a whole (writability, memory, size).
-#include "engine/storage/store.h"
-
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -11,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "engine/storage/store.h"
 #include "engine/storage/store_keys.h"
 
 namespace hemoledger {
@@ -33,14 +32,21 @@ class FaultyFile : public rocksdb::WritableFileWrapper {
   rocksdb::Status Append(const rocksdb::Slice& d, const rocksdb::DataVerificationInfo& v) override {
     return full() ? no_space() : rocksdb::WritableFileWrapper::Append(d, v);
   }
-  rocksdb::Status Flush() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Flush(); }
-  rocksdb::Status Sync() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Sync(); }
-  rocksdb::Status Fsync() override { return full() ? no_space() : rocksdb::WritableFileWrapper::Fsync(); }
+  rocksdb::Status Flush() override {
+    return full() ? no_space() : rocksdb::WritableFileWrapper::Flush();
+  }
+  rocksdb::Status Sync() override {
+    return full() ? no_space() : rocksdb::WritableFileWrapper::Sync();
+  }
+  rocksdb::Status Fsync() override {
+    return full() ? no_space() : rocksdb::WritableFileWrapper::Fsync();
+  }
 
  private:
   bool full() const { return std::filesystem::exists(flag_); }
   static rocksdb::Status no_space() {
-    return rocksdb::Status::NoSpace("No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
+    return rocksdb::Status::NoSpace(
+        "No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
   }
   std::unique_ptr<rocksdb::WritableFile> file_;
   std::string flag_;
@@ -48,12 +54,14 @@ class FaultyFile : public rocksdb::WritableFileWrapper {
 
 class FaultyEnv : public rocksdb::EnvWrapper {
  public:
-  explicit FaultyEnv(std::string flag) : rocksdb::EnvWrapper(rocksdb::Env::Default()), flag_(std::move(flag)) {}
+  explicit FaultyEnv(std::string flag)
+      : rocksdb::EnvWrapper(rocksdb::Env::Default()), flag_(std::move(flag)) {}
   const char* Name() const override { return "HemoledgerFaultyEnv"; }
   rocksdb::Status NewWritableFile(const std::string& f, std::unique_ptr<rocksdb::WritableFile>* r,
                                   const rocksdb::EnvOptions& o) override {
     if (std::filesystem::exists(flag_)) {
-      return rocksdb::Status::NoSpace("No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
+      return rocksdb::Status::NoSpace(
+          "No space left on device (injected by HEMOLEDGER_STORAGE_FAULT)");
     }
     std::unique_ptr<rocksdb::WritableFile> file;
     auto s = rocksdb::EnvWrapper::NewWritableFile(f, &file, o);

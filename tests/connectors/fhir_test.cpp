@@ -245,7 +245,8 @@ TEST_CASE("FHIR JSON of the wrong shapes never throws", "[connectors][fhir]") {
 TEST_CASE("a FHIR body over 1 MiB or nested too deeply is refused before it is parsed",
           "[connectors][fhir]") {
   // A valid Bundle padded past the limit with spaces: the size alone refuses it.
-  const std::string big = sample("fhir_bundle_screens.json") + std::string(fhir::kMaxBodyBytes, ' ');
+  const std::string big =
+      sample("fhir_bundle_screens.json") + std::string(fhir::kMaxBodyBytes, ' ');
   const auto large = fhir::map_observations(big, shipped_mapping(), kReceived);
   CHECK(large.error_code == "message_too_large");
   CHECK(large.code == hl7::AckCode::reject);

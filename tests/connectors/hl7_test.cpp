@@ -276,8 +276,7 @@ TEST_CASE(
   CHECK(kept.find("Nile") == std::string::npos);
   CHECK(kept.find("555-0101") == std::string::npos);
   CHECK(kept.find("9999") == std::string::npos);
-  CHECK(kept.find(
-            "PID|1||DNR-77^^^NBS-BB^DN||***||19800101|M|***|2106-3|***||***|***|ar\r") !=
+  CHECK(kept.find("PID|1||DNR-77^^^NBS-BB^DN||***||19800101|M|***|2106-3|***||***|***|ar\r") !=
         std::string::npos);
   // Everything but PID is byte for byte the same, and the copy still parses
   // to the same results.
@@ -288,8 +287,9 @@ TEST_CASE(
   CHECK(m.value("OBX-5") == "NEG");
 }
 
-TEST_CASE("redacting an HL7 message without names, or one that does not parse, changes nothing else",
-          "[connectors][hl7][privacy]") {
+TEST_CASE(
+    "redacting an HL7 message without names, or one that does not parse, changes nothing else",
+    "[connectors][hl7][privacy]") {
   const std::string plain = "MSH|^~\\&|A|B\rPID|1||DNR-1\rOBX|1|ST|X||Y\r";
   CHECK(hl7::redact_identity(plain) == plain);
   // Another field separator, LF line ends and no MSH at all are handled too.

@@ -152,7 +152,8 @@ TEST_CASE("a lab mapping with a typo or an impossible value is refused at load t
   expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-Q"}}})", "not in the reagent catalogue");
   expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-A", "tests_per_result": 0}}})",
                  "tests_per_result");
-  expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-A", "lot": "1"}}})", "unknown key \"lot\"");
+  expect_invalid(R"({"reagents": {"abo": {"reagent": "anti-A", "lot": "1"}}})",
+                 "unknown key \"lot\"");
   expect_invalid(R"({"facility_codes": {"X": "NOWHERE"}})", "not a facility");
   expect_invalid(R"({"tests": {"loinc": {"5196-1": "hbv", "5196-1": "hcv"}}})", "given twice");
   expect_invalid(R"({"hl7": {}, "hl7": {"din_field": "OBR-3"}})", "\"hl7\"");

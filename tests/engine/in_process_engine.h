@@ -6,8 +6,8 @@
 // until the engine has committed it.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,8 +44,8 @@ class InProcessEngine {
   // Produces `e` to the events topic, keyed as the engine expects, and waits
   // (up to a minute) until the engine has committed it.
   Delivery produce(const Event& e) {
-    auto d = kafka_.producer->produce_sync(kafka_.kafka.events_topic, event_key(e),
-                                           encode_json(e), 10000);
+    auto d = kafka_.producer->produce_sync(kafka_.kafka.events_topic, event_key(e), encode_json(e),
+                                           10000);
     REQUIRE(d.ok());
     REQUIRE(engine_->wait_processed(d->partition, d->offset, 60000));
     return *d;

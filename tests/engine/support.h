@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/cli/reference_files.h"
 #include "engine/io/clock.h"
 #include "engine/kafka/kafka.h"
-#include "engine/cli/reference_files.h"
 #include "events/event.h"
 #include "projections/stock.h"
 
@@ -147,10 +147,10 @@ struct TestKafka {
   KafkaConfig kafka;
 
   explicit TestKafka(int brokers = 1, int partitions = 6) {
-    auto m = MockCluster::start(brokers,
-                                {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts",
-                                 "hemoledger.partials"},
-                                partitions);
+    auto m = MockCluster::start(
+        brokers,
+        {"hemoledger.events", "hemoledger.rejected", "hemoledger.alerts", "hemoledger.partials"},
+        partitions);
     if (!m) throw std::runtime_error("mock cluster: " + m.error().message);
     mock = std::move(*m);
     kafka.brokers = mock->bootstrap();

@@ -21,13 +21,13 @@ TEST_CASE("an event dated up to a day ahead, or in the past, passes the time che
   const Event e = unit_issued(kRedCells, kT0);
   CHECK(check_plausible_time(e, kT0).ok());
   CHECK(check_plausible_time(e, kT0 - kMaxFutureSkew).ok());  // a clock a day fast
-  CHECK(check_plausible_time(e, kT0 + 30 * kDay).ok());      // a paper record entered late
+  CHECK(check_plausible_time(e, kT0 + 30 * kDay).ok());       // a paper record entered late
 }
 
-TEST_CASE("a Kafka timestamp outside 1990-2199 is refused as implausible_time",
-          "[events][time]") {
+TEST_CASE("a Kafka timestamp outside 1990-2199 is refused as implausible_time", "[events][time]") {
   const Event e = unit_issued(kRedCells, kT0);
-  for (TimeMs recorded : {TimeMs{0}, TimeMs{-1}, kEarliestPlausibleTime - 1, kLatestPlausibleTime}) {
+  for (TimeMs recorded :
+       {TimeMs{0}, TimeMs{-1}, kEarliestPlausibleTime - 1, kLatestPlausibleTime}) {
     INFO("recorded_at " << recorded);
     const Status s = check_plausible_time(e, recorded);
     REQUIRE_FALSE(s.ok());

@@ -341,9 +341,8 @@ TEST_CASE("a JSON event dated before 1990 or after 2199 is refused as implausibl
 }
 
 TEST_CASE("a donor given by name instead of a pseudonymous id is refused", "[events][json]") {
-  const std::string base =
-      R"({"id":"dn-1","type":"DonationCollected","at":"2026-11-22T08:00:00Z",)"
-      R"("facility":"NBS-BB","din":"G123426000017","donor":"DONOR"})";
+  const std::string base = R"({"id":"dn-1","type":"DonationCollected","at":"2026-11-22T08:00:00Z",)"
+                           R"("facility":"NBS-BB","din":"G123426000017","donor":"DONOR"})";
   auto with = [&](const std::string& donor) {
     std::string s = base;
     s.replace(s.find("DONOR"), 5, donor);
@@ -380,13 +379,13 @@ TEST_CASE("a message with escapes, spaces or Arabic text decodes as its plain fo
   REQUIRE(arabic.ok());
   CHECK(arabic->actor == "سمر");
   // Errors of flat messages are those of the full parser: the first wrong field in key order.
-  auto wrong = decode_json(
-      R"({"id":"x-1","type":"UnitIssued","at":"2026-11-22T08:15:00Z","facility":7,)"
-      R"("din":5,"product":"E0336V00"})");
+  auto wrong =
+      decode_json(R"({"id":"x-1","type":"UnitIssued","at":"2026-11-22T08:15:00Z","facility":7,)"
+                  R"("din":5,"product":"E0336V00"})");
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().message == "The field 'din' must be a string.");
-  auto repeated = decode_json(
-      R"({"id":"x-1","type":"UnitIssued","id":"x-2","at":"2026-11-22T08:15:00Z"})");
+  auto repeated =
+      decode_json(R"({"id":"x-1","type":"UnitIssued","id":"x-2","at":"2026-11-22T08:15:00Z"})");
   REQUIRE_FALSE(repeated.ok());
   CHECK(repeated.error().message == "The field 'id' appears more than once.");
   auto big = decode_json(

@@ -751,10 +751,13 @@ TEST_CASE("a reference JSON file with a number too large for a double is refused
   // Found by fuzz_reference_data: nlohmann throws out_of_range (406) for
   // 1.5E555, not parse_error, and the exception escaped parse_json. Kept byte
   // for byte, then in a file that is otherwise right.
-  const std::string found = "{\"recovesdays\": 93, \"recover_factor\": 1.55555555555E555\"recovesdays\": 93, \"recover_factor\": 1.5555555555555555555593, \"recover_factor\": 1}}\n";
+  const std::string found =
+      "{\"recovesdays\": 93, \"recover_factor\": 1.55555555555E555\"recovesdays\": 93, "
+      "\"recover_factor\": 1.5555555555555555555593, \"recover_factor\": 1}}\n";
   CHECK(json_rejected(found).code == "invalid_json");
-  const Error e = json_rejected(R"({"governorates": [{"code": "NBS", "name_en": "N", )"
-                                R"("name_ar": "N", "population_thousands": 1E999}], "facilities": []})");
+  const Error e =
+      json_rejected(R"({"governorates": [{"code": "NBS", "name_en": "N", )"
+                    R"("name_ar": "N", "population_thousands": 1E999}], "facilities": []})");
   CHECK(e.code == "invalid_json");
   CHECK_THAT(e.message, Catch::Contains("is not valid JSON") && Catch::Contains("1E999"));
 }

@@ -151,10 +151,12 @@ TEST_CASE("units expiring soon raise an alert with a transfer to a short bank ne
   h.consumed(kJeninBank, AboRh::o_pos, 28);
   h.set_available(kJeninBank, AboRh::o_pos, 1);
   h.set_available(kBank, AboRh::o_pos, 2);
-  h.model.on_index(available_entry(kBank, kT0 + 48 * kHour, kDin, kRedCells, Category::red_cells,
-                                   AboRh::o_pos), true);
+  h.model.on_index(
+      available_entry(kBank, kT0 + 48 * kHour, kDin, kRedCells, Category::red_cells, AboRh::o_pos),
+      true);
   h.model.on_index(available_entry(kBank, kT0 + 100 * kHour, kOtherDin, kRedCells,
-                                   Category::red_cells, AboRh::o_pos), true);
+                                   Category::red_cells, AboRh::o_pos),
+                   true);
   auto changes = h.at(kT0);
   const Alert* expiring = nullptr;
   for (const auto& [key, a] : h.model.open()) {
@@ -170,8 +172,9 @@ TEST_CASE("units expiring soon raise an alert with a transfer to a short bank ne
   CHECK(expiring->message.find("suggested transfer to") != std::string::npos);
 
   // Once the unit is transferred (it leaves the available index) the alert clears.
-  h.model.on_index(available_entry(kBank, kT0 + 48 * kHour, kDin, kRedCells, Category::red_cells,
-                                   AboRh::o_pos), false);
+  h.model.on_index(
+      available_entry(kBank, kT0 + 48 * kHour, kDin, kRedCells, Category::red_cells, AboRh::o_pos),
+      false);
   bool cleared = false;
   for (const auto& c : h.at(kT0 + kMinute)) {
     if (c.alert.kind == AlertKind::expiring_soon) cleared = c.action == "cleared";
@@ -183,9 +186,10 @@ TEST_CASE("platelets have their own 24 h horizon for expiring-soon alerts",
           "[projections][alerts]") {
   Harness h;
   h.model.advance_clock(kT0);
-  h.model.on_index(available_entry(kBank, kT0 + 30 * kHour, kDin, kPlatelets, Category::platelets,
-                                   AboRh::a_pos), true);
-  CHECK(h.at(kT0).empty());  // 30 h away: not yet
+  h.model.on_index(
+      available_entry(kBank, kT0 + 30 * kHour, kDin, kPlatelets, Category::platelets, AboRh::a_pos),
+      true);
+  CHECK(h.at(kT0).empty());        // 30 h away: not yet
   auto c = h.at(kT0 + 7 * kHour);  // 23 h away
   REQUIRE(c.size() == 1);
   CHECK(c[0].alert.kind == AlertKind::expiring_soon);
@@ -260,8 +264,7 @@ TEST_CASE("supply settings are read from JSON and refuse unknown keys and bad nu
   CHECK(c->expiring_hours_for(Category::red_cells) == 72);
 
   for (const char* bad : {R"([])", R"({"window": 3})", R"({"window_days": 0})",
-                          R"({"recover_factor": 0.5})",
-                          R"({"thresholds": {"blood": {"red": 1}}})",
+                          R"({"recover_factor": 0.5})", R"({"thresholds": {"blood": {"red": 1}}})",
                           R"({"thresholds": {"red_cells": {"amber": 9}}})",
                           R"({"expiring_hours": {"plasma": -1}})", "{"}) {
     INFO(bad);
@@ -271,8 +274,10 @@ TEST_CASE("supply settings are read from JSON and refuse unknown keys and bad nu
   }
 }
 
-TEST_CASE("a lab running short of a reagent is alerted, worse as cover falls, and cleared past the margin",
-          "[projections][alerts][reagents]") {
+TEST_CASE(
+    "a lab running short of a reagent is alerted, worse as cover falls, and cleared past the "
+    "margin",
+    "[projections][alerts][reagents]") {
   Harness h;
   h.model.advance_clock(kT0);
   // anti-A (min cover 14 days): 56 tests used yesterday = 2 a day over 28 days.

@@ -53,9 +53,9 @@ TEST_CASE("quarantine, release and transfers are not demand", "[projections][dem
   collect_and_test(l, AboRh::b_pos, AboRh::b_pos, {kRedCells});
   CHECK(demand_of(l, unit_event(EventType::unit_released, kRedCells, kT0 + 3 * kHour)).empty());
   CHECK(demand_of(l, transfer_dispatched(kRedCells, kGazaBank, kT0 + 4 * kHour)).empty());
-  CHECK(demand_of(l, unit_event(EventType::transfer_received, kRedCells, kT0 + 5 * kHour,
-                                kGazaBank))
-            .empty());
+  CHECK(
+      demand_of(l, unit_event(EventType::transfer_received, kRedCells, kT0 + 5 * kHour, kGazaBank))
+          .empty());
 }
 
 TEST_CASE("phases follow the days of supply against the thresholds", "[projections][demand]") {

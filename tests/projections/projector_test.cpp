@@ -910,8 +910,8 @@ TEST_CASE("a lookback recall quarantines an available unit for good, with its de
   collect_test_release(l, AboRh::o_neg, {kRedCells, kPlasma});
   // The recall comes from another governorate's bank, where the donor later screened positive.
   auto a = l.accept(unit_recalled(kRedCells, "hiv", kT0 + kDay));
-  CHECK(sorted(deltas(a)) == sorted({kBank + "|red_cells|O-|available -1",
-                                     kBank + "|red_cells|O-|quarantined +1"}));
+  CHECK(sorted(deltas(a)) ==
+        sorted({kBank + "|red_cells|O-|available -1", kBank + "|red_cells|O-|quarantined +1"}));
   const Recall* r = l.donation().recall(kRedCells);
   REQUIRE(r != nullptr);
   CHECK(r->open);

@@ -36,7 +36,8 @@ struct Lot {
   std::vector<ReagentUsage> usage;
   void accept(const Event& e) {
     auto r = apply_reagent_event(shipped_reference(), state ? &*state : nullptr, e);
-    if (!r) FAIL(to_string(e.type) << " was rejected: " << r.error().code << ": " << r.error().message);
+    if (!r)
+      FAIL(to_string(e.type) << " was rejected: " << r.error().code << ": " << r.error().message);
     state = r->after;
     usage.insert(usage.end(), r->usage.begin(), r->usage.end());
   }
@@ -52,7 +53,8 @@ struct Lot {
 
 }  // namespace
 
-TEST_CASE("a reagent lot is received, used, moved, discarded and expires", "[projections][reagents]") {
+TEST_CASE("a reagent lot is received, used, moved, discarded and expires",
+          "[projections][reagents]") {
   Lot l;
   l.accept(reagent_event(EventType::reagent_received, kT0, 500));
   CHECK(l.state->on_hand.at(kLab) == 500);
@@ -78,18 +80,23 @@ TEST_CASE("a reagent lot is received, used, moved, discarded and expires", "[pro
   l.accept(reagent_event(EventType::reagent_received, kT0 + 2 * kDay, 50, "GZA-LAB"));
   CHECK(l.state->on_hand.at("GZA-LAB") == 150);
 
-  l.expect_rejected(reagent_event(EventType::reagent_expired, kLotExpiry - kHour, 0), "not_yet_expired");
+  l.expect_rejected(reagent_event(EventType::reagent_expired, kLotExpiry - kHour, 0),
+                    "not_yet_expired");
   l.accept(reagent_event(EventType::reagent_expired, kLotExpiry, 0));
   CHECK(l.state->expired);
   CHECK(l.state->total() == 0);
-  l.expect_rejected(reagent_event(EventType::reagent_consumed, kLotExpiry + kHour, 1), "reagent_expired");
-  l.expect_rejected(reagent_event(EventType::reagent_expired, kLotExpiry + kHour, 0), "reagent_expired");
+  l.expect_rejected(reagent_event(EventType::reagent_consumed, kLotExpiry + kHour, 1),
+                    "reagent_expired");
+  l.expect_rejected(reagent_event(EventType::reagent_expired, kLotExpiry + kHour, 0),
+                    "reagent_expired");
 }
 
-TEST_CASE("nobody uses, moves or discards more of a lot than they hold", "[projections][reagents]") {
+TEST_CASE("nobody uses, moves or discards more of a lot than they hold",
+          "[projections][reagents]") {
   Lot l;
   l.accept(reagent_event(EventType::reagent_received, kT0, 10));
-  l.expect_rejected(reagent_event(EventType::reagent_consumed, kT0 + kHour, 11), "insufficient_reagent");
+  l.expect_rejected(reagent_event(EventType::reagent_consumed, kT0 + kHour, 11),
+                    "insufficient_reagent");
   l.expect_rejected(reagent_event(EventType::reagent_consumed, kT0 + kHour, 1, "GZA-LAB"),
                     "insufficient_reagent");
   Event moved = reagent_event(EventType::reagent_transferred, kT0 + kHour, 11);
@@ -100,7 +107,8 @@ TEST_CASE("nobody uses, moves or discards more of a lot than they hold", "[proje
   l.expect_rejected(moved, "same_facility");
   moved.to = "NOWHERE";
   l.expect_rejected(moved, "unknown_destination");
-  l.expect_rejected(reagent_event(EventType::reagent_discarded, kT0 + kHour, 11), "insufficient_reagent");
+  l.expect_rejected(reagent_event(EventType::reagent_discarded, kT0 + kHour, 11),
+                    "insufficient_reagent");
   CHECK(l.state->total() == 10);
 }
 

@@ -42,6 +42,6 @@ TEST_CASE("supply adds available units and the window's demand up to governorate
   CHECK(country.consumed == 28);
   const Supply gaza = p.governorate("GZA", rc, o);
   CHECK(gaza.available == 6);
-  CHECK_FALSE(gaza.days(28));  // no demand: no figure
+  CHECK_FALSE(gaza.days(28));                                 // no demand: no figure
   CHECK(p.facility(kBank, rc, AboRh::a_pos).available == 0);  // absent reads as empty
 }

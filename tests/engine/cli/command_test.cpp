@@ -1,13 +1,14 @@
 // The hemoledger binary's wiring: global options resolved before a command
 // runs, and its errors reported as "hemoledger: SENTENCE [code]" on standard
 // error with exit code 2, before anything is started or opened.
+#include "engine/cli/command.h"
+
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
 
-#include "engine/cli/command.h"
 #include "tests/engine/support.h"
 
 using namespace hemoledger;
@@ -37,23 +38,23 @@ Outcome run_binary(const std::string& args, const std::string& env = "") {
 
 }  // namespace
 
-TEST_CASE("a clock start that is not an instant is refused with its code, from option or "
-          "environment",
-          "[cli]") {
+TEST_CASE(
+    "a clock start that is not an instant is refused with its code, from option or "
+    "environment",
+    "[cli]") {
   TempDir dir;
   const Outcome option =
       run_binary("pick --facility X --data-dir " + dir.path() + " --clock-start yesterday");
   CHECK(option.exit_code == 2);
-  CHECK_THAT(option.output, Catch::Contains("\"yesterday\"") &&
-                                Catch::Contains("[bad_clock_start]"));
-  const Outcome env = run_binary("reagents --data-dir " + dir.path(),
-                                 "HEMOLEDGER_CLOCK_START=soon");
+  CHECK_THAT(option.output,
+             Catch::Contains("\"yesterday\"") && Catch::Contains("[bad_clock_start]"));
+  const Outcome env =
+      run_binary("reagents --data-dir " + dir.path(), "HEMOLEDGER_CLOCK_START=soon");
   CHECK(env.exit_code == 2);
   CHECK_THAT(env.output, Catch::Contains("[bad_clock_start]"));
 }
 
-TEST_CASE("a read command on a directory without hemoledger data names the directory",
-          "[cli]") {
+TEST_CASE("a read command on a directory without hemoledger data names the directory", "[cli]") {
   TempDir dir;
   for (const std::string cmd : {"stock", "trace DIN0000000000", "alerts", "audit --refusals"}) {
     const Outcome o = run_binary(cmd + " --data-dir " + dir.path());
@@ -69,8 +70,8 @@ TEST_CASE("serve refuses a listen address that is not HOST:PORT before it starts
   const std::string data = dir.path() + "/data";
   const Outcome o = run_binary("serve --listen nowhere --data-dir " + data);
   CHECK(o.exit_code == 2);
-  CHECK_THAT(o.output, Catch::Contains("--listen must be HOST:PORT") &&
-                           Catch::Contains("[bad_listen]"));
+  CHECK_THAT(o.output,
+             Catch::Contains("--listen must be HOST:PORT") && Catch::Contains("[bad_listen]"));
   CHECK_FALSE(std::filesystem::exists(data));
 }
 

@@ -49,9 +49,10 @@ void run_feed(const Clock& clock, TimeMs start_at, double seconds, Recorded& out
 
 }  // namespace
 
-TEST_CASE("the demo feed catches up with its clock, never dates an event after it, and keeps "
-          "testing and releasing what it collects once it has caught up",
-          "[engine][demo][clock]") {
+TEST_CASE(
+    "the demo feed catches up with its clock, never dates an event after it, and keeps "
+    "testing and releasing what it collects once it has caught up",
+    "[engine][demo][clock]") {
   // Five years ahead of the wall clock: the feed follows its own clock, not the date.
   const TestClock clock(test_clock().now() + 5 * 365 * kDay);
   const TimeMs start = clock.now() - kDay;
@@ -77,9 +78,11 @@ TEST_CASE("the demo feed catches up with its clock, never dates an event after i
   TimeMs last_at = 0;
   for (const Event& e : r.events) {
     last_at = std::max(last_at, e.at);
-    if (e.type == EventType::donation_collected && e.at >= caught_up_at) collected_after.insert(e.din);
+    if (e.type == EventType::donation_collected && e.at >= caught_up_at)
+      collected_after.insert(e.din);
     if (e.type == EventType::test_resulted) tested.insert(e.din);
-    if (e.type == EventType::unit_released || e.type == EventType::unit_discarded) settled.insert(e.din);
+    if (e.type == EventType::unit_released || e.type == EventType::unit_discarded)
+      settled.insert(e.din);
   }
   CHECK(last_at > caught_up_at + 1000);  // it did not freeze at the catch-up instant
   REQUIRE(collected_after.size() >= 5);

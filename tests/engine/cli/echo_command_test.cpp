@@ -1,7 +1,8 @@
 // `hemoledger webhook-echo` as a child process: what it prints for the alert
 // changes `serve --webhook` posts, and for anything else.
-#include <catch2/catch.hpp>
 #include <httplib.h>
+
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "tests/engine/support.h"
@@ -16,9 +17,8 @@ TEST_CASE("webhook-echo prints one line per alert change and names any other bod
   const std::string listen = "127.0.0.1:" + std::to_string(port);
   Child echo({HEMOLEDGER_BINARY, "webhook-echo", "--listen", listen}, {}, log);
   REQUIRE(echo.started());
-  REQUIRE(eventually([&] {
-    return read_file(log).find("receiving alert webhooks") != std::string::npos;
-  }));
+  REQUIRE(eventually(
+      [&] { return read_file(log).find("receiving alert webhooks") != std::string::npos; }));
 
   httplib::Client client("127.0.0.1", port);
   const httplib::Headers seq = {{"X-Hemoledger-Alert-Seq", "7"}};

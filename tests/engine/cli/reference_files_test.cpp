@@ -118,8 +118,7 @@ TEST_CASE("a reference directory without facilities.csv is refused by name",
   auto r = load_reference_data(dir.path());
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == "missing_reference_data");
-  CHECK(r.error().message ==
-        "The reference directory " + dir.path() + " has no facilities.csv.");
+  CHECK(r.error().message == "The reference directory " + dir.path() + " has no facilities.csv.");
 }
 
 TEST_CASE("an operator's JSON reference file loads, with the default catalogues",
@@ -151,8 +150,8 @@ TEST_CASE("a broken JSON reference file is refused with its path and position",
   auto r = load_reference_data(path);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == "invalid_json");
-  CHECK_THAT(r.error().message, Catch::StartsWith(path + " is not valid JSON") &&
-                                    Catch::Contains("line 3"));
+  CHECK_THAT(r.error().message,
+             Catch::StartsWith(path + " is not valid JSON") && Catch::Contains("line 3"));
 
   write(path, R"({"governorates": [], "facilities": [{"code": "X-BB", "name_en": "X",
     "name_ar": "س", "governorate": "CAI", "kind": "blood_bank"}]})");

@@ -18,9 +18,9 @@ TEST_CASE("a self-restart moves --clock-start to the clock's reading in both of 
 }
 
 TEST_CASE("a self-restart keeps every other argument as it was given", "[cli][restart]") {
-  const std::vector<std::string> args = {"/usr/bin/hemoledger", "--reference-dir", "data/egypt",
-                                         "serve", "--brokers", "127.0.0.1:9092", "--listen",
-                                         "0.0.0.0:8080", "-X", "acks=all"};
+  const std::vector<std::string> args = {
+      "/usr/bin/hemoledger", "--reference-dir", "data/egypt",   "serve", "--brokers",
+      "127.0.0.1:9092",      "--listen",        "0.0.0.0:8080", "-X",    "acks=all"};
   CHECK(with_clock_start(args, "2031-12-06T09:30:00Z") == args);
 }
 

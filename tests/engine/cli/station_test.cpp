@@ -1,7 +1,6 @@
 // Scripted station sessions through standard input against a running engine
 // on the embedded Kafka: the real binary, the real API, real ISBT 128 labels.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -43,10 +42,11 @@ struct Engine {
   int port = free_port();
   std::unique_ptr<Child> serve;
   Engine() {
-    serve = std::make_unique<Child>(
-        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
-                                 "--listen", "127.0.0.1:" + std::to_string(port)}),
-        std::vector<std::string>{}, dir.path() + "/serve.log");
+    serve =
+        std::make_unique<Child>(with_clock(std::vector<std::string>{
+                                    HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                                    "--listen", "127.0.0.1:" + std::to_string(port)}),
+                                std::vector<std::string>{}, dir.path() + "/serve.log");
     REQUIRE(wait_for_api(port, 30));
   }
   void post(const Event& e) {
@@ -92,8 +92,9 @@ struct Engine {
       for (const auto& l : lines) f << l << "\r\n";  // keyboard wedges end lines with CR LF
     }
     std::remove(out.c_str());
-    std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
-                      std::to_string(port) + " --facility " + facility + test_clock().arg();
+    std::string cmd = std::string(HEMOLEDGER_BINARY) +
+                      " scan --api http://127.0.0.1:" + std::to_string(port) + " --facility " +
+                      facility + test_clock().arg();
     for (const auto& a : args) cmd += " " + a;
     cmd += " < " + in + " > " + out + " 2>&1";
     const int rc = std::system(cmd.c_str());
@@ -115,17 +116,18 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
           "[station]") {
   Engine engine;
   const TimeMs now = test_clock().now();
-  engine.unit("G123426100001", AboRh::o_neg, AboRh::o_neg, 2 * kDay, true);   // good
+  engine.unit("G123426100001", AboRh::o_neg, AboRh::o_neg, 2 * kDay, true);    // good
   engine.unit("G123426100002", AboRh::o_neg, AboRh::o_neg, 50 * kDay, false);  // expired
-  engine.unit("G123426100003", AboRh::o_neg, AboRh::o_neg, 2 * kDay, false);  // quarantined
-  engine.unit("G123426100004", AboRh::b_pos, AboRh::b_pos, 2 * kDay, true);   // label will lie
+  engine.unit("G123426100003", AboRh::o_neg, AboRh::o_neg, 2 * kDay, false);   // quarantined
+  engine.unit("G123426100004", AboRh::b_pos, AboRh::b_pos, 2 * kDay, true);    // label will lie
   const json good = engine.unit_json("G123426100001");
   const TimeMs good_expiry = *parse_rfc3339(good["unit"]["expires_at"].get<std::string>());
-  const TimeMs old_expiry = *parse_rfc3339(
-      engine.unit_json("G123426100002")["unit"]["expires_at"].get<std::string>());
+  const TimeMs old_expiry =
+      *parse_rfc3339(engine.unit_json("G123426100002")["unit"]["expires_at"].get<std::string>());
   REQUIRE(old_expiry < now);
   // The engine's expiry ticker records the expiry through Kafka by itself.
-  for (int i = 0; i < 100 && engine.unit_json("G123426100002")["unit"]["status"] != "expired"; ++i) {
+  for (int i = 0; i < 100 && engine.unit_json("G123426100002")["unit"]["status"] != "expired";
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE(engine.unit_json("G123426100002")["unit"]["status"] == "expired");
@@ -214,7 +216,8 @@ TEST_CASE("a technician runs a unit's whole life from the station, to transfusio
   expect_ok(engine.scan({"--action", "receive"}, labels(other, AboRh::o_pos, expires)));
 
   // A label cannot be released before the laboratory has typed and screened it.
-  const std::string early = engine.scan({"--action", "release"}, labels(din, AboRh::o_pos, expires));
+  const std::string early =
+      engine.scan({"--action", "release"}, labels(din, AboRh::o_pos, expires));
   CHECK_THAT(early, Catch::Contains("[untested]"));
 
   EventMaker lab("lab", test_clock().now() - kMinute);
@@ -229,8 +232,8 @@ TEST_CASE("a technician runs a unit's whole life from the station, to transfusio
   for (const char* s : {"hiv", "hbv", "hcv", "syphilis"}) result(s, "negative");
 
   expect_ok(engine.scan({"--action", "release"}, labels(din, AboRh::o_pos, expires)));
-  expect_ok(engine.scan({"--action", "dispatch", "--to", "HBN-BB"},
-                        labels(din, AboRh::o_pos, expires)));
+  expect_ok(
+      engine.scan({"--action", "dispatch", "--to", "HBN-BB"}, labels(din, AboRh::o_pos, expires)));
   expect_ok(engine.scan({"--action", "receive-transfer"}, labels(din, AboRh::o_pos, expires),
                         nullptr, "HBN-BB"));
   expect_ok(engine.scan({"--action", "issue", "--patient-abo-rh", "A+"},
@@ -254,11 +257,10 @@ TEST_CASE("a station that cannot reach the engine says so and reports no success
       f << l << "\n";
     }
   }
-  const std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
-                          std::to_string(free_port()) +
+  const std::string cmd = std::string(HEMOLEDGER_BINARY) +
+                          " scan --api http://127.0.0.1:" + std::to_string(free_port()) +
                           " --facility JEM-BB --action issue --patient-abo-rh O-" +
-                          test_clock().arg() + " < " + in + " > " +
-                          out + " 2>&1";
+                          test_clock().arg() + " < " + in + " > " + out + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream f(out);
   std::stringstream s;

@@ -1,7 +1,6 @@
 // DeliveryTracker against librdkafka's mock cluster: the engine moves its
 // alert and lookback cursors only when a tracker settles without failure.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <thread>
 

@@ -39,9 +39,13 @@ std::vector<Event> donation_awaiting_results(InProcessEngine& run, EventMaker& m
   run.produce(collected);
   run.produce(m.make(EventType::component_produced, kBank, din, kRed));
   std::vector<Event> results;
-  for (auto [test, value] : std::vector<std::pair<std::string, std::string>>{
-           {"abo", "O"}, {"rhd", "neg"}, {"hiv", "negative"}, {"hbv", "negative"},
-           {"hcv", "negative"}, {"syphilis", "negative"}}) {
+  for (auto [test, value] :
+       std::vector<std::pair<std::string, std::string>>{{"abo", "O"},
+                                                        {"rhd", "neg"},
+                                                        {"hiv", "negative"},
+                                                        {"hbv", "negative"},
+                                                        {"hcv", "negative"},
+                                                        {"syphilis", "negative"}}) {
     Event t = m.make(EventType::test_resulted, kLab, din);
     t.id = "hl7-" + kLab + "-" + din + "-" + test;
     t.test = test;
@@ -95,9 +99,10 @@ std::function<LabAnswer()> counted_answer(int& handled, LabOutcome outcome,
 
 }  // namespace
 
-TEST_CASE("a lab's results are applied once, release the completed unit, and read as already "
-          "recorded when sent again",
-          "[lab][gateway]") {
+TEST_CASE(
+    "a lab's results are applied once, release the completed unit, and read as already "
+    "recorded when sent again",
+    "[lab][gateway]") {
   GatewayRig rig;
   auto& run = rig.run;
   auto& gw = rig.gw;
@@ -161,9 +166,10 @@ TEST_CASE("a result the engine refuses fails the lab's message with the engine's
   CHECK(available_red(run.engine()) == 0);  // the hiv result is missing: no release
 }
 
-TEST_CASE("when the engine does not apply a result in time, the message is not accepted and "
-          "nothing is claimed recorded",
-          "[lab][gateway]") {
+TEST_CASE(
+    "when the engine does not apply a result in time, the message is not accepted and "
+    "nothing is claimed recorded",
+    "[lab][gateway]") {
   LabGatewayOptions options;
   options.apply_timeout_ms = 300;
   GatewayRig stalled(/*release=*/true, options, /*running=*/false);  // consumes nothing
@@ -215,8 +221,7 @@ TEST_CASE("a message accepted once is answered again from its record, not handle
   CHECK(handled == 2);
 }
 
-TEST_CASE("a message that failed is handled afresh when the lab sends it again",
-          "[lab][gateway]") {
+TEST_CASE("a message that failed is handled afresh when the lab sends it again", "[lab][gateway]") {
   GatewayRig rig;
   auto& run = rig.run;
   auto& gw = rig.gw;

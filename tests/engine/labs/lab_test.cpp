@@ -27,7 +27,8 @@ using nlohmann::json;
 
 namespace {
 
-// The engines here start at a fixed instant: the messages and events below are dated 2026-11-20 to 23.
+// The engines here start at a fixed instant: the messages and events below are dated 2026-11-20
+// to 23.
 const TestClock kClock("2026-11-23T12:00:00Z");
 
 const std::string kRed = "E0382V00", kPlasma = "E2555V00";
@@ -59,10 +60,12 @@ struct LabServer {
 
   void start() {
     serve = std::make_unique<Child>(
-        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
-                                 "--listen", "127.0.0.1:" + std::to_string(http), "--mllp",
-                                 "127.0.0.1:" + std::to_string(mllp), "--astm",
-                                 "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping}, kClock),
+        with_clock(
+            std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                                     "--listen", "127.0.0.1:" + std::to_string(http), "--mllp",
+                                     "127.0.0.1:" + std::to_string(mllp), "--astm",
+                                     "127.0.0.1:" + std::to_string(astm), "--lab-mapping", mapping},
+            kClock),
         std::vector<std::string>{}, dir.path() + "/serve.log");
     if (!wait_for_api(http, 30))
       FAIL("the engine did not start: " + read_file(dir.path() + "/serve.log"));
@@ -261,10 +264,11 @@ TEST_CASE(
   REQUIRE(engine.available() == 0);
   // The lab's HIV kits: each HIV result recorded uses one test of the lot.
   int received = 0;
-  engine.post("/api/events",
-              R"({"type":"ReagentReceived","at":"2026-11-20T06:00:00Z","facility":"NBS-LAB",)"
-              R"("reagent":"hiv-elisa","lot":"HIV-A1","quantity":50,"expires_at":"2027-06-01T00:00:00Z"})",
-              &received);
+  engine.post(
+      "/api/events",
+      R"({"type":"ReagentReceived","at":"2026-11-20T06:00:00Z","facility":"NBS-LAB",)"
+      R"("reagent":"hiv-elisa","lot":"HIV-A1","quantity":50,"expires_at":"2027-06-01T00:00:00Z"})",
+      &received);
   REQUIRE(received == 200);
   auto hiv_kits = [&] {
     auto r = get_json(engine.http, "/api/reagents?facility=NBS-LAB&reagent=hiv-elisa");
@@ -486,9 +490,10 @@ TEST_CASE(
   CHECK(bad["code"] == "unknown_test");
 }
 
-TEST_CASE("in a scale-out group the lab link of one instance acknowledges a result only once the "
-          "instance that serves the unit's partition recorded it",
-          "[engine][lab][mllp][scale-out]") {
+TEST_CASE(
+    "in a scale-out group the lab link of one instance acknowledges a result only once the "
+    "instance that serves the unit's partition recorded it",
+    "[engine][lab][mllp][scale-out]") {
   TempDir dir;
   TestKafka k(3);
   const KafkaConfig& kafka = k.kafka;
@@ -496,15 +501,19 @@ TEST_CASE("in a scale-out group the lab link of one instance acknowledges a resu
   const std::string mapping = write_mapping(dir, true);
   const int http_a = free_port(), http_b = free_port(), mllp = free_port();
   auto serve = [&](const std::string& name, int http, bool lab) {
-    std::vector<std::string> args{HEMOLEDGER_BINARY, "serve",      "--brokers", kafka.brokers,
-                                  "--group",         "national",   "--instance", name,
-                                  "--data-dir",      dir.path() + "/" + name,  "--listen",
-                                  "127.0.0.1:" + std::to_string(http), "--lab-mapping", mapping};
+    std::vector<std::string> args{HEMOLEDGER_BINARY, "serve",
+                                  "--brokers",       kafka.brokers,
+                                  "--group",         "national",
+                                  "--instance",      name,
+                                  "--data-dir",      dir.path() + "/" + name,
+                                  "--listen",        "127.0.0.1:" + std::to_string(http),
+                                  "--lab-mapping",   mapping};
     if (lab) {
       args.push_back("--mllp");
       args.push_back("127.0.0.1:" + std::to_string(mllp));
     }
-    auto c = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/" + name + ".log");
+    auto c = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{},
+                                     dir.path() + "/" + name + ".log");
     REQUIRE(wait_for_api(http, 30));
     return c;
   };

@@ -49,7 +49,8 @@ struct LinkEngine {
                                      "--mllp",          "127.0.0.1:" + std::to_string(mllp),
                                      "--astm",          "127.0.0.1:" + std::to_string(astm)};
     args.insert(args.end(), extra.begin(), extra.end());
-    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/serve.log");
+    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{},
+                                    dir.path() + "/serve.log");
     if (!wait_for_api(http, 30)) FAIL("the engine did not start: " + log());
   }
   std::string data() const { return dir.path() + "/data"; }
@@ -156,10 +157,12 @@ TEST_CASE(
   // Without a client CA a secured engine will not open a lab link.
   {
     TempDir d;
-    Child unsecured(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
-                     "127.0.0.1:" + std::to_string(free_port()), "--tokens", e.tokens_file,
-                     "--mllp", "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"}, kClock),
-                    {}, d.path() + "/serve.log");
+    Child unsecured(
+        with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", d.path() + "/data", "--listen",
+                    "127.0.0.1:" + std::to_string(free_port()), "--tokens", e.tokens_file, "--mllp",
+                    "127.0.0.1:" + std::to_string(free_port()), "--mllp-lab", "NBS-LAB"},
+                   kClock),
+        {}, d.path() + "/serve.log");
     REQUIRE(unsecured.wait_for(30));
     CHECK(read_file(d.path() + "/serve.log").find("--lab-client-ca") != std::string::npos);
   }

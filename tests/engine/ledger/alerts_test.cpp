@@ -4,7 +4,6 @@
 // and POSTs them to a webhook that fails at first and is retried. A lookback
 // recalls the donor's earlier unit held in another governorate.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -86,18 +85,19 @@ std::optional<json> find_alert(const json& list, const std::string& kind,
 
 struct Serve {
   Serve(const TempDir& dir, int port, const std::string& webhook)
-      : child(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port), "--bootstrap-file", dir.path() + "/boot",
-               "--webhook", webhook}),
+      : child(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                          "--listen", "127.0.0.1:" + std::to_string(port), "--bootstrap-file",
+                          dir.path() + "/boot", "--webhook", webhook}),
               {}, dir.path() + "/serve.log") {}
   Child child;
 };
 
 }  // namespace
 
-TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a lookback recalls "
-          "across governorates",
-          "[engine][alerts][kcat]") {
+TEST_CASE(
+    "alerts reach the API, the alerts topic and a retried webhook, and a lookback recalls "
+    "across governorates",
+    "[engine][alerts][kcat]") {
   TempDir dir;
   WebhookReceiver hook(2);
   const int port = free_port();
@@ -121,9 +121,12 @@ TEST_CASE("alerts reach the API, the alerts topic and a retried webhook, and a l
       c.at = collected + kHour;
       out.push_back(c);
     }
-    for (const auto& [test, result] : std::vector<std::pair<std::string, std::string>>{
-             {"abo_rh", std::string(to_string(group))}, {"hiv", "negative"}, {"hbv", "negative"},
-             {"hcv", "negative"}, {"syphilis", "negative"}}) {
+    for (const auto& [test, result] :
+         std::vector<std::pair<std::string, std::string>>{{"abo_rh", std::string(to_string(group))},
+                                                          {"hiv", "negative"},
+                                                          {"hbv", "negative"},
+                                                          {"hcv", "negative"},
+                                                          {"syphilis", "negative"}}) {
       Event t = ev.make(EventType::test_resulted, lab, din);
       t.at = collected + 2 * kHour;
       t.test = test;

@@ -3,7 +3,6 @@
 // on disk, SIGKILL inside and between batches and at random moments, under a
 // steady stream of events.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -54,9 +53,9 @@ TEST_CASE("an engine killed inside and between batches and restarted counts ever
   // The test build of the command: the only one with failpoints.
   auto serve = [&](std::vector<std::string> env) {
     return std::make_unique<Child>(
-        with_clock(std::vector<std::string>{HEMOLEDGER_FAILPOINT_BINARY, "serve", "--brokers", kafka.brokers,
-                                 "--data-dir", data, "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
+        with_clock(std::vector<std::string>{
+            HEMOLEDGER_FAILPOINT_BINARY, "serve", "--brokers", kafka.brokers, "--data-dir", data,
+            "--listen", "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
         std::move(env), log);
   };
 

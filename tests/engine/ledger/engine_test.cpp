@@ -1,16 +1,16 @@
 // The engine in-process against librdkafka's mock cluster and RocksDB on disk:
 // real Kafka protocol, real storage, the real apply loop.
-#include <catch2/catch.hpp>
+#include "engine/ledger/engine.h"
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "engine/cli/reference_files.h"
 #include "engine/io/clock.h"
-#include "engine/ledger/engine.h"
 #include "engine/ledger/expiry_ticker.h"
 #include "engine/queries/queries.h"
-#include "engine/cli/reference_files.h"
 #include "events/binary_codec.h"
 #include "events/json_codec.h"
 #include "tests/engine/support.h"
@@ -99,11 +99,15 @@ TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones
   messages.emplace_back(din, encode_json(collected));  // JSON
   messages.emplace_back(din, encode_binary(m.make(EventType::component_produced, bank, din,
                                                   "E0382V00")));  // binary
-  messages.emplace_back(din, encode_binary(m.make(EventType::component_produced, bank, din,
-                                                  "E2555V00")));
-  for (auto [test, value] : std::vector<std::pair<std::string, std::string>>{
-           {"abo", "O"}, {"rhd", "neg"}, {"hiv", "negative"}, {"hbv", "negative"},
-           {"hcv", "negative"}, {"syphilis", "negative"}}) {
+  messages.emplace_back(
+      din, encode_binary(m.make(EventType::component_produced, bank, din, "E2555V00")));
+  for (auto [test, value] :
+       std::vector<std::pair<std::string, std::string>>{{"abo", "O"},
+                                                        {"rhd", "neg"},
+                                                        {"hiv", "negative"},
+                                                        {"hbv", "negative"},
+                                                        {"hcv", "negative"},
+                                                        {"syphilis", "negative"}}) {
     Event t = m.make(EventType::test_resulted, "NBS-LAB", din);
     t.test = test;
     t.result = value;
@@ -116,7 +120,8 @@ TEST_CASE("events produced to Kafka become stock, and unsafe or undecodable ones
   messages.emplace_back(din, encode_json(unsafe));
   messages.emplace_back(din, "\x01\x02 not an event");
   messages.emplace_back(din, std::string("HL\x01\x01\x01\x00\xff\xff\xff\xff", 10));
-  messages.emplace_back(din, R"({"id":"x1","type":"UnitTeleported","at":")" + format_rfc3339(m.now()) + R"("})");
+  messages.emplace_back(
+      din, R"({"id":"x1","type":"UnitTeleported","at":")" + format_rfc3339(m.now()) + R"("})");
 
   Delivery last;
   for (const auto& [k, v] : messages) {
@@ -286,9 +291,10 @@ TEST_CASE("the engine expires a unit through Kafka once its expiry has passed, e
             {"NBS-BB", Category::platelets, AboRh::unknown, UnitStatus::quarantined}) == 0);
 }
 
-TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon alert appears without "
-          "other events",
-          "[engine][kafka][alerts]") {
+TEST_CASE(
+    "a quiet engine ticks its clock through Kafka, so an expiring-soon alert appears without "
+    "other events",
+    "[engine][kafka][alerts]") {
   TempDir dir;
   MockKafka mk;
   auto& producer = mk.producer;
@@ -314,9 +320,12 @@ TEST_CASE("a quiet engine ticks its clock through Kafka, so an expiring-soon ale
   Event p = m.make(EventType::component_produced, "NBS-BB", din, "E3045V00");
   p.expires_at = now + kHour + 6000;
   std::vector<Event> events = {c, p};
-  for (const auto& [test, result] : std::vector<std::pair<std::string, std::string>>{
-           {"abo_rh", "A+"}, {"hiv", "negative"}, {"hbv", "negative"}, {"hcv", "negative"},
-           {"syphilis", "negative"}}) {
+  for (const auto& [test, result] :
+       std::vector<std::pair<std::string, std::string>>{{"abo_rh", "A+"},
+                                                        {"hiv", "negative"},
+                                                        {"hbv", "negative"},
+                                                        {"hcv", "negative"},
+                                                        {"syphilis", "negative"}}) {
     Event t = m.make(EventType::test_resulted, "NBS-LAB", din);
     t.test = test;
     t.result = result;

@@ -2,7 +2,6 @@
 // hemoledger binary consuming from a mock cluster hosted by this test, so
 // that Kafka outlives every engine process and the test controls its faults.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -26,9 +25,9 @@ struct Rig : TestKafka {
 
   std::unique_ptr<Child> serve(std::vector<std::string> env = {}) {
     return std::make_unique<Child>(
-        with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers,
-                                 "--data-dir", data, "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
+        with_clock(std::vector<std::string>{
+            HEMOLEDGER_BINARY, "serve", "--brokers", kafka.brokers, "--data-dir", data, "--listen",
+            "127.0.0.1:" + std::to_string(port), "--max-batch", "50"}),
         std::move(env), log);
   }
   void produce(const Event& e, std::atomic<int>& failures) {
@@ -48,16 +47,18 @@ struct Rig : TestKafka {
     const int rs = rebuild.wait();
     INFO(read_file(rlog));
     CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
-    CHECK_THAT(read_file(rlog), Catch::Contains("replayed " + std::to_string(accepted) + " events"));
+    CHECK_THAT(read_file(rlog),
+               Catch::Contains("replayed " + std::to_string(accepted) + " events"));
     CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
   }
 };
 
 }  // namespace
 
-TEST_CASE("an engine killed at twenty random moments under load loses nothing and counts nothing "
-          "twice",
-          "[engine][crash][faults]") {
+TEST_CASE(
+    "an engine killed at twenty random moments under load loses nothing and counts nothing "
+    "twice",
+    "[engine][crash][faults]") {
   Rig rig;
   const KnownStream stream = known_stream(400, "loop");
   const auto total = static_cast<std::int64_t>(stream.events.size());
@@ -102,9 +103,10 @@ TEST_CASE("an engine killed at twenty random moments under load loses nothing an
   rig.check_rebuild(stream.accepted);
 }
 
-TEST_CASE("the engine rides out a broker that goes down, slow answers and failed fetches, and "
-          "/health says what is wrong while it is wrong",
-          "[engine][kafka][faults]") {
+TEST_CASE(
+    "the engine rides out a broker that goes down, slow answers and failed fetches, and "
+    "/health says what is wrong while it is wrong",
+    "[engine][kafka][faults]") {
   Rig rig;
   const KnownStream stream = known_stream(120, "fault");
   const auto total = static_cast<std::int64_t>(stream.events.size());
@@ -160,9 +162,10 @@ TEST_CASE("the engine rides out a broker that goes down, slow answers and failed
   rig.check_rebuild(stream.accepted);
 }
 
-TEST_CASE("a full disk stops consumption without committing, says why, and consumption resumes "
-          "when space returns",
-          "[engine][storage][faults]") {
+TEST_CASE(
+    "a full disk stops consumption without committing, says why, and consumption resumes "
+    "when space returns",
+    "[engine][storage][faults]") {
   Rig rig;
   const KnownStream stream = known_stream(60, "disk");
   const auto total = static_cast<std::int64_t>(stream.events.size());
@@ -194,7 +197,8 @@ TEST_CASE("a full disk stops consumption without committing, says why, and consu
   std::filesystem::remove(full);  // space again
   if (!rig.wait_committed(total, 60)) {
     const std::string log = read_file(rig.log);
-    FAIL("not resumed; the engine's log ends: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    FAIL("not resumed; the engine's log ends: " << log.substr(log.size() > 3000 ? log.size() - 3000
+                                                                                : 0));
   }
   int status = 0;
   health = get_json(rig.port, "/health", &status);
@@ -210,7 +214,8 @@ TEST_CASE("a full disk stops consumption without committing, says why, and consu
   rig.check_rebuild(stream.accepted);
 }
 
-TEST_CASE("a corrupted journal entry is detected by a rebuild, not skipped", "[engine][storage][faults]") {
+TEST_CASE("a corrupted journal entry is detected by a rebuild, not skipped",
+          "[engine][storage][faults]") {
   Rig rig;
   const KnownStream stream = known_stream(10, "rot");
   std::atomic<int> failures{0};

@@ -73,13 +73,16 @@ TEST_CASE("rebuild --check says which stored projection differs from the journal
   const std::int32_t p = 0;
   std::string din;
   std::optional<Donation> d;
-  REQUIRE(store.scan_donations(p, [&](std::string_view k, std::string_view v) {
-    din = std::string(k);
-    auto decoded = decode_donation(v);
-    REQUIRE(decoded.ok());
-    d = *decoded;
-    return false;
-  }).ok());
+  REQUIRE(store
+              .scan_donations(p,
+                              [&](std::string_view k, std::string_view v) {
+                                din = std::string(k);
+                                auto decoded = decode_donation(v);
+                                REQUIRE(decoded.ok());
+                                d = *decoded;
+                                return false;
+                              })
+              .ok());
   REQUIRE(d.has_value());
 
   SECTION("a changed donation") {
@@ -109,7 +112,10 @@ TEST_CASE("rebuild --check says which stored projection differs from the journal
     changed.value += "x";
     for (const auto& tamper : std::vector<std::function<void(Store::Batch&)>>{
              [&](Store::Batch& b) { b.delete_index(p, entries.front()); },
-             [&](Store::Batch& b) { b.put_index(p, IndexEntry{'x', "00000000000000000001|G123426999990|E0382V00", "NBS-BB"}); },
+             [&](Store::Batch& b) {
+               b.put_index(
+                   p, IndexEntry{'x', "00000000000000000001|G123426999990|E0382V00", "NBS-BB"});
+             },
              [&](Store::Batch& b) { b.put_index(p, changed); }}) {
       Store::Batch b;
       tamper(b);

@@ -1,10 +1,11 @@
 // Days of supply, phases and expiring units, computed from a store that the
 // real apply path filled (Engine::apply_records on RocksDB on disk).
+#include "engine/queries/queries.h"
+
 #include <catch2/catch.hpp>
 
-#include "engine/ledger/engine.h"
-#include "engine/queries/queries.h"
 #include "engine/cli/reference_files.h"
+#include "engine/ledger/engine.h"
 #include "events/binary_codec.h"
 #include "tests/engine/support.h"
 
@@ -32,9 +33,7 @@ struct Feed {
     REQUIRE(e.ok());
     engine = std::move(*e);
   }
-  void add(const Event& e) {
-    pending.push_back(Record{0, offset++, e.din, encode_binary(e), 0});
-  }
+  void add(const Event& e) { pending.push_back(Record{0, offset++, e.din, encode_binary(e), 0}); }
   void commit() {
     REQUIRE(engine->apply_records(pending).ok());
     REQUIRE(engine->metrics().rejected == 0);
@@ -85,8 +84,8 @@ TEST_CASE("days of supply and phases per governorate follow stock and recent dem
   const TimeMs now = 1793491200000 + 40 * kDay;  // a synthetic clock, the engine's too
   Feed f(now);
   for (int i = 0; i < 10; ++i) {
-    f.unit("NBS-BB", now - 20 * kDay, i < 7 ? std::optional<TimeMs>(now - (i + 1) * kDay)
-                                            : std::nullopt);
+    f.unit("NBS-BB", now - 20 * kDay,
+           i < 7 ? std::optional<TimeMs>(now - (i + 1) * kDay) : std::nullopt);
   }
   for (int i = 0; i < 21; ++i) {
     f.unit("GZA-BB", now - 10 * kDay, i < 20 ? std::optional<TimeMs>(now - kDay) : std::nullopt);
@@ -94,7 +93,8 @@ TEST_CASE("days of supply and phases per governorate follow stock and recent dem
   f.unit("GZA-BB", now - 60 * kDay, now - 40 * kDay);  // outside the 28-day window
   f.commit();
 
-  auto s = supply_json(store_picture(f.engine->store()), f.engine->stock(), ref(), Category::red_cells, now, SupplyConfig{});
+  auto s = supply_json(store_picture(f.engine->store()), f.engine->stock(), ref(),
+                       Category::red_cells, now, SupplyConfig{});
   REQUIRE(s.ok());
   const json& nablus = group_of(*s, "NBS", "O-");
   CHECK(nablus["available"] == 3);
@@ -119,10 +119,12 @@ TEST_CASE("a unit about to expire is listed with a transfer to a short bank near
   for (int i = 0; i < 20; ++i) f.unit("GZA-BB", now - 10 * kDay, now - kDay);  // Gaza is short
   const std::string soon = f.unit("DEB-BB", now + 30 * kHour - 42 * kDay);     // Deir al-Balah
   const std::string later = f.unit("DEB-BB", now - 5 * kDay);
-  const std::string far = f.unit("JEN-BB", now + 30 * kHour - 42 * kDay);  // Jenin: no one short nearby
+  const std::string far =
+      f.unit("JEN-BB", now + 30 * kHour - 42 * kDay);  // Jenin: no one short nearby
   f.commit();
 
-  auto x = expiring_json(store_picture(f.engine->store()), f.engine->stock(), ref(), now, SupplyConfig{});
+  auto x = expiring_json(store_picture(f.engine->store()), f.engine->stock(), ref(), now,
+                         SupplyConfig{});
   REQUIRE(x.ok());
   const json& units = (*x)["units"];
   REQUIRE(units.size() == 2);

@@ -4,7 +4,6 @@
 // to use first, expires a lot through Kafka once it passes its expiry, and a
 // rebuild reproduces the lots exactly.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -48,8 +47,8 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   const int port = free_port();
   const std::string data = dir.path() + "/data";
   auto serve = std::make_unique<Child>(
-      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", data, "--listen",
-                               "127.0.0.1:" + std::to_string(port)}),
+      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", data,
+                                          "--listen", "127.0.0.1:" + std::to_string(port)}),
       std::vector<std::string>{}, dir.path() + "/serve.log");
   REQUIRE(wait_for_api(port, 30));
 
@@ -57,8 +56,12 @@ TEST_CASE("a lab's reagent lots are received, used first-expire-first-out, moved
   auto at = [](TimeMs t) { return format_rfc3339(t); };
   int n = 0;
   auto ev = [&](const std::string& type, const std::string& lot, TimeMs when) {
-    return json{{"id", "rg-" + std::to_string(++n)}, {"type", type}, {"at", at(when)},
-                {"facility", "NBS-LAB"}, {"reagent", "anti-A"}, {"lot", lot}};
+    return json{{"id", "rg-" + std::to_string(++n)},
+                {"type", type},
+                {"at", at(when)},
+                {"facility", "NBS-LAB"},
+                {"reagent", "anti-A"},
+                {"lot", lot}};
   };
   // Two lots of anti-A at Nablus: the later-expiring one arrives first.
   json late = ev("ReagentReceived", "AA-LATE", now - 10 * kDay);

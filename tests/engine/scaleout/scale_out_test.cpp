@@ -2,7 +2,6 @@
 // hosted by this test, and several `hemoledger serve --instance` processes in
 // one consumer group, each with its own RocksDB.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -38,10 +37,10 @@ struct Group : TestKafka {
     i.name = name;
     i.data = dir.path() + "/" + name;
     i.log = dir.path() + "/" + name + ".log";
-    std::vector<std::string> args{HEMOLEDGER_BINARY, "serve",      "--brokers", kafka.brokers,
-                                  "--data-dir",      i.data,       "--listen",
-                                  "127.0.0.1:" + std::to_string(i.port),
-                                  "--group",         group,        "--max-batch", "50"};
+    std::vector<std::string> args{
+        HEMOLEDGER_BINARY, "serve", "--brokers",   kafka.brokers,
+        "--data-dir",      i.data,  "--listen",    "127.0.0.1:" + std::to_string(i.port),
+        "--group",         group,   "--max-batch", "50"};
     if (scale_out) {
       args.push_back("--instance");
       args.push_back(name);
@@ -100,9 +99,8 @@ TEST_CASE("partials records survive their encoding and refuse malformed input",
   s.instance = "a";
   s.next_offset = 77;
   s.published_at = 1793491201000;
-  s.stock.apply(StockDelta{StockKey{"NBS-BB", Category::red_cells, AboRh::o_neg,
-                                    UnitStatus::available},
-                           5});
+  s.stock.apply(
+      StockDelta{StockKey{"NBS-BB", Category::red_cells, AboRh::o_neg, UnitStatus::available}, 5});
   auto d = decode_partials(partials_key_stock(2), encode_stock(s));
   REQUIRE(d.ok());
   REQUIRE(d->stock);
@@ -130,9 +128,10 @@ TEST_CASE("partials records survive their encoding and refuse malformed input",
                   .ok());
 }
 
-TEST_CASE("a national answer counts every partition once, from its server or its last "
-          "published counts, and says how fresh each share is",
-          "[engine][scale-out]") {
+TEST_CASE(
+    "a national answer counts every partition once, from its server or its last "
+    "published counts, and says how fresh each share is",
+    "[engine][scale-out]") {
   PartialsView view(KafkaConfig{});
   const StockKey k{"NBS-BB", Category::red_cells, AboRh::o_neg, UnitStatus::available};
   StockRecord remote;
@@ -166,9 +165,10 @@ TEST_CASE("a national answer counts every partition once, from its server or its
   CHECK(n.partitions[2].source == "missing");
 }
 
-TEST_CASE("three instances share the partitions, and one killed and one added under load change "
-          "nothing in the answers, which equal a single instance's",
-          "[engine][scale-out]") {
+TEST_CASE(
+    "three instances share the partitions, and one killed and one added under load change "
+    "nothing in the answers, which equal a single instance's",
+    "[engine][scale-out]") {
   Group g;
   const KnownStream stream = known_stream(600, "so");
   // And reagent lots at a lab, spread over the partitions by their keys.
@@ -176,13 +176,21 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
   const TimeMs now = test_clock().now();
   for (int i = 0; i < 8; ++i) {
     const std::string lot = "AA-" + std::to_string(i);
-    const json received = {{"id", "so-rg-" + std::to_string(i)}, {"type", "ReagentReceived"},
-                           {"at", format_rfc3339(now - 20 * kDay)}, {"facility", "NBS-LAB"},
-                           {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 100 + i},
+    const json received = {{"id", "so-rg-" + std::to_string(i)},
+                           {"type", "ReagentReceived"},
+                           {"at", format_rfc3339(now - 20 * kDay)},
+                           {"facility", "NBS-LAB"},
+                           {"reagent", "anti-A"},
+                           {"lot", lot},
+                           {"quantity", 100 + i},
                            {"expires_at", format_rfc3339(now + 180 * kDay)}};
-    const json used = {{"id", "so-rgu-" + std::to_string(i)}, {"type", "ReagentConsumed"},
-                       {"at", format_rfc3339(now - 19 * kDay)}, {"facility", "NBS-LAB"},
-                       {"reagent", "anti-A"}, {"lot", lot}, {"quantity", 3 * i + 1}};
+    const json used = {{"id", "so-rgu-" + std::to_string(i)},
+                       {"type", "ReagentConsumed"},
+                       {"at", format_rfc3339(now - 19 * kDay)},
+                       {"facility", "NBS-LAB"},
+                       {"reagent", "anti-A"},
+                       {"lot", lot},
+                       {"quantity", 3 * i + 1}};
     reagents.emplace_back("reagent:anti-A:" + lot, received.dump());
     reagents.emplace_back("reagent:anti-A:" + lot, used.dump());
   }
@@ -231,11 +239,12 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
         for (int p : parts) committed += next_offset_of(*h, p);
       }
     }
-    settled = all.size() == kPartitions && std::set<int>(all.begin(), all.end()).size() == kPartitions &&
-              committed >= total;
+    settled = all.size() == kPartitions &&
+              std::set<int>(all.begin(), all.end()).size() == kPartitions && committed >= total;
     if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  for (const auto& name : live) INFO(name << ": " << read_file(g.instances[name].log).substr(0, 4000));
+  for (const auto& name : live)
+    INFO(name << ": " << read_file(g.instances[name].log).substr(0, 4000));
   REQUIRE(settled);
   CHECK(serving(g.instances["d"].port).size() > 0);  // the new instance took its share
 
@@ -286,7 +295,8 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
   // they are the single instance's.
   auto pick_units = [](const json& body) {
     std::vector<std::string> out;
-    for (const auto& u : body["units"]) out.push_back(u.value("din", "") + "/" + u.value("product", ""));
+    for (const auto& u : body["units"])
+      out.push_back(u.value("din", "") + "/" + u.value("product", ""));
     return out;
   };
   const std::string pick = "/api/pick?facility=NBS-BB&category=red_cells&abo_rh=O%2B";
@@ -363,9 +373,10 @@ TEST_CASE("three instances share the partitions, and one killed and one added un
   }
 }
 
-TEST_CASE("when the alert leader dies the next one continues its alerts instead of raising them "
-          "again",
-          "[engine][scale-out]") {
+TEST_CASE(
+    "when the alert leader dies the next one continues its alerts instead of raising them "
+    "again",
+    "[engine][scale-out]") {
   Group g;
   const KnownStream stream = known_stream(300, "lead");
   const auto total = static_cast<std::int64_t>(stream.events.size());

@@ -99,7 +99,8 @@ struct SecureEngine {
         args.push_back(a);
       }
     }
-    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{}, dir.path() + "/serve.log");
+    serve = std::make_unique<Child>(with_clock(args, kClock), std::vector<std::string>{},
+                                    dir.path() + "/serve.log");
   }
   std::string data() const { return dir.path() + "/data"; }
   std::string log() const { return read_file(dir.path() + "/serve.log"); }
@@ -273,8 +274,8 @@ TEST_CASE(
   // certificate speaks for whichever lab the link is bound to.
   TestCerts certs;
   REQUIRE(certs.ok());
-  const std::vector<std::string> tls = {"--lab-tls-cert", certs.server_cert(), "--lab-tls-key",
-                                        certs.server_key(), "--lab-client-ca", certs.ca()};
+  const std::vector<std::string> tls = {"--lab-tls-cert",   certs.server_cert(), "--lab-tls-key",
+                                        certs.server_key(), "--lab-client-ca",   certs.ca()};
   SecureEngine wrong(tls, "JEM-LAB");
   SecureEngine right(tls, "NBS-LAB");
   wrong.wait_up();
@@ -434,8 +435,10 @@ TEST_CASE("ASTM results posted over HTTP take a lab token of the lab the results
   e.serve->signal(SIGTERM);
   REQUIRE(e.serve->wait_for(30));
   e.serve = std::make_unique<Child>(
-      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", e.data(), "--listen",
-                               "127.0.0.1:" + std::to_string(e.port), "--tokens", e.tokens_file}, kClock),
+      with_clock(std::vector<std::string>{HEMOLEDGER_BINARY, "serve", "--data-dir", e.data(),
+                                          "--listen", "127.0.0.1:" + std::to_string(e.port),
+                                          "--tokens", e.tokens_file},
+                 kClock),
       std::vector<std::string>{}, e.dir.path() + "/serve2.log");
   e.wait_up();
   const Reply own = call(e.port, "POST", "/api/lab/astm", e.token["nbs-lab"], astm);

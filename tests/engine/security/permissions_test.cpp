@@ -153,8 +153,8 @@ TEST_CASE(
 TEST_CASE("a token file entry is found by its name, as a client certificate's CN names it",
           "[auth][tokens]") {
   const std::string h(64, 'a');
-  auto f = TokenFile::parse(R"({"tokens":[{"name":"root","role":"admin","sha256":")" + h + R"("}]})",
-                            "t.json", nullptr);
+  auto f = TokenFile::parse(
+      R"({"tokens":[{"name":"root","role":"admin","sha256":")" + h + R"("}]})", "t.json", nullptr);
   REQUIRE(f);
   REQUIRE(f->principal_named("root"));
   CHECK(f->principal_named("root")->role == Role::admin);

@@ -1,7 +1,6 @@
 // `hemoledger serve` on its embedded Kafka, driven from outside: kcat (a Kafka
 // client nobody here wrote) produces JSON events, and the HTTP API answers.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "events/json_codec.h"
@@ -37,9 +36,11 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
   TempDir dir;
   const int port = free_port();
   const std::string boot = dir.path() + "/bootstrap", log = dir.path() + "/serve.log";
-  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port), "--bootstrap-file", boot}, kClock),
-              {}, log);
+  Child serve(
+      with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
+                  "127.0.0.1:" + std::to_string(port), "--bootstrap-file", boot},
+                 kClock),
+      {}, log);
   REQUIRE(wait_for_api(port, 30));
   const std::string bootstrap = first_line(boot);
   REQUIRE(!bootstrap.empty());
@@ -67,9 +68,9 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
     std::ofstream out(input);
     for (const auto& l : lines) out << din << "|" << l << "\n";
   }
-  Child kcat({"/usr/bin/kcat", "-b", bootstrap, "-t", "hemoledger.events", "-P", "-K", "|", "-l",
-              input},
-             {}, dir.path() + "/kcat.log");
+  Child kcat(
+      {"/usr/bin/kcat", "-b", bootstrap, "-t", "hemoledger.events", "-P", "-K", "|", "-l", input},
+      {}, dir.path() + "/kcat.log");
   const int ks = kcat.wait();
   REQUIRE((WIFEXITED(ks) && WEXITSTATUS(ks) == 0));
 
@@ -91,15 +92,17 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
 
   SECTION("a dry run answers with the engine's verdict and records nothing") {
     httplib::Client c("127.0.0.1", port);
-    auto r = c.Post("/api/events?dry_run=1",
-                    R"({"id":"d1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})",
-                    "application/json");
+    auto r = c.Post(
+        "/api/events?dry_run=1",
+        R"({"id":"d1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})",
+        "application/json");
     REQUIRE(r);
     CHECK(r->status == 422);
     CHECK(json::parse(r->body)["code"] == "unit_quarantined");
-    auto ok = c.Post("/api/events?dry_run=1",
-                     R"({"id":"d2","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00"})",
-                     "application/json");
+    auto ok = c.Post(
+        "/api/events?dry_run=1",
+        R"({"id":"d2","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00"})",
+        "application/json");
     REQUIRE(ok);
     CHECK(ok->status == 200);
     get_json(port, "/api/events/d2", &status);
@@ -109,7 +112,9 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
     CHECK((*still)["unit"]["status"] == "available");
   }
   SECTION("issuing a quarantined unit through the API is refused with its reason") {
-    auto r = post(port, R"({"id":"p1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})");
+    auto r = post(
+        port,
+        R"({"id":"p1","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00"})");
     REQUIRE(r);
     CHECK(r->status == 422);
     const json body = json::parse(r->body);
@@ -120,7 +125,9 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
     CHECK((*outcome)["code"] == "unit_quarantined");
   }
   SECTION("a compatible issue through the API is applied and moves the stock") {
-    auto r = post(port, R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","patient_abo_rh":"A-"})");
+    auto r = post(
+        port,
+        R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","patient_abo_rh":"A-"})");
     REQUIRE(r);
     CHECK(r->status == 200);
     CHECK(json::parse(r->body)["outcome"] == "applied");
@@ -129,7 +136,9 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
     CHECK((*after)["total"] == 1);
   }
   SECTION("an incompatible patient is refused") {
-    auto r = post(port, R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00","patient_abo_rh":"A+"})");
+    auto r = post(
+        port,
+        R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E2555V00","patient_abo_rh":"A+"})");
     REQUIRE(r);
     CHECK(r->status == 422);
   }

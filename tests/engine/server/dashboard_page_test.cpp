@@ -1,11 +1,10 @@
 // The page embedded at build time (engine/server/embed_dashboard.cmake): the
 // files of engine/server/dashboard/ become one self-contained page, the style
 // and the script inline where index.html links them.
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "engine/server/dashboard_page.h"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using hemoledger::dashboard_page;
 

@@ -2,13 +2,12 @@
 // Kafka, events posted through the API, and Debian's headless Chromium loading
 // the page and running its JavaScript. The assertions read the DOM Chromium
 // dumps after the page has polled the API: what a regional coordinator sees.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -154,9 +153,11 @@ void red_cell_unit(int port, const std::string& governorate, const std::string& 
   p["product"] = product;
   if (expires) p["expires_at"] = format_rfc3339(*expires);
   post_applied(port, p);
-  const std::vector<std::pair<std::string, std::string>> results = {
-      {"abo_rh", group}, {"hiv", "negative"}, {"hbv", "negative"}, {"hcv", "negative"},
-      {"syphilis", "negative"}};
+  const std::vector<std::pair<std::string, std::string>> results = {{"abo_rh", group},
+                                                                    {"hiv", "negative"},
+                                                                    {"hbv", "negative"},
+                                                                    {"hcv", "negative"},
+                                                                    {"syphilis", "negative"}};
   for (const auto& [test, result] : results) {
     json t = event("TestResulted", lab, collected + 2 * kHour);
     t["id"] = t["id"].get<std::string>() + "-" + test;
@@ -182,16 +183,17 @@ void check_cell(const std::string& dom, const std::string& scope, const std::str
   auto cell = element_by_id(dom, "td", "cell-" + scope + "-" + group);
   REQUIRE(cell);
   CHECK_THAT(cell->open_tag, Catch::Contains("phase-" + phase));
-  CHECK_THAT(cell->inner, Catch::Contains("<span class=\"n\">" + std::to_string(available) +
-                                          "</span>"));
+  CHECK_THAT(cell->inner,
+             Catch::Contains("<span class=\"n\">" + std::to_string(available) + "</span>"));
   CHECK_THAT(cell->inner, Catch::Contains("<span class=\"d\">" + days));
 }
 
 }  // namespace
 
-TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the dashboard in English "
-          "and Arabic",
-          "[dashboard]") {
+TEST_CASE(
+    "a coordinator sees stock, phases, alerts and expiring units on the dashboard in English "
+    "and Arabic",
+    "[dashboard]") {
   if (!std::filesystem::exists(kChromium)) {
     FAIL("headless Chromium is missing at " << kChromium
                                             << ": install Debian's chromium package "
@@ -201,8 +203,8 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
   const int port = free_port();
   const std::string tokens = dir.path() + "/tokens.json";
   g_token = new_token(tokens, "dashboard-test", "admin");
-  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
-               "127.0.0.1:" + std::to_string(port), "--tokens", tokens}),
+  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                          "--listen", "127.0.0.1:" + std::to_string(port), "--tokens", tokens}),
               {}, dir.path() + "/serve.log");
   REQUIRE(wait_for_api(port, 30));
 
@@ -269,10 +271,14 @@ TEST_CASE("a coordinator sees stock, phases, alerts and expiring units on the da
     // Nablus's expiring O- unit comes with its transfer.
     auto alerts = element_by_id(dom, "ol", "alerts");
     REQUIRE(alerts);
-    CHECK_THAT(alerts->inner, Catch::Contains("O- Red cells in Jenin: 0.0 days of supply, 0 available (Red)"));
-    CHECK_THAT(alerts->inner, Catch::Contains("B+ Red cells in Jenin: 5.6 days of supply, 1 available (Pre-Amber)"));
-    CHECK_THAT(alerts->inner, Catch::Contains("1 O- Red cells unit at Nablus Blood Bank expire within 72 h; "
-                                              "suggested transfer to Jenin Blood Bank"));
+    CHECK_THAT(alerts->inner,
+               Catch::Contains("O- Red cells in Jenin: 0.0 days of supply, 0 available (Red)"));
+    CHECK_THAT(
+        alerts->inner,
+        Catch::Contains("B+ Red cells in Jenin: 5.6 days of supply, 1 available (Pre-Amber)"));
+    CHECK_THAT(alerts->inner,
+               Catch::Contains("1 O- Red cells unit at Nablus Blood Bank expire within 72 h; "
+                               "suggested transfer to Jenin Blood Bank"));
     CHECK(alerts->inner.find("sev-red") < alerts->inner.find("sev-info"));
     auto kafka = element_by_id(dom, "span", "kafka-status");
     REQUIRE(kafka);

@@ -163,8 +163,8 @@ TEST_CASE("a restarted sender resumes after the last change the receiver got", "
 TEST_CASE("a webhook address that is not plain http is refused with a reason", "[webhook]") {
   CHECK(check_webhook_url("http://alerts.example:8080/hooks/hemoledger").ok());
   CHECK(check_webhook_url("http://10.0.0.7").ok());
-  for (const char* bad : {"https://alerts.example/hook", "alerts.example/hook", "http://",
-                          "http://host name/x"}) {
+  for (const char* bad :
+       {"https://alerts.example/hook", "alerts.example/hook", "http://", "http://host name/x"}) {
     auto s = check_webhook_url(bad);
     INFO(bad);
     REQUIRE_FALSE(s.ok());

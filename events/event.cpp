@@ -7,17 +7,17 @@ namespace hemoledger {
 
 namespace {
 
-constexpr std::uint16_t bits(std::initializer_list<Field> fs) {
-  std::uint16_t b = 0;
-  for (Field f : fs) b |= static_cast<std::uint16_t>(f);
+constexpr std::uint32_t bits(std::initializer_list<Field> fs) {
+  std::uint32_t b = 0;
+  for (Field f : fs) b |= static_cast<std::uint32_t>(f);
   return b;
 }
 
 struct TypeInfo {
   EventType type;
   std::string_view name;
-  std::uint16_t required;
-  std::uint16_t optional;
+  std::uint32_t required;
+  std::uint32_t optional;
 };
 
 using F = Field;
@@ -201,12 +201,12 @@ std::string_view to_string(Field f) {
 }
 
 bool field_required(EventType t, Field f) {
-  return valid_type(t) && (info(t).required & static_cast<std::uint16_t>(f)) != 0;
+  return valid_type(t) && (info(t).required & static_cast<std::uint32_t>(f)) != 0;
 }
 
 bool field_allowed(EventType t, Field f) {
   return valid_type(t) &&
-         ((info(t).required | info(t).optional) & static_cast<std::uint16_t>(f)) != 0;
+         ((info(t).required | info(t).optional) & static_cast<std::uint32_t>(f)) != 0;
 }
 
 bool is_din(std::string_view s) {

@@ -65,7 +65,7 @@ std::string_view to_string(EventType t);
 std::optional<EventType> parse_event_type(std::string_view name);
 
 // The payload fields an event may carry besides its envelope.
-enum class Field : std::uint16_t {
+enum class Field : std::uint32_t {
   din = 1 << 0,
   product = 1 << 1,
   donor = 1 << 2,

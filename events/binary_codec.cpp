@@ -51,6 +51,13 @@ std::string encode_binary(const Event& e) {
       save_string(ar, e.lot);
       ar(static_cast<std::int32_t>(e.quantity));
     }
+    if (e.schema_version >= 3) {  // schema version 3 appends the bedside fields
+      save_string(ar, e.patient);
+      save_string(ar, e.approver);
+      ar(static_cast<std::uint8_t>(e.emergency ? 1 : 0), static_cast<std::uint8_t>(e.reaction),
+         static_cast<std::uint8_t>(e.severity), static_cast<std::uint8_t>(e.imputability),
+         static_cast<std::int64_t>(e.onset_at));
+    }
   }
   return std::move(out).str();
 }
@@ -170,7 +177,30 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
     e.reagent.clear();
     e.lot.clear();
   }
+  std::uint8_t emergency = 0, reaction = 0, severity = 0, imputability = 0;
+  std::int64_t onset = 0;
+  if (e.schema_version >= 3) {
+    in.string(e.patient);
+    in.string(e.approver);
+    emergency = in.number<std::uint8_t>();
+    reaction = in.number<std::uint8_t>();
+    severity = in.number<std::uint8_t>();
+    imputability = in.number<std::uint8_t>();
+    onset = in.number<std::int64_t>();
+  } else {
+    e.patient.clear();
+    e.approver.clear();
+  }
   if (!in.ok()) return damaged();
+  if (emergency > 1 || reaction > kLastReactionCategory || severity > kLastReactionSeverity ||
+      imputability > kLastImputability) {
+    return make_error("undecodable", "The binary event carries an invalid bedside code.");
+  }
+  e.emergency = emergency == 1;
+  e.reaction = static_cast<ReactionCategory>(reaction);
+  e.severity = static_cast<ReactionSeverity>(severity);
+  e.imputability = static_cast<Imputability>(imputability);
+  e.onset_at = onset;
   e.quantity = quantity;
   if (type < 1 || type > kEventTypeCount) {
     return make_error("unknown_type", "Binary event type " + std::to_string(type) +

@@ -33,11 +33,12 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
     {EventType::transfer_received, "TransferReceived", bits({F::din, F::product}), 0},
     {EventType::unit_reserved, "UnitReserved", bits({F::din, F::product}),
-     bits({F::patient_abo_rh})},
+     bits({F::patient_abo_rh, F::patient})},
     {EventType::reservation_released, "ReservationReleased", bits({F::din, F::product}), 0},
-    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}), bits({F::patient_abo_rh})},
-    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), 0},
-    {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}), 0},
+    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}),
+     bits({F::patient_abo_rh, F::patient, F::to, F::emergency, F::approver, F::reason})},
+    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), bits({F::to})},
+    {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}), bits({F::patient})},
     {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
     {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
@@ -52,6 +53,12 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
      bits({F::reason})},
     {EventType::reagent_expired, "ReagentExpired", bits({F::reagent, F::lot}), 0},
     {EventType::clock_ticked, "ClockTicked", 0, 0},
+    {EventType::unit_thawed, "UnitThawed", bits({F::din, F::product}), bits({F::expires_at})},
+    {EventType::patient_typed, "PatientTyped", bits({F::din, F::product, F::patient_abo_rh}),
+     bits({F::patient})},
+    {EventType::transfusion_reaction, "TransfusionReaction",
+     bits({F::din, F::product, F::patient, F::onset_at, F::reaction, F::severity, F::imputability}),
+     bits({F::reason})},
 }};
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
@@ -139,6 +146,20 @@ bool has(const Event& e, Field f) {
       return !e.lot.empty();
     case F::quantity:
       return e.quantity != 0;
+    case F::patient:
+      return !e.patient.empty();
+    case F::approver:
+      return !e.approver.empty();
+    case F::emergency:
+      return e.emergency;
+    case F::reaction:
+      return e.reaction != ReactionCategory::none;
+    case F::severity:
+      return e.severity != ReactionSeverity::none;
+    case F::imputability:
+      return e.imputability != Imputability::none;
+    case F::onset_at:
+      return e.onset_at != 0;
   }
   return false;
 }
@@ -151,9 +172,15 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 14> kFields = {
-    F::din,  F::product, F::donor,  F::abo_rh,         F::expires_at, F::volume_ml, F::to,
-    F::test, F::result,  F::reason, F::patient_abo_rh, F::reagent,    F::lot,       F::quantity};
+constexpr std::array<Field, 21> kFields = {
+    F::din,      F::product,      F::donor,   F::abo_rh,   F::expires_at,     F::volume_ml,
+    F::to,       F::test,         F::result,  F::reason,   F::patient_abo_rh, F::reagent,
+    F::lot,      F::quantity,     F::patient, F::approver, F::emergency,      F::reaction,
+    F::severity, F::imputability, F::onset_at};
+
+// The fields that schema version 3 added.
+constexpr std::array<Field, 7> kVersion3Fields = {
+    F::patient, F::approver, F::emergency, F::reaction, F::severity, F::imputability, F::onset_at};
 
 }  // namespace
 
@@ -196,6 +223,20 @@ std::string_view to_string(Field f) {
       return "lot";
     case F::quantity:
       return "quantity";
+    case F::patient:
+      return "patient";
+    case F::approver:
+      return "approver";
+    case F::emergency:
+      return "emergency";
+    case F::reaction:
+      return "reaction";
+    case F::severity:
+      return "severity";
+    case F::imputability:
+      return "imputability";
+    case F::onset_at:
+      return "onset_at";
   }
   return "?";
 }
@@ -330,19 +371,21 @@ Status check_envelope(const Event& e) {
   }
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
   if (!plausible(e.at) || (e.expires_at != 0 && !plausible(e.expires_at)) ||
-      (e.recorded_at != 0 && !plausible(e.recorded_at))) {
+      (e.recorded_at != 0 && !plausible(e.recorded_at)) ||
+      (e.onset_at != 0 && !plausible(e.onset_at))) {
     return implausible_time();
   }
   if (!is_code(e.facility)) {
     return make_error("missing_field", "The event does not name a valid facility code.");
   }
-  for (const std::string* text : {&e.actor, &e.station, &e.test, &e.result, &e.reason}) {
+  for (const std::string* text :
+       {&e.actor, &e.station, &e.test, &e.result, &e.reason, &e.approver}) {
     if (!valid_utf8(*text)) {
       return make_error(kInvalidText, "A text field of the event is not valid UTF-8.");
     }
   }
-  if (e.actor.size() > 128 || e.station.size() > 128) {
-    return make_error(kFieldTooLong, "Actor and station are limited to 128 characters.");
+  if (e.actor.size() > 128 || e.station.size() > 128 || e.approver.size() > 128) {
+    return make_error(kFieldTooLong, "Actor, station and approver are limited to 128 characters.");
   }
   return {};
 }
@@ -364,6 +407,25 @@ Status check_fields_for_type(const Event& e) {
   if (e.schema_version < 2 && (has(e, F::reagent) || has(e, F::lot) || has(e, F::quantity))) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
+  }
+  if (e.schema_version < 3) {
+    if (e.type >= kFirstVersion3Type) {
+      return make_error("unsupported_version", type_name + " needs schema version 3 or later.");
+    }
+    for (Field f : kVersion3Fields) {
+      if (has(e, f)) {
+        return make_error("unsupported_version", "The field '" + std::string(to_string(f)) +
+                                                     "' needs schema version 3 or later.");
+      }
+    }
+    if ((e.type == EventType::unit_issued || e.type == EventType::unit_returned) && has(e, F::to)) {
+      return make_error("unsupported_version",
+                        "A destination on " + type_name + " needs schema version 3 or later.");
+    }
+    if (e.type == EventType::unit_issued && has(e, F::reason)) {
+      return make_error("unsupported_version",
+                        "A reason on UnitIssued needs schema version 3 or later.");
+    }
   }
   return {};
 }
@@ -399,6 +461,11 @@ Status check_identifiers(const Event& e) {
   if (!e.to.empty() && !is_code(e.to)) {
     return make_error("invalid_facility", "The destination facility code is not valid.");
   }
+  if (!e.patient.empty() && !is_pseudonymous_id(e.patient)) {
+    return make_error("invalid_patient",
+                      "The patient must be a pseudonymous id of at most 64 letters, digits and "
+                      "- _ . : / with at least one digit (e.g. PAT-4411), never a name.");
+  }
   return {};
 }
 
@@ -416,6 +483,10 @@ Status check_values(const Event& e) {
   }
   if (e.reason.size() > 200) {
     return make_error(kFieldTooLong, "The reason is limited to 200 characters.");
+  }
+  if (e.onset_at > e.at) {
+    return make_error("invalid_onset",
+                      "The reaction's onset is dated after the report; check the onset time.");
   }
   return {};
 }

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "events/blood_group.h"
+#include "events/haemovigilance.h"
 #include "events/result.h"
 #include "events/time.h"
 
@@ -26,7 +27,12 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-inline constexpr std::uint16_t kSchemaVersion = 2;  // 2 adds reagent, lot, quantity
+// 2 adds reagent, lot, quantity; 3 adds the bedside (patient, approver,
+// emergency, the reaction fields, to on issues and returns) and the event
+// types from UnitThawed on. The projector holds an event to the rules of the
+// version it was written in (projections/projector.h), so an old journal
+// replays unchanged.
+inline constexpr std::uint16_t kSchemaVersion = 3;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -53,8 +59,14 @@ enum class EventType : std::uint8_t {
   reagent_expired = 20,
   // The engine's clock: time passing with no other event (engine/ledger/expiry_ticker.h).
   clock_ticked = 21,
+  // Schema version 3: the bedside.
+  unit_thawed = 22,           // frozen plasma or cryo thawed: a short thawed expiry
+  patient_typed = 23,         // the patient's group recorded for a unit already issued
+  transfusion_reaction = 24,  // haemovigilance: a reaction reported by the holder hospital
 };
-inline constexpr int kEventTypeCount = 21;
+inline constexpr int kEventTypeCount = 24;
+// The first event type of schema version 3.
+inline constexpr EventType kFirstVersion3Type = EventType::unit_thawed;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -77,9 +89,16 @@ enum class Field : std::uint32_t {
   result = 1 << 8,
   reason = 1 << 9,
   patient_abo_rh = 1 << 10,
-  reagent = 1 << 11,   // schema version 2
-  lot = 1 << 12,       // schema version 2
-  quantity = 1 << 13,  // schema version 2
+  reagent = 1 << 11,       // schema version 2
+  lot = 1 << 12,           // schema version 2
+  quantity = 1 << 13,      // schema version 2
+  patient = 1 << 14,       // schema version 3 (1 << 14 to 1 << 23: the bedside)
+  approver = 1 << 15,      // schema version 3
+  emergency = 1 << 16,     // schema version 3
+  reaction = 1 << 17,      // schema version 3
+  severity = 1 << 18,      // schema version 3
+  imputability = 1 << 19,  // schema version 3
+  onset_at = 1 << 20,      // schema version 3
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
@@ -104,7 +123,9 @@ struct Event {
   AboRh abo_rh = AboRh::unknown;
   TimeMs expires_at = 0;  // 0 = absent
   std::int32_t volume_ml = 0;
-  std::string to;      // destination facility of a transfer
+  // Destination facility: of a transfer; of an issue, the hospital (or ward)
+  // that receives custody; of a return, the blood bank that takes it back.
+  std::string to;
   std::string test;    // test code (data/tests.csv)
   std::string result;  // test result as sent
   std::string reason;  // discard reason code, or a quarantine note
@@ -112,6 +133,14 @@ struct Event {
   std::string reagent;        // reagent or test-kit code (data/reagents.csv)
   std::string lot;            // the manufacturer's lot number
   std::int32_t quantity = 0;  // tests (or units of use) received, consumed, moved, discarded
+  // Schema version 3.
+  std::string patient;     // pseudonymous patient id (the rules of donor ids), never a name
+  std::string approver;    // who approved an emergency release or an RhD exception
+  bool emergency = false;  // an issue released before the patient's group is known
+  ReactionCategory reaction = ReactionCategory::none;  // TransfusionReaction
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;  // when the reaction began; 0 = absent
 
   bool operator==(const Event&) const = default;
 };
@@ -174,8 +203,9 @@ Event clock_tick_event(TimeMs now);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);  // αppppyynnnnnn
-// A donor id that cannot be a person's name: 1-64 of A-Z a-z 0-9 - _ . : /,
-// at least one digit. Donor identity never enters the event stream.
+// A donor or patient id that cannot be a person's name: 1-64 of A-Z a-z 0-9
+// - _ . : /, at least one digit. Donor and patient identity never enter the
+// event stream.
 bool is_pseudonymous_id(std::string_view s);
 bool is_product_code(std::string_view s);  // αooootds
 bool is_discard_reason(std::string_view s);

@@ -32,6 +32,19 @@
 //                  when none is left); cleared past the hysteresis margin.
 //   reagent_expiring  per laboratory and lot with stock that expires within
 //                  the catalogue's expiry_warning_days (amber).
+//   The bedside ('w' index), each per unit, to the holder and the issuing bank:
+//   unknown_fate   issued to a hospital, no fate (transfused, returned,
+//                  discarded) after SupplyConfig::fate_hours (amber).
+//   emergency_release  issued without the patient's group (red) until the group
+//                  is recorded; an incompatible group escalates it to the
+//                  ministry until a reaction report (or a return) closes it.
+//   rhd_exception  RhD-positive red cells or platelets for an RhD-negative
+//                  patient, approved (amber), while the unit is issued.
+//   transfusion_reaction  per report, to the issuing bank and the ministry:
+//                  amber, red when severe, life-threatening or fatal; open for
+//                  SupplyConfig::reaction_review_days.
+//   haemovigilance_hold  a component held after its sibling's suspected TRALI
+//                  or transmission (red), until it is discarded or expires.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +71,11 @@ enum class AlertKind : std::uint8_t {
   recall = 3,
   reagent_cover = 4,
   reagent_expiring = 5,
+  unknown_fate = 6,
+  emergency_release = 7,
+  rhd_exception = 8,
+  transfusion_reaction = 9,
+  haemovigilance_hold = 10,
 };
 enum class Severity : std::uint8_t { info = 1, amber = 2, red = 3 };
 std::string_view to_string(AlertKind k);
@@ -73,10 +91,12 @@ struct Alert {
   std::string governorate, facility;  // facility empty for governorate-wide alerts
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
-  std::string din, product;                           // recalls only
-  std::string reagent, lot;                           // reagent alerts only (lot: reagent_expiring)
-  nlohmann::json figures = nlohmann::json::object();  // what triggered it, latest values
-  std::string message;                                // one English sentence
+  std::string din, product;         // recalls only
+  std::string reagent, lot;         // reagent alerts only (lot: reagent_expiring)
+  std::vector<std::string> notify;  // other facilities told (the issuing bank), in order
+  bool ministry = false;            // the Ministry of Health is told (haemovigilance)
+  nlohmann::json figures = nlohmann::json::object();     // what triggered it, latest values
+  std::string message;                                   // one English sentence
   TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
 
   bool operator==(const Alert&) const = default;
@@ -85,8 +105,10 @@ struct Alert {
 // One step in an alert's life, as published (Kafka alerts topic, webhooks).
 struct AlertChange {
   std::uint64_t seq = 0;  // global order of changes, from 1
-  std::string action;     // raised | escalated | eased | cleared
-  Alert alert;            // as it is after the change
+  // raised | escalated | eased | cleared; escalated also when an alert of the
+  // same severity is taken to the ministry.
+  std::string action;
+  Alert alert;  // as it is after the change
   bool operator==(const AlertChange&) const = default;
 };
 
@@ -138,6 +160,8 @@ class AlertModel {
   void want_recalls(Wanted& wanted) const;
   void want_reagent_expiring(Wanted& wanted) const;
   void want_reagent_cover(Wanted& wanted) const;
+  void want_bedside(Wanted& wanted) const;
+  Alert bedside_alert(const Watch& w, AlertKind kind) const;
 
   const ReferenceData& ref_;
   SupplyConfig config_;
@@ -146,6 +170,7 @@ class AlertModel {
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
+  std::map<std::string, Watch> watches_;    // 'w' entries by key
   std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;                      // by key

@@ -3,7 +3,7 @@
 // difference in every commit batch), rebuild (which recomputes them) and the
 // alert model (which keeps the ones it needs in memory).
 //
-//   'a'  <facility>|<expires:020>|<din>|<product>  -> <category>|<group>
+//   'a'  <facility>|<expires:020>|<din>|<product>  -> <category>|<group>[|thawed]
 //        available units, for first-expire-first-out and expiring-soon alerts
 //   'x'  <expires:020>|<din>|<product>             -> <holder>
 //        units in the bank's hands (quarantined, available, reserved, in
@@ -12,6 +12,16 @@
 //        open lookback recalls, for recall alerts
 //   'v'  <donor>|<din>                              -> <collected_at:020>
 //        donations by donor, for lookback
+//   'w'  <concern>|...|<din>|<product>              -> JSON (Watch below)
+//        the bedside concerns that alerts follow (schema version 3):
+//          f|<issued_at:020>|<din>|<product>    issued to a hospital, fate not recorded
+//          e|<din>|<product>                    an emergency release: the patient's group
+//                                               is awaited, or was incompatible and no
+//                                               reaction report has followed
+//          r|<din>|<product>                    an approved RhD exception, still issued
+//          q|<din>|<product>                    held after a sibling's reaction, not final
+//          h|<reported:020>|<din>|<product>|<event id>   a reaction report
+//        kIndexKinds lists every kind, kAlertIndexKinds those the alerts read.
 //
 // Pure; parsing returns nullopt for an entry that is not of the expected shape.
 #pragma once
@@ -25,6 +35,9 @@
 #include "projections/unit_state.h"
 
 namespace hemoledger {
+
+inline constexpr char kIndexKinds[] = {'a', 'x', 'k', 'v', 'w'};
+inline constexpr char kAlertIndexKinds[] = {'a', 'k', 'w'};
 
 struct IndexEntry {
   char kind = 'a';
@@ -45,6 +58,7 @@ struct AvailableUnit {
   std::string din, product;
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
+  bool thawed = false;
   auto operator<=>(const AvailableUnit&) const = default;
 };
 std::optional<AvailableUnit> parse_available(std::string_view key, std::string_view value);
@@ -64,6 +78,27 @@ struct OpenRecall {
   auto operator<=>(const OpenRecall&) const = default;
 };
 std::optional<OpenRecall> parse_recall(std::string_view key, std::string_view value);
+
+// One 'w' entry, read back.
+struct Watch {
+  char concern = 'f';  // f, e, r, q, h as above
+  TimeMs at = 0;       // f: issued at; h: reported at
+  std::string din, product;
+  std::string holder, issuer;  // issuer: the blood bank that issued the unit
+  Category category = Category::unknown;
+  AboRh group = AboRh::unknown;
+  std::string patient;                   // pseudonymous (e, r, h)
+  AboRh patient_group = AboRh::unknown;  // r, and e once recorded
+  bool incompatible = false;             // e: the recorded group does not match the unit
+  // h: the report; q: the reaction that caused the hold (and its unit, cause_product).
+  std::string event_id, cause_product;
+  ReactionCategory reaction = ReactionCategory::none;
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;
+  bool operator==(const Watch&) const = default;
+};
+std::optional<Watch> parse_watch(std::string_view key, std::string_view value);
 
 struct DonorDonation {
   std::string donor, din;

@@ -57,14 +57,22 @@ namespace hemoledger {
 
 struct Rules {
   // Red cells and whole blood returned later than this after issue are
-  // discarded, not restocked. Default: 30 minutes (DOMAIN.md).
+  // discarded, not restocked; frozen plasma and cryo out of the freezer
+  // longer than this never go back to frozen stock. Default: 30 minutes
+  // (DOMAIN.md).
   TimeMs max_out_of_storage = 30 * kMinute;
+  // Emergency release of group A plasma as well as AB (some protocols).
+  // Default: AB only.
+  bool emergency_group_a_plasma = false;
 };
 
 struct Applied {
   Donation after;
   std::vector<StockDelta> stock;    // what the event changed in stock
   std::vector<DemandDelta> demand;  // and in demand (projections/demand.h)
+  // Accepted, but a technician should know: "<code>: <sentence>"
+  // (plasma_incompatible_platelets).
+  std::vector<std::string> warnings;
 };
 
 [[nodiscard]] Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules,
@@ -78,6 +86,7 @@ struct Applied {
 struct Changes {
   std::vector<StockDelta> stock;
   std::vector<DemandDelta> demand;
+  std::vector<std::string> warnings;
 };
 [[nodiscard]] Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules,
                                                    Donation& state, bool exists, const Event& e);

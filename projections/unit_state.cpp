@@ -9,7 +9,8 @@ namespace hemoledger {
 
 namespace {
 
-constexpr std::uint8_t kDonationFormat = 2;  // 1: before recalls (still read)
+// 1: before recalls; 2: before the bedside (both still read).
+constexpr std::uint8_t kDonationFormat = 3;
 
 struct StatusName {
   UnitStatus status;
@@ -87,8 +88,9 @@ Recall* Donation::recall(std::string_view product) {
   return nullptr;
 }
 
-// Serialization. Format 2 appends the recalls to format 1. Enums travel as their fixed-width
-// underlying type.
+// Serialization. Format 2 appends the recalls to format 1; format 3 appends each
+// unit's bedside fields (in unit order) and the reactions. Enums travel as their
+// fixed-width underlying type.
 template <class Archive>
 void serialize(Archive& ar, UnitState& u) {
   ar(u.product, u.category, u.status, u.holder, u.destination, u.produced_at, u.expires_at,
@@ -110,6 +112,20 @@ void serialize(Archive& ar, Recall& r) {
   ar(r.product, r.test, r.event_id, r.at, r.deadline, r.status_then, r.open);
 }
 
+// The format-3 part of a unit, written after the whole format-2 donation
+// (U is UnitState when reading, const UnitState when writing).
+template <class Archive, class U>
+void bedside(Archive& ar, U& u) {
+  ar(u.issued_by, u.patient, u.patient_group, u.emergency, u.group_incompatible, u.rhd_exception,
+     u.reaction_reported, u.thawed_at, u.hv_hold);
+}
+
+template <class Archive>
+void serialize(Archive& ar, Reaction& r) {
+  ar(r.product, r.event_id, r.reported_by, r.issued_by, r.patient, r.at, r.onset_at, r.category,
+     r.severity, r.imputability, r.held);
+}
+
 template <class Archive>
 void serialize(Archive& ar, Donation& d) {
   ar(d.din, d.donor, d.facility, d.collected_at, d.volume_ml, d.declared, d.typed_abo, d.typed_rhd,
@@ -123,6 +139,8 @@ std::string encode_donation(const Donation& d) {
     cereal::PortableBinaryOutputArchive ar(
         out, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
     ar(d, d.recalls);
+    for (const auto& u : d.units) bedside(ar, u);
+    ar(d.reactions);
   }
   return std::move(out).str();
 }
@@ -139,6 +157,10 @@ Result<Donation> decode_donation(std::string_view bytes) {
     cereal::PortableBinaryInputArchive ar(in);
     ar(d);
     if (format >= 2) ar(d.recalls);
+    if (format >= 3) {
+      for (auto& u : d.units) bedside(ar, u);
+      ar(d.reactions);
+    }
   } catch (const std::exception& e) {
     return make_error("corrupt_state",
                       std::string("A stored donation cannot be read: ") + e.what());

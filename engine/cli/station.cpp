@@ -20,32 +20,46 @@ using nlohmann::json;
 
 namespace {
 
-struct ActionInfo {
-  StationAction action;
-  std::string_view name;
-  EventType type;
-  std::string_view verb;  // for messages: "issued"
-};
+using N = Need;
+constexpr unsigned need(std::initializer_list<Need> ns) {
+  unsigned b = 0;
+  for (Need n : ns) b |= static_cast<unsigned>(n);
+  return b;
+}
 
-constexpr ActionInfo kActions[] = {
-    {StationAction::collect, "collect", EventType::donation_collected, "collected"},
-    {StationAction::receive, "receive", EventType::component_produced, "received into stock"},
-    {StationAction::release, "release", EventType::unit_released, "released"},
-    {StationAction::reserve, "reserve", EventType::unit_reserved, "reserved"},
-    {StationAction::issue, "issue", EventType::unit_issued, "issued"},
-    {StationAction::return_unit, "return", EventType::unit_returned, "returned to stock"},
-    {StationAction::transfuse, "transfuse", EventType::unit_transfused, "recorded as transfused"},
-    {StationAction::discard, "discard", EventType::unit_discarded, "discarded"},
-    {StationAction::dispatch, "dispatch", EventType::transfer_dispatched, "dispatched"},
+// The one table of actions (station.h).
+constexpr StationActionInfo kActions[] = {
+    {StationAction::collect, "collect", EventType::donation_collected, "collected", 0, 0},
+    {StationAction::receive, "receive", EventType::component_produced, "received into stock", 0, 0},
+    {StationAction::release, "release", EventType::unit_released, "released", 0, 0},
+    {StationAction::reserve, "reserve", EventType::unit_reserved, "reserved",
+     need({N::patient_group}), need({N::patient})},
+    {StationAction::issue, "issue", EventType::unit_issued, "issued",
+     need({N::patient, N::patient_group, N::to}), need({N::approver, N::reason})},
+    {StationAction::return_unit, "return", EventType::unit_returned, "returned to stock", 0,
+     need({N::to})},
+    {StationAction::transfuse, "transfuse", EventType::unit_transfused, "recorded as transfused", 0,
+     need({N::patient})},
+    {StationAction::discard, "discard", EventType::unit_discarded, "discarded",
+     need({N::discard_reason}), 0},
+    {StationAction::dispatch, "dispatch", EventType::transfer_dispatched, "dispatched",
+     need({N::to}), 0},
     {StationAction::receive_transfer, "receive-transfer", EventType::transfer_received,
-     "received from transfer"},
+     "received from transfer", 0, 0},
+    {StationAction::emergency, "emergency", EventType::unit_issued,
+     "issued as an emergency release", need({N::patient, N::to, N::reason, N::approver}), 0},
+    {StationAction::thaw, "thaw", EventType::unit_thawed, "thawed", 0, 0},
+    {StationAction::type_patient, "type-patient", EventType::patient_typed,
+     "recorded with the patient's group", need({N::patient_group}), need({N::patient})},
+    {StationAction::reaction, "reaction", EventType::transfusion_reaction,
+     "reported with a transfusion reaction", need({N::patient, N::reaction}), need({N::reason})},
 };
 
-const ActionInfo& info(StationAction a) {
-  for (const auto& i : kActions) {
-    if (i.action == a) return i;
-  }
-  return kActions[0];
+const StationActionInfo& info(StationAction a) { return station_action_info(a); }
+
+bool uses(const StationConfig& c, Need n) {
+  const auto& a = info(c.action);
+  return ((a.needs | a.may) & static_cast<unsigned>(n)) != 0;
 }
 
 std::string trim(std::string s) {
@@ -138,7 +152,7 @@ class Session {
   std::string name(const Partial& u) const { return *u.din + (u.product ? " " + *u.product : ""); }
 
   void act(const Partial& u) {
-    const ActionInfo& a = info(c_.action);
+    const StationActionInfo& a = info(c_.action);
     const TimeMs now = c_.clock.now();
     // 1. The station's own label checks.
     if (u.special && c_.action != StationAction::discard) {
@@ -148,7 +162,8 @@ class Session {
     const bool moves_to_patient_or_stock =
         c_.action == StationAction::release || c_.action == StationAction::reserve ||
         c_.action == StationAction::issue || c_.action == StationAction::dispatch ||
-        c_.action == StationAction::return_unit;
+        c_.action == StationAction::return_unit || c_.action == StationAction::emergency ||
+        c_.action == StationAction::thaw;
     if (u.expires_at && moves_to_patient_or_stock && *u.expires_at <= now) {
       return stop(name(u) + ": the label says it expired at " + format_rfc3339(*u.expires_at) +
                   "; it must not be " + std::string(a.verb) + ".");
@@ -173,7 +188,9 @@ class Session {
         return stop(name(u) + ": the label says " + std::string(to_string(*u.group)) +
                     " but the unit is typed " + typed + ". Do not use it; report the discrepancy.");
       }
-      if (c_.action != StationAction::receive && u.expires_at && rec.contains("unit")) {
+      // A thawed unit keeps its frozen label; its record holds the shorter thawed expiry.
+      const bool thawed = rec.contains("unit") && rec["unit"].contains("thawed_at");
+      if (c_.action != StationAction::receive && u.expires_at && rec.contains("unit") && !thawed) {
         auto recorded = parse_rfc3339(rec["unit"].value("expires_at", ""));
         if (recorded && std::llabs(*recorded - *u.expires_at) > kDay) {
           return stop(name(u) + ": the label's expiry " + format_rfc3339(*u.expires_at) +
@@ -202,8 +219,12 @@ class Session {
     const json j = json::parse(r->body, nullptr, false);
     const std::string message = j.is_discarded() ? r->body : j.value("message", "");
     if (r->status == 200) {
-      return ok(name(u) + " " + std::string(a.verb) +
-                (u.group ? " (" + std::string(to_string(*u.group)) + ")" : "") + ".");
+      ok(name(u) + " " + std::string(a.verb) +
+         (u.group ? " (" + std::string(to_string(*u.group)) + ")" : "") + ".");
+      if (!j.is_discarded() && j.contains("warnings")) {
+        for (const auto& w : j["warnings"]) say_note("WARNING " + w.get<std::string>());
+      }
+      return;
     }
     if (r->status == 422 || r->status == 409) {
       return stop(name(u) + ": " + message + " [" + (j.is_discarded() ? "" : j.value("code", "")) +
@@ -236,24 +257,28 @@ class Session {
         e.product = *u.product;
         e.expires_at = *u.expires_at;
         break;
-      case StationAction::reserve:
-      case StationAction::issue:
-        e.product = *u.product;
-        e.patient_abo_rh = c_.patient;
-        break;
-      case StationAction::discard:
-        e.product = *u.product;
-        e.reason = c_.reason;
-        break;
-      case StationAction::dispatch:
-        e.product = *u.product;
-        e.to = c_.to;
-        break;
       default:
         e.product = *u.product;
+        fill_from_session(e);
         break;
     }
     return e;
+  }
+
+  // The fields the action takes from the session (the table's needs and mays).
+  void fill_from_session(Event& e) const {
+    if (uses(c_, Need::patient)) e.patient = c_.patient_id;
+    if (uses(c_, Need::patient_group)) e.patient_abo_rh = c_.patient;
+    if (uses(c_, Need::to)) e.to = c_.to;
+    if (uses(c_, Need::discard_reason) || uses(c_, Need::reason)) e.reason = c_.reason;
+    if (uses(c_, Need::approver)) e.approver = c_.approver;
+    if (c_.action == StationAction::emergency) e.emergency = true;
+    if (uses(c_, Need::reaction)) {
+      e.reaction = c_.reaction;
+      e.severity = c_.severity;
+      e.imputability = c_.imputability;
+      e.onset_at = c_.onset_at;
+    }
   }
 
   void ok(const std::string& what) {
@@ -307,29 +332,57 @@ class Session {
 
 }  // namespace
 
+const StationActionInfo& station_action_info(StationAction a) {
+  for (const auto& i : kActions) {
+    if (i.action == a) return i;
+  }
+  return kActions[0];
+}
+
+std::string station_action_names() {
+  std::string out;
+  for (const auto& i : kActions) out += (out.empty() ? "" : ", ") + std::string(i.name);
+  return out;
+}
+
 Result<StationAction> parse_station_action(std::string_view name) {
   for (const auto& i : kActions) {
     if (i.name == name) return i.action;
   }
-  return make_error("bad_action",
-                    "Unknown action " + std::string(name) +
-                        "; use collect, receive, release, reserve, issue, return, transfuse, "
-                        "discard, dispatch or receive-transfer.");
+  return make_error("bad_action", "Unknown action " + std::string(name) + "; use " +
+                                      station_action_names() + ".");
 }
 
 Status validate(const StationConfig& c) {
   if (c.facility.empty()) return make_error("bad_station", "--facility is required.");
-  if ((c.action == StationAction::reserve || c.action == StationAction::issue) &&
-      c.patient == AboRh::unknown) {
+  const StationActionInfo& a = station_action_info(c.action);
+  const auto needs = [&](Need n) { return (a.needs & static_cast<unsigned>(n)) != 0; };
+  const std::string what = "The action " + std::string(a.name) + " needs ";
+  if (needs(Need::patient) && !is_pseudonymous_id(c.patient_id)) {
+    return make_error("bad_station", what +
+                                         "the patient's pseudonymous id: --patient (letters, "
+                                         "digits and - _ . : / with a digit; never a name).");
+  }
+  if (needs(Need::patient_group) && c.patient == AboRh::unknown) {
+    return make_error("bad_station", what + "the patient's group: --patient-abo-rh.");
+  }
+  if (needs(Need::to) && c.to.empty()) {
+    return make_error("bad_station", what + "the destination: --to.");
+  }
+  if (needs(Need::discard_reason) && !is_discard_reason(c.reason)) {
     return make_error("bad_station",
-                      "Reserving or issuing needs the patient's group: --patient-abo-rh.");
+                      what + "--reason, one of: " + std::string(discard_reasons_text()) + ".");
   }
-  if (c.action == StationAction::dispatch && c.to.empty()) {
-    return make_error("bad_station", "Dispatching needs the destination: --to.");
+  if (needs(Need::reason) && c.reason.empty()) {
+    return make_error("bad_station", what + "the reason: --reason.");
   }
-  if (c.action == StationAction::discard && !is_discard_reason(c.reason)) {
-    return make_error("bad_station", "Discarding needs --reason, one of: " +
-                                         std::string(discard_reasons_text()) + ".");
+  if (needs(Need::approver) && c.approver.empty()) {
+    return make_error("bad_station", what + "the approving physician: --approver.");
+  }
+  if (needs(Need::reaction) &&
+      (c.reaction == ReactionCategory::none || c.severity == ReactionSeverity::none ||
+       c.imputability == Imputability::none || c.onset_at == 0)) {
+    return make_error("bad_station", what + "--reaction, --severity, --imputability and --onset.");
   }
   return {};
 }

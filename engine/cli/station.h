@@ -17,6 +17,11 @@
 //
 // Lines that are not scans: an empty line or "cancel" drops the unit being
 // assembled; for `collect`, "donor:ID" gives the pseudonymous donor id.
+//
+// The actions are one table (station.cpp, kActions): the event each records
+// and what it needs from the session (patient, group, destination, reason,
+// approver, the reaction's codes), so that another station (the browser's)
+// can offer the same actions with the same checks.
 #pragma once
 
 #include <istream>
@@ -25,6 +30,7 @@
 
 #include "engine/io/clock.h"
 #include "events/blood_group.h"
+#include "events/event.h"
 #include "events/result.h"
 
 namespace hemoledger {
@@ -40,7 +46,37 @@ enum class StationAction {
   discard,           // UnitDiscarded with a reason
   dispatch,          // TransferDispatched to another facility
   receive_transfer,  // TransferReceived
+  emergency,         // UnitIssued as an emergency release: no patient group, approved
+  thaw,              // UnitThawed: frozen plasma or cryo
+  type_patient,      // PatientTyped: the patient's group, after an emergency release
+  reaction,          // TransfusionReaction reported by the hospital
 };
+
+// What an action needs from the session's configuration.
+enum class Need : unsigned {
+  patient = 1u << 0,         // --patient (pseudonymous id)
+  patient_group = 1u << 1,   // --patient-abo-rh
+  to = 1u << 2,              // --to
+  discard_reason = 1u << 3,  // --reason, a discard reason code
+  reason = 1u << 4,          // --reason, free text
+  approver = 1u << 5,        // --approver
+  reaction = 1u << 6,        // --reaction, --severity, --imputability, --onset
+};
+
+// The action's name as typed ("receive-transfer"), its event type, whether it
+// needs `n`, and whether it may use `n` (optional ones: an issue's approver and
+// reason for an RhD exception, a return's --to, a transfusion's --patient).
+struct StationActionInfo {
+  StationAction action;
+  std::string_view name;
+  EventType type;
+  std::string_view verb;  // for messages: "issued"
+  unsigned needs;         // Need bits required
+  unsigned may;           // Need bits accepted
+};
+const StationActionInfo& station_action_info(StationAction a);
+// The names of every action, comma separated, for help and errors.
+std::string station_action_names();
 
 [[nodiscard]] Result<StationAction> parse_station_action(std::string_view name);
 
@@ -48,10 +84,18 @@ struct StationConfig {
   std::string api = "http://127.0.0.1:8080";  // the engine's HTTP API
   std::string facility;                       // where the bench is
   StationAction action = StationAction::issue;
-  AboRh patient = AboRh::unknown;  // reserve and issue: required
-  std::string to;                  // dispatch: destination facility
-  std::string reason;              // discard: reason code
-  std::string actor, station;      // recorded with every event (without tokens)
+  AboRh patient = AboRh::unknown;  // the patient's group: reserve, issue, type-patient
+  std::string patient_id;          // the patient's pseudonymous id (--patient)
+  std::string to;                  // dispatch, issue, emergency: destination facility
+  std::string reason;              // discard: reason code; emergency: why
+  std::string approver;            // emergency, RhD exception: the approving physician
+  // reaction: the ISBT category, severity and imputability (events/haemovigilance.h)
+  // and the onset time.
+  ReactionCategory reaction = ReactionCategory::none;
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;
+  std::string actor, station;  // recorded with every event (without tokens)
   // The API token (`scan --token`, or HEMOLEDGER_TOKEN), sent as
   // "Authorization: Bearer"; with tokens the engine records its name as the
   // actor. "" sends none.
@@ -65,8 +109,9 @@ struct StationConfig {
   Clock clock;
 };
 
-// Checks the configuration (facility given, patient group for reserve and
-// issue, destination for dispatch, reason for discard).
+// Checks the configuration against the action's needs (facility given,
+// patient and group for an issue, destination for dispatch and issue, reason
+// for discard, reason and approver for an emergency, the reaction's codes).
 [[nodiscard]] Status validate(const StationConfig& config);
 
 // Runs a session until end of input. Returns the number of units that were

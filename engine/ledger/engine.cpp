@@ -64,7 +64,7 @@ Status Engine::load() {
 }
 
 // The alert model from what is committed: its own state, then the inputs it
-// keeps (available stock, demand in the window, the 'a' and 'k' indexes).
+// keeps (available stock, demand in the window, the 'a', 'k' and 'w' indexes).
 namespace {
 
 Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
@@ -99,7 +99,7 @@ Status Engine::load_alert_model() {
       store_->demand_window(alerts_->first_needed_day(), std::numeric_limits<std::int64_t>::max());
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
-  for (char kind : {'a', 'k'}) {
+  for (char kind : kAlertIndexKinds) {
     auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
     if (!s) return s;
   }
@@ -356,7 +356,7 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   }
   r.demand = std::move(*demand);
   for (auto& e : *index) {
-    if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
+    if (e.kind == 'a' || e.kind == 'k' || e.kind == 'w') r.index.push_back(std::move(e));
   }
   for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
     if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);

@@ -24,8 +24,9 @@ json stock_json(const StockTable& stock, const StockFilter& filter, const Refere
     const Facility* f = ref.facility(k.facility);
     const std::string gov = f ? f->governorate : "unknown";
     json& cell = tree[gov][k.facility];
-    cell[std::string(to_string(k.category))][std::string(to_string(k.group))]
-        [std::string(to_string(k.status))] = n;
+    // Thawed plasma and cryo are counted apart: "thawed_plasma", "thawed_cryo".
+    const std::string category = (k.thawed ? "thawed_" : "") + std::string(to_string(k.category));
+    cell[category][std::string(to_string(k.group))][std::string(to_string(k.status))] = n;
     gov_total[gov] += n;
     fac_total[k.facility] += n;
     total += n;
@@ -81,6 +82,16 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (u.reserved_for != AboRh::unknown)
       j["reserved_for"] = std::string(to_string(u.reserved_for));
     if (u.tti_blocked) j["blocked"] = "positive screen: never to be released";
+    if (u.hv_hold) j["blocked"] = "haemovigilance hold: a sibling component's reaction";
+    if (!u.issued_by.empty()) j["issued_by"] = u.issued_by;
+    if (!u.patient.empty()) j["patient"] = u.patient;
+    if (u.patient_group != AboRh::unknown) {
+      j["patient_abo_rh"] = std::string(to_string(u.patient_group));
+    }
+    if (u.emergency) j["emergency_release"] = true;
+    if (u.group_incompatible) j["incompatible"] = true;
+    if (u.rhd_exception) j["rhd_exception"] = true;
+    if (u.thawed_at != 0) j["thawed_at"] = format_rfc3339(u.thawed_at);
     units.push_back(std::move(j));
   }
   if (!product.empty() && units.empty()) return nullptr;
@@ -99,6 +110,21 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (!h.detail.empty()) j["detail"] = h.detail;
     history.push_back(std::move(j));
   }
+  json reactions = json::array();
+  for (const auto& r : d.reactions) {
+    if (!product.empty() && r.product != product) continue;
+    reactions.push_back({{"event_id", r.event_id},
+                         {"product", r.product},
+                         {"reported_by", r.reported_by},
+                         {"issued_by", r.issued_by},
+                         {"patient", r.patient},
+                         {"at", format_rfc3339(r.at)},
+                         {"onset_at", format_rfc3339(r.onset_at)},
+                         {"reaction", std::string(to_string(r.category))},
+                         {"severity", std::string(to_string(r.severity))},
+                         {"imputability", std::string(to_string(r.imputability))},
+                         {"held", r.held}});
+  }
   const std::string missing = missing_for_release(ref, d);
   json out = {{"din", d.din},
               {"donor", d.donor},
@@ -110,6 +136,7 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
               {"release_waits_for", missing.empty() ? json(nullptr) : json(missing)},
               {"tests", tests},
               {"units", units},
+              {"reactions", reactions},
               {"history", history}};
   if (!product.empty()) out["unit"] = units.front();
   return out;
@@ -169,6 +196,7 @@ Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
                     {"product", u.product},
                     {"category", std::string(to_string(u.category))},
                     {"abo_rh", std::string(to_string(u.group))},
+                    {"thawed", u.thawed},
                     {"expires_at", format_rfc3339(u.expires_at)},
                     {"hours_left", (u.expires_at - now) / kHour}});
   }

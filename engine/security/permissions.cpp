@@ -15,7 +15,10 @@ bool station_may(EventType t) {
   return !is_reagent_event(t) && t != EventType::test_resulted && t != EventType::unit_recalled;
 }
 
-bool lab_may(EventType t) { return is_reagent_event(t) || t == EventType::test_resulted; }
+// A laboratory also records a patient's group typed after an emergency release.
+bool lab_may(EventType t) {
+  return is_reagent_event(t) || t == EventType::test_resulted || t == EventType::patient_typed;
+}
 
 bool coordinator_may(EventType t) {
   return t == EventType::transfer_dispatched || t == EventType::transfer_received;

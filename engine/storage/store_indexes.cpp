@@ -13,7 +13,7 @@ using namespace store_keys;
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'w', 'y'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -27,7 +27,7 @@ Status Store::scan_index_in(
     std::int32_t p,
     const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
   bool more = true;
-  for (char kind : {'a', 'x', 'k', 'v', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'w', 'y'}) {
     auto s = scan(
         key(p, kind), {},
         [&](std::string_view k, std::string_view v) { return more = visit(kind, k, v); },

@@ -46,6 +46,12 @@ void watch_entries(const Donation& d, const UnitState& u, std::vector<IndexEntry
   if (!u.issued_by.empty() && u.status == UnitStatus::issued) {
     out.push_back({'w', "f|" + decimal20(u.issued_at) + "|" + unit, base.dump()});
   }
+  if (!u.issued_by.empty()) {
+    json v = base;
+    v["status"] = std::string(to_string(u.status));
+    v["emergency"] = u.emergency;
+    out.push_back({'w', "b|" + u.issued_by + "|" + decimal20(u.issued_at) + "|" + unit, v.dump()});
+  }
   if (u.emergency && out_to_patient &&
       (u.patient_group == AboRh::unknown || (u.group_incompatible && !u.reaction_reported))) {
     json v = base;
@@ -217,6 +223,30 @@ std::optional<Watch> parse_watch(std::string_view key, std::string_view value) {
     return std::nullopt;
   }
   return w;
+}
+
+std::optional<IssuedUnit> parse_issued(std::string_view key, std::string_view value) {
+  const auto parts = split(key);
+  IssuedUnit u;
+  if (parts.size() != 5 || parts[0] != "b" || !parse_decimal20(parts[2], u.issued_at)) {
+    return std::nullopt;
+  }
+  u.issuer = std::string(parts[1]);
+  u.din = std::string(parts[3]);
+  u.product = std::string(parts[4]);
+  const json v = json::parse(value, nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  try {
+    u.holder = v.value("holder", "");
+    u.status = v.value("status", "");
+    u.patient = v.value("patient", "");
+    if (!parse_category(v.value("category", ""), u.category)) u.category = Category::unknown;
+    u.group = parse_abo_rh(v.value("group", "")).value_or(AboRh::unknown);
+    u.emergency = v.value("emergency", false);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return u;
 }
 
 std::optional<DonorDonation> parse_donor_entry(std::string_view key, std::string_view value) {

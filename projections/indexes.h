@@ -21,6 +21,9 @@
 //          r|<din>|<product>                    an approved RhD exception, still issued
 //          q|<din>|<product>                    held after a sibling's reaction, not final
 //          h|<reported:020>|<din>|<product>|<event id>   a reaction report
+//          b|<issuer>|<issued_at:020>|<din>|<product>      every unit a bank issued
+//                                               to a hospital, whatever became of it
+//                                               (for the bank's queries; no alert)
 //        kIndexKinds lists every kind, kAlertIndexKinds those the alerts read.
 //
 // Pure; parsing returns nullopt for an entry that is not of the expected shape.
@@ -99,6 +102,22 @@ struct Watch {
   bool operator==(const Watch&) const = default;
 };
 std::optional<Watch> parse_watch(std::string_view key, std::string_view value);
+
+// One 'w' b| entry: a unit `issuer` issued, and where it is now.
+struct IssuedUnit {
+  std::string issuer;
+  TimeMs issued_at = 0;
+  std::string din, product;
+  std::string holder, status, patient;
+  Category category = Category::unknown;
+  AboRh group = AboRh::unknown;
+  bool emergency = false;
+};
+std::optional<IssuedUnit> parse_issued(std::string_view key, std::string_view value);
+// Whether a 'w' entry is a b| entry (the alerts and the partials leave them out).
+inline bool is_issued_entry(const IndexEntry& e) {
+  return e.kind == 'w' && e.key.size() > 2 && e.key[0] == 'b' && e.key[1] == '|';
+}
 
 struct DonorDonation {
   std::string donor, din;

@@ -43,6 +43,36 @@
 //     is never released (recalled). The recall stays open, with its deadline,
 //     until the unit is discarded, expires or is transfused; it may come from
 //     any facility (the service's own lookback), unlike the holder's events.
+//
+// The bedside (events of schema version 3; an older event is held to the
+// rules of its version, so an old journal replays unchanged):
+//   - each kind of facility records only what it does (facility_role;
+//     events/facility_roles.h); a hospital acts for its wards;
+//   - an issue names the hospital or ward that receives custody
+//     (missing_destination, not_a_hospital) and the patient (missing_patient,
+//     wrong_patient against a reservation); from then on the hospital holds
+//     the unit and records its transfusion (patient checked: wrong_patient),
+//     return (to a blood bank: not_a_blood_bank; the bank taking it back may
+//     record it) or discard; the issuing bank is kept in issued_by;
+//   - every issue checks the patient's group; none is refused
+//     (missing_patient_group) unless it is an emergency release of group O red
+//     cells or group AB plasma (emergency_group; group A too with
+//     Rules::emergency_group_a_plasma) with reason and approver
+//     (missing_approval; emergency_with_group when a group is given); RhD-
+//     positive red cells, whole blood or platelets for an RhD-negative patient
+//     need an approver and reason (else incompatible); platelets with
+//     ABO-incompatible plasma are accepted with a warning;
+//   - PatientTyped records the patient's group after the issue (not_issued),
+//     flagging an incompatible unit rather than refusing the fact;
+//   - UnitThawed sets the thawed expiry from the product catalogue (not_frozen,
+//     already_thawed, thawed_expiry); frozen plasma or cryo out of the freezer
+//     longer than Rules::max_out_of_storage never returns to frozen stock
+//     (thawed_no_refreeze), and a thawed unit returns thawed;
+//   - TransfusionReaction, by the holder hospital of a unit issued or
+//     transfused (not_transfused, invalid_onset, wrong_patient), is kept with
+//     the donation; a suspected TRALI, bacterial or viral transmission holds
+//     every sibling that is not final (quarantined if on a shelf, never
+//     released again: haemovigilance_hold).
 #pragma once
 
 #include <vector>

@@ -356,7 +356,10 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   }
   r.demand = std::move(*demand);
   for (auto& e : *index) {
-    if (e.kind == 'a' || e.kind == 'k' || e.kind == 'w') r.index.push_back(std::move(e));
+    // The alerts' indexes; a bank's record of what it issued stays home.
+    if ((e.kind == 'a' || e.kind == 'k' || e.kind == 'w') && !is_issued_entry(e)) {
+      r.index.push_back(std::move(e));
+    }
   }
   for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
     if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);

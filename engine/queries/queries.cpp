@@ -142,6 +142,35 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
   return out;
 }
 
+Result<json> issued_json(const Store& store, const ReferenceData& ref, const std::string& issuer,
+                         bool overdue_only, TimeMs now, int fate_hours) {
+  if (!ref.facility(issuer)) return make_error("bad_filter", "Unknown facility " + issuer + ".");
+  auto units = store.issued_by(issuer);
+  if (!units) return units.error();
+  json list = json::array();
+  std::int64_t overdue = 0;
+  for (const auto& u : *units) {
+    const bool late = u.status == "issued" && now > u.issued_at + fate_hours * kHour;
+    overdue += late ? 1 : 0;
+    if (overdue_only && !late) continue;
+    list.push_back({{"din", u.din},
+                    {"product", u.product},
+                    {"category", std::string(to_string(u.category))},
+                    {"abo_rh", std::string(to_string(u.group))},
+                    {"issued_at", format_rfc3339(u.issued_at)},
+                    {"holder", u.holder},
+                    {"patient", u.patient},
+                    {"status", u.status},
+                    {"emergency_release", u.emergency},
+                    {"fate_overdue", late}});
+  }
+  return json{{"facility", issuer},
+              {"as_of", format_rfc3339(now)},
+              {"fate_hours", fate_hours},
+              {"unknown_fate", overdue},
+              {"units", list}};
+}
+
 Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
   for (auto p : store.partitions()) {
     auto o = store.outcome(p, event_id);
@@ -353,8 +382,14 @@ bool alert_matches(const json& a, const AlertFilter& f) {
   if (f.kind && a.value("kind", "") != to_string(*f.kind)) return false;
   if (f.severity && a.value("severity", "") != to_string(*f.severity)) return false;
   if (!f.governorate.empty() && a.value("governorate", "") != f.governorate) return false;
-  if (!f.facility.empty() && (!a["facility"].is_string() || a["facility"] != f.facility)) {
-    return false;
+  // A facility sees the alerts about it and those it is told of (the issuing bank).
+  if (!f.facility.empty()) {
+    const bool about = a["facility"].is_string() && a["facility"] == f.facility;
+    bool told = false;
+    if (a.contains("notify") && a["notify"].is_array()) {
+      for (const auto& n : a["notify"]) told = told || n == f.facility;
+    }
+    if (!about && !told) return false;
   }
   if (f.category && a.value("category", "") != to_string(*f.category)) return false;
   if (f.group && a.value("abo_rh", "") != to_string(*f.group)) return false;

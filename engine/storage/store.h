@@ -217,6 +217,8 @@ class Store {
 
   // Available units at a facility across all partitions, soonest expiry first.
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
+  // Every unit `issuer` issued to a hospital, across partitions, oldest issue first.
+  [[nodiscard]] Result<std::vector<IssuedUnit>> issued_by(std::string_view issuer) const;
   // Every index entry of one partition, in key order.
   [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
   // The same, streamed: kind, key and value of each; the visitor returns false to stop.

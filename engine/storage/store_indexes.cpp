@@ -86,6 +86,29 @@ Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility
   return out;
 }
 
+Result<std::vector<IssuedUnit>> Store::issued_by(std::string_view issuer) const {
+  std::vector<IssuedUnit> out;
+  std::optional<Error> failure;
+  const std::string head = "b|" + std::string(issuer) + "|";
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'w', head), {}, [&](std::string_view k, std::string_view v) {
+      auto u = parse_issued(head + std::string(k), v);
+      if (!u) {
+        failure = corrupt("An entry of the issued-units index is damaged.");
+        return false;
+      }
+      out.push_back(std::move(*u));
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  std::sort(out.begin(), out.end(), [](const IssuedUnit& a, const IssuedUnit& b) {
+    return std::tie(a.issued_at, a.din, a.product) < std::tie(b.issued_at, b.din, b.product);
+  });
+  return out;
+}
+
 Status Store::scan_index(char kind, const std::function<void(const IndexEntry&)>& visit) const {
   for (auto p : partitions()) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {

@@ -172,7 +172,8 @@ TEST_CASE("an emergency release is group O red cells or group AB plasma with a r
   CHECK(o.donation().history.back().detail.find("EMERGENCY release approved by Dr. Rania Haddad") !=
         std::string::npos);
   CHECK(watch_keys(o.donation()) ==
-        std::vector<std::string>{"e|G123426000017|E0336V00",
+        std::vector<std::string>{"b|NBS-BB|" + decimal20(kIssue) + "|G123426000017|E0336V00",
+                                 "e|G123426000017|E0336V00",
                                  "f|" + decimal20(kIssue) + "|G123426000017|E0336V00"});
 
   Ledger ab;

@@ -53,6 +53,35 @@ const TEXT = {
       " days of cover left (" + a.figures.on_hand + " " + a.figures.unit + "), minimum " + a.figures.min_cover_days,
     alert_reagent_expiring: (r, where, a) => "Lot " + a.lot + " of " + r + " at " + where + " (" +
       a.figures.on_hand + " " + a.figures.unit + ") expires on " + a.figures.expires_at.slice(0, 10),
+    bedside_title: "Vein to vein",
+    bedside_note: "Units at the bedside: emergency releases awaiting the patient's group, " +
+      "transfusion reactions under review, and units issued to a hospital with no recorded fate.",
+    bedside: {emergency_release: "Emergency releases", transfusion_reaction: "Transfusion reactions",
+              unknown_fate: "Units of unknown fate"},
+    reaction: {febrile: "febrile reaction", allergic: "allergic reaction", anaphylactic: "anaphylaxis",
+               taco: "TACO", trali: "TRALI", tad: "transfusion-associated dyspnoea",
+               haemolytic_acute: "acute haemolytic reaction", haemolytic_delayed: "delayed haemolytic reaction",
+               delayed_serologic: "delayed serologic reaction", hypotensive: "hypotensive reaction",
+               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "post-transfusion purpura",
+               tti_bacterial: "suspected bacterial transmission", tti_viral: "suspected viral transmission",
+               tti_parasitic: "suspected parasitic transmission", other: "other reaction"},
+    reaction_severity: {non_severe: "non-severe", severe: "severe", life_threatening: "life-threatening",
+                        death: "fatal"},
+    imputability: {not_assessable: "not assessable", excluded: "excluded", unlikely: "unlikely",
+                   possible: "possible", probable: "probable", certain: "certain"},
+    alert_unknown_fate: (what, where, a, issuer) => "Unknown fate: " + what + " issued by " + issuer +
+      " to " + where + ", no transfusion, return or discard recorded within " + a.figures.fate_hours + " h",
+    alert_emergency: (what, where, a) => "Emergency release: " + what + " at " + where +
+      (a.figures.incompatible ? ", INCOMPATIBLE with the patient's group " + a.figures.patient_group +
+                                ": report the outcome at once"
+                              : ", patient's group not yet recorded"),
+    alert_rhd_exception: (what, where, a) => "RhD exception approved: " + what + " for a " +
+      a.figures.patient_group + " patient at " + where + "; anti-D follow-up may be needed",
+    alert_reaction: (what, where, a) => "Transfusion reaction at " + where + ": " +
+      TEXT.en.reaction_severity[a.figures.severity] + " " + TEXT.en.reaction[a.figures.reaction] +
+      " after " + what + " (imputability " + TEXT.en.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "Hold: " + what + " at " + where + " must not be used; its donation " +
+      "is suspected of " + TEXT.en.reaction[a.figures.reaction],
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -108,6 +137,36 @@ const TEXT = {
       " يوم (" + a.figures.on_hand + ")، والحد الأدنى " + a.figures.min_cover_days + " يوم",
     alert_reagent_expiring: (r, where, a) => "التشغيلة " + a.lot + " من " + r + " في " + where + " (" +
       a.figures.on_hand + ") تنتهي صلاحيتها في " + a.figures.expires_at.slice(0, 10),
+    bedside_title: "من الوريد إلى الوريد",
+    bedside_note: "الوحدات عند سرير المريض: الصرف الطارئ بانتظار فصيلة المريض، وتفاعلات نقل الدم " +
+      "قيد المراجعة، والوحدات المصروفة لمستشفى دون تسجيل مصيرها.",
+    bedside: {emergency_release: "الصرف الطارئ", transfusion_reaction: "تفاعلات نقل الدم",
+              unknown_fate: "وحدات مصيرها غير معروف"},
+    reaction: {febrile: "تفاعل حُمّوي", allergic: "تفاعل تحسسي", anaphylactic: "صدمة تأقية",
+               taco: "فرط الحمل الدوري (TACO)", trali: "أذية رئوية حادة مرتبطة بنقل الدم (TRALI)",
+               tad: "ضيق تنفس مرتبط بنقل الدم", haemolytic_acute: "تفاعل انحلالي حاد",
+               haemolytic_delayed: "تفاعل انحلالي متأخر", delayed_serologic: "تفاعل مصلي متأخر",
+               hypotensive: "تفاعل خافض للضغط", ta_gvhd: "داء الطعم حيال الثوي المرتبط بنقل الدم",
+               post_transfusion_purpura: "فرفرية ما بعد نقل الدم",
+               tti_bacterial: "اشتباه بانتقال عدوى جرثومية", tti_viral: "اشتباه بانتقال عدوى فيروسية",
+               tti_parasitic: "اشتباه بانتقال عدوى طفيلية", other: "تفاعل آخر"},
+    reaction_severity: {non_severe: "غير شديد", severe: "شديد", life_threatening: "مهدد للحياة",
+                        death: "مميت"},
+    imputability: {not_assessable: "غير قابل للتقييم", excluded: "مستبعد", unlikely: "غير مرجّح",
+                   possible: "محتمل", probable: "مرجّح", certain: "مؤكد"},
+    alert_unknown_fate: (what, where, a, issuer) => "مصير غير معروف: " + what + " صُرفت من " + issuer +
+      " إلى " + where + " ولم يُسجَّل نقلها أو إرجاعها أو إتلافها خلال " + a.figures.fate_hours + " ساعة",
+    alert_emergency: (what, where, a) => "صرف طارئ: " + what + " في " + where +
+      (a.figures.incompatible ? "، غير متوافقة مع فصيلة المريض " + a.figures.patient_group +
+                                ": أبلغوا عن حالة المريض فورًا"
+                              : "، لم تُسجَّل فصيلة المريض بعد"),
+    alert_rhd_exception: (what, where, a) => "استثناء RhD بموافقة: " + what + " لمريض فصيلته " +
+      a.figures.patient_group + " في " + where + "؛ قد تلزم متابعة Anti-D",
+    alert_reaction: (what, where, a) => "تفاعل نقل دم في " + where + ": " +
+      TEXT.ar.reaction[a.figures.reaction] + " (" + TEXT.ar.reaction_severity[a.figures.severity] + ") بعد " +
+      what + " (الارتباط السببي: " + TEXT.ar.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "حجز: " + what + " في " + where + " يجب ألا تُستخدم؛ يُشتبه بأن تبرّعها سبّب " +
+      TEXT.ar.reaction[a.figures.reaction],
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
@@ -323,10 +382,20 @@ function renderAlerts() {
     list.replaceChildren(...shown.map(x => {
       const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
       const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
-      const what = x.kind === "recall" ? x.din + " " + x.product
+      const unitKinds = ["recall", "unknown_fate", "emergency_release", "rhd_exception",
+                         "transfusion_reaction", "haemovigilance_hold"];
+      const what = unitKinds.includes(x.kind)
+                 ? x.din + " " + x.product + (x.kind === "recall" ? "" :
+                     " (" + x.abo_rh + " " + (t().cat[x.category] || x.category) + ")")
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
+      const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
       let text;
       if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      else if (x.kind === "unknown_fate") text = t().alert_unknown_fate(what, where, x, issuer);
+      else if (x.kind === "emergency_release") text = t().alert_emergency(what, where, x);
+      else if (x.kind === "rhd_exception") text = t().alert_rhd_exception(what, where, x);
+      else if (x.kind === "transfusion_reaction") text = t().alert_reaction(what, where, x);
+      else if (x.kind === "haemovigilance_hold") text = t().alert_hold(what, where, x);
       else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
       else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
       else if (x.kind === "expiring_soon") {
@@ -345,9 +414,28 @@ function renderAlerts() {
   more.textContent = hidden > 0 ? t().more(hidden) : "";
 }
 
+// The bedside in numbers: open emergency releases, reactions under review and
+// units of unknown fate, counted from all open alerts (not only those listed).
+function renderBedside() {
+  const a = state.alerts;
+  if (!a) return;
+  document.getElementById("bedside-title").textContent = t().bedside_title;
+  document.getElementById("bedside-note").textContent = t().bedside_note;
+  const kinds = ["emergency_release", "transfusion_reaction", "unknown_fate"];
+  document.getElementById("bedside").replaceChildren(...kinds.map(k => {
+    const open = a.alerts.filter(x => x.kind === k);
+    const red = open.some(x => x.severity === "red");
+    return el("li", {id: "bedside-" + k, class: open.length ? (red ? "sev-red" : "sev-amber") : "sev-none",
+                     "data-count": String(open.length)},
+        el("span", {class: "n"}, String(open.length)),
+        el("span", {class: "label"}, t().bedside[k]));
+  }));
+}
+
 function render() {
   renderChrome();
   renderAlerts();
+  renderBedside();
   renderStatus();
   renderSupply();
   renderExpiring();

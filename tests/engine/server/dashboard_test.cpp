@@ -172,7 +172,13 @@ void red_cell_unit(int port, const std::string& governorate, const std::string& 
     json i = event("UnitIssued", bank, *issued);
     i["product"] = product;
     i["patient_abo_rh"] = group;
+    i["patient"] = "PAT-" + din.substr(7);
+    i["to"] = governorate + "-HOS";
     post_applied(port, i);
+    // The hospital transfuses it (no unit of unknown fate here).
+    json t = event("UnitTransfused", governorate + "-HOS", *issued + kHour);
+    t["product"] = product;
+    post_applied(port, t);
   }
 }
 

@@ -587,7 +587,18 @@ Status thaw_unit(const ReferenceData& ref, UnitState& u, const Event& e, std::st
 // The patient's group recorded after the unit went out (an emergency release,
 // or a check at the bedside). An incompatible unit is a fact to escalate, not
 // an event to refuse.
-Status type_patient(const Donation& d, UnitState& u, const Event& e, std::string& detail) {
+Status type_patient(const ReferenceData& ref, const Donation& d, UnitState& u, const Event& e,
+                    std::string& detail) {
+  // The hospital holding it, the bank that issued it, or a laboratory that typed the patient.
+  const Facility* f = ref.facility(e.facility);
+  if (!acts_for_holder(ref, e, u) && e.facility != u.issued_by &&
+      !(f && f->is(FacilityKind::laboratory))) {
+    return reject("not_holder", unit_name(e) + " is held by " + u.holder + " and was issued by " +
+                                    (u.issued_by.empty() ? u.holder : u.issued_by) +
+                                    "; the patient's group is recorded by one of them or by a "
+                                    "laboratory, not " +
+                                    e.facility + ".");
+  }
   if (u.issued_by.empty() ||
       (u.status != UnitStatus::issued && u.status != UnitStatus::transfused)) {
     return reject("not_issued", unit_name(e) +
@@ -680,7 +691,7 @@ Status act_on_unit(const ReferenceData& ref, const Rules& rules, Donation& d, Un
     case EventType::unit_thawed:
       return thaw_unit(ref, u, e, detail);
     case EventType::patient_typed:
-      return type_patient(d, u, e, detail);
+      return type_patient(ref, d, u, e, detail);
     case EventType::transfusion_reaction:
       return report_reaction(ref, d, u, e, detail);
     default:

@@ -196,6 +196,8 @@ TEST_CASE("the patient's group recorded after an emergency release closes or esc
   Event someone_else = patient_typed(kRedCells, AboRh::a_pos, kIssue + kHour);
   someone_else.patient = kOtherPatient;
   l.expect_rejected(someone_else, "wrong_patient");
+  l.expect_rejected(patient_typed(kRedCells, AboRh::a_pos, kIssue + kHour, kGazaBank),
+                    "not_holder");
   l.accept(patient_typed(kRedCells, AboRh::a_pos, kIssue + kHour));
   CHECK(l.unit(kRedCells).patient_group == AboRh::a_pos);
   CHECK_FALSE(l.unit(kRedCells).group_incompatible);

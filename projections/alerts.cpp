@@ -243,7 +243,7 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
       recalls_[id] = std::move(*r);
     else
       recalls_.erase(id);
-  } else if (entry.kind == 'w') {
+  } else if (entry.kind == 'b') {
     if (!added) {
       watches_.erase(entry.key);
     } else if (auto w = parse_watch(entry.key, entry.value)) {

@@ -32,7 +32,7 @@
 //                  when none is left); cleared past the hysteresis margin.
 //   reagent_expiring  per laboratory and lot with stock that expires within
 //                  the catalogue's expiry_warning_days (amber).
-//   The bedside ('w' index), each per unit, to the holder and the issuing bank:
+//   The bedside ('b' index), each per unit, to the holder and the issuing bank:
 //   unknown_fate   issued to a hospital, no fate (transfused, returned,
 //                  discarded) after SupplyConfig::fate_hours (amber).
 //   emergency_release  issued without the patient's group (red) until the group
@@ -170,7 +170,7 @@ class AlertModel {
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
-  std::map<std::string, Watch> watches_;    // 'w' entries by key
+  std::map<std::string, Watch> watches_;    // 'b' entries by key
   std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;                      // by key

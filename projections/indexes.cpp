@@ -33,7 +33,7 @@ std::vector<std::string_view> split(std::string_view s) {
 
 using nlohmann::json;
 
-// The 'w' entries of one unit (indexes.h).
+// The 'b' entries of one unit (indexes.h).
 void watch_entries(const Donation& d, const UnitState& u, std::vector<IndexEntry>& out) {
   const std::string unit = d.din + "|" + u.product;
   const json base = {{"holder", u.holder},
@@ -44,25 +44,25 @@ void watch_entries(const Donation& d, const UnitState& u, std::vector<IndexEntry
   const bool out_to_patient = !u.issued_by.empty() && (u.status == UnitStatus::issued ||
                                                        u.status == UnitStatus::transfused);
   if (!u.issued_by.empty() && u.status == UnitStatus::issued) {
-    out.push_back({'w', "f|" + decimal20(u.issued_at) + "|" + unit, base.dump()});
+    out.push_back({'b', "f|" + decimal20(u.issued_at) + "|" + unit, base.dump()});
   }
   if (!u.issued_by.empty()) {
     json v = base;
     v["status"] = std::string(to_string(u.status));
     v["emergency"] = u.emergency;
-    out.push_back({'w', "b|" + u.issued_by + "|" + decimal20(u.issued_at) + "|" + unit, v.dump()});
+    out.push_back({'b', "i|" + u.issued_by + "|" + decimal20(u.issued_at) + "|" + unit, v.dump()});
   }
   if (u.emergency && out_to_patient &&
       (u.patient_group == AboRh::unknown || (u.group_incompatible && !u.reaction_reported))) {
     json v = base;
     v["patient_group"] = std::string(to_string(u.patient_group));
     v["incompatible"] = u.group_incompatible;
-    out.push_back({'w', "e|" + unit, v.dump()});
+    out.push_back({'b', "e|" + unit, v.dump()});
   }
   if (u.rhd_exception && u.status == UnitStatus::issued) {
     json v = base;
     v["patient_group"] = std::string(to_string(u.patient_group));
-    out.push_back({'w', "r|" + unit, v.dump()});
+    out.push_back({'b', "r|" + unit, v.dump()});
   }
   if (u.hv_hold && !is_final(u.status)) {
     json v = base;
@@ -74,7 +74,7 @@ void watch_entries(const Donation& d, const UnitState& u, std::vector<IndexEntry
         v["reaction"] = std::string(to_string(r.category));
       }
     }
-    out.push_back({'w', "q|" + unit, v.dump()});
+    out.push_back({'b', "q|" + unit, v.dump()});
   }
 }
 
@@ -90,7 +90,7 @@ void reaction_entry(const Donation& d, const Reaction& r, std::vector<IndexEntry
                   {"imputability", std::string(to_string(r.imputability))},
                   {"onset_at", r.onset_at}};
   out.push_back(
-      {'w', "h|" + decimal20(r.at) + "|" + d.din + "|" + r.product + "|" + r.event_id, v.dump()});
+      {'b', "h|" + decimal20(r.at) + "|" + d.din + "|" + r.product + "|" + r.event_id, v.dump()});
 }
 
 }  // namespace
@@ -228,7 +228,7 @@ std::optional<Watch> parse_watch(std::string_view key, std::string_view value) {
 std::optional<IssuedUnit> parse_issued(std::string_view key, std::string_view value) {
   const auto parts = split(key);
   IssuedUnit u;
-  if (parts.size() != 5 || parts[0] != "b" || !parse_decimal20(parts[2], u.issued_at)) {
+  if (parts.size() != 5 || parts[0] != "i" || !parse_decimal20(parts[2], u.issued_at)) {
     return std::nullopt;
   }
   u.issuer = std::string(parts[1]);

@@ -12,7 +12,7 @@
 //        open lookback recalls, for recall alerts
 //   'v'  <donor>|<din>                              -> <collected_at:020>
 //        donations by donor, for lookback
-//   'w'  <concern>|...|<din>|<product>              -> JSON (Watch below)
+//   'b'  <concern>|...|<din>|<product>              -> JSON (Watch below)
 //        the bedside concerns that alerts follow (schema version 3):
 //          f|<issued_at:020>|<din>|<product>    issued to a hospital, fate not recorded
 //          e|<din>|<product>                    an emergency release: the patient's group
@@ -21,10 +21,10 @@
 //          r|<din>|<product>                    an approved RhD exception, still issued
 //          q|<din>|<product>                    held after a sibling's reaction, not final
 //          h|<reported:020>|<din>|<product>|<event id>   a reaction report
-//          b|<issuer>|<issued_at:020>|<din>|<product>      every unit a bank issued
+//          i|<issuer>|<issued_at:020>|<din>|<product>      every unit a bank issued
 //                                               to a hospital, whatever became of it
 //                                               (for the bank's queries; no alert)
-//        kIndexKinds lists every kind, kAlertIndexKinds those the alerts read.
+//        kAlertIndexKinds lists the kinds the alerts read.
 //
 // Pure; parsing returns nullopt for an entry that is not of the expected shape.
 #pragma once
@@ -39,8 +39,7 @@
 
 namespace hemoledger {
 
-inline constexpr char kIndexKinds[] = {'a', 'x', 'k', 'v', 'w'};
-inline constexpr char kAlertIndexKinds[] = {'a', 'k', 'w'};
+inline constexpr char kAlertIndexKinds[] = {'a', 'k', 'b'};
 
 struct IndexEntry {
   char kind = 'a';
@@ -82,7 +81,7 @@ struct OpenRecall {
 };
 std::optional<OpenRecall> parse_recall(std::string_view key, std::string_view value);
 
-// One 'w' entry, read back.
+// One 'b' entry, read back.
 struct Watch {
   char concern = 'f';  // f, e, r, q, h as above
   TimeMs at = 0;       // f: issued at; h: reported at
@@ -103,7 +102,7 @@ struct Watch {
 };
 std::optional<Watch> parse_watch(std::string_view key, std::string_view value);
 
-// One 'w' b| entry: a unit `issuer` issued, and where it is now.
+// One 'b' i| entry: a unit `issuer` issued, and where it is now.
 struct IssuedUnit {
   std::string issuer;
   TimeMs issued_at = 0;
@@ -114,9 +113,9 @@ struct IssuedUnit {
   bool emergency = false;
 };
 std::optional<IssuedUnit> parse_issued(std::string_view key, std::string_view value);
-// Whether a 'w' entry is a b| entry (the alerts and the partials leave them out).
+// Whether a 'b' entry is an i| entry (the alerts and the partials leave them out).
 inline bool is_issued_entry(const IndexEntry& e) {
-  return e.kind == 'w' && e.key.size() > 2 && e.key[0] == 'b' && e.key[1] == '|';
+  return e.kind == 'b' && e.key.size() > 2 && e.key[0] == 'i' && e.key[1] == '|';
 }
 
 struct DonorDonation {

@@ -64,7 +64,7 @@ Status Engine::load() {
 }
 
 // The alert model from what is committed: its own state, then the inputs it
-// keeps (available stock, demand in the window, the 'a', 'k' and 'w' indexes).
+// keeps (available stock, demand in the window, the 'a', 'k' and 'b' indexes).
 namespace {
 
 Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
@@ -357,7 +357,7 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   r.demand = std::move(*demand);
   for (auto& e : *index) {
     // The alerts' indexes; a bank's record of what it issued stays home.
-    if ((e.kind == 'a' || e.kind == 'k' || e.kind == 'w') && !is_issued_entry(e)) {
+    if ((e.kind == 'a' || e.kind == 'k' || e.kind == 'b') && !is_issued_entry(e)) {
       r.index.push_back(std::move(e));
     }
   }

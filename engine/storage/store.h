@@ -112,7 +112,7 @@ struct StoreMemory {
   std::uint64_t memtables = 0, block_cache = 0, table_readers = 0;
 };
 
-// The secondary indexes ('a', 'x', 'k', 'v', 'w') are defined in projections/indexes.h.
+// The secondary indexes ('a', 'x', 'k', 'v', 'b') are defined in projections/indexes.h.
 
 class Store {
  public:

@@ -13,7 +13,7 @@ using namespace store_keys;
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x', 'k', 'v', 'w', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -27,7 +27,7 @@ Status Store::scan_index_in(
     std::int32_t p,
     const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
   bool more = true;
-  for (char kind : {'a', 'x', 'k', 'v', 'w', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y'}) {
     auto s = scan(
         key(p, kind), {},
         [&](std::string_view k, std::string_view v) { return more = visit(kind, k, v); },
@@ -89,9 +89,9 @@ Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility
 Result<std::vector<IssuedUnit>> Store::issued_by(std::string_view issuer) const {
   std::vector<IssuedUnit> out;
   std::optional<Error> failure;
-  const std::string head = "b|" + std::string(issuer) + "|";
+  const std::string head = "i|" + std::string(issuer) + "|";
   for (auto p : partitions()) {
-    auto s = scan(key(p, 'w', head), {}, [&](std::string_view k, std::string_view v) {
+    auto s = scan(key(p, 'b', head), {}, [&](std::string_view k, std::string_view v) {
       auto u = parse_issued(head + std::string(k), v);
       if (!u) {
         failure = corrupt("An entry of the issued-units index is damaged.");

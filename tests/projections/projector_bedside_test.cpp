@@ -20,7 +20,7 @@ const TimeMs kIssue = kT0 + 4 * kHour;
 std::vector<std::string> watch_keys(const Donation& d) {
   std::vector<std::string> out;
   for (const auto& e : index_entries(d)) {
-    if (e.kind == 'w') out.push_back(e.key);
+    if (e.kind == 'b') out.push_back(e.key);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -172,9 +172,9 @@ TEST_CASE("an emergency release is group O red cells or group AB plasma with a r
   CHECK(o.donation().history.back().detail.find("EMERGENCY release approved by Dr. Rania Haddad") !=
         std::string::npos);
   CHECK(watch_keys(o.donation()) ==
-        std::vector<std::string>{"b|NBS-BB|" + decimal20(kIssue) + "|G123426000017|E0336V00",
-                                 "e|G123426000017|E0336V00",
-                                 "f|" + decimal20(kIssue) + "|G123426000017|E0336V00"});
+        std::vector<std::string>{"e|G123426000017|E0336V00",
+                                 "f|" + decimal20(kIssue) + "|G123426000017|E0336V00",
+                                 "i|NBS-BB|" + decimal20(kIssue) + "|G123426000017|E0336V00"});
 
   Ledger ab;
   collect_test_release(ab, AboRh::ab_pos, {kPlasma});

@@ -16,12 +16,15 @@ PACKAGES=(
   cmake g++ make pkg-config ccache
   librdkafka-dev librocksdb-dev libcereal-dev libspdlog-dev catch2
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
+  libzint-dev libhpdf-dev
   kcat curl ca-certificates
 )
 # Only the tests need these: headless Chromium loads the dashboard; clang and
 # its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets; openssl
-# makes the self-signed certificate of the TLS test.
-TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev openssl)
+# makes the self-signed certificate of the TLS test; rsvg-convert (librsvg2-bin)
+# and pdftoppm (poppler-utils) rasterise a printed label, and zbarimg
+# (zbar-tools) reads its barcodes back.
+TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev openssl librsvg2-bin poppler-utils zbar-tools)
 # Only the benchmarks need these: the PostgreSQL baseline.
 BENCH_PACKAGES=(postgresql libpq-dev)
 

@@ -5,7 +5,7 @@
 //   pick          available compatible units, first-expire-first-out
 //   rebuild       recompute projections from the journal and compare with live state
 //   kafka         run librdkafka's mock cluster on its own, for tests and kcat
-//   label         decode ISBT 128 scans and print what they mean as JSON
+//   label         decode ISBT 128 scans as JSON, or print a unit's label (--print)
 //   scan          the technician's scanning station (reads scans from stdin)
 //   token         create API tokens (token new), appending only their hashes
 //   audit         who did what to a donation or unit, from the journal

@@ -61,11 +61,10 @@ Subcommand add_scan_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
       "scan", "The scanning station: reads scans line by line from standard input");
   cmd->add_option("--facility", s.facility, "This bench's facility")->required();
-  cmd->add_option("--action", a->action,
-                  "collect, receive, release, reserve, issue, return, transfuse, discard, "
-                  "dispatch or receive-transfer")
-      ->capture_default_str();
+  cmd->add_option("--action", a->action, station_action_names())->capture_default_str();
   cmd->add_option("--patient-abo-rh", a->patient, "Patient group for reserve and issue");
+  cmd->add_option("--patient", s.patient_id,
+                  "The patient's pseudonymous id (never a name): reserve, issue, transfuse");
   cmd->add_option("--to", s.to, "Destination facility for dispatch");
   cmd->add_option("--reason", s.reason, "Discard reason code");
   cmd->add_option("--api", s.api, "The engine's HTTP API")->capture_default_str();

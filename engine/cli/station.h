@@ -1,22 +1,14 @@
-// The scanning station: a technician's bench session. It reads scans line by
-// line (keyboard-wedge scanners type the data and Enter), assembles a unit
-// from its DIN, product, blood group and expiry labels (in any order, or from
-// one compound 2-D scan), checks it, and only then records the action.
+// `hemoledger scan`, the terminal scanning station: a technician's bench
+// session (engine/station/station_session.h, the rules every bench shares)
+// that reads scans line by line from a keyboard-wedge scanner on standard
+// input and talks to a running engine over its HTTP API.
 //
 // For every unit it prints one unmistakable line: "OK ..." when the engine
-// has applied the action, "STOP ..." with the reason otherwise. On a terminal
-// OK is green and STOP is red with a bell. Nothing unsafe is ever sent:
-//   1. the station's own label checks: one DIN per unit, the label's blood
-//      group against the engine's typing, the label's expiry against the
-//      record and the clock, special label codes (quarantine, discard, ...);
-//   2. the engine's own rules, asked with POST /api/events?dry_run=1 (status,
-//      holder, expiry, quarantine, ABO/RhD compatibility with the patient);
-//   3. the real POST /api/events, confirmed only once the engine has
-//      committed it. If Kafka or the engine cannot be reached the station says
-//      so and never reports success it does not have.
+// has applied the action, "STOP ... [code]" with the reason otherwise,
+// "UNCONFIRMED ..." when the engine has not confirmed what was sent. On a
+// terminal OK is green and STOP is red with a bell.
 //
-// Lines that are not scans: an empty line or "cancel" drops the unit being
-// assembled; for `collect`, "donor:ID" gives the pseudonymous donor id.
+// The actions are the one table of engine/station/station_actions.h.
 #pragma once
 
 #include <istream>
@@ -24,31 +16,18 @@
 #include <string>
 
 #include "engine/io/clock.h"
+#include "engine/station/station_actions.h"
 #include "events/blood_group.h"
 #include "events/result.h"
 
 namespace hemoledger {
 
-enum class StationAction {
-  collect,           // DonationCollected: DIN (+ blood group) + donor id
-  receive,           // ComponentProduced: a labelled component enters the bank's inventory
-  release,           // UnitReleased
-  reserve,           // UnitReserved for a patient
-  issue,             // UnitIssued to a patient
-  return_unit,       // UnitReturned
-  transfuse,         // UnitTransfused
-  discard,           // UnitDiscarded with a reason
-  dispatch,          // TransferDispatched to another facility
-  receive_transfer,  // TransferReceived
-};
-
-[[nodiscard]] Result<StationAction> parse_station_action(std::string_view name);
-
 struct StationConfig {
   std::string api = "http://127.0.0.1:8080";  // the engine's HTTP API
   std::string facility;                       // where the bench is
   StationAction action = StationAction::issue;
-  AboRh patient = AboRh::unknown;  // reserve and issue: required
+  AboRh patient = AboRh::unknown;  // the patient's group (--patient-abo-rh)
+  std::string patient_id;          // the patient's pseudonymous id (--patient)
   std::string to;                  // dispatch: destination facility
   std::string reason;              // discard: reason code
   std::string actor, station;      // recorded with every event (without tokens)
@@ -65,8 +44,8 @@ struct StationConfig {
   Clock clock;
 };
 
-// Checks the configuration (facility given, patient group for reserve and
-// issue, destination for dispatch, reason for discard).
+// Checks the configuration against the action's needs (validate() of
+// engine/station/station_session.h).
 [[nodiscard]] Status validate(const StationConfig& config);
 
 // Runs a session until end of input. Returns the number of units that were

@@ -40,12 +40,13 @@ Result<std::unique_ptr<httplib::Server>> make_server(const ApiTls& tls) {
 }
 
 // With a token file, answers 401 (and records the refusal) before routing a
-// request without a known bearer token; GET and HEAD of /health and / pass.
+// request without a known bearer token; GET and HEAD of /health, / and
+// /station (the pages, which sign in themselves) pass.
 void require_tokens(httplib::Server& svr, const ApiContext& ctx) {
   svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     using R = httplib::Server::HandlerResponse;
     if ((req.method == "GET" || req.method == "HEAD") &&
-        (req.path == "/health" || req.path == "/")) {
+        (req.path == "/health" || req.path == "/" || req.path == "/station")) {
       return R::Unhandled;
     }
     const std::string token = bearer_token(req);
@@ -76,6 +77,7 @@ void add_routes(httplib::Server& svr, const ApiContext& ctx) {
   add_event_routes(svr, ctx);
   add_alert_routes(svr, ctx);
   add_lab_routes(svr, ctx);
+  add_station_routes(svr, ctx);
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
     const std::string_view page = dashboard_page();
     res.set_content(page.data(), page.size(), "text/html; charset=utf-8");

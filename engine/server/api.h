@@ -18,6 +18,9 @@
 //   GET  /metrics                     Prometheus text
 //   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
+//   GET  /station                     the scanning station (engine/server/station_page.h)
+//   GET  /api/station/session, POST /api/station/scan   what the station page asks
+//   GET  /api/units/{din}/{product}/label   the unit's ISBT 128 label, SVG or PDF
 //   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
 //   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_routes.cpp)
@@ -36,7 +39,7 @@
 // thread-safe views and produces through the thread-safe Producer.
 //
 // Authorization (docs/security.md): with a token file (ApiContext::tokens),
-// every request but GET /health and GET / needs "Authorization: Bearer
+// every request but GET /health, GET / and GET /station needs "Authorization: Bearer
 // <token>": 401 without one or with an unknown one, 403 when the token's role
 // or facility may not write what is posted (engine/security/permissions.h).
 // Every 401 and 403 is also stored (ApiContext::refusals,

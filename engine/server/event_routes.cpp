@@ -170,6 +170,8 @@ void record_and_answer(const ApiContext& ctx, const Event& e, httplib::Response&
   answer_verdict(ctx, e.id, partition, offset, res);
 }
 
+}  // namespace
+
 void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto e = posted_event(req, res);
   if (!e) return;
@@ -181,6 +183,8 @@ void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Res
   }
   record_and_answer(ctx, *e, res);
 }
+
+namespace {
 
 void get_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto j = event_outcome_json(ctx.engine->store(), std::string(req.matches[1]));

@@ -246,8 +246,10 @@ struct StationEngine {
   }
 };
 
+std::string engine_din_label(const std::string& din) { return *isbt128::encode_din(din); }
+
 struct Words {
-  std::string lang, facility, ok, stop, issued_reason, quarantined_reason;
+  std::string lang, facility, ok, stop, issued_reason, quarantined_reason, unreachable;
 };
 
 // Scans each label into the focused field and waits for the engine's answer;
@@ -330,6 +332,17 @@ void run_bench(const Words& w, int first_din) {
   // The session's history, newest first.
   CHECK(b.eval("document.querySelectorAll('#history li.ok').length").get<int>() == 1);
   CHECK(b.eval("document.querySelectorAll('#history li.stop').length").get<int>() == 2);
+
+  // The engine goes away: the page says so, and shows nothing as done.
+  engine.serve->signal(SIGKILL);
+  engine.serve->wait();
+  a = scan_unit(b, {engine_din_label(good)});
+  b.screenshot(shots + "4-stop-unreachable.png");
+  INFO(a.dump());
+  CHECK(a["answer"] == "stop");
+  CHECK(a["code"] == "engine_unreachable");
+  CHECK_THAT(a["text"].get<std::string>(), Catch::Contains(w.unreachable));
+  CHECK(b.wait_for("document.getElementById('engine-state').classList.contains('down')"));
 }
 
 }  // namespace
@@ -344,10 +357,13 @@ TEST_CASE(
                                                "(apt-get install chromium, or ./run.sh test)");
   }
   SECTION("in English") {
-    run_bench({"en", "Jerusalem Blood Bank", "OK", "STOP", "has been issued", "is quarantined"},
+    run_bench({"en", "Jerusalem Blood Bank", "OK", "STOP", "has been issued", "is quarantined",
+               "cannot be reached"},
               510001);
   }
   SECTION("in Arabic") {
-    run_bench({"ar", "بنك الدم - القدس", "موافق", "توقّف", "مصروفة من قبل", "في الحجر"}, 520001);
+    run_bench({"ar", "بنك الدم - القدس", "موافق", "توقّف", "مصروفة من قبل", "في الحجر",
+               "تعذّر الوصول إلى المحرك"},
+              520001);
   }
 }

@@ -8,6 +8,7 @@
 #include "connectors/isbt128.h"
 #include "events/event.h"
 #include "events/json_codec.h"
+#include "projections/compatibility.h"
 
 namespace hemoledger {
 
@@ -309,6 +310,7 @@ std::optional<StationAnswer> StationSession::check_against_record(const Unit& u)
     s.details["typed_group"] = typed;
     return s;
   }
+  if (auto s = check_bedside_group(u, rec)) return s;
   if (!receive && u.expires_at && rec.contains("unit")) {
     auto recorded = parse_rfc3339(rec["unit"].value("expires_at", ""));
     if (recorded && std::llabs(*recorded - *u.expires_at) > kDay) {
@@ -322,6 +324,25 @@ std::optional<StationAnswer> StationSession::check_against_record(const Unit& u)
     }
   }
   return std::nullopt;
+}
+
+// At the bedside (an action that takes the patient's group but whose event
+// does not carry it, e.g. a transfusion): the wristband's group against the
+// unit, with the engine's one compatibility rule (projections/compatibility.h).
+std::optional<StationAnswer> StationSession::check_bedside_group(const Unit& u, const json& rec) {
+  const StationActionInfo& a = station_action_info(settings_.action);
+  if (!takes(a, Need::patient_group) || field_allowed(a.type, Field::patient_abo_rh) ||
+      settings_.patient_group == AboRh::unknown || !rec.contains("unit")) {
+    return std::nullopt;
+  }
+  Category category = Category::unknown;
+  parse_category(rec["unit"].value("category", ""), category);
+  const AboRh donor = parse_abo_rh(rec.value("abo_rh", "")).value_or(AboRh::unknown);
+  auto ok = check_compatible(category, donor, settings_.patient_group);
+  if (ok) return std::nullopt;
+  StationAnswer s = stop(&u, ok.error().code, u.name() + ": " + ok.error().message);
+  s.details["patient_group"] = std::string(to_string(settings_.patient_group));
+  return s;
 }
 
 Event StationSession::make_event(const Unit& u) {
@@ -344,7 +365,9 @@ Event StationSession::make_event(const Unit& u) {
   // The fields the action takes from the bench (the table's needs and mays).
   // The patient's pseudonym is checked by validate(); events carry it from
   // schema version 3 (issue "Vein to vein").
-  if (takes(a, Need::patient_group)) e.patient_abo_rh = settings_.patient_group;
+  if (takes(a, Need::patient_group) && field_allowed(a.type, Field::patient_abo_rh)) {
+    e.patient_abo_rh = settings_.patient_group;
+  }
   if (takes(a, Need::to)) e.to = settings_.to;
   if (takes(a, Need::discard_reason)) e.reason = settings_.reason;
   return e;

@@ -120,6 +120,7 @@ class StationSession {
   bool complete(const Unit& u) const;
   StationAnswer act(const Unit& u);
   std::optional<StationAnswer> check_against_record(const Unit& u);
+  std::optional<StationAnswer> check_bedside_group(const Unit& u, const nlohmann::json& rec);
   Event make_event(const Unit& u);
   StationAnswer stop(const Unit* u, std::string code, std::string message) const;
   StationAnswer unreachable(const Unit& u, const std::string& consequence) const;

@@ -186,3 +186,26 @@ TEST_CASE("the action table names every action once and gives a page what each n
   CHECK(t["discard_reasons"].size() >= 5);
   CHECK(parse_station_action("teleport").error().code == "bad_action");
 }
+
+TEST_CASE(
+    "at the bedside the wristband's group is checked against the unit before a "
+    "transfusion is recorded",
+    "[station]") {
+  ScriptedBackend b;
+  b.unit_reply.body["abo_rh"] = "A+";
+  b.unit_reply.body["unit"]["category"] = "red_cells";
+  StationSettings bedside = issue_to(AboRh::o_pos);
+  bedside.action = StationAction::transfuse;
+  bedside.patient = "PT-0042";
+  StationSession s(bedside, b, kClock.clock());
+  StationAnswer a = scan_all(s, labels("=%6200"));
+  CHECK(a.kind == AnswerKind::stop);
+  CHECK(a.code == "incompatible");
+  CHECK(b.checks + b.records == 0);
+  bedside.patient_group = AboRh::ab_pos;
+  StationSession compatible(bedside, b, kClock.clock());
+  a = scan_all(compatible, labels("=%6200"));
+  CHECK(a.kind == AnswerKind::ok);
+  // UnitTransfused carries no patient group: the check was the station's.
+  CHECK_FALSE(json::parse(b.last_event).contains("patient_abo_rh"));
+}

@@ -139,6 +139,10 @@ int run_import(const ImportArgs& a, const CommandContext& ctx) {
   }
   auto ref = load_reference_data(ctx.reference_dir);
   if (!ref) return fail(ref.error());
+  std::filesystem::create_directories(a.data_dir, ec);
+  if (ec) {
+    return fail(make_error("io_error", "Cannot create " + a.data_dir + ": " + ec.message() + "."));
+  }
   EngineOptions options;
   options.data_dir = a.data_dir;
   options.clock = ctx.clock;
@@ -167,7 +171,7 @@ int run_import(const ImportArgs& a, const CommandContext& ctx) {
 
 }  // namespace
 
-Subcommand add_export_command(CLI::App& app) {
+Subcommand add_export_command(CLI::App& app, GlobalOptions& global) {
   auto a = std::make_shared<ExportArgs>();
   auto* cmd = app.add_subcommand(
       "export",
@@ -177,10 +181,11 @@ Subcommand add_export_command(CLI::App& app) {
       ->required();
   cmd->add_option("--from", a->from, "Only events that happened at or after this RFC 3339 time");
   cmd->add_option("--to", a->to, "Only events that happened before this RFC 3339 time");
+  add_clock_option(*cmd, global.clock_start);  // dates the manifest
   return {cmd, [a](const CommandContext& ctx) { return run_export(*a, ctx); }};
 }
 
-Subcommand add_import_command(CLI::App& app) {
+Subcommand add_import_command(CLI::App& app, GlobalOptions& global) {
   auto a = std::make_shared<ImportArgs>();
   auto* cmd = app.add_subcommand(
       "import", "Rebuild a new data directory's state from archives (hemoledger export)");
@@ -188,6 +193,7 @@ Subcommand add_import_command(CLI::App& app) {
   cmd->add_flag("--check", a->check_only,
                 "Only check the archives (digests, counts, every event); write nothing");
   cmd->add_option("archives", a->archives, "Archive directories, oldest first")->required();
+  add_clock_option(*cmd, global.clock_start);  // the engine's clock while importing
   return {cmd, [a](const CommandContext& ctx) { return run_import(*a, ctx); }};
 }
 

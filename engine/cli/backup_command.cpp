@@ -145,7 +145,7 @@ int run_restore(const RestoreArgs& a) {
 
 }  // namespace
 
-Subcommand add_backup_command(CLI::App& app) {
+Subcommand add_backup_command(CLI::App& app, GlobalOptions& global) {
   auto a = std::make_shared<BackupArgs>();
   auto* cmd = app.add_subcommand(
       "backup", "Back up the engine's RocksDB (consistent, incremental), list or verify backups");
@@ -161,6 +161,7 @@ Subcommand add_backup_command(CLI::App& app) {
   cmd->add_flag("--verify", a->verify,
                 "Check the backups' files against their recorded sizes and checksums");
   cmd->add_option("--id", a->id, "With --verify: only this backup");
+  add_clock_option(*cmd, global.clock_start);  // dates a stopped engine's backup
   return {cmd, [a](const CommandContext& ctx) { return run_backup(*a, ctx.clock); }};
 }
 

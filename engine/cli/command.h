@@ -75,17 +75,17 @@ void add_clock_option(CLI::App& command, std::string& start);
 void add_data_dir_option(CLI::App& command, std::string& data_dir);
 
 // The subcommands, each in its own file under engine/cli/.
-Subcommand add_serve_command(CLI::App& app, GlobalOptions& global);  // serve_command.cpp
-Subcommand add_kafka_command(CLI::App& app);                         // kafka_command.cpp
-Subcommand add_label_command(CLI::App& app);                         // label_command.cpp
-Subcommand add_scan_command(CLI::App& app, GlobalOptions& global);   // scan_command.cpp
-Subcommand add_token_command(CLI::App& app);                         // token_command.cpp
-Subcommand add_echo_command(CLI::App& app);                          // echo_command.cpp
-Subcommand add_rebuild_command(CLI::App& app);                       // rebuild_command.cpp
-Subcommand add_backup_command(CLI::App& app);                        // backup_command.cpp
-Subcommand add_restore_command(CLI::App& app);                       // backup_command.cpp
-Subcommand add_export_command(CLI::App& app);                        // archive_command.cpp
-Subcommand add_import_command(CLI::App& app);                        // archive_command.cpp
+Subcommand add_serve_command(CLI::App& app, GlobalOptions& global);   // serve_command.cpp
+Subcommand add_kafka_command(CLI::App& app);                          // kafka_command.cpp
+Subcommand add_label_command(CLI::App& app);                          // label_command.cpp
+Subcommand add_scan_command(CLI::App& app, GlobalOptions& global);    // scan_command.cpp
+Subcommand add_token_command(CLI::App& app);                          // token_command.cpp
+Subcommand add_echo_command(CLI::App& app);                           // echo_command.cpp
+Subcommand add_rebuild_command(CLI::App& app);                        // rebuild_command.cpp
+Subcommand add_backup_command(CLI::App& app, GlobalOptions& global);  // backup_command.cpp
+Subcommand add_restore_command(CLI::App& app);                        // backup_command.cpp
+Subcommand add_export_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
+Subcommand add_import_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
 // The read-only views of a data directory, in read_commands.cpp.
 Subcommand add_stock_command(CLI::App& app);
 Subcommand add_trace_command(CLI::App& app);

@@ -64,7 +64,7 @@ std::string post_one_event(int port, const TestClock& clock) {
   e.at = clock.now() - kHour;
   e.facility = "NBS-BB";
   e.din = din_for(4242);
-  e.donor = "DNR-OPS";
+  e.donor = "DNR-9001";
   e.abo_rh = AboRh::o_neg;
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(20);

@@ -19,10 +19,18 @@ using namespace hemoledger::testing;
 
 namespace {
 
-// The source tree (data/ is in it) and the build tree (the binary is in engine/ of it).
+// The source tree (data/ is in it), and the build tree: the nearest
+// directory above the binary that holds CPack's configuration.
 const std::string kSource = std::filesystem::path(HEMOLEDGER_DATA_DIR).parent_path().string();
-const std::string kBuild =
-    std::filesystem::path(HEMOLEDGER_BINARY).parent_path().parent_path().string();
+
+std::string build_tree() {
+  for (auto d = std::filesystem::path(HEMOLEDGER_BINARY).parent_path(); !d.empty();
+       d = d.parent_path()) {
+    if (std::filesystem::exists(d / "CPackConfig.cmake")) return d.string();
+    if (d == d.root_path()) break;
+  }
+  return "";
+}
 const std::string kRules = kSource + "/packaging/prometheus/hemoledger-rules.yml";
 const std::string kDashboard = kSource + "/packaging/grafana/hemoledger-dashboard.json";
 
@@ -204,7 +212,7 @@ TEST_CASE("the Debian package installs a binary that serves with its default con
   const std::string out = dir.path() + "/out.log";
   const auto [cpack_status, cpack_out] =
       run_tool({"/usr/bin/cpack", "-G", "DEB", "-B", dir.path() + "/pkg", "--config",
-                kBuild + "/CPackConfig.cmake"},
+                build_tree() + "/CPackConfig.cmake"},
                out);
   INFO(cpack_out);
   REQUIRE(cpack_status == 0);

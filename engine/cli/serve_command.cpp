@@ -82,6 +82,7 @@ Status start_kafka(const ServeArgs& a, Server& s) {
     if (!m) return m.error();
     s.mock = std::move(*m);
     s.options.kafka.brokers = s.mock->bootstrap();
+    s.options.kafka.embedded = true;
     s.options.fresh_cluster = true;
     spdlog::warn(
         "no --brokers given: started the embedded Kafka (librdkafka mock cluster) at {}. It is "

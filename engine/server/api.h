@@ -23,6 +23,16 @@
 //   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_routes.cpp)
 //
+// Threads: kApiWorkerThreads workers. A POST /api/events holds its worker
+// until the engine commits the event's batch (a few milliseconds), and a
+// keep-alive connection holds one between requests, so the pool is sized for
+// many benches and lab gateways at once rather than for the cores: a waiting
+// worker costs a stack, not CPU. A connection serves up to
+// kApiKeepAliveRequests requests (cpp-httplib's default is 5), so that busy
+// benches do not reconnect every few scans. cpp-httplib's listen backlog is
+// compiled into Debian's library at 5: a burst of many new connections at
+// the same instant may see some connects retried by the client's TCP.
+//
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.
 //
@@ -48,6 +58,9 @@
 #include "engine/server/webhooks.h"
 
 namespace hemoledger {
+
+inline constexpr int kApiWorkerThreads = 256;
+inline constexpr std::size_t kApiKeepAliveRequests = 10000;
 
 struct ApiContext {
   Engine* engine = nullptr;

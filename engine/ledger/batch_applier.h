@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/kafka_gap.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -94,6 +95,8 @@ class BatchApplier {
   const std::map<std::int32_t, StockTable>& stock_change() const { return stock_change_; }
   const std::vector<PendingRejection>& rejections() const { return rejections_; }
   const std::vector<PendingLookback>& new_lookbacks() const { return new_lookbacks_; }
+  // Offsets the consumer jumped over (retention deleted them before they were applied).
+  const std::vector<KafkaGap>& gaps() const { return gaps_; }
   std::uint64_t applied() const { return n_applied_; }
   std::uint64_t rejected() const { return n_rejected_; }
   std::uint64_t duplicates() const { return n_dup_; }
@@ -127,7 +130,8 @@ class BatchApplier {
   Store::Batch batch_;
   std::map<std::int32_t, std::int64_t> next_;
   std::map<std::int32_t, std::int64_t> batch_ends_;  // journal positions reached
-  TimeMs clock_;                                     // the events' clock
+  std::vector<KafkaGap> gaps_;
+  TimeMs clock_;  // the events' clock
 
   // Phase 1: each record decoded, and the prior outcome of its event id.
   std::vector<std::optional<Result<Event>>> predecoded_;

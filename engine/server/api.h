@@ -16,6 +16,7 @@
 //   GET  /api/facilities              reference data
 //   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
+//   POST /api/admin/backup            a backup now, into serve's --backup-dir (admin)
 //   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
 //   GET  /station                     the scanning station (engine/server/station_page.h)
@@ -53,6 +54,7 @@
 
 #include "engine/kafka/kafka.h"
 #include "engine/labs/lab_gateway.h"
+#include "engine/ledger/backup_schedule.h"
 #include "engine/ledger/engine.h"
 #include "engine/security/refusal_log.h"
 #include "engine/security/token_file.h"
@@ -75,6 +77,7 @@ struct ApiContext {
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
   RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
+  BackupSchedule* backups = nullptr;  // POST /api/admin/backup; null: it answers 409
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.

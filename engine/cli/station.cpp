@@ -196,6 +196,15 @@ class Session {
       }
       return unreachable(u, "nothing was recorded");
     }
+    // Accepted, but not to be done: a deferred donor is stopped before the needle.
+    const json checked = json::parse(dry->body, nullptr, false);
+    if (checked.is_object() && checked.contains("warnings") && checked["warnings"].is_array()) {
+      for (const auto& w : checked["warnings"]) {
+        if (w.is_object() && w.value("code", "") == "donor_deferred") {
+          return stop(name(u) + ": " + w.value("message", "") + " [donor_deferred]");
+        }
+      }
+    }
     auto r = http_.Post("/api/events", body, "application/json");
     if (!r) return unreachable(u, "it is unknown whether it was recorded; check event " + e.id);
     if (refused(u, *r)) return;

@@ -10,7 +10,9 @@
 //      group against the engine's typing, the label's expiry against the
 //      record and the clock, special label codes (quarantine, discard, ...);
 //   2. the engine's own rules, asked with POST /api/events?dry_run=1 (status,
-//      holder, expiry, quarantine, ABO/RhD compatibility with the patient);
+//      holder, expiry, quarantine, ABO/RhD compatibility with the patient),
+//      and its warnings: for `collect`, a deferred donor is STOP with the
+//      reason before the needle (donor_deferred);
 //   3. the real POST /api/events, confirmed only once the engine has
 //      committed it. If Kafka or the engine cannot be reached the station says
 //      so and never reports success it does not have.

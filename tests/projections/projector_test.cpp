@@ -388,11 +388,13 @@ TEST_CASE("releasing an already released unit is rejected", "[projections]") {
 // ---------------------------------------------------------------------------------------------
 // Positive screens.
 
-TEST_CASE("a component of a donation with a positive screen can never be released",
+TEST_CASE("a component of a donation with a repeatedly reactive screen can never be released",
           "[projections]") {
   Ledger l;
   collect_and_test(l, AboRh::o_pos, AboRh::o_pos, {kRedCells});
   l.accept(test_resulted("hbv", "reactive", kT0 + 2 * kHour));
+  CHECK_FALSE(l.donation().tti_positive);  // initially reactive: the repeats decide
+  l.accept(test_resulted("hbv", "reactive", kT0 + 2 * kHour, TestMethod::repeat));
   CHECK(l.donation().tti_positive);
   CHECK(l.unit(kRedCells).tti_blocked);
   const Error e = l.expect_rejected(released(kRedCells, kT0 + 3 * kHour), "tti_positive");
@@ -417,7 +419,8 @@ TEST_CASE("a positive screen quarantines every component of the donation, releas
   REQUIRE(l.status(kPlasma) == UnitStatus::available);
   REQUIRE(l.status(kPlatelets) == UnitStatus::available);
 
-  const Applied a = l.accept(test_resulted("nat", "positive", kT0 + 5 * kHour));
+  l.accept(test_resulted("nat", "positive", kT0 + 5 * kHour));
+  const Applied a = l.accept(test_resulted("nat", "positive", kT0 + 5 * kHour, TestMethod::repeat));
   for (const auto& p : {kRedCells, kPlasma, kPlatelets, kCryo}) {
     INFO(p);
     CHECK(l.status(p) == UnitStatus::quarantined);
@@ -444,7 +447,7 @@ TEST_CASE("a blocked unit in transit or issued comes back into quarantine, not s
   collect_test_release(l, AboRh::o_pos, {kRedCells, kPlasma});
   l.accept(transfer_dispatched(kPlasma, kGazaBank, kT0 + 4 * kHour));
   l.accept(unit_issued(kRedCells, kT0 + 4 * kHour));
-  l.accept(test_resulted("hiv", "positive", kT0 + 4 * kHour + 5 * kMinute));
+  for (const auto& e : repeatedly_reactive("hiv", kT0 + 4 * kHour + 5 * kMinute)) l.accept(e);
 
   l.accept(unit_event(EventType::transfer_received, kPlasma, kT0 + 5 * kHour, kGazaBank));
   CHECK(l.status(kPlasma) == UnitStatus::quarantined);
@@ -930,7 +933,7 @@ TEST_CASE("a lookback recall quarantines an available unit for good, with its de
   CHECK_FALSE(l.donation().recall(kRedCells)->open);
 }
 
-TEST_CASE("a recall of a unit already transfused is recorded for the recipient's follow-up",
+TEST_CASE("a recall of a unit already transfused opens a recipient-notification task",
           "[projections][lookback]") {
   Ledger l;
   collect_test_release(l, AboRh::a_pos, {kRedCells});
@@ -942,7 +945,16 @@ TEST_CASE("a recall of a unit already transfused is recorded for the recipient's
   REQUIRE(r != nullptr);
   CHECK_FALSE(r->open);
   CHECK(r->status_then == "transfused");
-  CHECK(l.donation().history.back().detail.find("follow-up") != std::string::npos);
+  CHECK(r->notify_open);
+  CHECK(r->transfused_by == kBank);
+  CHECK(r->notify_deadline == kT0 + kDay + Rules{}.notify_recipient_within);
+  CHECK(l.donation().history.back().detail.find("notified by") != std::string::npos);
+  // Only the notification closes it, once.
+  l.accept(unit_event(EventType::recipient_notified, kRedCells, kT0 + 3 * kDay, kHospital));
+  CHECK_FALSE(l.donation().recall(kRedCells)->notify_open);
+  CHECK(l.donation().recall(kRedCells)->notified_at == kT0 + 3 * kDay);
+  l.expect_rejected(unit_event(EventType::recipient_notified, kRedCells, kT0 + 4 * kDay),
+                    "no_notification_task");
 }
 
 TEST_CASE("only a screen with a lookback period can recall a unit", "[projections][lookback]") {

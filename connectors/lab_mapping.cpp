@@ -238,10 +238,9 @@ Status known_facility(const Facilities& facilities, const std::string& where,
 }
 
 Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& out) {
-  if (auto s = only_keys(
-          o, "hl7",
-          {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason",
-           "method_field"});
+  if (auto s = only_keys(o, "hl7",
+                         {"din_field", "facility_field", "facility", "utc_offset_minutes",
+                          "wasted_reason", "method_field"});
       !s) {
     return s.error();
   }
@@ -271,8 +270,8 @@ Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& ou
   if (!method_field.empty()) {
     auto p = hl7::parse_field_path(method_field);
     if (!p || p->segment != "OBX") {
-      return bad("hl7.method_field", p ? "must be a field of the OBX segment, e.g. OBX-17."
-                                       : p.error().message);
+      return bad("hl7.method_field",
+                 p ? "must be a field of the OBX segment, e.g. OBX-17." : p.error().message);
     }
     out.method_field = *p;
   }
@@ -284,9 +283,9 @@ Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& ou
 }
 
 Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& out) {
-  if (auto s =
-          only_keys(o, "astm",
-                    {"din_field", "facility_field", "facility", "utc_offset_minutes", "method_field"});
+  if (auto s = only_keys(
+          o, "astm",
+          {"din_field", "facility_field", "facility", "utc_offset_minutes", "method_field"});
       !s) {
     return s.error();
   }
@@ -314,8 +313,8 @@ Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& 
   if (!method_field.empty()) {
     auto p = parse_astm_field_path(method_field);
     if (!p || p->record != 'R') {
-      return bad("astm.method_field", p ? "must be a field of the R (result) record, e.g. R-3.5."
-                                        : p.error().message);
+      return bad("astm.method_field",
+                 p ? "must be a field of the R (result) record, e.g. R-3.5." : p.error().message);
     }
     out.method_field = *p;
   }
@@ -498,8 +497,8 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   for (const auto& [sent, method] : methods) {
     auto parsed = parse_test_method(method);
     if (!parsed) {
-      return bad("methods." + sent, "must be screen, repeat, confirmatory or nat, not \"" +
-                                        shown(method) + "\".");
+      return bad("methods." + sent,
+                 "must be screen, repeat, confirmatory or nat, not \"" + shown(method) + "\".");
     }
     if (!m.methods_.emplace(lower_trimmed(sent), *parsed).second) {
       return bad("methods." + sent, "is given twice (the keys ignore case).");

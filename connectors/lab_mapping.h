@@ -152,7 +152,7 @@ class LabMapping {
   std::string default_system_ = "local";
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> tests_;
   std::map<std::string, TestMethod, std::less<>> methods_;  // lower-cased sent value
-  std::map<std::string, TestKind, std::less<>> kinds_;  // every test in the catalogue
+  std::map<std::string, TestKind, std::less<>> kinds_;      // every test in the catalogue
   std::map<TestKind, std::map<std::string, std::string, std::less<>>> results_;  // lowercase keys
   std::map<std::string, ReagentUse, std::less<>> reagents_;
   std::set<std::string, std::less<>> facilities_;  // known facility codes

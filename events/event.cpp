@@ -78,9 +78,10 @@ constexpr std::array<std::string_view, 10> kDiscardReasons = {"expired",
 // DonorDeferred reasons (docs/events.md). The first three are also what the
 // engine records for the deferrals it derives.
 constexpr std::array<std::string_view, 12> kDeferralReasons = {
-    "confirmed_positive", "repeatedly_reactive", "donation_interval", "low_haemoglobin",
-    "medication",         "travel",              "recent_tattoo",     "pregnancy",
-    "illness",            "high_risk",           "donor_request",     "other"};
+    "confirmed_positive", "repeatedly_reactive", "donation_interval",
+    "low_haemoglobin",    "medication",          "travel",
+    "recent_tattoo",      "pregnancy",           "illness",
+    "high_risk",          "donor_request",       "other"};
 
 constexpr std::array<std::string_view, 5> kMethodNames = {"", "screen", "repeat", "confirmatory",
                                                           "nat"};
@@ -179,9 +180,9 @@ Error implausible_time() {
 }
 
 constexpr std::array<Field, 18> kFields = {
-    F::din,      F::product,  F::donor,  F::abo_rh,  F::expires_at, F::volume_ml,
-    F::to,       F::test,     F::result, F::reason,  F::patient_abo_rh, F::reagent,
-    F::lot,      F::quantity, F::method, F::until,   F::sex,        F::approver};
+    F::din,    F::product, F::donor,  F::abo_rh,         F::expires_at, F::volume_ml, F::to,
+    F::test,   F::result,  F::reason, F::patient_abo_rh, F::reagent,    F::lot,       F::quantity,
+    F::method, F::until,   F::sex,    F::approver};
 
 }  // namespace
 

@@ -314,8 +314,8 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  if (!e.din.empty() || (!is_reagent_event(e.type) && !is_donor_event(e.type) &&
-                         e.type != EventType::clock_ticked)) {
+  if (!e.din.empty() ||
+      (!is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked)) {
     j["din"] = e.din;
   }
   if (!e.product.empty()) j["product"] = e.product;

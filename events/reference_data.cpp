@@ -220,13 +220,10 @@ bool facility_kind(std::string_view text, FacilityKind& out) {
 }
 
 bool test_kind(std::string_view text, TestKind& out) {
-  static const std::pair<std::string_view, TestKind> kKinds[] = {{"abo", TestKind::abo},
-                                                                 {"rhd", TestKind::rhd},
-                                                                 {"abo_rh", TestKind::abo_rh},
-                                                                 {"screen", TestKind::screen},
-                                                                 {"info", TestKind::info},
-                                                                 {"confirmatory",
-                                                                  TestKind::confirmatory}};
+  static const std::pair<std::string_view, TestKind> kKinds[] = {
+      {"abo", TestKind::abo},       {"rhd", TestKind::rhd},
+      {"abo_rh", TestKind::abo_rh}, {"screen", TestKind::screen},
+      {"info", TestKind::info},     {"confirmatory", TestKind::confirmatory}};
   for (const auto& [name, kind] : kKinds) {
     if (name == text) {
       out = kind;

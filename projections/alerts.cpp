@@ -11,12 +11,15 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<AlertKind, 9> kKinds = {
-    AlertKind::supply_phase,           AlertKind::expiring_soon,
-    AlertKind::recall,                 AlertKind::reagent_cover,
-    AlertKind::reagent_expiring,       AlertKind::deferred_donor_collected,
-    AlertKind::typing_discrepancy,     AlertKind::positive_after_release,
-    AlertKind::recipient_notification};
+constexpr std::array<AlertKind, 9> kKinds = {AlertKind::supply_phase,
+                                             AlertKind::expiring_soon,
+                                             AlertKind::recall,
+                                             AlertKind::reagent_cover,
+                                             AlertKind::reagent_expiring,
+                                             AlertKind::deferred_donor_collected,
+                                             AlertKind::typing_discrepancy,
+                                             AlertKind::positive_after_release,
+                                             AlertKind::recipient_notification};
 constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
 
 // Rounded to `scale` (10: one decimal), as the nearest double to the decimal.
@@ -375,11 +378,12 @@ void AlertModel::want_supply_phases(const SupplyPicture& supply, Wanted& wanted)
                  {"demand_memory_days", config_.demand_memory_days},
                  {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}}};
     const Governorate* g = ref_.governorate(gov);
-    a.message = what(category, group) + " in " + (g ? g->name_en : gov) + ": " +
-                (out ? std::string("out of stock, with demand in the last ") +
-                           std::to_string(config_.demand_memory_days) + " days"
-                     : (days ? one_decimal(*days) : std::string("0")) + " days of supply") +
-                " (" + phase_title(next) + ").";
+    a.message =
+        what(category, group) + " in " + (g ? g->name_en : gov) + ": " +
+        (out && !days ? std::string("out of stock, with demand in the last ") +
+                            std::to_string(config_.demand_memory_days) + " days"
+                      : (days ? one_decimal(*days) : std::string("0")) + " days of supply") +
+        " (" + phase_title(next) + ").";
     wanted[key] = std::move(a);
   }
 }
@@ -633,8 +637,7 @@ void AlertModel::want_typing_discrepancies(Wanted& wanted) const {
                               governorate_of(q.data.value("facility", "")));
     a.figures = {{"discrepancy", q.data.value("discrepancy", "")},
                  {"units", q.data.value("units", json::array())}};
-    a.message = "Typing discrepancy on donation " + q.din + " (" +
-                q.data.value("discrepancy", "") +
+    a.message = "Typing discrepancy on donation " + q.din + " (" + q.data.value("discrepancy", "") +
                 "): every component is held until the laboratory resolves it.";
     wanted["typing_discrepancy|" + q.din] = std::move(a);
   }
@@ -677,9 +680,9 @@ void AlertModel::want_recipient_notifications(Wanted& wanted) const {
                  {"patient", patient.empty() ? json(nullptr) : json(patient)}};
     a.message = std::string(overdue ? "OVERDUE: " : "") + "the recipient of unit " + q.din + " " +
                 q.rest + (patient.empty() ? "" : " (patient " + patient + ")") +
-                ", transfused at " + facility_name(ref_, a.facility) +
-                ", must be notified by " + format_rfc3339(deadline) +
-                ": the donor later tested positive for " + q.data.value("test", "") + ".";
+                ", transfused at " + facility_name(ref_, a.facility) + ", must be notified by " +
+                format_rfc3339(deadline) + ": the donor later tested positive for " +
+                q.data.value("test", "") + ".";
     wanted["recipient_notification|" + q.din + "|" + q.rest] = std::move(a);
   }
 }

@@ -170,7 +170,7 @@ class AlertModel {
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
   std::map<std::string, std::string> attention_;  // 'q' entries, key -> JSON
-  std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
+  std::map<std::string, ReagentLot> lots_;        // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;                      // by key
   std::set<std::string> dirty_;

@@ -56,8 +56,7 @@ bool fold_markers(const ReferenceData& ref, DonorRecord& share,
 }  // namespace
 
 bool fold_donation(const ReferenceData& ref, DonorRecord& share,
-                   const std::vector<MarkerState>& before, const Donation& after,
-                   const Event& e) {
+                   const std::vector<MarkerState>& before, const Donation& after, const Event& e) {
   if (after.donor.empty()) return false;
   share.donor = after.donor;
   switch (e.type) {
@@ -129,8 +128,9 @@ std::string describe(const DonorStatus& s) {
   std::string text = s.until ? "deferred until " + format_rfc3339(s.until) : "deferred permanently";
   text += " (" + s.reason;
   if (!s.test.empty()) text += ": " + s.test;
-  if (!s.din.empty()) text += (s.reason == "donation_interval" ? " after" : " on") +
-                              std::string(" donation ") + s.din;
+  if (!s.din.empty())
+    text +=
+        (s.reason == "donation_interval" ? " after" : " on") + std::string(" donation ") + s.din;
   return text + ")";
 }
 

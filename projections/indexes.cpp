@@ -49,8 +49,10 @@ void add_attention(const Donation& d, const std::string& group, std::vector<Inde
     for (const auto& u : d.units) {
       if (!is_final(u.status)) units.push_back(unit_json(u));
     }
-    put("typing|" + d.din,
-        {{"facility", d.facility}, {"discrepancy", d.discrepancy}, {"group", group}, {"units", units}});
+    put("typing|" + d.din, {{"facility", d.facility},
+                            {"discrepancy", d.discrepancy},
+                            {"group", group},
+                            {"units", units}});
   }
   const bool any_in_stock = std::any_of(d.units.begin(), d.units.end(),
                                         [](const UnitState& u) { return !is_final(u.status); });
@@ -98,8 +100,10 @@ void add_attention(const Donation& d, const std::string& group, std::vector<Inde
 std::optional<Attention> parse_attention(std::string_view key, std::string_view value) {
   const auto parts = split(key);
   if (parts.size() < 2) return std::nullopt;
-  Attention a{std::string(parts[0]), std::string(parts[1]),
-              parts.size() > 2 ? std::string(parts[2]) : std::string(), {}};
+  Attention a{std::string(parts[0]),
+              std::string(parts[1]),
+              parts.size() > 2 ? std::string(parts[2]) : std::string(),
+              {}};
   a.data = nlohmann::json::parse(value, nullptr, false);
   if (!a.data.is_object()) return std::nullopt;
   return a;

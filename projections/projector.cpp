@@ -87,23 +87,22 @@ void hold_units(Donation& d, bool for_good) {
   }
 }
 
-std::string rhd_text(RhD r) { return r == RhD::positive ? "pos" : r == RhD::negative ? "neg" : "?"; }
+std::string rhd_text(RhD r) {
+  return r == RhD::positive ? "pos" : r == RhD::negative ? "neg" : "?";
+}
 
 // A typing (ABO, RhD, or both; unknown parts absent) against the earlier
 // typing and the label: the first typing stays the donation's until a
 // discrepancy is resolved; a disagreement holds every component.
 void apply_typing(Donation& d, Abo abo, RhD rhd, std::string& detail) {
   std::string conflict;
-  const auto note = [&](std::string what) {
-    conflict += (conflict.empty() ? "" : "; ") + what;
-  };
+  const auto note = [&](std::string what) { conflict += (conflict.empty() ? "" : "; ") + what; };
   if (abo != Abo::unknown && d.typed_abo != Abo::unknown && abo != d.typed_abo) {
     note("typed ABO " + std::string(to_string(d.typed_abo)) + ", then " +
          std::string(to_string(abo)));
   }
   if (rhd != RhD::unknown && d.typed_rhd != RhD::unknown && rhd != d.typed_rhd) {
-    note("typed RhD " + rhd_text(d.typed_rhd) + ", then " +
-         rhd_text(rhd));
+    note("typed RhD " + rhd_text(d.typed_rhd) + ", then " + rhd_text(rhd));
   }
   if (d.declared != AboRh::unknown && ((abo != Abo::unknown && abo != abo_of(d.declared)) ||
                                        (rhd != RhD::unknown && rhd != rhd_of(d.declared)))) {
@@ -150,7 +149,8 @@ void apply_markers(const ReferenceData& ref, Donation& d, const Event& e, std::s
 
 Status check_method(const TestDef& t, const Event& e) {
   const bool confirmatory = t.kind == TestKind::confirmatory;
-  if (e.method == TestMethod::unspecified || (e.method == TestMethod::confirmatory) == confirmatory) {
+  if (e.method == TestMethod::unspecified ||
+      (e.method == TestMethod::confirmatory) == confirmatory) {
     return {};
   }
   return reject("invalid_method",
@@ -215,8 +215,7 @@ Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::st
 // relabelled if it changed); they stay in quarantine until released again.
 Status resolve_typing(Donation& d, const Event& e, std::string& detail) {
   if (!d.typing_discrepancy) {
-    return reject("no_discrepancy",
-                  "Donation " + e.din + " has no typing discrepancy to resolve.");
+    return reject("no_discrepancy", "Donation " + e.din + " has no typing discrepancy to resolve.");
   }
   const bool relabel = d.declared != AboRh::unknown && d.declared != e.abo_rh;
   detail = "typing resolved as " + std::string(to_string(e.abo_rh)) + " (was: " + d.discrepancy +

@@ -141,8 +141,8 @@ struct Donation {
   // A marker blocks every component for good (repeatedly reactive, not
   // confirmed or confirmed positive).
   bool tti_positive = false;
-  std::vector<TestRecord> tests;      // every result, in the order they came
-  std::vector<MarkerState> markers;   // each screen with results, by first result
+  std::vector<TestRecord> tests;     // every result, in the order they came
+  std::vector<MarkerState> markers;  // each screen with results, by first result
   // Typing: a typing that disagrees with an earlier one or with the label
   // holds every component until TypingResolved. typed_abo and typed_rhd keep
   // the first typing meanwhile.
@@ -150,8 +150,8 @@ struct Donation {
   std::string discrepancy;  // "labelled A+, typed B+", for people
   // Collected from a deferred donor (DeferredDonorCollected): blocked for good.
   std::string deferred_reason;
-  TimeMs deferred_until = 0;  // 0: permanent
-  std::vector<UnitState> units;   // components, in production order
+  TimeMs deferred_until = 0;     // 0: permanent
+  std::vector<UnitState> units;  // components, in production order
   std::vector<HistoryEntry> history;
   std::vector<Recall> recalls;  // at most one per unit
 

@@ -154,7 +154,7 @@ class BatchApplier {
   std::vector<DemandDelta> demand_deltas_;                                  // for the alert model
   std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage_;  // absolute counts
   std::vector<ReagentUsage> usage_deltas_;                                  // for the alert model
-  std::vector<PendingLookback> new_lookbacks_;  // positive markers to look back from
+  std::vector<PendingLookback> new_lookbacks_;       // positive markers to look back from
   std::vector<PendingDonorCheck> new_donor_checks_;  // collections whose donor to check
   std::map<DinKey, DonorRecord> touched_donors_;     // (partition, donor) -> its share
   std::vector<PendingRejection> rejections_;

@@ -277,8 +277,8 @@ Status LookbackOutbox::send() {
 // ---------------------------------------------------------------------------
 // Donor checks
 
-DonorCheckOutbox::DonorCheckOutbox(const Store& store, const ReferenceData& ref,
-                                   Producer* producer, std::string events_topic)
+DonorCheckOutbox::DonorCheckOutbox(const Store& store, const ReferenceData& ref, Producer* producer,
+                                   std::string events_topic)
     : store_(store), ref_(ref), producer_(producer), topic_(std::move(events_topic)) {}
 
 void DonorCheckOutbox::committed(const std::vector<PendingDonorCheck>& fresh) {

@@ -105,7 +105,8 @@ json tests_json(const Donation& d, const ReferenceData& ref) {
 }
 
 std::string blocked_reason(const Donation& d) {
-  if (d.tti_positive) return "repeatedly reactive or confirmed-positive screen: never to be released";
+  if (d.tti_positive)
+    return "repeatedly reactive or confirmed-positive screen: never to be released";
   if (!d.deferred_reason.empty()) {
     return "collected from a deferred donor (" + d.deferred_reason + "): never to be released";
   }

@@ -83,8 +83,7 @@ void Store::Batch::put_donor(std::int32_t p, std::string_view donor, std::string
   batch_->Put(key(p, 'w', donor), encoded);
 }
 void Store::Batch::put_donor_check(const PendingDonorCheck& c) {
-  nlohmann::json j = {
-      {"donor", c.donor}, {"facility", c.facility}, {"at", c.at}};
+  nlohmann::json j = {{"donor", c.donor}, {"facility", c.facility}, {"at", c.at}};
   batch_->Put(key(c.partition, 'c', c.din), j.dump());
 }
 void Store::Batch::delete_donor_check(std::int32_t p, std::string_view din) {

@@ -150,8 +150,8 @@ Result<std::vector<PendingDonorCheck>> Store::pending_donor_checks() const {
         out.push_back({p, std::string(k), j.at("donor").get<std::string>(),
                        j.at("facility").get<std::string>(), j.at("at").get<TimeMs>()});
       } catch (const nlohmann::json::exception&) {
-        failure = corrupt("A pending donor check of partition " + std::to_string(p) +
-                          " is damaged.");
+        failure =
+            corrupt("A pending donor check of partition " + std::to_string(p) + " is damaged.");
         return false;
       }
       return true;

@@ -499,9 +499,9 @@ TEST_CASE("HL7, ASTM and FHIR results carry their method, and confirmatory tests
   CHECK(r.events[2].method == TestMethod::confirmatory);
   CHECK(r.events[2].result == "negative");
 
-  const auto bad = map_hl7_text(
-      header + "OBX|1|CWE|56888-1^HIV^LN||NR||||||F|||20261122095500+0200|||TWICE\r",
-      shipped_mapping(), utc(2026, 11, 22, 9));
+  const auto bad =
+      map_hl7_text(header + "OBX|1|CWE|56888-1^HIV^LN||NR||||||F|||20261122095500+0200|||TWICE\r",
+                   shipped_mapping(), utc(2026, 11, 22, 9));
   CHECK(bad.error_code == "unknown_method");
 
   const std::string fhir = R"({

@@ -349,7 +349,8 @@ function renderAlerts() {
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
       let text;
       if (x.kind === "supply_phase") {
-        text = x.figures.stock_out ? t().alert_stock_out(what, where, x) : t().alert_supply(what, where, x);
+        text = x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
+             : t().alert_supply(what, where, x);
       } else if (x.kind === "deferred_donor_collected") text = t().alert_deferred(where, x);
       else if (x.kind === "typing_discrepancy") text = t().alert_typing(where, x);
       else if (x.kind === "positive_after_release") text = t().alert_positive(where, x);

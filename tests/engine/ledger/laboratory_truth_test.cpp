@@ -51,7 +51,8 @@ struct Serve {
     if (!r) return "no answer";
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object()) return "bad answer";
-    if (j.value("outcome", "") != "applied") return j.value("outcome", "?") + ": " + j.value("code", "");
+    if (j.value("outcome", "") != "applied")
+      return j.value("outcome", "?") + ": " + j.value("code", "");
     return "applied";
   }
   std::optional<json> get(const std::string& path, int* status = nullptr,
@@ -145,10 +146,10 @@ TEST_CASE(
     std::ofstream f(in);
     f << "donor:DNR-7001\r\n" << din_label(second) << "\r\n";
   }
-  const std::string cmd = std::string(HEMOLEDGER_BINARY) + " scan --api http://127.0.0.1:" +
-                          std::to_string(s.port) + " --facility HBN-BB --action collect --token " +
-                          s.token.at("hbn-bench") + test_clock().arg() + " < " + in + " > " + out +
-                          " 2>&1";
+  const std::string cmd = std::string(HEMOLEDGER_BINARY) +
+                          " scan --api http://127.0.0.1:" + std::to_string(s.port) +
+                          " --facility HBN-BB --action collect --token " + s.token.at("hbn-bench") +
+                          test_clock().arg() + " < " + in + " > " + out + " 2>&1";
   const int rc = std::system(cmd.c_str());
   const std::string said = read_file(out);
   INFO(said);
@@ -216,20 +217,25 @@ TEST_CASE(
   Event p = m.make(EventType::component_produced, "NBS-BB", first, rc);
   p.at = now - 12 * kDay + kHour;
   life.push_back(p);
-  for (const auto& [code, result] : std::vector<std::pair<std::string, std::string>>{
-           {"abo_rh", "A+"}, {"hiv", "negative"}, {"hbv", "negative"}, {"hcv", "negative"},
-           {"syphilis", "negative"}}) {
+  for (const auto& [code, result] :
+       std::vector<std::pair<std::string, std::string>>{{"abo_rh", "A+"},
+                                                        {"hiv", "negative"},
+                                                        {"hbv", "negative"},
+                                                        {"hcv", "negative"},
+                                                        {"syphilis", "negative"}}) {
     life.push_back(test(m, first, code, result, now - 12 * kDay + 2 * kHour));
   }
   auto at = [&](Event e, TimeMs t) {
     e.at = t;
     return e;
   };
-  life.push_back(at(m.make(EventType::unit_released, "NBS-BB", first, rc), now - 12 * kDay + 3 * kHour));
+  life.push_back(
+      at(m.make(EventType::unit_released, "NBS-BB", first, rc), now - 12 * kDay + 3 * kHour));
   Event out = m.make(EventType::transfer_dispatched, "NBS-BB", first, rc);
   out.to = "NBS-HOS";
   life.push_back(at(out, now - 6 * kDay));
-  life.push_back(at(m.make(EventType::transfer_received, "NBS-HOS", first, rc), now - 6 * kDay + kHour));
+  life.push_back(
+      at(m.make(EventType::transfer_received, "NBS-HOS", first, rc), now - 6 * kDay + kHour));
   life.push_back(at(m.make(EventType::unit_issued, "NBS-HOS", first, rc), now - 5 * kDay - kHour));
   life.push_back(at(m.make(EventType::unit_transfused, "NBS-HOS", first, rc), now - 5 * kDay));
   for (const auto& e : life) REQUIRE(s.post(e) == "applied");
@@ -240,8 +246,7 @@ TEST_CASE(
   d2.donor = "DNR-8001";
   REQUIRE(s.post(d2) == "applied");
   const TimeMs positive_at = now - kHour;
-  REQUIRE(s.post(test(m, second, "hiv", "positive", positive_at, TestMethod::screen)) ==
-          "applied");
+  REQUIRE(s.post(test(m, second, "hiv", "positive", positive_at, TestMethod::screen)) == "applied");
   REQUIRE(s.post(test(m, second, "hiv", "positive", positive_at + kMinute, TestMethod::repeat)) ==
           "applied");
 

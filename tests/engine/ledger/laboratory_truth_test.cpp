@@ -275,3 +275,66 @@ TEST_CASE(
 
   s.stop_and_rebuild_check();
 }
+
+TEST_CASE(
+    "an HIV result after an HBsAg result of the same donation brings the running recall's "
+    "deadline forward to 72 hours",
+    "[engine][laboratory][lookback]") {
+  Serve s;
+  const TimeMs now = test_clock().now();
+  EventMaker m("ur", now - 20 * kDay);
+  const std::string first = "G123426400001", second = "G123426400002";
+  const std::string plasma = "E2555V00";
+
+  // The donor's plasma from ten days ago is on the shelf at Nablus.
+  Event c = m.make(EventType::donation_collected, "NBS-BB", first);
+  c.at = now - 10 * kDay;
+  c.donor = "DNR-9101";
+  REQUIRE(s.post(c) == "applied");
+  Event p = m.make(EventType::component_produced, "NBS-BB", first, plasma);
+  p.at = now - 10 * kDay + kHour;
+  REQUIRE(s.post(p) == "applied");
+  for (const auto& [code, result] :
+       std::vector<std::pair<std::string, std::string>>{{"abo_rh", "O+"},
+                                                        {"hiv", "negative"},
+                                                        {"hbv", "negative"},
+                                                        {"hcv", "negative"},
+                                                        {"syphilis", "negative"}}) {
+    REQUIRE(s.post(test(m, first, code, result, now - 10 * kDay + 2 * kHour)) == "applied");
+  }
+  Event r = m.make(EventType::unit_released, "NBS-BB", first, plasma);
+  r.at = now - 10 * kDay + 3 * kHour;
+  REQUIRE(s.post(r) == "applied");
+
+  Event d2 = m.make(EventType::donation_collected, "NBS-BB", second);
+  d2.at = now - kDay;
+  d2.donor = "DNR-9101";
+  REQUIRE(s.post(d2) == "applied");
+  auto deadline = [&]() -> std::string {
+    auto u = s.get("/api/units/" + first + "/" + plasma);
+    if (!u || !(*u)["unit"].contains("recall")) return "";
+    return (*u)["unit"]["recall"]["deadline"].get<std::string>();
+  };
+
+  // HBsAg repeatedly reactive: a 7-day recall.
+  const TimeMs hbv_at = now - 3 * kHour;
+  REQUIRE(s.post(test(m, second, "hbv", "positive", hbv_at, TestMethod::screen)) == "applied");
+  REQUIRE(s.post(test(m, second, "hbv", "positive", hbv_at + kMinute, TestMethod::repeat)) ==
+          "applied");
+  const std::string seven_days = format_rfc3339(hbv_at + kMinute + 168 * kHour);
+  REQUIRE(eventually([&] { return deadline() == seven_days; }, 30));
+
+  // Then HIV repeatedly reactive on the same donation: 72 hours from its result.
+  const TimeMs hiv_at = now - kHour;
+  REQUIRE(s.post(test(m, second, "hiv", "positive", hiv_at, TestMethod::screen)) == "applied");
+  REQUIRE(s.post(test(m, second, "hiv", "positive", hiv_at + kMinute, TestMethod::repeat)) ==
+          "applied");
+  const std::string three_days = format_rfc3339(hiv_at + kMinute + 72 * kHour);
+  REQUIRE(eventually([&] { return deadline() == three_days; }, 30));
+  auto u = s.get("/api/units/" + first + "/" + plasma);
+  REQUIRE(u);
+  CHECK((*u)["unit"]["recall"]["test"] == "hiv");
+  CHECK((*u)["unit"]["status"] == "quarantined");
+
+  s.stop_and_rebuild_check();
+}

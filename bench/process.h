@@ -40,6 +40,10 @@ class ChildProcess {
   int status_ = 0;
 };
 
+// A loopback port nobody listens on (the socket is closed again, so that only
+// the engine listens there). Throws std::runtime_error if there is none.
+int free_port();
+
 // Bytes of every regular file below `dir`.
 std::uint64_t directory_bytes(const std::string& dir);
 

@@ -8,7 +8,22 @@
 
 namespace hemoledger {
 
-std::string default_reference_dir() { return HEMOLEDGER_DATA_DIR; }
+std::string default_reference_dir() {
+  // Installed (or an unpacked package): <prefix>/bin/hemoledger beside
+  // <prefix>/share/hemoledger/data. Otherwise the source tree's data/.
+  static const std::string dir = [] {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      const auto installed = exe.parent_path().parent_path() / "share" / "hemoledger" / "data";
+      if (std::filesystem::is_regular_file(installed / "governorates.csv", ec)) {
+        return installed.string();
+      }
+    }
+    return std::string(HEMOLEDGER_DATA_DIR);
+  }();
+  return dir;
+}
 
 namespace {
 

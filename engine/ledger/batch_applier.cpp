@@ -91,6 +91,7 @@ Status BatchApplier::apply_one(const Record& r, std::size_t index) {
   if (it != next_.end() && r.offset > it->second) {
     spdlog::warn("partition {}: offsets {}..{} were not delivered (retention or a new cluster)",
                  r.partition, it->second, r.offset - 1);
+    gaps_.push_back(KafkaGap{r.partition, it->second, r.offset - 1});
   }
   next_[r.partition] = r.offset + 1;
   auto base = ctx_.base_of(r.partition);

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/kafka_gap.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -97,6 +98,8 @@ class BatchApplier {
   const std::vector<PendingRejection>& rejections() const { return rejections_; }
   const std::vector<PendingLookback>& new_lookbacks() const { return new_lookbacks_; }
   const std::vector<PendingDonorCheck>& new_donor_checks() const { return new_donor_checks_; }
+  // Offsets the consumer jumped over (retention deleted them before they were applied).
+  const std::vector<KafkaGap>& gaps() const { return gaps_; }
   std::uint64_t applied() const { return n_applied_; }
   std::uint64_t rejected() const { return n_rejected_; }
   std::uint64_t duplicates() const { return n_dup_; }
@@ -135,7 +138,8 @@ class BatchApplier {
   Store::Batch batch_;
   std::map<std::int32_t, std::int64_t> next_;
   std::map<std::int32_t, std::int64_t> batch_ends_;  // journal positions reached
-  TimeMs clock_;                                     // the events' clock
+  std::vector<KafkaGap> gaps_;
+  TimeMs clock_;  // the events' clock
 
   // Phase 1: each record decoded, and the prior outcome of its event id.
   std::vector<std::optional<Result<Event>>> predecoded_;

@@ -216,8 +216,10 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
   metrics_.alert_units = alerts_->units_held();
   lookbacks_.committed(applier.new_lookbacks());
   donor_checks_.committed(applier.new_donor_checks());
+  metrics_.last_batch_ms = options_.clock.now();
   MutexLock lock(mu_);
   storage_problem_.clear();
+  for (const auto& gap : applier.gaps()) add_gap(gap);
   next_ = applier.next();
   for (const auto& [p, end] : applier.batch_ends()) partials_dirty_.insert(p);
   for (auto& [p, table] : new_stock) partition_stock_[p] = std::move(table);
@@ -250,9 +252,9 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     }
     MutexLock lock(mu_);
     owned_ = keep;
-    assignment_changed_ = true;
   }
   MutexLock lock(mu_);
+  assignment_changed_ = true;  // checked after the poll (after_assignment, check_retention)
   return next_;
 }
 
@@ -671,7 +673,8 @@ Result<std::vector<Record>> Engine::poll(Consumer& consumer, LoopClock& times) {
     MutexLock lock(mu_);
     changed = assignment_changed_;
   }
-  if (changed) after_assignment(consumer);
+  if (changed && scale_out()) after_assignment(consumer);
+  if (changed && !scale_out()) check_retention(consumer);
   // A reported problem stays until messages flow or the cluster answers again.
   if (records->empty() && !consumer.problem().empty() &&
       std::chrono::steady_clock::now() - times.last_probe > std::chrono::seconds(2)) {
@@ -746,6 +749,42 @@ void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
   }
 }
 
+// The stored offsets of this cluster against Kafka's low watermarks: what lies
+// between was never applied here and is gone from Kafka (a restore from an
+// old backup, or a stop longer than the retention). The consumer then starts
+// at the low watermark, and the gap is reported until the process ends.
+void Engine::check_retention(Consumer& consumer) {
+  std::map<std::int32_t, std::int64_t> next;
+  {
+    MutexLock lock(mu_);
+    assignment_changed_ = false;
+    next = next_;
+  }
+  for (const auto& [p, have] : next) {
+    std::int64_t low = 0, high = 0;
+    if (!consumer.query_watermarks(p, low, high, 5000)) {
+      spdlog::warn("partition {}: Kafka's watermarks are unknown; retention not checked", p);
+      continue;
+    }
+    if (have < low) {
+      MutexLock lock(mu_);
+      add_gap(KafkaGap{p, have, low - 1});
+    }
+  }
+}
+
+void Engine::add_gap(const KafkaGap& gap) {
+  for (const auto& known : missing_) {
+    if (known.partition == gap.partition && known.from <= gap.from && gap.to <= known.to) return;
+  }
+  missing_.push_back(gap);
+  spdlog::error(
+      "partition {}: offsets {}..{} ({} message(s)) were never applied here and Kafka no longer "
+      "holds them; produce those events again from their source or an archive "
+      "(docs/operations.md, \"/health is degraded\")",
+      gap.partition, gap.from, gap.to, gap.count());
+}
+
 StockTable Engine::stock() const {
   MutexLock lock(mu_);
   return total_stock_;
@@ -770,8 +809,22 @@ EngineStatus Engine::status() const {
   EngineStatus s;
   s.kafka_problem = kafka_problem_;
   s.storage_problem = storage_problem_;
-  s.healthy = kafka_problem_.empty() && storage_problem_.empty();
+  s.healthy = kafka_problem_.empty() && storage_problem_.empty() && missing_.empty();
   s.next_offsets = next_;
+  s.missing = missing_;
+  if (!missing_.empty() && s.kafka_problem.empty()) {
+    std::int64_t lost = 0;
+    std::string where;
+    for (const auto& g : missing_) {
+      lost += g.count();
+      where += (where.empty() ? "" : "; ") + std::string("partition ") +
+               std::to_string(g.partition) + " offsets " + std::to_string(g.from) + ".." +
+               std::to_string(g.to);
+    }
+    s.kafka_problem = "Kafka no longer holds " + std::to_string(lost) +
+                      " message(s) that this engine never applied (" + where +
+                      "): they are missing from the journal";
+  }
   for (const auto& [p, high] : high_watermarks_) {
     auto it = next_.find(p);
     s.lag[p] = std::max<std::int64_t>(0, high - (it == next_.end() ? 0 : it->second));

@@ -39,6 +39,7 @@
 #include "engine/io/clock.h"
 #include "engine/io/mutex.h"
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/kafka_gap.h"
 #include "engine/ledger/metrics.h"
 #include "engine/ledger/outbox.h"
 #include "engine/ledger/replay.h"
@@ -97,6 +98,7 @@ struct EngineStatus {
   std::string storage_problem;                     // empty when commits succeed
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::map<std::int32_t, std::int64_t> lag;
+  std::vector<KafkaGap> missing;  // never applied, no longer in Kafka: degraded
 };
 
 // The code of run()'s error when storage works again after a failed write
@@ -146,6 +148,7 @@ class Engine {
   std::int32_t partition_count() const { return partition_count_.load(); }
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
+  const std::string& data_dir() const { return options_.data_dir; }
   // For the engine's own sinks (webhook cursors), which commit small batches
   // of their own keys beside the apply loop.
   Store& store() { return *store_; }
@@ -176,6 +179,10 @@ class Engine {
   [[nodiscard]] Status apply_until_committed(const std::vector<Record>& records,
                                              const std::atomic<bool>& stop, bool& stopped);
   void between_batches(Consumer& consumer, bool idle, LoopClock& times);
+  // Single instance: the ranges between the stored offsets and Kafka's low
+  // watermarks that Kafka no longer holds (KafkaGap).
+  void check_retention(Consumer& consumer);
+  void add_gap(const KafkaGap& gap) HL_REQUIRES(mu_);
   [[nodiscard]] Status commit(Store::Batch& batch);
   void after_commit(const BatchApplier& applier, const AlertState& state, std::size_t alert_changes,
                     std::map<std::int32_t, StockTable> new_stock);
@@ -210,6 +217,7 @@ class Engine {
   std::map<std::int32_t, std::int64_t> high_watermarks_ HL_GUARDED_BY(mu_);
   std::string kafka_problem_ HL_GUARDED_BY(mu_);
   std::string storage_problem_ HL_GUARDED_BY(mu_);
+  std::vector<KafkaGap> missing_ HL_GUARDED_BY(mu_);
   // Scale-out: assigned partitions, those still replaying (-> target offset),
   // and those changed since they were last published.
   std::set<std::int32_t> owned_ HL_GUARDED_BY(mu_);

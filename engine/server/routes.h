@@ -11,7 +11,8 @@
 //   lab      POST /api/lab/astm, /api/fhir/Observation, /api/fhir/Bundle;
 //            GET /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //            /api/fhir/InventoryReport
-//   admin    GET /health, /metrics, /api/facilities, /api/audit/refusals, and
+//   admin    GET /health, /metrics, /api/facilities, /api/audit/refusals,
+//            POST /api/admin/backup, and
 //            what peers ask in scale-out: /api/verdict, /api/peer/donations/{din}
 //
 // The replies they share are in engine/server/replies.h, the scale-out

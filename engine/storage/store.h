@@ -80,6 +80,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/storage/backups.h"
 #include "events/result.h"
 #include "projections/demand.h"
 #include "projections/donors.h"
@@ -296,6 +297,13 @@ class Store {
 
   std::uint64_t disk_bytes() const;
   StoreMemory memory() const;
+
+  // Takes a consistent, incremental backup into `dir` (created if missing;
+  // engine/storage/backups.h) with `metadata` attached, then keeps only the
+  // newest `keep` backups there (0: all). Safe beside the writer, from any
+  // thread; backups from this process run one at a time.
+  [[nodiscard]] Result<BackupInfo> backup(const std::string& dir, const std::string& metadata,
+                                          std::uint32_t keep);
 
  private:
   explicit Store(std::unique_ptr<rocksdb::DB> db);

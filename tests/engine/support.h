@@ -154,6 +154,7 @@ struct TestKafka {
     if (!m) throw std::runtime_error("mock cluster: " + m.error().message);
     mock = std::move(*m);
     kafka.brokers = mock->bootstrap();
+    kafka.embedded = true;
     auto p = Producer::create(kafka);
     if (!p) throw std::runtime_error("producer: " + p.error().message);
     producer = std::move(*p);

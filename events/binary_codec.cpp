@@ -51,6 +51,11 @@ std::string encode_binary(const Event& e) {
       save_string(ar, e.lot);
       ar(static_cast<std::int32_t>(e.quantity));
     }
+    if (e.schema_version >= 3) {  // schema version 3 appends the laboratory and donor fields
+      ar(static_cast<std::uint8_t>(e.method), static_cast<std::int64_t>(e.until),
+         static_cast<std::uint8_t>(e.sex));
+      save_string(ar, e.approver);
+    }
   }
   return std::move(out).str();
 }
@@ -170,8 +175,25 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
     e.reagent.clear();
     e.lot.clear();
   }
+  std::uint8_t method = 0, sex = 0;
+  std::int64_t until = 0;
+  if (e.schema_version >= 3) {
+    method = in.number<std::uint8_t>();
+    until = in.number<std::int64_t>();
+    sex = in.number<std::uint8_t>();
+    in.string(e.approver);
+  } else {
+    e.approver.clear();
+  }
   if (!in.ok()) return damaged();
   e.quantity = quantity;
+  if (method > static_cast<std::uint8_t>(TestMethod::nat) ||
+      sex > static_cast<std::uint8_t>(DonorSex::female)) {
+    return make_error("undecodable", "The binary event carries an invalid method or sex.");
+  }
+  e.method = static_cast<TestMethod>(method);
+  e.until = until;
+  e.sex = static_cast<DonorSex>(sex);
   if (type < 1 || type > kEventTypeCount) {
     return make_error("unknown_type", "Binary event type " + std::to_string(type) +
                                           " is not one hemoledger knows.");

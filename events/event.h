@@ -26,7 +26,8 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-inline constexpr std::uint16_t kSchemaVersion = 2;  // 2 adds reagent, lot, quantity
+// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver.
+inline constexpr std::uint16_t kSchemaVersion = 3;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -53,8 +54,13 @@ enum class EventType : std::uint8_t {
   reagent_expired = 20,
   // The engine's clock: time passing with no other event (engine/ledger/expiry_ticker.h).
   clock_ticked = 21,
+  // Donors and laboratory truth (schema version 3; docs/events.md).
+  donor_deferred = 22,            // keyed "donor:<donor>": a deferral with a reason code
+  deferred_donor_collected = 23,  // the engine found a collection from a deferred donor
+  typing_resolved = 24,           // a typing discrepancy settled by the laboratory
+  recipient_notified = 25,        // a lookback's recipient-notification task done
 };
-inline constexpr int kEventTypeCount = 21;
+inline constexpr int kEventTypeCount = 25;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -80,11 +86,35 @@ enum class Field : std::uint32_t {
   reagent = 1 << 11,   // schema version 2
   lot = 1 << 12,       // schema version 2
   quantity = 1 << 13,  // schema version 2
+  method = 1 << 24,    // schema version 3
+  until = 1 << 25,     // schema version 3
+  sex = 1 << 26,       // schema version 3
+  approver = 1 << 27,  // schema version 3
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
 bool field_required(EventType t, Field f);
 bool field_allowed(EventType t, Field f);
+
+// How a result was obtained (TestResulted.method; docs/events.md): the first
+// screening assay, one of its duplicate repeats, a confirmatory assay or a
+// nucleic acid test. Unspecified: the projector reads it from the order of
+// the results (projections/markers.h). Numeric values are serialized.
+enum class TestMethod : std::uint8_t {
+  unspecified = 0,
+  screen = 1,
+  repeat = 2,
+  confirmatory = 3,
+  nat = 4,
+};
+std::string_view to_string(TestMethod m);  // "screen", ...; "" for unspecified
+std::optional<TestMethod> parse_test_method(std::string_view text);
+
+// The donor's sex as the donor-management system gives it, for the minimum
+// interval between donations (data/donor_intervals.csv). Serialized.
+enum class DonorSex : std::uint8_t { unknown = 0, male = 1, female = 2 };
+std::string_view to_string(DonorSex s);  // "male", "female"; "" for unknown
+std::optional<DonorSex> parse_donor_sex(std::string_view text);
 
 struct Event {
   // Envelope.
@@ -112,6 +142,10 @@ struct Event {
   std::string reagent;        // reagent or test-kit code (data/reagents.csv)
   std::string lot;            // the manufacturer's lot number
   std::int32_t quantity = 0;  // tests (or units of use) received, consumed, moved, discarded
+  TestMethod method = TestMethod::unspecified;  // schema version 3: how a result was obtained
+  TimeMs until = 0;                             // schema version 3: end of a temporary deferral
+  DonorSex sex = DonorSex::unknown;             // schema version 3: the donor's, at collection
+  std::string approver;  // schema version 3: who approved an override (a name or staff id)
 
   bool operator==(const Event&) const = default;
 };
@@ -159,10 +193,21 @@ Event expiry_event(const std::string& din, const std::string& product, const std
 Event recall_event(const std::string& din, const std::string& product, const std::string& facility,
                    const std::string& test, const std::string& trigger_din, TimeMs at);
 
+// The DeferredDonorCollected event for donation `din` of `donor`, collected at
+// `facility` at `at` while the donor was deferred for `reason` (until `until`,
+// 0: permanently). Its id depends only on the DIN ("deferred-<din>"): found
+// twice, applied once.
+Event deferred_collection_event(const std::string& din, const std::string& donor,
+                                const std::string& facility, const std::string& reason,
+                                TimeMs until, TimeMs at);
+
+// Whether events of type t concern a donor rather than a donation (DonorDeferred).
+bool is_donor_event(EventType t);
+
 // The Kafka message key of an event: the DIN for donation events,
 // "reagent:<reagent>:<lot>" for reagent events, so that every event of one
 // donation, or of one reagent lot, stays in one partition, in order; "clock"
-// for ClockTicked.
+// for ClockTicked; "donor:<donor>" for DonorDeferred.
 std::string event_key(const Event& e);
 
 // The engine's ClockTicked event for the second that contains `now`: id
@@ -180,5 +225,9 @@ bool is_pseudonymous_id(std::string_view s);
 bool is_product_code(std::string_view s);  // αooootds
 bool is_discard_reason(std::string_view s);
 std::string_view discard_reasons_text();  // "expired, tti_positive, ..." for messages
+// Deferral reason codes of DonorDeferred (and of the deferrals the engine
+// derives: confirmed_positive, repeatedly_reactive, donation_interval).
+bool is_deferral_reason(std::string_view s);
+std::string_view deferral_reasons_text();
 
 }  // namespace hemoledger

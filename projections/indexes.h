@@ -12,11 +12,18 @@
 //        open lookback recalls, for recall alerts
 //   'v'  <donor>|<din>                              -> <collected_at:020>
 //        donations by donor, for lookback
+//   'q'  <what>|<din>[|<holder or product>]         -> JSON
+//        what needs someone's attention, for the laboratory-truth alerts:
+//        typing|<din> (a typing discrepancy), deferred|<din> (collected from a
+//        deferred donor, while a component is in stock or none was made),
+//        positive|<din>|<holder> (units released before a marker blocked them,
+//        still held), notify|<din>|<product> (a recipient to notify)
 //
 // Pure; parsing returns nullopt for an entry that is not of the expected shape.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +71,14 @@ struct OpenRecall {
   auto operator<=>(const OpenRecall&) const = default;
 };
 std::optional<OpenRecall> parse_recall(std::string_view key, std::string_view value);
+
+// A 'q' entry: its key's first part ("typing", "deferred", "positive",
+// "notify"), the DIN, the rest, and the JSON value.
+struct Attention {
+  std::string what, din, rest;
+  nlohmann::json data;
+};
+std::optional<Attention> parse_attention(std::string_view key, std::string_view value);
 
 struct DonorDonation {
   std::string donor, din;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "events/event.h"
 #include "events/time.h"
@@ -75,6 +76,21 @@ inline Event test_resulted(const std::string& test, const std::string& result, T
   return e;
 }
 
+// A result with its method (screen, repeat, confirmatory, nat).
+inline Event test_resulted(const std::string& test, const std::string& result, TimeMs at,
+                           TestMethod method) {
+  Event e = test_resulted(test, result, at);
+  e.method = method;
+  return e;
+}
+
+// A screen that is reactive, then reactive again on its first repeat:
+// repeatedly reactive (data/tests.csv: 2 repeats), blocked for good.
+inline std::vector<Event> repeatedly_reactive(const std::string& test, TimeMs at) {
+  return {test_resulted(test, "positive", at, TestMethod::screen),
+          test_resulted(test, "positive", at + kMinute, TestMethod::repeat)};
+}
+
 // An event about one unit that carries no payload besides DIN and product:
 // UnitReleased, TransferReceived, ReservationReleased, UnitReturned,
 // UnitTransfused, UnitExpired (and UnitQuarantined without a note).
@@ -138,6 +154,13 @@ inline Event full_event(EventType t) {
   if (allowed(Field::lot)) e.lot = "LOT-2026-117";
   if (allowed(Field::quantity)) e.quantity = 480;
   if (allowed(Field::to)) e.to = is_reagent_event(t) ? "GZA-LAB" : kGazaBank;
+  if (allowed(Field::method)) e.method = TestMethod::repeat;
+  if (allowed(Field::until)) e.until = kT0 + 90 * kDay + 11;
+  if (allowed(Field::sex)) e.sex = DonorSex::female;
+  if (allowed(Field::approver)) e.approver = "Dr. سلمى 4411";
+  if (t == EventType::donor_deferred || t == EventType::deferred_donor_collected) {
+    e.reason = "low_haemoglobin";
+  }
   return e;
 }
 

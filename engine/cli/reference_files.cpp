@@ -98,6 +98,11 @@ Result<ReferenceData> load_directory(const std::string& dir) {
   auto catalogue = ReagentCatalogue::parse(*reagents);
   if (!catalogue) return make_error(catalogue.error().code, dir + "/" + catalogue.error().message);
   rd->set_reagents(std::move(*catalogue));
+  auto intervals = own_or_default("donor_intervals.csv");
+  if (!intervals) return intervals.error();
+  if (auto s = rd->set_donation_intervals(*intervals); !s) {
+    return make_error(s.error().code, dir + "/" + s.error().message);
+  }
   return rd;
 }
 
@@ -115,6 +120,9 @@ Result<ReferenceData> load_json(const std::string& path) {
   auto catalogue = ReagentCatalogue::parse(*reagents);
   if (!catalogue) return catalogue.error();
   rd->set_reagents(std::move(*catalogue));
+  auto intervals = read_default("donor_intervals.csv", path + " has no donor intervals");
+  if (!intervals) return intervals.error();
+  if (auto s = rd->set_donation_intervals(*intervals); !s) return s.error();
   return rd;
 }
 

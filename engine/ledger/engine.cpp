@@ -34,8 +34,9 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
       rejections_(*store_, producer, options_.kafka.rejected_topic, metrics_),
       alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_),
       lookbacks_(
-          *store_, producer, options_.kafka, view_.get(),
-          [this](std::int32_t p) { return serves(p); }, metrics_) {}
+          *store_, ref, producer, options_.kafka, view_.get(),
+          [this](std::int32_t p) { return serves(p); }, metrics_),
+      donor_checks_(*store_, ref, producer, options_.kafka.events_topic) {}
 
 Engine::~Engine() = default;
 
@@ -64,7 +65,7 @@ Status Engine::load() {
 }
 
 // The alert model from what is committed: its own state, then the inputs it
-// keeps (available stock, demand in the window, the 'a' and 'k' indexes).
+// keeps (available stock, demand in the window and memory, the 'a', 'k' and 'q' indexes).
 namespace {
 
 Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
@@ -99,7 +100,7 @@ Status Engine::load_alert_model() {
       store_->demand_window(alerts_->first_needed_day(), std::numeric_limits<std::int64_t>::max());
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
-  for (char kind : {'a', 'k'}) {
+  for (char kind : {'a', 'k', 'q'}) {
     auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
     if (!s) return s;
   }
@@ -159,6 +160,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   }
   rejections_.put_cursors(batch);
   lookbacks_.put_deletions(batch);  // cleared once committed, below
+  donor_checks_.put_deletions(batch);
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
   // Scale-out: an instance sees only its partitions, and a shortage judged
@@ -213,6 +215,7 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
   metrics_.alert_changes += alert_changes;
   metrics_.alert_units = alerts_->units_held();
   lookbacks_.committed(applier.new_lookbacks());
+  donor_checks_.committed(applier.new_donor_checks());
   metrics_.last_batch_ms = options_.clock.now();
   MutexLock lock(mu_);
   storage_problem_.clear();
@@ -225,6 +228,7 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
 
 Status Engine::send_pending() {
   if (auto s = lookbacks_.send(); !s) return s;
+  if (auto s = donor_checks_.send(); !s) return s;
   return alert_outbox_.send();
 }
 
@@ -275,6 +279,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   for (auto p : drop) b.drop_partition(p);
   if (auto s = store_->commit(b); !s) return s;
   lookbacks_.rescan();  // those of the dropped partitions are gone
+  donor_checks_.rescan();
   rejections_.drop(drop);
   MutexLock lock(mu_);
   for (auto p : drop) {
@@ -358,7 +363,7 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   }
   r.demand = std::move(*demand);
   for (auto& e : *index) {
-    if (e.kind == 'a' || e.kind == 'k') r.index.push_back(std::move(e));
+    if (e.kind == 'a' || e.kind == 'k' || e.kind == 'q') r.index.push_back(std::move(e));
   }
   for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
     if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);
@@ -722,13 +727,15 @@ Status Engine::apply_until_committed(const std::vector<Record>& records,
 void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
   const auto send_start = std::chrono::steady_clock::now();
   if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
-  if (idle && lookbacks_.has_deletions()) {
+  if (idle && (lookbacks_.has_deletions() || donor_checks_.has_deletions())) {
     Store::Batch b;
     lookbacks_.put_deletions(b);
+    donor_checks_.put_deletions(b);
     if (auto s = store_->commit(b); !s) {
       spdlog::warn("lookback: {}", s.error().message);
     } else {
       lookbacks_.committed({});
+      donor_checks_.committed({});
     }
   }
   publish_partials(false);

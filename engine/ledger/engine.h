@@ -11,7 +11,8 @@
 // are then sent to the alerts topic (at least once). A positive screen with a
 // lookback leaves a pending lookback in the batch; the engine then produces
 // UnitRecalled for the donor's earlier in-date units to the events topic and
-// drops the pending entry once Kafka has them.
+// drops the pending entry once Kafka has them. A collection likewise leaves a
+// donor check: DeferredDonorCollected if the donor was deferred.
 //
 // Every consumed message ends as exactly one of: applied (journaled), rejected
 // with a code and a sentence (stored and forwarded to the rejected topic), or
@@ -242,6 +243,7 @@ class Engine {
   RejectionOutbox rejections_;
   AlertOutbox alert_outbox_;
   LookbackOutbox lookbacks_;
+  DonorCheckOutbox donor_checks_;
 
   std::uint64_t failpoint_batch_ = 0;  // batches applied by this process, for failpoints
 };

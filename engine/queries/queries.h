@@ -35,6 +35,11 @@ nlohmann::json stock_json(const StockTable& stock, const StockFilter& filter,
 nlohmann::json donation_json(const Donation& d, const std::string& product,
                              const ReferenceData& ref);
 
+// A donor's record (every partition stored here merged) and status at `now`:
+// {"donor", "as_of", "status": {"deferred", "reason", "until", "din", "test",
+//  "text"}, "donations": [...], "deferrals": [...]}; null when unknown.
+nlohmann::json donor_json(const DonorRecord& donor, const ReferenceData& ref, TimeMs now);
+
 // {"status": "applied" | "rejected" | ..., ...} or null when the id is unknown.
 [[nodiscard]] Result<nlohmann::json> event_outcome_json(const Store& store,
                                                         std::string_view event_id);

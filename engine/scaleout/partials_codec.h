@@ -42,9 +42,9 @@ struct StockRecord {
   std::int64_t next_offset = 0;  // the counts are exact for offsets below this
   TimeMs published_at = 0;
   StockTable stock;
-  TimeMs clock = 0;                               // the events' clock of the owner
-  std::map<DemandKey, std::int64_t> demand;       // days the alert window needs
-  std::vector<IndexEntry> index;                  // 'a' (available units) and 'k' (open recalls)
+  TimeMs clock = 0;                          // the events' clock of the owner
+  std::map<DemandKey, std::int64_t> demand;  // days the alert window needs
+  std::vector<IndexEntry> index;  // 'a' (available units), 'k' (open recalls), 'q' (attention)
   std::map<std::string, ReagentLot> lots;         // lots with stock, by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // days the alert window needs
 };

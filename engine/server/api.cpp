@@ -74,6 +74,7 @@ void add_routes(httplib::Server& svr, const ApiContext& ctx) {
   add_admin_routes(svr, ctx);
   add_stock_routes(svr, ctx);
   add_unit_routes(svr, ctx);
+  add_donor_routes(svr, ctx);
   add_event_routes(svr, ctx);
   add_alert_routes(svr, ctx);
   add_lab_routes(svr, ctx);

@@ -93,6 +93,25 @@ bool authorize(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   return true;
 }
 
+// What a station must hear before it acts although the event would be
+// accepted: a collection from a deferred donor (donor_deferred; the blood
+// would be quarantined for good). [{"code", "message"}], empty when none.
+Result<json> dry_run_warnings(const ApiContext& ctx, const Event& e) {
+  json out = json::array();
+  if (e.type != EventType::donation_collected) return out;
+  auto donor = ctx.engine->store().donor_everywhere(e.donor);
+  if (!donor) return donor.error();
+  const DonorStatus s = donor_status(ctx.engine->reference(), *donor, e.at, e.din);
+  if (s.deferred) {
+    out.push_back({{"code", "donor_deferred"},
+                   {"reason", s.reason},
+                   {"message", "Donor " + e.donor + " is " + describe(s) +
+                                   ": do not collect. Blood collected anyway is quarantined "
+                                   "for good."}});
+  }
+  return out;
+}
+
 // Checks the event against the current state with the engine's own rules and
 // records nothing: a station asks before it acts.
 void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& res) {
@@ -102,6 +121,9 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
     if (!lot) return send_error(res, 500, lot.error());
     auto r = apply_reagent_event(ctx.engine->reference(), lot->has_value() ? &**lot : nullptr, e);
     if (!r) checked = r.error();
+  } else if (is_donor_event(e.type)) {
+    DonorRecord share;
+    if (auto s = apply_donor_event(ctx.engine->reference(), share, e); !s) checked = s;
   } else {
     auto d = find_donation(ctx.engine->store(), e.din);
     if (!d) return send_error(res, 500, d.error());
@@ -116,7 +138,11 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
                       {"code", checked.error().code},
                       {"message", checked.error().message}});
   }
-  send_json(res, 200, {{"outcome", "would_be_applied"}, {"id", e.id}});
+  json answer = {{"outcome", "would_be_applied"}, {"id", e.id}};
+  auto warnings = dry_run_warnings(ctx, e);
+  if (!warnings) return send_error(res, 500, warnings.error());
+  if (!warnings->empty()) answer["warnings"] = *warnings;
+  send_json(res, 200, answer);
 }
 
 // The engine's verdict on the event at partition/offset, once it committed it.

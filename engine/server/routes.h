@@ -5,6 +5,7 @@
 //
 //   stock    GET /api/stock, /api/pick, /api/supply, /api/expiring, /api/reagents
 //   units    GET /api/units/{din}, /api/units/{din}/{product}
+//   donors   GET /api/donors/{id} (lab and admin tokens only)
 //   events   GET /api/events/{id}, POST /api/events
 //   alerts   GET /api/alerts
 //   lab      POST /api/lab/astm, /api/fhir/Observation, /api/fhir/Bundle;
@@ -35,6 +36,7 @@ struct ApiContext;
 
 void add_stock_routes(httplib::Server& server, const ApiContext& ctx);
 void add_unit_routes(httplib::Server& server, const ApiContext& ctx);
+void add_donor_routes(httplib::Server& server, const ApiContext& ctx);
 void add_event_routes(httplib::Server& server, const ApiContext& ctx);
 void add_alert_routes(httplib::Server& server, const ApiContext& ctx);
 void add_lab_routes(httplib::Server& server, const ApiContext& ctx);

@@ -16,6 +16,14 @@ using nlohmann::json;
 
 namespace {
 
+// The engine's `warnings` on an answer (strings, or objects with a code and
+// a message), or null.
+const json* warnings_of(const BackendReply& reply) {
+  if (!reply.body.is_object()) return nullptr;
+  auto it = reply.body.find("warnings");
+  return it != reply.body.end() && it->is_array() ? &*it : nullptr;
+}
+
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   std::size_t i = 0;
@@ -243,6 +251,14 @@ StationAnswer StationSession::act(const Unit& u) {
     }
     return unreachable(u, "nothing was recorded");
   }
+  // Accepted, but not to be done: a deferred donor is stopped before the needle.
+  if (const json* warnings = warnings_of(dry)) {
+    for (const auto& w : *warnings) {
+      if (w.is_object() && w.value("code", "") == "donor_deferred") {
+        return stop(&u, "donor_deferred", u.name() + ": " + w.value("message", ""));
+      }
+    }
+  }
   const BackendReply r = backend_.record(body);
   if (r.status == 0) {
     StationAnswer s = unreachable(u, "it is unknown whether it was recorded; check event " + e.id);
@@ -264,8 +280,11 @@ StationAnswer StationSession::act(const Unit& u) {
     if (u.group) ok.details["label_group"] = std::string(to_string(*u.group));
     ok.details["verb"] = std::string(a.verb);
     ok.details["event_id"] = e.id;
-    if (r.body.contains("warnings")) {
-      for (const auto& w : r.body["warnings"]) ok.warnings.push_back(w.get<std::string>());
+    if (const json* warnings = warnings_of(r)) {
+      for (const auto& w : *warnings) {
+        if (w.is_string()) ok.warnings.push_back(w.get<std::string>());
+        if (w.is_object()) ok.warnings.push_back(w.value("message", w.value("code", "")));
+      }
     }
     return ok;
   }

@@ -16,7 +16,9 @@
 //      against the engine's typing, the label's expiry against the record and
 //      the clock, special label codes (quarantine, discard, ...);
 //   2. the engine's own rules, asked first as a dry run (status, holder,
-//      expiry, quarantine, ABO/RhD compatibility with the patient);
+//      expiry, quarantine, ABO/RhD compatibility with the patient), and its
+//      warnings: for `collect`, a deferred donor is STOP with the reason
+//      before the needle (donor_deferred);
 //   3. the real event, reported OK only once the engine has committed it. If
 //      Kafka or the engine cannot be reached the answer says so and never
 //      reports success it does not have.

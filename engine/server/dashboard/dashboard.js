@@ -203,7 +203,13 @@ function renderAlerts() {
       const what = x.kind === "recall" ? x.din + " " + x.product
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
       let text;
-      if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      if (x.kind === "supply_phase") {
+        text = x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
+             : t().alert_supply(what, where, x);
+      } else if (x.kind === "deferred_donor_collected") text = t().alert_deferred(where, x);
+      else if (x.kind === "typing_discrepancy") text = t().alert_typing(where, x);
+      else if (x.kind === "positive_after_release") text = t().alert_positive(where, x);
+      else if (x.kind === "recipient_notification") text = t().alert_notify(where, x);
       else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
       else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
       else if (x.kind === "expiring_soon") {

@@ -49,6 +49,17 @@ const TEXT = {
       " days of cover left (" + a.figures.on_hand + " " + a.figures.unit + "), minimum " + a.figures.min_cover_days,
     alert_reagent_expiring: (r, where, a) => "Lot " + a.lot + " of " + r + " at " + where + " (" +
       a.figures.on_hand + " " + a.figures.unit + ") expires on " + a.figures.expires_at.slice(0, 10),
+    alert_stock_out: (what, where, a) => what + " in " + where + ": out of stock, with demand in the last " +
+      a.figures.demand_memory_days + " days (Red)",
+    alert_deferred: (where, a) => "Donation " + a.din + " at " + where + " was collected from a deferred donor (" +
+      a.figures.reason + "): every component quarantined for good",
+    alert_typing: (where, a) => "Typing discrepancy on donation " + a.din + " (" + a.figures.discrepancy +
+      "): every component held until resolved",
+    alert_positive: (where, a) => "Donation " + a.din + " blocked after release (" + a.figures.markers.join(", ") +
+      "): " + where + " holds " + a.figures.units.map(u => u.product).join(", "),
+    alert_notify: (where, a) => (a.figures.overdue ? "OVERDUE: " : "") + "notify the recipient of " + a.din + " " +
+      a.product + " transfused at " + where + " by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (donor later positive for " + a.figures.test + ")",
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -104,6 +115,17 @@ const TEXT = {
       " يوم (" + a.figures.on_hand + ")، والحد الأدنى " + a.figures.min_cover_days + " يوم",
     alert_reagent_expiring: (r, where, a) => "التشغيلة " + a.lot + " من " + r + " في " + where + " (" +
       a.figures.on_hand + ") تنتهي صلاحيتها في " + a.figures.expires_at.slice(0, 10),
+    alert_stock_out: (what, where, a) => what + " في " + where + ": نفد المخزون، مع طلب خلال آخر " +
+      a.figures.demand_memory_days + " يوم (أحمر)",
+    alert_deferred: (where, a) => "التبرع " + a.din + " في " + where + " جُمع من متبرع مؤجَّل (" +
+      a.figures.reason + "): حُجرت كل مكوناته نهائيًا",
+    alert_typing: (where, a) => "تعارض في فصيلة التبرع " + a.din + " (" + a.figures.discrepancy +
+      "): حُجزت كل مكوناته حتى يُحسم",
+    alert_positive: (where, a) => "التبرع " + a.din + " حُجب بعد الإفراج (" + a.figures.markers.join("، ") +
+      "): لدى " + where + " الوحدات " + a.figures.units.map(u => u.product).join("، "),
+    alert_notify: (where, a) => (a.figures.overdue ? "متأخر: " : "") + "يجب إبلاغ متلقي " + a.din + " " +
+      a.product + " المنقول في " + where + " قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",

@@ -12,6 +12,29 @@
 
 namespace hemoledger {
 
+namespace {
+
+// An outbox's next round: every stored item at the start and after a failure
+// (`scan`, which this clears), otherwise those the batches since added
+// (`fresh`, emptied). Scanning the stored keys every round would also walk
+// the tombstones of every item already done, which grow with history.
+template <class T, class LoadStored>
+Result<std::vector<T>> next_round(bool& scan, std::vector<T>& fresh, LoadStored load_stored) {
+  std::vector<T> round;
+  if (scan) {
+    auto stored = load_stored();
+    if (!stored) return stored.error();
+    round = std::move(*stored);
+    scan = false;
+  } else {
+    round = std::move(fresh);
+  }
+  fresh.clear();
+  return round;
+}
+
+}  // namespace
+
 using nlohmann::json;
 
 void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
@@ -245,19 +268,9 @@ Status LookbackOutbox::send() {
   bool settled = false;
   if (auto s = settle_last_round(settled); !s || !settled) return s;
   if (!scan_ && new_.empty()) return {};
-  // The stored ones at the start and after a failure; otherwise those the
-  // batches since added (a scan of l/ would also walk the tombstones of every
-  // lookback done, which grow with history).
-  std::vector<PendingLookback> round;
-  if (scan_) {
-    auto stored = store_.pending_lookbacks();
-    if (!stored) return stored.error();
-    round = std::move(*stored);
-    scan_ = false;
-  } else {
-    round = std::move(new_);
-  }
-  new_.clear();
+  auto next = next_round(scan_, new_, [this] { return store_.pending_lookbacks(); });
+  if (!next) return next.error();
+  std::vector<PendingLookback> round = std::move(*next);
   if (round.empty()) return {};
   auto tracker = std::make_shared<DeliveryTracker>();
   for (const auto& l : round) {
@@ -311,16 +324,9 @@ Status DonorCheckOutbox::send() {
     for (const auto& c : sent) done_.emplace_back(c.partition, c.din);
   }
   if (!scan_ && new_.empty()) return {};
-  std::vector<PendingDonorCheck> round;
-  if (scan_) {
-    auto stored = store_.pending_donor_checks();
-    if (!stored) return stored.error();
-    round = std::move(*stored);
-    scan_ = false;
-  } else {
-    round = std::move(new_);
-  }
-  new_.clear();
+  auto next = next_round(scan_, new_, [this] { return store_.pending_donor_checks(); });
+  if (!next) return next.error();
+  const std::vector<PendingDonorCheck> round = std::move(*next);
   auto tracker = std::make_shared<DeliveryTracker>();
   std::vector<PendingDonorCheck> produced;
   for (const auto& c : round) {

@@ -93,13 +93,6 @@ void progress(const char* fmt, auto&&... args) {
   std::fprintf(stderr, "%s\n", fmt::format(fmt::runtime(fmt), args...).c_str());
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 json machine() {
   json m;
   m["cores"] = std::thread::hardware_concurrency();

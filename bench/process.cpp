@@ -122,4 +122,11 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace hemoledger::bench

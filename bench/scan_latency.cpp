@@ -31,13 +31,6 @@ double seconds_since(Steady::time_point t0) {
   return std::chrono::duration<double>(Steady::now() - t0).count();
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // DonationCollected events with DINs of their own (facility code Z9999, which
 // the recorded streams never use), dated a minute before the engine's clock.
 class ScanMaker {

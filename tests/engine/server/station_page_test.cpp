@@ -20,6 +20,7 @@
 
 #include "connectors/isbt128.h"
 #include "events/json_codec.h"
+#include "tests/engine/chromium_support.h"
 #include "tests/engine/http_support.h"
 #include "tests/engine/support.h"
 
@@ -29,7 +30,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kChromium = "/usr/bin/chromium";
 constexpr const char* kProduct = "E0382V00";
 
 // Headless Chromium and one page of it, spoken to with the DevTools protocol
@@ -41,21 +41,11 @@ class Browser {
     int to_chrome[2], from_chrome[2];
     REQUIRE(pipe(to_chrome) == 0);
     REQUIRE(pipe(from_chrome) == 0);
-    std::vector<std::string> args = {kChromium,
-                                     "--headless",
-                                     "--no-sandbox",
-                                     "--disable-gpu",
-                                     "--disable-dev-shm-usage",
-                                     "--disable-quic",
-                                     "--no-first-run",
-                                     "--disable-background-networking",
-                                     "--disable-component-update",
-                                     "--disable-sync",
-                                     "--lang=en-US",
-                                     "--autoplay-policy=no-user-gesture-required",
-                                     "--remote-debugging-pipe",
-                                     "--user-data-dir=" + profile_.path(),
-                                     "about:blank"};
+    std::vector<std::string> args = headless_chromium_args(profile_.path());
+    for (const char* flag :
+         {"--autoplay-policy=no-user-gesture-required", "--remote-debugging-pipe", "about:blank"}) {
+      args.emplace_back(flag);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

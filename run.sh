@@ -9,19 +9,29 @@
 #                    build the libFuzzer targets with clang into build-fuzz/ and
 #                    run each for SECONDS (default 300) from fuzz/corpus/
 #   ./run.sh bench [--full]   install, build, run the benchmarks (bench/README.md)
+#   ./run.sh package install, build the binary, make the Debian package
+#                    build/hemoledger_VERSION_amd64.deb (docs/operations.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
   cmake g++ make pkg-config ccache
   librdkafka-dev librocksdb-dev libcereal-dev libspdlog-dev catch2
-  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev libjemalloc-dev zlib1g-dev
+  libzint-dev libhpdf-dev
   kcat curl ca-certificates
 )
 # Only the tests need these: headless Chromium loads the dashboard; clang and
 # its runtime (libFuzzer, ASan, UBSan) build and run the fuzz targets; openssl
-# makes the self-signed certificate of the TLS test.
-TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev openssl)
+# makes the self-signed certificate of the TLS test; prometheus (promtool)
+# checks the alerting rules, dpkg-dev (dpkg-shlibdeps) makes the package and
+# systemd (systemd-analyze) checks its unit in the operations tests;
+# rsvg-convert (librsvg2-bin) and pdftoppm (poppler-utils) rasterise a printed
+# label, and zbarimg (zbar-tools) reads its barcodes back.
+TEST_PACKAGES=(chromium python3-hl7 clang libclang-rt-14-dev openssl prometheus dpkg-dev systemd
+               librsvg2-bin poppler-utils zbar-tools)
+# Only the package needs these: dpkg-shlibdeps computes its dependencies.
+PACKAGE_PACKAGES=(dpkg-dev)
 # Only the benchmarks need these: the PostgreSQL baseline.
 BENCH_PACKAGES=(postgresql libpq-dev)
 
@@ -91,13 +101,22 @@ case "$cmd" in
     install_packages "${PACKAGES[@]}"
     build
     ;;
+  package)
+    install_packages "${PACKAGES[@]}" "${PACKAGE_PACKAGES[@]}"
+    echo "==> configuring and building the binary into build/"
+    cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+    cmake --build build -j"${JOBS:-2}" --target hemoledger
+    echo "==> making the Debian package"
+    (cd build && cpack -G DEB)
+    ls -l build/hemoledger_*.deb
+    ;;
   bench)
     install_packages "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build
     exec bench/run_bench.sh build "$@"
     ;;
   *)
-    echo "usage: ./run.sh demo|test|build|fuzz [SECONDS] [TARGET...]|bench [--full]" >&2
+    echo "usage: ./run.sh demo|test|build|package|fuzz [SECONDS] [TARGET...]|bench [--full]" >&2
     exit 64
     ;;
 esac

@@ -97,6 +97,7 @@ FeedReport ChunkFeeder::run(const std::string& stream_path, std::uint64_t max_re
     const auto t1 = std::chrono::steady_clock::now();
     hooks.resume_and_drain(report.records);
     report.drain_seconds += since(t1);
+    if (hooks.keep_going && !hooks.keep_going()) break;
   }
   report.delivery_failures = static_cast<CountFailures*>(cb_.get())->failures.load();
   return report;

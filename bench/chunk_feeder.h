@@ -35,6 +35,8 @@ namespace hemoledger::bench {
 struct FeedHooks {
   std::function<void()> pause;
   std::function<void(std::uint64_t produced)> resume_and_drain;
+  // Asked after each chunk (optional): false ends the run there.
+  std::function<bool()> keep_going;
   // Each record as it is produced (optional).
   std::function<void(std::string_view key, std::string_view value)> on_record;
 };

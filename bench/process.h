@@ -40,6 +40,13 @@ class ChildProcess {
   int status_ = 0;
 };
 
+// A loopback port nobody listens on (the socket is closed again, so that only
+// the engine listens there). Throws std::runtime_error if there is none.
+int free_port();
+
+// The whole file at `path` ("" if it cannot be read), e.g. an engine's log.
+std::string read_text(const std::string& path);
+
 // Bytes of every regular file below `dir`.
 std::uint64_t directory_bytes(const std::string& dir);
 

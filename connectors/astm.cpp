@@ -220,6 +220,7 @@ struct MessageFacts {
 struct ResultRead {
   std::string test;
   std::string result;
+  TestMethod method = TestMethod::unspecified;
   std::string din;
   TimeMs at = 0;
 };
@@ -248,6 +249,14 @@ std::optional<MappingResult> map_test_and_result(const Record& rec, int n, const
   auto result = mapping.result_for(*test, value);
   if (!result) {
     return failed(err::kTableValueNotFound, "unknown_result", 'R', n, 4, result.error().message);
+  }
+  if (const auto& mf = mapping.astm().method_field) {
+    auto method = mapping.method_for(rec.value(mf->field, mf->component));
+    if (!method) {
+      return failed(err::kTableValueNotFound, "unknown_method", 'R', n, mf->field,
+                    method.error().message);
+    }
+    out.method = *method;
   }
   out.test = *test;
   out.result = *result;
@@ -305,6 +314,7 @@ Event result_event(const Record& rec, const MessageFacts& m, const ResultRead& x
   e.din = x.din;
   e.test = x.test;
   e.result = x.result;
+  e.method = x.method;
   return e;
 }
 

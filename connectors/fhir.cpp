@@ -68,6 +68,7 @@ struct ObservationRead {
   std::string id;
   std::string test;
   std::string result;
+  TestMethod method = TestMethod::unspecified;
   std::string din;
   TimeMs at = 0;
 };
@@ -240,7 +241,34 @@ Event observation_event(const json& obs, const ObservationRead& x, bool correcte
   e.din = x.din;
   e.test = x.test;
   e.result = x.result;
+  e.method = x.method;
   return e;
+}
+
+// Observation.method: the first coding's code the mapping knows, else its text.
+std::optional<MappingResult> read_method(const json& obs, const LabMapping& mapping,
+                                         const Place& at, ObservationRead& out) {
+  const json* method = member(obs, "method");
+  if (!method) return std::nullopt;
+  std::vector<std::string> sent;
+  if (const json* codings = member(*method, "coding"); codings && codings->is_array()) {
+    for (const auto& c : *codings) {
+      if (c.is_object()) sent.push_back(string_member(c, "code"));
+    }
+  }
+  sent.push_back(string_member(*method, "text"));
+  std::string first_error;
+  for (const auto& s : sent) {
+    if (s.empty()) continue;
+    auto m = mapping.method_for(s);
+    if (m) {
+      out.method = *m;
+      return std::nullopt;
+    }
+    if (first_error.empty()) first_error = m.error().message;
+  }
+  if (first_error.empty()) return std::nullopt;
+  return failed_at(at, err::kTableValueNotFound, "unknown_method", ".method", first_error);
 }
 
 // Maps one Observation; appends to r or returns a failure.
@@ -275,6 +303,7 @@ std::optional<MappingResult> map_one(const json& obs, const std::string& path, i
   }
   if (auto f = find_test(obs, mapping, at, x)) return f;
   if (auto f = find_result(obs, mapping, at, x)) return f;
+  if (auto f = read_method(obs, mapping, at, x)) return f;
   if (auto f = read_din(obs, mapping.fhir(), at, x)) return f;
   if (auto f = read_time(obs, received_at, at, x)) return f;
   Event e = observation_event(obs, x, status != "final", facility);

@@ -185,6 +185,7 @@ OrderGroup order_group(const std::vector<hl7::Segment>& segs, std::size_t i) {
 struct ObxRead {
   std::string test;
   std::string result;
+  TestMethod method = TestMethod::unspecified;
   std::string din;
   TimeMs at = 0;
 };
@@ -221,8 +222,16 @@ std::optional<MappingResult> map_obx_test_and_result(const hl7::Segment& s, int 
     return failed_at("OBX", n, err::kTableValueNotFound, "unknown_result", 5,
                      result.error().message);
   }
+  const hl7::FieldPath& mf = map.hl7().method_field;
+  auto method = map.method_for(s.value(mf.field, mf.component == 0 ? 1 : mf.component,
+                                       mf.subcomponent == 0 ? 1 : mf.subcomponent, mf.repetition));
+  if (!method) {
+    return failed_at("OBX", n, err::kTableValueNotFound, "unknown_method", mf.field,
+                     method.error().message);
+  }
   out.test = *test;
   out.result = *result;
+  out.method = *method;
   return std::nullopt;
 }
 
@@ -283,6 +292,7 @@ Event obx_event(const hl7::Segment& s, int n, const Header& h, bool corrected, c
   e.din = x.din;
   e.test = x.test;
   e.result = x.result;
+  e.method = x.method;
   return e;
 }
 

@@ -1,6 +1,7 @@
 #include "connectors/isbt128.h"
 
 #include <array>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -618,6 +619,56 @@ Result<Scan> decode_codabar(std::string_view raw) {
                "\"" + shown(data) +
                    "\" is a Codabar label this system does not read; it reads only unit numbers "
                    "(D, seven digits, D) and blood groups (D, group code, 0, B).");
+}
+
+Result<std::string> encode_din(std::string_view din13, std::string_view flags) {
+  if (auto s = check_din_body(din13); !s) return s.error();
+  std::string f(flags);
+  if (f.empty()) f = std::to_string(60 + din_check_value(din13));
+  if (f.size() != 2 || !all_digits(f) || !flag_meaning(digits_value(f))) {
+    return error("unknown_code", "Flag characters \"" + shown(flags) +
+                                     "\" cannot follow a donation number (accepted: 00, 01-04, "
+                                     "06, 07, 09, 15-19, 20-59, 60-96).");
+  }
+  if (digits_value(f) >= 60 && digits_value(f) - 60 != din_check_value(din13)) {
+    return error("check_failed",
+                 "Check flags " + f + " do not match donation number " + std::string(din13) + ".");
+  }
+  return std::string(kDinSpec.id) + std::string(din13) + f;
+}
+
+Result<std::string> encode_blood_groups(AboRh group) {
+  for (const auto& g : kGroupCodes) {
+    if (g.group == group) return std::string("=%") + std::string(g.code) + "00";
+  }
+  return error("unknown_code", "A unit of unknown group has no ABO/RhD code to print.");
+}
+
+std::string encode_blood_groups(GroupMessage message) {
+  return "=%" + std::string(message_entry(message).code) + "00";
+}
+
+Result<std::string> encode_product(std::string_view product) {
+  std::string data = "=<" + std::string(product);
+  Scan scan;
+  if (auto s = decode_product(scan, data); !s) return s.error();
+  return data;
+}
+
+Result<std::string> encode_expiry(TimeMs expires_at) {
+  const std::int64_t days = expires_at >= 0 ? expires_at / kDay : (expires_at - kDay + 1) / kDay;
+  const CivilDate d = civil_from_days(days);
+  if (d.y < 1900 || d.y > 2899) {
+    return error("bad_date",
+                 "An ISBT 128 date holds the years 1900 to 2899, not " + std::to_string(d.y) + ".");
+  }
+  const int century = d.y < 2000 ? 9 : (d.y - 2000) / 100;
+  const int day_of_year = static_cast<int>(days - days_from_civil(d.y, 1, 1)) + 1;
+  const TimeMs minutes = (expires_at - days * kDay) / kMinute;
+  char text[64];
+  std::snprintf(text, sizeof text, "&>%d%02d%03d%02d%02d", century, d.y % 100, day_of_year,
+                static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return std::string(text);
 }
 
 nlohmann::json to_json(const Scan& scan) {

@@ -167,6 +167,24 @@ struct Scan {
 // that starts and ends with A-D and holds only Codabar characters between.
 [[nodiscard]] Result<Scan> decode_codabar(std::string_view data);
 
+// ---- encoding: the data structures a label prints -------------------------
+// The inverse of decode(), with the same tables (identifiers, group codes,
+// check value, date window): decode(encode_x(...)) gives back what was
+// encoded. Each refuses input it cannot encode with the codes above.
+
+// 001 "=" + din13 + flags. `flags` is two digits; "" means the type-3 check
+// flags 60 + din_check_value(din13), which let a scanner verify the DIN.
+[[nodiscard]] Result<std::string> encode_din(std::string_view din13, std::string_view flags = "");
+// 002 "=%gg00" for one of the eight groups (not AboRh::unknown).
+[[nodiscard]] Result<std::string> encode_blood_groups(AboRh group);
+// 002 "=%" + the message's code + "00" (e.g. "=%Mq00").
+std::string encode_blood_groups(GroupMessage message);
+// 003 "=<" + the 8-character product code.
+[[nodiscard]] Result<std::string> encode_product(std::string_view product);
+// 005 "&>cyyjjjhhmm": the expiry to the minute (seconds are dropped, so the
+// label never says later than the record). Years 1900-2899.
+[[nodiscard]] Result<std::string> encode_expiry(TimeMs expires_at);
+
 // The Scan as a JSON object: "structures", "legacy", then each present field
 // (times as RFC 3339, abo_rh as "O+", flag kind and group message by name).
 nlohmann::json to_json(const Scan& scan);

@@ -74,6 +74,7 @@ std::optional<TestKind> parse_kind(std::string_view s) {
   if (s == "abo_rh") return TestKind::abo_rh;
   if (s == "screen") return TestKind::screen;
   if (s == "info") return TestKind::info;
+  if (s == "confirmatory") return TestKind::confirmatory;
   return std::nullopt;
 }
 
@@ -90,7 +91,8 @@ std::optional<std::string> canonical(TestKind k, std::string_view value) {
     case TestKind::abo_rh:
       if (auto g = parse_abo_rh(value)) return std::string(to_string(*g));
       return std::nullopt;
-    case TestKind::screen: {
+    case TestKind::screen:
+    case TestKind::confirmatory: {
       ScreenOutcome o;
       if (!parse_screen_outcome(value, o)) return std::nullopt;
       return std::string(o == ScreenOutcome::negative   ? "negative"
@@ -113,6 +115,7 @@ std::string_view expected(TestKind k) {
     case TestKind::abo_rh:
       return "O+, O-, A+, A-, B+, B-, AB+ or AB-";
     case TestKind::screen:
+    case TestKind::confirmatory:
       return "negative, positive or indeterminate";
     case TestKind::info:
       return "1 to 32 characters";
@@ -235,15 +238,16 @@ Status known_facility(const Facilities& facilities, const std::string& where,
 }
 
 Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& out) {
-  if (auto s = only_keys(
-          o, "hl7",
-          {"din_field", "facility_field", "facility", "utc_offset_minutes", "wasted_reason"});
+  if (auto s = only_keys(o, "hl7",
+                         {"din_field", "facility_field", "facility", "utc_offset_minutes",
+                          "wasted_reason", "method_field"});
       !s) {
     return s.error();
   }
-  std::string din, fac_field;
+  std::string din, fac_field, method_field;
   for (auto s :
        {get_string(o, "din_field", "hl7", din), get_string(o, "facility_field", "hl7", fac_field),
+        get_string(o, "method_field", "hl7", method_field),
         get_string(o, "facility", "hl7", out.facility),
         get_string(o, "wasted_reason", "hl7", out.wasted_reason),
         get_int(o, "utc_offset_minutes", "hl7", -720, 840, out.utc_offset_minutes)}) {
@@ -263,6 +267,14 @@ Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& ou
     out.facility_field = *p;
   }
   if (!out.facility.empty()) out.facility_field.reset();
+  if (!method_field.empty()) {
+    auto p = hl7::parse_field_path(method_field);
+    if (!p || p->segment != "OBX") {
+      return bad("hl7.method_field",
+                 p ? "must be a field of the OBX segment, e.g. OBX-17." : p.error().message);
+    }
+    out.method_field = *p;
+  }
   if (auto s = known_facility(facilities, "hl7.facility", out.facility); !s) return s.error();
   if (!is_discard_reason(out.wasted_reason)) {
     return bad("hl7.wasted_reason", "must be one of: " + std::string(discard_reasons_text()) + ".");
@@ -271,14 +283,16 @@ Status read_hl7(const json& o, const Facilities& facilities, LabMapping::Hl7& ou
 }
 
 Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& out) {
-  if (auto s =
-          only_keys(o, "astm", {"din_field", "facility_field", "facility", "utc_offset_minutes"});
+  if (auto s = only_keys(
+          o, "astm",
+          {"din_field", "facility_field", "facility", "utc_offset_minutes", "method_field"});
       !s) {
     return s.error();
   }
-  std::string din, fac_field;
+  std::string din, fac_field, method_field;
   for (auto s :
        {get_string(o, "din_field", "astm", din), get_string(o, "facility_field", "astm", fac_field),
+        get_string(o, "method_field", "astm", method_field),
         get_string(o, "facility", "astm", out.facility),
         get_int(o, "utc_offset_minutes", "astm", -720, 840, out.utc_offset_minutes)}) {
     if (!s) return s.error();
@@ -295,6 +309,14 @@ Status read_astm(const json& o, const Facilities& facilities, LabMapping::Astm& 
     auto p = parse_astm_field_path(fac_field);
     if (!p) return bad("astm.facility_field", p.error().message);
     out.facility_field = *p;
+  }
+  if (!method_field.empty()) {
+    auto p = parse_astm_field_path(method_field);
+    if (!p || p->record != 'R') {
+      return bad("astm.method_field",
+                 p ? "must be a field of the R (result) record, e.g. R-3.5." : p.error().message);
+    }
+    out.method_field = *p;
   }
   return known_facility(facilities, "astm.facility", out.facility);
 }
@@ -421,7 +443,7 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
   if (auto s = only_keys(
           doc, "",
           {"hl7", "astm", "fhir", "facility_codes", "coding_systems", "default_coding_system",
-           "tests", "results", "reagents", "release_when_complete"});
+           "tests", "results", "reagents", "release_when_complete", "methods"});
       !s) {
     return s.error();
   }
@@ -470,7 +492,29 @@ Result<LabMapping> LabMapping::parse_json(std::string_view json_text,
       return s.error();
     }
   }
+  CodeTable methods;
+  if (auto s = read_string_map(doc, "methods", methods); !s) return s.error();
+  for (const auto& [sent, method] : methods) {
+    auto parsed = parse_test_method(method);
+    if (!parsed) {
+      return bad("methods." + sent,
+                 "must be screen, repeat, confirmatory or nat, not \"" + shown(method) + "\".");
+    }
+    if (!m.methods_.emplace(lower_trimmed(sent), *parsed).second) {
+      return bad("methods." + sent, "is given twice (the keys ignore case).");
+    }
+  }
   return m;
+}
+
+Result<TestMethod> LabMapping::method_for(std::string_view sent) const {
+  const std::string key = lower_trimmed(sent);
+  if (key.empty()) return TestMethod::unspecified;
+  if (auto hit = methods_.find(key); hit != methods_.end()) return hit->second;
+  if (auto m = parse_test_method(key)) return *m;
+  return make_error("unknown_method", "\"" + shown(sent) +
+                                          "\" is not a test method in the lab mapping; expected "
+                                          "screen, repeat, confirmatory or nat.");
 }
 
 Result<std::string> LabMapping::test_for(std::string_view system, std::string_view code) const {

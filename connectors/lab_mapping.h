@@ -91,12 +91,19 @@ class LabMapping {
     std::string facility;                 // "facility", fixed code
     int utc_offset_minutes = 0;           // for date/times sent without an offset
     std::string wasted_reason = "other";  // discard reason of a WA (wasted) unit
+    // "method_field": where an OBX says how the result was obtained (OBX-17,
+    // the observation method, by default), read through methods.
+    hl7::FieldPath method_field{"OBX", 17, 1, 1, 1};
   };
   struct Astm {
     AstmFieldPath din_field;  // default O-3, the specimen id
     std::optional<AstmFieldPath> facility_field;
     std::string facility;
     int utc_offset_minutes = 0;
+    // "method_field": a field of the R record that says how the result was
+    // obtained, read through methods (none by default: LIS2-A2 has no place
+    // for it; analyzers often use a component of R-3, e.g. "R-3.5").
+    std::optional<AstmFieldPath> method_field;
   };
   enum class FhirDinFrom : std::uint8_t { specimen, identifier };
   struct Fhir {
@@ -124,6 +131,12 @@ class LabMapping {
   // is not in the facility table.
   [[nodiscard]] Result<std::string> facility_for(std::string_view sent) const;
   const ReagentUse* reagent_for(std::string_view test) const;
+  // How a result was obtained, for the method a message sends (HL7 OBX-17,
+  // an ASTM field, FHIR Observation.method): looked up in "methods" (e.g.
+  // {"REP": "repeat", "WB": "confirmatory"}, case-insensitive), else one of
+  // screen, repeat, confirmatory, nat; empty is unspecified. Error
+  // "unknown_method" otherwise.
+  [[nodiscard]] Result<TestMethod> method_for(std::string_view sent) const;
   // Runtime policy ("release_when_complete", default false): once a lab
   // message's results are applied, the lab gateway (engine/labs/lab_gateway.h)
   // releases the quarantined components of each donation that needs no
@@ -138,7 +151,8 @@ class LabMapping {
   std::map<std::string, std::string, std::less<>> systems_;  // alias -> system
   std::string default_system_ = "local";
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> tests_;
-  std::map<std::string, TestKind, std::less<>> kinds_;  // every test in the catalogue
+  std::map<std::string, TestMethod, std::less<>> methods_;  // lower-cased sent value
+  std::map<std::string, TestKind, std::less<>> kinds_;      // every test in the catalogue
   std::map<TestKind, std::map<std::string, std::string, std::less<>>> results_;  // lowercase keys
   std::map<std::string, ReagentUse, std::less<>> reagents_;
   std::set<std::string, std::less<>> facilities_;  // known facility codes

@@ -51,9 +51,13 @@ std::string encode_binary(const Event& e) {
       save_string(ar, e.lot);
       ar(static_cast<std::int32_t>(e.quantity));
     }
-    if (e.schema_version >= 3) {  // schema version 3 appends the bedside fields
-      save_string(ar, e.patient);
+    if (e.schema_version >= 3) {  // schema version 3 appends the laboratory and donor fields
+      ar(static_cast<std::uint8_t>(e.method), static_cast<std::int64_t>(e.until),
+         static_cast<std::uint8_t>(e.sex));
       save_string(ar, e.approver);
+    }
+    if (e.schema_version >= 4) {  // schema version 4 appends the bedside fields
+      save_string(ar, e.patient);
       ar(static_cast<std::uint8_t>(e.emergency ? 1 : 0), static_cast<std::uint8_t>(e.reaction),
          static_cast<std::uint8_t>(e.severity), static_cast<std::uint8_t>(e.imputability),
          static_cast<std::int64_t>(e.onset_at));
@@ -177,11 +181,20 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
     e.reagent.clear();
     e.lot.clear();
   }
+  std::uint8_t method = 0, sex = 0;
+  std::int64_t until = 0;
+  if (e.schema_version >= 3) {
+    method = in.number<std::uint8_t>();
+    until = in.number<std::int64_t>();
+    sex = in.number<std::uint8_t>();
+    in.string(e.approver);
+  } else {
+    e.approver.clear();
+  }
   std::uint8_t emergency = 0, reaction = 0, severity = 0, imputability = 0;
   std::int64_t onset = 0;
-  if (e.schema_version >= 3) {
+  if (e.schema_version >= 4) {
     in.string(e.patient);
-    in.string(e.approver);
     emergency = in.number<std::uint8_t>();
     reaction = in.number<std::uint8_t>();
     severity = in.number<std::uint8_t>();
@@ -189,7 +202,6 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
     onset = in.number<std::int64_t>();
   } else {
     e.patient.clear();
-    e.approver.clear();
   }
   if (!in.ok()) return damaged();
   if (emergency > 1 || reaction > kLastReactionCategory || severity > kLastReactionSeverity ||
@@ -202,6 +214,13 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   e.imputability = static_cast<Imputability>(imputability);
   e.onset_at = onset;
   e.quantity = quantity;
+  if (method > static_cast<std::uint8_t>(TestMethod::nat) ||
+      sex > static_cast<std::uint8_t>(DonorSex::female)) {
+    return make_error("undecodable", "The binary event carries an invalid method or sex.");
+  }
+  e.method = static_cast<TestMethod>(method);
+  e.until = until;
+  e.sex = static_cast<DonorSex>(sex);
   if (type < 1 || type > kEventTypeCount) {
     return make_error("unknown_type", "Binary event type " + std::to_string(type) +
                                           " is not one hemoledger knows.");

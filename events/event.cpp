@@ -24,10 +24,11 @@ using F = Field;
 // The one table of event kinds and their fields. docs/events.md mirrors it.
 constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::donation_collected, "DonationCollected", bits({F::din, F::donor}),
-     bits({F::abo_rh, F::volume_ml})},
+     bits({F::abo_rh, F::volume_ml, F::sex})},
     {EventType::component_produced, "ComponentProduced", bits({F::din, F::product}),
      bits({F::expires_at, F::volume_ml})},
-    {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}), 0},
+    {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}),
+     bits({F::method})},
     {EventType::unit_released, "UnitReleased", bits({F::din, F::product}), 0},
     {EventType::unit_quarantined, "UnitQuarantined", bits({F::din, F::product}), bits({F::reason})},
     {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
@@ -38,7 +39,8 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}),
      bits({F::patient_abo_rh, F::patient, F::to, F::emergency, F::approver, F::reason})},
     {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), bits({F::to})},
-    {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}), bits({F::patient})},
+    {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}),
+     bits({F::patient, F::approver, F::reason})},
     {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
     {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
@@ -53,6 +55,12 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
      bits({F::reason})},
     {EventType::reagent_expired, "ReagentExpired", bits({F::reagent, F::lot}), 0},
     {EventType::clock_ticked, "ClockTicked", 0, 0},
+    {EventType::donor_deferred, "DonorDeferred", bits({F::donor, F::reason}), bits({F::until})},
+    {EventType::deferred_donor_collected, "DeferredDonorCollected",
+     bits({F::din, F::donor, F::reason}), bits({F::until})},
+    {EventType::typing_resolved, "TypingResolved", bits({F::din, F::abo_rh}), bits({F::reason})},
+    {EventType::recipient_notified, "RecipientNotified", bits({F::din, F::product}),
+     bits({F::reason})},
     {EventType::unit_thawed, "UnitThawed", bits({F::din, F::product}), bits({F::expires_at})},
     {EventType::patient_typed, "PatientTyped", bits({F::din, F::product, F::patient_abo_rh}),
      bits({F::patient})},
@@ -73,6 +81,18 @@ constexpr std::array<std::string_view, 10> kDiscardReasons = {"expired",
                                                               "out_of_storage_too_long",
                                                               "qc_failure",
                                                               "other"};
+
+// DonorDeferred reasons (docs/events.md). The first three are also what the
+// engine records for the deferrals it derives.
+constexpr std::array<std::string_view, 12> kDeferralReasons = {
+    "confirmed_positive", "repeatedly_reactive", "donation_interval",
+    "low_haemoglobin",    "medication",          "travel",
+    "recent_tattoo",      "pregnancy",           "illness",
+    "high_risk",          "donor_request",       "other"};
+
+constexpr std::array<std::string_view, 5> kMethodNames = {"", "screen", "repeat", "confirmatory",
+                                                          "nat"};
+constexpr std::array<std::string_view, 3> kSexNames = {"", "male", "female"};
 
 bool valid_type(EventType t) {
   const auto i = static_cast<int>(t);
@@ -146,10 +166,16 @@ bool has(const Event& e, Field f) {
       return !e.lot.empty();
     case F::quantity:
       return e.quantity != 0;
-    case F::patient:
-      return !e.patient.empty();
+    case F::method:
+      return e.method != TestMethod::unspecified;
+    case F::until:
+      return e.until != 0;
+    case F::sex:
+      return e.sex != DonorSex::unknown;
     case F::approver:
       return !e.approver.empty();
+    case F::patient:
+      return !e.patient.empty();
     case F::emergency:
       return e.emergency;
     case F::reaction:
@@ -172,15 +198,35 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 21> kFields = {
-    F::din,      F::product,      F::donor,   F::abo_rh,   F::expires_at,     F::volume_ml,
-    F::to,       F::test,         F::result,  F::reason,   F::patient_abo_rh, F::reagent,
-    F::lot,      F::quantity,     F::patient, F::approver, F::emergency,      F::reaction,
-    F::severity, F::imputability, F::onset_at};
+constexpr std::array<Field, 24> kFields = {F::din,
+                                           F::product,
+                                           F::donor,
+                                           F::abo_rh,
+                                           F::expires_at,
+                                           F::volume_ml,
+                                           F::to,
+                                           F::test,
+                                           F::result,
+                                           F::reason,
+                                           F::patient_abo_rh,
+                                           F::reagent,
+                                           F::lot,
+                                           F::quantity,
+                                           F::method,
+                                           F::until,
+                                           F::sex,
+                                           F::approver,
+                                           F::patient,
+                                           F::emergency,
+                                           F::reaction,
+                                           F::severity,
+                                           F::imputability,
+                                           F::onset_at};
 
-// The fields that schema version 3 added.
-constexpr std::array<Field, 7> kVersion3Fields = {
-    F::patient, F::approver, F::emergency, F::reaction, F::severity, F::imputability, F::onset_at};
+// The fields that schema versions 3 and 4 added.
+constexpr std::array<Field, 4> kVersion3Fields = {F::method, F::until, F::sex, F::approver};
+constexpr std::array<Field, 6> kVersion4Fields = {F::patient,  F::emergency,    F::reaction,
+                                                  F::severity, F::imputability, F::onset_at};
 
 }  // namespace
 
@@ -223,10 +269,16 @@ std::string_view to_string(Field f) {
       return "lot";
     case F::quantity:
       return "quantity";
-    case F::patient:
-      return "patient";
+    case F::method:
+      return "method";
+    case F::until:
+      return "until";
+    case F::sex:
+      return "sex";
     case F::approver:
       return "approver";
+    case F::patient:
+      return "patient";
     case F::emergency:
       return "emergency";
     case F::reaction:
@@ -285,6 +337,42 @@ std::string_view discard_reasons_text() {
          "temperature_excursion, out_of_storage_too_long, qc_failure, other";
 }
 
+bool is_deferral_reason(std::string_view s) {
+  for (auto r : kDeferralReasons) {
+    if (r == s) return true;
+  }
+  return false;
+}
+
+std::string_view deferral_reasons_text() {
+  return "confirmed_positive, repeatedly_reactive, donation_interval, low_haemoglobin, "
+         "medication, travel, recent_tattoo, pregnancy, illness, high_risk, donor_request, other";
+}
+
+std::string_view to_string(TestMethod m) {
+  const auto i = static_cast<std::size_t>(m);
+  return i < kMethodNames.size() ? kMethodNames[i] : "";
+}
+
+std::optional<TestMethod> parse_test_method(std::string_view text) {
+  for (std::size_t i = 1; i < kMethodNames.size(); ++i) {
+    if (kMethodNames[i] == text) return static_cast<TestMethod>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(DonorSex s) {
+  const auto i = static_cast<std::size_t>(s);
+  return i < kSexNames.size() ? kSexNames[i] : "";
+}
+
+std::optional<DonorSex> parse_donor_sex(std::string_view text) {
+  for (std::size_t i = 1; i < kSexNames.size(); ++i) {
+    if (kSexNames[i] == text) return static_cast<DonorSex>(i);
+  }
+  return std::nullopt;
+}
+
 Event expiry_event(const std::string& din, const std::string& product, const std::string& holder,
                    TimeMs expires_at) {
   Event e;
@@ -328,12 +416,32 @@ bool is_pseudonymous_id(std::string_view s) {
   return digit;  // a name has no digits; a pseudonym from a registry does
 }
 
+Event deferred_collection_event(const std::string& din, const std::string& donor,
+                                const std::string& facility, const std::string& reason,
+                                TimeMs until, TimeMs at) {
+  Event e;
+  e.id = "deferred-" + din;
+  e.type = EventType::deferred_donor_collected;
+  e.at = at;
+  e.facility = facility;
+  e.actor = "hemoledger";
+  e.station = "donor-check";
+  e.din = din;
+  e.donor = donor;
+  e.reason = reason;
+  e.until = until;
+  return e;
+}
+
+bool is_donor_event(EventType t) { return t == EventType::donor_deferred; }
+
 bool is_reagent_event(EventType t) {
   return t >= EventType::reagent_received && t <= EventType::reagent_expired;
 }
 
 std::string event_key(const Event& e) {
   if (e.type == EventType::clock_ticked) return "clock";
+  if (is_donor_event(e.type)) return "donor:" + e.donor;
   return is_reagent_event(e.type) ? "reagent:" + e.reagent + ":" + e.lot : e.din;
 }
 
@@ -371,7 +479,7 @@ Status check_envelope(const Event& e) {
   }
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
   if (!plausible(e.at) || (e.expires_at != 0 && !plausible(e.expires_at)) ||
-      (e.recorded_at != 0 && !plausible(e.recorded_at)) ||
+      (e.until != 0 && !plausible(e.until)) || (e.recorded_at != 0 && !plausible(e.recorded_at)) ||
       (e.onset_at != 0 && !plausible(e.onset_at))) {
     return implausible_time();
   }
@@ -386,6 +494,24 @@ Status check_envelope(const Event& e) {
   }
   if (e.actor.size() > 128 || e.station.size() > 128 || e.approver.size() > 128) {
     return make_error(kFieldTooLong, "Actor, station and approver are limited to 128 characters.");
+  }
+  return {};
+}
+
+// Whether the event's version has its type and fields: a type from `first`
+// on, or one of `added`, needs schema version `version` or later.
+template <std::size_t N>
+Status check_version(const Event& e, std::uint16_t version, EventType first,
+                     const std::array<Field, N>& added) {
+  if (e.schema_version >= version) return {};
+  const std::string needs = " needs schema version " + std::to_string(version) + " or later.";
+  if (e.type >= first)
+    return make_error("unsupported_version", std::string(to_string(e.type)) + needs);
+  for (Field f : added) {
+    if (has(e, f)) {
+      return make_error("unsupported_version",
+                        "The field '" + std::string(to_string(f)) + "'" + needs);
+    }
   }
   return {};
 }
@@ -408,23 +534,16 @@ Status check_fields_for_type(const Event& e) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
   }
-  if (e.schema_version < 3) {
-    if (e.type >= kFirstVersion3Type) {
-      return make_error("unsupported_version", type_name + " needs schema version 3 or later.");
-    }
-    for (Field f : kVersion3Fields) {
-      if (has(e, f)) {
-        return make_error("unsupported_version", "The field '" + std::string(to_string(f)) +
-                                                     "' needs schema version 3 or later.");
-      }
-    }
+  if (Status s = check_version(e, 3, kFirstVersion3Type, kVersion3Fields); !s.ok()) return s;
+  if (Status s = check_version(e, 4, kFirstVersion4Type, kVersion4Fields); !s.ok()) return s;
+  if (e.schema_version < 4) {
     if ((e.type == EventType::unit_issued || e.type == EventType::unit_returned) && has(e, F::to)) {
       return make_error("unsupported_version",
-                        "A destination on " + type_name + " needs schema version 3 or later.");
+                        "A destination on " + type_name + " needs schema version 4 or later.");
     }
-    if (e.type == EventType::unit_issued && has(e, F::reason)) {
+    if (e.type == EventType::unit_issued && (has(e, F::reason) || has(e, F::approver))) {
       return make_error("unsupported_version",
-                        "A reason on UnitIssued needs schema version 3 or later.");
+                        "A reason or an approver on UnitIssued needs schema version 4 or later.");
     }
   }
   return {};
@@ -432,7 +551,8 @@ Status check_fields_for_type(const Event& e) {
 
 // The identifiers: donation number, reagent and lot, product, donor, destination.
 Status check_identifiers(const Event& e) {
-  const bool has_din = !is_reagent_event(e.type) && e.type != EventType::clock_ticked;
+  const bool has_din =
+      !is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked;
   if ((has_din || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
                                          "\" is not a 13-character ISBT 128 donation number.");
@@ -480,6 +600,14 @@ Status check_values(const Event& e) {
   if (e.type == EventType::unit_discarded && !is_discard_reason(e.reason)) {
     return make_error("invalid_reason", "The discard reason must be one of: " +
                                             std::string(discard_reasons_text()) + ".");
+  }
+  if ((e.type == EventType::donor_deferred || e.type == EventType::deferred_donor_collected) &&
+      !is_deferral_reason(e.reason)) {
+    return make_error("invalid_reason", "The deferral reason must be one of: " +
+                                            std::string(deferral_reasons_text()) + ".");
+  }
+  if (e.until != 0 && e.until <= e.at) {
+    return make_error("invalid_until", "A deferral must end after it starts (until after at).");
   }
   if (e.reason.size() > 200) {
     return make_error(kFieldTooLong, "The reason is limited to 200 characters.");

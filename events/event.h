@@ -27,12 +27,13 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-// 2 adds reagent, lot, quantity; 3 adds the bedside (patient, approver,
-// emergency, the reaction fields, to on issues and returns) and the event
-// types from UnitThawed on. The projector holds an event to the rules of the
-// version it was written in (projections/projector.h), so an old journal
-// replays unchanged.
-inline constexpr std::uint16_t kSchemaVersion = 3;
+// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver and
+// the donor and laboratory event types (DonorDeferred to RecipientNotified);
+// 4 adds the bedside (patient, emergency, the reaction fields, to on issues
+// and returns, approver on issues) and the event types from UnitThawed on.
+// The projector holds an event to the rules of the version it was written in
+// (projections/projector.h), so an old journal replays unchanged.
+inline constexpr std::uint16_t kSchemaVersion = 4;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -59,14 +60,20 @@ enum class EventType : std::uint8_t {
   reagent_expired = 20,
   // The engine's clock: time passing with no other event (engine/ledger/expiry_ticker.h).
   clock_ticked = 21,
-  // Schema version 3: the bedside.
-  unit_thawed = 22,           // frozen plasma or cryo thawed: a short thawed expiry
-  patient_typed = 23,         // the patient's group recorded for a unit already issued
-  transfusion_reaction = 24,  // haemovigilance: a reaction reported by the holder hospital
+  // Donors and laboratory truth (schema version 3; docs/events.md).
+  donor_deferred = 22,            // keyed "donor:<donor>": a deferral with a reason code
+  deferred_donor_collected = 23,  // the engine found a collection from a deferred donor
+  typing_resolved = 24,           // a typing discrepancy settled by the laboratory
+  recipient_notified = 25,        // a lookback's recipient-notification task done
+  // Schema version 4: the bedside.
+  unit_thawed = 26,           // frozen plasma or cryo thawed: a short thawed expiry
+  patient_typed = 27,         // the patient's group recorded for a unit already issued
+  transfusion_reaction = 28,  // haemovigilance: a reaction reported by the holder hospital
 };
-inline constexpr int kEventTypeCount = 24;
-// The first event type of schema version 3.
-inline constexpr EventType kFirstVersion3Type = EventType::unit_thawed;
+inline constexpr int kEventTypeCount = 28;
+// The first event type of schema versions 3 and 4.
+inline constexpr EventType kFirstVersion3Type = EventType::donor_deferred;
+inline constexpr EventType kFirstVersion4Type = EventType::unit_thawed;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -92,18 +99,41 @@ enum class Field : std::uint32_t {
   reagent = 1 << 11,       // schema version 2
   lot = 1 << 12,           // schema version 2
   quantity = 1 << 13,      // schema version 2
-  patient = 1 << 14,       // schema version 3 (1 << 14 to 1 << 23: the bedside)
-  approver = 1 << 15,      // schema version 3
-  emergency = 1 << 16,     // schema version 3
-  reaction = 1 << 17,      // schema version 3
-  severity = 1 << 18,      // schema version 3
-  imputability = 1 << 19,  // schema version 3
-  onset_at = 1 << 20,      // schema version 3
+  patient = 1 << 14,       // schema version 4 (1 << 14 to 1 << 19: the bedside)
+  emergency = 1 << 15,     // schema version 4
+  reaction = 1 << 16,      // schema version 4
+  severity = 1 << 17,      // schema version 4
+  imputability = 1 << 18,  // schema version 4
+  onset_at = 1 << 19,      // schema version 4
+  method = 1 << 24,        // schema version 3
+  until = 1 << 25,         // schema version 3
+  sex = 1 << 26,           // schema version 3
+  approver = 1 << 27,      // schema version 3
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
 bool field_required(EventType t, Field f);
 bool field_allowed(EventType t, Field f);
+
+// How a result was obtained (TestResulted.method; docs/events.md): the first
+// screening assay, one of its duplicate repeats, a confirmatory assay or a
+// nucleic acid test. Unspecified: the projector reads it from the order of
+// the results (projections/markers.h). Numeric values are serialized.
+enum class TestMethod : std::uint8_t {
+  unspecified = 0,
+  screen = 1,
+  repeat = 2,
+  confirmatory = 3,
+  nat = 4,
+};
+std::string_view to_string(TestMethod m);  // "screen", ...; "" for unspecified
+std::optional<TestMethod> parse_test_method(std::string_view text);
+
+// The donor's sex as the donor-management system gives it, for the minimum
+// interval between donations (data/donor_intervals.csv). Serialized.
+enum class DonorSex : std::uint8_t { unknown = 0, male = 1, female = 2 };
+std::string_view to_string(DonorSex s);  // "male", "female"; "" for unknown
+std::optional<DonorSex> parse_donor_sex(std::string_view text);
 
 struct Event {
   // Envelope.
@@ -133,9 +163,14 @@ struct Event {
   std::string reagent;        // reagent or test-kit code (data/reagents.csv)
   std::string lot;            // the manufacturer's lot number
   std::int32_t quantity = 0;  // tests (or units of use) received, consumed, moved, discarded
-  // Schema version 3.
+  TestMethod method = TestMethod::unspecified;  // schema version 3: how a result was obtained
+  TimeMs until = 0;                             // schema version 3: end of a temporary deferral
+  DonorSex sex = DonorSex::unknown;             // schema version 3: the donor's, at collection
+  // Schema version 3: who approved an override: the transfusion of a recalled
+  // unit, and (version 4) an emergency release or an approved RhD exception.
+  std::string approver;
+  // Schema version 4.
   std::string patient;     // pseudonymous patient id (the rules of donor ids), never a name
-  std::string approver;    // who approved an emergency release or an RhD exception
   bool emergency = false;  // an issue released before the patient's group is known
   ReactionCategory reaction = ReactionCategory::none;  // TransfusionReaction
   ReactionSeverity severity = ReactionSeverity::none;
@@ -188,10 +223,21 @@ Event expiry_event(const std::string& din, const std::string& product, const std
 Event recall_event(const std::string& din, const std::string& product, const std::string& facility,
                    const std::string& test, const std::string& trigger_din, TimeMs at);
 
+// The DeferredDonorCollected event for donation `din` of `donor`, collected at
+// `facility` at `at` while the donor was deferred for `reason` (until `until`,
+// 0: permanently). Its id depends only on the DIN ("deferred-<din>"): found
+// twice, applied once.
+Event deferred_collection_event(const std::string& din, const std::string& donor,
+                                const std::string& facility, const std::string& reason,
+                                TimeMs until, TimeMs at);
+
+// Whether events of type t concern a donor rather than a donation (DonorDeferred).
+bool is_donor_event(EventType t);
+
 // The Kafka message key of an event: the DIN for donation events,
 // "reagent:<reagent>:<lot>" for reagent events, so that every event of one
 // donation, or of one reagent lot, stays in one partition, in order; "clock"
-// for ClockTicked.
+// for ClockTicked; "donor:<donor>" for DonorDeferred.
 std::string event_key(const Event& e);
 
 // The engine's ClockTicked event for the second that contains `now`: id
@@ -210,5 +256,9 @@ bool is_pseudonymous_id(std::string_view s);
 bool is_product_code(std::string_view s);  // αooootds
 bool is_discard_reason(std::string_view s);
 std::string_view discard_reasons_text();  // "expired, tti_positive, ..." for messages
+// Deferral reason codes of DonorDeferred (and of the deferrals the engine
+// derives: confirmed_positive, repeatedly_reactive, donation_interval).
+bool is_deferral_reason(std::string_view s);
+std::string_view deferral_reasons_text();
 
 }  // namespace hemoledger

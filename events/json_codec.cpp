@@ -177,6 +177,35 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     field = Field::patient_abo_rh;
     return read_group(v, key, e.patient_abo_rh);
   }
+  if (key == "method") {
+    field = Field::method;
+    std::string text;
+    if (auto s = read_string(v, key, text); !s) return s;
+    auto m = parse_test_method(text);
+    if (!m) {
+      return make_error("invalid_method", "\"" + text.substr(0, 20) +
+                                              "\" is not a test method; use screen, repeat, "
+                                              "confirmatory or nat.");
+    }
+    e.method = *m;
+    return {};
+  }
+  if (key == "until") {
+    field = Field::until;
+    return read_time(v, key, e.until);
+  }
+  if (key == "sex") {
+    field = Field::sex;
+    std::string text;
+    if (auto s = read_string(v, key, text); !s) return s;
+    auto x = parse_donor_sex(text);
+    if (!x) {
+      return make_error("invalid_sex",
+                        "\"" + text.substr(0, 20) + "\" is not a donor sex; use male or female.");
+    }
+    e.sex = *x;
+    return {};
+  }
   if (key == "patient") {
     field = Field::patient;
     return read_string(v, key, e.patient);
@@ -328,7 +357,8 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  if (!e.din.empty() || (!is_reagent_event(e.type) && e.type != EventType::clock_ticked)) {
+  if (!e.din.empty() ||
+      (!is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked)) {
     j["din"] = e.din;
   }
   if (!e.product.empty()) j["product"] = e.product;
@@ -346,6 +376,10 @@ std::string encode_json(const Event& e) {
   if (!e.reagent.empty()) j["reagent"] = e.reagent;
   if (!e.lot.empty()) j["lot"] = e.lot;
   if (e.quantity != 0) j["quantity"] = e.quantity;
+  if (e.method != TestMethod::unspecified) j["method"] = std::string(to_string(e.method));
+  if (e.until != 0) j["until"] = format_rfc3339(e.until);
+  if (e.sex != DonorSex::unknown) j["sex"] = std::string(to_string(e.sex));
+  if (!e.approver.empty()) j["approver"] = e.approver;
   if (!e.patient.empty()) j["patient"] = e.patient;
   if (!e.approver.empty()) j["approver"] = e.approver;
   if (e.emergency) j["emergency"] = true;

@@ -66,7 +66,9 @@ const Schema kTests{"tests.csv",
                      {"name", JsonType::text},
                      {"kind", JsonType::text},
                      {"mandatory", JsonType::yes_no},
-                     {"lookback_hours", JsonType::whole, "0"}}};
+                     {"lookback_hours", JsonType::whole, "0"},
+                     {"repeats", JsonType::whole, "0"},
+                     {"confirmed_by", JsonType::text, ""}}};
 const Schema kNeighbours{"neighbours.csv",
                          "neighbours",
                          {{"governorate", JsonType::text}, {"neighbour", JsonType::text}}};
@@ -238,11 +240,10 @@ bool facility_kinds(std::string_view text, Facility& f) {
 }
 
 bool test_kind(std::string_view text, TestKind& out) {
-  static const std::pair<std::string_view, TestKind> kKinds[] = {{"abo", TestKind::abo},
-                                                                 {"rhd", TestKind::rhd},
-                                                                 {"abo_rh", TestKind::abo_rh},
-                                                                 {"screen", TestKind::screen},
-                                                                 {"info", TestKind::info}};
+  static const std::pair<std::string_view, TestKind> kKinds[] = {
+      {"abo", TestKind::abo},       {"rhd", TestKind::rhd},
+      {"abo_rh", TestKind::abo_rh}, {"screen", TestKind::screen},
+      {"info", TestKind::info},     {"confirmatory", TestKind::confirmatory}};
   for (const auto& [name, kind] : kKinds) {
     if (name == text) {
       out = kind;
@@ -500,9 +501,10 @@ struct ReferenceData::Builder {
   static Status tests(ReferenceData& rd, const Table& rows) {
     for (const Row& r : rows) {
       const std::string &kind = r.fields[2], &mandatory = r.fields[3];
-      TestDef t{r.fields[0], r.fields[1], TestKind::info, mandatory == "yes"};
+      TestDef t{r.fields[0], r.fields[1], TestKind::info, mandatory == "yes", 0, 0, ""};
       if (!test_kind(kind, t.kind)) {
-        return bad_row(r, "kind must be abo, rhd, abo_rh, screen or info, not \"" + kind + "\".");
+        return bad_row(r, "kind must be abo, rhd, abo_rh, screen, confirmatory or info, not \"" +
+                              kind + "\".");
       }
       if (mandatory != "yes" && mandatory != "no") {
         return bad_row(r, "mandatory must be yes or no, not \"" + mandatory + "\".");
@@ -513,10 +515,26 @@ struct ReferenceData::Builder {
                        "lookback_hours must be a whole number of hours (0 for none), and only "
                        "a screen can trigger a lookback.");
       }
+      t.confirmed_by = r.fields[6];
+      if (!to_int(r.fields[5], t.repeats) || t.repeats < 0 || t.repeats > 9 ||
+          ((t.repeats > 0 || !t.confirmed_by.empty()) && t.kind != TestKind::screen)) {
+        return bad_row(r,
+                       "repeats must be a whole number from 0 to 9, and only a screen has "
+                       "repeats or a confirmatory test.");
+      }
       if (!rd.test_index_.emplace(t.code, rd.tests_.size()).second) {
         return bad_row(r, "duplicate code " + t.code + "; each test is listed once.");
       }
       rd.tests_.push_back(std::move(t));
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const TestDef& t = rd.tests_[rd.tests_.size() - rows.size() + i];
+      if (t.confirmed_by.empty()) continue;
+      const TestDef* c = rd.test(t.confirmed_by);
+      if (!c || c->kind != TestKind::confirmatory) {
+        return bad_row(rows[i], "confirmed_by must name a test of kind confirmatory, not \"" +
+                                    t.confirmed_by + "\".");
+      }
     }
     return {};
   }
@@ -584,6 +602,37 @@ bool parse_category(std::string_view text, Category& out) {
     }
   }
   return false;
+}
+
+int ReferenceData::donation_interval_days(DonorSex s) const {
+  const int own = interval_days_[static_cast<int>(s)];
+  return s != DonorSex::unknown && own > 0 ? own : interval_days_[0];
+}
+
+Status ReferenceData::set_donation_intervals(std::string_view csv) {
+  auto rows = parse_csv(csv);
+  if (!rows) return make_error(rows.error().code, "donor_intervals.csv: " + rows.error().message);
+  int days[3] = {0, 0, 0};
+  const auto bad = [](std::size_t row, const std::string& what) {
+    return invalid("donor_intervals.csv row " + std::to_string(row + 1) + ": " + what);
+  };
+  if (rows->empty() || (*rows)[0] != std::vector<std::string>{"sex", "interval_days"}) {
+    return invalid("donor_intervals.csv row 1: the header must be sex,interval_days.");
+  }
+  for (std::size_t i = 1; i < rows->size(); ++i) {
+    const auto& r = (*rows)[i];
+    if (r.size() != 2) return bad(i, "expected 2 fields (sex,interval_days).");
+    int slot = r[0] == "any" ? 0 : r[0] == "male" ? 1 : r[0] == "female" ? 2 : -1;
+    if (slot < 0) return bad(i, "sex must be male, female or any, not \"" + r[0] + "\".");
+    int n = 0;
+    if (!to_int(r[1], n) || n < 1 || n > 3650) {
+      return bad(i, "interval_days must be a whole number of days from 1 to 3650.");
+    }
+    if (days[slot] != 0) return bad(i, "the sex " + r[0] + " is listed twice.");
+    days[slot] = n;
+  }
+  std::copy(days, days + 3, interval_days_);
+  return {};
 }
 
 bool parse_screen_outcome(std::string_view text, ScreenOutcome& out) {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/event.h"
 #include "events/reagent_catalogue.h"
 #include "events/result.h"
 
@@ -50,6 +51,10 @@ enum class TestKind : std::uint8_t {
   abo_rh = 3,  // result O+, A-, ... (a typing panel)
   screen = 4,  // infectious-disease screen: negative, positive or indeterminate
   info = 5,    // recorded, no effect on release (e.g. antibody screen)
+  // A confirmatory assay (negative, positive or indeterminate) that answers a
+  // screen's repeatedly reactive result: the screen's row names it in
+  // confirmed_by. It decides the donor's deferral, never the unit's release.
+  confirmatory = 6,
 };
 
 enum class ScreenOutcome : std::uint8_t { negative = 1, positive = 2, indeterminate = 3 };
@@ -96,6 +101,13 @@ struct TestDef {
   // A positive result recalls the in-date components of the donor's earlier
   // donations within this many hours (DOMAIN.md "Lookback"); 0: no lookback.
   int lookback_hours = 0;
+  // Screens: how many repeats (in duplicate: 2) an initially reactive result
+  // needs before the donation counts as non-reactive; 0: a reactive result is
+  // final (repeatedly reactive at once). projections/markers.h.
+  int repeats = 0;
+  // Screens: the code of the confirmatory test that answers a repeatedly
+  // reactive result ("" for none).
+  std::string confirmed_by;
 };
 
 class ReferenceData {
@@ -155,6 +167,14 @@ class ReferenceData {
   const std::vector<Product>& products() const { return products_; }
   const std::vector<TestDef>& tests() const { return tests_; }
 
+  // The minimum interval between whole-blood donations, in days, for a donor
+  // of sex `s` (data/donor_intervals.csv, the "any" row where the sex is not
+  // recorded or has no row of its own); 0 when no interval is set.
+  int donation_interval_days(DonorSex s) const;
+  // Rows "sex,interval_days" (sex: male, female or any). Replaces the
+  // intervals held so far only if every row is valid.
+  [[nodiscard]] Status set_donation_intervals(std::string_view csv);
+
   // Laboratory reagents and test kits (data/reagents.csv); empty unless set.
   const ReagentCatalogue& reagents() const { return reagents_; }
   void set_reagents(ReagentCatalogue reagents) { reagents_ = std::move(reagents); }
@@ -163,6 +183,7 @@ class ReferenceData {
   struct Builder;  // fills the tables from parsed rows (reference_data.cpp)
 
   ReagentCatalogue reagents_;
+  int interval_days_[3] = {0, 0, 0};  // by DonorSex: "any", male, female
   std::vector<Governorate> governorates_;
   std::vector<Facility> facilities_;
   std::vector<Product> products_;

@@ -11,11 +11,20 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<AlertKind, 10> kKinds = {
-    AlertKind::supply_phase,       AlertKind::expiring_soon,    AlertKind::recall,
-    AlertKind::reagent_cover,      AlertKind::reagent_expiring, AlertKind::unknown_fate,
-    AlertKind::emergency_release,  AlertKind::rhd_exception,    AlertKind::transfusion_reaction,
-    AlertKind::haemovigilance_hold};
+constexpr std::array<AlertKind, 14> kKinds = {AlertKind::supply_phase,
+                                              AlertKind::expiring_soon,
+                                              AlertKind::recall,
+                                              AlertKind::reagent_cover,
+                                              AlertKind::reagent_expiring,
+                                              AlertKind::deferred_donor_collected,
+                                              AlertKind::typing_discrepancy,
+                                              AlertKind::positive_after_release,
+                                              AlertKind::recipient_notification,
+                                              AlertKind::unknown_fate,
+                                              AlertKind::emergency_release,
+                                              AlertKind::rhd_exception,
+                                              AlertKind::transfusion_reaction,
+                                              AlertKind::haemovigilance_hold};
 constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
 
 // Rounded to `scale` (10: one decimal), as the nearest double to the decimal.
@@ -77,6 +86,14 @@ std::string_view to_string(AlertKind k) {
       return "reagent_cover";
     case AlertKind::reagent_expiring:
       return "reagent_expiring";
+    case AlertKind::deferred_donor_collected:
+      return "deferred_donor_collected";
+    case AlertKind::typing_discrepancy:
+      return "typing_discrepancy";
+    case AlertKind::positive_after_release:
+      return "positive_after_release";
+    case AlertKind::recipient_notification:
+      return "recipient_notification";
     case AlertKind::unknown_fate:
       return "unknown_fate";
     case AlertKind::emergency_release:
@@ -235,6 +252,11 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
       expiring_order_.erase({u->expires_at, u->din, u->product});
       available_units_.erase(id);
     }
+  } else if (entry.kind == 'q') {
+    if (added)
+      attention_[entry.key] = entry.value;
+    else
+      attention_.erase(entry.key);
   } else if (entry.kind == 'k') {
     auto r = parse_recall(entry.key, entry.value);
     if (!r) return;
@@ -268,7 +290,7 @@ void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t chang
 void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
 
 std::int64_t AlertModel::first_needed_day() const {
-  return window_before(clock_, config_.window_days).first;
+  return window_before(clock_, std::max(config_.window_days, config_.demand_memory_days)).first;
 }
 
 void AlertModel::restore(std::map<std::string, Alert> open, std::uint64_t seq, TimeMs clock) {
@@ -326,8 +348,8 @@ std::vector<AlertChange> AlertModel::evaluate() {
   while (!demand_.empty() && demand_.begin()->first.day < first_needed_day()) {
     demand_.erase(demand_.begin());
   }
-  const SupplyPicture supply =
-      supply_picture(available_, demand_, ref_, clock_, config_.window_days);
+  const SupplyPicture supply = supply_picture(available_, demand_, ref_, clock_,
+                                              config_.window_days, config_.demand_memory_days);
   want_supply_phases(supply, wanted);
   want_expiring_soon(supply, wanted);
   want_recalls(wanted);
@@ -336,6 +358,10 @@ std::vector<AlertChange> AlertModel::evaluate() {
   }
   want_reagent_expiring(wanted);
   want_reagent_cover(wanted);
+  want_deferred_donors(wanted);
+  want_typing_discrepancies(wanted);
+  want_positive_after_release(wanted);
+  want_recipient_notifications(wanted);
   want_bedside(wanted);
 
   for (auto& [key, a] : wanted) change(out, key, std::move(a));
@@ -347,7 +373,7 @@ void AlertModel::want_supply_phases(const SupplyPicture& supply, Wanted& wanted)
   const int window = config_.window_days;
   std::set<SupplyCell> phase_cells;
   for (const auto& [cell, s] : supply.governorates) {
-    if (s.consumed > 0) phase_cells.insert(cell);
+    if (s.consumed > 0 || stock_out(s)) phase_cells.insert(cell);
   }
   for (const auto& [key, a] : open_) {
     if (a.kind == AlertKind::supply_phase) phase_cells.insert({a.governorate, a.category, a.group});
@@ -363,7 +389,9 @@ void AlertModel::want_supply_phases(const SupplyPicture& supply, Wanted& wanted)
     auto open = open_.find(key);
     const Phase current =
         open == open_.end() ? Phase::green : phase_of_severity(open->second.severity);
-    const Phase next = next_phase(current, days, t, config_.recover_factor);
+    // A stock-out of a group still in demand is Red, however long it lasts.
+    const bool out = stock_out(s);
+    const Phase next = out ? Phase::red : next_phase(current, days, t, config_.recover_factor);
     if (next == Phase::green) continue;  // stays in `wanted` as nullopt: cleared
     Alert a;
     a.kind = AlertKind::supply_phase;
@@ -376,11 +404,16 @@ void AlertModel::want_supply_phases(const SupplyPicture& supply, Wanted& wanted)
                  {"daily_demand", round_to(s.daily_demand(window), 100)},
                  {"days_of_supply", days ? json(round_to(*days, 10)) : json(nullptr)},
                  {"window_days", window},
+                 {"stock_out", out},
+                 {"demand_memory_days", config_.demand_memory_days},
                  {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}}};
     const Governorate* g = ref_.governorate(gov);
-    a.message = what(category, group) + " in " + (g ? g->name_en : gov) + ": " +
-                (days ? one_decimal(*days) : std::string("0")) + " days of supply (" +
-                phase_title(next) + ").";
+    a.message =
+        what(category, group) + " in " + (g ? g->name_en : gov) + ": " +
+        (out && !days ? std::string("out of stock, with demand in the last ") +
+                            std::to_string(config_.demand_memory_days) + " days"
+                      : (days ? one_decimal(*days) : std::string("0")) + " days of supply") +
+        " (" + phase_title(next) + ").";
     wanted[key] = std::move(a);
   }
 }
@@ -565,12 +598,126 @@ void AlertModel::want_reagent_cover(Wanted& wanted) const {
   }
 }
 
+std::vector<Attention> AlertModel::attention(std::string_view what) const {
+  std::vector<Attention> out;
+  const std::string prefix = std::string(what) + "|";
+  for (auto it = attention_.lower_bound(prefix);
+       it != attention_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (auto a = parse_attention(it->first, it->second)) out.push_back(std::move(*a));
+  }
+  return out;
+}
+
 namespace {
 
 std::string facility_name(const ReferenceData& ref, const std::string& code) {
   const Facility* f = ref.facility(code);
   return f ? f->name_en : code;
 }
+
+// "E0336V00 (red cells, issued), ..." for a 'q' entry's units.
+std::string units_text(const json& units) {
+  std::string text;
+  for (const auto& u : units) {
+    std::string cat = u.value("category", "");
+    std::replace(cat.begin(), cat.end(), '_', ' ');
+    text += (text.empty() ? "" : ", ") + u.value("product", "") + " (" + cat + ", " +
+            u.value("status", "") + ")";
+  }
+  return text;
+}
+
+// The alert's common part from a 'q' entry: kind, severity, where, which donation.
+Alert attention_alert(AlertKind kind, Severity severity, const Attention& q,
+                      const std::string& governorate) {
+  Alert a;
+  a.kind = kind;
+  a.severity = severity;
+  a.facility = q.data.value("facility", "");
+  a.governorate = governorate;
+  a.group = parse_abo_rh(q.data.value("group", "")).value_or(AboRh::unknown);
+  a.din = q.din;
+  return a;
+}
+
+}  // namespace
+
+// A collection from a deferred donor: the bank is told; the components are
+// blocked for good and must be discarded.
+void AlertModel::want_deferred_donors(Wanted& wanted) const {
+  for (const auto& q : attention("deferred")) {
+    Alert a = attention_alert(AlertKind::deferred_donor_collected, Severity::red, q,
+                              governorate_of(q.data.value("facility", "")));
+    const auto until = q.data.value("until", TimeMs{0});
+    a.figures = {{"donor", q.data.value("donor", "")},
+                 {"reason", q.data.value("reason", "")},
+                 {"until", until ? json(format_rfc3339(until)) : json(nullptr)}};
+    a.message = "Donation " + q.din + " at " + facility_name(ref_, a.facility) +
+                " was collected from donor " + q.data.value("donor", "") + ", who is deferred (" +
+                q.data.value("reason", "") + (until ? ", until " + format_rfc3339(until) : "") +
+                "): every component is quarantined for good and must be discarded.";
+    wanted["deferred_donor_collected|" + q.din] = std::move(a);
+  }
+}
+
+// Typings that disagree: every component is held until the laboratory resolves it.
+void AlertModel::want_typing_discrepancies(Wanted& wanted) const {
+  for (const auto& q : attention("typing")) {
+    Alert a = attention_alert(AlertKind::typing_discrepancy, Severity::red, q,
+                              governorate_of(q.data.value("facility", "")));
+    a.figures = {{"discrepancy", q.data.value("discrepancy", "")},
+                 {"units", q.data.value("units", json::array())}};
+    a.message = "Typing discrepancy on donation " + q.din + " (" + q.data.value("discrepancy", "") +
+                "): every component is held until the laboratory resolves it.";
+    wanted["typing_discrepancy|" + q.din] = std::move(a);
+  }
+}
+
+// A marker that blocked a donation after some of its units were released:
+// every facility still holding one is told which.
+void AlertModel::want_positive_after_release(Wanted& wanted) const {
+  for (const auto& q : attention("positive")) {
+    Alert a = attention_alert(AlertKind::positive_after_release, Severity::red, q,
+                              governorate_of(q.rest));
+    const json units = q.data.value("units", json::array());
+    std::string markers;
+    for (const auto& m : q.data.value("markers", json::array())) {
+      markers += (markers.empty() ? "" : ", ") + m.get<std::string>();
+    }
+    a.figures = {{"markers", q.data.value("markers", json::array())}, {"units", units}};
+    a.message = "Donation " + q.din + " is blocked for good (" + markers +
+                ") after release: " + facility_name(ref_, q.rest) + " holds " + units_text(units) +
+                "; quarantine and return or discard them now.";
+    wanted["positive_after_release|" + q.din + "|" + q.rest] = std::move(a);
+  }
+}
+
+// A recalled unit that reached a patient: the transfusing facility must
+// trace and notify the recipient by the deadline.
+void AlertModel::want_recipient_notifications(Wanted& wanted) const {
+  for (const auto& q : attention("notify")) {
+    const auto deadline = q.data.value("deadline", TimeMs{0});
+    const bool overdue = clock_ > deadline;
+    Alert a = attention_alert(AlertKind::recipient_notification,
+                              overdue ? Severity::red : Severity::amber, q,
+                              governorate_of(q.data.value("facility", "")));
+    a.product = q.rest;
+    parse_category(q.data.value("category", ""), a.category);
+    const std::string patient = q.data.value("patient", "");
+    a.figures = {{"deadline", format_rfc3339(deadline)},
+                 {"overdue", overdue},
+                 {"test", q.data.value("test", "")},
+                 {"patient", patient.empty() ? json(nullptr) : json(patient)}};
+    a.message = std::string(overdue ? "OVERDUE: " : "") + "the recipient of unit " + q.din + " " +
+                q.rest + (patient.empty() ? "" : " (patient " + patient + ")") +
+                ", transfused at " + facility_name(ref_, a.facility) + ", must be notified by " +
+                format_rfc3339(deadline) + ": the donor later tested positive for " +
+                q.data.value("test", "") + ".";
+    wanted["recipient_notification|" + q.din + "|" + q.rest] = std::move(a);
+  }
+}
+
+namespace {
 
 json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 

@@ -32,6 +32,19 @@
 //                  when none is left); cleared past the hysteresis margin.
 //   reagent_expiring  per laboratory and lot with stock that expires within
 //                  the catalogue's expiry_warning_days (amber).
+//   deferred_donor_collected  per donation collected from a deferred donor,
+//                  at the collecting bank (red); cleared once no component of
+//                  it is left in stock.
+//   typing_discrepancy  per donation whose typings disagree (with each other
+//                  or the label), at the collecting bank (red); cleared by
+//                  TypingResolved.
+//   positive_after_release  per donation and holding facility: units that
+//                  were released before a marker blocked the donation for
+//                  good, listed (red); cleared once none is held.
+//   recipient_notification  per recalled unit that was transfused, at the
+//                  facility that transfused it, with the patient and the
+//                  deadline (amber, red once overdue); cleared by
+//                  RecipientNotified.
 //   The bedside ('b' index), each per unit, to the holder and the issuing bank:
 //   unknown_fate   issued to a hospital, no fate (transfused, returned,
 //                  discarded) after SupplyConfig::fate_hours (amber).
@@ -71,11 +84,15 @@ enum class AlertKind : std::uint8_t {
   recall = 3,
   reagent_cover = 4,
   reagent_expiring = 5,
-  unknown_fate = 6,
-  emergency_release = 7,
-  rhd_exception = 8,
-  transfusion_reaction = 9,
-  haemovigilance_hold = 10,
+  deferred_donor_collected = 6,
+  typing_discrepancy = 7,
+  positive_after_release = 8,
+  recipient_notification = 9,
+  unknown_fate = 10,
+  emergency_release = 11,
+  rhd_exception = 12,
+  transfusion_reaction = 13,
+  haemovigilance_hold = 14,
 };
 enum class Severity : std::uint8_t { info = 1, amber = 2, red = 3 };
 std::string_view to_string(AlertKind k);
@@ -124,7 +141,7 @@ class AlertModel {
   // Inputs.
   void on_stock(const StockKey& key, std::int64_t change);
   void on_demand(const DemandKey& key, std::int64_t change);
-  void on_index(const IndexEntry& entry, bool added);  // 'a' and 'k'; others ignored
+  void on_index(const IndexEntry& entry, bool added);  // 'a', 'k' and 'q'; others ignored
   void set_reagent_lot(const ReagentLot& lot);         // the lot as it now is
   void on_reagent_usage(const ReagentUsageKey& key, std::int64_t change);
   void advance_clock(TimeMs t);
@@ -160,6 +177,12 @@ class AlertModel {
   void want_recalls(Wanted& wanted) const;
   void want_reagent_expiring(Wanted& wanted) const;
   void want_reagent_cover(Wanted& wanted) const;
+  void want_deferred_donors(Wanted& wanted) const;
+  void want_typing_discrepancies(Wanted& wanted) const;
+  void want_positive_after_release(Wanted& wanted) const;
+  void want_recipient_notifications(Wanted& wanted) const;
+  // The 'q' entries whose key starts with `what` + "|".
+  std::vector<Attention> attention(std::string_view what) const;
   void want_bedside(Wanted& wanted) const;
   Alert bedside_alert(const Watch& w, AlertKind kind) const;
 
@@ -170,8 +193,9 @@ class AlertModel {
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
-  std::map<std::string, Watch> watches_;    // 'b' entries by key
-  std::map<std::string, ReagentLot> lots_;  // by reagent_lot_key(), only lots with stock
+  std::map<std::string, Watch> watches_;          // 'b' entries by key
+  std::map<std::string, std::string> attention_;  // 'q' entries, key -> JSON
+  std::map<std::string, ReagentLot> lots_;        // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;                      // by key
   std::set<std::string> dirty_;

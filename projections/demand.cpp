@@ -151,6 +151,11 @@ Result<SupplyConfig> parse_supply_config(std::string_view json_text) {
         return bad("window_days must be a whole number of days from 1 to 366.");
       }
       c.window_days = v.get<int>();
+    } else if (k == "demand_memory_days") {
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 3660) {
+        return bad("demand_memory_days must be a whole number of days from 1 to 3660.");
+      }
+      c.demand_memory_days = v.get<int>();
     } else if (k == "recover_factor") {
       if (!number(v, c.recover_factor) || c.recover_factor < 1) {
         return bad("recover_factor must be a number of at least 1 (1.25: recover 25 % above).");
@@ -199,7 +204,7 @@ Result<SupplyConfig> parse_supply_config(std::string_view json_text) {
     } else {
       return bad("Unknown key \"" + k +
                  "\"; the keys are window_days, recover_factor, thresholds, expiring_hours, "
-                 "fate_hours and reaction_review_days.");
+                 "demand_memory_days, fate_hours and reaction_review_days.");
     }
   }
   return c;

@@ -85,10 +85,15 @@ DayWindow window_before(TimeMs now, int window_days);
 // defaults. Loaded from a JSON file (docs/alerts.md):
 //   {"window_days": 28, "recover_factor": 1.25,
 //    "thresholds": {"red_cells": {"pre_amber": 6, "amber": 2, "red": 1}, ...},
-//    "expiring_hours": {"red_cells": 72, "platelets": 24, ...}}
+//    "expiring_hours": {"red_cells": 72, "platelets": 24, ...},
+//    "demand_memory_days": 90}
 // Every key is optional; an unknown key or category is an error.
 struct SupplyConfig {
   int window_days = 28;
+  // How long a group's demand is remembered: a group with no stock that had
+  // demand within this many days is Red (a stock-out), however long the
+  // stock-out lasts. Never shorter than window_days.
+  int demand_memory_days = 90;
   // Hysteresis: a phase gets better only once days of supply reach the
   // better phase's threshold times this factor, so that stock hovering at a
   // threshold does not raise and clear alerts in turn.

@@ -1,6 +1,8 @@
 #include "projections/indexes.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace hemoledger {
@@ -93,7 +95,82 @@ void reaction_entry(const Donation& d, const Reaction& r, std::vector<IndexEntry
       {'b', "h|" + decimal20(r.at) + "|" + d.din + "|" + r.product + "|" + r.event_id, v.dump()});
 }
 
+nlohmann::json unit_json(const UnitState& u) {
+  return {{"product", u.product},
+          {"category", std::string(to_string(u.category))},
+          {"status", std::string(to_string(u.status))},
+          {"holder", u.holder}};
+}
+
+void add_attention(const Donation& d, const std::string& group, std::vector<IndexEntry>& out) {
+  using nlohmann::json;
+  const auto put = [&](std::string key, const json& value) {
+    out.push_back({'q', std::move(key), value.dump()});
+  };
+  if (d.typing_discrepancy) {
+    json units = json::array();
+    for (const auto& u : d.units) {
+      if (!is_final(u.status)) units.push_back(unit_json(u));
+    }
+    put("typing|" + d.din, {{"facility", d.facility},
+                            {"discrepancy", d.discrepancy},
+                            {"group", group},
+                            {"units", units}});
+  }
+  const bool any_in_stock = std::any_of(d.units.begin(), d.units.end(),
+                                        [](const UnitState& u) { return !is_final(u.status); });
+  if (!d.deferred_reason.empty() && (d.units.empty() || any_in_stock)) {
+    put("deferred|" + d.din, {{"facility", d.facility},
+                              {"donor", d.donor},
+                              {"reason", d.deferred_reason},
+                              {"until", d.deferred_until},
+                              {"group", group}});
+  }
+  if (d.tti_positive) {
+    json markers = json::array();
+    for (const auto& m : d.markers) {
+      if (m.status != MarkerStatus::non_reactive && m.status != MarkerStatus::not_tested) {
+        markers.push_back(m.test);
+      }
+    }
+    std::map<std::string, json> by_holder;
+    for (const auto& u : d.units) {
+      if (!u.released || is_final(u.status)) continue;
+      auto& units = by_holder[u.holder];
+      if (units.is_null()) units = json::array();
+      units.push_back(unit_json(u));
+    }
+    for (const auto& [holder, units] : by_holder) {
+      put("positive|" + d.din + "|" + holder,
+          {{"facility", holder}, {"markers", markers}, {"group", group}, {"units", units}});
+    }
+  }
+  for (const auto& r : d.recalls) {
+    if (!r.notify_open) continue;
+    const UnitState* u = d.unit(r.product);
+    put("notify|" + d.din + "|" + r.product,
+        {{"facility", r.transfused_by},
+         {"deadline", r.notify_deadline},
+         {"test", r.test},
+         {"patient", r.patient},
+         {"category", u ? std::string(to_string(u->category)) : "unknown"},
+         {"group", group}});
+  }
+}
+
 }  // namespace
+
+std::optional<Attention> parse_attention(std::string_view key, std::string_view value) {
+  const auto parts = split(key);
+  if (parts.size() < 2) return std::nullopt;
+  Attention a{std::string(parts[0]),
+              std::string(parts[1]),
+              parts.size() > 2 ? std::string(parts[2]) : std::string(),
+              {}};
+  a.data = nlohmann::json::parse(value, nullptr, false);
+  if (!a.data.is_object()) return std::nullopt;
+  return a;
+}
 
 std::string decimal20(std::int64_t v) {
   if (v < 0) {  // rare: as printf's %020lld does
@@ -150,6 +227,7 @@ std::vector<IndexEntry> index_entries(const Donation& d) {
   if (!d.donor.empty()) out.push_back({'v', d.donor + "|" + d.din, decimal20(d.collected_at)});
   for (const auto& u : d.units) watch_entries(d, u, out);
   for (const auto& r : d.reactions) reaction_entry(d, r, out);
+  add_attention(d, group, out);
   return out;
 }
 

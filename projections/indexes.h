@@ -12,8 +12,14 @@
 //        open lookback recalls, for recall alerts
 //   'v'  <donor>|<din>                              -> <collected_at:020>
 //        donations by donor, for lookback
+//   'q'  <what>|<din>[|<holder or product>]         -> JSON
+//        what needs someone's attention, for the laboratory-truth alerts:
+//        typing|<din> (a typing discrepancy), deferred|<din> (collected from a
+//        deferred donor, while a component is in stock or none was made),
+//        positive|<din>|<holder> (units released before a marker blocked them,
+//        still held), notify|<din>|<product> (a recipient to notify)
 //   'b'  <concern>|...|<din>|<product>              -> JSON (Watch below)
-//        the bedside concerns that alerts follow (schema version 3):
+//        the bedside concerns that alerts follow (schema version 4):
 //          f|<issued_at:020>|<din>|<product>    issued to a hospital, fate not recorded
 //          e|<din>|<product>                    an emergency release: the patient's group
 //                                               is awaited, or was incompatible and no
@@ -30,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,7 +46,7 @@
 
 namespace hemoledger {
 
-inline constexpr char kAlertIndexKinds[] = {'a', 'k', 'b'};
+inline constexpr char kAlertIndexKinds[] = {'a', 'k', 'q', 'b'};
 
 struct IndexEntry {
   char kind = 'a';
@@ -81,6 +88,13 @@ struct OpenRecall {
 };
 std::optional<OpenRecall> parse_recall(std::string_view key, std::string_view value);
 
+// A 'q' entry: its key's first part ("typing", "deferred", "positive",
+// "notify"), the DIN, the rest, and the JSON value.
+struct Attention {
+  std::string what, din, rest;
+  nlohmann::json data;
+};
+std::optional<Attention> parse_attention(std::string_view key, std::string_view value);
 // One 'b' entry, read back.
 struct Watch {
   char concern = 'f';  // f, e, r, q, h as above

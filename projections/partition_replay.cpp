@@ -9,6 +9,12 @@ PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, b
 
 Status PartitionReplay::apply(const Event& e) {
   if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
+  } else if (is_donor_event(e.type)) {
+    auto [it, inserted] = state_.donors.try_emplace(e.donor);
+    if (auto s = apply_donor_event(ref_, it->second, e); !s) {
+      if (inserted) state_.donors.erase(it);
+      return s;
+    }
   } else if (is_reagent_event(e.type)) {
     std::string key = reagent_lot_key(e.reagent, e.lot);
     auto it = state_.lots.find(key);
@@ -34,6 +40,8 @@ Status PartitionReplay::apply(const Event& e) {
       donation_index_before_.emplace(
           e.din, inserted ? std::vector<IndexEntry>{} : index_entries(it->second));
     }
+    const std::vector<MarkerState> markers_before =
+        e.type == EventType::test_resulted ? it->second.markers : std::vector<MarkerState>{};
     auto changes = apply_event_in_place(ref_, rules_, it->second, !inserted, e);
     if (!changes) {
       if (inserted) {
@@ -41,6 +49,12 @@ Status PartitionReplay::apply(const Event& e) {
         if (feeds_alerts_) donation_index_before_.erase(e.din);
       }
       return changes.error();
+    }
+    if (const Donation& d = it->second; !d.donor.empty()) {
+      auto [share, fresh] = state_.donors.try_emplace(d.donor);
+      if (!fold_donation(ref_, share->second, markers_before, d, e) && fresh) {
+        state_.donors.erase(share);
+      }
     }
     for (const auto& d : changes->stock) {
       state_.stock.apply(d);

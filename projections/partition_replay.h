@@ -1,6 +1,6 @@
 // PartitionReplay: one partition's projections folded from its journal, event
 // by event, in place: the donations, stock, demand, reagent lots and their
-// usage. It is the one place where a replay applies an event (rebuild, the
+// usage and donor shares. It is the one place where a replay applies an event (rebuild, the
 // alert replay, stock at an instant), through the same projector functions as
 // the engine's apply loop, and it can feed the alert model what each recorded
 // batch changed, exactly as the engine fed it when it committed that batch:
@@ -24,6 +24,7 @@
 #include "events/reference_data.h"
 #include "projections/alerts.h"
 #include "projections/demand.h"
+#include "projections/donors.h"
 #include "projections/indexes.h"
 #include "projections/projector.h"
 #include "projections/reagents.h"
@@ -39,6 +40,7 @@ struct PartitionState {
   std::map<DemandKey, std::int64_t> demand;       // non-zero counts
   std::map<std::string, ReagentLot> lots;         // by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
+  std::map<std::string, DonorRecord> donors;      // this partition's donor shares
   std::uint64_t events = 0;                       // applied, clock ticks included
 };
 

@@ -2,6 +2,7 @@
 
 #include "events/facility_roles.h"
 #include "projections/compatibility.h"
+#include "projections/markers.h"
 
 namespace hemoledger {
 
@@ -47,11 +48,11 @@ Error wrong_status(const Event& e, const UnitState& u, std::string_view action) 
 }
 
 // The rules an event is held to are those of the schema version it was
-// written in: a journal from before version 3 replays unchanged.
-bool bedside_rules(const Event& e) { return e.schema_version >= 3; }
+// written in: a journal from before version 4 replays unchanged.
+bool bedside_rules(const Event& e) { return e.schema_version >= 4; }
 
 // Whether e's facility acts for the unit's holder: it is the holder, or (from
-// schema version 3) the hospital whose ward holds it.
+// schema version 4) the hospital whose ward holds it.
 bool acts_for_holder(const ReferenceData& ref, const Event& e, const UnitState& u) {
   if (u.holder == e.facility) return true;
   const Facility* site = ref.site_of(u.holder);
@@ -98,7 +99,94 @@ Status require_patient(const Event& e, const UnitState& u, std::string_view acti
                                      ". Check the patient's identity.");
 }
 
-// Applies a test result to the donation; may block every component.
+// Takes every component on the shelf or reserved back into quarantine; with
+// `for_good`, no component of the donation may ever be released again.
+void hold_units(Donation& d, bool for_good) {
+  for (auto& u : d.units) {
+    if (for_good) u.tti_blocked = true;
+    if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
+      u.status = UnitStatus::quarantined;
+      u.reserved_for = AboRh::unknown;
+    }
+  }
+}
+
+std::string rhd_text(RhD r) {
+  return r == RhD::positive ? "pos" : r == RhD::negative ? "neg" : "?";
+}
+
+// A typing (ABO, RhD, or both; unknown parts absent) against the earlier
+// typing and the label: the first typing stays the donation's until a
+// discrepancy is resolved; a disagreement holds every component.
+void apply_typing(Donation& d, Abo abo, RhD rhd, std::string& detail) {
+  std::string conflict;
+  const auto note = [&](std::string what) { conflict += (conflict.empty() ? "" : "; ") + what; };
+  if (abo != Abo::unknown && d.typed_abo != Abo::unknown && abo != d.typed_abo) {
+    note("typed ABO " + std::string(to_string(d.typed_abo)) + ", then " +
+         std::string(to_string(abo)));
+  }
+  if (rhd != RhD::unknown && d.typed_rhd != RhD::unknown && rhd != d.typed_rhd) {
+    note("typed RhD " + rhd_text(d.typed_rhd) + ", then " + rhd_text(rhd));
+  }
+  if (d.declared != AboRh::unknown && ((abo != Abo::unknown && abo != abo_of(d.declared)) ||
+                                       (rhd != RhD::unknown && rhd != rhd_of(d.declared)))) {
+    note("labelled " + std::string(to_string(d.declared)) + ", typed " +
+         (abo != Abo::unknown ? std::string(to_string(abo)) : "") +
+         (rhd != RhD::unknown ? " RhD " + rhd_text(rhd) : ""));
+  }
+  if (d.typed_abo == Abo::unknown) d.typed_abo = abo;
+  if (d.typed_rhd == RhD::unknown) d.typed_rhd = rhd;
+  if (conflict.empty()) return;
+  detail += " (typing discrepancy: " + conflict + "; components held)";
+  if (d.typing_discrepancy) return;
+  d.typing_discrepancy = true;
+  d.discrepancy = conflict;
+  hold_units(d, false);
+}
+
+// The screens a result answers, each re-derived from the whole history; a
+// marker that blocks for good blocks every component, one initially
+// reactive takes them back to quarantine until its repeats are in.
+void apply_markers(const ReferenceData& ref, Donation& d, const Event& e, std::string& detail) {
+  for (const TestDef* screen : screens_answered_by(ref, e.test)) {
+    const MarkerStatus now = marker_status(ref, *screen, d.tests);
+    auto it = std::find_if(d.markers.begin(), d.markers.end(),
+                           [&](const MarkerState& m) { return m.test == screen->code; });
+    if (it == d.markers.end()) {
+      if (now == MarkerStatus::not_tested) continue;
+      it = d.markers.insert(d.markers.end(), MarkerState{screen->code, now, e.at});
+    } else if (it->status != now) {
+      it->status = now;
+      it->since = e.at;
+    }
+    if (now != MarkerStatus::non_reactive) {
+      detail += " (" + screen->code + " " + std::string(to_string(now)) + ")";
+    }
+    if (blocks_for_good(now)) {
+      d.tti_positive = true;
+      hold_units(d, true);
+    } else if (now == MarkerStatus::initially_reactive) {
+      hold_units(d, false);
+    }
+  }
+}
+
+Status check_method(const TestDef& t, const Event& e) {
+  const bool confirmatory = t.kind == TestKind::confirmatory;
+  if (e.method == TestMethod::unspecified ||
+      (e.method == TestMethod::confirmatory) == confirmatory) {
+    return {};
+  }
+  return reject("invalid_method",
+                confirmatory ? t.name + " is a confirmatory test; its method is confirmatory."
+                             : "A confirmatory result is recorded under its own test code (" +
+                                   (t.confirmed_by.empty() ? std::string("none for ") + t.code
+                                                           : t.confirmed_by) +
+                                   "), not under " + t.code + ".");
+}
+
+// Applies a test result to the donation. Every result is kept, in order; the
+// typing and the markers are derived from the whole history.
 Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::string& detail) {
   const TestDef* t = ref.test(e.test);
   if (!t) return reject("unknown_test", "The test '" + e.test + "' is not in the test catalogue.");
@@ -106,54 +194,82 @@ Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::st
     return reject("invalid_result", "'" + e.result + "' is not a result of " + t->name +
                                         "; expected " + std::string(expected) + ".");
   };
+  if (auto s = check_method(*t, e); !s) return s;
+  Abo abo = Abo::unknown;
+  RhD rhd = RhD::unknown;
   switch (t->kind) {
     case TestKind::abo: {
       auto a = parse_abo(e.result);
       if (!a) return invalid("O, A, B or AB");
-      d.typed_abo = *a;
+      abo = *a;
       break;
     }
     case TestKind::rhd: {
       auto r = parse_rhd(e.result);
       if (!r) return invalid("pos or neg");
-      d.typed_rhd = *r;
+      rhd = *r;
       break;
     }
     case TestKind::abo_rh: {
       auto g = parse_abo_rh(e.result);
       if (!g) return invalid("O+, O-, A+, A-, B+, B-, AB+ or AB-");
-      d.typed_abo = abo_of(*g);
-      d.typed_rhd = rhd_of(*g);
+      abo = abo_of(*g);
+      rhd = rhd_of(*g);
       break;
     }
-    case TestKind::screen: {
+    case TestKind::screen:
+    case TestKind::confirmatory: {
       ScreenOutcome o;
       if (!parse_screen_outcome(e.result, o)) return invalid("negative, positive or indeterminate");
-      if (o == ScreenOutcome::positive) {
-        d.tti_positive = true;
-        for (auto& u : d.units) {
-          u.tti_blocked = true;
-          if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
-            u.status = UnitStatus::quarantined;
-            u.reserved_for = AboRh::unknown;
-          }
-        }
-      }
       break;
     }
     case TestKind::info:
       break;
   }
-  TestRecord rec{e.test, e.result, e.at, e.id};
-  bool replaced = false;
-  for (auto& old : d.tests) {
-    if (old.test == e.test) {
-      old = rec;
-      replaced = true;
-    }
-  }
-  if (!replaced) d.tests.push_back(rec);
+  d.tests.push_back(TestRecord{e.test, e.result, e.at, e.id, e.method, e.facility});
   detail = e.test + ": " + e.result;
+  if (e.method != TestMethod::unspecified) detail += " (" + std::string(to_string(e.method)) + ")";
+  if (abo != Abo::unknown || rhd != RhD::unknown) apply_typing(d, abo, rhd, detail);
+  apply_markers(ref, d, e, detail);
+  return {};
+}
+
+// TypingResolved: the laboratory settles a typing discrepancy. The resolved
+// group becomes the typing and the label's group (the components must be
+// relabelled if it changed); they stay in quarantine until released again.
+Status resolve_typing(Donation& d, const Event& e, std::string& detail) {
+  if (!d.typing_discrepancy) {
+    return reject("no_discrepancy", "Donation " + e.din + " has no typing discrepancy to resolve.");
+  }
+  const bool relabel = d.declared != AboRh::unknown && d.declared != e.abo_rh;
+  detail = "typing resolved as " + std::string(to_string(e.abo_rh)) + " (was: " + d.discrepancy +
+           ")" + (relabel ? "; relabel every component" : "");
+  d.typed_abo = abo_of(e.abo_rh);
+  d.typed_rhd = rhd_of(e.abo_rh);
+  d.declared = e.abo_rh;
+  d.typing_discrepancy = false;
+  d.discrepancy.clear();
+  return {};
+}
+
+// DeferredDonorCollected: the engine found that the donor was deferred when
+// this donation was collected. The blood is in the bag, but no component of
+// it may ever be released.
+Status flag_deferred_collection(Donation& d, const Event& e, std::string& detail) {
+  if (e.donor != d.donor) {
+    return reject("donor_mismatch", "Donation " + e.din + " was collected from donor " + d.donor +
+                                        ", not " + e.donor + ".");
+  }
+  if (!d.deferred_reason.empty()) {
+    return reject("already_flagged",
+                  "Donation " + e.din + " is already flagged as collected from a deferred donor.");
+  }
+  d.deferred_reason = e.reason;
+  d.deferred_until = e.until;
+  hold_units(d, true);
+  detail = "collected from a donor deferred (" + e.reason + ")" +
+           (e.until ? " until " + format_rfc3339(e.until) : std::string(" permanently")) +
+           ": every component quarantined for good";
   return {};
 }
 
@@ -162,6 +278,10 @@ Status apply_test(const ReferenceData& ref, Donation& d, const Event& e, std::st
 
 Status release_unit(const ReferenceData& ref, const Donation& d, UnitState& u, const Event& e) {
   if (auto s = require_holder(ref, e, u); !s) return s;
+  if (u.tti_blocked && !d.deferred_reason.empty() && !d.tti_positive) {
+    return reject("deferred_donor", unit_name(e) + " was collected from a donor deferred (" +
+                                        d.deferred_reason + "); it must never be released.");
+  }
   if (u.tti_blocked && d.recall(e.product) && !d.tti_positive) {
     return reject("recalled", unit_name(e) +
                                   " was recalled by a lookback (the donor later screened "
@@ -169,8 +289,8 @@ Status release_unit(const ReferenceData& ref, const Donation& d, UnitState& u, c
   }
   if (u.tti_blocked) {
     return reject("tti_positive", unit_name(e) +
-                                      " comes from a donation with a positive screen; it "
-                                      "must never be released.");
+                                      " comes from a donation with a repeatedly reactive or "
+                                      "confirmed-positive screen; it must never be released.");
   }
   if (u.hv_hold) {
     return reject("haemovigilance_hold",
@@ -184,13 +304,18 @@ Status release_unit(const ReferenceData& ref, const Donation& d, UnitState& u, c
     return reject("untested", unit_name(e) + " cannot be released: waiting for " + missing + ".");
   }
   const AboRh typed = combine(d.typed_abo, d.typed_rhd);
-  if (d.declared != AboRh::unknown && d.declared != typed) {
+  const bool label = d.declared != AboRh::unknown && typed != d.declared;
+  if (d.typing_discrepancy || label) {
     return reject("blood_group_mismatch",
-                  unit_name(e) + " was labelled " + std::string(to_string(d.declared)) +
-                      " but typed " + std::string(to_string(typed)) +
-                      "; it cannot be released until the discrepancy is resolved.");
+                  unit_name(e) +
+                      (label ? " was labelled " + std::string(to_string(d.declared)) +
+                                   " but typed " + std::string(to_string(typed))
+                             : " has typings that disagree (" + d.discrepancy + ")") +
+                      "; it cannot be released until the laboratory resolves the discrepancy "
+                      "(TypingResolved).");
   }
   u.status = UnitStatus::available;
+  u.released = true;
   return {};
 }
 
@@ -263,7 +388,7 @@ Status release_reservation(const ReferenceData& ref, UnitState& u, const Event& 
   return {};
 }
 
-// An issue written before schema version 3: the bank stays the holder and a
+// An issue written before schema version 4: the bank stays the holder and a
 // missing patient group is not checked (the rules those journals were written
 // under).
 Status issue_unit_legacy(const ReferenceData& ref, const Donation& d, UnitState& u, const Event& e,
@@ -370,6 +495,10 @@ Status check_issue_match(const Donation& d, UnitState& u, const Event& e, AboRh 
 Status issue_unit(const ReferenceData& ref, const Rules& rules, const Donation& d, UnitState& u,
                   const Event& e, std::string& detail, std::vector<std::string>& warnings) {
   if (!bedside_rules(e)) return issue_unit_legacy(ref, d, u, e, detail);
+  // Already gone to a patient: that is the reason, whoever holds it now.
+  if (u.status == UnitStatus::issued || u.status == UnitStatus::transfused) {
+    return wrong_status(e, u, "issued");
+  }
   if (auto s = require_holder(ref, e, u); !s) return s;
   if (auto s = require_status(e, u, {UnitStatus::available, UnitStatus::reserved}, "issued"); !s) {
     return s;
@@ -440,7 +569,7 @@ Result<std::string> return_destination(const ReferenceData& ref, const Event& e,
 
 Status return_unit(const ReferenceData& ref, const Rules& rules, UnitState& u, const Event& e,
                    std::string& detail) {
-  // The holder returns it; from version 3, also the bank that takes it back.
+  // The holder returns it; from version 4, also the bank that takes it back.
   const bool taking_back = bedside_rules(e) && !u.issued_by.empty() &&
                            (e.facility == u.issued_by || (!e.to.empty() && e.facility == e.to));
   if (!taking_back) {
@@ -482,14 +611,38 @@ Status return_unit(const ReferenceData& ref, const Rules& rules, UnitState& u, c
   return {};
 }
 
-Status transfuse_unit(const ReferenceData& ref, UnitState& u, const Event& e, std::string& detail) {
+// A recipient-notification task for a unit that reached a patient despite a
+// lookback: the transfusing facility must trace and notify the recipient.
+void open_notification(const Rules& rules, Recall& r, const UnitState& u, const Event& e) {
+  r.notify_open = true;
+  r.notify_deadline = e.at + rules.notify_recipient_within;
+  r.transfused_by = u.holder;
+  r.patient = e.type == EventType::unit_transfused && !e.patient.empty() ? e.patient : u.patient;
+}
+
+Status transfuse_unit(const ReferenceData& ref, const Rules& rules, Donation& d, UnitState& u,
+                      const Event& e, std::string& detail) {
   if (auto s = require_holder(ref, e, u); !s) return s;
   if (auto s = require_status(e, u, {UnitStatus::issued}, "recorded as transfused"); !s) {
     return s;
   }
   if (auto s = require_patient(e, u, "transfused"); !s) return s;
+  Recall* r = d.recall(e.product);
+  if (r && r->open) {
+    if (e.approver.empty()) {
+      return reject("recalled",
+                    unit_name(e) + " is under a lookback recall (" + r->test +
+                        "); it must be returned, not transfused. A transfusion that already "
+                        "happened is recorded only with an override naming its approver.");
+    }
+    open_notification(rules, *r, u, e);
+    detail = "override approved by " + e.approver +
+             (e.reason.empty() ? std::string() : " (" + e.reason + ")") +
+             "; the recipient must be notified by " + format_rfc3339(r->notify_deadline);
+  }
   u.status = UnitStatus::transfused;
-  if (!u.patient.empty()) detail = "to " + u.patient;
+  if (!e.patient.empty() && u.patient.empty()) u.patient = e.patient;
+  if (!u.patient.empty()) detail = "to " + u.patient + (detail.empty() ? "" : "; " + detail);
   if (u.hv_hold) detail += " (despite a haemovigilance hold)";
   return {};
 }
@@ -517,23 +670,33 @@ Status expire_unit(const ReferenceData& ref, UnitState& u, const Event& e) {
 
 // A lookback recall: a unit still in the bank's hands is blocked until it is
 // retrieved; one already gone is recorded so that its recipient is followed up.
-Status recall_unit(const ReferenceData& ref, Donation& d, UnitState& u, const Event& e,
-                   std::string& detail) {
+Status recall_unit(const ReferenceData& ref, const Rules& rules, Donation& d, UnitState& u,
+                   const Event& e, std::string& detail) {
   const TestDef* t = ref.test(e.test);
   if (!t || t->lookback_hours <= 0) {
     return reject("not_a_lookback_test",
                   "The test '" + e.test + "' does not trigger a lookback recall.");
   }
-  if (d.recall(e.product)) {
-    return reject("already_recalled", unit_name(e) + " has already been recalled.");
+  const TimeMs deadline = e.at + t->lookback_hours * kHour;
+  if (Recall* old = d.recall(e.product)) {
+    // A later, more urgent marker brings a running recall's deadline forward.
+    if (!old->open || deadline >= old->deadline) {
+      return reject("already_recalled", unit_name(e) + " has already been recalled.");
+    }
+    detail = "recall deadline brought forward from " + format_rfc3339(old->deadline) + " to " +
+             format_rfc3339(deadline) + " (" + e.test + " lookback)";
+    old->deadline = deadline;
+    old->test = e.test;
+    return {};
   }
-  Recall r{e.product,
-           e.test,
-           e.id,
-           e.at,
-           e.at + t->lookback_hours * kHour,
-           std::string(to_string(u.status)),
-           !is_final(u.status)};
+  Recall r;
+  r.product = e.product;
+  r.test = e.test;
+  r.event_id = e.id;
+  r.at = e.at;
+  r.deadline = deadline;
+  r.status_then = std::string(to_string(u.status));
+  r.open = !is_final(u.status);
   if (r.open) {
     u.tti_blocked = true;
     if (u.status == UnitStatus::available || u.status == UnitStatus::reserved) {
@@ -541,9 +704,12 @@ Status recall_unit(const ReferenceData& ref, Donation& d, UnitState& u, const Ev
       u.reserved_for = AboRh::unknown;
     }
     detail = "recalled (" + e.test + " lookback), to be retrieved by " + format_rfc3339(r.deadline);
+  } else if (u.status == UnitStatus::transfused) {
+    open_notification(rules, r, u, e);
+    detail = "recall (" + e.test + " lookback) of a unit transfused at " + u.holder +
+             ": the recipient must be notified by " + format_rfc3339(r.notify_deadline);
   } else {
-    detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then +
-             (u.status == UnitStatus::transfused ? ": the recipient needs follow-up" : "");
+    detail = "recall (" + e.test + " lookback) after the unit was already " + r.status_then;
   }
   d.recalls.push_back(std::move(r));
   return {};
@@ -661,6 +827,19 @@ Status report_reaction(const ReferenceData& ref, Donation& d, UnitState& u, cons
   return {};
 }
 
+// RecipientNotified: the recipient of a recalled unit was traced and told.
+Status notify_recipient(Donation& d, const Event& e, std::string& detail) {
+  Recall* r = d.recall(e.product);
+  if (!r || !r->notify_open) {
+    return reject("no_notification_task",
+                  "No recipient notification is open for " + unit_name(e) + ".");
+  }
+  r->notify_open = false;
+  r->notified_at = e.at;
+  detail = "recipient notified" + (e.reason.empty() ? std::string() : ": " + e.reason);
+  return {};
+}
+
 Status act_on_unit(const ReferenceData& ref, const Rules& rules, Donation& d, UnitState& u,
                    const Event& e, std::string& detail, std::vector<std::string>& warnings) {
   switch (e.type) {
@@ -681,19 +860,21 @@ Status act_on_unit(const ReferenceData& ref, const Rules& rules, Donation& d, Un
     case EventType::unit_returned:
       return return_unit(ref, rules, u, e, detail);
     case EventType::unit_transfused:
-      return transfuse_unit(ref, u, e, detail);
+      return transfuse_unit(ref, rules, d, u, e, detail);
     case EventType::unit_discarded:
       return discard_unit(ref, u, e, detail);
     case EventType::unit_expired:
       return expire_unit(ref, u, e);
     case EventType::unit_recalled:
-      return recall_unit(ref, d, u, e, detail);
+      return recall_unit(ref, rules, d, u, e, detail);
     case EventType::unit_thawed:
       return thaw_unit(ref, u, e, detail);
     case EventType::patient_typed:
       return type_patient(ref, d, u, e, detail);
     case EventType::transfusion_reaction:
       return report_reaction(ref, d, u, e, detail);
+    case EventType::recipient_notified:
+      return notify_recipient(d, e, detail);
     default:
       return reject("unknown_type", "This event type does not act on a unit.");
   }
@@ -725,13 +906,16 @@ std::string missing_for_release(const ReferenceData& ref, const Donation& d) {
   if (d.typed_abo == Abo::unknown) add("ABO typing");
   if (d.typed_rhd == RhD::unknown) add("RhD typing");
   for (const auto& t : ref.tests()) {
-    if (!t.mandatory || t.kind != TestKind::screen) continue;
-    const TestRecord* r = d.test(t.code);
-    ScreenOutcome o;
-    if (!r)
+    if (t.kind != TestKind::screen) continue;
+    const MarkerState* m = d.marker(t.code);
+    const MarkerStatus s = m ? m->status : MarkerStatus::not_tested;
+    if (s == MarkerStatus::initially_reactive) {
+      add("the " + std::to_string(t.repeats) + " repeats of the reactive " + t.code + " screen");
+    } else if (t.mandatory && s == MarkerStatus::not_tested) {
       add("a " + t.code + " screen");
-    else if (!parse_screen_outcome(r->result, o) || o != ScreenOutcome::negative)
-      add("a negative " + t.code + " screen");
+    } else if (blocks_for_good(s)) {
+      add("a non-reactive " + t.code + " screen");
+    }
   }
   return missing;
 }
@@ -804,18 +988,23 @@ Status fold(const ReferenceData& ref, const Rules& rules, Donation& d, const Eve
     u.produced_at = e.at;
     u.expires_at = e.expires_at != 0 ? e.expires_at : limit;
     u.volume_ml = e.volume_ml;
-    u.tti_blocked = d.tti_positive;
+    u.tti_blocked = d.tti_positive || !d.deferred_reason.empty();
     d.units.push_back(u);
     detail = std::string(to_string(p->category)) + ", expires " + format_rfc3339(u.expires_at);
     return {};
   }
   if (e.type == EventType::test_resulted) return apply_test(ref, d, e, detail);
+  if (e.type == EventType::typing_resolved) return resolve_typing(d, e, detail);
+  if (e.type == EventType::deferred_donor_collected) {
+    return flag_deferred_collection(d, e, detail);
+  }
   return apply_unit_event(ref, rules, d, e, detail, warnings);
 }
 
 HistoryEntry history_entry(const Event& e, std::string detail) {
   const bool donation_level =
-      e.type == EventType::donation_collected || e.type == EventType::test_resulted;
+      e.type == EventType::donation_collected || e.type == EventType::test_resulted ||
+      e.type == EventType::typing_resolved || e.type == EventType::deferred_donor_collected;
   return HistoryEntry{
       e.id, e.type, e.at, e.facility, donation_level ? "" : e.product, std::move(detail)};
 }

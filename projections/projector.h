@@ -20,11 +20,20 @@
 //     product's shelf life (component_outlives_donation); once per product
 //     (duplicate_component);
 //   - components are quarantined from production; a release needs ABO and RhD
-//     typed, every mandatory screen negative (untested), typing that agrees
-//     with the collection label (blood_group_mismatch) and no positive screen
-//     (tti_positive);
-//   - a positive screen takes every component of the DIN out of stock
-//     (quarantined, blocked for good);
+//     typed, every mandatory screen non-reactive and no screen initially
+//     reactive (untested), no typing discrepancy (blood_group_mismatch), no
+//     screen that blocks for good (tti_positive) and a donor who was not
+//     deferred at collection (deferred_donor);
+//   - results are kept as a history, never overwritten; a screen's status is
+//     derived from all of its results (projections/markers.h): initially
+//     reactive takes the components back into quarantine, repeatedly
+//     reactive or confirmed positive takes every component of the DIN out of
+//     stock for good; a confirmatory method belongs to a confirmatory test
+//     only (invalid_method);
+//   - a typing that disagrees with an earlier typing or the label holds every
+//     component until TypingResolved (no_discrepancy when none is open);
+//   - DeferredDonorCollected blocks every component for good
+//     (donor_mismatch, already_flagged);
 //   - only the holder acts on a unit (not_holder), only the destination
 //     receives a transfer (not_destination), and only a unit in the right
 //     status may move (unit_<status>, e.g. unit_quarantined, unit_issued);
@@ -43,8 +52,13 @@
 //     is never released (recalled). The recall stays open, with its deadline,
 //     until the unit is discarded, expires or is transfused; it may come from
 //     any facility (the service's own lookback), unlike the holder's events.
+//     A more urgent marker brings an open recall's deadline forward. A
+//     recalled issued unit is transfused only with an approver (recalled);
+//     a recall of a transfused unit, or such an override, opens a
+//     recipient-notification task that RecipientNotified closes
+//     (no_notification_task).
 //
-// The bedside (events of schema version 3; an older event is held to the
+// The bedside (events of schema version 4; an older event is held to the
 // rules of its version, so an old journal replays unchanged):
 //   - each kind of facility records only what it does (facility_role;
 //     events/facility_roles.h); a hospital acts for its wards;
@@ -94,6 +108,9 @@ struct Rules {
   // Emergency release of group A plasma as well as AB (some protocols).
   // Default: AB only.
   bool emergency_group_a_plasma = false;
+  // A lookback's recipient-notification task (a recalled unit that was
+  // transfused) is due this long after it opens. Default: 12 weeks.
+  TimeMs notify_recipient_within = 84 * kDay;
 };
 
 struct Applied {

@@ -1,5 +1,7 @@
 #include "projections/supply.h"
 
+#include <algorithm>
+
 namespace hemoledger {
 
 namespace {
@@ -25,7 +27,8 @@ Supply SupplyPicture::national(Category c, AboRh g) const {
 
 SupplyPicture supply_picture(const std::map<StockKey, std::int64_t>& stock,
                              const std::map<DemandKey, std::int64_t>& demand,
-                             const ReferenceData& ref, TimeMs now, int window_days) {
+                             const ReferenceData& ref, TimeMs now, int window_days,
+                             int memory_days) {
   SupplyPicture p;
   auto cells = [&](const std::string& facility, Category c, AboRh g) {
     const Facility* f = ref.facility(facility);
@@ -41,14 +44,23 @@ SupplyPicture supply_picture(const std::map<StockKey, std::int64_t>& stock,
     c.available += n;
   }
   const DayWindow window = window_before(now, window_days);
+  const DayWindow memory = window_before(now, std::max(window_days, memory_days));
   for (const auto& [k, n] : demand) {
-    if (!window.contains(k.day)) continue;
+    if (!memory.contains(k.day)) continue;
     auto [f, g, c] = cells(k.facility, k.category, k.group);
+    f.remembered += n;
+    g.remembered += n;
+    c.remembered += n;
+    if (!window.contains(k.day)) continue;
     f.consumed += n;
     g.consumed += n;
     c.consumed += n;
   }
   return p;
+}
+
+Phase supply_phase(const Supply& s, int window_days, const SupplyThresholds& t) {
+  return stock_out(s) ? Phase::red : phase_of(s.days(window_days), t);
 }
 
 }  // namespace hemoledger

@@ -24,8 +24,9 @@
 namespace hemoledger {
 
 struct Supply {
-  std::int64_t available = 0;  // units available now
-  std::int64_t consumed = 0;   // demand on the days of window_before(now, window_days)
+  std::int64_t available = 0;   // units available now
+  std::int64_t consumed = 0;    // demand on the days of window_before(now, window_days)
+  std::int64_t remembered = 0;  // demand on the days of window_before(now, memory_days)
 
   // days_of_supply(available, consumed, window_days): absent without demand.
   std::optional<double> days(int window_days) const {
@@ -50,9 +51,19 @@ struct SupplyPicture {
 
 // From stock cells (only UnitStatus::available counts) and demand per day
 // (days outside window_before(now, window_days), today's included, are
-// ignored, so a caller may pass more days than the window).
+// ignored for `consumed`, and outside window_before(now, memory_days) for
+// `remembered`; 0: the window). A cell with remembered demand is present.
 SupplyPicture supply_picture(const std::map<StockKey, std::int64_t>& stock,
                              const std::map<DemandKey, std::int64_t>& demand,
-                             const ReferenceData& ref, TimeMs now, int window_days);
+                             const ReferenceData& ref, TimeMs now, int window_days,
+                             int memory_days = 0);
+
+// Whether a cell is out of stock while its group is still in demand: nothing
+// available and demand within the memory. Such a cell is Red however long
+// the stock-out lasts (its own demand leaving the window changes nothing).
+inline bool stock_out(const Supply& s) { return s.available <= 0 && s.remembered > 0; }
+
+// The phase of a cell: Red on a stock-out, else phase_of(days of supply).
+Phase supply_phase(const Supply& s, int window_days, const SupplyThresholds& t);
 
 }  // namespace hemoledger

@@ -53,9 +53,12 @@ struct UnitState {
   TimeMs issued_at = 0;  // last issue, for the out-of-storage rule on return
   std::int32_t volume_ml = 0;
   AboRh reserved_for = AboRh::unknown;  // patient group of a reservation
-  bool tti_blocked = false;             // a positive screen: never releasable again
+  // Never releasable again: a repeatedly reactive or confirmed-positive
+  // marker, a collection from a deferred donor, or a lookback recall.
+  bool tti_blocked = false;
+  bool released = false;  // released at least once (for "positive after release")
 
-  // The bedside (events of schema version 3; donation format 3).
+  // The bedside (events of schema version 4; donation format 4).
   // The facility that issued the unit while a hospital holds it, kept after
   // the hospital records its fate; cleared when the unit is returned.
   std::string issued_by;
@@ -73,13 +76,36 @@ struct UnitState {
   bool operator==(const UnitState&) const = default;
 };
 
+// One result, as the laboratory sent it. Results are kept, never overwritten.
 struct TestRecord {
   std::string test;    // test code
   std::string result;  // as sent
   TimeMs at = 0;
   std::string event_id;
+  TestMethod method = TestMethod::unspecified;  // as sent
+  std::string facility;                         // the laboratory
 
   bool operator==(const TestRecord&) const = default;
+};
+
+// What the whole history of a screen says of the donation (projections/markers.h).
+// Numeric values are serialized: never renumber.
+enum class MarkerStatus : std::uint8_t {
+  not_tested = 0,
+  non_reactive = 1,
+  initially_reactive = 2,   // reactive or grey-zone; waiting for the repeats
+  repeatedly_reactive = 3,  // a repeat was reactive too: blocked for good
+  confirmed_positive = 4,   // the confirmatory test was positive: blocked, donor deferred
+  not_confirmed = 5,        // repeatedly reactive, confirmatory negative: still blocked
+};
+std::string_view to_string(MarkerStatus s);
+
+struct MarkerState {
+  std::string test;  // the screen's code
+  MarkerStatus status = MarkerStatus::not_tested;
+  TimeMs since = 0;  // when it reached this status
+
+  bool operator==(const MarkerState&) const = default;
 };
 
 struct HistoryEntry {
@@ -105,6 +131,15 @@ struct Recall {
   TimeMs deadline = 0;      // at + the test's lookback_hours
   std::string status_then;  // the unit's status when the recall arrived
   bool open = false;
+  // A recall of a unit already transfused (or transfused despite the recall,
+  // with an approver's override): the recipient must be traced and notified
+  // by notify_deadline by the facility that transfused it. Open until
+  // RecipientNotified.
+  bool notify_open = false;
+  TimeMs notify_deadline = 0;
+  std::string transfused_by;  // the facility that transfused the unit
+  std::string patient;        // the recipient's pseudonym, when the transfusion names one
+  TimeMs notified_at = 0;
 
   bool operator==(const Recall&) const = default;
 };
@@ -137,19 +172,33 @@ struct Donation {
   AboRh declared = AboRh::unknown;  // group given at collection (the label)
   Abo typed_abo = Abo::unknown;
   RhD typed_rhd = RhD::unknown;
+  // A marker blocks every component for good (repeatedly reactive, not
+  // confirmed or confirmed positive).
   bool tti_positive = false;
-  std::vector<TestRecord> tests;  // the latest result of each test
-  std::vector<UnitState> units;   // components, in production order
+  std::vector<TestRecord> tests;     // every result, in the order they came
+  std::vector<MarkerState> markers;  // each screen with results, by first result
+  // Typing: a typing that disagrees with an earlier one or with the label
+  // holds every component until TypingResolved. typed_abo and typed_rhd keep
+  // the first typing meanwhile.
+  bool typing_discrepancy = false;
+  std::string discrepancy;  // "labelled A+, typed B+", for people
+  // Collected from a deferred donor (DeferredDonorCollected): blocked for good.
+  std::string deferred_reason;
+  TimeMs deferred_until = 0;     // 0: permanent
+  std::vector<UnitState> units;  // components, in production order
   std::vector<HistoryEntry> history;
   std::vector<Recall> recalls;      // at most one per unit
   std::vector<Reaction> reactions;  // in the order reported
 
   // The group counted in stock: typed when both ABO and RhD are typed,
-  // otherwise the declared group, otherwise unknown.
+  // otherwise the declared group, otherwise unknown; the declared group while
+  // a typing discrepancy is open.
   AboRh group() const;
   const UnitState* unit(std::string_view product) const;
   UnitState* unit(std::string_view product);
+  // The latest result of a test (the whole history is `tests`).
   const TestRecord* test(std::string_view code) const;
+  const MarkerState* marker(std::string_view code) const;
   const Recall* recall(std::string_view product) const;
   Recall* recall(std::string_view product);
 

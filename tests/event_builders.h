@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "events/event.h"
 #include "events/time.h"
@@ -79,6 +80,21 @@ inline Event test_resulted(const std::string& test, const std::string& result, T
   e.test = test;
   e.result = result;
   return e;
+}
+
+// A result with its method (screen, repeat, confirmatory, nat).
+inline Event test_resulted(const std::string& test, const std::string& result, TimeMs at,
+                           TestMethod method) {
+  Event e = test_resulted(test, result, at);
+  e.method = method;
+  return e;
+}
+
+// A screen that is reactive, then reactive again on its first repeat:
+// repeatedly reactive (data/tests.csv: 2 repeats), blocked for good.
+inline std::vector<Event> repeatedly_reactive(const std::string& test, TimeMs at) {
+  return {test_resulted(test, "positive", at, TestMethod::screen),
+          test_resulted(test, "positive", at + kMinute, TestMethod::repeat)};
 }
 
 // An event about one unit that carries no payload besides DIN and product:
@@ -186,19 +202,33 @@ inline Event full_event(EventType t) {
   if (allowed(Field::imputability)) e.imputability = Imputability::probable;
   if (allowed(Field::onset_at)) e.onset_at = kT0 + 1000;
   if (allowed(Field::to)) e.to = is_reagent_event(t) ? "GZA-LAB" : kGazaBank;
+  if (allowed(Field::method)) e.method = TestMethod::repeat;
+  if (allowed(Field::until)) e.until = kT0 + 90 * kDay + 11;
+  if (allowed(Field::sex)) e.sex = DonorSex::female;
+  if (allowed(Field::approver)) e.approver = "Dr. سلمى 4411";
+  if (t == EventType::donor_deferred || t == EventType::deferred_donor_collected) {
+    e.reason = "low_haemoglobin";
+  }
   return e;
 }
 
 inline Event full_event(int type_number) { return full_event(static_cast<EventType>(type_number)); }
 
 // `e` as an older schema `version` wrote it: without the fields that came later
-// (version 2 added the reagent fields, version 3 the bedside ones and a
-// destination or reason on issues and returns).
+// (version 2 added the reagent fields, version 3 the laboratory and donor
+// ones, version 4 the bedside ones and a destination, reason or approver on
+// issues and returns).
 inline Event as_version(Event e, std::uint16_t version) {
   e.schema_version = version;
   if (version < 3) {
-    e.patient.clear();
+    e.method = TestMethod::unspecified;
+    e.until = 0;
+    e.sex = DonorSex::unknown;
     e.approver.clear();
+  }
+  if (version < 4) {
+    e.patient.clear();
+    if (e.type == EventType::unit_issued) e.approver.clear();
     e.emergency = false;
     e.reaction = ReactionCategory::none;
     e.severity = ReactionSeverity::none;

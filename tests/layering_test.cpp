@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kRooms = {
     "events",         "projections",     "connectors",      "engine/io",     "engine/kafka",
     "engine/storage", "engine/security", "engine/scaleout", "engine/ledger", "engine/queries",
-    "engine/labs",    "engine/server",   "engine/cli"};
+    "engine/labs",    "engine/station",  "engine/server",   "engine/cli"};
 
 // The room of a path relative to the source root ("engine/ledger/engine.h"),
 // or -1 when it lies in none.

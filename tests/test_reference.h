@@ -27,6 +27,9 @@ inline const ReferenceData& shipped_reference() {
     auto reagents = ReagentCatalogue::parse(read_data_file("reagents.csv"));
     if (!reagents) throw std::runtime_error(reagents.error().message);
     r->set_reagents(std::move(*reagents));
+    if (auto s = r->set_donation_intervals(read_data_file("donor_intervals.csv")); !s) {
+      throw std::runtime_error(s.error().message);
+    }
     return std::move(r).value();
   }();
   return ref;

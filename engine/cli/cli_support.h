@@ -18,6 +18,11 @@ namespace hemoledger {
 
 class Store;
 
+// How spdlog writes: "text" (its default pattern) or "json", one object a
+// line: {"time":"2026-11-20T12:00:00.000Z","level":"info","message":"..."}
+// (UTC, the message escaped). Error "bad_log_format" for anything else.
+[[nodiscard]] Status use_log_format(const std::string& format);
+
 // Prints "hemoledger: MESSAGE [CODE]" to standard error; returns exit code 2.
 int fail(const Error& e);
 

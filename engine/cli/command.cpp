@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/cli/cli_support.h"
 #include "engine/cli/reference_files.h"
 #include "engine/ledger/engine.h"
 
@@ -24,6 +25,16 @@ Result<SupplyConfig> load_supply_config(const std::string& path) {
 }  // namespace
 
 void add_global_options(CLI::App& app, GlobalOptions& global) {
+  app.set_config("--config", "",
+                 "Read options from this TOML file: global ones at the top, each command's "
+                 "under its [section] (docs/operations.md); the command line overrides it");
+  // A key that names no option is an error (subcommands added later inherit this).
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_option("--log-format", global.log_format,
+                 "text, or json: one JSON object a line (time, level, message), for journald "
+                 "or a log collector")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   global.reference_dir = default_reference_dir();
   app.add_option("--reference-dir", global.reference_dir,
                  "Reference data: a directory (governorates.csv, facilities.csv, optional "
@@ -45,6 +56,25 @@ void add_clock_option(CLI::App& command, std::string& start) {
 void add_data_dir_option(CLI::App& command, std::string& data_dir) {
   data_dir = EngineOptions{}.data_dir;
   command.add_option("--data-dir", data_dir)->capture_default_str();
+}
+
+int parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    const std::string what = e.what();
+    const std::string extra = "INI was not able to parse ";
+    const std::string file = app.get_config_ptr() ? app.get_config_ptr()->as<std::string>() : "";
+    if (what.rfind(extra, 0) == 0) {
+      return fail(make_error("bad_config", "The configuration file " + file +
+                                               " has an unknown key " + what.substr(extra.size()) +
+                                               " (docs/operations.md lists them)."));
+    }
+    return fail(make_error("bad_config", "The configuration file " + file + ": " + what));
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return -1;
 }
 
 Result<CommandContext> resolve_context(const GlobalOptions& global, std::vector<std::string> argv) {

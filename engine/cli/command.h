@@ -27,9 +27,10 @@ namespace hemoledger {
 
 // The options every subcommand shares, as CLI11 fills them in.
 struct GlobalOptions {
-  std::string reference_dir;  // --reference-dir (default: the shipped data/)
-  std::string supply_config;  // --supply-config: "" for the defaults
-  std::string clock_start;    // --clock-start / HEMOLEDGER_CLOCK_START: "" for the real clock
+  std::string reference_dir;        // --reference-dir (default: the shipped data/)
+  std::string supply_config;        // --supply-config: "" for the defaults
+  std::string clock_start;          // --clock-start / HEMOLEDGER_CLOCK_START: "" for the real clock
+  std::string log_format = "text";  // --log-format: text or json (one JSON object a line)
 };
 
 // The global options resolved after parsing, and the process's arguments
@@ -52,8 +53,16 @@ struct Subcommand {
   std::function<int(const CommandContext&)> run;
 };
 
-// Adds --reference-dir and --supply-config to the app.
+// Adds --config, --reference-dir, --supply-config and --log-format to the
+// app. --config FILE (TOML, docs/operations.md) gives any option: global ones
+// at the top, a command's own under [serve], [backup], ...; the command line
+// overrides the file, and a key that names no option is an error.
 void add_global_options(CLI::App& app, GlobalOptions& global);
+
+// Parses the command line (and the --config file) into the app. Returns -1
+// when the command should run, else the exit code: 0 after --help, 2 after
+// an error (printed; an unknown key of the file is named with the file).
+int parse_command_line(CLI::App& app, int argc, char** argv);
 
 // --clock-start for the commands that read the current time (serve, scan,
 // pick, reagents): the one clock starts at that instant and runs forward in
@@ -66,13 +75,17 @@ void add_clock_option(CLI::App& command, std::string& start);
 void add_data_dir_option(CLI::App& command, std::string& data_dir);
 
 // The subcommands, each in its own file under engine/cli/.
-Subcommand add_serve_command(CLI::App& app, GlobalOptions& global);  // serve_command.cpp
-Subcommand add_kafka_command(CLI::App& app);                         // kafka_command.cpp
-Subcommand add_label_command(CLI::App& app);                         // label_command.cpp
-Subcommand add_scan_command(CLI::App& app, GlobalOptions& global);   // scan_command.cpp
-Subcommand add_token_command(CLI::App& app);                         // token_command.cpp
-Subcommand add_echo_command(CLI::App& app);                          // echo_command.cpp
-Subcommand add_rebuild_command(CLI::App& app);                       // rebuild_command.cpp
+Subcommand add_serve_command(CLI::App& app, GlobalOptions& global);   // serve_command.cpp
+Subcommand add_kafka_command(CLI::App& app);                          // kafka_command.cpp
+Subcommand add_label_command(CLI::App& app);                          // label_command.cpp
+Subcommand add_scan_command(CLI::App& app, GlobalOptions& global);    // scan_command.cpp
+Subcommand add_token_command(CLI::App& app);                          // token_command.cpp
+Subcommand add_echo_command(CLI::App& app);                           // echo_command.cpp
+Subcommand add_rebuild_command(CLI::App& app);                        // rebuild_command.cpp
+Subcommand add_backup_command(CLI::App& app, GlobalOptions& global);  // backup_command.cpp
+Subcommand add_restore_command(CLI::App& app);                        // backup_command.cpp
+Subcommand add_export_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
+Subcommand add_import_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
 // The read-only views of a data directory, in read_commands.cpp.
 Subcommand add_stock_command(CLI::App& app);
 Subcommand add_trace_command(CLI::App& app);

@@ -8,7 +8,22 @@
 
 namespace hemoledger {
 
-std::string default_reference_dir() { return HEMOLEDGER_DATA_DIR; }
+std::string default_reference_dir() {
+  // Installed (or an unpacked package): <prefix>/bin/hemoledger beside
+  // <prefix>/share/hemoledger/data. Otherwise the source tree's data/.
+  static const std::string dir = [] {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      const auto installed = exe.parent_path().parent_path() / "share" / "hemoledger" / "data";
+      if (std::filesystem::is_regular_file(installed / "governorates.csv", ec)) {
+        return installed.string();
+      }
+    }
+    return std::string(HEMOLEDGER_DATA_DIR);
+  }();
+  return dir;
+}
 
 namespace {
 
@@ -83,6 +98,11 @@ Result<ReferenceData> load_directory(const std::string& dir) {
   auto catalogue = ReagentCatalogue::parse(*reagents);
   if (!catalogue) return make_error(catalogue.error().code, dir + "/" + catalogue.error().message);
   rd->set_reagents(std::move(*catalogue));
+  auto intervals = own_or_default("donor_intervals.csv");
+  if (!intervals) return intervals.error();
+  if (auto s = rd->set_donation_intervals(*intervals); !s) {
+    return make_error(s.error().code, dir + "/" + s.error().message);
+  }
   return rd;
 }
 
@@ -100,6 +120,9 @@ Result<ReferenceData> load_json(const std::string& path) {
   auto catalogue = ReagentCatalogue::parse(*reagents);
   if (!catalogue) return catalogue.error();
   rd->set_reagents(std::move(*catalogue));
+  auto intervals = read_default("donor_intervals.csv", path + " has no donor intervals");
+  if (!intervals) return intervals.error();
+  if (auto s = rd->set_donation_intervals(*intervals); !s) return s.error();
   return rd;
 }
 

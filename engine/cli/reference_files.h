@@ -9,7 +9,8 @@
 
 namespace hemoledger {
 
-// The data/ directory of the source tree, where the shipped files live.
+// Where the shipped files live: share/hemoledger/data beside the installed
+// binary (<prefix>/bin/hemoledger), else the source tree's data/.
 std::string default_reference_dir();
 
 // `path` is one of:

@@ -82,8 +82,10 @@ Subcommand add_scan_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--action", a->action, station_action_names())->capture_default_str();
   cmd->add_option("--patient-abo-rh", a->patient,
                   "Patient group for reserve, issue and type-patient");
-  cmd->add_option("--patient", s.patient_id,
-                  "The patient's pseudonymous id (never a name): issue, emergency, reaction");
+  cmd->add_option(
+      "--patient", s.patient_id,
+      "The patient's pseudonymous id (never a name): reserve, issue, transfuse, emergency, "
+      "type-patient, reaction");
   cmd->add_option("--to", s.to,
                   "Destination: the facility of a dispatch, the hospital or ward of an issue, "
                   "the blood bank of a return");

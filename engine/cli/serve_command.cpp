@@ -47,6 +47,7 @@ struct Server {
   std::unique_ptr<LabGateway> lab_gateway;
   std::unique_ptr<MllpListener> mllp;
   std::unique_ptr<AstmListener> astm;
+  std::unique_ptr<BackupSchedule> backups;
   std::unique_ptr<ApiServer> api;
 
   bool embedded() const { return mock != nullptr; }
@@ -81,6 +82,7 @@ Status start_kafka(const ServeArgs& a, Server& s) {
     if (!m) return m.error();
     s.mock = std::move(*m);
     s.options.kafka.brokers = s.mock->bootstrap();
+    s.options.kafka.embedded = true;
     s.options.fresh_cluster = true;
     spdlog::warn(
         "no --brokers given: started the embedded Kafka (librdkafka mock cluster) at {}. It is "
@@ -157,6 +159,7 @@ Status prepare(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   }
   auto options = engine_options(a, ctx);
   if (!options) return options.error();
+  if (auto b = backup_options(a); !b) return b.error();
   s.options = std::move(*options);
   if (auto st = start_kafka(a, s); !st) return st;
   if (auto st = load_tokens(a, s); !st) return st;
@@ -176,6 +179,13 @@ Status open_engine(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   WebhookOptions hooks;
   hooks.urls = a.webhooks;
   s.webhooks = std::make_unique<WebhookSender>(s.engine->store(), hooks);
+  auto backups = backup_options(a);
+  if (!backups) return backups.error();
+  s.backups = std::make_unique<BackupSchedule>(*s.engine, *backups, ctx.clock);
+  if (s.backups->enabled()) {
+    spdlog::info("backups into {}{}", backups->dir,
+                 backups->every_ms > 0 ? " every " + a.backup_every : ", on request only");
+  }
   return {};
 }
 
@@ -239,6 +249,7 @@ Status start_api(const ServeArgs& a, Server& s) {
   api.lab = s.lab_gateway.get();
   api.tokens = s.tokens ? &*s.tokens : nullptr;
   api.refusals = s.refusals.get();
+  api.backups = s.backups.get();
   auto started = ApiServer::start(api, s.host, s.port, ApiTls{a.tls_cert, a.tls_key});
   if (!started) return started.error();
   s.api = std::move(*started);
@@ -307,6 +318,7 @@ int run_until_stopped(const ServeArgs& a, const CommandContext& ctx, Server& s) 
                       ticker_options(*s.engine));
   std::thread expiry_thread([&] { expiry.run(side_stop); });
   std::thread webhook_thread([&] { s.webhooks->run(side_stop); });
+  std::thread backup_thread([&] { s.backups->run(side_stop); });
   if (!a.webhooks.empty()) spdlog::info("alerts go to {} webhook(s)", a.webhooks.size());
   spdlog::info("alerts: GET /api/alerts, Kafka topic {}", a.alerts_topic);
   std::thread demo_thread = start_demo_feed(a, ctx, s, side_stop);
@@ -317,6 +329,7 @@ int run_until_stopped(const ServeArgs& a, const CommandContext& ctx, Server& s) 
   if (demo_thread.joinable()) demo_thread.join();
   expiry_thread.join();
   webhook_thread.join();
+  backup_thread.join();
   s.api.reset();
   if (restarts_after(status, s)) return restart(status.error(), ctx, s);
   if (!status) return fail(status.error());

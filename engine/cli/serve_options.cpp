@@ -61,6 +61,35 @@ void add_serve_options(CLI::App& serve, ServeArgs& a) {
                    "Lab mapping file (default: lab_mapping.json of the reference data)");
   serve.add_option("--webhook", a.webhooks,
                    "POST every alert change to this http:// URL (repeatable)");
+  serve.add_option("--backup-dir", a.backup_dir,
+                   "Where backups go (RocksDB BackupEngine, incremental): POST "
+                   "/api/admin/backup, hemoledger backup --api, or --backup-every");
+  serve.add_option("--backup-every", a.backup_every,
+                   "Take a backup this often (30m, 6h, 1d); needs --backup-dir");
+  serve
+      .add_option("--backup-keep", a.backup_keep,
+                  "Keep only the newest N backups in --backup-dir (0: all)")
+      ->capture_default_str();
+}
+
+Result<BackupOptions> backup_options(const ServeArgs& a) {
+  BackupOptions b;
+  if (a.backup_dir.empty()) {
+    if (!a.backup_every.empty() || a.backup_keep != 0) {
+      return make_error("backup_needs_dir",
+                        "--backup-every and --backup-keep need --backup-dir, where the "
+                        "backups go.");
+    }
+    return b;
+  }
+  b.dir = a.backup_dir;
+  b.keep = a.backup_keep;
+  if (!a.backup_every.empty()) {
+    auto every = parse_duration(a.backup_every);
+    if (!every) return make_error(every.error().code, "--backup-every: " + every.error().message);
+    b.every_ms = *every;
+  }
+  return b;
 }
 
 Result<EngineOptions> engine_options(const ServeArgs& a, const CommandContext& context) {

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "engine/cli/command.h"
+#include "engine/ledger/backup_schedule.h"
 #include "engine/ledger/engine.h"
 
 namespace hemoledger {
@@ -38,12 +40,19 @@ struct ServeArgs {
   std::string lab_client_ca;              // mutual TLS on the lab links (docs/security.md)
   std::string instance, advertise;        // scale-out (docs/scale-out.md)
   std::string peer_token_file;
+  std::string backup_dir;    // "": no backups (docs/operations.md)
+  std::string backup_every;  // "6h": scheduled backups; "": on request only
+  std::uint32_t backup_keep = 0;
 
   bool has_lab_listener() const { return !mllp.empty() || !astm.empty(); }
 };
 
 // Adds serve's options (all but --clock-start) to `serve`, bound to `args`.
 void add_serve_options(CLI::App& serve, ServeArgs& args);
+
+// The backup settings: error "bad_duration" (--backup-every), or
+// "backup_needs_dir" (--backup-every or --backup-keep without --backup-dir).
+[[nodiscard]] Result<BackupOptions> backup_options(const ServeArgs& args);
 
 // The engine's options. Errors: "scale_out_needs_brokers" (--instance
 // without --brokers), a webhook URL's error (check_webhook_url),

@@ -1,27 +1,14 @@
-// The scanning station: a technician's bench session. It reads scans line by
-// line (keyboard-wedge scanners type the data and Enter), assembles a unit
-// from its DIN, product, blood group and expiry labels (in any order, or from
-// one compound 2-D scan), checks it, and only then records the action.
+// `hemoledger scan`, the terminal scanning station: a technician's bench
+// session (engine/station/station_session.h, the rules every bench shares)
+// that reads scans line by line from a keyboard-wedge scanner on standard
+// input and talks to a running engine over its HTTP API.
 //
 // For every unit it prints one unmistakable line: "OK ..." when the engine
-// has applied the action, "STOP ..." with the reason otherwise. On a terminal
-// OK is green and STOP is red with a bell. Nothing unsafe is ever sent:
-//   1. the station's own label checks: one DIN per unit, the label's blood
-//      group against the engine's typing, the label's expiry against the
-//      record and the clock, special label codes (quarantine, discard, ...);
-//   2. the engine's own rules, asked with POST /api/events?dry_run=1 (status,
-//      holder, expiry, quarantine, ABO/RhD compatibility with the patient);
-//   3. the real POST /api/events, confirmed only once the engine has
-//      committed it. If Kafka or the engine cannot be reached the station says
-//      so and never reports success it does not have.
+// has applied the action, "STOP ... [code]" with the reason otherwise,
+// "UNCONFIRMED ..." when the engine has not confirmed what was sent. On a
+// terminal OK is green and STOP is red with a bell.
 //
-// Lines that are not scans: an empty line or "cancel" drops the unit being
-// assembled; for `collect`, "donor:ID" gives the pseudonymous donor id.
-//
-// The actions are one table (station.cpp, kActions): the event each records
-// and what it needs from the session (patient, group, destination, reason,
-// approver, the reaction's codes), so that another station (the browser's)
-// can offer the same actions with the same checks.
+// The actions are the one table of engine/station/station_actions.h.
 #pragma once
 
 #include <istream>
@@ -29,68 +16,23 @@
 #include <string>
 
 #include "engine/io/clock.h"
+#include "engine/station/station_actions.h"
 #include "events/blood_group.h"
-#include "events/event.h"
 #include "events/result.h"
 
 namespace hemoledger {
-
-enum class StationAction {
-  collect,           // DonationCollected: DIN (+ blood group) + donor id
-  receive,           // ComponentProduced: a labelled component enters the bank's inventory
-  release,           // UnitReleased
-  reserve,           // UnitReserved for a patient
-  issue,             // UnitIssued to a patient
-  return_unit,       // UnitReturned
-  transfuse,         // UnitTransfused
-  discard,           // UnitDiscarded with a reason
-  dispatch,          // TransferDispatched to another facility
-  receive_transfer,  // TransferReceived
-  emergency,         // UnitIssued as an emergency release: no patient group, approved
-  thaw,              // UnitThawed: frozen plasma or cryo
-  type_patient,      // PatientTyped: the patient's group, after an emergency release
-  reaction,          // TransfusionReaction reported by the hospital
-};
-
-// What an action needs from the session's configuration.
-enum class Need : unsigned {
-  patient = 1u << 0,         // --patient (pseudonymous id)
-  patient_group = 1u << 1,   // --patient-abo-rh
-  to = 1u << 2,              // --to
-  discard_reason = 1u << 3,  // --reason, a discard reason code
-  reason = 1u << 4,          // --reason, free text
-  approver = 1u << 5,        // --approver
-  reaction = 1u << 6,        // --reaction, --severity, --imputability, --onset
-};
-
-// The action's name as typed ("receive-transfer"), its event type, whether it
-// needs `n`, and whether it may use `n` (optional ones: an issue's approver and
-// reason for an RhD exception, a return's --to, a transfusion's --patient).
-struct StationActionInfo {
-  StationAction action;
-  std::string_view name;
-  EventType type;
-  std::string_view verb;  // for messages: "issued"
-  unsigned needs;         // Need bits required
-  unsigned may;           // Need bits accepted
-};
-const StationActionInfo& station_action_info(StationAction a);
-// The names of every action, comma separated, for help and errors.
-std::string station_action_names();
-
-[[nodiscard]] Result<StationAction> parse_station_action(std::string_view name);
 
 struct StationConfig {
   std::string api = "http://127.0.0.1:8080";  // the engine's HTTP API
   std::string facility;                       // where the bench is
   StationAction action = StationAction::issue;
-  AboRh patient = AboRh::unknown;  // the patient's group: reserve, issue, type-patient
+  AboRh patient = AboRh::unknown;  // the patient's group (--patient-abo-rh)
   std::string patient_id;          // the patient's pseudonymous id (--patient)
-  std::string to;                  // dispatch, issue, emergency: destination facility
-  std::string reason;              // discard: reason code; emergency: why
+  std::string to;                  // dispatch, issue, emergency, return: destination facility
+  std::string reason;              // discard: reason code; emergency, RhD exception, reaction: why
   std::string approver;            // emergency, RhD exception: the approving physician
-  // reaction: the ISBT category, severity and imputability (events/haemovigilance.h)
-  // and the onset time.
+  // reaction: the ISBT category, severity and imputability
+  // (events/haemovigilance.h) and the onset time.
   ReactionCategory reaction = ReactionCategory::none;
   ReactionSeverity severity = ReactionSeverity::none;
   Imputability imputability = Imputability::none;
@@ -109,9 +51,8 @@ struct StationConfig {
   Clock clock;
 };
 
-// Checks the configuration against the action's needs (facility given,
-// patient and group for an issue, destination for dispatch and issue, reason
-// for discard, reason and approver for an emergency, the reaction's codes).
+// Checks the configuration against the action's needs (validate() of
+// engine/station/station_session.h).
 [[nodiscard]] Status validate(const StationConfig& config);
 
 // Runs a session until end of input. Returns the number of units that were

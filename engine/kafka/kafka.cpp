@@ -19,6 +19,11 @@ Error kafka_error(std::string what, RdKafka::ErrorCode code) {
   return make_error("kafka_error", what + ": " + RdKafka::err2str(code));
 }
 
+// fetch.wait.max.ms for the consumers of `config`'s cluster (KafkaConfig::embedded).
+std::string fetch_wait(const KafkaConfig& config) {
+  return std::to_string(config.embedded ? kMockFetchWaitMs : kBrokerFetchWaitMs);
+}
+
 Result<std::unique_ptr<RdKafka::Conf>> make_conf(const KafkaConfig& config) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
@@ -389,7 +394,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const KafkaConfig& config, St
       {"enable.partition.eof", "false"},
       {"session.timeout.ms", "6000"},
       {"heartbeat.interval.ms", "500"},
-      {"fetch.wait.max.ms", "100"},
+      {"fetch.wait.max.ms", fetch_wait(config)},
   };
   for (const auto& [k, v] : settings) {
     if (config.properties.count(k)) continue;  // the operator's value wins
@@ -491,9 +496,9 @@ Result<std::unique_ptr<TopicReader>> TopicReader::create(const KafkaConfig& conf
   std::string err;
   // A group id is required by KafkaConsumer; nothing is ever committed to it.
   const std::map<std::string, std::string> settings = {
-      {"group.id", config.group + ".reader"}, {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},  {"enable.partition.eof", "false"},
-      {"fetch.wait.max.ms", "100"},
+      {"group.id", config.group + ".reader"},    {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},     {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", fetch_wait(config)},
   };
   for (const auto& [k, v] : settings) {
     if ((*conf)->set(k, v, err) != RdKafka::Conf::CONF_OK) {

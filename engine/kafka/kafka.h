@@ -27,6 +27,13 @@ namespace hemoledger {
 
 struct KafkaConfig {
   std::string brokers;  // empty: use the embedded mock cluster
+  // The brokers are librdkafka's mock cluster (MockCluster below). Its fetch
+  // handler answers an empty fetch only after fetch.wait.max.ms and is not
+  // woken by a produce, unlike a real broker, which answers a waiting fetch
+  // as soon as data arrives. So consumers of the mock poll every
+  // kMockFetchWaitMs, and consumers of a real cluster long-poll for
+  // kBrokerFetchWaitMs (docs/reliability.md, "Latency").
+  bool embedded = false;
   std::string events_topic = "hemoledger.events";
   std::string rejected_topic = "hemoledger.rejected";
   std::string alerts_topic = "hemoledger.alerts";
@@ -39,6 +46,9 @@ struct KafkaConfig {
   // or any other property), for producer and consumer alike.
   std::map<std::string, std::string> properties;
 };
+
+inline constexpr int kMockFetchWaitMs = 2;
+inline constexpr int kBrokerFetchWaitMs = 100;
 
 // librdkafka's mock cluster, alive as long as this object.
 class MockCluster {

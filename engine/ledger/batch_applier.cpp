@@ -10,6 +10,7 @@
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/indexes.h"
+#include "projections/markers.h"
 #include "projections/reagents.h"
 
 namespace hemoledger {
@@ -95,6 +96,7 @@ Status BatchApplier::apply_one(const Record& r, std::size_t index) {
   if (it != next_.end() && r.offset > it->second) {
     spdlog::warn("partition {}: offsets {}..{} were not delivered (retention or a new cluster)",
                  r.partition, it->second, r.offset - 1);
+    gaps_.push_back(KafkaGap{r.partition, it->second, r.offset - 1});
   }
   next_[r.partition] = r.offset + 1;
   auto base = ctx_.base_of(r.partition);
@@ -111,6 +113,7 @@ Status BatchApplier::apply_one(const Record& r, std::size_t index) {
     return {};
   }
   if (is_reagent_event(e.type)) return apply_reagent(a, e);
+  if (is_donor_event(e.type)) return apply_donor(a, e);
   return apply_donation(a, e);
 }
 
@@ -136,7 +139,7 @@ Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
   // An event written in an older schema is held to the older rules (an old
   // journal replays unchanged); a new one must not choose them.
   if (r.timestamp != 0 && e.schema_version < kSchemaVersion && !is_reagent_event(e.type) &&
-      e.type != EventType::clock_ticked) {
+      !is_donor_event(e.type) && e.type != EventType::clock_ticked) {
     reject(
         a,
         make_error("outdated_schema",
@@ -273,7 +276,8 @@ Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
   // Applied in place (the projector's apply_event_in_place: the same rules
   // without copying the donation's history); a refusal changes nothing.
   Donation& donation = found->second;
-  const bool was_positive = exists && donation.tti_positive;
+  const std::vector<MarkerState> markers_before =
+      e.type == EventType::test_resulted ? donation.markers : std::vector<MarkerState>{};
   auto applied = apply_event_in_place(ctx_.ref, ctx_.rules, donation, exists, e);
   if (!applied) {
     if (loaded) touched_.erase(found);
@@ -284,8 +288,39 @@ Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
   for (const auto& delta : applied->demand) {
     if (auto s = count_demand(p, delta); !s) return s;
   }
-  note_lookback(a, e, donation, was_positive);
+  if (!donation.donor.empty()) {
+    auto share = donor_share(p, donation.donor);
+    if (!share) return share.error();
+    fold_donation(ctx_.ref, **share, markers_before, donation, e);
+  }
+  note_lookbacks(a, e, donation, markers_before);
+  note_donor_check(a, e, donation);
   record_applied(a, e, applied->warnings);
+  return {};
+}
+
+Result<DonorRecord*> BatchApplier::donor_share(std::int32_t p, const std::string& donor) {
+  const DinKey key{p, donor};
+  auto it = touched_donors_.find(key);
+  if (it == touched_donors_.end()) {
+    auto stored = ctx_.store.donor(p, donor);
+    if (!stored) return stored.error();
+    it = touched_donors_.emplace(key, stored->value_or(DonorRecord{})).first;
+  }
+  return &it->second;
+}
+
+// DonorDeferred: into the share of the donor's own partition.
+Status BatchApplier::apply_donor(const Admitted& a, const Event& e) {
+  auto share = donor_share(a.record.partition, e.donor);
+  if (!share) return share.error();
+  DonorRecord updated = **share;
+  if (auto s = apply_donor_event(ctx_.ref, updated, e); !s) {
+    reject(a, s.error(), &e);
+    return {};
+  }
+  **share = std::move(updated);
+  record_applied(a, e);
   return {};
 }
 
@@ -302,19 +337,35 @@ Status BatchApplier::count_demand(std::int32_t partition, const DemandDelta& del
   return {};
 }
 
-// A positive screen with a lookback: the donor's earlier units are to be
-// recalled (the engine's lookback outbox produces the recalls once committed).
-void BatchApplier::note_lookback(const Admitted& a, const Event& e, const Donation& d,
-                                 bool was_positive) {
-  if (e.type != EventType::test_resulted || !d.tti_positive || was_positive || d.donor.empty()) {
-    return;
+// A marker with a lookback that now blocks the donation for good: the donor's
+// earlier units are to be recalled (the engine's lookback outbox produces the
+// recalls once committed). Each marker looks back once; a second, more urgent
+// marker of the same donation looks back again with its own deadline.
+void BatchApplier::note_lookbacks(const Admitted& a, const Event& e, const Donation& d,
+                                  const std::vector<MarkerState>& markers_before) {
+  if (e.type != EventType::test_resulted || d.donor.empty()) return;
+  for (const auto& m : d.markers) {
+    if (!blocks_for_good(m.status)) continue;
+    const auto was = std::find_if(markers_before.begin(), markers_before.end(),
+                                  [&](const MarkerState& b) { return b.test == m.test; });
+    if (was != markers_before.end() && blocks_for_good(was->status)) continue;
+    const TestDef* t = ctx_.ref.test(m.test);
+    if (!t || t->lookback_hours <= 0) continue;
+    const PendingLookback l{a.record.partition, e.din, d.donor,       m.test,
+                            d.facility,         e.at,  d.collected_at};
+    batch_.put_lookback(l);
+    new_lookbacks_.push_back(l);
   }
-  const TestDef* t = ctx_.ref.test(e.test);
-  if (!t || t->lookback_hours <= 0) return;
-  const PendingLookback l{a.record.partition, e.din, d.donor,       e.test,
-                          d.facility,         e.at,  d.collected_at};
-  batch_.put_lookback(l);
-  new_lookbacks_.push_back(l);
+}
+
+// A collection: whether its donor was deferred is checked once committed
+// (the donor's record may live in other partitions; the engine's donor-check
+// outbox produces DeferredDonorCollected if so).
+void BatchApplier::note_donor_check(const Admitted& a, const Event& e, const Donation& d) {
+  if (e.type != EventType::donation_collected || d.donor.empty()) return;
+  const PendingDonorCheck c{a.record.partition, e.din, d.donor, e.facility, e.at};
+  batch_.put_donor_check(c);
+  new_donor_checks_.push_back(c);
 }
 
 // Indexes change by difference; the alert model sees the same changes (it
@@ -349,6 +400,9 @@ std::map<std::int32_t, StockTable> BatchApplier::write_projections(
     update_index(key.first, index_before_[key], index_entries(d));
   }
   for (const auto& [dkey, count] : demand_) batch_.put_demand(dkey.first, dkey.second, count);
+  for (const auto& [key, share] : touched_donors_) {
+    if (!share.empty()) batch_.put_donor(key.first, key.second, encode_donor(share));
+  }
   std::map<std::int32_t, StockTable> new_stock;
   for (const auto& [p, change] : stock_change_) {
     StockTable& table = new_stock[p];

@@ -13,8 +13,10 @@
 //   2. admit  each record: skipped if its offset is committed; otherwise it
 //             ends rejected (undecodable, from the future, wrong key,
 //             duplicate id) or goes on;
-//   3. apply  a clock tick, a reagent lot's event or a donation's event,
-//             through the projector; a refusal is a rejection with its reason;
+//   3. apply  a clock tick, a reagent lot's event, a donor's deferral or a
+//             donation's event through the projector (and the donor's share
+//             of the partition, projections/donors.h); a refusal is a
+//             rejection with its reason;
 //   4. write  donations, lots, reagent usage, indexes (by difference), demand
 //             and stock into the batch;
 //   5. alerts the alert model sees the batch's changes and is evaluated once.
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/kafka_gap.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -94,6 +97,9 @@ class BatchApplier {
   const std::map<std::int32_t, StockTable>& stock_change() const { return stock_change_; }
   const std::vector<PendingRejection>& rejections() const { return rejections_; }
   const std::vector<PendingLookback>& new_lookbacks() const { return new_lookbacks_; }
+  const std::vector<PendingDonorCheck>& new_donor_checks() const { return new_donor_checks_; }
+  // Offsets the consumer jumped over (retention deleted them before they were applied).
+  const std::vector<KafkaGap>& gaps() const { return gaps_; }
   std::uint64_t applied() const { return n_applied_; }
   std::uint64_t rejected() const { return n_rejected_; }
   std::uint64_t duplicates() const { return n_dup_; }
@@ -121,7 +127,12 @@ class BatchApplier {
   [[nodiscard]] Status apply_reagent(const Admitted& a, const Event& e);
   [[nodiscard]] Status apply_donation(const Admitted& a, const Event& e);
   [[nodiscard]] Status count_demand(std::int32_t partition, const DemandDelta& delta);
-  void note_lookback(const Admitted& a, const Event& e, const Donation& d, bool was_positive);
+  [[nodiscard]] Status apply_donor(const Admitted& a, const Event& e);
+  // The partition's share of a donor, loaded once per batch.
+  [[nodiscard]] Result<DonorRecord*> donor_share(std::int32_t p, const std::string& donor);
+  void note_lookbacks(const Admitted& a, const Event& e, const Donation& d,
+                      const std::vector<MarkerState>& markers_before);
+  void note_donor_check(const Admitted& a, const Event& e, const Donation& d);
   void update_index(std::int32_t p, const std::vector<IndexEntry>& before,
                     const std::vector<IndexEntry>& after);
 
@@ -129,7 +140,8 @@ class BatchApplier {
   Store::Batch batch_;
   std::map<std::int32_t, std::int64_t> next_;
   std::map<std::int32_t, std::int64_t> batch_ends_;  // journal positions reached
-  TimeMs clock_;                                     // the events' clock
+  std::vector<KafkaGap> gaps_;
+  TimeMs clock_;  // the events' clock
 
   // Phase 1: each record decoded, and the prior outcome of its event id.
   std::vector<std::optional<Result<Event>>> predecoded_;
@@ -148,7 +160,9 @@ class BatchApplier {
   std::vector<DemandDelta> demand_deltas_;                                  // for the alert model
   std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage_;  // absolute counts
   std::vector<ReagentUsage> usage_deltas_;                                  // for the alert model
-  std::vector<PendingLookback> new_lookbacks_;  // positive screens to look back from
+  std::vector<PendingLookback> new_lookbacks_;       // positive markers to look back from
+  std::vector<PendingDonorCheck> new_donor_checks_;  // collections whose donor to check
+  std::map<DinKey, DonorRecord> touched_donors_;     // (partition, donor) -> its share
   std::vector<PendingRejection> rejections_;
   std::uint64_t n_applied_ = 0, n_rejected_ = 0, n_dup_ = 0;
   AlertState state_;

@@ -34,8 +34,9 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
       rejections_(*store_, producer, options_.kafka.rejected_topic, metrics_),
       alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_),
       lookbacks_(
-          *store_, producer, options_.kafka, view_.get(),
-          [this](std::int32_t p) { return serves(p); }, metrics_) {}
+          *store_, ref, producer, options_.kafka, view_.get(),
+          [this](std::int32_t p) { return serves(p); }, metrics_),
+      donor_checks_(*store_, ref, producer, options_.kafka.events_topic) {}
 
 Engine::~Engine() = default;
 
@@ -64,7 +65,7 @@ Status Engine::load() {
 }
 
 // The alert model from what is committed: its own state, then the inputs it
-// keeps (available stock, demand in the window, the 'a', 'k' and 'b' indexes).
+// keeps (available stock, demand in the window and memory, the kAlertIndexKinds indexes).
 namespace {
 
 Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
@@ -159,6 +160,7 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   }
   rejections_.put_cursors(batch);
   lookbacks_.put_deletions(batch);  // cleared once committed, below
+  donor_checks_.put_deletions(batch);
 
   // Alerts: the model sees this batch's changes, then is evaluated once.
   // Scale-out: an instance sees only its partitions, and a shortage judged
@@ -213,8 +215,11 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
   metrics_.alert_changes += alert_changes;
   metrics_.alert_units = alerts_->units_held();
   lookbacks_.committed(applier.new_lookbacks());
+  donor_checks_.committed(applier.new_donor_checks());
+  metrics_.last_batch_ms = options_.clock.now();
   MutexLock lock(mu_);
   storage_problem_.clear();
+  for (const auto& gap : applier.gaps()) add_gap(gap);
   next_ = applier.next();
   for (const auto& [p, end] : applier.batch_ends()) partials_dirty_.insert(p);
   for (auto& [p, table] : new_stock) partition_stock_[p] = std::move(table);
@@ -223,6 +228,7 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
 
 Status Engine::send_pending() {
   if (auto s = lookbacks_.send(); !s) return s;
+  if (auto s = donor_checks_.send(); !s) return s;
   return alert_outbox_.send();
 }
 
@@ -246,9 +252,9 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     }
     MutexLock lock(mu_);
     owned_ = keep;
-    assignment_changed_ = true;
   }
   MutexLock lock(mu_);
+  assignment_changed_ = true;  // checked after the poll (after_assignment, check_retention)
   return next_;
 }
 
@@ -273,6 +279,7 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   for (auto p : drop) b.drop_partition(p);
   if (auto s = store_->commit(b); !s) return s;
   lookbacks_.rescan();  // those of the dropped partitions are gone
+  donor_checks_.rescan();
   rejections_.drop(drop);
   MutexLock lock(mu_);
   for (auto p : drop) {
@@ -357,7 +364,9 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   r.demand = std::move(*demand);
   for (auto& e : *index) {
     // The alerts' indexes; a bank's record of what it issued stays home.
-    if ((e.kind == 'a' || e.kind == 'k' || e.kind == 'b') && !is_issued_entry(e)) {
+    if (std::find(std::begin(kAlertIndexKinds), std::end(kAlertIndexKinds), e.kind) !=
+            std::end(kAlertIndexKinds) &&
+        !is_issued_entry(e)) {
       r.index.push_back(std::move(e));
     }
   }
@@ -669,7 +678,8 @@ Result<std::vector<Record>> Engine::poll(Consumer& consumer, LoopClock& times) {
     MutexLock lock(mu_);
     changed = assignment_changed_;
   }
-  if (changed) after_assignment(consumer);
+  if (changed && scale_out()) after_assignment(consumer);
+  if (changed && !scale_out()) check_retention(consumer);
   // A reported problem stays until messages flow or the cluster answers again.
   if (records->empty() && !consumer.problem().empty() &&
       std::chrono::steady_clock::now() - times.last_probe > std::chrono::seconds(2)) {
@@ -722,13 +732,15 @@ Status Engine::apply_until_committed(const std::vector<Record>& records,
 void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
   const auto send_start = std::chrono::steady_clock::now();
   if (auto s = send_pending(); !s) spdlog::warn("engine: {}", s.error().message);
-  if (idle && lookbacks_.has_deletions()) {
+  if (idle && (lookbacks_.has_deletions() || donor_checks_.has_deletions())) {
     Store::Batch b;
     lookbacks_.put_deletions(b);
+    donor_checks_.put_deletions(b);
     if (auto s = store_->commit(b); !s) {
       spdlog::warn("lookback: {}", s.error().message);
     } else {
       lookbacks_.committed({});
+      donor_checks_.committed({});
     }
   }
   publish_partials(false);
@@ -740,6 +752,42 @@ void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
     high_watermarks_ = std::move(hw);
     times.last_watermarks = std::chrono::steady_clock::now();
   }
+}
+
+// The stored offsets of this cluster against Kafka's low watermarks: what lies
+// between was never applied here and is gone from Kafka (a restore from an
+// old backup, or a stop longer than the retention). The consumer then starts
+// at the low watermark, and the gap is reported until the process ends.
+void Engine::check_retention(Consumer& consumer) {
+  std::map<std::int32_t, std::int64_t> next;
+  {
+    MutexLock lock(mu_);
+    assignment_changed_ = false;
+    next = next_;
+  }
+  for (const auto& [p, have] : next) {
+    std::int64_t low = 0, high = 0;
+    if (!consumer.query_watermarks(p, low, high, 5000)) {
+      spdlog::warn("partition {}: Kafka's watermarks are unknown; retention not checked", p);
+      continue;
+    }
+    if (have < low) {
+      MutexLock lock(mu_);
+      add_gap(KafkaGap{p, have, low - 1});
+    }
+  }
+}
+
+void Engine::add_gap(const KafkaGap& gap) {
+  for (const auto& known : missing_) {
+    if (known.partition == gap.partition && known.from <= gap.from && gap.to <= known.to) return;
+  }
+  missing_.push_back(gap);
+  spdlog::error(
+      "partition {}: offsets {}..{} ({} message(s)) were never applied here and Kafka no longer "
+      "holds them; produce those events again from their source or an archive "
+      "(docs/operations.md, \"/health is degraded\")",
+      gap.partition, gap.from, gap.to, gap.count());
 }
 
 StockTable Engine::stock() const {
@@ -766,8 +814,22 @@ EngineStatus Engine::status() const {
   EngineStatus s;
   s.kafka_problem = kafka_problem_;
   s.storage_problem = storage_problem_;
-  s.healthy = kafka_problem_.empty() && storage_problem_.empty();
+  s.healthy = kafka_problem_.empty() && storage_problem_.empty() && missing_.empty();
   s.next_offsets = next_;
+  s.missing = missing_;
+  if (!missing_.empty() && s.kafka_problem.empty()) {
+    std::int64_t lost = 0;
+    std::string where;
+    for (const auto& g : missing_) {
+      lost += g.count();
+      where += (where.empty() ? "" : "; ") + std::string("partition ") +
+               std::to_string(g.partition) + " offsets " + std::to_string(g.from) + ".." +
+               std::to_string(g.to);
+    }
+    s.kafka_problem = "Kafka no longer holds " + std::to_string(lost) +
+                      " message(s) that this engine never applied (" + where +
+                      "): they are missing from the journal";
+  }
   for (const auto& [p, high] : high_watermarks_) {
     auto it = next_.find(p);
     s.lag[p] = std::max<std::int64_t>(0, high - (it == next_.end() ? 0 : it->second));

@@ -11,7 +11,8 @@
 // are then sent to the alerts topic (at least once). A positive screen with a
 // lookback leaves a pending lookback in the batch; the engine then produces
 // UnitRecalled for the donor's earlier in-date units to the events topic and
-// drops the pending entry once Kafka has them.
+// drops the pending entry once Kafka has them. A collection likewise leaves a
+// donor check: DeferredDonorCollected if the donor was deferred.
 //
 // Every consumed message ends as exactly one of: applied (journaled), rejected
 // with a code and a sentence (stored and forwarded to the rejected topic), or
@@ -38,6 +39,7 @@
 #include "engine/io/clock.h"
 #include "engine/io/mutex.h"
 #include "engine/kafka/kafka.h"
+#include "engine/ledger/kafka_gap.h"
 #include "engine/ledger/metrics.h"
 #include "engine/ledger/outbox.h"
 #include "engine/ledger/replay.h"
@@ -96,6 +98,7 @@ struct EngineStatus {
   std::string storage_problem;                     // empty when commits succeed
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::map<std::int32_t, std::int64_t> lag;
+  std::vector<KafkaGap> missing;  // never applied, no longer in Kafka: degraded
 };
 
 // The code of run()'s error when storage works again after a failed write
@@ -145,6 +148,7 @@ class Engine {
   std::int32_t partition_count() const { return partition_count_.load(); }
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
+  const std::string& data_dir() const { return options_.data_dir; }
   // For the engine's own sinks (webhook cursors), which commit small batches
   // of their own keys beside the apply loop.
   Store& store() { return *store_; }
@@ -175,6 +179,10 @@ class Engine {
   [[nodiscard]] Status apply_until_committed(const std::vector<Record>& records,
                                              const std::atomic<bool>& stop, bool& stopped);
   void between_batches(Consumer& consumer, bool idle, LoopClock& times);
+  // Single instance: the ranges between the stored offsets and Kafka's low
+  // watermarks that Kafka no longer holds (KafkaGap).
+  void check_retention(Consumer& consumer);
+  void add_gap(const KafkaGap& gap) HL_REQUIRES(mu_);
   [[nodiscard]] Status commit(Store::Batch& batch);
   void after_commit(const BatchApplier& applier, const AlertState& state, std::size_t alert_changes,
                     std::map<std::int32_t, StockTable> new_stock);
@@ -209,6 +217,7 @@ class Engine {
   std::map<std::int32_t, std::int64_t> high_watermarks_ HL_GUARDED_BY(mu_);
   std::string kafka_problem_ HL_GUARDED_BY(mu_);
   std::string storage_problem_ HL_GUARDED_BY(mu_);
+  std::vector<KafkaGap> missing_ HL_GUARDED_BY(mu_);
   // Scale-out: assigned partitions, those still replaying (-> target offset),
   // and those changed since they were last published.
   std::set<std::int32_t> owned_ HL_GUARDED_BY(mu_);
@@ -234,6 +243,7 @@ class Engine {
   RejectionOutbox rejections_;
   AlertOutbox alert_outbox_;
   LookbackOutbox lookbacks_;
+  DonorCheckOutbox donor_checks_;
 
   std::uint64_t failpoint_batch_ = 0;  // batches applied by this process, for failpoints
 };

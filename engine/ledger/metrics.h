@@ -18,6 +18,8 @@ struct EngineMetrics {
   std::atomic<std::uint64_t> alert_units{0};  // available units the alert model holds
   std::atomic<std::uint64_t> forwarded_rejections{0};
   std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};
+  // When the last batch was committed, on the engine's clock (0: none yet).
+  std::atomic<std::int64_t> last_batch_ms{0};
 };
 
 // Microseconds since `t0`, for the timings above.

@@ -12,6 +12,29 @@
 
 namespace hemoledger {
 
+namespace {
+
+// An outbox's next round: every stored item at the start and after a failure
+// (`scan`, which this clears), otherwise those the batches since added
+// (`fresh`, emptied). Scanning the stored keys every round would also walk
+// the tombstones of every item already done, which grow with history.
+template <class T, class LoadStored>
+Result<std::vector<T>> next_round(bool& scan, std::vector<T>& fresh, LoadStored load_stored) {
+  std::vector<T> round;
+  if (scan) {
+    auto stored = load_stored();
+    if (!stored) return stored.error();
+    round = std::move(*stored);
+    scan = false;
+  } else {
+    round = std::move(fresh);
+  }
+  fresh.clear();
+  return round;
+}
+
+}  // namespace
+
 using nlohmann::json;
 
 void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
@@ -146,10 +169,11 @@ Status AlertOutbox::send() {
 // ---------------------------------------------------------------------------
 // Lookbacks
 
-LookbackOutbox::LookbackOutbox(const Store& store, Producer* producer, const KafkaConfig& kafka,
-                               const PartialsView* view, std::function<bool(std::int32_t)> serves,
-                               EngineMetrics& metrics)
+LookbackOutbox::LookbackOutbox(const Store& store, const ReferenceData& ref, Producer* producer,
+                               const KafkaConfig& kafka, const PartialsView* view,
+                               std::function<bool(std::int32_t)> serves, EngineMetrics& metrics)
     : store_(store),
+      ref_(ref),
       producer_(producer),
       kafka_(kafka),
       view_(view),
@@ -162,13 +186,15 @@ void LookbackOutbox::committed(const std::vector<PendingLookback>& fresh) {
 }
 
 void LookbackOutbox::put_deletions(Store::Batch& batch) const {
-  for (const auto& [p, din] : done_keys_) batch.delete_lookback(p, din);
+  for (const auto& [p, din, test] : done_keys_) batch.delete_lookback(p, din, test);
 }
 
 // For a pending lookback: the same donor's earlier donations, wherever they
 // are, and their units that were in date when the positive result came and
-// are not yet final or recalled, get a UnitRecalled through Kafka; in every
-// partition stored here (`served_only`: only those served).
+// are not yet discarded or expired, or that were transfused, get a
+// UnitRecalled through Kafka; a unit already recalled only when this marker's
+// deadline is earlier than its open recall's. In every partition stored here
+// (`served_only`: only those served).
 Status LookbackOutbox::recall_earlier_units(const PendingLookback& l, bool served_only,
                                             const std::shared_ptr<DeliveryTracker>& tracker) {
   auto earlier = store_.donations_of(l.donor);
@@ -179,9 +205,15 @@ Status LookbackOutbox::recall_earlier_units(const PendingLookback& l, bool serve
     auto d = store_.donation(p, dd.din);
     if (!d) return d.error();
     if (!d->has_value()) continue;
+    const TestDef* t = ref_.test(l.test);
+    const TimeMs deadline = l.at + (t ? t->lookback_hours : 0) * kHour;
     for (const auto& u : (*d)->units) {
-      if (is_final(u.status) || u.expires_at <= l.at || (*d)->recall(u.product)) continue;
-      const Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
+      const bool transfused = u.status == UnitStatus::transfused;
+      if ((is_final(u.status) && !transfused) || (!transfused && u.expires_at <= l.at)) continue;
+      const Recall* r = (*d)->recall(u.product);
+      if (r && (!r->open || deadline >= r->deadline)) continue;
+      Event e = recall_event(dd.din, u.product, l.facility, l.test, l.din, l.at);
+      if (r) e.id += "-" + l.test;  // a more urgent marker: its own recall event
       if (served_only && recalls_sent_.count(e.id)) continue;  // still on its way
       if (auto s = producer_->produce(kafka_.events_topic, e.din, encode_binary(e), tracker); !s) {
         return s;
@@ -225,7 +257,7 @@ Status LookbackOutbox::settle_last_round(bool& settled) {
     scan_ = true;  // run again: recall ids make repeats harmless
     return make_error("kafka_unavailable", "lookback recalls could not be delivered yet; retrying");
   }
-  for (const auto& l : sent) done_keys_.emplace_back(l.partition, l.din);
+  for (const auto& l : sent) done_keys_.emplace_back(l.partition, l.din, l.test);
   spdlog::info("lookback: {} positive screen(s) looked back", sent.size());
   return {};
 }
@@ -236,19 +268,9 @@ Status LookbackOutbox::send() {
   bool settled = false;
   if (auto s = settle_last_round(settled); !s || !settled) return s;
   if (!scan_ && new_.empty()) return {};
-  // The stored ones at the start and after a failure; otherwise those the
-  // batches since added (a scan of l/ would also walk the tombstones of every
-  // lookback done, which grow with history).
-  std::vector<PendingLookback> round;
-  if (scan_) {
-    auto stored = store_.pending_lookbacks();
-    if (!stored) return stored.error();
-    round = std::move(*stored);
-    scan_ = false;
-  } else {
-    round = std::move(new_);
-  }
-  new_.clear();
+  auto next = next_round(scan_, new_, [this] { return store_.pending_lookbacks(); });
+  if (!next) return next.error();
+  std::vector<PendingLookback> round = std::move(*next);
   if (round.empty()) return {};
   auto tracker = std::make_shared<DeliveryTracker>();
   for (const auto& l : round) {
@@ -262,6 +284,75 @@ Status LookbackOutbox::send() {
   }
   delivery_ = std::move(tracker);
   sending_ = std::move(round);
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Donor checks
+
+DonorCheckOutbox::DonorCheckOutbox(const Store& store, const ReferenceData& ref, Producer* producer,
+                                   std::string events_topic)
+    : store_(store), ref_(ref), producer_(producer), topic_(std::move(events_topic)) {}
+
+void DonorCheckOutbox::committed(const std::vector<PendingDonorCheck>& fresh) {
+  done_.clear();
+  new_.insert(new_.end(), fresh.begin(), fresh.end());
+}
+
+void DonorCheckOutbox::put_deletions(Store::Batch& batch) const {
+  for (const auto& [p, din] : done_) batch.delete_donor_check(p, din);
+}
+
+// Each collection's donor, judged on the record of every partition stored
+// here at the collection's time (the donation itself left out): a deferred
+// donor's collection gets DeferredDonorCollected through Kafka. A check is
+// done (its record deleted with the next commit) once Kafka has that event,
+// or at once when the donor was not deferred. A failed send runs the stored
+// checks again; the event's id makes repeats harmless.
+Status DonorCheckOutbox::send() {
+  if (!producer_) return {};
+  if (delivery_) {
+    if (!delivery_->settled()) return {};
+    const bool failed = delivery_->failed();
+    delivery_.reset();
+    std::vector<PendingDonorCheck> sent = std::move(sending_);
+    sending_.clear();
+    if (failed) {
+      scan_ = true;
+      return make_error("kafka_unavailable", "donor checks could not be delivered yet; retrying");
+    }
+    for (const auto& c : sent) done_.emplace_back(c.partition, c.din);
+  }
+  if (!scan_ && new_.empty()) return {};
+  auto next = next_round(scan_, new_, [this] { return store_.pending_donor_checks(); });
+  if (!next) return next.error();
+  const std::vector<PendingDonorCheck> round = std::move(*next);
+  auto tracker = std::make_shared<DeliveryTracker>();
+  std::vector<PendingDonorCheck> produced;
+  for (const auto& c : round) {
+    auto donor = store_.donor_everywhere(c.donor);
+    if (!donor) {
+      scan_ = true;
+      return donor.error();
+    }
+    const DonorStatus s = donor_status(ref_, *donor, c.at, c.din);
+    if (!s.deferred) {
+      done_.emplace_back(c.partition, c.din);
+      continue;
+    }
+    const Event e = deferred_collection_event(c.din, c.donor, c.facility, s.reason, s.until, c.at);
+    if (auto p = producer_->produce(topic_, e.din, encode_binary(e), tracker); !p) {
+      scan_ = true;
+      return p;
+    }
+    spdlog::warn("donor check: donation {} was collected from donor {}, {}", c.din, c.donor,
+                 describe(s));
+    produced.push_back(c);
+  }
+  if (!produced.empty()) {
+    delivery_ = std::move(tracker);
+    sending_ = std::move(produced);
+  }
   return {};
 }
 

@@ -7,12 +7,19 @@
 //                    moves once Kafka has acknowledged them all (each change
 //                    carries its seq, so a reader can drop the repeats a
 //                    restart may send).
-//   LookbackOutbox   positive screens with a lookback: UnitRecalled for the
-//                    donor's earlier in-date units (recall ids are per unit,
-//                    so running a lookback twice recalls each unit once), or,
+//   LookbackOutbox   markers with a lookback: UnitRecalled for the donor's
+//                    earlier units that are in date and in stock or issued,
+//                    or already transfused (recall ids are per unit, so
+//                    running a lookback twice recalls each unit once; a more
+//                    urgent marker recalls again, per test, to bring an open
+//                    recall's deadline forward), or,
 //                    in a scale-out group, a request to every instance on
 //                    the partials topic; a lookback's record is deleted with
 //                    the next commit once Kafka has its recalls.
+//   DonorCheckOutbox collections: DeferredDonorCollected when the donor's
+//                    record (every partition stored here) says the donor was
+//                    deferred at the collection's time; the check's record is
+//                    deleted with the next commit once done.
 //
 // Each send() looks at the last round first: settled and delivered moves the
 // cursor, failed sends again. A null producer sends nothing.
@@ -27,6 +34,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -95,9 +103,9 @@ class LookbackOutbox {
  public:
   // `view`: the partials of a scale-out group (null for a single instance);
   // `serves(p)`: whether this instance serves partition p.
-  LookbackOutbox(const Store& store, Producer* producer, const KafkaConfig& kafka,
-                 const PartialsView* view, std::function<bool(std::int32_t)> serves,
-                 EngineMetrics& metrics);
+  LookbackOutbox(const Store& store, const ReferenceData& ref, Producer* producer,
+                 const KafkaConfig& kafka, const PartialsView* view,
+                 std::function<bool(std::int32_t)> serves, EngineMetrics& metrics);
   // After a commit: the lookbacks it recorded, and the records it deleted.
   void committed(const std::vector<PendingLookback>& fresh);
   // The records of lookbacks done, deleted in the batch being committed.
@@ -117,6 +125,7 @@ class LookbackOutbox {
                                             const std::shared_ptr<DeliveryTracker>& tracker);
 
   const Store& store_;
+  const ReferenceData& ref_;
   Producer* producer_;
   const KafkaConfig& kafka_;
   const PartialsView* view_;
@@ -130,7 +139,30 @@ class LookbackOutbox {
   // round, or the stored ones to read (at the start, after a failure, a move).
   std::vector<PendingLookback> new_;
   bool scan_ = true;
-  std::vector<std::pair<std::int32_t, std::string>> done_keys_;  // to delete at the next commit
+  // (partition, din, test) of lookbacks done, to delete at the next commit.
+  std::vector<std::tuple<std::int32_t, std::string, std::string>> done_keys_;
+};
+
+class DonorCheckOutbox {
+ public:
+  DonorCheckOutbox(const Store& store, const ReferenceData& ref, Producer* producer,
+                   std::string events_topic);
+  // After a commit: the checks it recorded (and the records it deleted).
+  void committed(const std::vector<PendingDonorCheck>& fresh);
+  void put_deletions(Store::Batch& batch) const;
+  bool has_deletions() const { return !done_.empty(); }
+  void rescan() { scan_ = true; }
+  [[nodiscard]] Status send();
+
+ private:
+  const Store& store_;
+  const ReferenceData& ref_;
+  Producer* producer_;
+  std::string topic_;
+  std::shared_ptr<DeliveryTracker> delivery_;
+  std::vector<PendingDonorCheck> sending_, new_;
+  bool scan_ = true;
+  std::vector<std::pair<std::int32_t, std::string>> done_;  // to delete at the next commit
 };
 
 // The alert model's evaluation in a batch: the open alerts that changed,

@@ -271,6 +271,21 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
     note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
          " live donations, the journal " + std::to_string(donations.size()));
   }
+  std::size_t live_donors = 0;
+  auto ds = store.scan_donors(p, [&](std::string_view donor, std::string_view bytes) {
+    ++live_donors;
+    auto it = replayed.donors.find(std::string(donor));
+    if (it == replayed.donors.end() || encode_donor(it->second) != bytes) {
+      note("donor " + std::string(donor) + " of partition " + std::to_string(p) +
+           " differs from its replay");
+    }
+    return true;
+  });
+  if (!ds) return ds.error();
+  if (live_donors != replayed.donors.size()) {
+    note("partition " + std::to_string(p) + " has " + std::to_string(live_donors) +
+         " live donor records, the journal " + std::to_string(replayed.donors.size()));
+  }
   auto live_lots = store.reagent_lots(p);
   if (!live_lots) return live_lots.error();
   std::map<std::string, ReagentLot> live_lot_map;
@@ -302,6 +317,7 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
     b.put_donation(p, din, encode_donation(d));
     for (const auto& entry : index_entries(d)) b.put_index(p, entry);
   }
+  for (const auto& [donor, share] : replayed.donors) b.put_donor(p, donor, encode_donor(share));
   for (const auto& [k, n] : replayed.stock.cells()) b.put_stock(p, k, n);
   for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);
   for (const auto& [k, lot] : replayed.lots) {

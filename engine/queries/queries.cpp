@@ -64,6 +64,73 @@ Result<std::optional<Donation>> find_donation(const Store& store, std::string_vi
   return std::optional<Donation>();
 }
 
+namespace {
+
+json result_json(const TestRecord& t) {
+  json j = {{"result", t.result}, {"at", format_rfc3339(t.at)}, {"event_id", t.event_id}};
+  if (t.method != TestMethod::unspecified) j["method"] = std::string(to_string(t.method));
+  if (!t.facility.empty()) j["lab"] = t.facility;
+  return j;
+}
+
+// Per test: every result in order ("results"), and the one that decides: for
+// a screen that is reactive, its first reactive result (never a later
+// negative repeat), with the screen's status; otherwise the latest.
+json tests_json(const Donation& d, const ReferenceData& ref) {
+  json tests = json::object();
+  for (const auto& t : d.tests) {
+    json& entry = tests[t.test];
+    if (entry.is_null()) entry = {{"results", json::array()}};
+    entry["results"].push_back(result_json(t));
+  }
+  for (auto it = tests.begin(); it != tests.end(); ++it) {
+    const json& results = (*it)["results"];
+    json decided = results.back();
+    const MarkerState* m = d.marker(it.key());
+    const TestDef* def = ref.test(it.key());
+    if (m && def && m->status != MarkerStatus::non_reactive) {
+      (*it)["status"] = std::string(to_string(m->status));
+      for (const auto& r : results) {
+        ScreenOutcome o;
+        if (parse_screen_outcome(r.value("result", ""), o) && o != ScreenOutcome::negative) {
+          decided = r;
+          break;
+        }
+      }
+    } else if (m) {
+      (*it)["status"] = std::string(to_string(m->status));
+    }
+    for (const auto& [k, v] : decided.items()) (*it)[k] = v;
+  }
+  return tests;
+}
+
+std::string blocked_reason(const Donation& d) {
+  if (d.tti_positive)
+    return "repeatedly reactive or confirmed-positive screen: never to be released";
+  if (!d.deferred_reason.empty()) {
+    return "collected from a deferred donor (" + d.deferred_reason + "): never to be released";
+  }
+  return "recalled by a lookback: never to be released";
+}
+
+json recall_json(const Recall& r) {
+  json j = {{"test", r.test},
+            {"at", format_rfc3339(r.at)},
+            {"deadline", format_rfc3339(r.deadline)},
+            {"open", r.open}};
+  if (r.notify_open || r.notified_at) {
+    j["recipient_notification"] = {
+        {"transfused_by", r.transfused_by},
+        {"deadline", format_rfc3339(r.notify_deadline)},
+        {"patient", r.patient.empty() ? json(nullptr) : json(r.patient)},
+        {"notified_at", r.notified_at ? json(format_rfc3339(r.notified_at)) : json(nullptr)}};
+  }
+  return j;
+}
+
+}  // namespace
+
 json donation_json(const Donation& d, const std::string& product, const ReferenceData& ref) {
   json units = json::array();
   for (const auto& u : d.units) {
@@ -81,8 +148,9 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (u.volume_ml) j["volume_ml"] = u.volume_ml;
     if (u.reserved_for != AboRh::unknown)
       j["reserved_for"] = std::string(to_string(u.reserved_for));
-    if (u.tti_blocked) j["blocked"] = "positive screen: never to be released";
+    if (u.tti_blocked) j["blocked"] = blocked_reason(d);
     if (u.hv_hold) j["blocked"] = "haemovigilance hold: a sibling component's reaction";
+    if (const Recall* r = d.recall(u.product)) j["recall"] = recall_json(*r);
     if (!u.issued_by.empty()) j["issued_by"] = u.issued_by;
     if (!u.patient.empty()) j["patient"] = u.patient;
     if (u.patient_group != AboRh::unknown) {
@@ -95,10 +163,7 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     units.push_back(std::move(j));
   }
   if (!product.empty() && units.empty()) return nullptr;
-  json tests = json::object();
-  for (const auto& t : d.tests) {
-    tests[t.test] = {{"result", t.result}, {"at", format_rfc3339(t.at)}, {"event_id", t.event_id}};
-  }
+  json tests = tests_json(d, ref);
   json history = json::array();
   for (const auto& h : d.history) {
     if (!product.empty() && !h.product.empty() && h.product != product) continue;
@@ -133,6 +198,13 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
               {"abo_rh", std::string(to_string(d.group()))},
               {"labelled_abo_rh", std::string(to_string(d.declared))},
               {"screen_positive", d.tti_positive},
+              {"typing_discrepancy", d.typing_discrepancy ? json(d.discrepancy) : json(nullptr)},
+              {"deferred_donor",
+               d.deferred_reason.empty()
+                   ? json(nullptr)
+                   : json{{"reason", d.deferred_reason},
+                          {"until", d.deferred_until ? json(format_rfc3339(d.deferred_until))
+                                                     : json(nullptr)}}},
               {"release_waits_for", missing.empty() ? json(nullptr) : json(missing)},
               {"tests", tests},
               {"units", units},
@@ -169,6 +241,42 @@ Result<json> issued_json(const Store& store, const ReferenceData& ref, const std
               {"fate_hours", fate_hours},
               {"unknown_fate", overdue},
               {"units", list}};
+}
+
+json donor_json(const DonorRecord& donor, const ReferenceData& ref, TimeMs now) {
+  if (donor.empty()) return nullptr;
+  const DonorStatus s = donor_status(ref, donor, now);
+  const auto time_or_null = [](TimeMs t) { return t ? json(format_rfc3339(t)) : json(nullptr); };
+  json donations = json::array();
+  for (const auto& v : donor.donations) {
+    json j = {{"din", v.din}, {"at", format_rfc3339(v.at)}, {"facility", v.facility}};
+    if (v.sex != DonorSex::unknown) j["sex"] = std::string(to_string(v.sex));
+    if (!v.flagged.empty()) j["collected_while_deferred"] = v.flagged;
+    donations.push_back(std::move(j));
+  }
+  json deferrals = json::array();
+  for (const auto& d : donor.deferrals) {
+    json j = {{"reason", d.reason},
+              {"from", format_rfc3339(d.from)},
+              {"until", time_or_null(d.until)},
+              {"permanent", d.until == 0},
+              {"facility", d.facility},
+              {"event_id", d.event_id}};
+    if (!d.din.empty()) j["din"] = d.din;
+    if (!d.test.empty()) j["test"] = d.test;
+    deferrals.push_back(std::move(j));
+  }
+  return {{"donor", donor.donor},
+          {"as_of", format_rfc3339(now)},
+          {"status",
+           {{"deferred", s.deferred},
+            {"reason", s.deferred ? json(s.reason) : json(nullptr)},
+            {"until", time_or_null(s.until)},
+            {"din", s.din.empty() ? json(nullptr) : json(s.din)},
+            {"test", s.test.empty() ? json(nullptr) : json(s.test)},
+            {"text", describe(s)}}},
+          {"donations", donations},
+          {"deferrals", deferrals}};
 }
 
 Result<json> event_outcome_json(const Store& store, std::string_view event_id) {
@@ -242,11 +350,12 @@ namespace {
 
 // Supply of every category from the stock and the demand window at `now`.
 Result<SupplyPicture> compute_supply(const PictureSource& source, const StockTable& stock,
-                                     const ReferenceData& ref, TimeMs now, int window_days) {
-  const DayWindow window = window_before(now, window_days);
+                                     const ReferenceData& ref, TimeMs now, int window_days,
+                                     int memory_days = 0) {
+  const DayWindow window = window_before(now, std::max(window_days, memory_days));
   auto demand = source.demand_window(window.first, window.end);
   if (!demand) return demand.error();
-  return supply_picture(stock.cells(), *demand, ref, now, window_days);
+  return supply_picture(stock.cells(), *demand, ref, now, window_days, memory_days);
 }
 
 // `m` is one scope's map of the picture, `scope` a code in it ("" for the country).
@@ -257,13 +366,14 @@ json groups_json(const std::map<SupplyCell, Supply>& m, const std::string& scope
     auto it = m.find({scope, category, g});
     const Supply s = it == m.end() ? Supply{} : it->second;
     const auto days = s.days(window_days);
-    const Phase p = phase_of(days, t);
+    const Phase p = supply_phase(s, window_days, t);
     worst = std::max(worst, p);
     groups[std::string(to_string(g))] = {
         {"available", s.available},
         {"daily_demand", s.daily_demand(window_days)},
         {"days", days ? json(std::round(*days * 10) / 10) : json(nullptr)},
         {"phase", std::string(to_string(p))}};
+    if (stock_out(s)) groups[std::string(to_string(g))]["stock_out"] = true;
   }
   return groups;
 }
@@ -274,7 +384,7 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
                          const ReferenceData& ref, Category category, TimeMs now,
                          const SupplyConfig& config) {
   const int window_days = config.window_days;
-  auto m = compute_supply(source, stock, ref, now, window_days);
+  auto m = compute_supply(source, stock, ref, now, window_days, config.demand_memory_days);
   if (!m) return m.error();
   const SupplyThresholds t = config.thresholds_for(category);
   Phase country_phase = Phase::green;
@@ -306,6 +416,7 @@ Result<json> supply_json(const PictureSource& source, const StockTable& stock,
   return json{{"as_of", format_rfc3339(now)},
               {"category", std::string(to_string(category))},
               {"window_days", window_days},
+              {"demand_memory_days", config.demand_memory_days},
               {"thresholds", {{"pre_amber", t.pre_amber}, {"amber", t.amber}, {"red", t.red}}},
               {"country", country},
               {"governorates", govs}};

@@ -35,6 +35,11 @@ nlohmann::json stock_json(const StockTable& stock, const StockFilter& filter,
 nlohmann::json donation_json(const Donation& d, const std::string& product,
                              const ReferenceData& ref);
 
+// A donor's record (every partition stored here merged) and status at `now`:
+// {"donor", "as_of", "status": {"deferred", "reason", "until", "din", "test",
+//  "text"}, "donations": [...], "deferrals": [...]}; null when unknown.
+nlohmann::json donor_json(const DonorRecord& donor, const ReferenceData& ref, TimeMs now);
+
 // {"status": "applied" | "rejected" | ..., ...} or null when the id is unknown.
 // Every unit `issuer` issued to a hospital (GET /api/issued): where it is, its
 // status, and whether its fate is overdue (still issued fate_hours after the

@@ -11,13 +11,16 @@ constexpr std::pair<Role, std::string_view> kRoles[] = {
     {Role::admin, "admin"},
 };
 
+// DeferredDonorCollected is the engine's own finding (and an admin's).
 bool station_may(EventType t) {
-  return !is_reagent_event(t) && t != EventType::test_resulted && t != EventType::unit_recalled;
+  return !is_reagent_event(t) && t != EventType::test_resulted && t != EventType::unit_recalled &&
+         t != EventType::typing_resolved && t != EventType::deferred_donor_collected;
 }
 
 // A laboratory also records a patient's group typed after an emergency release.
 bool lab_may(EventType t) {
-  return is_reagent_event(t) || t == EventType::test_resulted || t == EventType::patient_typed;
+  return is_reagent_event(t) || t == EventType::test_resulted || t == EventType::typing_resolved ||
+         t == EventType::patient_typed;
 }
 
 bool coordinator_may(EventType t) {
@@ -68,6 +71,13 @@ Status may_write(const Principal& p, const Event& e) {
       return {};
   }
   return wrong_role(p, e);
+}
+
+Status may_read_donors(const Principal& p) {
+  if (p.role == Role::lab || p.role == Role::admin) return {};
+  return make_error(kWrongRole, "Token " + p.name + " (role " + std::string(to_string(p.role)) +
+                                    ") may not read donor records; that takes a lab or admin "
+                                    "token.");
 }
 
 Status may_send_lab_messages(const Principal& p) {

@@ -5,12 +5,16 @@
 //   Principal p{"jem-bench-1", Role::station, "JEM-BB"};
 //   if (auto s = may_write(p, event); !s) return forbid(s.error());  // 403
 //
-// Every authenticated role may read everything: stock visibility across the
-// region is the point of the engine. Writes are what is restricted:
+// Every authenticated role may read everything but donor records (stock
+// visibility across the region is the point of the engine; a donor's
+// deferrals are medical data: GET /api/donors/{id} is for lab and admin
+// roles only, may_read_donors). Writes are what is restricted:
 //
 //   station      donation and unit events (not TestResulted, not UnitRecalled,
-//                not reagent events) whose `facility` is its own
-//   lab          TestResulted and reagent events whose `facility` is its own lab
+//                not TypingResolved, not DeferredDonorCollected, not reagent
+//                events) and DonorDeferred, whose `facility` is its own
+//   lab          TestResulted, TypingResolved and reagent events whose
+//                `facility` is its own lab
 //   coordinator  TransferDispatched and TransferReceived, any facility
 //   admin        everything
 //
@@ -51,6 +55,9 @@ struct Principal {
 // Ok if p may write e; else wrong_role or wrong_facility with a sentence
 // naming the principal, the event type and the facility.
 [[nodiscard]] Status may_write(const Principal& p, const Event& e);
+
+// Whether p may read donor records (GET /api/donors/{id}): lab and admin.
+[[nodiscard]] Status may_read_donors(const Principal& p);
 
 // Whether p may send lab messages (ASTM, FHIR over HTTP): lab and admin.
 [[nodiscard]] Status may_send_lab_messages(const Principal& p);

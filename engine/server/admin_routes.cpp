@@ -5,6 +5,7 @@
 //   GET /metrics                      Prometheus text
 //   GET /api/facilities               reference data
 //   GET /api/audit/refusals           stored 401s and 403s (admin tokens only)
+//   POST /api/admin/backup            a backup now, into serve's --backup-dir (admin tokens only)
 //   GET /api/verdict?partition=&offset=   what became of the message there, once committed
 //   GET /api/peer/donations/{din}     a donation as stored here, in its binary form
 //
@@ -12,6 +13,8 @@
 // (engine/queries/peers.h); the same instances, the same format.
 #include <httplib.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <string>
 
@@ -28,9 +31,84 @@ using nlohmann::json;
 
 namespace {
 
+// A Prometheus gauge or counter with its help line, without labels.
+void metric(std::ostringstream& o, const char* name, const char* type, const char* help,
+            double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", value);  // bytes and times in full
+  o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+    << name << " " << text << "\n";
+}
+
+// What an operator alerts on (packaging/prometheus/hemoledger-rules.yml):
+// health problems, the last commit, the disk, the backups, the webhooks.
+void operations_metrics(std::ostringstream& o, const ApiContext& ctx, const EngineStatus& st) {
+  std::int64_t missing = 0;
+  for (const auto& g : st.missing) missing += g.count();
+  metric(o, "hemoledger_kafka_problem", "gauge",
+         "1 while the consumer reports a Kafka problem (GET /health says which).",
+         st.kafka_problem.empty() ? 0 : 1);
+  metric(o, "hemoledger_storage_problem", "gauge",
+         "1 while batches cannot be committed to RocksDB (GET /health says why).",
+         st.storage_problem.empty() ? 0 : 1);
+  metric(o, "hemoledger_kafka_missing_messages", "gauge",
+         "Messages never applied here that Kafka no longer holds (GET /health names them).",
+         static_cast<double>(missing));
+  metric(o, "hemoledger_last_batch_timestamp_seconds", "gauge",
+         "When the last batch was committed (0: none since start).",
+         static_cast<double>(ctx.engine->metrics().last_batch_ms.load()) / 1000.0);
+  std::error_code ec;
+  const auto space = std::filesystem::space(ctx.engine->data_dir(), ec);
+  if (!ec) {
+    metric(o, "hemoledger_data_dir_free_bytes", "gauge",
+           "Bytes available to the engine on the data directory's file system.",
+           static_cast<double>(space.available));
+    metric(o, "hemoledger_data_dir_size_bytes", "gauge",
+           "Size of the data directory's file system.", static_cast<double>(space.capacity));
+  }
+  if (ctx.backups && ctx.backups->enabled()) {
+    const BackupStatus b = ctx.backups->status();
+    metric(o, "hemoledger_backup_last_success_timestamp_seconds", "gauge",
+           "When the newest backup in --backup-dir was taken (0: none).",
+           static_cast<double>(b.last_success) / 1000.0);
+    metric(o, "hemoledger_backup_interval_seconds", "gauge",
+           "--backup-every, in seconds (0: on request only).",
+           static_cast<double>(b.every_ms) / 1000.0);
+    metric(o, "hemoledger_backups_total", "counter", "Backups taken by this process.",
+           static_cast<double>(b.taken));
+    metric(o, "hemoledger_backup_failures_total", "counter", "Backups that failed in this process.",
+           static_cast<double>(b.failures));
+    metric(o, "hemoledger_backup_last_size_bytes", "gauge",
+           "Size of the newest backup (table files shared with older ones included).",
+           static_cast<double>(b.last_size_bytes));
+    metric(o, "hemoledger_backup_last_duration_seconds", "gauge",
+           "How long the last backup of this process took.", b.last_seconds);
+  }
+  if (ctx.webhooks) {
+    const auto hooks = ctx.webhooks->status();
+    o << "# HELP hemoledger_webhook_delivered_total Alert changes delivered, per webhook.\n"
+         "# TYPE hemoledger_webhook_delivered_total counter\n";
+    for (const auto& w : hooks) {
+      o << "hemoledger_webhook_delivered_total{url=\"" << w.url << "\"} " << w.delivered << "\n";
+    }
+    o << "# HELP hemoledger_webhook_failures_total Failed delivery attempts, per webhook.\n"
+         "# TYPE hemoledger_webhook_failures_total counter\n";
+    for (const auto& w : hooks) {
+      o << "hemoledger_webhook_failures_total{url=\"" << w.url << "\"} " << w.failures << "\n";
+    }
+    o << "# HELP hemoledger_webhook_failing 1 while a webhook's last delivery failed.\n"
+         "# TYPE hemoledger_webhook_failing gauge\n";
+    for (const auto& w : hooks) {
+      o << "hemoledger_webhook_failing{url=\"" << w.url << "\"} " << (w.problem.empty() ? 0 : 1)
+        << "\n";
+    }
+  }
+}
+
 // The Prometheus text of /metrics: the engine's counters, lag per partition,
-// the store's size and memory.
-std::string metrics_text(const Engine& engine) {
+// the store's size and memory, and what operations_metrics() adds.
+std::string metrics_text(const ApiContext& ctx) {
+  const Engine& engine = *ctx.engine;
   const auto& m = engine.metrics();
   const auto st = engine.status();
   std::ostringstream o;
@@ -84,6 +162,7 @@ std::string metrics_text(const Engine& engine) {
        "alerts.\n"
        "# TYPE hemoledger_alert_model_units gauge\n"
     << "hemoledger_alert_model_units " << m.alert_units.load() << "\n";
+  operations_metrics(o, ctx, st);
   return o.str();
 }
 
@@ -116,6 +195,22 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
       {"storage",
        {{"problem", st.storage_problem.empty() ? json(nullptr) : json(st.storage_problem)}}},
       {"partitions", parts}};
+  // Ranges never applied that Kafka no longer holds: the journal lacks them.
+  json missing = json::array();
+  for (const auto& g : st.missing) {
+    missing.push_back(
+        {{"partition", g.partition}, {"from", g.from}, {"to", g.to}, {"messages", g.count()}});
+  }
+  body["kafka"]["missing"] = missing;
+  if (ctx.backups && ctx.backups->enabled()) {
+    const BackupStatus b = ctx.backups->status();
+    body["backups"] = {
+        {"dir", b.dir},
+        {"every_seconds", b.every_ms / 1000},
+        {"last_id", b.last_id},
+        {"last_taken_at", b.last_success ? json(format_rfc3339(b.last_success)) : json(nullptr)},
+        {"problem", b.problem.empty() ? json(nullptr) : json(b.problem)}};
+  }
   body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
   if (ctx.engine->scale_out()) {
     json restoring = json::object();
@@ -159,6 +254,32 @@ void get_refusals(const ApiContext& ctx, const httplib::Request& req, httplib::R
   send_json(res, 200, *j);
 }
 
+// A backup now, into the engine's --backup-dir (admin tokens only when
+// tokens are in use). 200 with the backup, 409 without a backup directory.
+void post_backup(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (const auto who = request_principal(ctx, req); who && who->role != Role::admin) {
+    return send_forbidden(ctx, req, res, *who,
+                          make_error(kWrongRole, "Token " + who->name + " (role " +
+                                                     std::string(to_string(who->role)) +
+                                                     ") may not take backups; that takes an "
+                                                     "admin token."));
+  }
+  if (!ctx.backups || !ctx.backups->enabled()) {
+    return send_error(res, 409,
+                      make_error("no_backup_dir",
+                                 "This engine has no backup directory: start it with "
+                                 "--backup-dir DIR (or backup-dir in its configuration file)."));
+  }
+  auto taken = ctx.backups->take_now();
+  if (!taken) return send_error(res, 500, taken.error());
+  send_json(res, 200,
+            {{"id", taken->id},
+             {"dir", ctx.backups->status().dir},
+             {"files", taken->files},
+             {"size_bytes", taken->size_bytes},
+             {"taken_at", format_rfc3339(backup_taken_at(*taken))}});
+}
+
 // Scale-out: what became of the message at a Kafka position, once this
 // instance committed it (engine/queries/peers.h asks this of a partition's owner).
 void get_verdict(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -200,7 +321,10 @@ void add_admin_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Get("/health",
           [&ctx](const httplib::Request&, httplib::Response& res) { get_health(ctx, res); });
   svr.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(*ctx.engine), "text/plain; version=0.0.4");
+    res.set_content(metrics_text(ctx), "text/plain; version=0.0.4");
+  });
+  svr.Post("/api/admin/backup", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    post_backup(ctx, req, res);
   });
   svr.Get("/api/facilities",
           [&ctx](const httplib::Request&, httplib::Response& res) { get_facilities(ctx, res); });

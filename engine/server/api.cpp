@@ -1,9 +1,12 @@
 #include "engine/server/api.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <filesystem>
 #include <string_view>
 #include <thread>
 
@@ -37,12 +40,13 @@ Result<std::unique_ptr<httplib::Server>> make_server(const ApiTls& tls) {
 }
 
 // With a token file, answers 401 (and records the refusal) before routing a
-// request without a known bearer token; GET and HEAD of /health and / pass.
+// request without a known bearer token; GET and HEAD of /health, / and
+// /station (the pages, which sign in themselves) pass.
 void require_tokens(httplib::Server& svr, const ApiContext& ctx) {
   svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     using R = httplib::Server::HandlerResponse;
     if ((req.method == "GET" || req.method == "HEAD") &&
-        (req.path == "/health" || req.path == "/")) {
+        (req.path == "/health" || req.path == "/" || req.path == "/station")) {
       return R::Unhandled;
     }
     const std::string token = bearer_token(req);
@@ -70,13 +74,49 @@ void add_routes(httplib::Server& svr, const ApiContext& ctx) {
   add_admin_routes(svr, ctx);
   add_stock_routes(svr, ctx);
   add_unit_routes(svr, ctx);
+  add_donor_routes(svr, ctx);
   add_event_routes(svr, ctx);
   add_alert_routes(svr, ctx);
   add_lab_routes(svr, ctx);
+  add_station_routes(svr, ctx);
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
     const std::string_view page = dashboard_page();
     res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
   });
+}
+
+// The port a socket is bound to (0: not an IP socket).
+int bound_port(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+  return 0;
+}
+
+// Debian's cpp-httplib is a compiled library that listens with a backlog of
+// 5 (CPPHTTPLIB_LISTEN_BACKLOG): when many benches connect at the same
+// instant, the kernel drops the connects beyond it and the clients retry a
+// second later. listen() on a socket that already listens only changes its
+// backlog, so the API's listening socket is found among this process's
+// descriptors and given the system's maximum.
+void widen_backlog(int port) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) continue;
+    if (bound_port(fd) == port && ::listen(fd, SOMAXCONN) != 0) {
+      spdlog::warn("api: cannot widen the listen backlog of port {}", port);
+    }
+  }
 }
 
 // Binds host:port (0: any free port); the port bound.
@@ -111,10 +151,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   // the body then waits for the client's delayed ACK (~40 ms on Linux) on
   // every keep-alive request after the first.
   svr.set_tcp_nodelay(true);
+  svr.new_task_queue = [] { return new httplib::ThreadPool(kApiWorkerThreads); };
+  svr.set_keep_alive_max_count(kApiKeepAliveRequests);
   add_routes(svr, impl.ctx);
   auto bound = bind(svr, host, port);
   if (!bound) return bound.error();
   api->port_ = *bound;
+  widen_backlog(api->port_);
   impl.thread = std::thread([&impl] { impl.server->listen_after_bind(); });
   return api;
 }

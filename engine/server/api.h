@@ -16,17 +16,31 @@
 //   GET  /api/facilities              reference data
 //   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
+//   POST /api/admin/backup            a backup now, into serve's --backup-dir (admin)
 //   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
+//   GET  /station                     the scanning station (engine/server/station_page.h)
+//   GET  /api/station/session, POST /api/station/scan   what the station page asks
+//   GET  /api/units/{din}/{product}/label   the unit's ISBT 128 label, SVG or PDF
 //   POST /api/lab/astm, POST /api/fhir/Observation, POST /api/fhir/Bundle,
 //   GET  /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //   GET  /api/fhir/InventoryReport    the lab connectors (engine/server/lab_routes.cpp)
+//
+// Threads: kApiWorkerThreads workers. A POST /api/events holds its worker
+// until the engine commits the event's batch (a few milliseconds), and a
+// keep-alive connection holds one between requests, so the pool is sized for
+// many benches and lab gateways at once rather than for the cores: a waiting
+// worker costs a stack, not CPU. A connection serves up to
+// kApiKeepAliveRequests requests (cpp-httplib's default is 5), so that busy
+// benches do not reconnect every few scans. cpp-httplib's listen backlog is
+// compiled into Debian's library at 5: a burst of many new connections at
+// the same instant may see some connects retried by the client's TCP.
 //
 // Binds to loopback unless told otherwise. The server only reads the engine's
 // thread-safe views and produces through the thread-safe Producer.
 //
 // Authorization (docs/security.md): with a token file (ApiContext::tokens),
-// every request but GET /health and GET / needs "Authorization: Bearer
+// every request but GET /health, GET / and GET /station needs "Authorization: Bearer
 // <token>": 401 without one or with an unknown one, 403 when the token's role
 // or facility may not write what is posted (engine/security/permissions.h).
 // Every 401 and 403 is also stored (ApiContext::refusals,
@@ -40,12 +54,16 @@
 
 #include "engine/kafka/kafka.h"
 #include "engine/labs/lab_gateway.h"
+#include "engine/ledger/backup_schedule.h"
 #include "engine/ledger/engine.h"
 #include "engine/security/refusal_log.h"
 #include "engine/security/token_file.h"
 #include "engine/server/webhooks.h"
 
 namespace hemoledger {
+
+inline constexpr int kApiWorkerThreads = 256;
+inline constexpr std::size_t kApiKeepAliveRequests = 10000;
 
 struct ApiContext {
   Engine* engine = nullptr;
@@ -59,6 +77,7 @@ struct ApiContext {
   const TokenFile* tokens = nullptr;  // null: the API is open (no authorization)
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
   RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
+  BackupSchedule* backups = nullptr;  // POST /api/admin/backup; null: it answers 409
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.

@@ -12,8 +12,9 @@
 // all come from the API, so the page and the API cannot disagree.
 //
 // The page is written as files in engine/server/dashboard/ (index.html,
-// dashboard.css, dashboard.js) and embedded at build time with the style and
-// the script inline (engine/server/embed_dashboard.cmake), so the binary
+// dashboard.css, dashboard.js, and messages.js, the message catalogues it
+// shares with the station page) and embedded at build time with the style and
+// the script inline (engine/server/embed_page.cmake), so the binary
 // needs no files at run time.
 //
 // Thread-safe: the text is a constant with static storage duration.

@@ -97,6 +97,33 @@ bool authorize(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   return true;
 }
 
+// A projector's warning ("code: sentence", projections/projector.h) as the
+// API answers every warning: {"code", "message"}.
+json warning_json(const std::string& w) {
+  const auto colon = w.find(": ");
+  if (colon == std::string::npos) return {{"code", "warning"}, {"message", w}};
+  return {{"code", w.substr(0, colon)}, {"message", w.substr(colon + 2)}};
+}
+
+// What a station must hear before it acts although the event would be
+// accepted: a collection from a deferred donor (donor_deferred; the blood
+// would be quarantined for good). [{"code", "message"}], empty when none.
+Result<json> dry_run_warnings(const ApiContext& ctx, const Event& e) {
+  json out = json::array();
+  if (e.type != EventType::donation_collected) return out;
+  auto donor = ctx.engine->store().donor_everywhere(e.donor);
+  if (!donor) return donor.error();
+  const DonorStatus s = donor_status(ctx.engine->reference(), *donor, e.at, e.din);
+  if (s.deferred) {
+    out.push_back({{"code", "donor_deferred"},
+                   {"reason", s.reason},
+                   {"message", "Donor " + e.donor + " is " + describe(s) +
+                                   ": do not collect. Blood collected anyway is quarantined "
+                                   "for good."}});
+  }
+  return out;
+}
+
 // Checks the event against the current state with the engine's own rules and
 // records nothing: a station asks before it acts.
 void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& res) {
@@ -107,6 +134,9 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
     if (!lot) return send_error(res, 500, lot.error());
     auto r = apply_reagent_event(ctx.engine->reference(), lot->has_value() ? &**lot : nullptr, e);
     if (!r) checked = r.error();
+  } else if (is_donor_event(e.type)) {
+    DonorRecord share;
+    if (auto s = apply_donor_event(ctx.engine->reference(), share, e); !s) checked = s;
   } else {
     auto d = find_donation(ctx.engine->store(), e.din);
     if (!d) return send_error(res, 500, d.error());
@@ -124,9 +154,12 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
                       {"code", checked.error().code},
                       {"message", checked.error().message}});
   }
-  json ok = {{"outcome", "would_be_applied"}, {"id", e.id}};
-  if (!warnings.empty()) ok["warnings"] = warnings;
-  send_json(res, 200, ok);
+  json answer = {{"outcome", "would_be_applied"}, {"id", e.id}};
+  auto found = dry_run_warnings(ctx, e);
+  if (!found) return send_error(res, 500, found.error());
+  for (const auto& w : warnings) found->push_back(warning_json(w));
+  if (!found->empty()) answer["warnings"] = *found;
+  send_json(res, 200, answer);
 }
 
 // The engine's verdict on the event at partition/offset, once it committed it.
@@ -144,7 +177,10 @@ void answer_verdict(const ApiContext& ctx, const std::string& id, std::int32_t p
     // Accepted with a warning (the projector's): the outcome stored with the event says so.
     auto outcome = event_outcome_json(ctx.engine->store(), id);
     if (outcome && outcome->is_object() && outcome->contains("warnings")) {
-      applied["warnings"] = (*outcome)["warnings"];
+      json& w = applied["warnings"] = json::array();
+      for (const auto& text : (*outcome)["warnings"]) {
+        if (text.is_string()) w.push_back(warning_json(text.get<std::string>()));
+      }
     }
     return send_json(res, 200, applied);
   }
@@ -185,6 +221,8 @@ void record_and_answer(const ApiContext& ctx, const Event& e, httplib::Response&
   answer_verdict(ctx, e.id, partition, offset, res);
 }
 
+}  // namespace
+
 void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto e = posted_event(req, res);
   if (!e) return;
@@ -196,6 +234,8 @@ void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Res
   }
   record_and_answer(ctx, *e, res);
 }
+
+namespace {
 
 void get_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto j = event_outcome_json(ctx.engine->store(), std::string(req.matches[1]));

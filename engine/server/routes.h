@@ -5,12 +5,15 @@
 //
 //   stock    GET /api/stock, /api/pick, /api/supply, /api/expiring, /api/reagents
 //   units    GET /api/units/{din}, /api/units/{din}/{product}
+//   donors   GET /api/donors/{id} (lab and admin tokens only)
 //   events   GET /api/events/{id}, POST /api/events
 //   alerts   GET /api/alerts
 //   lab      POST /api/lab/astm, /api/fhir/Observation, /api/fhir/Bundle;
 //            GET /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //            /api/fhir/InventoryReport
-//   admin    GET /health, /metrics, /api/facilities, /api/audit/refusals, and
+//   station  GET /station, /api/station/session; POST /api/station/scan
+//   admin    GET /health, /metrics, /api/facilities, /api/audit/refusals,
+//            POST /api/admin/backup, and
 //            what peers ask in scale-out: /api/verdict, /api/peer/donations/{din}
 //
 // The replies they share are in engine/server/replies.h, the scale-out
@@ -19,9 +22,13 @@
 // thread-safe views; they produce through the thread-safe Producer.
 #pragma once
 
+#include <string>
+
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace hemoledger {
 
@@ -29,9 +36,18 @@ struct ApiContext;
 
 void add_stock_routes(httplib::Server& server, const ApiContext& ctx);
 void add_unit_routes(httplib::Server& server, const ApiContext& ctx);
+void add_donor_routes(httplib::Server& server, const ApiContext& ctx);
 void add_event_routes(httplib::Server& server, const ApiContext& ctx);
 void add_alert_routes(httplib::Server& server, const ApiContext& ctx);
 void add_lab_routes(httplib::Server& server, const ApiContext& ctx);
 void add_admin_routes(httplib::Server& server, const ApiContext& ctx);
+void add_station_routes(httplib::Server& server, const ApiContext& ctx);
+
+// The handlers of POST /api/events and GET /api/units/{din}[/{product}], for
+// the station's in-process backend (station_routes.cpp): the same checks,
+// authorization and scale-out forwarding as over HTTP.
+void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res);
+void get_unit(const ApiContext& ctx, const std::string& din, const std::string& product,
+              const httplib::Request& req, httplib::Response& res);
 
 }  // namespace hemoledger

@@ -14,7 +14,10 @@
 //   p<ppppp>/n/<demand key>       units consumed per day, facility, category, group
 //   p<ppppp>/k/<deadline:020>|<din>|<product>   open lookback recalls
 //   p<ppppp>/v/<donor>|<din>      donations by pseudonymous donor, for lookback
-//   p<ppppp>/l/<din>              a positive screen whose lookback is still to run
+//   p<ppppp>/l/<din>|<test>       a positive marker whose lookback is still to run
+//   p<ppppp>/q/<what>|<din>[|..]  index of what needs attention (laboratory-truth alerts)
+//   p<ppppp>/w/<donor>            this partition's share of a donor's record
+//   p<ppppp>/c/<din>              a collection whose donor is still to be checked
 //   p<ppppp>/g/<reagent>|<lot>    a reagent lot (projections/reagents.h)
 //   p<ppppp>/u/<day>|<facility>|<reagent>   reagent quantity used per day
 //   p<ppppp>/y/<expires:020>|<reagent>|<lot>  index of lots with stock, by expiry
@@ -77,8 +80,10 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/storage/backups.h"
 #include "events/result.h"
 #include "projections/demand.h"
+#include "projections/donors.h"
 #include "projections/indexes.h"
 #include "projections/lookback.h"
 #include "projections/reagents.h"
@@ -135,7 +140,12 @@ class Store {
     // count 0 deletes the key.
     void put_reagent_usage(std::int32_t partition, const ReagentUsageKey& key, std::int64_t count);
     void put_lookback(const PendingLookback& l);
-    void delete_lookback(std::int32_t partition, std::string_view din);
+    void delete_lookback(std::int32_t partition, std::string_view din, std::string_view test);
+    // This partition's share of a donor's record (projections/donors.h).
+    void put_donor(std::int32_t partition, std::string_view donor, std::string_view encoded);
+    // A collection whose donor's deferrals are still to be checked.
+    void put_donor_check(const PendingDonorCheck& c);
+    void delete_donor_check(std::int32_t partition, std::string_view din);
     void put_alert_state(const AlertState& s);
     void put_open_alert(std::string_view key, std::string_view json);
     void delete_open_alert(std::string_view key);
@@ -235,6 +245,16 @@ class Store {
   [[nodiscard]] Result<std::vector<std::pair<std::int32_t, DonorDonation>>> donations_of(
       std::string_view donor) const;
   [[nodiscard]] Result<std::vector<PendingLookback>> pending_lookbacks() const;
+  [[nodiscard]] Result<std::vector<PendingDonorCheck>> pending_donor_checks() const;
+  // A partition's share of a donor's record, and the shares of every
+  // partition stored here merged (projections/donors.h).
+  [[nodiscard]] Result<std::optional<DonorRecord>> donor(std::int32_t partition,
+                                                         std::string_view donor) const;
+  [[nodiscard]] Result<DonorRecord> donor_everywhere(std::string_view donor) const;
+  // Visits every stored donor share of a partition in donor order.
+  [[nodiscard]] Status scan_donors(
+      std::int32_t partition,
+      const std::function<bool(std::string_view donor, std::string_view)>& visit) const;
   [[nodiscard]] Result<std::optional<ReagentLot>> reagent_lot(std::int32_t partition,
                                                               std::string_view lot_key) const;
   // A lot in whichever partition holds it.
@@ -279,6 +299,13 @@ class Store {
 
   std::uint64_t disk_bytes() const;
   StoreMemory memory() const;
+
+  // Takes a consistent, incremental backup into `dir` (created if missing;
+  // engine/storage/backups.h) with `metadata` attached, then keeps only the
+  // newest `keep` backups there (0: all). Safe beside the writer, from any
+  // thread; backups from this process run one at a time.
+  [[nodiscard]] Result<BackupInfo> backup(const std::string& dir, const std::string& metadata,
+                                          std::uint32_t keep);
 
  private:
   explicit Store(std::unique_ptr<rocksdb::DB> db);

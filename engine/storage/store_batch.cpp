@@ -73,10 +73,21 @@ void Store::Batch::put_lookback(const PendingLookback& l) {
                       {"facility", l.facility},
                       {"at", l.at},
                       {"collected_at", l.collected_at}};
-  batch_->Put(key(l.partition, 'l', l.din), j.dump());
+  batch_->Put(key(l.partition, 'l', l.din + "|" + l.test), j.dump());
 }
-void Store::Batch::delete_lookback(std::int32_t p, std::string_view din) {
-  batch_->Delete(key(p, 'l', din));
+void Store::Batch::delete_lookback(std::int32_t p, std::string_view din, std::string_view test) {
+  batch_->Delete(key(p, 'l', din));  // as the first format keyed it
+  batch_->Delete(key(p, 'l', std::string(din) + "|" + std::string(test)));
+}
+void Store::Batch::put_donor(std::int32_t p, std::string_view donor, std::string_view encoded) {
+  batch_->Put(key(p, 'w', donor), encoded);
+}
+void Store::Batch::put_donor_check(const PendingDonorCheck& c) {
+  nlohmann::json j = {{"donor", c.donor}, {"facility", c.facility}, {"at", c.at}};
+  batch_->Put(key(c.partition, 'c', c.din), j.dump());
+}
+void Store::Batch::delete_donor_check(std::int32_t p, std::string_view din) {
+  batch_->Delete(key(p, 'c', din));
 }
 void Store::Batch::put_alert_state(const AlertState& st) {
   batch_->Put(global_key('s'), encode_i64(static_cast<std::int64_t>(st.seq)) +
@@ -108,7 +119,7 @@ void Store::Batch::put_refusal(std::string_view id, std::string_view json) {
   batch_->Put("z/" + std::string(id), json);
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'b', 'g', 'u', 'y'}) {
+  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'b', 'g', 'u', 'y', 'q', 'w'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }

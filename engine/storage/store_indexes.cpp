@@ -13,7 +13,7 @@ using namespace store_keys;
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y', 'q'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -27,7 +27,7 @@ Status Store::scan_index_in(
     std::int32_t p,
     const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
   bool more = true;
-  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y', 'q'}) {
     auto s = scan(
         key(p, kind), {},
         [&](std::string_view k, std::string_view v) { return more = visit(kind, k, v); },
@@ -148,7 +148,7 @@ Result<std::vector<PendingLookback>> Store::pending_lookbacks() const {
     auto s = scan(key(p, 'l'), {}, [&](std::string_view k, std::string_view v) {
       const auto j = nlohmann::json::parse(v, nullptr, false);
       try {
-        out.push_back({p, std::string(k), j.at("donor").get<std::string>(),
+        out.push_back({p, std::string(k.substr(0, k.find('|'))), j.at("donor").get<std::string>(),
                        j.at("test").get<std::string>(), j.at("facility").get<std::string>(),
                        j.at("at").get<TimeMs>(), j.at("collected_at").get<TimeMs>()});
       } catch (const nlohmann::json::exception&) {
@@ -161,6 +161,52 @@ Result<std::vector<PendingLookback>> Store::pending_lookbacks() const {
     if (failure) return *failure;
   }
   return out;
+}
+
+Result<std::vector<PendingDonorCheck>> Store::pending_donor_checks() const {
+  std::vector<PendingDonorCheck> out;
+  std::optional<Error> failure;
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'c'), {}, [&](std::string_view k, std::string_view v) {
+      const auto j = nlohmann::json::parse(v, nullptr, false);
+      try {
+        out.push_back({p, std::string(k), j.at("donor").get<std::string>(),
+                       j.at("facility").get<std::string>(), j.at("at").get<TimeMs>()});
+      } catch (const nlohmann::json::exception&) {
+        failure =
+            corrupt("A pending donor check of partition " + std::to_string(p) + " is damaged.");
+        return false;
+      }
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  return out;
+}
+
+Result<std::optional<DonorRecord>> Store::donor(std::int32_t p, std::string_view donor) const {
+  auto v = get(key(p, 'w', donor));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<DonorRecord>();
+  auto d = decode_donor(**v);
+  if (!d) return d.error();
+  return std::optional<DonorRecord>(std::move(d).value());
+}
+
+Result<DonorRecord> Store::donor_everywhere(std::string_view donor) const {
+  std::vector<DonorRecord> shares;
+  for (auto p : partitions()) {
+    auto d = this->donor(p, donor);
+    if (!d) return d.error();
+    if (d->has_value()) shares.push_back(std::move(**d));
+  }
+  return merge_donor(shares);
+}
+
+Status Store::scan_donors(
+    std::int32_t p, const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  return scan(key(p, 'w'), {}, visit, /*fill_cache=*/false);
 }
 
 Result<std::optional<ReagentLot>> Store::reagent_lot(std::int32_t p,

@@ -411,14 +411,17 @@ TEST_CASE("the events of a typing and screening message release the donation in 
   apply(release);
   CHECK(d.unit("E0336V00")->status == UnitStatus::available);
 
-  // The lab corrects the HIV result to reactive: the unit leaves stock for good.
+  // The lab corrects the HIV result to reactive: the unit leaves stock until
+  // the repeats are in; both results are kept.
   const auto corrected = accepted(oru_with("OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||NR||||||F|",
                                            "OBX|4|CWE|56888-1^HIV 1+2 Ag+Ab^LN||Reactive||||||C|"));
   apply(corrected.events[3]);
   CHECK(d.test("hiv")->result == "positive");
   CHECK(d.test("hiv")->event_id == "hl7-NBS-LAB-LAB000123-4-c");
+  CHECK(d.tests.size() == 6);
   CHECK(d.unit("E0336V00")->status == UnitStatus::quarantined);
-  CHECK(d.unit("E0336V00")->tti_blocked);
+  CHECK(d.marker("hiv")->status == MarkerStatus::initially_reactive);
+  CHECK_FALSE(d.unit("E0336V00")->tti_blocked);
 }
 
 TEST_CASE("mangled HL7 input never throws: every byte string ends as events or an error",

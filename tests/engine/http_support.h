@@ -30,6 +30,15 @@ inline std::optional<nlohmann::json> get_json(int port, const std::string& path,
   return j;
 }
 
+// The body of GET `path` as text ("" when it cannot be had).
+inline std::string get_text(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(10);
+  auto r = c.Get(path.c_str());
+  return r ? r->body : std::string();
+}
+
 // Waits until GET /health answers at all (the engine is up).
 inline bool wait_for_api(int port, double seconds) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

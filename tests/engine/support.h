@@ -154,6 +154,7 @@ struct TestKafka {
     if (!m) throw std::runtime_error("mock cluster: " + m.error().message);
     mock = std::move(*m);
     kafka.brokers = mock->bootstrap();
+    kafka.embedded = true;
     auto p = Producer::create(kafka);
     if (!p) throw std::runtime_error("producer: " + p.error().message);
     producer = std::move(*p);
@@ -329,6 +330,7 @@ inline KnownStream known_stream(int donations, const std::string& id_prefix,
     result("abo", std::string(to_string(abo_of(group))));
     result("rhd", rhd_of(group) == RhD::positive ? "pos" : "neg");
     result("hiv", positive ? "positive" : "negative");
+    if (positive) result("hiv", "positive");  // the repeat: repeatedly reactive
     result("hbv", "negative");
     result("hcv", "negative");
     result("syphilis", "negative");

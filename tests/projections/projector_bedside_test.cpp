@@ -1,4 +1,4 @@
-// The bedside rules of the projector (schema version 3): custody passes to the
+// The bedside rules of the projector (schema version 4): custody passes to the
 // hospital at issue, every issue checks the patient, emergency release and the
 // RhD exception need an approval, thawing, transfusion reactions and facility roles.
 #include <algorithm>
@@ -451,12 +451,12 @@ TEST_CASE("each facility only does what its kind does", "[projections][bedside]"
 // ---------------------------------------------------------------------------------------------
 // Old journals.
 
-TEST_CASE("events written before schema version 3 are held to the rules of their time",
+TEST_CASE("events written before schema version 4 are held to the rules of their time",
           "[projections][bedside]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells, kPlasma});
-  const auto v2 = [](Event e) {
-    e.schema_version = 2;
+  const auto v2 = [](Event e) {  // version 3 (the laboratory's) had no bedside either
+    e.schema_version = 3;
     e.to.clear();
     e.patient.clear();
     return e;

@@ -339,13 +339,15 @@ TEST_CASE("a release waits for every mandatory screen and both typings", "[proje
   const Error e = l.expect_rejected(released(kRedCells, kT0 + 2 * kHour), "untested");
   CHECK(e.message.find("a syphilis screen") != std::string::npos);
 
-  // An indeterminate screen is not a negative one.
+  // An indeterminate screen is not a negative one: it waits for its duplicate repeats.
   l.accept(test_resulted("syphilis", "indeterminate", kT0 + kHour));
-  CHECK(missing_for_release(ref, l.donation()) == "a negative syphilis screen");
+  CHECK(missing_for_release(ref, l.donation()) == "the 2 repeats of the reactive syphilis screen");
   l.expect_rejected(released(kRedCells, kT0 + 2 * kHour), "untested");
+  l.accept(test_resulted("syphilis", "negative", kT0 + 2 * kHour, TestMethod::repeat));
+  CHECK_FALSE(missing_for_release(ref, l.donation()).empty());
 
-  // Optional screens are not waited for.
-  l.accept(test_resulted("syphilis", "negative", kT0 + 2 * kHour));
+  // Optional screens that were not run are not waited for.
+  l.accept(test_resulted("syphilis", "negative", kT0 + 2 * kHour, TestMethod::repeat));
   CHECK(missing_for_release(ref, l.donation()).empty());
   l.accept(released(kRedCells, kT0 + 3 * kHour));
   CHECK(l.status(kRedCells) == UnitStatus::available);
@@ -389,11 +391,13 @@ TEST_CASE("releasing an already released unit is rejected", "[projections]") {
 // ---------------------------------------------------------------------------------------------
 // Positive screens.
 
-TEST_CASE("a component of a donation with a positive screen can never be released",
+TEST_CASE("a component of a donation with a repeatedly reactive screen can never be released",
           "[projections]") {
   Ledger l;
   collect_and_test(l, AboRh::o_pos, AboRh::o_pos, {kRedCells});
   l.accept(test_resulted("hbv", "reactive", kT0 + 2 * kHour));
+  CHECK_FALSE(l.donation().tti_positive);  // initially reactive: the repeats decide
+  l.accept(test_resulted("hbv", "reactive", kT0 + 2 * kHour, TestMethod::repeat));
   CHECK(l.donation().tti_positive);
   CHECK(l.unit(kRedCells).tti_blocked);
   const Error e = l.expect_rejected(released(kRedCells, kT0 + 3 * kHour), "tti_positive");
@@ -418,7 +422,10 @@ TEST_CASE("a positive screen quarantines every component of the donation, releas
   REQUIRE(l.status(kPlasma) == UnitStatus::available);
   REQUIRE(l.status(kPlatelets) == UnitStatus::available);
 
+  // The initial reactive result already takes every component back into quarantine...
   const Applied a = l.accept(test_resulted("nat", "positive", kT0 + 5 * kHour));
+  // ...and the reactive repeat blocks them for good.
+  l.accept(test_resulted("nat", "positive", kT0 + 5 * kHour, TestMethod::repeat));
   for (const auto& p : {kRedCells, kPlasma, kPlatelets, kCryo}) {
     INFO(p);
     CHECK(l.status(p) == UnitStatus::quarantined);
@@ -445,7 +452,7 @@ TEST_CASE("a blocked unit in transit or issued comes back into quarantine, not s
   collect_test_release(l, AboRh::o_pos, {kRedCells, kPlasma});
   l.accept(transfer_dispatched(kPlasma, kGazaBank, kT0 + 4 * kHour));
   l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::o_pos));
-  l.accept(test_resulted("hiv", "positive", kT0 + 4 * kHour + 5 * kMinute));
+  for (const auto& e : repeatedly_reactive("hiv", kT0 + 4 * kHour + 5 * kMinute)) l.accept(e);
 
   l.accept(unit_event(EventType::transfer_received, kPlasma, kT0 + 5 * kHour, kGazaBank));
   CHECK(l.status(kPlasma) == UnitStatus::quarantined);
@@ -876,7 +883,7 @@ TEST_CASE("each transition moves exactly one unit between stock cells", "[projec
   CHECK(l.stock.cells().empty());
 }
 
-TEST_CASE("typing moves a donation's units from the labelled group to the typed group",
+TEST_CASE("a typing that disagrees with the label keeps the label's group until it is resolved",
           "[projections][stock]") {
   Ledger l;
   l.accept(donation_collected(kT0, AboRh::a_pos));
@@ -884,9 +891,14 @@ TEST_CASE("typing moves a donation's units from the labelled group to the typed 
   l.accept(component_produced(kPlasma, kT0 + kHour));
   CHECK(l.stock.count({kBank, Category::red_cells, AboRh::a_pos, UnitStatus::quarantined}) == 1);
 
-  // ABO alone does not yet give a group: the label still counts.
+  // Typed O-: a discrepancy with the label, which still counts.
   CHECK(l.accept(test_resulted("abo", "O", kT0 + 2 * kHour)).stock.empty());
-  const Applied rhd = l.accept(test_resulted("rhd", "neg", kT0 + 2 * kHour));
+  CHECK(l.accept(test_resulted("rhd", "neg", kT0 + 2 * kHour)).stock.empty());
+  CHECK(l.donation().typing_discrepancy);
+  // Resolved as O-: the units move to the resolved group (and are relabelled).
+  Event resolved = make_event(EventType::typing_resolved, kT0 + 3 * kHour, kLab);
+  resolved.abo_rh = AboRh::o_neg;
+  const Applied rhd = l.accept(resolved);
   CHECK(deltas(rhd) ==
         sorted({"NBS-BB|red_cells|A+|quarantined -1", "NBS-BB|red_cells|O-|quarantined +1",
                 "NBS-BB|plasma|A+|quarantined -1", "NBS-BB|plasma|O-|quarantined +1"}));
@@ -953,7 +965,7 @@ TEST_CASE("a lookback recall quarantines an available unit for good, with its de
   CHECK_FALSE(l.donation().recall(kRedCells)->open);
 }
 
-TEST_CASE("a recall of a unit already transfused is recorded for the recipient's follow-up",
+TEST_CASE("a recall of a unit already transfused opens a recipient-notification task",
           "[projections][lookback]") {
   Ledger l;
   collect_test_release(l, AboRh::a_pos, {kRedCells});
@@ -965,7 +977,17 @@ TEST_CASE("a recall of a unit already transfused is recorded for the recipient's
   REQUIRE(r != nullptr);
   CHECK_FALSE(r->open);
   CHECK(r->status_then == "transfused");
-  CHECK(l.donation().history.back().detail.find("follow-up") != std::string::npos);
+  CHECK(r->notify_open);
+  CHECK(r->transfused_by == kHospital);
+  CHECK(r->patient == kPatient);
+  CHECK(r->notify_deadline == kT0 + kDay + Rules{}.notify_recipient_within);
+  CHECK(l.donation().history.back().detail.find("notified by") != std::string::npos);
+  // Only the notification closes it, once.
+  l.accept(unit_event(EventType::recipient_notified, kRedCells, kT0 + 3 * kDay, kHospital));
+  CHECK_FALSE(l.donation().recall(kRedCells)->notify_open);
+  CHECK(l.donation().recall(kRedCells)->notified_at == kT0 + 3 * kDay);
+  l.expect_rejected(unit_event(EventType::recipient_notified, kRedCells, kT0 + 4 * kDay),
+                    "no_notification_task");
 }
 
 TEST_CASE("only a screen with a lookback period can recall a unit", "[projections][lookback]") {

@@ -47,7 +47,21 @@ TEST_CASE("a donation with every field set round-trips, Arabic text included",
   d.typed_abo = Abo::ab;
   d.typed_rhd = RhD::positive;
   d.tti_positive = true;
-  d.tests.push_back(TestRecord{"hiv", "reactive", kT0, "ev-1"});
+  d.tests.push_back(TestRecord{"hiv", "reactive", kT0, "ev-1", TestMethod::screen, "NBS-LAB"});
+  d.tests.push_back(TestRecord{"hiv", "reactive", kT0 + kHour, "ev-1b", TestMethod::repeat, ""});
+  d.markers.push_back(MarkerState{"hiv", MarkerStatus::repeatedly_reactive, kT0 + kHour});
+  d.typing_discrepancy = true;
+  d.discrepancy = "labelled AB+, typed A";
+  d.deferred_reason = "donation_interval";
+  d.deferred_until = kT0 + 30 * kDay;
+  Recall rc;
+  rc.product = kPlatelets;
+  rc.test = "hiv";
+  rc.notify_open = true;
+  rc.notify_deadline = kT0 + 84 * kDay;
+  rc.transfused_by = kGazaBank;
+  rc.patient = "PAT-1";
+  d.recalls.push_back(rc);
   UnitState u;
   u.product = kPlatelets;
   u.category = Category::platelets;
@@ -60,6 +74,7 @@ TEST_CASE("a donation with every field set round-trips, Arabic text included",
   u.volume_ml = 250;
   u.reserved_for = AboRh::o_neg;
   u.tti_blocked = true;
+  u.released = true;
   d.units.push_back(u);
   d.history.push_back(
       HistoryEntry{"ev-2", EventType::unit_quarantined, kT0, kBank, kPlatelets, "ملاحظة: held"});

@@ -8,188 +8,6 @@ const PHASES = ["green", "pre_amber", "amber", "red"];
 // Colour is not the only signal: each phase also has a mark and a name.
 const MARK = {green: "", pre_amber: "!", amber: "!!", red: "!!!"};
 
-function arabicCount(n, one, two, few, many) {
-  if (n === 1) return one;
-  if (n === 2) return two;
-  if (n >= 3 && n <= 10) return n + " " + few;
-  return n + " " + many;
-}
-
-const TEXT = {
-  en: {
-    title: "Blood supply by governorate and group",
-    doc_title: "hemoledger: blood supply",
-    category: "Component",
-    loading: "Loading…",
-    cat: {red_cells: "Red cells", platelets: "Platelets", plasma: "Plasma",
-          whole_blood: "Whole blood", cryo: "Cryoprecipitate"},
-    phase: {green: "Green", pre_amber: "Pre-Amber", amber: "Amber", red: "Red"},
-    supply_title: "Available units and days of supply",
-    supply_note: w => "Each cell: units available now and days of supply (available ÷ average daily " +
-      "demand over the last " + w + " days).",
-    legend: {green: t => "≥ " + t.pre_amber + " days", pre_amber: t => "< " + t.pre_amber + " days",
-             amber: t => "< " + t.amber + " days", red: t => "< " + t.red + " day"},
-    no_demand: w => "no demand in the last " + w + " days",
-    governorate: "Governorate",
-    country: "Country total",
-    days_short: d => d + " d",
-    cell_label: (where, g, n, days, w, phase) => where + ", " + g + ": " + n +
-      (n === 1 ? " unit" : " units") + " available, " +
-      (days === null ? TEXT.en.no_demand(w) : days + " days of supply") + ", " + phase,
-    alerts_title: "Open alerts",
-    none_alerts: "No open alerts.",
-    severity: {info: "Info", amber: "Amber", red: "Red"},
-    alert_supply: (what, where, a) => what + " in " + where + ": " +
-      (a.figures.days_of_supply === null ? "no days of supply figure" : fmtDays(a.figures.days_of_supply) + " days of supply") +
-      ", " + a.figures.available + " available (" + TEXT.en.phase[a.figures.phase] + ")",
-    alert_expiring: (what, where, a, to) => a.figures.units + " " + what + (a.figures.units === 1 ? " unit" : " units") +
-      " at " + where + " expire within " + a.figures.horizon_hours + " h" +
-      (to ? "; suggested transfer to " + to : ""),
-    alert_recall: (what, where, a) => (a.figures.overdue ? "OVERDUE recall: " : "Recall: ") + what + " held by " + where +
-      ", to be retrieved by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
-      " (donor later positive for " + a.figures.test + ")",
-    raised: "since",
-    alert_reagent_cover: (r, where, a) => r + " at " + where + ": " + fmtDays(a.figures.days_of_cover) +
-      " days of cover left (" + a.figures.on_hand + " " + a.figures.unit + "), minimum " + a.figures.min_cover_days,
-    alert_reagent_expiring: (r, where, a) => "Lot " + a.lot + " of " + r + " at " + where + " (" +
-      a.figures.on_hand + " " + a.figures.unit + ") expires on " + a.figures.expires_at.slice(0, 10),
-    bedside_title: "Vein to vein",
-    bedside_note: "Units at the bedside: emergency releases awaiting the patient's group, " +
-      "transfusion reactions under review, and units issued to a hospital with no recorded fate.",
-    bedside: {emergency_release: "Emergency releases", transfusion_reaction: "Transfusion reactions",
-              unknown_fate: "Units of unknown fate"},
-    reaction: {febrile: "febrile reaction", allergic: "allergic reaction", anaphylactic: "anaphylaxis",
-               taco: "TACO", trali: "TRALI", tad: "transfusion-associated dyspnoea",
-               haemolytic_acute: "acute haemolytic reaction", haemolytic_delayed: "delayed haemolytic reaction",
-               delayed_serologic: "delayed serologic reaction", hypotensive: "hypotensive reaction",
-               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "post-transfusion purpura",
-               tti_bacterial: "suspected bacterial transmission", tti_viral: "suspected viral transmission",
-               tti_parasitic: "suspected parasitic transmission", other: "other reaction"},
-    reaction_severity: {non_severe: "non-severe", severe: "severe", life_threatening: "life-threatening",
-                        death: "fatal"},
-    imputability: {not_assessable: "not assessable", excluded: "excluded", unlikely: "unlikely",
-                   possible: "possible", probable: "probable", certain: "certain"},
-    alert_unknown_fate: (what, where, a, issuer) => "Unknown fate: " + what + " issued by " + issuer +
-      " to " + where + ", no transfusion, return or discard recorded within " + a.figures.fate_hours + " h",
-    alert_emergency: (what, where, a) => "Emergency release: " + what + " at " + where +
-      (a.figures.incompatible ? ", INCOMPATIBLE with the patient's group " + a.figures.patient_group +
-                                ": report the outcome at once"
-                              : ", patient's group not yet recorded"),
-    alert_rhd_exception: (what, where, a) => "RhD exception approved: " + what + " for a " +
-      a.figures.patient_group + " patient at " + where + "; anti-D follow-up may be needed",
-    alert_reaction: (what, where, a) => "Transfusion reaction at " + where + ": " +
-      TEXT.en.reaction_severity[a.figures.severity] + " " + TEXT.en.reaction[a.figures.reaction] +
-      " after " + what + " (imputability " + TEXT.en.imputability[a.figures.imputability] + ")",
-    alert_hold: (what, where, a) => "Hold: " + what + " at " + where + " must not be used; its donation " +
-      "is suspected of " + TEXT.en.reaction[a.figures.reaction],
-    expiring_title: "Units expiring soon",
-    expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
-      "with a transfer to the shortest blood bank nearby.",
-    none_expiring: "No available unit expires within 72 hours (platelets 24 hours).",
-    more: n => "and " + n + " more",
-    hours_left: h => h < 1 ? "less than 1 h left" : h + " h left",
-    suggest: "Suggested transfer to",
-    supply_there: (days, phase) => days + " days of supply, " + phase,
-    no_short: "No nearby bank is short",
-    ok: "Engine OK",
-    degraded: "Engine degraded",
-    down: "Engine unreachable",
-    kafka: "Kafka",
-    embedded: "embedded mock cluster: for development and demos only",
-    kafka_problem: "Kafka problem",
-    storage_problem: "Storage problem",
-    lag: n => n + (n === 1 ? " message" : " messages") + " not yet applied",
-    updated: "updated",
-    last_data: "showing data from",
-  },
-  ar: {
-    title: "مخزون الدم حسب المحافظة والفصيلة",
-    doc_title: "hemoledger: مخزون الدم",
-    category: "المكوّن",
-    loading: "جارٍ التحميل…",
-    cat: {red_cells: "الكريات الحمراء", platelets: "الصفائح الدموية", plasma: "البلازما",
-          whole_blood: "الدم الكامل", cryo: "الراسب البردي"},
-    phase: {green: "أخضر", pre_amber: "ما قبل الكهرماني", amber: "كهرماني", red: "أحمر"},
-    supply_title: "الوحدات المتاحة وأيام الإمداد",
-    supply_note: w => "في كل خانة: عدد الوحدات المتاحة الآن وأيام الإمداد (المتاح ÷ متوسط الطلب " +
-      "اليومي خلال آخر " + w + " يومًا).",
-    legend: {green: t => "≥ " + t.pre_amber + " أيام", pre_amber: t => "< " + t.pre_amber + " أيام",
-             amber: t => "< " + t.amber + " يوم", red: t => "< " + t.red + " يوم"},
-    no_demand: w => "لا طلب خلال آخر " + w + " يومًا",
-    governorate: "المحافظة",
-    country: "مجموع البلد",
-    days_short: d => d + " يوم",
-    cell_label: (where, g, n, days, w, phase) => where + "، " + g + ": الوحدات المتاحة " + n + "، " +
-      (days === null ? TEXT.ar.no_demand(w) : "أيام الإمداد " + days) + "، " + phase,
-    alerts_title: "التنبيهات المفتوحة",
-    none_alerts: "لا توجد تنبيهات مفتوحة.",
-    severity: {info: "معلومة", amber: "كهرماني", red: "أحمر"},
-    alert_supply: (what, where, a) => what + " في " + where + ": " +
-      (a.figures.days_of_supply === null ? "لا يوجد رقم لأيام الإمداد" : "أيام الإمداد " + fmtDays(a.figures.days_of_supply)) +
-      "، المتاح " + a.figures.available + " (" + TEXT.ar.phase[a.figures.phase] + ")",
-    alert_expiring: (what, where, a, to) => "وحدات " + what + " في " + where + " عددها " + a.figures.units +
-      " تنتهي صلاحيتها خلال " + a.figures.horizon_hours + " ساعة" + (to ? "؛ نقل مقترح إلى " + to : ""),
-    alert_recall: (what, where, a) => (a.figures.overdue ? "استرجاع متأخر: " : "استرجاع: ") + what + " لدى " + where +
-      "، يجب استرجاعها قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
-      " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
-    raised: "منذ",
-    alert_reagent_cover: (r, where, a) => r + " في " + where + ": تكفي " + fmtDays(a.figures.days_of_cover) +
-      " يوم (" + a.figures.on_hand + ")، والحد الأدنى " + a.figures.min_cover_days + " يوم",
-    alert_reagent_expiring: (r, where, a) => "التشغيلة " + a.lot + " من " + r + " في " + where + " (" +
-      a.figures.on_hand + ") تنتهي صلاحيتها في " + a.figures.expires_at.slice(0, 10),
-    bedside_title: "من الوريد إلى الوريد",
-    bedside_note: "الوحدات عند سرير المريض: الصرف الطارئ بانتظار فصيلة المريض، وتفاعلات نقل الدم " +
-      "قيد المراجعة، والوحدات المصروفة لمستشفى دون تسجيل مصيرها.",
-    bedside: {emergency_release: "الصرف الطارئ", transfusion_reaction: "تفاعلات نقل الدم",
-              unknown_fate: "وحدات مصيرها غير معروف"},
-    reaction: {febrile: "تفاعل حُمّوي", allergic: "تفاعل تحسسي", anaphylactic: "صدمة تأقية",
-               taco: "فرط الحمل الدوري (TACO)", trali: "أذية رئوية حادة مرتبطة بنقل الدم (TRALI)",
-               tad: "ضيق تنفس مرتبط بنقل الدم", haemolytic_acute: "تفاعل انحلالي حاد",
-               haemolytic_delayed: "تفاعل انحلالي متأخر", delayed_serologic: "تفاعل مصلي متأخر",
-               hypotensive: "تفاعل خافض للضغط", ta_gvhd: "داء الطعم حيال الثوي المرتبط بنقل الدم",
-               post_transfusion_purpura: "فرفرية ما بعد نقل الدم",
-               tti_bacterial: "اشتباه بانتقال عدوى جرثومية", tti_viral: "اشتباه بانتقال عدوى فيروسية",
-               tti_parasitic: "اشتباه بانتقال عدوى طفيلية", other: "تفاعل آخر"},
-    reaction_severity: {non_severe: "غير شديد", severe: "شديد", life_threatening: "مهدد للحياة",
-                        death: "مميت"},
-    imputability: {not_assessable: "غير قابل للتقييم", excluded: "مستبعد", unlikely: "غير مرجّح",
-                   possible: "محتمل", probable: "مرجّح", certain: "مؤكد"},
-    alert_unknown_fate: (what, where, a, issuer) => "مصير غير معروف: " + what + " صُرفت من " + issuer +
-      " إلى " + where + " ولم يُسجَّل نقلها أو إرجاعها أو إتلافها خلال " + a.figures.fate_hours + " ساعة",
-    alert_emergency: (what, where, a) => "صرف طارئ: " + what + " في " + where +
-      (a.figures.incompatible ? "، غير متوافقة مع فصيلة المريض " + a.figures.patient_group +
-                                ": أبلغوا عن حالة المريض فورًا"
-                              : "، لم تُسجَّل فصيلة المريض بعد"),
-    alert_rhd_exception: (what, where, a) => "استثناء RhD بموافقة: " + what + " لمريض فصيلته " +
-      a.figures.patient_group + " في " + where + "؛ قد تلزم متابعة Anti-D",
-    alert_reaction: (what, where, a) => "تفاعل نقل دم في " + where + ": " +
-      TEXT.ar.reaction[a.figures.reaction] + " (" + TEXT.ar.reaction_severity[a.figures.severity] + ") بعد " +
-      what + " (الارتباط السببي: " + TEXT.ar.imputability[a.figures.imputability] + ")",
-    alert_hold: (what, where, a) => "حجز: " + what + " في " + where + " يجب ألا تُستخدم؛ يُشتبه بأن تبرّعها سبّب " +
-      TEXT.ar.reaction[a.figures.reaction],
-    expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
-    expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
-      "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
-    none_expiring: "لا توجد وحدة متاحة تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة).",
-    more: n => "و" + n + " غيرها",
-    hours_left: h => h < 1 ? "بقي أقل من ساعة" :
-      "بقي " + arabicCount(h, "ساعة واحدة", "ساعتان", "ساعات", "ساعة"),
-    suggest: "نقل مقترح إلى",
-    supply_there: (days, phase) => "أيام الإمداد " + days + "، " + phase,
-    no_short: "لا يوجد بنك دم قريب يعاني نقصًا",
-    ok: "المحرك يعمل",
-    degraded: "المحرك متعثر",
-    down: "تعذّر الوصول إلى المحرك",
-    kafka: "كافكا",
-    embedded: "عنقود تجريبي مدمج: للتطوير والعروض فقط",
-    kafka_problem: "مشكلة في كافكا",
-    storage_problem: "مشكلة في التخزين",
-    lag: n => "رسائل لم تُطبّق بعد: " + n,
-    updated: "آخر تحديث",
-    last_data: "آخر بيانات من",
-  },
-};
-
 const state = {supply: null, expiring: null, alerts: null, health: null, facilities: null,
                error: null, updated: null};
 
@@ -390,7 +208,13 @@ function renderAlerts() {
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
       const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
       let text;
-      if (x.kind === "supply_phase") text = t().alert_supply(what, where, x);
+      if (x.kind === "supply_phase") {
+        text = x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
+             : t().alert_supply(what, where, x);
+      } else if (x.kind === "deferred_donor_collected") text = t().alert_deferred(where, x);
+      else if (x.kind === "typing_discrepancy") text = t().alert_typing(where, x);
+      else if (x.kind === "positive_after_release") text = t().alert_positive(where, x);
+      else if (x.kind === "recipient_notification") text = t().alert_notify(where, x);
       else if (x.kind === "unknown_fate") text = t().alert_unknown_fate(what, where, x, issuer);
       else if (x.kind === "emergency_release") text = t().alert_emergency(what, where, x);
       else if (x.kind === "rhd_exception") text = t().alert_rhd_exception(what, where, x);

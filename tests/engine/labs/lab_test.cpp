@@ -301,7 +301,8 @@ TEST_CASE(
   CHECK(engine.available() == 2);
   auto r = get_json(engine.http, "/api/units/" + reactive);
   REQUIRE(r);
-  CHECK((*r)["screen_positive"] == true);
+  CHECK((*r)["tests"]["hiv"]["status"] == "initially_reactive");  // its repeats decide
+  CHECK((*r)["screen_positive"] == false);
   const std::size_t history = engine.history(clean);
   CHECK(hiv_kits() == 48);  // two HIV results recorded; the refused messages used none
 
@@ -314,7 +315,7 @@ TEST_CASE(
     CHECK(engine.history(clean) == history);
     CHECK(hiv_kits() == 48);  // no kit used twice
   }
-  SECTION("a corrected HIV result supersedes the final one and takes the units out of stock") {
+  SECTION("a corrected HIV result is kept beside the final one and takes the units out of stock") {
     // Same MSH-10, only OBX 4 changed, with result status C.
     std::vector<std::string> obx = screens("O POS", "Reactive");
     obx[3].replace(obx[3].find("||||||F|||"), 10, "||||||C|||");
@@ -325,7 +326,8 @@ TEST_CASE(
     CHECK(engine.available() == 0);
     auto d = get_json(engine.http, "/api/units/" + clean);
     REQUIRE(d);
-    CHECK((*d)["screen_positive"] == true);
+    CHECK((*d)["tests"]["hiv"]["status"] == "initially_reactive");
+    CHECK((*d)["tests"]["hiv"]["results"].size() == 2);
     CHECK(hiv_kits() == 47);  // the repeat test used one more kit; the unchanged results none
   }
 }

@@ -186,6 +186,11 @@ TEST_CASE(
   positive.test = "hiv";
   positive.result = "positive";
   REQUIRE(post_event(port, positive) == "applied");
+  Event repeat = ev.make(EventType::test_resulted, "HBN-LAB", "G123426100004");
+  repeat.at = now - kHour + kMinute;
+  repeat.test = "hiv";
+  repeat.result = "positive";  // the repeat in duplicate: repeatedly reactive
+  REQUIRE(post_event(port, repeat) == "applied");
 
   // The engine recalls the Jenin unit where it is now, in Gaza, through Kafka.
   std::optional<json> unit;

@@ -34,6 +34,7 @@ struct MockKafka {
     REQUIRE(m.ok());
     cluster = std::move(*m);
     config.brokers = cluster->bootstrap();
+    config.embedded = true;
     producer = Producer::create(config);
     REQUIRE(producer.ok());
   }

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "engine/io/clock.h"
+#include "tests/engine/chromium_support.h"
 #include "tests/engine/http_support.h"
 #include "tests/engine/support.h"
 
@@ -22,8 +23,6 @@ using namespace hemoledger::testing;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kChromium = "/usr/bin/chromium";
 
 // Runs a command in its own process group with stdout and stderr in files;
 // kills the whole group if it outlives `seconds`. Returns the wait status, or
@@ -63,19 +62,8 @@ int run_with_timeout(std::vector<std::string> args, const std::string& out, cons
 std::string chromium(const std::vector<std::string>& extra, const std::string& url,
                      const std::string& work_dir, const std::string& name) {
   TempDir profile;
-  std::vector<std::string> args = {kChromium,
-                                   "--headless",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-dev-shm-usage",
-                                   "--disable-quic",
-                                   "--no-first-run",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--lang=en-US",
-                                   "--user-data-dir=" + profile.path(),
-                                   "--virtual-time-budget=5000"};
+  std::vector<std::string> args = headless_chromium_args(profile.path());
+  args.push_back("--virtual-time-budget=5000");
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(url);
   const std::string out = work_dir + "/" + name + ".out", err = work_dir + "/" + name + ".err";

@@ -432,7 +432,20 @@ struct Bedside {
   std::string patient;
   AboRh patient_group = AboRh::unknown;
   std::string dispensed_to;  // PV1-3.4 mapped; BPX-18.4 is read per segment
+  // An emergency release: a STAT order (TQ1-9 "S") dispensed without the
+  // patient's group; its approver is the ordering provider (ORC-12, family
+  // and given name, else the id) and its reason the indication for use
+  // (BPO-13, text else code).
+  bool stat = false;
+  std::string approver, indication;
 };
+
+// "Rania Haddad" from an XCN (id^family^given^...), else its id.
+std::string provider_name(const hl7::Segment& orc) {
+  const std::string family = orc.value(12, 2), given = orc.value(12, 3);
+  if (!family.empty()) return sender_text(given.empty() ? family : given + " " + family, 128);
+  return sender_text(orc.value(12, 1), 128);
+}
 
 std::optional<MappingResult> read_bedside(const hl7::Message& m, const LabMapping& map,
                                           Bedside& out) {
@@ -458,6 +471,12 @@ std::optional<MappingResult> read_bedside(const hl7::Message& m, const LabMappin
                          "\" is not a patient ABO/RhD group the mapping knows."});
     }
     break;
+  }
+  if (const hl7::Segment* tq1 = m.find("TQ1")) out.stat = tq1->value(9, 1) == "S";
+  if (const hl7::Segment* orc = m.find("ORC")) out.approver = provider_name(*orc);
+  if (const hl7::Segment* bpo = m.find("BPO")) {
+    out.indication =
+        sender_text(bpo->value(13, 2).empty() ? bpo->value(13, 1) : bpo->value(13, 2), 200);
   }
   if (const hl7::Segment* pv1 = m.find("PV1"); pv1 && !pv1->value(3, 4).empty()) {
     auto to = map.facility_for(pv1->value(3, 4));
@@ -563,6 +582,12 @@ std::optional<MappingResult> add_bedside(const hl7::Segment& s, int n, const Pro
   if (to_patient || e.type == EventType::unit_transfused) e.patient = b.patient;
   if (to_patient) e.patient_abo_rh = b.patient_group;
   if (e.type == EventType::unit_issued) {
+    if (b.stat && b.patient_group == AboRh::unknown) {
+      e.emergency = true;
+      e.approver = b.approver;
+      e.reason = b.indication.empty() ? "STAT order dispensed before the patient's group was known"
+                                      : b.indication;
+    }
     e.to = b.dispensed_to;
     if (const std::string sent = s.value(18, 4); f.segment == "BPX" && !sent.empty()) {
       auto to = map.facility_for(sent);

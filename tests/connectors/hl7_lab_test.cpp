@@ -290,6 +290,42 @@ TEST_CASE("a BPS^O29 dispense message becomes reservation and issue events", "[c
   for (const auto& e : r.events) CHECK(validate_shape(e).ok());
 }
 
+TEST_CASE(
+    "a STAT dispense without the patient's group is an emergency release approved by the "
+    "ordering provider",
+    "[connectors][hl7][bedside]") {
+  const std::string head =
+      "MSH|^~\\&|BBIS|NBS-BB|HL|NBS-BB|20261123140000||BPS^O29|B11|P|2.5\r"
+      "PID|1||PAT-4411\rPV1|1|E|ER^^^NBS-HOSP\r";
+  const std::string order =
+      "ORC|SC|ORD-77|BB-77||||||20261123135500|||DR-1203^Haddad^Rania\r"
+      "TQ1|1||||||||S\r"
+      "BPO|1|RBC^Red blood cells^L||2||||||||||MHP^massive haemorrhage protocol\r";
+  const std::string bpx = "BPX|1|DS|F|20261123133000|G123426000001|E0336V00\r";
+  auto r = accepted(head + order + bpx);
+  REQUIRE(r.events.size() == 1);
+  const Event& e = r.events[0];
+  CHECK(e.type == EventType::unit_issued);
+  CHECK(e.emergency);
+  CHECK(e.approver == "Rania Haddad");
+  CHECK(e.reason == "massive haemorrhage protocol");
+  CHECK(e.patient_abo_rh == AboRh::unknown);
+  CHECK(e.to == "NBS-HOS");
+  CHECK(validate_shape(e).ok());
+  // Routine priority: an ordinary issue, which the engine refuses without the group.
+  std::string routine = order;
+  routine.replace(routine.find("||||||||S"), 9, "||||||||R");
+  r = accepted(head + routine + bpx);
+  REQUIRE(r.events.size() == 1);
+  CHECK_FALSE(r.events[0].emergency);
+  CHECK(r.events[0].approver.empty());
+  // STAT with the patient's group known: an ordinary, checked issue.
+  r = accepted(head + order + "OBX|1|CWE|882-1^ABO+Rh^LN||O+||||||F\r" + bpx);
+  REQUIRE(r.events.size() == 1);
+  CHECK_FALSE(r.events[0].emergency);
+  CHECK(r.events[0].patient_abo_rh == AboRh::o_pos);
+}
+
 TEST_CASE("a dispense carries the patient's group from an OBX and the location from BPX-18",
           "[connectors][hl7][bedside]") {
   const std::string head =

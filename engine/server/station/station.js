@@ -240,7 +240,7 @@ function textField(id, key) {
 // haemovigilance codes) and when it began.
 function reactionFields(required) {
   const codes = list => list.map(c => [c, (s().codes_text && s().codes_text[c]) || c.replace(/_/g, " ")]);
-  const onset = bound(el("input", {id: "need-onset", type: "datetime-local",
+  const onset = bound(el("input", {id: "need-onset", type: "datetime-local", step: "1",
                                    value: desk.values.onset_local || ""}), "onset_local");
   const cls = required ? "required" : "";
   return [

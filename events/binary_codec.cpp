@@ -56,6 +56,11 @@ std::string encode_binary(const Event& e) {
          static_cast<std::uint8_t>(e.sex));
       save_string(ar, e.approver);
     }
+    if (e.schema_version >= 4) {  // schema version 4 appends the report and alert fields
+      ar(static_cast<std::uint8_t>(e.donation_type));
+      save_string(ar, e.alert);
+      save_string(ar, e.sector);
+    }
   }
   return std::move(out).str();
 }
@@ -185,7 +190,20 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   } else {
     e.approver.clear();
   }
+  std::uint8_t donation_type = 0;
+  if (e.schema_version >= 4) {
+    donation_type = in.number<std::uint8_t>();
+    in.string(e.alert);
+    in.string(e.sector);
+  } else {
+    e.alert.clear();
+    e.sector.clear();
+  }
   if (!in.ok()) return damaged();
+  if (donation_type > static_cast<std::uint8_t>(DonationType::autologous)) {
+    return make_error("undecodable", "The binary event carries an invalid donation type.");
+  }
+  e.donation_type = static_cast<DonationType>(donation_type);
   e.quantity = quantity;
   if (method > static_cast<std::uint8_t>(TestMethod::nat) ||
       sex > static_cast<std::uint8_t>(DonorSex::female)) {
@@ -194,7 +212,7 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   e.method = static_cast<TestMethod>(method);
   e.until = until;
   e.sex = static_cast<DonorSex>(sex);
-  if (type < 1 || type > kEventTypeCount) {
+  if (!is_known_event_type(type)) {
     return make_error("unknown_type", "Binary event type " + std::to_string(type) +
                                           " is not one hemoledger knows.");
   }

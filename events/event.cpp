@@ -22,9 +22,9 @@ struct TypeInfo {
 
 using F = Field;
 // The one table of event kinds and their fields. docs/events.md mirrors it.
-constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
+constexpr std::array<TypeInfo, 28> kTypes = {{
     {EventType::donation_collected, "DonationCollected", bits({F::din, F::donor}),
-     bits({F::abo_rh, F::volume_ml, F::sex})},
+     bits({F::abo_rh, F::volume_ml, F::sex, F::donation_type})},
     {EventType::component_produced, "ComponentProduced", bits({F::din, F::product}),
      bits({F::expires_at, F::volume_ml})},
     {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}),
@@ -60,9 +60,19 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::typing_resolved, "TypingResolved", bits({F::din, F::abo_rh}), bits({F::reason})},
     {EventType::recipient_notified, "RecipientNotified", bits({F::din, F::product}),
      bits({F::reason})},
+    {EventType::alert_acknowledged, "AlertAcknowledged", bits({F::alert, F::sector}), 0},
+    {EventType::alert_escalated, "AlertEscalated", bits({F::alert, F::sector, F::to}), 0},
+    {EventType::alert_closed, "AlertClosed", bits({F::alert, F::sector, F::reason}), 0},
 }};
 
-const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
+const TypeInfo* find_info(int type) {
+  for (const auto& ti : kTypes) {
+    if (static_cast<int>(ti.type) == type) return &ti;
+  }
+  return nullptr;
+}
+
+const TypeInfo& info(EventType t) { return *find_info(static_cast<int>(t)); }
 
 constexpr std::array<std::string_view, 10> kDiscardReasons = {"expired",
                                                               "tti_positive",
@@ -86,11 +96,10 @@ constexpr std::array<std::string_view, 12> kDeferralReasons = {
 constexpr std::array<std::string_view, 5> kMethodNames = {"", "screen", "repeat", "confirmatory",
                                                           "nat"};
 constexpr std::array<std::string_view, 3> kSexNames = {"", "male", "female"};
+constexpr std::array<std::string_view, 4> kDonationTypeNames = {"", "voluntary", "replacement",
+                                                                "autologous"};
 
-bool valid_type(EventType t) {
-  const auto i = static_cast<int>(t);
-  return i >= 1 && i <= kEventTypeCount;
-}
+bool valid_type(EventType t) { return find_info(static_cast<int>(t)) != nullptr; }
 
 bool printable_ascii(std::string_view s) {
   for (unsigned char c : s) {
@@ -167,6 +176,12 @@ bool has(const Event& e, Field f) {
       return e.sex != DonorSex::unknown;
     case F::approver:
       return !e.approver.empty();
+    case F::donation_type:
+      return e.donation_type != DonationType::unrecorded;
+    case F::alert:
+      return !e.alert.empty();
+    case F::sector:
+      return !e.sector.empty();
   }
   return false;
 }
@@ -179,10 +194,27 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 18> kFields = {
-    F::din,    F::product, F::donor,  F::abo_rh,         F::expires_at, F::volume_ml, F::to,
-    F::test,   F::result,  F::reason, F::patient_abo_rh, F::reagent,    F::lot,       F::quantity,
-    F::method, F::until,   F::sex,    F::approver};
+constexpr std::array<Field, 21> kFields = {F::din,
+                                           F::product,
+                                           F::donor,
+                                           F::abo_rh,
+                                           F::expires_at,
+                                           F::volume_ml,
+                                           F::to,
+                                           F::test,
+                                           F::result,
+                                           F::reason,
+                                           F::patient_abo_rh,
+                                           F::reagent,
+                                           F::lot,
+                                           F::quantity,
+                                           F::method,
+                                           F::until,
+                                           F::sex,
+                                           F::approver,
+                                           F::donation_type,
+                                           F::alert,
+                                           F::sector};
 
 }  // namespace
 
@@ -233,6 +265,12 @@ std::string_view to_string(Field f) {
       return "sex";
     case F::approver:
       return "approver";
+    case F::donation_type:
+      return "donation_type";
+    case F::alert:
+      return "alert";
+    case F::sector:
+      return "sector";
   }
   return "?";
 }
@@ -310,6 +348,40 @@ std::string_view to_string(DonorSex s) {
   return i < kSexNames.size() ? kSexNames[i] : "";
 }
 
+std::string_view to_string(DonationType t) {
+  const auto i = static_cast<std::size_t>(t);
+  return i < kDonationTypeNames.size() ? kDonationTypeNames[i] : "";
+}
+
+std::optional<DonationType> parse_donation_type(std::string_view text) {
+  for (std::size_t i = 1; i < kDonationTypeNames.size(); ++i) {
+    if (kDonationTypeNames[i] == text) return static_cast<DonationType>(i);
+  }
+  return std::nullopt;
+}
+
+bool is_known_event_type(int type) { return find_info(type) != nullptr; }
+
+bool is_alert_event(EventType t) {
+  return t == EventType::alert_acknowledged || t == EventType::alert_escalated ||
+         t == EventType::alert_closed;
+}
+
+Event alert_escalation_event(const std::string& alert_id, const std::string& from_sector,
+                             const std::string& to_sector, TimeMs due) {
+  Event e;
+  e.id = "escalate-" + alert_id + "-" + to_sector;
+  e.type = EventType::alert_escalated;
+  e.at = due;
+  e.facility = "hemoledger";
+  e.actor = "hemoledger";
+  e.station = "escalation";
+  e.alert = alert_id;
+  e.sector = from_sector;
+  e.to = to_sector;
+  return e;
+}
+
 std::optional<DonorSex> parse_donor_sex(std::string_view text) {
   for (std::size_t i = 1; i < kSexNames.size(); ++i) {
     if (kSexNames[i] == text) return static_cast<DonorSex>(i);
@@ -385,6 +457,7 @@ bool is_reagent_event(EventType t) {
 
 std::string event_key(const Event& e) {
   if (e.type == EventType::clock_ticked) return "clock";
+  if (is_alert_event(e.type)) return "alerts";
   if (is_donor_event(e.type)) return "donor:" + e.donor;
   return is_reagent_event(e.type) ? "reagent:" + e.reagent + ":" + e.lot : e.din;
 }
@@ -464,13 +537,19 @@ Status check_fields_for_type(const Event& e) {
     return make_error("unsupported_version",
                       "Method, until, sex and approver need schema version 3 or later.");
   }
+  if (e.schema_version < 4 && (has(e, F::donation_type) || has(e, F::alert) || has(e, F::sector) ||
+                               is_alert_event(e.type))) {
+    return make_error("unsupported_version",
+                      "Donation type, alert, sector and the alert follow-up events need schema "
+                      "version 4 or later.");
+  }
   return {};
 }
 
 // The identifiers: donation number, reagent and lot, product, donor, destination.
 Status check_identifiers(const Event& e) {
-  const bool has_din =
-      !is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked;
+  const bool has_din = !is_reagent_event(e.type) && !is_donor_event(e.type) &&
+                       !is_alert_event(e.type) && e.type != EventType::clock_ticked;
   if ((has_din || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
                                          "\" is not a 13-character ISBT 128 donation number.");
@@ -497,7 +576,16 @@ Status check_identifiers(const Event& e) {
                       "- _ . : / with at least one digit (e.g. DNR-104233), never a name.");
   }
   if (!e.to.empty() && !is_code(e.to)) {
-    return make_error("invalid_facility", "The destination facility code is not valid.");
+    return make_error(is_alert_event(e.type) ? "invalid_sector" : "invalid_facility",
+                      is_alert_event(e.type) ? "The sector to escalate to is not a valid code."
+                                             : "The destination facility code is not valid.");
+  }
+  if (!e.sector.empty() && !is_code(e.sector)) {
+    return make_error("invalid_sector",
+                      "The sector must be a code of letters, digits, - and _ (at most 32).");
+  }
+  if (!e.alert.empty() && (e.alert.size() > 64 || !printable_ascii(e.alert))) {
+    return make_error("invalid_alert", "The alert must be an alert id such as AL-42.");
   }
   return {};
 }

@@ -26,8 +26,9 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver.
-inline constexpr std::uint16_t kSchemaVersion = 3;
+// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver;
+// 4 adds donation_type, alert and sector (and the alert follow-up types).
+inline constexpr std::uint16_t kSchemaVersion = 4;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -59,8 +60,20 @@ enum class EventType : std::uint8_t {
   deferred_donor_collected = 23,  // the engine found a collection from a deferred donor
   typing_resolved = 24,           // a typing discrepancy settled by the laboratory
   recipient_notified = 25,        // a lookback's recipient-notification task done
+  // 26 to 28 are taken by the bedside (vein to vein) events.
+  // Alert follow-up (docs/alerts.md, "Follow-up"), keyed "alerts": what people
+  // and the escalation clock did about an alert the engine raised.
+  alert_acknowledged = 29,  // a person of a sector saw it and acts on it
+  alert_escalated = 30,     // not acknowledged in time: passed to the next sector up
+  alert_closed = 31,        // closed by a person with a note
 };
-inline constexpr int kEventTypeCount = 25;
+// One past the highest type number; numbers without a type in between
+// (is_known_event_type) are refused like any unknown type.
+inline constexpr int kEventTypeCount = 31;
+bool is_known_event_type(int type);
+
+// Whether events of type t are alert follow-up (keyed "alerts").
+bool is_alert_event(EventType t);
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -83,13 +96,16 @@ enum class Field : std::uint32_t {
   result = 1 << 8,
   reason = 1 << 9,
   patient_abo_rh = 1 << 10,
-  reagent = 1 << 11,   // schema version 2
-  lot = 1 << 12,       // schema version 2
-  quantity = 1 << 13,  // schema version 2
-  method = 1 << 24,    // schema version 3
-  until = 1 << 25,     // schema version 3
-  sex = 1 << 26,       // schema version 3
-  approver = 1 << 27,  // schema version 3
+  reagent = 1 << 11,        // schema version 2
+  lot = 1 << 12,            // schema version 2
+  quantity = 1 << 13,       // schema version 2
+  method = 1 << 24,         // schema version 3
+  until = 1 << 25,          // schema version 3
+  sex = 1 << 26,            // schema version 3
+  approver = 1 << 27,       // schema version 3
+  donation_type = 1 << 21,  // schema version 4: voluntary, replacement, autologous
+  alert = 1 << 22,          // schema version 4: the alert a follow-up event is about
+  sector = 1 << 23,         // schema version 4: the routing sector that acts (docs/alerts.md)
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
@@ -115,6 +131,17 @@ std::optional<TestMethod> parse_test_method(std::string_view text);
 enum class DonorSex : std::uint8_t { unknown = 0, male = 1, female = 2 };
 std::string_view to_string(DonorSex s);  // "male", "female"; "" for unknown
 std::optional<DonorSex> parse_donor_sex(std::string_view text);
+
+// The donor type of a collection where the collecting station records it
+// (reports: donations by donor type). Serialized.
+enum class DonationType : std::uint8_t {
+  unrecorded = 0,
+  voluntary = 1,
+  replacement = 2,
+  autologous = 3,
+};
+std::string_view to_string(DonationType t);  // "voluntary", ...; "" for unrecorded
+std::optional<DonationType> parse_donation_type(std::string_view text);
 
 struct Event {
   // Envelope.
@@ -146,6 +173,10 @@ struct Event {
   TimeMs until = 0;                             // schema version 3: end of a temporary deferral
   DonorSex sex = DonorSex::unknown;             // schema version 3: the donor's, at collection
   std::string approver;  // schema version 3: who approved an override (a name or staff id)
+  // Schema version 4.
+  DonationType donation_type = DonationType::unrecorded;
+  std::string alert;   // an alert id, "AL-<seq>"
+  std::string sector;  // a routing sector code
 
   bool operator==(const Event&) const = default;
 };
@@ -201,13 +232,22 @@ Event deferred_collection_event(const std::string& din, const std::string& donor
                                 const std::string& facility, const std::string& reason,
                                 TimeMs until, TimeMs at);
 
+// The AlertEscalated event the escalation clock produces when alert `alert_id`
+// was not acknowledged by `from_sector` before `due`: passed to `to_sector`.
+// Its id depends only on the alert and the sector it goes to
+// ("escalate-<alert>-<to>"), at = due: produced twice, applied once.
+Event alert_escalation_event(const std::string& alert_id, const std::string& from_sector,
+                             const std::string& to_sector, TimeMs due);
+
 // Whether events of type t concern a donor rather than a donation (DonorDeferred).
 bool is_donor_event(EventType t);
 
 // The Kafka message key of an event: the DIN for donation events,
 // "reagent:<reagent>:<lot>" for reagent events, so that every event of one
 // donation, or of one reagent lot, stays in one partition, in order; "clock"
-// for ClockTicked; "donor:<donor>" for DonorDeferred.
+// for ClockTicked; "donor:<donor>" for DonorDeferred; "alerts" for alert
+// follow-up, so that an alert's acknowledgement, escalations and closure stay
+// in order.
 std::string event_key(const Event& e);
 
 // The engine's ClockTicked event for the second that contains `now`: id

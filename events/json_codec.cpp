@@ -193,6 +193,27 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     field = Field::approver;
     return read_string(v, key, e.approver);
   }
+  if (key == "donation_type") {
+    field = Field::donation_type;
+    std::string text;
+    if (auto s = read_string(v, key, text); !s) return s;
+    auto t = parse_donation_type(text);
+    if (!t) {
+      return make_error("invalid_donation_type",
+                        "\"" + text.substr(0, 20) +
+                            "\" is not a donation type; use voluntary, replacement or autologous.");
+    }
+    e.donation_type = *t;
+    return {};
+  }
+  if (key == "alert") {
+    field = Field::alert;
+    return read_string(v, key, e.alert);
+  }
+  if (key == "sector") {
+    field = Field::sector;
+    return read_string(v, key, e.sector);
+  }
   return make_error("unknown_field",
                     "The field '" + key.substr(0, 40) + "' is not part of any hemoledger event.");
 }
@@ -314,8 +335,8 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  if (!e.din.empty() ||
-      (!is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked)) {
+  if (!e.din.empty() || (!is_reagent_event(e.type) && !is_donor_event(e.type) &&
+                         !is_alert_event(e.type) && e.type != EventType::clock_ticked)) {
     j["din"] = e.din;
   }
   if (!e.product.empty()) j["product"] = e.product;
@@ -337,6 +358,11 @@ std::string encode_json(const Event& e) {
   if (e.until != 0) j["until"] = format_rfc3339(e.until);
   if (e.sex != DonorSex::unknown) j["sex"] = std::string(to_string(e.sex));
   if (!e.approver.empty()) j["approver"] = e.approver;
+  if (e.donation_type != DonationType::unrecorded) {
+    j["donation_type"] = std::string(to_string(e.donation_type));
+  }
+  if (!e.alert.empty()) j["alert"] = e.alert;
+  if (!e.sector.empty()) j["sector"] = e.sector;
   // Text fields that arrived in a binary event are not checked for UTF-8;
   // replace bad bytes (U+FFFD) rather than throw out of a caller's loop.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -16,6 +16,7 @@
 // (engine/server/scale_out_routing.h).
 #include <httplib.h>
 
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -119,8 +120,9 @@ void answer_alert(const ApiContext& ctx, const httplib::Request& req, httplib::R
     }
     event["reason"] = note;
   }
+  static std::atomic<std::uint64_t> answers{0};
   event["id"] = "answer-" + id + "-" + std::string(to_string(type)) + "-" +
-                std::to_string(ctx.engine->clock().now());
+                std::to_string(ctx.engine->clock().now()) + "-" + std::to_string(++answers);
   auto e = decode_json(event.dump());
   if (!e) return send_error(res, 400, e.error());
   post_built_event(ctx, req, res, std::move(*e));

@@ -16,9 +16,14 @@ using namespace store_keys;
 namespace {
 
 std::string month_text(int month) {
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%06d", month);
   return buf;
+}
+
+// The first key text past month `to` (yyyymm; 999999 and beyond: past every month).
+std::string past_month(int to) {
+  return to >= 999999 ? std::string("999999~") : month_text(to + 1);
 }
 
 }  // namespace
@@ -78,11 +83,11 @@ Status Store::scan_report(
     std::int32_t p, int from_month, int to_month,
     const std::function<bool(std::string_view key, std::int64_t value)>& visit) const {
   const std::string prefix = key(p, 'm');
-  const std::string end = month_text(to_month + 1);
+  const std::string end = past_month(to_month);
   std::optional<Error> failure;
   auto s =
       scan(prefix, prefix + month_text(from_month), [&](std::string_view k, std::string_view v) {
-        if (k.substr(0, 6) >= end) return false;
+        if (k.substr(0, end.size()) >= end) return false;
         std::int64_t n = 0;
         if (!decode_i64(v, n)) {
           failure = corrupt("A stored report counter is damaged.");
@@ -99,9 +104,9 @@ Status Store::scan_alert_reports(
     int from_month, int to_month,
     const std::function<bool(std::string_view key, std::string_view json)>& visit) const {
   const std::string prefix = global_key('m', {}, true);
-  const std::string end = month_text(to_month + 1);
+  const std::string end = past_month(to_month);
   return scan(prefix, prefix + month_text(from_month), [&](std::string_view k, std::string_view v) {
-    if (k.substr(0, 6) >= end) return false;
+    if (k.substr(0, end.size()) >= end) return false;
     return visit(k, v);
   });
 }

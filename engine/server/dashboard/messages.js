@@ -1,6 +1,8 @@
 "use strict";
-// The message catalogues of hemoledger's pages, English and Arabic: one
-// object per language. The dashboard (dashboard.js) reads the top level, the
+// The message catalogues of hemoledger's pages: one object per language,
+// English, Arabic, Persian and Vietnamese (the dashboard; the station and the
+// report page are English and Arabic). A string a language lacks is shown in
+// English; strings a translator was unsure of are listed in its `uncertain`. The dashboard (dashboard.js) reads the top level, the
 // scanning station (../station/station.js) TEXT[lang].station. Both pages
 // embed this file (engine/server/embed_page.cmake).
 
@@ -79,6 +81,20 @@ const TEXT = {
     lag: n => n + (n === 1 ? " message" : " messages") + " not yet applied",
     updated: "updated",
     last_data: "showing data from",
+    signed_in_sector: "Sector:",
+    scroll_hint: "Scroll the table sideways to see every group.",
+    kind: {supply_phase: "Supply phase", expiring_soon: "Expiring soon", recall: "Recall",
+           reagent_cover: "Reagent cover", reagent_expiring: "Reagent lot expiring",
+           deferred_donor_collected: "Deferred donor collected", typing_discrepancy: "Typing discrepancy",
+           positive_after_release: "Positive after release", recipient_notification: "Recipient notification"},
+    alert_count: n => n + (n === 1 ? " alert" : " alerts"),
+    unanswered: n => n + " not acknowledged",
+    acknowledged_by: (by, sector) => "Acknowledged by " + by + " (" + sector + ")",
+    escalated_to: s => "Escalated to " + s,
+    acknowledge: "Acknowledge",
+    close: "Close",
+    close_note: "Why is this alert closed?",
+    answered: {acknowledge: "Acknowledged", close: "Closed"},
   },
   ar: {
     title: "مخزون الدم حسب المحافظة والفصيلة",
@@ -146,6 +162,188 @@ const TEXT = {
     lag: n => "رسائل لم تُطبّق بعد: " + n,
     updated: "آخر تحديث",
     last_data: "آخر بيانات من",
+    signed_in_sector: "القطاع:",
+    scroll_hint: "اسحب الجدول أفقيًا لرؤية كل الفصائل.",
+    kind: {supply_phase: "مرحلة الإمداد", expiring_soon: "قرب انتهاء الصلاحية", recall: "استرجاع",
+           reagent_cover: "كفاية الكاشف", reagent_expiring: "تشغيلة كاشف تنتهي",
+           deferred_donor_collected: "جمع من متبرع مؤجَّل", typing_discrepancy: "تعارض في الفصيلة",
+           positive_after_release: "إيجابي بعد الإفراج", recipient_notification: "إبلاغ المتلقي"},
+    alert_count: n => arabicCount(n, "تنبيه واحد", "تنبيهان", "تنبيهات", "تنبيهًا"),
+    unanswered: n => "دون إقرار: " + n,
+    acknowledged_by: (by, sector) => "أقرّ به " + by + " (" + sector + ")",
+    escalated_to: s => "صُعّد إلى " + s,
+    acknowledge: "إقرار",
+    close: "إغلاق",
+    close_note: "لماذا يُغلق هذا التنبيه؟",
+    answered: {acknowledge: "سُجّل الإقرار", close: "أُغلق"},
+  },
+  // Persian. Reviewed by no native speaker yet: the keys listed in
+  // `uncertain` are the translator's best guess and are to be checked.
+  fa: {
+    uncertain: ["phase.pre_amber", "alert_deferred", "kind.deferred_donor_collected", "cat.cryo",
+                "kind.reagent_cover", "alert_reagent_cover", "governorate"],
+    title: "ذخیرهٔ خون بر اساس استان و گروه خونی",
+    doc_title: "hemoledger: ذخیرهٔ خون",
+    category: "فرآورده",
+    loading: "در حال بارگذاری…",
+    cat: {red_cells: "گلبول قرمز", platelets: "پلاکت", plasma: "پلاسما",
+          whole_blood: "خون کامل", cryo: "کرایو"},
+    phase: {green: "سبز", pre_amber: "پیش‌کهربایی", amber: "کهربایی", red: "قرمز"},
+    supply_title: "واحدهای موجود و روزهای ذخیره",
+    supply_note: w => "هر خانه: واحدهای موجود در این لحظه و روزهای ذخیره (موجودی ÷ میانگین تقاضای " +
+      "روزانه در " + w + " روز گذشته).",
+    legend: {green: t => "≥ " + t.pre_amber + " روز", pre_amber: t => "< " + t.pre_amber + " روز",
+             amber: t => "< " + t.amber + " روز", red: t => "< " + t.red + " روز"},
+    no_demand: w => "بدون تقاضا در " + w + " روز گذشته",
+    governorate: "استان",
+    country: "مجموع کشور",
+    days_short: d => d + " روز",
+    cell_label: (where, g, n, days, w, phase) => where + "، " + g + ": " + n + " واحد موجود، " +
+      (days === null ? TEXT.fa.no_demand(w) : days + " روز ذخیره") + "، " + phase,
+    alerts_title: "هشدارهای باز",
+    none_alerts: "هیچ هشدار بازی وجود ندارد.",
+    severity: {info: "اطلاع", amber: "کهربایی", red: "قرمز"},
+    alert_supply: (what, where, a) => what + " در " + where + ": " +
+      (a.figures.days_of_supply === null ? "رقمی برای روزهای ذخیره نیست" : fmtDays(a.figures.days_of_supply) + " روز ذخیره") +
+      "، " + a.figures.available + " واحد موجود (" + TEXT.fa.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => a.figures.units + " واحد " + what + " در " + where +
+      " ظرف " + a.figures.horizon_hours + " ساعت منقضی می‌شود" + (to ? "؛ انتقال پیشنهادی به " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "فراخوان معوق: " : "فراخوان: ") + what + " نزد " + where +
+      "، باید تا " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") + " بازگردانده شود" +
+      " (آزمایش بعدی اهداکننده برای " + a.figures.test + " مثبت شد)",
+    raised: "از",
+    alert_reagent_cover: (r, where, a) => r + " در " + where + ": " + fmtDays(a.figures.days_of_cover) +
+      " روز پوشش باقی است (" + a.figures.on_hand + " " + a.figures.unit + ")، حداقل " + a.figures.min_cover_days + " روز",
+    alert_reagent_expiring: (r, where, a) => "سری " + a.lot + " از " + r + " در " + where + " (" +
+      a.figures.on_hand + " " + a.figures.unit + ") در تاریخ " + a.figures.expires_at.slice(0, 10) + " منقضی می‌شود",
+    alert_stock_out: (what, where, a) => what + " در " + where + ": موجودی تمام شده، با تقاضا در " +
+      a.figures.demand_memory_days + " روز گذشته (قرمز)",
+    alert_deferred: (where, a) => "اهدای " + a.din + " در " + where + " از اهداکنندهٔ معاف‌شده گرفته شد (" +
+      a.figures.reason + "): همهٔ فرآورده‌های آن برای همیشه قرنطینه شد",
+    alert_typing: (where, a) => "مغایرت در تعیین گروه خون اهدای " + a.din + " (" + a.figures.discrepancy +
+      "): همهٔ فرآورده‌ها تا رفع مغایرت نگه داشته می‌شوند",
+    alert_positive: (where, a) => "اهدای " + a.din + " پس از ترخیص مسدود شد (" + a.figures.markers.join("، ") +
+      "): " + where + " این واحدها را در اختیار دارد: " + a.figures.units.map(u => u.product).join("، "),
+    alert_notify: (where, a) => (a.figures.overdue ? "معوق: " : "") + "به گیرندهٔ " + a.din + " " + a.product +
+      " که در " + where + " تزریق شد تا " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " اطلاع دهید (آزمایش بعدی اهداکننده برای " + a.figures.test + " مثبت شد)",
+    expiring_title: "واحدهایی که به‌زودی منقضی می‌شوند",
+    expiring_note: "واحدهای موجودی که ظرف 72 ساعت (پلاکت 24 ساعت) منقضی می‌شوند، نزدیک‌ترین اول، " +
+      "همراه با پیشنهاد انتقال به کم‌ذخیره‌ترین بانک خون نزدیک.",
+    none_expiring: "هیچ واحد موجودی ظرف 72 ساعت (پلاکت 24 ساعت) منقضی نمی‌شود.",
+    more: n => "و " + n + " مورد دیگر",
+    hours_left: h => h < 1 ? "کمتر از 1 ساعت مانده" : h + " ساعت مانده",
+    suggest: "انتقال پیشنهادی به",
+    supply_there: (days, phase) => days + " روز ذخیره، " + phase,
+    no_short: "هیچ بانک خون نزدیکی کمبود ندارد",
+    ok: "موتور سالم است",
+    degraded: "موتور دچار اختلال است",
+    down: "دسترسی به موتور ممکن نیست",
+    kafka: "Kafka",
+    embedded: "خوشهٔ آزمایشی داخلی: فقط برای توسعه و نمایش",
+    kafka_problem: "مشکل Kafka",
+    storage_problem: "مشکل ذخیره‌سازی",
+    lag: n => n + " پیام هنوز اعمال نشده",
+    updated: "به‌روزرسانی",
+    last_data: "نمایش داده‌های",
+    signed_in_sector: "بخش:",
+    scroll_hint: "برای دیدن همهٔ گروه‌ها جدول را افقی جابه‌جا کنید.",
+    kind: {supply_phase: "مرحلهٔ ذخیره", expiring_soon: "انقضای نزدیک", recall: "فراخوان",
+           reagent_cover: "پوشش معرف", reagent_expiring: "انقضای سری معرف",
+           deferred_donor_collected: "اهدا از اهداکنندهٔ معاف", typing_discrepancy: "مغایرت گروه خون",
+           positive_after_release: "مثبت پس از ترخیص", recipient_notification: "اطلاع به گیرنده"},
+    alert_count: n => n + " هشدار",
+    unanswered: n => n + " بدون تأیید",
+    acknowledged_by: (by, sector) => "تأییدشده توسط " + by + " (" + sector + ")",
+    escalated_to: s => "ارجاع‌شده به " + s,
+    acknowledge: "تأیید دریافت",
+    close: "بستن",
+    close_note: "چرا این هشدار بسته می‌شود؟",
+    answered: {acknowledge: "تأیید ثبت شد", close: "بسته شد"},
+  },
+  // Vietnamese. Reviewed by no native speaker yet: the keys listed in
+  // `uncertain` are the translator's best guess and are to be checked.
+  vi: {
+    uncertain: ["phase.pre_amber", "cat.cryo", "alert_deferred", "kind.reagent_cover",
+                "governorate", "kind.supply_phase"],
+    title: "Nguồn máu theo tỉnh và nhóm máu",
+    doc_title: "hemoledger: nguồn máu",
+    category: "Chế phẩm",
+    loading: "Đang tải…",
+    cat: {red_cells: "Khối hồng cầu", platelets: "Tiểu cầu", plasma: "Huyết tương",
+          whole_blood: "Máu toàn phần", cryo: "Tủa lạnh"},
+    phase: {green: "Xanh", pre_amber: "Tiền cam", amber: "Cam", red: "Đỏ"},
+    supply_title: "Đơn vị sẵn có và số ngày dự trữ",
+    supply_note: w => "Mỗi ô: số đơn vị sẵn có hiện tại và số ngày dự trữ (sẵn có ÷ nhu cầu trung bình " +
+      "mỗi ngày trong " + w + " ngày qua).",
+    legend: {green: t => "≥ " + t.pre_amber + " ngày", pre_amber: t => "< " + t.pre_amber + " ngày",
+             amber: t => "< " + t.amber + " ngày", red: t => "< " + t.red + " ngày"},
+    no_demand: w => "không có nhu cầu trong " + w + " ngày qua",
+    governorate: "Tỉnh",
+    country: "Tổng cả nước",
+    days_short: d => d + " ngày",
+    cell_label: (where, g, n, days, w, phase) => where + ", " + g + ": " + n + " đơn vị sẵn có, " +
+      (days === null ? TEXT.vi.no_demand(w) : days + " ngày dự trữ") + ", " + phase,
+    alerts_title: "Cảnh báo đang mở",
+    none_alerts: "Không có cảnh báo nào đang mở.",
+    severity: {info: "Thông tin", amber: "Cam", red: "Đỏ"},
+    alert_supply: (what, where, a) => what + " tại " + where + ": " +
+      (a.figures.days_of_supply === null ? "chưa có số ngày dự trữ" : fmtDays(a.figures.days_of_supply) + " ngày dự trữ") +
+      ", " + a.figures.available + " đơn vị sẵn có (" + TEXT.vi.phase[a.figures.phase] + ")",
+    alert_expiring: (what, where, a, to) => a.figures.units + " đơn vị " + what + " tại " + where +
+      " hết hạn trong " + a.figures.horizon_hours + " giờ" + (to ? "; đề xuất chuyển đến " + to : ""),
+    alert_recall: (what, where, a) => (a.figures.overdue ? "THU HỒI QUÁ HẠN: " : "Thu hồi: ") + what + " đang ở " + where +
+      ", cần thu hồi trước " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (người hiến sau đó dương tính với " + a.figures.test + ")",
+    raised: "từ",
+    alert_reagent_cover: (r, where, a) => r + " tại " + where + ": còn đủ dùng " + fmtDays(a.figures.days_of_cover) +
+      " ngày (" + a.figures.on_hand + " " + a.figures.unit + "), tối thiểu " + a.figures.min_cover_days + " ngày",
+    alert_reagent_expiring: (r, where, a) => "Lô " + a.lot + " của " + r + " tại " + where + " (" +
+      a.figures.on_hand + " " + a.figures.unit + ") hết hạn ngày " + a.figures.expires_at.slice(0, 10),
+    alert_stock_out: (what, where, a) => what + " tại " + where + ": hết hàng, có nhu cầu trong " +
+      a.figures.demand_memory_days + " ngày qua (Đỏ)",
+    alert_deferred: (where, a) => "Đơn vị máu " + a.din + " tại " + where + " được lấy từ người hiến đang bị hoãn hiến (" +
+      a.figures.reason + "): mọi chế phẩm bị cách ly vĩnh viễn",
+    alert_typing: (where, a) => "Sai lệch định nhóm máu ở đơn vị máu " + a.din + " (" + a.figures.discrepancy +
+      "): mọi chế phẩm bị giữ lại cho đến khi được giải quyết",
+    alert_positive: (where, a) => "Đơn vị máu " + a.din + " bị chặn sau khi đã phát hành (" + a.figures.markers.join(", ") +
+      "): " + where + " đang giữ " + a.figures.units.map(u => u.product).join(", "),
+    alert_notify: (where, a) => (a.figures.overdue ? "QUÁ HẠN: " : "") + "thông báo cho người nhận " + a.din + " " +
+      a.product + " đã truyền tại " + where + " trước " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
+      " (người hiến sau đó dương tính với " + a.figures.test + ")",
+    expiring_title: "Đơn vị sắp hết hạn",
+    expiring_note: "Đơn vị sẵn có hết hạn trong 72 giờ (tiểu cầu 24 giờ), gần nhất trước, " +
+      "kèm đề xuất chuyển đến ngân hàng máu gần đó đang thiếu nhất.",
+    none_expiring: "Không có đơn vị sẵn có nào hết hạn trong 72 giờ (tiểu cầu 24 giờ).",
+    more: n => "và " + n + " mục khác",
+    hours_left: h => h < 1 ? "còn dưới 1 giờ" : "còn " + h + " giờ",
+    suggest: "Đề xuất chuyển đến",
+    supply_there: (days, phase) => days + " ngày dự trữ, " + phase,
+    no_short: "Không có ngân hàng máu nào gần đó bị thiếu",
+    ok: "Hệ thống hoạt động bình thường",
+    degraded: "Hệ thống bị suy giảm",
+    down: "Không kết nối được hệ thống",
+    kafka: "Kafka",
+    embedded: "cụm thử nghiệm nhúng: chỉ dùng để phát triển và trình diễn",
+    kafka_problem: "Sự cố Kafka",
+    storage_problem: "Sự cố lưu trữ",
+    lag: n => n + " thông điệp chưa được áp dụng",
+    updated: "cập nhật",
+    last_data: "hiển thị dữ liệu lúc",
+    signed_in_sector: "Bộ phận:",
+    scroll_hint: "Kéo bảng sang ngang để xem mọi nhóm máu.",
+    kind: {supply_phase: "Mức dự trữ", expiring_soon: "Sắp hết hạn", recall: "Thu hồi",
+           reagent_cover: "Dự trữ hóa chất", reagent_expiring: "Lô hóa chất sắp hết hạn",
+           deferred_donor_collected: "Lấy máu người hiến bị hoãn", typing_discrepancy: "Sai lệch nhóm máu",
+           positive_after_release: "Dương tính sau phát hành", recipient_notification: "Thông báo người nhận"},
+    alert_count: n => n + " cảnh báo",
+    unanswered: n => n + " chưa xác nhận",
+    acknowledged_by: (by, sector) => "Đã xác nhận bởi " + by + " (" + sector + ")",
+    escalated_to: s => "Đã chuyển lên " + s,
+    acknowledge: "Xác nhận",
+    close: "Đóng",
+    close_note: "Vì sao đóng cảnh báo này?",
+    answered: {acknowledge: "Đã xác nhận", close: "Đã đóng"},
   },
 };
 

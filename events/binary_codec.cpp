@@ -56,7 +56,13 @@ std::string encode_binary(const Event& e) {
          static_cast<std::uint8_t>(e.sex));
       save_string(ar, e.approver);
     }
-    if (e.schema_version >= 4) {  // schema version 4 appends the report and alert fields
+    if (e.schema_version >= 4) {  // schema version 4 appends the bedside fields
+      save_string(ar, e.patient);
+      ar(static_cast<std::uint8_t>(e.emergency ? 1 : 0), static_cast<std::uint8_t>(e.reaction),
+         static_cast<std::uint8_t>(e.severity), static_cast<std::uint8_t>(e.imputability),
+         static_cast<std::int64_t>(e.onset_at));
+    }
+    if (e.schema_version >= 5) {  // schema version 5 appends the report and alert fields
       ar(static_cast<std::uint8_t>(e.donation_type));
       save_string(ar, e.alert);
       save_string(ar, e.sector);
@@ -190,8 +196,30 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   } else {
     e.approver.clear();
   }
-  std::uint8_t donation_type = 0;
+  std::uint8_t emergency = 0, reaction = 0, severity = 0, imputability = 0;
+  std::int64_t onset = 0;
   if (e.schema_version >= 4) {
+    in.string(e.patient);
+    emergency = in.number<std::uint8_t>();
+    reaction = in.number<std::uint8_t>();
+    severity = in.number<std::uint8_t>();
+    imputability = in.number<std::uint8_t>();
+    onset = in.number<std::int64_t>();
+  } else {
+    e.patient.clear();
+  }
+  if (!in.ok()) return damaged();
+  if (emergency > 1 || reaction > kLastReactionCategory || severity > kLastReactionSeverity ||
+      imputability > kLastImputability) {
+    return make_error("undecodable", "The binary event carries an invalid bedside code.");
+  }
+  e.emergency = emergency == 1;
+  e.reaction = static_cast<ReactionCategory>(reaction);
+  e.severity = static_cast<ReactionSeverity>(severity);
+  e.imputability = static_cast<Imputability>(imputability);
+  e.onset_at = onset;
+  std::uint8_t donation_type = 0;
+  if (e.schema_version >= 5) {
     donation_type = in.number<std::uint8_t>();
     in.string(e.alert);
     in.string(e.sector);
@@ -212,7 +240,7 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   e.method = static_cast<TestMethod>(method);
   e.until = until;
   e.sex = static_cast<DonorSex>(sex);
-  if (!is_known_event_type(type)) {
+  if (type < 1 || type > kEventTypeCount) {
     return make_error("unknown_type", "Binary event type " + std::to_string(type) +
                                           " is not one hemoledger knows.");
   }

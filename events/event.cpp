@@ -22,7 +22,7 @@ struct TypeInfo {
 
 using F = Field;
 // The one table of event kinds and their fields. docs/events.md mirrors it.
-constexpr std::array<TypeInfo, 28> kTypes = {{
+constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::donation_collected, "DonationCollected", bits({F::din, F::donor}),
      bits({F::abo_rh, F::volume_ml, F::sex, F::donation_type})},
     {EventType::component_produced, "ComponentProduced", bits({F::din, F::product}),
@@ -34,12 +34,13 @@ constexpr std::array<TypeInfo, 28> kTypes = {{
     {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
     {EventType::transfer_received, "TransferReceived", bits({F::din, F::product}), 0},
     {EventType::unit_reserved, "UnitReserved", bits({F::din, F::product}),
-     bits({F::patient_abo_rh})},
+     bits({F::patient_abo_rh, F::patient})},
     {EventType::reservation_released, "ReservationReleased", bits({F::din, F::product}), 0},
-    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}), bits({F::patient_abo_rh})},
-    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), 0},
+    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}),
+     bits({F::patient_abo_rh, F::patient, F::to, F::emergency, F::approver, F::reason})},
+    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), bits({F::to})},
     {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}),
-     bits({F::approver, F::reason})},
+     bits({F::patient, F::approver, F::reason})},
     {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
     {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
@@ -60,19 +61,18 @@ constexpr std::array<TypeInfo, 28> kTypes = {{
     {EventType::typing_resolved, "TypingResolved", bits({F::din, F::abo_rh}), bits({F::reason})},
     {EventType::recipient_notified, "RecipientNotified", bits({F::din, F::product}),
      bits({F::reason})},
+    {EventType::unit_thawed, "UnitThawed", bits({F::din, F::product}), bits({F::expires_at})},
+    {EventType::patient_typed, "PatientTyped", bits({F::din, F::product, F::patient_abo_rh}),
+     bits({F::patient})},
+    {EventType::transfusion_reaction, "TransfusionReaction",
+     bits({F::din, F::product, F::patient, F::onset_at, F::reaction, F::severity, F::imputability}),
+     bits({F::reason})},
     {EventType::alert_acknowledged, "AlertAcknowledged", bits({F::alert, F::sector}), 0},
     {EventType::alert_escalated, "AlertEscalated", bits({F::alert, F::sector, F::to}), 0},
     {EventType::alert_closed, "AlertClosed", bits({F::alert, F::sector, F::reason}), 0},
 }};
 
-const TypeInfo* find_info(int type) {
-  for (const auto& ti : kTypes) {
-    if (static_cast<int>(ti.type) == type) return &ti;
-  }
-  return nullptr;
-}
-
-const TypeInfo& info(EventType t) { return *find_info(static_cast<int>(t)); }
+const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
 
 constexpr std::array<std::string_view, 10> kDiscardReasons = {"expired",
                                                               "tti_positive",
@@ -99,7 +99,10 @@ constexpr std::array<std::string_view, 3> kSexNames = {"", "male", "female"};
 constexpr std::array<std::string_view, 4> kDonationTypeNames = {"", "voluntary", "replacement",
                                                                 "autologous"};
 
-bool valid_type(EventType t) { return find_info(static_cast<int>(t)) != nullptr; }
+bool valid_type(EventType t) {
+  const auto i = static_cast<int>(t);
+  return i >= 1 && i <= kEventTypeCount;
+}
 
 bool printable_ascii(std::string_view s) {
   for (unsigned char c : s) {
@@ -176,6 +179,18 @@ bool has(const Event& e, Field f) {
       return e.sex != DonorSex::unknown;
     case F::approver:
       return !e.approver.empty();
+    case F::patient:
+      return !e.patient.empty();
+    case F::emergency:
+      return e.emergency;
+    case F::reaction:
+      return e.reaction != ReactionCategory::none;
+    case F::severity:
+      return e.severity != ReactionSeverity::none;
+    case F::imputability:
+      return e.imputability != Imputability::none;
+    case F::onset_at:
+      return e.onset_at != 0;
     case F::donation_type:
       return e.donation_type != DonationType::unrecorded;
     case F::alert:
@@ -194,7 +209,7 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 21> kFields = {F::din,
+constexpr std::array<Field, 27> kFields = {F::din,
                                            F::product,
                                            F::donor,
                                            F::abo_rh,
@@ -212,9 +227,21 @@ constexpr std::array<Field, 21> kFields = {F::din,
                                            F::until,
                                            F::sex,
                                            F::approver,
+                                           F::patient,
+                                           F::emergency,
+                                           F::reaction,
+                                           F::severity,
+                                           F::imputability,
+                                           F::onset_at,
                                            F::donation_type,
                                            F::alert,
                                            F::sector};
+
+// The fields that schema versions 3 and 4 added.
+constexpr std::array<Field, 4> kVersion3Fields = {F::method, F::until, F::sex, F::approver};
+constexpr std::array<Field, 6> kVersion4Fields = {F::patient,  F::emergency,    F::reaction,
+                                                  F::severity, F::imputability, F::onset_at};
+constexpr std::array<Field, 3> kVersion5Fields = {F::donation_type, F::alert, F::sector};
 
 }  // namespace
 
@@ -265,6 +292,18 @@ std::string_view to_string(Field f) {
       return "sex";
     case F::approver:
       return "approver";
+    case F::patient:
+      return "patient";
+    case F::emergency:
+      return "emergency";
+    case F::reaction:
+      return "reaction";
+    case F::severity:
+      return "severity";
+    case F::imputability:
+      return "imputability";
+    case F::onset_at:
+      return "onset_at";
     case F::donation_type:
       return "donation_type";
     case F::alert:
@@ -360,7 +399,7 @@ std::optional<DonationType> parse_donation_type(std::string_view text) {
   return std::nullopt;
 }
 
-bool is_known_event_type(int type) { return find_info(type) != nullptr; }
+bool is_known_event_type(int type) { return type >= 1 && type <= kEventTypeCount; }
 
 bool is_alert_event(EventType t) {
   return t == EventType::alert_acknowledged || t == EventType::alert_escalated ||
@@ -496,7 +535,8 @@ Status check_envelope(const Event& e) {
   }
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
   if (!plausible(e.at) || (e.expires_at != 0 && !plausible(e.expires_at)) ||
-      (e.until != 0 && !plausible(e.until)) || (e.recorded_at != 0 && !plausible(e.recorded_at))) {
+      (e.until != 0 && !plausible(e.until)) || (e.recorded_at != 0 && !plausible(e.recorded_at)) ||
+      (e.onset_at != 0 && !plausible(e.onset_at))) {
     return implausible_time();
   }
   if (!is_code(e.facility)) {
@@ -510,6 +550,24 @@ Status check_envelope(const Event& e) {
   }
   if (e.actor.size() > 128 || e.station.size() > 128 || e.approver.size() > 128) {
     return make_error(kFieldTooLong, "Actor, station and approver are limited to 128 characters.");
+  }
+  return {};
+}
+
+// Whether the event's version has its type and fields: a type from `first`
+// on, or one of `added`, needs schema version `version` or later.
+template <std::size_t N>
+Status check_version(const Event& e, std::uint16_t version, EventType first,
+                     const std::array<Field, N>& added) {
+  if (e.schema_version >= version) return {};
+  const std::string needs = " needs schema version " + std::to_string(version) + " or later.";
+  if (e.type >= first)
+    return make_error("unsupported_version", std::string(to_string(e.type)) + needs);
+  for (Field f : added) {
+    if (has(e, f)) {
+      return make_error("unsupported_version",
+                        "The field '" + std::string(to_string(f)) + "'" + needs);
+    }
   }
   return {};
 }
@@ -532,16 +590,18 @@ Status check_fields_for_type(const Event& e) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
   }
-  if (e.schema_version < 3 &&
-      (has(e, F::method) || has(e, F::until) || has(e, F::sex) || has(e, F::approver))) {
-    return make_error("unsupported_version",
-                      "Method, until, sex and approver need schema version 3 or later.");
-  }
-  if (e.schema_version < 4 && (has(e, F::donation_type) || has(e, F::alert) || has(e, F::sector) ||
-                               is_alert_event(e.type))) {
-    return make_error("unsupported_version",
-                      "Donation type, alert, sector and the alert follow-up events need schema "
-                      "version 4 or later.");
+  if (Status s = check_version(e, 3, kFirstVersion3Type, kVersion3Fields); !s.ok()) return s;
+  if (Status s = check_version(e, 4, kFirstVersion4Type, kVersion4Fields); !s.ok()) return s;
+  if (Status s = check_version(e, 5, kFirstVersion5Type, kVersion5Fields); !s.ok()) return s;
+  if (e.schema_version < 4) {
+    if ((e.type == EventType::unit_issued || e.type == EventType::unit_returned) && has(e, F::to)) {
+      return make_error("unsupported_version",
+                        "A destination on " + type_name + " needs schema version 4 or later.");
+    }
+    if (e.type == EventType::unit_issued && (has(e, F::reason) || has(e, F::approver))) {
+      return make_error("unsupported_version",
+                        "A reason or an approver on UnitIssued needs schema version 4 or later.");
+    }
   }
   return {};
 }
@@ -587,6 +647,11 @@ Status check_identifiers(const Event& e) {
   if (!e.alert.empty() && (e.alert.size() > 64 || !printable_ascii(e.alert))) {
     return make_error("invalid_alert", "The alert must be an alert id such as AL-42.");
   }
+  if (!e.patient.empty() && !is_pseudonymous_id(e.patient)) {
+    return make_error("invalid_patient",
+                      "The patient must be a pseudonymous id of at most 64 letters, digits and "
+                      "- _ . : / with at least one digit (e.g. PAT-4411), never a name.");
+  }
   return {};
 }
 
@@ -612,6 +677,10 @@ Status check_values(const Event& e) {
   }
   if (e.reason.size() > 200) {
     return make_error(kFieldTooLong, "The reason is limited to 200 characters.");
+  }
+  if (e.onset_at > e.at) {
+    return make_error("invalid_onset",
+                      "The reaction's onset is dated after the report; check the onset time.");
   }
   return {};
 }

@@ -81,6 +81,11 @@ void count_donation_event(const Event& e, const Donation& d,
       return;
     case EventType::unit_issued:
       add(out, e.at, f, "issue|" + cat_of(d, e.product));
+      if (e.emergency) add(out, e.at, f, "emerg|" + cat_of(d, e.product));
+      return;
+    case EventType::transfusion_reaction:
+      add(out, e.at, f, "react|" + std::string(to_string(e.severity)));
+      add(out, e.at, f, "react_cat|" + std::string(to_string(e.reaction)));
       return;
     case EventType::unit_returned:
       add(out, e.at, f, "ret|" + cat_of(d, e.product));

@@ -301,6 +301,15 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   if (!a.demo) return {};
   DemoOptions d;
   d.hours_per_second = a.demo_speed;
+  // A country, not a village: about 190 donations a day across the
+  // governorates, two weeks of history within the first seconds, a surge now
+  // and then, and transfers that keep the small banks supplied.
+  d.donations_per_hour = 8;
+  d.red_cell_demand = 0.78;
+  d.catch_up_hours_per_second = 24;
+  d.start_at = ctx.clock.now() - 14 * kDay;
+  d.surge_per_hour = 0.01;
+  d.rebalance_per_hour = 0.5;
   d.clock = ctx.clock;
   return std::thread([&a, &s, &stop, d] {
     DemoFeed feed(*s.ref, *s.producer, a.topic, d);

@@ -338,6 +338,30 @@ json reagent_figures(const Sums& s, const ReportInputs& in, const ReportRequest&
   return out;
 }
 
+// Emergency releases, transfusion reactions per 1,000 units transfused, and
+// units that became of unknown fate (their unknown_fate alert was raised).
+json vein_to_vein_figures(const std::map<std::string, std::int64_t>& m, const ReportInputs& in) {
+  const std::int64_t reactions = metric_sum(m, "react|");
+  const std::int64_t transfused = metric_sum(m, "transf|");
+  std::int64_t unknown_fate = 0;
+  for (const auto& text : in.alert_rows) {
+    const json r = json::parse(text, nullptr, false);
+    if (r.is_object() && r.value("a", "") == "raised" && r.value("k", "") == "unknown_fate") {
+      ++unknown_fate;
+    }
+  }
+  std::int64_t emergency = 0;
+  json by_category = breakdown(m, "emerg", &emergency);
+  return {{"available", true},
+          {"emergency_releases", {{"total", emergency}, {"by_category", by_category}}},
+          {"transfusion_reactions",
+           {{"total", reactions},
+            {"by_severity", breakdown(m, "react")},
+            {"by_category", breakdown(m, "react_cat")},
+            {"per_1000_transfused", rate(reactions, transfused, 1000)}}},
+          {"units_of_unknown_fate", unknown_fate}};
+}
+
 json alert_figures(const ReportInputs& in) {
   json raised = json::object();
   std::int64_t raised_total = 0, referred = 0;
@@ -561,11 +585,7 @@ json report_json(const ReportInputs& in, const ReportRequest& req, const Referen
       {"tti", tti_figures(s, ref)},
       {"collection_to_release", release_figures(s.by_metric)},
       {"days_of_supply", supply_figures(in, req, window_days)},
-      {"vein_to_vein",
-       {{"available", false},
-        {"note",
-         "Emergency releases, transfusion reactions per 1,000 transfusions and units of unknown "
-         "fate come with the vein-to-vein events, which this engine does not record yet."}}},
+      {"vein_to_vein", vein_to_vein_figures(s.by_metric, in)},
       {"reagents", reagent_figures(s, in, req)},
       {"alerts", alert_figures(in)},
       {"trend", trend_figures(s, req)},

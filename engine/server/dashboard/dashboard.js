@@ -213,8 +213,18 @@ function renderExpiring() {
 function alertText(x, facilities) {
   const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
   const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
-  const what = x.kind === "recall" ? x.din + " " + x.product
+  const unitKinds = ["recall", "unknown_fate", "emergency_release", "rhd_exception",
+                     "transfusion_reaction", "haemovigilance_hold"];
+  const what = unitKinds.includes(x.kind)
+             ? x.din + " " + x.product + (x.kind === "recall" ? "" :
+                 " (" + x.abo_rh + " " + (t().cat[x.category] || x.category) + ")")
              : x.abo_rh + " " + (t().cat[x.category] || x.category);
+  const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
+  if (x.kind === "unknown_fate") return t().alert_unknown_fate(what, where, x, issuer);
+  if (x.kind === "emergency_release") return t().alert_emergency(what, where, x);
+  if (x.kind === "rhd_exception") return t().alert_rhd_exception(what, where, x);
+  if (x.kind === "transfusion_reaction") return t().alert_reaction(what, where, x);
+  if (x.kind === "haemovigilance_hold") return t().alert_hold(what, where, x);
   if (x.kind === "supply_phase") {
     return x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
          : t().alert_supply(what, where, x);
@@ -332,9 +342,28 @@ function renderAlerts() {
   more.hidden = true;
 }
 
+// The bedside in numbers: open emergency releases, reactions under review and
+// units of unknown fate, counted from all open alerts (not only those listed).
+function renderBedside() {
+  const a = state.alerts;
+  if (!a) return;
+  document.getElementById("bedside-title").textContent = t().bedside_title;
+  document.getElementById("bedside-note").textContent = t().bedside_note;
+  const kinds = ["emergency_release", "transfusion_reaction", "unknown_fate"];
+  document.getElementById("bedside").replaceChildren(...kinds.map(k => {
+    const open = a.alerts.filter(x => x.kind === k);
+    const red = open.some(x => x.severity === "red");
+    return el("li", {id: "bedside-" + k, class: open.length ? (red ? "sev-red" : "sev-amber") : "sev-none",
+                     "data-count": String(open.length)},
+        el("span", {class: "n"}, String(open.length)),
+        el("span", {class: "label"}, t().bedside[k]));
+  }));
+}
+
 function render() {
   renderChrome();
   renderAlerts();
+  renderBedside();
   renderStatus();
   renderSupply();
   renderExpiring();

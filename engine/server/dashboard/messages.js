@@ -62,6 +62,35 @@ const TEXT = {
     alert_notify: (where, a) => (a.figures.overdue ? "OVERDUE: " : "") + "notify the recipient of " + a.din + " " +
       a.product + " transfused at " + where + " by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (donor later positive for " + a.figures.test + ")",
+    bedside_title: "Vein to vein",
+    bedside_note: "Units at the bedside: emergency releases awaiting the patient's group, " +
+      "transfusion reactions under review, and units issued to a hospital with no recorded fate.",
+    bedside: {emergency_release: "Emergency releases", transfusion_reaction: "Transfusion reactions",
+              unknown_fate: "Units of unknown fate"},
+    reaction: {febrile: "febrile reaction", allergic: "allergic reaction", anaphylactic: "anaphylaxis",
+               taco: "TACO", trali: "TRALI", tad: "transfusion-associated dyspnoea",
+               haemolytic_acute: "acute haemolytic reaction", haemolytic_delayed: "delayed haemolytic reaction",
+               delayed_serologic: "delayed serologic reaction", hypotensive: "hypotensive reaction",
+               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "post-transfusion purpura",
+               tti_bacterial: "suspected bacterial transmission", tti_viral: "suspected viral transmission",
+               tti_parasitic: "suspected parasitic transmission", other: "other reaction"},
+    reaction_severity: {non_severe: "non-severe", severe: "severe", life_threatening: "life-threatening",
+                        death: "fatal"},
+    imputability: {not_assessable: "not assessable", excluded: "excluded", unlikely: "unlikely",
+                   possible: "possible", probable: "probable", certain: "certain"},
+    alert_unknown_fate: (what, where, a, issuer) => "Unknown fate: " + what + " issued by " + issuer +
+      " to " + where + ", no transfusion, return or discard recorded within " + a.figures.fate_hours + " h",
+    alert_emergency: (what, where, a) => "Emergency release: " + what + " at " + where +
+      (a.figures.incompatible ? ", INCOMPATIBLE with the patient's group " + a.figures.patient_group +
+                                ": report the outcome at once"
+                              : ", patient's group not yet recorded"),
+    alert_rhd_exception: (what, where, a) => "RhD exception approved: " + what + " for a " +
+      a.figures.patient_group + " patient at " + where + "; anti-D follow-up may be needed",
+    alert_reaction: (what, where, a) => "Transfusion reaction at " + where + ": " +
+      TEXT.en.reaction_severity[a.figures.severity] + " " + TEXT.en.reaction[a.figures.reaction] +
+      " after " + what + " (imputability " + TEXT.en.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "Hold: " + what + " at " + where + " must not be used; its donation " +
+      "is suspected of " + TEXT.en.reaction[a.figures.reaction],
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -86,7 +115,9 @@ const TEXT = {
     kind: {supply_phase: "Supply phase", expiring_soon: "Expiring soon", recall: "Recall",
            reagent_cover: "Reagent cover", reagent_expiring: "Reagent lot expiring",
            deferred_donor_collected: "Deferred donor collected", typing_discrepancy: "Typing discrepancy",
-           positive_after_release: "Positive after release", recipient_notification: "Recipient notification"},
+           positive_after_release: "Positive after release", recipient_notification: "Recipient notification",
+           unknown_fate: "Unknown fate", emergency_release: "Emergency release", rhd_exception: "RhD exception",
+           transfusion_reaction: "Transfusion reaction", haemovigilance_hold: "Haemovigilance hold"},
     alert_count: n => n + (n === 1 ? " alert" : " alerts"),
     unanswered: n => n + " not acknowledged",
     acknowledged_by: (by, sector) => "Acknowledged by " + by + " (" + sector + ")",
@@ -142,6 +173,36 @@ const TEXT = {
     alert_notify: (where, a) => (a.figures.overdue ? "متأخر: " : "") + "يجب إبلاغ متلقي " + a.din + " " +
       a.product + " المنقول في " + where + " قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
+    bedside_title: "من الوريد إلى الوريد",
+    bedside_note: "الوحدات عند سرير المريض: الصرف الطارئ بانتظار فصيلة المريض، وتفاعلات نقل الدم " +
+      "قيد المراجعة، والوحدات المصروفة لمستشفى دون تسجيل مصيرها.",
+    bedside: {emergency_release: "الصرف الطارئ", transfusion_reaction: "تفاعلات نقل الدم",
+              unknown_fate: "وحدات مصيرها غير معروف"},
+    reaction: {febrile: "تفاعل حُمّوي", allergic: "تفاعل تحسسي", anaphylactic: "صدمة تأقية",
+               taco: "فرط الحمل الدوري (TACO)", trali: "أذية رئوية حادة مرتبطة بنقل الدم (TRALI)",
+               tad: "ضيق تنفس مرتبط بنقل الدم", haemolytic_acute: "تفاعل انحلالي حاد",
+               haemolytic_delayed: "تفاعل انحلالي متأخر", delayed_serologic: "تفاعل مصلي متأخر",
+               hypotensive: "تفاعل خافض للضغط", ta_gvhd: "داء الطعم حيال الثوي المرتبط بنقل الدم",
+               post_transfusion_purpura: "فرفرية ما بعد نقل الدم",
+               tti_bacterial: "اشتباه بانتقال عدوى جرثومية", tti_viral: "اشتباه بانتقال عدوى فيروسية",
+               tti_parasitic: "اشتباه بانتقال عدوى طفيلية", other: "تفاعل آخر"},
+    reaction_severity: {non_severe: "غير شديد", severe: "شديد", life_threatening: "مهدد للحياة",
+                        death: "مميت"},
+    imputability: {not_assessable: "غير قابل للتقييم", excluded: "مستبعد", unlikely: "غير مرجّح",
+                   possible: "محتمل", probable: "مرجّح", certain: "مؤكد"},
+    alert_unknown_fate: (what, where, a, issuer) => "مصير غير معروف: " + what + " صُرفت من " + issuer +
+      " إلى " + where + " ولم يُسجَّل نقلها أو إرجاعها أو إتلافها خلال " + a.figures.fate_hours + " ساعة",
+    alert_emergency: (what, where, a) => "صرف طارئ: " + what + " في " + where +
+      (a.figures.incompatible ? "، غير متوافقة مع فصيلة المريض " + a.figures.patient_group +
+                                ": أبلغوا عن حالة المريض فورًا"
+                              : "، لم تُسجَّل فصيلة المريض بعد"),
+    alert_rhd_exception: (what, where, a) => "استثناء RhD بموافقة: " + what + " لمريض فصيلته " +
+      a.figures.patient_group + " في " + where + "؛ قد تلزم متابعة Anti-D",
+    alert_reaction: (what, where, a) => "تفاعل نقل دم في " + where + ": " +
+      TEXT.ar.reaction[a.figures.reaction] + " (" + TEXT.ar.reaction_severity[a.figures.severity] + ") بعد " +
+      what + " (الارتباط السببي: " + TEXT.ar.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "حجز: " + what + " في " + where + " يجب ألا تُستخدم؛ يُشتبه بأن تبرّعها سبّب " +
+      TEXT.ar.reaction[a.figures.reaction],
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
@@ -167,7 +228,9 @@ const TEXT = {
     kind: {supply_phase: "مرحلة الإمداد", expiring_soon: "قرب انتهاء الصلاحية", recall: "استرجاع",
            reagent_cover: "كفاية الكاشف", reagent_expiring: "تشغيلة كاشف تنتهي",
            deferred_donor_collected: "جمع من متبرع مؤجَّل", typing_discrepancy: "تعارض في الفصيلة",
-           positive_after_release: "إيجابي بعد الإفراج", recipient_notification: "إبلاغ المتلقي"},
+           positive_after_release: "إيجابي بعد الإفراج", recipient_notification: "إبلاغ المتلقي",
+           unknown_fate: "مصير غير معروف", emergency_release: "صرف طارئ", rhd_exception: "استثناء RhD",
+           transfusion_reaction: "تفاعل نقل الدم", haemovigilance_hold: "حجز اليقظة الدموية"},
     alert_count: n => arabicCount(n, "تنبيه واحد", "تنبيهان", "تنبيهات", "تنبيهًا"),
     unanswered: n => "دون إقرار: " + n,
     acknowledged_by: (by, sector) => "أقرّ به " + by + " (" + sector + ")",
@@ -181,7 +244,8 @@ const TEXT = {
   // `uncertain` are the translator's best guess and are to be checked.
   fa: {
     uncertain: ["phase.pre_amber", "alert_deferred", "kind.deferred_donor_collected", "cat.cryo",
-                "kind.reagent_cover", "alert_reagent_cover", "governorate"],
+                "kind.reagent_cover", "alert_reagent_cover", "governorate", "bedside_title",
+                "imputability", "kind.haemovigilance_hold", "alert_hold", "reaction.tad"],
     title: "ذخیرهٔ خون بر اساس استان و گروه خونی",
     doc_title: "hemoledger: ذخیرهٔ خون",
     category: "فرآورده",
@@ -246,12 +310,43 @@ const TEXT = {
     lag: n => n + " پیام هنوز اعمال نشده",
     updated: "به‌روزرسانی",
     last_data: "نمایش داده‌های",
+    bedside_title: "از رگ اهداکننده تا رگ گیرنده",
+    bedside_note: "واحدهای کنار تخت بیمار: ترخیص‌های اضطراری در انتظار گروه خون بیمار، " +
+      "واکنش‌های تزریق در دست بررسی، و واحدهای تحویل‌شده به بیمارستان بدون سرنوشت ثبت‌شده.",
+    bedside: {emergency_release: "ترخیص‌های اضطراری", transfusion_reaction: "واکنش‌های تزریق خون",
+              unknown_fate: "واحدهای با سرنوشت نامعلوم"},
+    reaction: {febrile: "واکنش تب‌زا", allergic: "واکنش آلرژیک", anaphylactic: "آنافیلاکسی",
+               taco: "TACO", trali: "TRALI", tad: "تنگی نفس مرتبط با تزریق",
+               haemolytic_acute: "واکنش همولیتیک حاد", haemolytic_delayed: "واکنش همولیتیک تأخیری",
+               delayed_serologic: "واکنش سرولوژیک تأخیری", hypotensive: "واکنش افت فشار",
+               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "پورپورای پس از تزریق",
+               tti_bacterial: "انتقال باکتریایی مشکوک", tti_viral: "انتقال ویروسی مشکوک",
+               tti_parasitic: "انتقال انگلی مشکوک", other: "واکنش دیگر"},
+    reaction_severity: {non_severe: "غیرشدید", severe: "شدید", life_threatening: "تهدیدکنندهٔ حیات",
+                        death: "کشنده"},
+    imputability: {not_assessable: "غیرقابل ارزیابی", excluded: "رد شده", unlikely: "بعید",
+                   possible: "ممکن", probable: "محتمل", certain: "قطعی"},
+    alert_unknown_fate: (what, where, a, issuer) => "سرنوشت نامعلوم: " + what + " که " + issuer +
+      " به " + where + " تحویل داد؛ ظرف " + a.figures.fate_hours + " ساعت هیچ تزریق، بازگشت یا امحایی ثبت نشده",
+    alert_emergency: (what, where, a) => "ترخیص اضطراری: " + what + " در " + where +
+      (a.figures.incompatible ? "، ناسازگار با گروه خون بیمار " + a.figures.patient_group +
+                                ": نتیجه را فوراً گزارش دهید"
+                              : "، گروه خون بیمار هنوز ثبت نشده"),
+    alert_rhd_exception: (what, where, a) => "استثنای RhD با تأیید: " + what + " برای بیمار " +
+      a.figures.patient_group + " در " + where + "؛ ممکن است پیگیری anti-D لازم باشد",
+    alert_reaction: (what, where, a) => "واکنش تزریق خون در " + where + ": " +
+      TEXT.fa.reaction[a.figures.reaction] + " " + TEXT.fa.reaction_severity[a.figures.severity] +
+      " پس از " + what + " (انتساب: " + TEXT.fa.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "توقیف: " + what + " در " + where + " نباید مصرف شود؛ اهدای آن " +
+      "مشکوک به " + TEXT.fa.reaction[a.figures.reaction] + " است",
     signed_in_sector: "بخش:",
     scroll_hint: "برای دیدن همهٔ گروه‌ها جدول را افقی جابه‌جا کنید.",
     kind: {supply_phase: "مرحلهٔ ذخیره", expiring_soon: "انقضای نزدیک", recall: "فراخوان",
            reagent_cover: "پوشش معرف", reagent_expiring: "انقضای سری معرف",
            deferred_donor_collected: "اهدا از اهداکنندهٔ معاف", typing_discrepancy: "مغایرت گروه خون",
-           positive_after_release: "مثبت پس از ترخیص", recipient_notification: "اطلاع به گیرنده"},
+           positive_after_release: "مثبت پس از ترخیص", recipient_notification: "اطلاع به گیرنده",
+           unknown_fate: "سرنوشت نامعلوم", emergency_release: "ترخیص اضطراری", rhd_exception: "استثنای RhD",
+           transfusion_reaction: "واکنش تزریق خون", haemovigilance_hold: "توقیف مراقبت خون"},
     alert_count: n => n + " هشدار",
     unanswered: n => n + " بدون تأیید",
     acknowledged_by: (by, sector) => "تأییدشده توسط " + by + " (" + sector + ")",
@@ -265,7 +360,8 @@ const TEXT = {
   // `uncertain` are the translator's best guess and are to be checked.
   vi: {
     uncertain: ["phase.pre_amber", "cat.cryo", "alert_deferred", "kind.reagent_cover",
-                "governorate", "kind.supply_phase"],
+                "governorate", "kind.supply_phase", "bedside_title", "imputability",
+                "kind.haemovigilance_hold", "reaction.delayed_serologic"],
     title: "Nguồn máu theo tỉnh và nhóm máu",
     doc_title: "hemoledger: nguồn máu",
     category: "Chế phẩm",
@@ -330,12 +426,43 @@ const TEXT = {
     lag: n => n + " thông điệp chưa được áp dụng",
     updated: "cập nhật",
     last_data: "hiển thị dữ liệu lúc",
+    bedside_title: "Từ người hiến đến người nhận",
+    bedside_note: "Đơn vị tại giường bệnh: phát máu khẩn cấp đang chờ nhóm máu bệnh nhân, " +
+      "phản ứng truyền máu đang xem xét, và đơn vị đã giao cho bệnh viện chưa ghi nhận kết cục.",
+    bedside: {emergency_release: "Phát máu khẩn cấp", transfusion_reaction: "Phản ứng truyền máu",
+              unknown_fate: "Đơn vị chưa rõ kết cục"},
+    reaction: {febrile: "phản ứng sốt", allergic: "phản ứng dị ứng", anaphylactic: "sốc phản vệ",
+               taco: "TACO", trali: "TRALI", tad: "khó thở liên quan truyền máu",
+               haemolytic_acute: "phản ứng tan máu cấp", haemolytic_delayed: "phản ứng tan máu muộn",
+               delayed_serologic: "phản ứng huyết thanh muộn", hypotensive: "phản ứng tụt huyết áp",
+               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "ban xuất huyết sau truyền máu",
+               tti_bacterial: "nghi lây truyền vi khuẩn", tti_viral: "nghi lây truyền vi rút",
+               tti_parasitic: "nghi lây truyền ký sinh trùng", other: "phản ứng khác"},
+    reaction_severity: {non_severe: "không nặng", severe: "nặng", life_threatening: "đe dọa tính mạng",
+                        death: "tử vong"},
+    imputability: {not_assessable: "không đánh giá được", excluded: "loại trừ", unlikely: "ít có khả năng",
+                   possible: "có thể", probable: "nhiều khả năng", certain: "chắc chắn"},
+    alert_unknown_fate: (what, where, a, issuer) => "Chưa rõ kết cục: " + what + " do " + issuer +
+      " giao cho " + where + ", không ghi nhận truyền, trả lại hay hủy trong " + a.figures.fate_hours + " giờ",
+    alert_emergency: (what, where, a) => "Phát máu khẩn cấp: " + what + " tại " + where +
+      (a.figures.incompatible ? ", KHÔNG HÒA HỢP với nhóm máu bệnh nhân " + a.figures.patient_group +
+                                ": báo cáo kết quả ngay"
+                              : ", chưa ghi nhận nhóm máu bệnh nhân"),
+    alert_rhd_exception: (what, where, a) => "Ngoại lệ RhD đã được duyệt: " + what + " cho bệnh nhân " +
+      a.figures.patient_group + " tại " + where + "; có thể cần theo dõi anti-D",
+    alert_reaction: (what, where, a) => "Phản ứng truyền máu tại " + where + ": " +
+      TEXT.vi.reaction[a.figures.reaction] + " " + TEXT.vi.reaction_severity[a.figures.severity] +
+      " sau " + what + " (mức liên quan: " + TEXT.vi.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "Giữ lại: " + what + " tại " + where + " không được sử dụng; đơn vị hiến " +
+      "bị nghi gây " + TEXT.vi.reaction[a.figures.reaction],
     signed_in_sector: "Bộ phận:",
     scroll_hint: "Kéo bảng sang ngang để xem mọi nhóm máu.",
     kind: {supply_phase: "Mức dự trữ", expiring_soon: "Sắp hết hạn", recall: "Thu hồi",
            reagent_cover: "Dự trữ hóa chất", reagent_expiring: "Lô hóa chất sắp hết hạn",
            deferred_donor_collected: "Lấy máu người hiến bị hoãn", typing_discrepancy: "Sai lệch nhóm máu",
-           positive_after_release: "Dương tính sau phát hành", recipient_notification: "Thông báo người nhận"},
+           positive_after_release: "Dương tính sau phát hành", recipient_notification: "Thông báo người nhận",
+           unknown_fate: "Chưa rõ kết cục", emergency_release: "Phát máu khẩn cấp", rhd_exception: "Ngoại lệ RhD",
+           transfusion_reaction: "Phản ứng truyền máu", haemovigilance_hold: "Giữ lại do cảnh giác truyền máu"},
     alert_count: n => n + " cảnh báo",
     unanswered: n => n + " chưa xác nhận",
     acknowledged_by: (by, sector) => "Đã xác nhận bởi " + by + " (" + sector + ")",
@@ -369,7 +496,9 @@ TEXT.en.station = {
            emergency: "Emergency release", thaw: "Thaw", reaction: "Transfusion reaction",
            "type-patient": "Patient's group"},
   need: {patient: "Patient (pseudonym or wristband)", patient_group: "Patient's blood group",
-         to: "Destination", discard_reason: "Reason"},
+         to: "Destination", discard_reason: "Reason", reason: "Reason (why)",
+         approver: "Approving physician", reaction: "Reaction", severity: "Severity",
+         imputability: "Imputability", onset: "Onset (date and time)"},
   choose: "choose…",
   scan_label: "Scan",
   clear_unit: "Clear unit",
@@ -405,7 +534,9 @@ TEXT.ar.station = {
            emergency: "صرف طارئ", thaw: "إذابة", reaction: "تفاعل نقل الدم",
            "type-patient": "فصيلة المريض"},
   need: {patient: "المريض (اسم مستعار أو سوار المعصم)", patient_group: "فصيلة دم المريض",
-         to: "الوجهة", discard_reason: "السبب"},
+         to: "الوجهة", discard_reason: "السبب", reason: "السبب (لماذا)",
+         approver: "الطبيب المعتمِد", reaction: "التفاعل", severity: "الشدّة",
+         imputability: "درجة الارتباط بالنقل", onset: "وقت البدء (التاريخ والساعة)"},
   choose: "اختر…",
   scan_label: "امسح",
   clear_unit: "إلغاء الوحدة",
@@ -515,6 +646,11 @@ TEXT.en.report = {
   dos_avg: "Average",
   v2v_title: "Emergency releases, transfusion reactions, units of unknown fate",
   v2v_missing: "Not available yet: these figures come with the vein-to-vein events, which this engine does not record yet.",
+  figure: "Figure",
+  emergency_releases: "Emergency releases",
+  reactions: "Transfusion reactions",
+  reactions_rate: "Transfusion reactions per 1,000 units transfused",
+  unknown_fate: "Units of unknown fate (no fate recorded in time)",
   reagents_title: "Laboratory reagents",
   reagent: "Reagent",
   used: "Used",
@@ -526,7 +662,9 @@ TEXT.en.report = {
   kind_name: {supply_phase: "Supply phase", expiring_soon: "Expiring soon", recall: "Recall",
               reagent_cover: "Reagent cover", reagent_expiring: "Reagent lot expiring",
               deferred_donor_collected: "Deferred donor collected", typing_discrepancy: "Typing discrepancy",
-              positive_after_release: "Positive after release", recipient_notification: "Recipient notification"},
+              positive_after_release: "Positive after release", recipient_notification: "Recipient notification",
+           unknown_fate: "Unknown fate", emergency_release: "Emergency release", rhd_exception: "RhD exception",
+           transfusion_reaction: "Transfusion reaction", haemovigilance_hold: "Haemovigilance hold"},
   response: "Response",
   median_min: "Median (minutes)",
   p90_min: "90th percentile (minutes)",
@@ -592,6 +730,11 @@ TEXT.ar.report = {
   dos_avg: "المتوسط",
   v2v_title: "الصرف الطارئ وتفاعلات نقل الدم والوحدات مجهولة المصير",
   v2v_missing: "غير متاح بعد: تأتي هذه الأرقام مع أحداث التتبع من الوريد إلى الوريد، التي لا يسجلها هذا المحرك بعد.",
+  figure: "الرقم",
+  emergency_releases: "الصرف الطارئ",
+  reactions: "تفاعلات نقل الدم",
+  reactions_rate: "تفاعلات نقل الدم لكل 1,000 وحدة منقولة",
+  unknown_fate: "وحدات مجهولة المصير (لم يُسجَّل مصيرها في الوقت)",
   reagents_title: "كواشف المختبر",
   reagent: "الكاشف",
   used: "المستهلك",
@@ -603,7 +746,9 @@ TEXT.ar.report = {
   kind_name: {supply_phase: "مرحلة الإمداد", expiring_soon: "قرب انتهاء الصلاحية", recall: "استرجاع",
               reagent_cover: "كفاية الكاشف", reagent_expiring: "تشغيلة كاشف تنتهي",
               deferred_donor_collected: "جمع من متبرع مؤجَّل", typing_discrepancy: "تعارض في الفصيلة",
-              positive_after_release: "إيجابي بعد الإفراج", recipient_notification: "إبلاغ المتلقي"},
+              positive_after_release: "إيجابي بعد الإفراج", recipient_notification: "إبلاغ المتلقي",
+           unknown_fate: "مصير غير معروف", emergency_release: "صرف طارئ", rhd_exception: "استثناء RhD",
+           transfusion_reaction: "تفاعل نقل الدم", haemovigilance_hold: "حجز اليقظة الدموية"},
   response: "الاستجابة",
   median_min: "الوسيط (دقائق)",
   p90_min: "المئين التسعون (دقائق)",

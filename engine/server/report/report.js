@@ -131,7 +131,13 @@ function render(r) {
     section(R.release_title, el("p", {}, R.release_text(r.collection_to_release))),
     section(R.supply_title(r.days_of_supply.window_days), table([R.group, R.dos_min, R.dos_avg],
       GROUPS.map(g => [ltr(g), num(groups[g].min), num(groups[g].average)]))),
-    section(R.v2v_title, el("p", {class: "note"}, r.vein_to_vein.available ? "" : R.v2v_missing)),
+    section(R.v2v_title, r.vein_to_vein.available
+      ? table([R.figure, R.count],
+          [[R.emergency_releases, num(r.vein_to_vein.emergency_releases.total)],
+           [R.reactions, num(r.vein_to_vein.transfusion_reactions.total)],
+           [R.reactions_rate, num(r.vein_to_vein.transfusion_reactions.per_1000_transfused)],
+           [R.unknown_fate, num(r.vein_to_vein.units_of_unknown_fate)]])
+      : el("p", {class: "note"}, R.v2v_missing)),
     section(R.reagents_title, table([R.reagent, R.used, R.lots_expired, R.days_below],
       reagents.map(([k, f]) => [ltr(k), num(f.used), num(f.lots_expired), num(f.days_below_min_cover)]))),
     section(R.alerts_title, table([R.kind, R.sev.info, R.sev.amber, R.sev.red],

@@ -108,6 +108,8 @@ TEST_CASE(
   Event issue = m.make(EventType::unit_issued, "NBS-BB", din, "E0336V00");
   issue.at = t0 - 2 * kDay;  // demand of a whole past day (today's does not count yet)
   issue.patient_abo_rh = AboRh::o_neg;
+  issue.patient = "PAT-4001";
+  issue.to = "NBS-HOS";
   events.push_back(issue);
   for (const auto& e : events) {
     auto d =

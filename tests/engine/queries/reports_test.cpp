@@ -117,7 +117,8 @@ struct Journal {
 //      red cells reserved, issued and transfused on the 6th; the platelets
 //      expire at the end of the 6th.
 //   D2 NBS, replacement, A+: red cells released after 24 h; reserved on the
-//      7th, issued and returned on the 8th, discarded (broken bag) on the 9th.
+//      7th, issued to the hospital and taken back by the bank on the 8th,
+//      discarded (broken bag) on the 9th.
 //   D3 NBS, no donor type, B+: red cells; HIV repeatedly reactive and
 //      confirmed; discarded (tti_positive) on the 6th.
 //   D4 NBS, voluntary, O+: red cells released after 12 h, on the shelf all month.
@@ -140,8 +141,12 @@ void write_known_journal(Journal& j) {
   j.add(j.make(EventType::unit_reserved, nov(6, 9), "NBS-BB", d1, rc));
   Event issue = j.make(EventType::unit_issued, nov(6, 10), "NBS-BB", d1, rc);
   issue.patient_abo_rh = AboRh::o_pos;
+  issue.patient = "PAT-101";
+  issue.to = "NBS-HOS";
   j.add(issue);
-  j.add(j.make(EventType::unit_transfused, nov(6, 12), "NBS-BB", d1, rc));
+  Event transfused = j.make(EventType::unit_transfused, nov(6, 12), "NBS-HOS", d1, rc);
+  transfused.patient = "PAT-101";
+  j.add(transfused);
   j.add(expiry_event(d1, plt, "NBS-BB", nov(6, 23, 59)));
   Event discard3 = j.make(EventType::unit_discarded, nov(6, 9), "NBS-BB", d3, rc);
   discard3.reason = "tti_positive";
@@ -150,6 +155,8 @@ void write_known_journal(Journal& j) {
   j.add(j.make(EventType::reservation_released, nov(8, 9), "NBS-BB", d2, rc));
   Event issue2 = j.make(EventType::unit_issued, nov(8, 10), "NBS-BB", d2, rc);
   issue2.patient_abo_rh = AboRh::a_pos;
+  issue2.patient = "PAT-102";
+  issue2.to = "NBS-HOS";
   j.add(issue2);
   j.add(j.make(EventType::unit_returned, nov(8, 10, 10), "NBS-BB", d2, rc));
   Event discard2 = j.make(EventType::unit_discarded, nov(9, 9), "NBS-BB", d2, rc);
@@ -246,8 +253,9 @@ TEST_CASE("a month's report gives each figure of the known journal", "[reports]"
   // Reagents.
   CHECK(r["reagents"]["anti-A"]["used"] == 30);
   CHECK(r["reagents"]["anti-A"]["lots_expired"] == 1);
-  // Vein to vein: said to be missing.
-  CHECK(r["vein_to_vein"]["available"] == false);
+  // Vein to vein: none in this journal (see the next test).
+  CHECK(r["vein_to_vein"]["emergency_releases"]["total"] == 0);
+  CHECK(r["vein_to_vein"]["transfusion_reactions"]["per_1000_transfused"] == 0.0);
   // Trend: the period is the last point.
   CHECK(r["trend"].back()["month"] == "2026-11");
   CHECK(r["trend"].back()["donations"] == 5);
@@ -301,4 +309,59 @@ TEST_CASE("a report request names a bad period or scope", "[reports]") {
   CHECK(q->first_month == 202610);
   CHECK(q->last_month == 202612);
   CHECK(q->kind == ReportRequest::ScopeKind::governorate);
+}
+
+TEST_CASE(
+    "a report counts emergency releases, reactions per 1,000 transfusions and units of unknown "
+    "fate",
+    "[reports]") {
+  Journal j;
+  const std::string din = "G123426300006", rc = "E0336V00";
+  j.donation(din, "JEN-BB", nov(12, 8), AboRh::o_neg, DonationType::voluntary, {rc}, nov(12, 14));
+  Event issue = j.make(EventType::unit_issued, nov(13, 9), "JEN-BB", din, rc);
+  issue.emergency = true;
+  issue.patient = "PAT-7";
+  issue.to = "JEN-HOS";
+  issue.reason = "massive haemorrhage, no time to group";
+  issue.approver = "Dr. Rania Haddad";
+  j.add(issue);
+  Event transfused = j.make(EventType::unit_transfused, nov(13, 10), "JEN-HOS", din, rc);
+  transfused.patient = "PAT-7";
+  j.add(transfused);
+  Event reaction = j.make(EventType::transfusion_reaction, nov(13, 12), "JEN-HOS", din, rc);
+  reaction.patient = "PAT-7";
+  reaction.onset_at = nov(13, 11);
+  reaction.reaction = ReactionCategory::febrile;
+  reaction.severity = ReactionSeverity::non_severe;
+  reaction.imputability = Imputability::probable;
+  j.add(reaction);
+  // A second unit issued to the hospital and never heard of again: of unknown fate.
+  const std::string lost = "G123426300007";
+  j.donation(lost, "JEN-BB", nov(12, 9), AboRh::o_pos, DonationType::voluntary, {rc}, nov(12, 15));
+  Event issue2 = j.make(EventType::unit_issued, nov(14, 9), "JEN-BB", lost, rc);
+  issue2.patient = "PAT-8";
+  issue2.patient_abo_rh = AboRh::o_pos;
+  issue2.to = "JEN-HOS";
+  j.add(issue2);
+  // The alerts judge each batch at its clock: on the 20th the second unit's
+  // fate is overdue (its alert is raised in November); the 5 December tick closes the month.
+  Event tick20 = clock_tick_event(nov(20, 0));
+  tick20.recorded_at = tick20.at;
+  j.add(tick20);
+  j.commit();
+  Event tick = clock_tick_event(days_from_civil(2026, 12, 5) * kDay);
+  tick.recorded_at = tick.at;
+  j.add(tick);
+  j.commit();
+  const json v = report(j, "2026-11", "JEN")["vein_to_vein"];
+  INFO(v.dump(2));
+  CHECK(v["available"] == true);
+  CHECK(v["emergency_releases"]["total"] == 1);
+  CHECK(v["emergency_releases"]["by_category"]["red_cells"] == 1);
+  CHECK(v["transfusion_reactions"]["total"] == 1);
+  CHECK(v["transfusion_reactions"]["by_severity"]["non_severe"] == 1);
+  CHECK(v["transfusion_reactions"]["by_category"]["febrile"] == 1);
+  CHECK(v["transfusion_reactions"]["per_1000_transfused"] == 1000.0);
+  CHECK(v["units_of_unknown_fate"] == 1);
+  CHECK(report(j, "2026-11", "NBS")["vein_to_vein"]["emergency_releases"]["total"] == 0);
 }

@@ -157,7 +157,7 @@ json alert_json(const Alert& a, const ReferenceData& ref) {
             {"raised_at", format_rfc3339(a.raised_at)},
             {"updated_at", format_rfc3339(a.updated_at)},
             {"cleared_at", a.cleared_at ? json(format_rfc3339(a.cleared_at)) : json(nullptr)},
-            {"severity_at", format_rfc3339(a.severity_at ? a.severity_at : a.raised_at)}};
+            {"severity_at", a.severity_at ? json(format_rfc3339(a.severity_at)) : json(nullptr)}};
   const AlertFollowUp& f = a.follow_up;
   j["acknowledged"] = f.acknowledged_at ? json{{"at", format_rfc3339(f.acknowledged_at)},
                                                {"by", f.acknowledged_by},

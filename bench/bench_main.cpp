@@ -9,7 +9,8 @@
 //      its committed offsets reach the high watermarks; meanwhile GET
 //      /api/stock and GET /api/units/{din} are timed and the engine's resident
 //      memory is sampled after every chunk;
-//   3. `hemoledger rebuild --check` on the engine's data: replay rate;
+//   3. `hemoledger rebuild --check` on the engine's data: replay rate; then
+//      report latency: a month's and a year's report figures, in-process;
 //   4. the PostgreSQL baseline (pg_baseline.h) on the first `--pg-events`
 //      events, if `--pg-conninfo` is given.
 // Streams are produced in chunks that fit the mock cluster's per-partition cap
@@ -53,6 +54,7 @@
 #include "engine/io/clock.h"
 #include "engine/kafka/kafka.h"
 #include "engine/ledger/engine.h"
+#include "engine/queries/reports.h"
 #include "events/time.h"
 
 namespace hemoledger::bench {
@@ -614,6 +616,42 @@ json rebuild_breakdown(const ReferenceData& ref, const std::string& data_dir) {
   return j;
 }
 
+// Report latency (issue 19): the figures of a report read back from the
+// engine's report counters (engine/queries/reports.h), for the month of the
+// journal's latest events and for its whole year, country-wide: the median of
+// three, in-process (no process start or HTTP). The engine must be stopped.
+json report_latency(const ReferenceData& ref, const std::string& data_dir) {
+  auto store = Store::open(data_dir + "/db");
+  if (!store) throw std::runtime_error(store.error().message);
+  auto state = (*store)->alert_state();
+  if (!state) throw std::runtime_error(state.error().message);
+  std::int64_t last_day = 0;
+  for (auto p : (*store)->partitions()) {
+    auto d = (*store)->report_day(p);
+    if (d) last_day = std::max(last_day, *d);
+  }
+  const std::string month = format_rfc3339(std::max(state->clock, last_day * kDay)).substr(0, 7);
+  json j;
+  for (const std::string& period : {month, month.substr(0, 4)}) {
+    auto req = parse_report_request({{"period", period}, {"scope", "country"}}, ref);
+    if (!req) throw std::runtime_error(req.error().message);
+    std::vector<double> seconds;
+    json figures;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = Clock::now();
+      auto in = report_inputs(**store, ref, *req, 28);
+      if (!in) throw std::runtime_error(in.error().message);
+      figures = report_json(*in, *req, ref, 28);
+      seconds.push_back(since(t0));
+    }
+    std::sort(seconds.begin(), seconds.end());
+    j[period.size() == 4 ? "year" : "month"] = {
+        {"period", period}, {"seconds", seconds[1]}, {"donations", figures["donations"]["total"]}};
+  }
+  j["seconds"] = std::max(j["month"]["seconds"].get<double>(), j["year"]["seconds"].get<double>());
+  return j;
+}
+
 // 4. The PostgreSQL baseline.
 json postgres(const Settings& s, const ReferenceData& ref, std::uint64_t n,
               const std::string& stream) {
@@ -707,6 +745,14 @@ json judge(const json& runs, const json& pg, const json& scan) {
   }
   const double rb = big["rebuild"].value("events_per_second", 0.0);
   add("rebuild >= 1,000,000 events/s", rb >= 1e6, fmt_rate(rb));
+  if (big.contains("report")) {
+    const double rl = big["report"]["seconds"].get<double>();
+    add("report latency < 1 s at 1M events", rl < 1.0 && n >= 1000000,
+        fmt::format("{:.3f} s (month {:.3f} s, year {:.3f} s) at {} events", rl,
+                    big["report"]["month"]["seconds"].get<double>(),
+                    big["report"]["year"]["seconds"].get<double>(), n),
+        n >= 1000000 ? "" : "fewer than 1M events in this run");
+  }
   const double p99 = std::max(big["end_to_end"]["queries"]["stock"]["p99_ms"].get<double>(),
                               big["end_to_end"]["queries"]["unit"]["p99_ms"].get<double>());
   add("query p99 < 2 ms while ingesting", p99 < 2.0, fmt::format("{:.2f} ms", p99));
@@ -927,6 +973,8 @@ int run(const Settings& s) {
     r["rebuild"] = rebuild_rate(s, s.hemoledger, dir, data);
     progress("==> rebuild breakdown: projections replay, then alert replay (in-process)");
     r["rebuild"]["breakdown"] = rebuild_breakdown(*ref, data);
+    progress("==> report latency: a month's and a year's figures from the report counters");
+    r["report"] = report_latency(*ref, data);
     if (out["postgres"].is_null() && !s.pg_conninfo.empty()) {
       const std::uint64_t m = std::min(n, s.pg_events);
       json p = postgres(s, *ref, m, stream);

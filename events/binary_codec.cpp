@@ -62,6 +62,11 @@ std::string encode_binary(const Event& e) {
          static_cast<std::uint8_t>(e.severity), static_cast<std::uint8_t>(e.imputability),
          static_cast<std::int64_t>(e.onset_at));
     }
+    if (e.schema_version >= 5) {  // schema version 5 appends the report and alert fields
+      ar(static_cast<std::uint8_t>(e.donation_type));
+      save_string(ar, e.alert);
+      save_string(ar, e.sector);
+    }
   }
   return std::move(out).str();
 }
@@ -213,6 +218,20 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   e.severity = static_cast<ReactionSeverity>(severity);
   e.imputability = static_cast<Imputability>(imputability);
   e.onset_at = onset;
+  std::uint8_t donation_type = 0;
+  if (e.schema_version >= 5) {
+    donation_type = in.number<std::uint8_t>();
+    in.string(e.alert);
+    in.string(e.sector);
+  } else {
+    e.alert.clear();
+    e.sector.clear();
+  }
+  if (!in.ok()) return damaged();
+  if (donation_type > static_cast<std::uint8_t>(DonationType::autologous)) {
+    return make_error("undecodable", "The binary event carries an invalid donation type.");
+  }
+  e.donation_type = static_cast<DonationType>(donation_type);
   e.quantity = quantity;
   if (method > static_cast<std::uint8_t>(TestMethod::nat) ||
       sex > static_cast<std::uint8_t>(DonorSex::female)) {

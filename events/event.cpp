@@ -24,7 +24,7 @@ using F = Field;
 // The one table of event kinds and their fields. docs/events.md mirrors it.
 constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::donation_collected, "DonationCollected", bits({F::din, F::donor}),
-     bits({F::abo_rh, F::volume_ml, F::sex})},
+     bits({F::abo_rh, F::volume_ml, F::sex, F::donation_type})},
     {EventType::component_produced, "ComponentProduced", bits({F::din, F::product}),
      bits({F::expires_at, F::volume_ml})},
     {EventType::test_resulted, "TestResulted", bits({F::din, F::test, F::result}),
@@ -67,6 +67,9 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::transfusion_reaction, "TransfusionReaction",
      bits({F::din, F::product, F::patient, F::onset_at, F::reaction, F::severity, F::imputability}),
      bits({F::reason})},
+    {EventType::alert_acknowledged, "AlertAcknowledged", bits({F::alert, F::sector}), 0},
+    {EventType::alert_escalated, "AlertEscalated", bits({F::alert, F::sector, F::to}), 0},
+    {EventType::alert_closed, "AlertClosed", bits({F::alert, F::sector, F::reason}), 0},
 }};
 
 const TypeInfo& info(EventType t) { return kTypes[static_cast<std::size_t>(t) - 1]; }
@@ -93,6 +96,8 @@ constexpr std::array<std::string_view, 12> kDeferralReasons = {
 constexpr std::array<std::string_view, 5> kMethodNames = {"", "screen", "repeat", "confirmatory",
                                                           "nat"};
 constexpr std::array<std::string_view, 3> kSexNames = {"", "male", "female"};
+constexpr std::array<std::string_view, 4> kDonationTypeNames = {"", "voluntary", "replacement",
+                                                                "autologous"};
 
 bool valid_type(EventType t) {
   const auto i = static_cast<int>(t);
@@ -186,6 +191,12 @@ bool has(const Event& e, Field f) {
       return e.imputability != Imputability::none;
     case F::onset_at:
       return e.onset_at != 0;
+    case F::donation_type:
+      return e.donation_type != DonationType::unrecorded;
+    case F::alert:
+      return !e.alert.empty();
+    case F::sector:
+      return !e.sector.empty();
   }
   return false;
 }
@@ -198,7 +209,7 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 24> kFields = {F::din,
+constexpr std::array<Field, 27> kFields = {F::din,
                                            F::product,
                                            F::donor,
                                            F::abo_rh,
@@ -221,12 +232,16 @@ constexpr std::array<Field, 24> kFields = {F::din,
                                            F::reaction,
                                            F::severity,
                                            F::imputability,
-                                           F::onset_at};
+                                           F::onset_at,
+                                           F::donation_type,
+                                           F::alert,
+                                           F::sector};
 
 // The fields that schema versions 3 and 4 added.
 constexpr std::array<Field, 4> kVersion3Fields = {F::method, F::until, F::sex, F::approver};
 constexpr std::array<Field, 6> kVersion4Fields = {F::patient,  F::emergency,    F::reaction,
                                                   F::severity, F::imputability, F::onset_at};
+constexpr std::array<Field, 3> kVersion5Fields = {F::donation_type, F::alert, F::sector};
 
 }  // namespace
 
@@ -289,6 +304,12 @@ std::string_view to_string(Field f) {
       return "imputability";
     case F::onset_at:
       return "onset_at";
+    case F::donation_type:
+      return "donation_type";
+    case F::alert:
+      return "alert";
+    case F::sector:
+      return "sector";
   }
   return "?";
 }
@@ -366,6 +387,40 @@ std::string_view to_string(DonorSex s) {
   return i < kSexNames.size() ? kSexNames[i] : "";
 }
 
+std::string_view to_string(DonationType t) {
+  const auto i = static_cast<std::size_t>(t);
+  return i < kDonationTypeNames.size() ? kDonationTypeNames[i] : "";
+}
+
+std::optional<DonationType> parse_donation_type(std::string_view text) {
+  for (std::size_t i = 1; i < kDonationTypeNames.size(); ++i) {
+    if (kDonationTypeNames[i] == text) return static_cast<DonationType>(i);
+  }
+  return std::nullopt;
+}
+
+bool is_known_event_type(int type) { return type >= 1 && type <= kEventTypeCount; }
+
+bool is_alert_event(EventType t) {
+  return t == EventType::alert_acknowledged || t == EventType::alert_escalated ||
+         t == EventType::alert_closed;
+}
+
+Event alert_escalation_event(const std::string& alert_id, const std::string& from_sector,
+                             const std::string& to_sector, TimeMs due) {
+  Event e;
+  e.id = "escalate-" + alert_id + "-" + to_sector;
+  e.type = EventType::alert_escalated;
+  e.at = due;
+  e.facility = "hemoledger";
+  e.actor = "hemoledger";
+  e.station = "escalation";
+  e.alert = alert_id;
+  e.sector = from_sector;
+  e.to = to_sector;
+  return e;
+}
+
 std::optional<DonorSex> parse_donor_sex(std::string_view text) {
   for (std::size_t i = 1; i < kSexNames.size(); ++i) {
     if (kSexNames[i] == text) return static_cast<DonorSex>(i);
@@ -441,6 +496,7 @@ bool is_reagent_event(EventType t) {
 
 std::string event_key(const Event& e) {
   if (e.type == EventType::clock_ticked) return "clock";
+  if (is_alert_event(e.type)) return "alerts";
   if (is_donor_event(e.type)) return "donor:" + e.donor;
   return is_reagent_event(e.type) ? "reagent:" + e.reagent + ":" + e.lot : e.din;
 }
@@ -536,6 +592,7 @@ Status check_fields_for_type(const Event& e) {
   }
   if (Status s = check_version(e, 3, kFirstVersion3Type, kVersion3Fields); !s.ok()) return s;
   if (Status s = check_version(e, 4, kFirstVersion4Type, kVersion4Fields); !s.ok()) return s;
+  if (Status s = check_version(e, 5, kFirstVersion5Type, kVersion5Fields); !s.ok()) return s;
   if (e.schema_version < 4) {
     if ((e.type == EventType::unit_issued || e.type == EventType::unit_returned) && has(e, F::to)) {
       return make_error("unsupported_version",
@@ -551,8 +608,8 @@ Status check_fields_for_type(const Event& e) {
 
 // The identifiers: donation number, reagent and lot, product, donor, destination.
 Status check_identifiers(const Event& e) {
-  const bool has_din =
-      !is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked;
+  const bool has_din = !is_reagent_event(e.type) && !is_donor_event(e.type) &&
+                       !is_alert_event(e.type) && e.type != EventType::clock_ticked;
   if ((has_din || !e.din.empty()) && !is_din(e.din)) {
     return make_error("invalid_din", "\"" + e.din.substr(0, 20) +
                                          "\" is not a 13-character ISBT 128 donation number.");
@@ -579,7 +636,16 @@ Status check_identifiers(const Event& e) {
                       "- _ . : / with at least one digit (e.g. DNR-104233), never a name.");
   }
   if (!e.to.empty() && !is_code(e.to)) {
-    return make_error("invalid_facility", "The destination facility code is not valid.");
+    return make_error(is_alert_event(e.type) ? "invalid_sector" : "invalid_facility",
+                      is_alert_event(e.type) ? "The sector to escalate to is not a valid code."
+                                             : "The destination facility code is not valid.");
+  }
+  if (!e.sector.empty() && !is_code(e.sector)) {
+    return make_error("invalid_sector",
+                      "The sector must be a code of letters, digits, - and _ (at most 32).");
+  }
+  if (!e.alert.empty() && (e.alert.size() > 64 || !printable_ascii(e.alert))) {
+    return make_error("invalid_alert", "The alert must be an alert id such as AL-42.");
   }
   if (!e.patient.empty() && !is_pseudonymous_id(e.patient)) {
     return make_error("invalid_patient",

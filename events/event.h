@@ -31,9 +31,14 @@ namespace hemoledger {
 // the donor and laboratory event types (DonorDeferred to RecipientNotified);
 // 4 adds the bedside (patient, emergency, the reaction fields, to on issues
 // and returns, approver on issues) and the event types from UnitThawed on.
+// 5 adds donation_type, alert and sector, and the alert follow-up types
+// (AlertAcknowledged to AlertClosed).
 // The projector holds an event to the rules of the version it was written in
 // (projections/projector.h), so an old journal replays unchanged.
-inline constexpr std::uint16_t kSchemaVersion = 4;
+inline constexpr std::uint16_t kSchemaVersion = 5;
+// The oldest version a new event about a donation may be written in (the
+// engine refuses older ones with outdated_schema): the bedside's.
+inline constexpr std::uint16_t kBedsideSchemaVersion = 4;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -69,11 +74,23 @@ enum class EventType : std::uint8_t {
   unit_thawed = 26,           // frozen plasma or cryo thawed: a short thawed expiry
   patient_typed = 27,         // the patient's group recorded for a unit already issued
   transfusion_reaction = 28,  // haemovigilance: a reaction reported by the holder hospital
+  // Schema version 5: alert follow-up (docs/alerts.md, "Follow-up"), keyed
+  // "alerts": what people and the escalation clock did about an alert the
+  // engine raised.
+  alert_acknowledged = 29,  // a person of a sector saw it and acts on it
+  alert_escalated = 30,     // not acknowledged in time: passed to the next sector up
+  alert_closed = 31,        // closed by a person with a note
 };
-inline constexpr int kEventTypeCount = 28;
+// The highest type number; every number from 1 to it has a type (is_known_event_type).
+inline constexpr int kEventTypeCount = 31;
+bool is_known_event_type(int type);
+
+// Whether events of type t are alert follow-up (keyed "alerts").
+bool is_alert_event(EventType t);
 // The first event type of schema versions 3 and 4.
 inline constexpr EventType kFirstVersion3Type = EventType::donor_deferred;
 inline constexpr EventType kFirstVersion4Type = EventType::unit_thawed;
+inline constexpr EventType kFirstVersion5Type = EventType::alert_acknowledged;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -96,19 +113,22 @@ enum class Field : std::uint32_t {
   result = 1 << 8,
   reason = 1 << 9,
   patient_abo_rh = 1 << 10,
-  reagent = 1 << 11,       // schema version 2
-  lot = 1 << 12,           // schema version 2
-  quantity = 1 << 13,      // schema version 2
-  patient = 1 << 14,       // schema version 4 (1 << 14 to 1 << 19: the bedside)
-  emergency = 1 << 15,     // schema version 4
-  reaction = 1 << 16,      // schema version 4
-  severity = 1 << 17,      // schema version 4
-  imputability = 1 << 18,  // schema version 4
-  onset_at = 1 << 19,      // schema version 4
-  method = 1 << 24,        // schema version 3
-  until = 1 << 25,         // schema version 3
-  sex = 1 << 26,           // schema version 3
-  approver = 1 << 27,      // schema version 3
+  reagent = 1 << 11,        // schema version 2
+  lot = 1 << 12,            // schema version 2
+  quantity = 1 << 13,       // schema version 2
+  patient = 1 << 14,        // schema version 4 (1 << 14 to 1 << 19: the bedside)
+  emergency = 1 << 15,      // schema version 4
+  reaction = 1 << 16,       // schema version 4
+  severity = 1 << 17,       // schema version 4
+  imputability = 1 << 18,   // schema version 4
+  onset_at = 1 << 19,       // schema version 4
+  method = 1 << 24,         // schema version 3
+  until = 1 << 25,          // schema version 3
+  sex = 1 << 26,            // schema version 3
+  approver = 1 << 27,       // schema version 3
+  donation_type = 1 << 21,  // schema version 5: voluntary, replacement, autologous
+  alert = 1 << 22,          // schema version 5: the alert a follow-up event is about
+  sector = 1 << 23,         // schema version 5: the routing sector that acts (docs/alerts.md)
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
@@ -134,6 +154,17 @@ std::optional<TestMethod> parse_test_method(std::string_view text);
 enum class DonorSex : std::uint8_t { unknown = 0, male = 1, female = 2 };
 std::string_view to_string(DonorSex s);  // "male", "female"; "" for unknown
 std::optional<DonorSex> parse_donor_sex(std::string_view text);
+
+// The donor type of a collection where the collecting station records it
+// (reports: donations by donor type). Serialized.
+enum class DonationType : std::uint8_t {
+  unrecorded = 0,
+  voluntary = 1,
+  replacement = 2,
+  autologous = 3,
+};
+std::string_view to_string(DonationType t);  // "voluntary", ...; "" for unrecorded
+std::optional<DonationType> parse_donation_type(std::string_view text);
 
 struct Event {
   // Envelope.
@@ -176,6 +207,10 @@ struct Event {
   ReactionSeverity severity = ReactionSeverity::none;
   Imputability imputability = Imputability::none;
   TimeMs onset_at = 0;  // when the reaction began; 0 = absent
+  // Schema version 5.
+  DonationType donation_type = DonationType::unrecorded;
+  std::string alert;   // an alert id, "AL-<seq>"
+  std::string sector;  // a routing sector code
 
   bool operator==(const Event&) const = default;
 };
@@ -231,13 +266,22 @@ Event deferred_collection_event(const std::string& din, const std::string& donor
                                 const std::string& facility, const std::string& reason,
                                 TimeMs until, TimeMs at);
 
+// The AlertEscalated event the escalation clock produces when alert `alert_id`
+// was not acknowledged by `from_sector` before `due`: passed to `to_sector`.
+// Its id depends only on the alert and the sector it goes to
+// ("escalate-<alert>-<to>"), at = due: produced twice, applied once.
+Event alert_escalation_event(const std::string& alert_id, const std::string& from_sector,
+                             const std::string& to_sector, TimeMs due);
+
 // Whether events of type t concern a donor rather than a donation (DonorDeferred).
 bool is_donor_event(EventType t);
 
 // The Kafka message key of an event: the DIN for donation events,
 // "reagent:<reagent>:<lot>" for reagent events, so that every event of one
 // donation, or of one reagent lot, stays in one partition, in order; "clock"
-// for ClockTicked; "donor:<donor>" for DonorDeferred.
+// for ClockTicked; "donor:<donor>" for DonorDeferred; "alerts" for alert
+// follow-up, so that an alert's acknowledgement, escalations and closure stay
+// in order.
 std::string event_key(const Event& e);
 
 // The engine's ClockTicked event for the second that contains `now`: id

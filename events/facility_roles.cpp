@@ -48,6 +48,10 @@ constexpr std::array<Role, kEventTypeCount> kRoles = {{
     {EventType::unit_thawed, kBank | kHospital, "thaw a unit"},
     {EventType::patient_typed, kAll, "record a patient's group"},
     {EventType::transfusion_reaction, kHospital, "report a transfusion reaction"},
+    // Alert follow-up is a sector's (docs/alerts.md), recorded as "hemoledger".
+    {EventType::alert_acknowledged, 0, "acknowledge an alert"},
+    {EventType::alert_escalated, 0, "escalate an alert"},
+    {EventType::alert_closed, 0, "close an alert"},
 }};
 
 const Role* role(EventType t) {

@@ -236,6 +236,27 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     field = Field::onset_at;
     return read_time(v, key, e.onset_at);
   }
+  if (key == "donation_type") {
+    field = Field::donation_type;
+    std::string text;
+    if (auto s = read_string(v, key, text); !s) return s;
+    auto t = parse_donation_type(text);
+    if (!t) {
+      return make_error("invalid_donation_type",
+                        "\"" + text.substr(0, 20) +
+                            "\" is not a donation type; use voluntary, replacement or autologous.");
+    }
+    e.donation_type = *t;
+    return {};
+  }
+  if (key == "alert") {
+    field = Field::alert;
+    return read_string(v, key, e.alert);
+  }
+  if (key == "sector") {
+    field = Field::sector;
+    return read_string(v, key, e.sector);
+  }
   return make_error("unknown_field",
                     "The field '" + key.substr(0, 40) + "' is not part of any hemoledger event.");
 }
@@ -357,8 +378,8 @@ std::string encode_json(const Event& e) {
   j["facility"] = e.facility;
   if (!e.actor.empty()) j["actor"] = e.actor;
   if (!e.station.empty()) j["station"] = e.station;
-  if (!e.din.empty() ||
-      (!is_reagent_event(e.type) && !is_donor_event(e.type) && e.type != EventType::clock_ticked)) {
+  if (!e.din.empty() || (!is_reagent_event(e.type) && !is_donor_event(e.type) &&
+                         !is_alert_event(e.type) && e.type != EventType::clock_ticked)) {
     j["din"] = e.din;
   }
   if (!e.product.empty()) j["product"] = e.product;
@@ -389,6 +410,11 @@ std::string encode_json(const Event& e) {
     j["imputability"] = std::string(to_string(e.imputability));
   }
   if (e.onset_at != 0) j["onset_at"] = format_rfc3339(e.onset_at);
+  if (e.donation_type != DonationType::unrecorded) {
+    j["donation_type"] = std::string(to_string(e.donation_type));
+  }
+  if (!e.alert.empty()) j["alert"] = e.alert;
+  if (!e.sector.empty()) j["sector"] = e.sector;
   // Text fields that arrived in a binary event are not checked for UTF-8;
   // replace bad bytes (U+FFFD) rather than throw out of a caller's loop.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

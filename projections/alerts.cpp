@@ -145,7 +145,9 @@ json alert_json(const Alert& a, const ReferenceData& ref) {
             {"key", a.key},
             {"kind", std::string(to_string(a.kind))},
             {"severity", std::string(to_string(a.severity))},
-            {"status", a.cleared_at ? "cleared" : "open"},
+            {"status", a.cleared_at            ? "cleared"
+                       : a.follow_up.closed_at ? "closed"
+                                               : "open"},
             {"governorate", a.governorate},
             {"facility", a.facility.empty() ? json(nullptr) : json(a.facility)},
             {"category", std::string(to_string(a.category))},
@@ -154,7 +156,20 @@ json alert_json(const Alert& a, const ReferenceData& ref) {
             {"message", a.message},
             {"raised_at", format_rfc3339(a.raised_at)},
             {"updated_at", format_rfc3339(a.updated_at)},
-            {"cleared_at", a.cleared_at ? json(format_rfc3339(a.cleared_at)) : json(nullptr)}};
+            {"cleared_at", a.cleared_at ? json(format_rfc3339(a.cleared_at)) : json(nullptr)},
+            {"severity_at", a.severity_at ? json(format_rfc3339(a.severity_at)) : json(nullptr)}};
+  const AlertFollowUp& f = a.follow_up;
+  j["acknowledged"] = f.acknowledged_at ? json{{"at", format_rfc3339(f.acknowledged_at)},
+                                               {"by", f.acknowledged_by},
+                                               {"sector", f.acknowledged_sector}}
+                                        : json(nullptr);
+  j["escalated_to"] = f.escalated_to;
+  j["escalated_at"] = f.escalated_at ? json(format_rfc3339(f.escalated_at)) : json(nullptr);
+  j["closed"] = f.closed_at ? json{{"at", format_rfc3339(f.closed_at)},
+                                   {"by", f.closed_by},
+                                   {"sector", f.closed_sector},
+                                   {"note", f.close_note}}
+                            : json(nullptr);
   if (!a.din.empty()) {
     j["din"] = a.din;
     j["product"] = a.product;
@@ -215,6 +230,35 @@ Result<Alert> alert_from_json(const json& j) {
     if (!time("raised_at", a.raised_at) || !time("updated_at", a.updated_at) ||
         !time("cleared_at", a.cleared_at)) {
       return bad();
+    }
+    // Follow-up keys came later: an alert stored before them has none.
+    auto opt_time = [&](const json& o, const char* k, TimeMs& out) {
+      if (!o.contains(k) || o.at(k).is_null()) return true;
+      auto t = parse_rfc3339(o.at(k).get<std::string>());
+      if (!t) return false;
+      out = *t;
+      return true;
+    };
+    AlertFollowUp& f = a.follow_up;
+    if (!opt_time(j, "severity_at", a.severity_at) ||
+        !opt_time(j, "escalated_at", f.escalated_at)) {
+      return bad();
+    }
+    if (j.contains("acknowledged") && j.at("acknowledged").is_object()) {
+      const json& k = j.at("acknowledged");
+      if (!opt_time(k, "at", f.acknowledged_at)) return bad();
+      f.acknowledged_by = k.value("by", "");
+      f.acknowledged_sector = k.value("sector", "");
+    }
+    if (j.contains("escalated_to") && j.at("escalated_to").is_array()) {
+      f.escalated_to = j.at("escalated_to").get<std::vector<std::string>>();
+    }
+    if (j.contains("closed") && j.at("closed").is_object()) {
+      const json& k = j.at("closed");
+      if (!opt_time(k, "at", f.closed_at)) return bad();
+      f.closed_by = k.value("by", "");
+      f.closed_sector = k.value("sector", "");
+      f.close_note = k.value("note", "");
     }
   } catch (const json::exception&) {
     return bad();
@@ -297,6 +341,58 @@ void AlertModel::restore(std::map<std::string, Alert> open, std::uint64_t seq, T
   open_ = std::move(open);
   seq_ = seq;
   clock_ = clock;
+  follow_ups_.clear();
+  follow_up_keys_.clear();
+}
+
+Status AlertModel::follow_up(const Event& e) {
+  auto it = std::find_if(open_.begin(), open_.end(),
+                         [&](const auto& kv) { return kv.second.id == e.alert; });
+  if (it == open_.end()) {
+    return make_error("unknown_alert",
+                      "No open alert " + e.alert + "; it may have cleared already.");
+  }
+  Alert& a = it->second;
+  AlertFollowUp& f = a.follow_up;
+  if (f.closed_at) {
+    return make_error("alert_closed", "Alert " + e.alert + " was closed by " + f.closed_by + ".");
+  }
+  std::string action;
+  if (e.type == EventType::alert_acknowledged) {
+    if (f.acknowledged_at) {
+      return make_error("already_acknowledged", "Alert " + e.alert + " was acknowledged by " +
+                                                    f.acknowledged_by + " already.");
+    }
+    f.acknowledged_at = e.at;
+    f.acknowledged_by = e.actor;
+    f.acknowledged_sector = e.sector;
+    action = "acknowledged";
+  } else if (e.type == EventType::alert_escalated) {
+    if (f.acknowledged_at) {
+      return make_error("already_acknowledged", "Alert " + e.alert +
+                                                    " was acknowledged before it was due to "
+                                                    "escalate.");
+    }
+    if (std::find(f.escalated_to.begin(), f.escalated_to.end(), e.to) != f.escalated_to.end()) {
+      return make_error("already_escalated",
+                        "Alert " + e.alert + " was passed to " + e.to + " already.");
+    }
+    f.escalated_to.push_back(e.to);
+    f.escalated_at = e.at;
+    action = "referred";
+  } else if (e.type == EventType::alert_closed) {
+    f.closed_at = e.at;
+    f.closed_by = e.actor;
+    f.closed_sector = e.sector;
+    f.close_note = e.reason;
+    action = "closed";
+  } else {
+    return make_error("unexpected_event", "Not an alert follow-up event.");
+  }
+  a.updated_at = std::max(a.updated_at, e.at);
+  follow_ups_.push_back({0, action, a});
+  follow_up_keys_.insert(it->first);
+  return {};
 }
 
 void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
@@ -307,6 +403,8 @@ void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
     Alert a = std::move(it->second);
     open_.erase(it);
     dirty_.insert(key);
+    // A closed alert was answered already: its condition ends quietly.
+    if (a.follow_up.closed_at) return;
     a.cleared_at = clock_;
     a.updated_at = clock_;
     out.push_back({++seq_, "cleared", std::move(a)});
@@ -315,7 +413,7 @@ void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
   Alert& w = *wanted;
   w.key = key;
   if (it == open_.end()) {
-    w.raised_at = w.updated_at = clock_;
+    w.raised_at = w.updated_at = w.severity_at = clock_;
     w.id = "AL-" + std::to_string(seq_ + 1);
     out.push_back({++seq_, "raised", w});
     open_.emplace(key, std::move(w));
@@ -333,15 +431,25 @@ void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
   w.id = a.id;
   w.raised_at = a.raised_at;
   w.updated_at = clock_;
+  w.severity_at = severity_changed ? clock_ : a.severity_at;
+  w.follow_up = std::move(a.follow_up);
   a = std::move(w);
   dirty_.insert(key);
-  // Figures alone move quietly; a change of severity is news.
-  if (severity_changed) out.push_back({++seq_, action, a});
+  // Figures alone move quietly; a change of severity is news (but not of a
+  // closed alert, which people have answered).
+  if (severity_changed && !a.follow_up.closed_at) out.push_back({++seq_, action, a});
 }
 
 std::vector<AlertChange> AlertModel::evaluate() {
   std::vector<AlertChange> out;
-  dirty_.clear();
+  dirty_ = std::move(follow_up_keys_);
+  follow_up_keys_.clear();
+  // The follow-up events of the batch first, in the order they were applied.
+  for (auto& c : follow_ups_) {
+    c.seq = ++seq_;
+    out.push_back(std::move(c));
+  }
+  follow_ups_.clear();
   Wanted wanted;
   for (const auto& [key, a] : open_) wanted[key] = std::nullopt;  // cleared unless still true
 

@@ -58,6 +58,13 @@
 //                  SupplyConfig::reaction_review_days.
 //   haemovigilance_hold  a component held after its sibling's suspected TRALI
 //                  or transmission (red), until it is discarded or expires.
+//
+// Follow-up (docs/alerts.md, "Follow-up"): the events AlertAcknowledged,
+// AlertEscalated and AlertClosed (keyed "alerts") are applied with
+// follow_up(), which records what they say on the open alert and emits a
+// change (acknowledged, referred, closed) at the next evaluate(). A closed
+// alert stays out of sight but keeps its key until its condition clears, so
+// that a condition that still holds is not raised again at once.
 #pragma once
 
 #include <cstdint>
@@ -100,6 +107,19 @@ std::string_view to_string(Severity s);
 bool parse_alert_kind(std::string_view text, AlertKind& out);
 bool parse_severity(std::string_view text, Severity& out);
 
+// What people and the escalation clock did about an alert: facts of the
+// follow-up events, never of the routing file.
+struct AlertFollowUp {
+  TimeMs acknowledged_at = 0;  // 0: not acknowledged
+  std::string acknowledged_by, acknowledged_sector;
+  std::vector<std::string> escalated_to;  // sectors it was passed to, in order
+  TimeMs escalated_at = 0;                // the last escalation
+  TimeMs closed_at = 0;                   // 0: not closed by a person
+  std::string closed_by, closed_sector, close_note;
+
+  bool operator==(const AlertFollowUp&) const = default;
+};
+
 struct Alert {
   std::string id;   // "AL-<seq>", stable for the alert's life
   std::string key;  // dedup key: at most one open alert per key
@@ -115,15 +135,19 @@ struct Alert {
   nlohmann::json figures = nlohmann::json::object();     // what triggered it, latest values
   std::string message;                                   // one English sentence
   TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
+  TimeMs severity_at = 0;                                // when it reached its current severity
+  AlertFollowUp follow_up;
 
+  bool open() const { return cleared_at == 0 && follow_up.closed_at == 0; }
   bool operator==(const Alert&) const = default;
 };
 
 // One step in an alert's life, as published (Kafka alerts topic, webhooks).
 struct AlertChange {
   std::uint64_t seq = 0;  // global order of changes, from 1
-  // raised | escalated | eased | cleared; escalated also when an alert of the
-  // same severity is taken to the ministry.
+  // raised | escalated | eased | cleared (by the model; escalated also when
+  // an alert of the same severity is taken to the ministry); acknowledged |
+  // referred (passed to the next sector up) | closed (by follow-up events)
   std::string action;
   Alert alert;  // as it is after the change
   bool operator==(const AlertChange&) const = default;
@@ -145,6 +169,11 @@ class AlertModel {
   void set_reagent_lot(const ReagentLot& lot);         // the lot as it now is
   void on_reagent_usage(const ReagentUsageKey& key, std::int64_t change);
   void advance_clock(TimeMs t);
+  // An AlertAcknowledged, AlertEscalated or AlertClosed event: recorded on
+  // the open alert it names, with a change at the next evaluate(). Refused
+  // (nothing changes) with unknown_alert, alert_closed,
+  // already_acknowledged or already_escalated.
+  [[nodiscard]] Status follow_up(const Event& e);
 
   // Compares the inputs with the open alerts at the current clock and returns
   // the changes, already applied to open().
@@ -199,6 +228,8 @@ class AlertModel {
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first
   std::map<std::string, Alert> open_;                      // by key
   std::set<std::string> dirty_;
+  std::vector<AlertChange> follow_ups_;  // since the last evaluate(), seq not yet given
+  std::set<std::string> follow_up_keys_;
   std::uint64_t seq_ = 0;
   TimeMs clock_ = 0;
 };

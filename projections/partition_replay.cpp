@@ -8,7 +8,23 @@ PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, b
     : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {}
 
 Status PartitionReplay::apply(const Event& e) {
+  // The day's stock sample is taken before the event, and kept only if the
+  // event is applied (as the engine does).
+  ReportCounts samples;
+  const std::int64_t report_day = advance_report_day(state_.report_day, e, state_.stock, samples);
+  if (auto s = apply_unsampled(e); !s) return s;
+  state_.report_day = report_day;
+  for (const auto& [k, n] : samples) {
+    if ((state_.report[k] += n) == 0) state_.report.erase(k);
+  }
+  return {};
+}
+
+Status PartitionReplay::apply_unsampled(const Event& e) {
+  ReportCounts counts;
   if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
+  } else if (is_alert_event(e.type)) {      // for the alert model, at the next feed()
+    if (feeds_alerts_) follow_ups_.push_back(e);
   } else if (is_donor_event(e.type)) {
     auto [it, inserted] = state_.donors.try_emplace(e.donor);
     if (auto s = apply_donor_event(ref_, it->second, e); !s) {
@@ -29,6 +45,7 @@ Status PartitionReplay::apply(const Event& e) {
       if ((state_.usage[u.key] += u.change) == 0) state_.usage.erase(u.key);
       if (feeds_alerts_) usage_changes_.push_back(u);
     }
+    count_event(ref_, e, nullptr, {}, counts);
     if (it == state_.lots.end())
       state_.lots.emplace(std::move(key), std::move(applied->after));
     else
@@ -64,6 +81,10 @@ Status PartitionReplay::apply(const Event& e) {
       if ((state_.demand[d.key] += d.change) == 0) state_.demand.erase(d.key);
       if (feeds_alerts_) demand_changes_.push_back(d);
     }
+    count_event(ref_, e, &it->second, markers_before, counts);
+  }
+  for (const auto& [k, n] : counts) {
+    if ((state_.report[k] += n) == 0) state_.report.erase(k);
   }
   clock_ = std::max({clock_, e.at, e.recorded_at});
   ++state_.events;
@@ -91,6 +112,10 @@ TimeMs PartitionReplay::feed(AlertModel& model) {
   for (const auto& [din, before] : donation_index_before_) {
     update_index(before, index_entries(state_.donations.at(din)));
   }
+  for (const auto& e : follow_ups_) {
+    if (!model.follow_up(e)) ++refused_follow_ups_;
+  }
+  follow_ups_.clear();
   for (const auto& [k, n] : stock_change_.cells()) model.on_stock(k, n);
   for (const auto& d : demand_changes_) model.on_demand(d.key, d.change);
   lot_index_before_.clear();

@@ -28,6 +28,7 @@
 #include "projections/indexes.h"
 #include "projections/projector.h"
 #include "projections/reagents.h"
+#include "projections/report_counters.h"
 #include "projections/stock.h"
 #include "projections/unit_state.h"
 
@@ -41,6 +42,8 @@ struct PartitionState {
   std::map<std::string, ReagentLot> lots;         // by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
   std::map<std::string, DonorRecord> donors;      // this partition's donor shares
+  ReportCounts report;                            // non-zero report counters
+  std::int64_t report_day = 0;                    // the report's day pointer
   std::uint64_t events = 0;                       // applied, clock ticks included
 };
 
@@ -57,14 +60,20 @@ class PartitionReplay {
   // Gives `model` what the events applied since the last feed() changed, as
   // the engine does for a committed batch: each touched lot as it now is and
   // its index difference, usage, each touched donation's index difference,
-  // the net stock change and demand. Returns the latest `at` or `recorded_at`
-  // of those events (0: none), for AlertModel::advance_clock.
+  // the net stock change and demand, and the alert follow-up events in order.
+  // Returns the latest `at` or `recorded_at` of those events (0: none), for
+  // AlertModel::advance_clock.
   TimeMs feed(AlertModel& model);
+  // Follow-up events the model refused in feed() (a live engine accepted
+  // every journaled one, so a rebuild reports these as differences).
+  std::uint64_t refused_follow_ups() const { return refused_follow_ups_; }
 
   const PartitionState& state() const { return state_; }
   PartitionState& state() { return state_; }
 
  private:
+  [[nodiscard]] Status apply_unsampled(const Event& e);
+
   const ReferenceData& ref_;
   Rules rules_;
   bool feeds_alerts_;
@@ -75,6 +84,8 @@ class PartitionReplay {
   StockTable stock_change_;
   std::vector<DemandDelta> demand_changes_;
   std::vector<ReagentUsage> usage_changes_;
+  std::vector<Event> follow_ups_;
+  std::uint64_t refused_follow_ups_ = 0;
   TimeMs clock_ = 0;
 };
 

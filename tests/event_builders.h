@@ -206,6 +206,13 @@ inline Event full_event(EventType t) {
   if (allowed(Field::until)) e.until = kT0 + 90 * kDay + 11;
   if (allowed(Field::sex)) e.sex = DonorSex::female;
   if (allowed(Field::approver)) e.approver = "Dr. سلمى 4411";
+  if (allowed(Field::donation_type)) e.donation_type = DonationType::replacement;
+  if (allowed(Field::alert)) e.alert = "AL-42";
+  if (allowed(Field::sector)) e.sector = "GZA-office";
+  if (is_alert_event(t)) {
+    e.facility = "hemoledger";
+    if (allowed(Field::to)) e.to = "national";
+  }
   if (t == EventType::donor_deferred || t == EventType::deferred_donor_collected) {
     e.reason = "low_haemoglobin";
   }
@@ -237,12 +244,26 @@ inline Event as_version(Event e, std::uint16_t version) {
     if (e.type == EventType::unit_issued || e.type == EventType::unit_returned) e.to.clear();
     if (e.type == EventType::unit_issued) e.reason.clear();
   }
+  if (version < 5) {
+    e.donation_type = DonationType::unrecorded;
+    e.alert.clear();
+    e.sector.clear();
+  }
   if (version < 2) {
     e.reagent.clear();
     e.lot.clear();
     e.quantity = 0;
   }
   return e;
+}
+
+// Every event type number this build knows (numbers reserved for other work are skipped).
+inline std::vector<int> known_event_types() {
+  std::vector<int> types;
+  for (int t = 1; t <= kEventTypeCount; ++t) {
+    if (is_known_event_type(t)) types.push_back(t);
+  }
+  return types;
 }
 
 }  // namespace hemoledger::testing

@@ -92,6 +92,7 @@ Subcommand add_trace_command(CLI::App& app);
 Subcommand add_pick_command(CLI::App& app, GlobalOptions& global);
 Subcommand add_reagents_command(CLI::App& app, GlobalOptions& global);
 Subcommand add_alerts_command(CLI::App& app);
+Subcommand add_report_command(CLI::App& app);
 Subcommand add_audit_command(CLI::App& app);
 
 }  // namespace hemoledger

@@ -16,6 +16,7 @@
 #include "events/event.h"
 #include "events/json_codec.h"
 #include "projections/compatibility.h"
+#include "projections/demand.h"
 
 namespace hemoledger {
 
@@ -75,8 +76,9 @@ class Simulation {
     }
   }
 
-  // One step of `step` simulated ms, taking `real_ms` of real time.
-  void tick(TimeMs step, TimeMs real_ms) {
+  // One step of `step` simulated ms, taking `real_ms` of real time; the pace
+  // after catching up is that of `pace_step` per `real_ms`.
+  void tick(TimeMs step, TimeMs real_ms, TimeMs pace_step) {
     // Simulated time runs ahead from 30 days back until it meets the clock,
     // then keeps to it: events are never dated in the future (the engine
     // refuses those) and time never stands still. The feed keeps its pace of
@@ -87,28 +89,56 @@ class Simulation {
     const TimeMs clock_now = opt_.clock.now();
     clock_now_ = clock_now;
     if (pace_ == 1.0 && now_ + step >= clock_now && step > 0) {
-      pace_ = std::min(1.0, static_cast<double>(real_ms) / static_cast<double>(step));
+      pace_ = std::min(1.0, static_cast<double>(real_ms) / static_cast<double>(pace_step));
     }
     now_ = std::max(now_, std::min(now_ + step, clock_now));
     expire();
     const double hours = static_cast<double>(step) / kHour;
-    std::poisson_distribution<int> donations(opt_.donations_per_hour * hours);
+    const int weekday = static_cast<int>((day_of(now_) + 4) % 7);  // 0 Sunday .. 5 Friday
+    std::poisson_distribution<int> donations(opt_.donations_per_hour *
+                                             kDonationsByWeekday[weekday] * hours);
     for (int i = donations(rng_); i > 0; --i) collect();
     test_and_release();
-    std::poisson_distribution<int> demand(opt_.donations_per_hour * 0.85 * hours);
+    const double demand_rate = opt_.donations_per_hour * kDemandByWeekday[weekday] * hours;
+    std::poisson_distribution<int> demand(demand_rate * opt_.red_cell_demand);
     for (int i = demand(rng_); i > 0; --i) issue(Category::red_cells, random_group());
-    std::poisson_distribution<int> other(opt_.donations_per_hour * 0.3 * hours);
+    std::poisson_distribution<int> other(demand_rate * 0.3);
     for (int i = other(rng_); i > 0; --i) {
       issue(chance(0.5) ? Category::platelets : Category::plasma, random_group());
     }
     progress_issued_and_transit();
-    if (chance(0.05 * hours)) rebalance();
+    if (chance(opt_.rebalance_per_hour * hours)) rebalance();
+    if (chance(opt_.surge_per_hour * hours)) surge();
     if (chance(0.02 * hours)) unsafe_issue();
   }
 
   std::uint64_t produced = 0;
+  // Whether simulated time is still behind the clock.
+  bool catching_up() const { return pace_ == 1.0 && now_ < opt_.clock.now(); }
 
  private:
+  // Relative rates by weekday, Sunday first: the working week (Sunday to
+  // Thursday) collects and transfuses more; Friday is the weekly rest day.
+  static constexpr double kDonationsByWeekday[7] = {1.15, 1.1, 1.1, 1.1, 1.05, 0.4, 0.8};
+  static constexpr double kDemandByWeekday[7] = {1.15, 1.15, 1.1, 1.1, 1.0, 0.55, 0.75};
+
+  // A mass-casualty surge: a burst of group O red cells at one bank.
+  void surge() {
+    std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
+    const std::string& bank = banks_[pick(rng_)];
+    const int n = 6 + static_cast<int>(rng_() % 10);
+    spdlog::info("demo: a mass-casualty surge at {} ({} red cell units)", bank, n);
+    for (int i = 0; i < n; ++i)
+      issue_at(bank, Category::red_cells, chance(0.3) ? AboRh::o_neg : AboRh::o_pos);
+  }
+
+  DonationType random_donation_type() {
+    const int r = static_cast<int>(rng_() % 100);
+    return r < 74   ? DonationType::voluntary
+           : r < 98 ? DonationType::replacement
+                    : DonationType::autologous;
+  }
+
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   TimeMs hours(double lo, double hi) {
     return static_cast<TimeMs>(std::uniform_real_distribution<double>(lo, hi)(rng_) * kHour);
@@ -163,6 +193,7 @@ class Simulation {
     e.donor = "DNR-" + std::to_string(rng_() % 900000 + 100000);
     e.abo_rh = d.group;
     e.volume_ml = 450;
+    e.donation_type = random_donation_type();
     send(e);
     auto produce = [&](const char* product, Category c) {
       Event p = base(EventType::component_produced, d.facility, d.din);
@@ -300,7 +331,10 @@ class Simulation {
 
   void issue(Category c, AboRh patient) {
     std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
-    const std::string& bank = banks_[pick(rng_)];
+    issue_at(banks_[pick(rng_)], c, patient);
+  }
+
+  void issue_at(const std::string& bank, Category c, AboRh patient) {
     const std::string hospital = hospital_of(bank);
     if (hospital.empty()) return;
     const std::uint64_t serial = fefo(c, patient, bank);
@@ -510,9 +544,13 @@ void DemoFeed::run(const std::atomic<bool>& stop) {
   Simulation sim(ref_, sink_, options_);
   const double tps = options_.ticks_per_second > 0 ? options_.ticks_per_second : 4;
   const TimeMs step = static_cast<TimeMs>(options_.hours_per_second * kHour / tps);
+  const TimeMs catch_up_step =
+      options_.catch_up_hours_per_second > 0
+          ? static_cast<TimeMs>(options_.catch_up_hours_per_second * kHour / tps)
+          : step;
   const auto real_ms = static_cast<TimeMs>(1000 / tps);
   while (!stop.load()) {
-    sim.tick(step, real_ms);
+    sim.tick(sim.catching_up() ? catch_up_step : step, real_ms, step);
     produced_ = sim.produced;
     if (options_.max_events && sim.produced >= options_.max_events) break;
     if (options_.ticks_per_second > 0) {

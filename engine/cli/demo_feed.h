@@ -6,7 +6,9 @@
 // first-expire-first-out, returns, transfers from governorates with plenty to
 // those running short, expiries, the labs' reagent kits (a test used per
 // result, lots received when a lab runs low, sometimes late), and now and then an unsafe action
-// (issuing a quarantined unit) that the engine must refuse.
+// (issuing a quarantined unit) that the engine must refuse. Collections and
+// demand rise and fall by weekday (Friday, the weekly rest day, is quiet);
+// donors are voluntary, replacement or autologous.
 //
 // Simulated time runs `hours_per_second` faster than the clock, starting 30
 // days before the feed starts, until it meets the clock; then it keeps to
@@ -34,10 +36,18 @@ namespace hemoledger {
 
 struct DemoOptions {
   double hours_per_second = 1.0;  // simulated hours per real second
-  double donations_per_hour = 1.2;
-  std::uint64_t seed = 0;        // 0 = from the clock
-  std::uint64_t max_events = 0;  // 0 = until stopped
-  double ticks_per_second = 4;   // 0 = as fast as possible (for load generation)
+  // While simulated time is behind the clock, it runs this fast instead (0:
+  // hours_per_second), so that a demo shows weeks of history within seconds.
+  double catch_up_hours_per_second = 0;
+  double donations_per_hour = 1.2;  // national average; weekdays more, Fridays fewer
+  double red_cell_demand = 0.85;    // red cells issued per donation, on average
+  // Now and then (per simulated hour) a mass-casualty surge at one bank: a
+  // burst of group O red cells issued, the occasional shortage.
+  double surge_per_hour = 0;
+  double rebalance_per_hour = 0.05;  // transfers from the bank with most to the one with fewest
+  std::uint64_t seed = 0;            // 0 = from the clock
+  std::uint64_t max_events = 0;      // 0 = until stopped
+  double ticks_per_second = 4;       // 0 = as fast as possible (for load generation)
   // Where simulated time starts (0: 30 days before the clock). It runs
   // ahead until it meets the clock, then keeps to it.
   TimeMs start_at = 0;

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
       add_echo_command(app),           add_reagents_command(app, global),
       add_alerts_command(app),         add_backup_command(app, global),
       add_restore_command(app),        add_export_command(app, global),
-      add_import_command(app, global),
+      add_import_command(app, global), add_report_command(app),
   };
   if (const int code = parse_command_line(app, argc, argv); code >= 0) return code;
   if (auto s = use_log_format(global.log_format); !s) return fail(s.error());

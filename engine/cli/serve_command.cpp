@@ -22,6 +22,7 @@
 #include "engine/labs/astm_listener.h"
 #include "engine/labs/lab_gateway.h"
 #include "engine/labs/mllp_listener.h"
+#include "engine/ledger/alert_escalator.h"
 #include "engine/ledger/engine.h"
 #include "engine/ledger/expiry_ticker.h"
 #include "engine/security/refusal_log.h"
@@ -150,6 +151,21 @@ Status secure_lab_links(const ServeArgs& a, Server& s) {
   return {};
 }
 
+// --routing: the sectors, checked against the reference data (strict: an
+// unknown key or code stops the start with a named error).
+Status load_routing(const ServeArgs& a, Server& s) {
+  if (a.routing.empty()) return {};
+  std::ifstream in(a.routing);
+  if (!in) return make_error("bad_routing", "Cannot read the routing file " + a.routing + ".");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto routing = AlertRouting::parse(text, *s.ref);
+  if (!routing) return routing.error();
+  s.options.routing = std::move(*routing);
+  spdlog::info("alert routing: {} sector(s) from {}", s.options.routing.sectors().size(),
+               a.routing);
+  return {};
+}
+
 // Everything that is checked, or started, before the engine opens.
 Status prepare(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   auto ref = load_reference_data(ctx.reference_dir);
@@ -162,6 +178,7 @@ Status prepare(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   if (!options) return options.error();
   if (auto b = backup_options(a); !b) return b.error();
   s.options = std::move(*options);
+  if (auto st = load_routing(a, s); !st) return st;
   if (auto st = start_kafka(a, s); !st) return st;
   if (auto st = load_tokens(a, s); !st) return st;
   return secure_lab_links(a, s);
@@ -179,6 +196,7 @@ Status open_engine(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   s.lab_security.refusals = s.refusals.get();
   WebhookOptions hooks;
   hooks.urls = a.webhooks;
+  hooks.routing = &s.engine->routing();
   s.webhooks = std::make_unique<WebhookSender>(s.engine->store(), hooks);
   auto backups = backup_options(a);
   if (!backups) return backups.error();
@@ -284,6 +302,15 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   if (!a.demo) return {};
   DemoOptions d;
   d.hours_per_second = a.demo_speed;
+  // A country, not a village: about 190 donations a day across the
+  // governorates, two weeks of history within the first seconds, a surge now
+  // and then, and transfers that keep the small banks supplied.
+  d.donations_per_hour = 8;
+  d.red_cell_demand = 0.78;
+  d.catch_up_hours_per_second = 24;
+  d.start_at = ctx.clock.now() - 14 * kDay;
+  d.surge_per_hour = 0.01;
+  d.rebalance_per_hour = 0.5;
   d.clock = ctx.clock;
   return std::thread([&a, &s, &stop, d] {
     DemoFeed feed(*s.ref, *s.producer, a.topic, d);
@@ -320,6 +347,14 @@ int run_until_stopped(const ServeArgs& a, const CommandContext& ctx, Server& s) 
   std::thread expiry_thread([&] { expiry.run(side_stop); });
   std::thread webhook_thread([&] { s.webhooks->run(side_stop); });
   std::thread backup_thread([&] { s.backups->run(side_stop); });
+  AlertEscalatorOptions escalation;
+  if (s.engine->scale_out()) {
+    Engine* e = s.engine.get();
+    escalation.leads_alerts = [e] { return e->serves(0); };
+  }
+  AlertEscalator escalator(s.engine->store(), s.engine->routing(), *s.producer, a.topic, ctx.clock,
+                           escalation);
+  std::thread escalation_thread([&] { escalator.run(side_stop); });
   if (!a.webhooks.empty()) spdlog::info("alerts go to {} webhook(s)", a.webhooks.size());
   spdlog::info("alerts: GET /api/alerts, Kafka topic {}", a.alerts_topic);
   std::thread demo_thread = start_demo_feed(a, ctx, s, side_stop);
@@ -331,6 +366,7 @@ int run_until_stopped(const ServeArgs& a, const CommandContext& ctx, Server& s) 
   expiry_thread.join();
   webhook_thread.join();
   backup_thread.join();
+  escalation_thread.join();
   s.api.reset();
   if (restarts_after(status, s)) return restart(status.error(), ctx, s);
   if (!status) return fail(status.error());

@@ -61,6 +61,9 @@ void add_serve_options(CLI::App& serve, ServeArgs& a) {
                    "Lab mapping file (default: lab_mapping.json of the reference data)");
   serve.add_option("--webhook", a.webhooks,
                    "POST every alert change to this http:// URL (repeatable)");
+  serve.add_option("--routing", a.routing,
+                   "Alert routing file: sectors, their alerts, channels and escalation "
+                   "(docs/alerts.md)");
   serve.add_option("--backup-dir", a.backup_dir,
                    "Where backups go (RocksDB BackupEngine, incremental): POST "
                    "/api/admin/backup, hemoledger backup --api, or --backup-every");

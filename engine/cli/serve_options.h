@@ -32,10 +32,11 @@ struct ServeArgs {
   std::string bootstrap_file;
   std::string alerts_topic = KafkaConfig{}.alerts_topic;
   std::vector<std::string> webhooks;
-  std::string mllp, astm, lab_mapping;    // lab listeners (docs/connectors.md)
-  std::string mllp_lab, astm_lab;         // the lab each listener speaks for
-  std::string tokens;                     // API token file (docs/security.md)
-  std::string tls_cert, tls_key;          // HTTPS for the API (and TLS for the lab links)
+  std::string routing;                  // --routing: alert routing file (docs/alerts.md, "Routing")
+  std::string mllp, astm, lab_mapping;  // lab listeners (docs/connectors.md)
+  std::string mllp_lab, astm_lab;       // the lab each listener speaks for
+  std::string tokens;                   // API token file (docs/security.md)
+  std::string tls_cert, tls_key;        // HTTPS for the API (and TLS for the lab links)
   std::string lab_tls_cert, lab_tls_key;  // TLS for the lab links, if not --tls-cert's
   std::string lab_client_ca;              // mutual TLS on the lab links (docs/security.md)
   std::string instance, advertise;        // scale-out (docs/scale-out.md)

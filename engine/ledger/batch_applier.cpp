@@ -61,7 +61,7 @@ Status BatchApplier::apply(const std::vector<Record>& records) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (auto s = apply_one(records[i], i); !s) return s;
   }
-  return {};
+  return read_report_values();
 }
 
 // Phase 1: every record decoded up front, so that the outcomes of their event
@@ -108,8 +108,13 @@ Status BatchApplier::apply_one(const Record& r, std::size_t index) {
   if (!admitted) return admitted.error();
   if (!*admitted) return {};
   const Event& e = **admitted;
+  if (auto s = sample_report_day(r.partition, e); !s) return s;
   if (e.type == EventType::clock_ticked) {
     apply_tick(a, e);
+    return {};
+  }
+  if (is_alert_event(e.type)) {
+    apply_follow_up(a, e);
     return {};
   }
   if (is_reagent_event(e.type)) return apply_reagent(a, e);
@@ -138,17 +143,17 @@ Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
   }
   // An event written in an older schema is held to the older rules (an old
   // journal replays unchanged); a new one must not choose them.
-  if (r.timestamp != 0 && e.schema_version < kSchemaVersion && !is_reagent_event(e.type) &&
+  if (r.timestamp != 0 && e.schema_version < kBedsideSchemaVersion && !is_reagent_event(e.type) &&
       !is_donor_event(e.type) && e.type != EventType::clock_ticked) {
-    reject(
-        a,
-        make_error("outdated_schema",
-                   "The event is written in schema version " + std::to_string(e.schema_version) +
-                       "; events about donations must be "
-                       "written in version " +
-                       std::to_string(kSchemaVersion) +
-                       " so that the bedside rules apply. Send it again without schema_version."),
-        &e);
+    reject(a,
+           make_error("outdated_schema",
+                      "The event is written in schema version " + std::to_string(e.schema_version) +
+                          "; events about donations must be "
+                          "written in version " +
+                          std::to_string(kBedsideSchemaVersion) +
+                          " or later so that the bedside rules apply. Send it again without "
+                          "schema_version."),
+           &e);
     return std::optional<Event>{};
   }
   if (r.key != event_key(e)) {
@@ -205,6 +210,7 @@ void BatchApplier::reject(const Admitted& a, const Error& err, const Event* e) {
 void BatchApplier::record_applied(const Admitted& a, const Event& e,
                                   const std::vector<std::string>& warnings) {
   const std::int32_t p = a.record.partition;
+  take_report_day(p);
   clock_ = std::max({clock_, e.at, e.recorded_at});
   applied_ids_[p].insert(e.id);
   batch_.put_journal(p, a.pos, encode_binary(e));
@@ -220,6 +226,16 @@ void BatchApplier::apply_tick(const Admitted& a, const Event& e) {
            make_error("implausible_tick",
                       "A clock tick dated after the time Kafka received it is refused."),
            &e);
+    return;
+  }
+  record_applied(a, e);
+}
+
+// An alert's follow-up: the alert model records it (or refuses it: an alert
+// that cleared meanwhile, an escalation after the acknowledgement).
+void BatchApplier::apply_follow_up(const Admitted& a, const Event& e) {
+  if (auto s = ctx_.alerts.follow_up(e); !s) {
+    reject(a, s.error(), &e);
     return;
   }
   record_applied(a, e);
@@ -256,6 +272,7 @@ Status BatchApplier::apply_reagent(const Admitted& a, const Event& e) {
     usage_deltas_.push_back(u);
   }
   touched_lots_[lkey] = std::move(lot_applied->after);
+  count_event(ctx_.ref, e, nullptr, {}, report_[p]);
   record_applied(a, e);
   return {};
 }
@@ -295,6 +312,7 @@ Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
   }
   note_lookbacks(a, e, donation, markers_before);
   note_donor_check(a, e, donation);
+  count_event(ctx_.ref, e, &donation, markers_before, report_[p]);
   record_applied(a, e, applied->warnings);
   return {};
 }
@@ -386,8 +404,63 @@ void BatchApplier::update_index(std::int32_t p, const std::vector<IndexEntry>& b
   }
 }
 
+// ---- reports (projections/report_counters.h) --------------------------------
+
+// Before an admitted event is applied: if it starts a new day in its
+// partition, the stock as the partition's events left it is sampled for the
+// days in between (kept by take_report_day() only if the event is applied).
+Status BatchApplier::sample_report_day(std::int32_t p, const Event& e) {
+  pending_samples_.clear();
+  auto day = report_day_.find(p);
+  if (day == report_day_.end()) {
+    auto stored = ctx_.store.report_day(p);
+    if (!stored) return stored.error();
+    day = report_day_.emplace(p, *stored).first;
+  }
+  pending_day_ = day->second;
+  if (day->second == 0 || day_of(e.at) <= day->second) {
+    pending_day_ = std::max(day->second, day_of(e.at));
+    return {};
+  }
+  auto stock = ctx_.store.stock(p);
+  if (!stock) return stock.error();
+  if (auto it = stock_change_.find(p); it != stock_change_.end()) stock->add(it->second);
+  pending_day_ = advance_report_day(day->second, e, *stock, pending_samples_);
+  return {};
+}
+
+void BatchApplier::take_report_day(std::int32_t p) {
+  report_day_[p] = pending_day_;
+  ReportCounts& counts = report_[p];
+  for (const auto& [k, n] : pending_samples_) counts[k] += n;
+  pending_samples_.clear();
+}
+
+// The counters' new values, read before the write phase (which cannot fail).
+Status BatchApplier::read_report_values() {
+  for (auto& [p, counts] : report_) {
+    std::vector<std::string> keys;
+    for (const auto& [k, n] : counts) {
+      if (n != 0) keys.push_back(k);
+    }
+    if (keys.empty()) continue;
+    auto current = ctx_.store.report_values(p, keys);
+    if (!current) return current.error();
+    for (std::size_t i = 0; i < keys.size(); ++i) counts[keys[i]] += (*current)[i];
+  }
+  return {};
+}
+
+void BatchApplier::write_report() {
+  for (const auto& [p, values] : report_) {
+    for (const auto& [k, n] : values) batch_.put_report(p, k, n);
+  }
+  for (const auto& [p, day] : report_day_) batch_.put_report_day(p, day);
+}
+
 std::map<std::int32_t, StockTable> BatchApplier::write_projections(
     const std::function<StockTable(std::int32_t)>& stock_before) {
+  write_report();
   for (const auto& [key, lot] : touched_lots_) {
     batch_.put_reagent_lot(key.first, lot);
     ctx_.alerts.set_reagent_lot(lot);

@@ -13,12 +13,14 @@
 //   2. admit  each record: skipped if its offset is committed; otherwise it
 //             ends rejected (undecodable, from the future, wrong key,
 //             duplicate id) or goes on;
-//   3. apply  a clock tick, a reagent lot's event, a donor's deferral or a
-//             donation's event through the projector (and the donor's share
-//             of the partition, projections/donors.h); a refusal is a
-//             rejection with its reason;
-//   4. write  donations, lots, reagent usage, indexes (by difference), demand
-//             and stock into the batch;
+//   3. apply  a clock tick, a reagent lot's event, a donor's deferral, an
+//             alert's follow-up (the alert model) or a donation's event
+//             through the projector (and the donor's share of the partition,
+//             projections/donors.h); a refusal is a rejection with its
+//             reason; every applied event adds its report counters
+//             (projections/report_counters.h);
+//   4. write  donations, lots, reagent usage, indexes (by difference), demand,
+//             report counters and stock into the batch;
 //   5. alerts the alert model sees the batch's changes and is evaluated once.
 // Every record ends exactly once: journaled with an "applied" outcome, or a
 // rejection (with an outcome, but for duplicates), all in the one batch. The
@@ -45,6 +47,7 @@
 #include "projections/alerts.h"
 #include "projections/lookback.h"
 #include "projections/projector.h"
+#include "projections/report_counters.h"
 #include "projections/stock.h"
 
 namespace hemoledger {
@@ -124,6 +127,13 @@ class BatchApplier {
   void record_applied(const Admitted& a, const Event& e,
                       const std::vector<std::string>& warnings = {});
   void apply_tick(const Admitted& a, const Event& e);
+  void apply_follow_up(const Admitted& a, const Event& e);
+  // Reports: the partition's day pointer moves with each applied event (a
+  // new day samples the stock first); each donation or lot event adds its counters.
+  [[nodiscard]] Status sample_report_day(std::int32_t p, const Event& e);
+  void take_report_day(std::int32_t p);
+  [[nodiscard]] Status read_report_values();
+  void write_report();
   [[nodiscard]] Status apply_reagent(const Admitted& a, const Event& e);
   [[nodiscard]] Status apply_donation(const Admitted& a, const Event& e);
   [[nodiscard]] Status count_demand(std::int32_t partition, const DemandDelta& delta);
@@ -163,6 +173,10 @@ class BatchApplier {
   std::vector<PendingLookback> new_lookbacks_;       // positive markers to look back from
   std::vector<PendingDonorCheck> new_donor_checks_;  // collections whose donor to check
   std::map<DinKey, DonorRecord> touched_donors_;     // (partition, donor) -> its share
+  std::map<std::int32_t, std::int64_t> report_day_;  // day pointer per partition touched
+  std::map<std::int32_t, ReportCounts> report_;      // counter changes, then new values
+  ReportCounts pending_samples_;                     // of the event being applied
+  std::int64_t pending_day_ = 0;
   std::vector<PendingRejection> rejections_;
   std::uint64_t n_applied_ = 0, n_rejected_ = 0, n_dup_ = 0;
   AlertState state_;

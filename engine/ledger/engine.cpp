@@ -32,7 +32,7 @@ Engine::Engine(EngineOptions options, const ReferenceData& ref, Producer* produc
       store_(std::move(store)),
       view_(scale_out() ? std::make_unique<PartialsView>(options_.kafka) : nullptr),
       rejections_(*store_, producer, options_.kafka.rejected_topic, metrics_),
-      alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_),
+      alert_outbox_(*store_, producer, options_.kafka.alerts_topic, metrics_, &options_.routing),
       lookbacks_(
           *store_, ref, producer, options_.kafka, view_.get(),
           [this](std::int32_t p) { return serves(p); }, metrics_),

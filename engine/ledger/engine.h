@@ -46,6 +46,7 @@
 #include "engine/ledger/verdict.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
+#include "projections/alert_routing.h"
 #include "projections/alerts.h"
 #include "projections/partition_replay.h"
 #include "projections/projector.h"
@@ -69,6 +70,9 @@ struct EngineOptions {
   // earlier one do not apply; event-id deduplication covers any overlap.
   bool fresh_cluster = false;
   SupplyConfig supply;  // alert thresholds, windows, horizons
+  // Which sectors receive which alerts (projections/alert_routing.h): the
+  // alerts topic carries each change's sectors. Empty: no sectors.
+  AlertRouting routing;
   // Scale-out (docs/scale-out.md). With an instance name this engine is one
   // of several in its consumer group: a partition the group gives to another
   // instance is dropped from this store (its state moves by replay from
@@ -156,6 +160,7 @@ class Engine {
   const Rules& rules() const { return options_.rules; }
   const Clock& clock() const { return options_.clock; }
   const SupplyConfig& supply() const { return options_.supply; }
+  const AlertRouting& routing() const { return options_.routing; }
   // The last alert change committed (0: none yet).
   std::uint64_t alert_seq() const;
 

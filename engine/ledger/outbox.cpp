@@ -9,6 +9,7 @@
 #include "engine/scaleout/partials.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
+#include "projections/report_counters.h"
 
 namespace hemoledger {
 
@@ -47,7 +48,10 @@ void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
     else
       batch.put_open_alert(key, stored_json(alert_json(it->second, ref)));
   }
-  for (const auto& c : changes) batch.put_alert_change(c.seq, stored_json(change_json(c, ref)));
+  for (const auto& c : changes) {
+    batch.put_alert_change(c.seq, stored_json(change_json(c, ref)));
+    for (const auto& [key, row] : alert_report_rows(c)) batch.put_alert_report(key, row);
+  }
   batch.put_alert_state(state);
   batch.put_alert_cursor("kafka", cursor);
 }
@@ -115,8 +119,12 @@ Status RejectionOutbox::forward_stored() {
 // Alert changes
 
 AlertOutbox::AlertOutbox(const Store& store, Producer* producer, std::string topic,
-                         EngineMetrics& metrics)
-    : store_(store), producer_(producer), topic_(std::move(topic)), metrics_(metrics) {}
+                         EngineMetrics& metrics, const AlertRouting* routing)
+    : store_(store),
+      producer_(producer),
+      topic_(std::move(topic)),
+      metrics_(metrics),
+      routing_(routing) {}
 
 Status AlertOutbox::load() {
   auto cursor = store_.alert_cursor("kafka");
@@ -150,7 +158,9 @@ Status AlertOutbox::send() {
   auto s = store_.scan_alert_changes(forwarded_, [&](std::uint64_t seq, std::string_view v) {
     const json j = json::parse(v, nullptr, false);
     const std::string key = j.is_object() ? j["alert"].value("key", "") : "";
-    if (auto p = producer_->produce(topic_, key, v, tracker); !p) {
+    const bool routed = routing_ && !routing_->empty() && j.is_object();
+    const std::string text = routed ? routed_change(j, *routing_).dump() : std::string(v);
+    if (auto p = producer_->produce(topic_, key, text, tracker); !p) {
       failure = p.error();
       return false;
     }

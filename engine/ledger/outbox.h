@@ -40,6 +40,7 @@
 
 #include "engine/kafka/kafka.h"
 #include "engine/storage/store.h"
+#include "projections/alert_routing.h"
 #include "projections/alerts.h"
 #include "projections/lookback.h"
 
@@ -74,7 +75,9 @@ class RejectionOutbox {
 
 class AlertOutbox {
  public:
-  AlertOutbox(const Store& store, Producer* producer, std::string topic, EngineMetrics& metrics);
+  // `routing` (may be null): each change goes out with its sectors.
+  AlertOutbox(const Store& store, Producer* producer, std::string topic, EngineMetrics& metrics,
+              const AlertRouting* routing = nullptr);
   // The stored cursor, at start-up.
   [[nodiscard]] Status load();
   // The next change to send, stored with every commit of alert changes.
@@ -92,6 +95,7 @@ class AlertOutbox {
   Producer* producer_;
   std::string topic_;
   EngineMetrics& metrics_;
+  const AlertRouting* routing_;
   std::uint64_t forwarded_ = 1;  // next change to send
   std::atomic<std::uint64_t> committed_{0};
   // Sent and not yet known delivered: changes up to sending_.
@@ -166,7 +170,7 @@ class DonorCheckOutbox {
 };
 
 // The alert model's evaluation in a batch: the open alerts that changed,
-// the changes, the state and the outbox's cursor.
+// the changes with their report rows, the state and the outbox's cursor.
 void put_alert_outcome(Store::Batch& batch, const AlertModel& model,
                        const std::vector<AlertChange>& changes, const AlertState& state,
                        std::uint64_t cursor, const ReferenceData& ref);

@@ -14,6 +14,7 @@
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/partition_replay.h"
+#include "projections/report_counters.h"
 
 namespace hemoledger {
 
@@ -147,6 +148,8 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
   std::vector<Range> rest;
   for (auto& [p, replay] : out.partitions) rest.push_back({p, position[p], kAll, &replay});
   if (auto r = replay_side_by_side(rest); !r) return r.error();
+  for (auto& [p, replay] : out.partitions)
+    out.alerts.refused_follow_ups += replay.refused_follow_ups();
   out.alerts.open = model.open();
   out.alerts.state.seq = model.seq();
   out.alerts.state.clock = model.clock();
@@ -201,6 +204,23 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
     note("alert changes differ: " + std::to_string(stored_changes.size()) + " stored, " +
          std::to_string(replay_changes.size()) + " replayed");
   }
+  std::map<std::string, std::string> stored_rows, replay_rows;
+  auto rs = store.scan_alert_reports(0, 999999, [&](std::string_view k, std::string_view v) {
+    stored_rows.emplace(k, v);
+    return true;
+  });
+  if (!rs) return rs;
+  for (const auto& c : replayed.changes) {
+    for (auto& [k, row] : alert_report_rows(c)) replay_rows.emplace(std::move(k), std::move(row));
+  }
+  if (stored_rows != replay_rows) {
+    note("alert report rows differ: " + std::to_string(stored_rows.size()) + " stored, " +
+         std::to_string(replay_rows.size()) + " replayed");
+  }
+  if (replayed.refused_follow_ups > 0) {
+    note(std::to_string(replayed.refused_follow_ups) +
+         " alert follow-up event(s) are refused on replay");
+  }
   auto open = store.open_alerts();
   if (!open) return open.error();
   std::map<std::string, std::string> replay_open;
@@ -212,6 +232,8 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
   for (const auto& [key, text] : replay_open) b.put_open_alert(key, text);
   for (const auto& c : replayed.changes)
     b.put_alert_change(c.seq, stored_json(change_json(c, ref)));
+  b.clear_alert_reports();
+  for (const auto& [k, row] : replay_rows) b.put_alert_report(k, row);
   b.put_alert_state(replayed.state);
   return store.commit(b);
 }
@@ -306,6 +328,20 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   auto live_stock = store.stock(p);
   if (!live_stock) return live_stock.error();
   if (!(*live_stock == replayed.stock)) note("partition " + std::to_string(p) + " stock differs");
+  ReportCounts live_report;
+  auto rs = store.scan_report(p, 0, 999999, [&](std::string_view k, std::int64_t n) {
+    live_report.emplace(std::string(k), n);
+    return true;
+  });
+  if (!rs) return rs;
+  if (live_report != replayed.report) {
+    note("partition " + std::to_string(p) + " report counters differ");
+  }
+  auto live_day = store.report_day(p);
+  if (!live_day) return live_day.error();
+  if (*live_day != replayed.report_day) {
+    note("partition " + std::to_string(p) + " report day differs");
+  }
   return {};
 }
 
@@ -325,6 +361,8 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
     for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
   }
   for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
+  for (const auto& [k, n] : replayed.report) b.put_report(p, k, n);
+  if (replayed.report_day != 0) b.put_report_day(p, replayed.report_day);
   return store.commit(b);
 }
 

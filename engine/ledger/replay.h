@@ -66,6 +66,7 @@ struct ReplayedAlerts {
   std::vector<AlertChange> changes;
   std::map<std::string, Alert> open;
   AlertState state;
+  std::uint64_t refused_follow_ups = 0;  // journaled follow-up events the replay refused
 };
 [[nodiscard]] Result<ReplayedAlerts> replay_alerts(const Store& store, const ReferenceData& ref,
                                                    const Rules& rules, const SupplyConfig& supply);

@@ -46,8 +46,8 @@ Result<AlertFilter> parse_alert_filter(const std::map<std::string, std::string>&
   };
   for (const auto& [k, v] : params) {
     if (k == "status") {
-      if (v != "open" && v != "cleared" && v != "all") {
-        return bad(k, "must be open, cleared or all.");
+      if (v != "open" && v != "cleared" && v != "closed" && v != "all") {
+        return bad(k, "must be open, cleared, closed or all.");
       }
       f.status = v;
     } else if (k == "kind") {

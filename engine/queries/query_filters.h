@@ -26,7 +26,7 @@ namespace hemoledger {
 [[nodiscard]] Result<StockFilter> parse_stock_filter(
     const std::map<std::string, std::string>& params, const ReferenceData& ref);
 
-// The filters of /api/alerts: status (open, the default; cleared; all),
+// The filters of /api/alerts: status (open, the default; cleared; closed; all),
 // kind, severity, governorate, facility, category, abo_rh; since=N lists the
 // alert changes after sequence number N instead (for live updates), at most
 // `limit` of them. An unknown value is an error naming the parameter.

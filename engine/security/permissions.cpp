@@ -13,8 +13,9 @@ constexpr std::pair<Role, std::string_view> kRoles[] = {
 
 // DeferredDonorCollected is the engine's own finding (and an admin's).
 bool station_may(EventType t) {
-  return !is_reagent_event(t) && t != EventType::test_resulted && t != EventType::unit_recalled &&
-         t != EventType::typing_resolved && t != EventType::deferred_donor_collected;
+  return !is_reagent_event(t) && !is_alert_event(t) && t != EventType::test_resulted &&
+         t != EventType::unit_recalled && t != EventType::typing_resolved &&
+         t != EventType::deferred_donor_collected;
 }
 
 // A laboratory also records a patient's group typed after an emergency release.
@@ -24,7 +25,8 @@ bool lab_may(EventType t) {
 }
 
 bool coordinator_may(EventType t) {
-  return t == EventType::transfer_dispatched || t == EventType::transfer_received;
+  return t == EventType::transfer_dispatched || t == EventType::transfer_received ||
+         t == EventType::alert_acknowledged || t == EventType::alert_closed;
 }
 
 Error wrong_role(const Principal& p, const Event& e) {

@@ -15,7 +15,9 @@
 //                events) and DonorDeferred, whose `facility` is its own
 //   lab          TestResulted, TypingResolved and reagent events whose
 //                `facility` is its own lab
-//   coordinator  TransferDispatched and TransferReceived, any facility
+//   coordinator  TransferDispatched and TransferReceived, any facility;
+//                AlertAcknowledged and AlertClosed (the routing file may
+//                narrow who answers for a sector, engine/server/alert_routes.cpp)
 //   admin        everything
 //
 // Refusals carry one of the codes wrong_role (the role may never write this

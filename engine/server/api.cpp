@@ -46,7 +46,8 @@ void require_tokens(httplib::Server& svr, const ApiContext& ctx) {
   svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     using R = httplib::Server::HandlerResponse;
     if ((req.method == "GET" || req.method == "HEAD") &&
-        (req.path == "/health" || req.path == "/" || req.path == "/station")) {
+        (req.path == "/health" || req.path == "/" || req.path == "/station" ||
+         req.path == "/report")) {
       return R::Unhandled;
     }
     const std::string token = bearer_token(req);
@@ -77,6 +78,7 @@ void add_routes(httplib::Server& svr, const ApiContext& ctx) {
   add_donor_routes(svr, ctx);
   add_event_routes(svr, ctx);
   add_alert_routes(svr, ctx);
+  add_report_routes(svr, ctx);
   add_lab_routes(svr, ctx);
   add_station_routes(svr, ctx);
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {

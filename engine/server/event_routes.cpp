@@ -72,6 +72,15 @@ std::optional<Event> posted_event(const httplib::Request& req, httplib::Response
                {"message", "Only the engine records the passing of time."}});
     return std::nullopt;
   }
+  if (is_alert_event(e->type)) {
+    send_json(res, 422,
+              {{"outcome", "rejected"},
+               {"code", "not_allowed"},
+               {"message",
+                "Alerts are answered through POST /api/alerts/{id}/acknowledge or /close, "
+                "which check the sector; escalations are the engine's."}});
+    return std::nullopt;
+  }
   return std::move(*e);
 }
 
@@ -222,6 +231,13 @@ void record_and_answer(const ApiContext& ctx, const Event& e, httplib::Response&
 }
 
 }  // namespace
+
+void post_built_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                      Event e) {
+  if (!authorize(ctx, req, res, e)) return;
+  if (answered_elsewhere(ctx, event_key(e), req, res)) return;
+  record_and_answer(ctx, e, res);
+}
 
 void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto e = posted_event(req, res);

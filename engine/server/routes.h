@@ -7,7 +7,8 @@
 //   units    GET /api/units/{din}, /api/units/{din}/{product}
 //   donors   GET /api/donors/{id} (lab and admin tokens only)
 //   events   GET /api/events/{id}, POST /api/events
-//   alerts   GET /api/alerts
+//   alerts   GET /api/alerts, /api/sectors; POST /api/alerts/{id}/acknowledge, /close
+//   reports  GET /api/reports, /report (the printable page)
 //   lab      POST /api/lab/astm, /api/fhir/Observation, /api/fhir/Bundle;
 //            GET /api/fhir/BiologicallyDerivedProduct/{din}/{product},
 //            /api/fhir/InventoryReport
@@ -24,6 +25,8 @@
 
 #include <string>
 
+#include "events/event.h"
+
 namespace httplib {
 class Server;
 struct Request;
@@ -39,6 +42,7 @@ void add_unit_routes(httplib::Server& server, const ApiContext& ctx);
 void add_donor_routes(httplib::Server& server, const ApiContext& ctx);
 void add_event_routes(httplib::Server& server, const ApiContext& ctx);
 void add_alert_routes(httplib::Server& server, const ApiContext& ctx);
+void add_report_routes(httplib::Server& server, const ApiContext& ctx);
 void add_lab_routes(httplib::Server& server, const ApiContext& ctx);
 void add_admin_routes(httplib::Server& server, const ApiContext& ctx);
 void add_station_routes(httplib::Server& server, const ApiContext& ctx);
@@ -49,5 +53,9 @@ void add_station_routes(httplib::Server& server, const ApiContext& ctx);
 void post_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res);
 void get_unit(const ApiContext& ctx, const std::string& din, const std::string& product,
               const httplib::Request& req, httplib::Response& res);
+// An event the server built (alert follow-up, alert_routes.cpp): authorized
+// and recorded like a POST /api/events, with the same answers.
+void post_built_event(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+                      Event e);
 
 }  // namespace hemoledger

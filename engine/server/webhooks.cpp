@@ -3,7 +3,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -38,7 +41,8 @@ Status check_webhook_url(const std::string& url) {
 
 struct WebhookSender::Target {
   ParsedUrl where;
-  std::string sink;  // the cursor's name in the Store
+  std::string sector;  // empty: every alert (--webhook); else that sector's alerts only
+  std::string sink;    // the cursor's name in the Store
   WebhookStatus status;
   SteadyTime next_attempt{};
   int backoff_ms = 0;
@@ -46,20 +50,42 @@ struct WebhookSender::Target {
 
 WebhookSender::WebhookSender(Store& store, WebhookOptions options)
     : store_(store), options_(std::move(options)) {
-  for (const auto& url : options_.urls) {
+  auto add = [&](const std::string& url, const std::string& sector) {
     auto p = parse_url(url);
     if (!p) {
       spdlog::error("webhooks: {}", p.error().message);
-      continue;
+      return;
     }
     auto t = std::make_unique<Target>();
     t->where = *p;
-    t->sink = "webhook:" + url;
+    t->sector = sector;
+    t->sink = sector.empty() ? "webhook:" + url : "webhook:" + sector + ":" + url;
     t->status.url = url;
+    t->status.sector = sector;
     auto cursor = store_.alert_cursor(t->sink);
     t->status.next_seq = cursor ? std::max<std::uint64_t>(*cursor, 1) : 1;
     targets_.push_back(std::move(t));
+  };
+  for (const auto& url : options_.urls) add(url, "");
+  if (options_.routing) {
+    for (const auto& sector : options_.routing->sectors()) {
+      for (const auto& url : sector.webhooks) add(url, sector.code);
+    }
   }
+}
+
+// The body for a target: the change as stored, or, with routing, with its
+// sectors; nullopt when the target's sector does not receive it.
+std::optional<std::string> WebhookSender::body_for(const Target& t, std::string_view change) const {
+  if (!options_.routing || options_.routing->empty()) return std::string(change);
+  nlohmann::json j =
+      routed_change(nlohmann::json::parse(change, nullptr, false), *options_.routing);
+  if (!t.sector.empty()) {
+    const auto& to = j.value("sectors", std::vector<std::string>{});
+    if (std::find(to.begin(), to.end(), t.sector) == to.end()) return std::nullopt;
+    j["to_sector"] = t.sector;
+  }
+  return j.dump();
 }
 
 WebhookSender::~WebhookSender() = default;
@@ -79,9 +105,15 @@ std::size_t WebhookSender::pass() {
     }
     std::string problem;
     std::size_t sent = 0;
+    std::size_t looked = 0;
     auto scanned = store_.scan_alert_changes(next, [&](std::uint64_t seq, std::string_view v) {
+      const auto body = body_for(*t, v);
+      if (!body) {  // not this sector's: passed over
+        next = seq + 1;
+        return ++looked < 10 * options_.max_per_pass;
+      }
       httplib::Headers headers = {{"X-Hemoledger-Alert-Seq", std::to_string(seq)}};
-      auto res = client.Post(t->where.path, headers, std::string(v), "application/json");
+      auto res = client.Post(t->where.path, headers, *body, "application/json");
       if (!res) {
         problem = "cannot reach " + t->status.url + ": " + httplib::to_string(res.error());
         return false;
@@ -95,7 +127,7 @@ std::size_t WebhookSender::pass() {
       return sent < options_.max_per_pass;
     });
     if (!scanned) problem = "cannot read the alert history: " + scanned.error().message;
-    if (sent > 0) {
+    if (next != t->status.next_seq) {
       Store::Batch b;
       b.put_alert_cursor(t->sink, next);
       if (auto c = store_.commit(b); !c) {

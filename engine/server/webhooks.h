@@ -1,8 +1,10 @@
 // WebhookSender: POSTs every committed alert change (the JSON of the alerts
 // topic, docs/alerts.md) to each configured URL, in sequence order, at least
-// once. Each URL has its own cursor in the Store (g/w/webhook:<url>), so a
-// restart resumes where delivery stopped; a URL configured for the first time
-// receives the history from the first change.
+// once. With a routing file (projections/alert_routing.h) each change carries
+// its sectors, and a sector's own webhooks receive only the changes of the
+// alerts routed (or escalated) to that sector. Each URL has its own cursor in the Store
+// (g/w/webhook:<url>), so a restart resumes where delivery stopped; a URL configured for the first
+// time receives the history from the first change.
 //
 // A failing receiver never blocks the engine or the other receivers: it is
 // retried with exponential backoff (first_retry_ms doubling up to
@@ -18,16 +20,19 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/storage/store.h"
 #include "events/result.h"
+#include "projections/alert_routing.h"
 
 namespace hemoledger {
 
 struct WebhookOptions {
-  std::vector<std::string> urls;
+  std::vector<std::string> urls;          // every alert (--webhook)
+  const AlertRouting* routing = nullptr;  // the sectors' webhooks; must outlive the sender
   int timeout_ms = 5000;
   int first_retry_ms = 500;
   int max_retry_ms = 60000;
@@ -36,6 +41,7 @@ struct WebhookOptions {
 
 struct WebhookStatus {
   std::string url;
+  std::string sector;          // empty: every alert
   std::uint64_t next_seq = 0;  // the next change to deliver
   std::uint64_t delivered = 0, failures = 0;
   std::string problem;  // empty while deliveries succeed
@@ -55,6 +61,7 @@ class WebhookSender {
 
  private:
   struct Target;
+  std::optional<std::string> body_for(const Target& t, std::string_view change) const;
   Store& store_;
   WebhookOptions options_;
   std::vector<std::unique_ptr<Target>> targets_;

@@ -21,6 +21,8 @@
 //   p<ppppp>/g/<reagent>|<lot>    a reagent lot (projections/reagents.h)
 //   p<ppppp>/u/<day>|<facility>|<reagent>   reagent quantity used per day
 //   p<ppppp>/y/<expires:020>|<reagent>|<lot>  index of lots with stock, by expiry
+//   p<ppppp>/m/<yyyymm>|<place>|<metric>   a report counter (int64; projections/report_counters.h)
+//   p<ppppp>/t                    the report's day pointer (int64 days since the epoch)
 //   p<ppppp>/o                    next offset to consume, the cluster id, and
 //                                 the journal position of the cluster's offset 0
 //   p<ppppp>/f                    next rejection position to forward to Kafka
@@ -36,6 +38,8 @@
 //   g/h/<seq:020>                 every alert change, in order (JSON)
 //   g/b/<batch:020>               the journal positions each batch ended at
 //   g/f, g/w/<webhook>            how far changes were sent to Kafka, webhooks
+//   g/m/<yyyymm>|<seq:020>|<n>    a report row of an alert change (JSON), under
+//                                 the month it counts in (engine/ledger/alert_report.h)
 //
 // Lab messages received by the lab gateway (engine/labs/lab_gateway.h) live under
 // m/, outside the partitions (a message may name several donations):
@@ -153,6 +157,12 @@ class Store {
     // The journal positions (next, per partition touched) a batch ended at.
     void put_batch_end(std::uint64_t batch, const std::map<std::int32_t, std::int64_t>& ends);
     void put_alert_cursor(std::string_view sink, std::uint64_t next_seq);
+    // Report counters (count 0 deletes the key) and the partition's day pointer.
+    void put_report(std::int32_t partition, std::string_view key, std::int64_t count);
+    void put_report_day(std::int32_t partition, std::int64_t day);
+    // An alert change's report row (key g/m/<key>); and every row, for a rebuild.
+    void put_alert_report(std::string_view key, std::string_view json);
+    void clear_alert_reports();
     // A lab message and its answer (key m/<id>, docs/storage.md).
     void put_inbound(std::string_view id, std::string_view json);
     // A refused request or connection (key z/<id>, docs/storage.md).
@@ -285,6 +295,21 @@ class Store {
       const std::function<bool(std::uint64_t, const std::map<std::int32_t, std::int64_t>&)>& visit)
       const;
   [[nodiscard]] Result<std::uint64_t> alert_cursor(std::string_view sink) const;
+
+  // Reports (docs/storage.md). The current values of report counters (0 when
+  // absent), in the order asked; a partition's day pointer (0: none yet).
+  [[nodiscard]] Result<std::vector<std::int64_t>> report_values(
+      std::int32_t partition, const std::vector<std::string>& keys) const;
+  [[nodiscard]] Result<std::int64_t> report_day(std::int32_t partition) const;
+  // Visits the report counters of months [from_month, to_month] (yyyymm) of
+  // one partition in key order; the visitor returns false to stop.
+  [[nodiscard]] Status scan_report(
+      std::int32_t partition, int from_month, int to_month,
+      const std::function<bool(std::string_view key, std::int64_t value)>& visit) const;
+  // The alert report rows of months [from_month, to_month], in key order.
+  [[nodiscard]] Status scan_alert_reports(
+      int from_month, int to_month,
+      const std::function<bool(std::string_view key, std::string_view json)>& visit) const;
 
   // Lab messages (m/): the stored JSON of one, or nullopt; and every one whose
   // id starts with `prefix`, in id order (the visitor returns false to stop).

@@ -46,6 +46,9 @@ const std::vector<Expected> kExpected = {
     {EventType::unit_thawed, "BH"},
     {EventType::patient_typed, "BLH"},
     {EventType::transfusion_reaction, "H"},
+    {EventType::alert_acknowledged, ""},
+    {EventType::alert_escalated, ""},
+    {EventType::alert_closed, ""},
 };
 
 char letter(FacilityKind k) {

@@ -53,7 +53,7 @@ TEST_CASE("a JSON event as a client sends it decodes to the event", "[events][js
 }
 
 TEST_CASE("every event type survives a JSON round trip with all its fields", "[events][json]") {
-  const int type = GENERATE(range(1, kEventTypeCount + 1));
+  const int type = GENERATE(from_range(known_event_types()));
   const Event e = full_event(type);
   INFO(to_string(e.type));
   REQUIRE(validate_shape(e).ok());
@@ -247,7 +247,8 @@ TEST_CASE("a JSON event with a later schema version is rejected as unsupported_v
   CHECK(decode_json(issued_with(",\"schema_version\":2")).ok());
   CHECK(decode_json(issued_with(",\"schema_version\":3")).ok());
   CHECK(decode_json(issued_with(",\"schema_version\":4")).ok());
-  CHECK(rejected(issued_with(",\"schema_version\":5")).code == "unsupported_version");
+  CHECK(decode_json(issued_with(",\"schema_version\":5")).ok());
+  CHECK(rejected(issued_with(",\"schema_version\":6")).code == "unsupported_version");
   CHECK(rejected(issued_with(",\"schema_version\":0")).code == "malformed_json");
 }
 

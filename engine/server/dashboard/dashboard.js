@@ -1,7 +1,12 @@
 "use strict";
 const POLL_MS = 3000;
 const MAX_EXPIRING = 60;
-const MAX_ALERTS = 40;
+const MAX_ALERTS = 40;  // per group, when it is opened
+// The page's languages, each with its catalogue in messages.js; Arabic and
+// Persian read right to left.
+const LANGS = ["en", "ar", "fa", "vi"];
+const RTL = ["ar", "fa"];
+const SEVERITY_RANK = {info: 1, amber: 2, red: 3};
 const GROUPS = ["O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"];
 const CATEGORIES = ["red_cells", "platelets", "plasma", "whole_blood", "cryo"];
 const PHASES = ["green", "pre_amber", "amber", "red"];
@@ -15,9 +20,15 @@ function storageGet(k) { try { return window.localStorage.getItem(k); } catch (e
 function storageSet(k, v) { try { window.localStorage.setItem(k, v); } catch (e) { /* private mode */ } }
 
 const params = new URLSearchParams(window.location.search);
-let lang = ["en", "ar"].includes(params.get("lang")) ? params.get("lang")
-         : ["en", "ar"].includes(storageGet("hemoledger.lang")) ? storageGet("hemoledger.lang")
-         : (navigator.language || "").toLowerCase().startsWith("ar") ? "ar" : "en";
+let lang = LANGS.includes(params.get("lang")) ? params.get("lang")
+         : LANGS.includes(storageGet("hemoledger.lang")) ? storageGet("hemoledger.lang")
+         : LANGS.find(l => (navigator.language || "").toLowerCase().startsWith(l)) || "en";
+// The sector the coordinator answers for (docs/alerts.md, "Routing"): ?sector=
+// once, then remembered; its alerts only, with acknowledge buttons.
+const sector = params.has("sector") ? params.get("sector") : (storageGet("hemoledger.sector") || "");
+if (params.has("sector")) storageSet("hemoledger.sector", params.get("sector"));
+// Groups the coordinator opened stay open across polls.
+const openGroups = new Set();
 let category = CATEGORIES.includes(params.get("category")) ? params.get("category")
              : CATEGORIES.includes(storageGet("hemoledger.category")) ? storageGet("hemoledger.category")
              : "red_cells";
@@ -34,7 +45,12 @@ if (params.get("token")) {
   } catch (e) { /* file: or sandboxed */ }
 }
 
-function t() { return TEXT[lang]; }
+// The catalogue of the language, any string it lacks taken from English.
+const merged = {};
+function t() {
+  if (!merged[lang]) merged[lang] = Object.assign({}, TEXT.en, TEXT[lang]);
+  return merged[lang];
+}
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -54,7 +70,8 @@ function pad2(n) { return String(n).padStart(2, "0"); }
 function clock(d) { return pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds()); }
 function fmtDays(d) { return d >= 10 ? String(Math.round(d)) : d.toFixed(1); }
 
-function nameOf(x) { return x ? (lang === "ar" ? x.name_ar : x.name_en) || x.code : ""; }
+// Arabic-script names serve Arabic and Persian readers (the reference data has no Persian names).
+function nameOf(x) { return x ? (RTL.includes(lang) ? x.name_ar : x.name_en) || x.code : ""; }
 
 function setLang(l) {
   lang = l;
@@ -69,11 +86,13 @@ function setLang(l) {
 function renderChrome() {
   const root = document.documentElement;
   root.lang = lang;
-  root.dir = lang === "ar" ? "rtl" : "ltr";
+  root.dir = RTL.includes(lang) ? "rtl" : "ltr";
   document.title = t().doc_title;
   for (const e of document.querySelectorAll("[data-t]")) e.textContent = t()[e.dataset.t];
-  document.getElementById("lang-en").setAttribute("aria-pressed", String(lang === "en"));
-  document.getElementById("lang-ar").setAttribute("aria-pressed", String(lang === "ar"));
+  for (const l of LANGS) document.getElementById("lang-" + l).setAttribute("aria-pressed", String(lang === l));
+  const sec = document.getElementById("sector");
+  sec.hidden = !sector;
+  sec.textContent = sector ? t().signed_in_sector + " " + sector : "";
   // Options are rebuilt only when the language changes, so that polling does
   // not close an open drop-down.
   const sel = document.getElementById("category");
@@ -146,6 +165,11 @@ function renderSupply() {
   table.tFoot.replaceChildren(el("tr", {id: "country"},
       el("th", {scope: "row"}, t().country),
       ...GROUPS.map(g => cell("country", t().country, g, s.country.groups[g], w))));
+  // Whether all eight groups show without scrolling sideways (a hint when not).
+  const box = table.parentElement;
+  const fits = box.scrollWidth <= box.clientWidth + 1;
+  document.getElementById("supply-section").dataset.fits = fits ? "yes" : "no";
+  document.getElementById("supply-scroll-hint").hidden = fits;
 }
 
 function renderExpiring() {
@@ -186,6 +210,77 @@ function renderExpiring() {
   more.textContent = hidden > 0 ? t().more(hidden) : "";
 }
 
+function alertText(x, facilities) {
+  const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
+  const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
+  const unitKinds = ["recall", "unknown_fate", "emergency_release", "rhd_exception",
+                     "transfusion_reaction", "haemovigilance_hold"];
+  const what = unitKinds.includes(x.kind)
+             ? x.din + " " + x.product + (x.kind === "recall" ? "" :
+                 " (" + x.abo_rh + " " + (t().cat[x.category] || x.category) + ")")
+             : x.abo_rh + " " + (t().cat[x.category] || x.category);
+  const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
+  if (x.kind === "unknown_fate") return t().alert_unknown_fate(what, where, x, issuer);
+  if (x.kind === "emergency_release") return t().alert_emergency(what, where, x);
+  if (x.kind === "rhd_exception") return t().alert_rhd_exception(what, where, x);
+  if (x.kind === "transfusion_reaction") return t().alert_reaction(what, where, x);
+  if (x.kind === "haemovigilance_hold") return t().alert_hold(what, where, x);
+  if (x.kind === "supply_phase") {
+    return x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
+         : t().alert_supply(what, where, x);
+  }
+  if (x.kind === "deferred_donor_collected") return t().alert_deferred(where, x);
+  if (x.kind === "typing_discrepancy") return t().alert_typing(where, x);
+  if (x.kind === "positive_after_release") return t().alert_positive(where, x);
+  if (x.kind === "recipient_notification") return t().alert_notify(where, x);
+  if (x.kind === "reagent_cover") return t().alert_reagent_cover(x.reagent, where, x);
+  if (x.kind === "reagent_expiring") return t().alert_reagent_expiring(x.reagent, where, x);
+  if (x.kind === "expiring_soon") {
+    const s = x.figures.suggestion;
+    return t().alert_expiring(what, where, x, s ? nameOf(facilities[s.to] || {code: s.to}) : null);
+  }
+  if (x.kind === "recall") return t().alert_recall(what, where, x);
+  return x.message;
+}
+
+function when(s) { return ltr(s.replace("T", " ").replace("Z", " UTC")); }
+
+// Acknowledge and close, for the sector signed in, on alerts routed to it.
+async function answer(id, action, body) {
+  const headers = {"Content-Type": "application/json"};
+  if (token) headers.Authorization = "Bearer " + token;
+  try {
+    const r = await fetch("/api/alerts/" + encodeURIComponent(id) + "/" + action,
+                          {method: "POST", headers: headers, body: JSON.stringify(body)});
+    const j = await r.json();
+    state.answer = {id: id, ok: r.ok, text: r.ok ? t().answered[action] : (j.message || ("HTTP " + r.status))};
+  } catch (err) {
+    state.answer = {id: id, ok: false, text: String(err.message || err)};
+  }
+  refresh();
+}
+
+function followUp(x) {
+  const parts = [];
+  if (x.acknowledged) {
+    parts.push(el("span", {class: "ack"}, t().acknowledged_by(x.acknowledged.by, x.acknowledged.sector) + " ",
+                  when(x.acknowledged.at)));
+  } else if (x.escalated_to && x.escalated_to.length) {
+    parts.push(el("span", {class: "esc"}, t().escalated_to(x.escalated_to[x.escalated_to.length - 1])));
+  }
+  const mine = sector && (x.sectors || []).includes(sector);
+  if (mine && !x.acknowledged) {
+    parts.push(el("button", {type: "button", class: "ack-button", "data-alert": x.id}, t().acknowledge));
+  }
+  if (mine) parts.push(el("button", {type: "button", class: "close-button", "data-alert": x.id}, t().close));
+  if (state.answer && state.answer.id === x.id) {
+    parts.push(el("span", {class: state.answer.ok ? "answer ok" : "answer problem", role: "status"}, state.answer.text));
+  }
+  return parts.length ? el("div", {class: "follow"}, ...parts) : null;
+}
+
+// One line per governorate and kind, with the count and the worst severity;
+// it opens onto the alerts themselves.
 function renderAlerts() {
   const list = document.getElementById("alerts");
   const more = document.getElementById("alerts-more");
@@ -193,49 +288,58 @@ function renderAlerts() {
   if (!a) return;
   const facilities = {};
   for (const f of state.facilities || []) facilities[f.code] = f;
-  const shown = a.alerts.slice(0, MAX_ALERTS);
-  if (shown.length === 0) {
+  const groups = new Map();
+  for (const x of a.alerts) {
+    const key = x.governorate + "|" + x.kind;
+    if (!groups.has(key)) groups.set(key, {key: key, governorate: x, kind: x.kind, alerts: [], worst: "info"});
+    const g = groups.get(key);
+    g.alerts.push(x);
+    if (SEVERITY_RANK[x.severity] > SEVERITY_RANK[g.worst]) g.worst = x.severity;
+  }
+  const ordered = [...groups.values()].sort((p, q) =>
+      SEVERITY_RANK[q.worst] - SEVERITY_RANK[p.worst] || q.alerts.length - p.alerts.length ||
+      p.key.localeCompare(q.key));
+  if (ordered.length === 0) {
     list.replaceChildren(el("li", {class: "empty"}, t().none_alerts));
   } else {
-    list.replaceChildren(...shown.map(x => {
-      const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
-      const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
-      const unitKinds = ["recall", "unknown_fate", "emergency_release", "rhd_exception",
-                         "transfusion_reaction", "haemovigilance_hold"];
-      const what = unitKinds.includes(x.kind)
-                 ? x.din + " " + x.product + (x.kind === "recall" ? "" :
-                     " (" + x.abo_rh + " " + (t().cat[x.category] || x.category) + ")")
-                 : x.abo_rh + " " + (t().cat[x.category] || x.category);
-      const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
-      let text;
-      if (x.kind === "supply_phase") {
-        text = x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
-             : t().alert_supply(what, where, x);
-      } else if (x.kind === "deferred_donor_collected") text = t().alert_deferred(where, x);
-      else if (x.kind === "typing_discrepancy") text = t().alert_typing(where, x);
-      else if (x.kind === "positive_after_release") text = t().alert_positive(where, x);
-      else if (x.kind === "recipient_notification") text = t().alert_notify(where, x);
-      else if (x.kind === "unknown_fate") text = t().alert_unknown_fate(what, where, x, issuer);
-      else if (x.kind === "emergency_release") text = t().alert_emergency(what, where, x);
-      else if (x.kind === "rhd_exception") text = t().alert_rhd_exception(what, where, x);
-      else if (x.kind === "transfusion_reaction") text = t().alert_reaction(what, where, x);
-      else if (x.kind === "haemovigilance_hold") text = t().alert_hold(what, where, x);
-      else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
-      else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
-      else if (x.kind === "expiring_soon") {
-        const s = x.figures.suggestion;
-        text = t().alert_expiring(what, where, x, s ? nameOf(facilities[s.to] || {code: s.to}) : null);
-      } else text = t().alert_recall(what, where, x);
-      return el("li", {id: "alert-" + x.id, class: "sev-" + x.severity, "data-kind": x.kind,
-                       "data-severity": x.severity},
-          el("span", {class: "sev"}, t().severity[x.severity] || x.severity),
-          el("span", {class: "text"}, text),
-          el("span", {class: "since"}, t().raised + " ", ltr(x.raised_at.replace("T", " ").replace("Z", " UTC"))));
+    list.replaceChildren(...ordered.map(g => {
+      const x0 = g.governorate;
+      const gov = {code: x0.governorate, name_en: x0.governorate_name_en, name_ar: x0.governorate_name_ar};
+      const id = "group-" + x0.governorate + "-" + g.kind;
+      const counts = {red: 0, amber: 0, info: 0};
+      for (const x of g.alerts) counts[x.severity] = (counts[x.severity] || 0) + 1;
+      const unanswered = g.alerts.filter(x => !x.acknowledged).length;
+      const details = el("details", {}, el("summary", {},
+          el("span", {class: "sev"}, t().severity[g.worst] || g.worst),
+          el("span", {class: "gov"}, nameOf(gov)),
+          el("span", {class: "kind"}, t().kind[g.kind] || g.kind),
+          el("span", {class: "count"}, t().alert_count(g.alerts.length)),
+          unanswered < g.alerts.length ? el("span", {class: "unanswered"}, t().unanswered(unanswered)) : null),
+        el("ul", {class: "group-alerts"}, ...g.alerts.slice(0, MAX_ALERTS).map(x =>
+          el("li", {id: "alert-" + x.id, class: "sev-" + x.severity, "data-kind": x.kind, "data-severity": x.severity},
+             el("span", {class: "sev"}, t().severity[x.severity] || x.severity),
+             el("span", {class: "text"}, alertText(x, facilities)),
+             el("span", {class: "since"}, t().raised + " ", when(x.raised_at)),
+             followUp(x)))),
+        g.alerts.length > MAX_ALERTS ? el("p", {class: "more"}, t().more(g.alerts.length - MAX_ALERTS)) : null);
+      if (openGroups.has(id)) details.open = true;
+      details.addEventListener("toggle", () => {
+        if (details.open) openGroups.add(id); else openGroups.delete(id);
+      });
+      return el("li", {id: id, class: "group sev-" + g.worst, "data-kind": g.kind, "data-count": String(g.alerts.length),
+                       "data-severity": g.worst}, details);
     }));
   }
-  const hidden = a.alerts.length - shown.length;
-  more.hidden = hidden <= 0;
-  more.textContent = hidden > 0 ? t().more(hidden) : "";
+  for (const b of list.querySelectorAll("button.ack-button")) {
+    b.addEventListener("click", () => answer(b.dataset.alert, "acknowledge", {sector: sector}));
+  }
+  for (const b of list.querySelectorAll("button.close-button")) {
+    b.addEventListener("click", () => {
+      const note = window.prompt(t().close_note);
+      if (note) answer(b.dataset.alert, "close", {sector: sector, note: note});
+    });
+  }
+  more.hidden = true;
 }
 
 // The bedside in numbers: open emergency releases, reactions under review and
@@ -281,7 +385,7 @@ async function refresh() {
     const [supply, expiring, alerts, health, facilities] = await Promise.all([
       getJSON("/api/supply?category=" + encodeURIComponent(wanted)),
       getJSON("/api/expiring"),
-      getJSON("/api/alerts"),
+      getJSON("/api/alerts" + (sector ? "?sector=" + encodeURIComponent(sector) : "")),
       getJSON("/health", [503]),
       state.facilities ? Promise.resolve(state.facilities) : getJSON("/api/facilities"),
     ]);
@@ -301,8 +405,7 @@ async function refresh() {
   }
 }
 
-document.getElementById("lang-en").addEventListener("click", () => setLang("en"));
-document.getElementById("lang-ar").addEventListener("click", () => setLang("ar"));
+for (const l of LANGS) document.getElementById("lang-" + l).addEventListener("click", () => setLang(l));
 document.getElementById("category").addEventListener("change", ev => {
   category = ev.target.value;
   storageSet("hemoledger.category", category);

@@ -24,56 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-// Runs a command in its own process group with stdout and stderr in files;
-// kills the whole group if it outlives `seconds`. Returns the wait status, or
-// -1 if it could not be started or timed out.
-int run_with_timeout(std::vector<std::string> args, const std::string& out, const std::string& err,
-                     double seconds) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return -1;
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < end) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return status;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(-pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-// Headless Chromium with a fresh profile, network features that would reach
-// outside the machine turned off, and `extra` flags (--dump-dom,
-// --screenshot=...). Returns what it printed on standard output.
-std::string chromium(const std::vector<std::string>& extra, const std::string& url,
-                     const std::string& work_dir, const std::string& name) {
-  TempDir profile;
-  std::vector<std::string> args = headless_chromium_args(profile.path());
-  args.push_back("--virtual-time-budget=5000");
-  args.insert(args.end(), extra.begin(), extra.end());
-  args.push_back(url);
-  const std::string out = work_dir + "/" + name + ".out", err = work_dir + "/" + name + ".err";
-  const int status = run_with_timeout(args, out, err, 120);
-  INFO("chromium " << name << " stderr:\n" << read_file(err));
-  REQUIRE(status != -1);
-  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  return read_file(out);
-}
-
 // An element of a DOM dump found by its id: the opening tag and what lies
 // between it and the first closing tag of the same name (enough for the
 // dashboard's cells and list items, which do not nest their own tag).
@@ -434,6 +384,117 @@ TEST_CASE(
     CHECK_THAT(alerts->inner, Catch::Contains("أذية رئوية حادة مرتبطة بنقل الدم (TRALI) (شديد)"));
     CHECK_THAT(alerts->inner, Catch::Contains("مصير غير معروف: " + lost));
     CHECK_THAT(alerts->inner, Catch::Contains("صُرفت من بنك الدم - نابلس إلى مستشفى نابلس"));
+  }
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait_for(30));
+}
+
+TEST_CASE(
+    "the dashboard groups alerts per governorate and kind, offers acknowledgement to the signed-in "
+    "sector, fits all eight groups at 1280 px and on a tablet, and speaks Persian and Vietnamese",
+    "[dashboard][alerts]") {
+  if (!std::filesystem::exists(kChromium)) {
+    FAIL("headless Chromium is missing at " << kChromium);
+  }
+  TempDir dir;
+  const int port = free_port();
+  const std::string tokens = dir.path() + "/tokens.json";
+  g_token = new_token(tokens, "jenin-coordinator", "admin");
+  const std::string routing = dir.path() + "/routing.json";
+  std::ofstream(routing) << R"({"sectors": [
+    {"code": "JEN-office", "name": "Jenin blood bank office", "receives": {"governorates": ["JEN"]},
+     "escalate_to": "national"},
+    {"code": "national", "receives": {"severities": ["red"]}}]})";
+  Child serve(
+      with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
+                  "127.0.0.1:" + std::to_string(port), "--tokens", tokens, "--routing", routing}),
+      {}, dir.path() + "/serve.log");
+  REQUIRE(wait_for_api(port, 30));
+  const TimeMs now = test_clock().now();
+  const TimeMs collected = now - 5 * kDay, issued = now - 3 * kDay;
+  int n = 0;
+  auto next_din = [&n] { return din_for(890000 + ++n); };
+  // Jenin: O- and A- all issued (two Red stock-outs), B+ low (Pre-Amber): three
+  // supply alerts in one group; Nablus: one A+ on the shelf, no alert.
+  red_cell_unit(port, "JEN", next_din(), "O-", collected, issued);
+  red_cell_unit(port, "JEN", next_din(), "A-", collected, issued);
+  for (int i = 0; i < 5; ++i) red_cell_unit(port, "JEN", next_din(), "B+", collected, issued);
+  red_cell_unit(port, "JEN", next_din(), "B+", collected);
+  red_cell_unit(port, "NBS", next_din(), "A+", collected);
+  std::optional<json> alerts;
+  REQUIRE(eventually([&] {
+    alerts = get_json(port, "/api/alerts?sector=JEN-office", nullptr, g_token);
+    return alerts && (*alerts)["alerts"].size() == 3;
+  }));
+  for (const auto& a : (*alerts)["alerts"]) CHECK(a["sector"] == "JEN-office");
+  const std::string first_red = (*alerts)["alerts"][0]["id"];
+  REQUIRE((*alerts)["alerts"][0]["severity"] == "red");
+
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(port) + "/?token=" + g_token + "&sector=JEN-office";
+  {  // English at 1280 px: one line for Jenin's supply alerts, Red, three of them.
+    const std::string dom =
+        chromium({"--dump-dom", "--window-size=1280,900"}, url, dir.path(), "grouped");
+    INFO(dom);
+    auto group = element_by_id(dom, "li", "group-JEN-supply_phase");
+    REQUIRE(group);
+    CHECK_THAT(group->open_tag, Catch::Contains("data-count=\"3\""));
+    CHECK_THAT(group->open_tag, Catch::Contains("data-severity=\"red\""));
+    CHECK_THAT(group->inner, Catch::Contains("<details"));
+    CHECK_THAT(group->inner, Catch::Contains("Jenin"));
+    CHECK_THAT(group->inner, Catch::Contains("Supply phase"));
+    CHECK_THAT(group->inner, Catch::Contains("3 alerts"));
+    CHECK_THAT(dom, Catch::Contains("O- Red cells in Jenin: 0.0 days of supply"));
+    CHECK_THAT(dom, Catch::Contains("class=\"ack-button\" data-alert=\"" + first_red + "\""));
+    CHECK(dom.find("id=\"group-NBS-") == std::string::npos);
+    CHECK_THAT(dom, Catch::Contains("Sector: JEN-office"));
+    auto supply = element_by_id(dom, "section", "supply-section");
+    REQUIRE(supply);
+    CHECK_THAT(supply->open_tag, Catch::Contains("data-fits=\"yes\""));
+    for (const char* g : {"O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"}) {
+      CHECK(element_by_id(dom, "td", std::string("cell-JEN-") + g));
+    }
+  }
+  {  // a tablet, portrait
+    const std::string dom =
+        chromium({"--dump-dom", "--window-size=800,1200"}, url, dir.path(), "tablet");
+    auto supply = element_by_id(dom, "section", "supply-section");
+    REQUIRE(supply);
+    CHECK_THAT(supply->open_tag, Catch::Contains("data-fits=\"yes\""));
+  }
+  {  // acknowledged by the sector: said so, and no button any more
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30);
+    c.set_bearer_token_auth(g_token.c_str());
+    auto r = c.Post("/api/alerts/" + first_red + "/acknowledge", R"({"sector": "JEN-office"})",
+                    "application/json");
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    const std::string dom = chromium({"--dump-dom"}, url, dir.path(), "acknowledged");
+    INFO(dom);
+    auto item = element_by_id(dom, "li", "alert-" + first_red);
+    REQUIRE(item);
+    CHECK_THAT(item->inner, Catch::Contains("Acknowledged by jenin-coordinator (JEN-office)"));
+    CHECK(item->inner.find("ack-button") == std::string::npos);
+    CHECK_THAT(dom, Catch::Contains("2 not acknowledged"));
+  }
+  {  // Persian, right to left
+    const std::string dom = chromium({"--dump-dom"}, url + "&lang=fa", dir.path(), "fa");
+    INFO(dom);
+    CHECK_THAT(html_tag(dom), Catch::Contains("lang=\"fa\""));
+    CHECK_THAT(html_tag(dom), Catch::Contains("dir=\"rtl\""));
+    CHECK_THAT(dom, Catch::Contains("هشدارهای باز"));
+    CHECK_THAT(dom, Catch::Contains("مرحلهٔ ذخیره"));
+    CHECK_THAT(dom, Catch::Contains("3 هشدار"));
+  }
+  {  // Vietnamese
+    const std::string dom = chromium({"--dump-dom"}, url + "&lang=vi", dir.path(), "vi");
+    INFO(dom);
+    CHECK_THAT(html_tag(dom), Catch::Contains("lang=\"vi\""));
+    CHECK_THAT(html_tag(dom), Catch::Contains("dir=\"ltr\""));
+    CHECK_THAT(dom, Catch::Contains("Cảnh báo đang mở"));
+    CHECK_THAT(dom, Catch::Contains("3 cảnh báo"));
   }
   serve.signal(SIGTERM);
   REQUIRE(serve.wait_for(30));

@@ -74,6 +74,16 @@ class Simulation {
         }
       }
     }
+    // The larger banks prepare platelets (a third of them, at least one).
+    std::vector<std::size_t> order(banks_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return weights_[a] > weights_[b]; });
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, order.size() / 3); ++i) {
+      if (!order.empty()) platelet_banks_.insert(banks_[order[i]]);
+    }
+    // Reagent lots sized to the labs' work (the default feed's lots at 1.2 donations an hour).
+    lot_scale_ = std::max(1.0, o.donations_per_hour / 1.2);
   }
 
   // One step of `step` simulated ms, taking `real_ms` of real time; the pace
@@ -190,7 +200,8 @@ class Simulation {
     std::snprintf(din, sizeof din, "W%04zu%02d%06d", 1000 + bank, year, ++sequence_ % 1000000);
     SimDonation d{din, banks_[bank], random_group(), now_ + wait(2, 8), false, false, 0, false, {}};
     Event e = base(EventType::donation_collected, d.facility, d.din);
-    e.donor = "DNR-" + std::to_string(rng_() % 900000 + 100000);
+    // Donors give now and then, not within the minimum interval (DNR-<run>-<n>).
+    e.donor = "DNR-" + run_id_ + "-" + std::to_string(++donors_);
     e.abo_rh = d.group;
     e.volume_ml = 450;
     e.donation_type = random_donation_type();
@@ -215,7 +226,7 @@ class Simulation {
     };
     produce("E0382V00", Category::red_cells);
     if (chance(0.8)) produce("E2555V00", Category::plasma);
-    if (chance(0.4)) produce("E3045V00", Category::platelets);
+    if (platelet_banks_.count(d.facility) && chance(0.5)) produce("E3045V00", Category::platelets);
     donations_.push_back(d);
   }
 
@@ -284,7 +295,7 @@ class Simulation {
         receive_lot(lab, reagent, lot);  // the first lot, or the next after expiry
       } else if (lot.left <= 0 && chance(0.3)) {
         receive_lot(lab, reagent, lot);  // out of stock until the delivery comes
-      } else if (lot.left > 0 && lot.left < 15 && chance(0.05)) {
+      } else if (lot.left > 0 && lot.left < 15 * lot_scale_ && chance(0.05)) {
         receive_lot(lab, reagent, lot);  // the reorder arrives
       }
       if (lot.left <= 0) continue;
@@ -300,9 +311,10 @@ class Simulation {
   }
   void receive_lot(const std::string& lab, const std::string& reagent, SimLot& lot) {
     lot.lot = "L" + std::to_string(100000 + rng_() % 900000);
-    lot.left = 40 + static_cast<std::int64_t>(rng_() % 160);
+    lot.left = static_cast<std::int64_t>((40 + static_cast<double>(rng_() % 160)) * lot_scale_);
     // Expiry on both clocks: the engine's ticker expires lots on the engine's clock.
-    lot.expires_at = std::max(now_, opt_.clock.now()) + hours(24 * 10, 24 * 120);
+    lot.expires_at = std::max(now_, opt_.clock.now()) +
+                     (lot_scale_ > 1 ? hours(24 * 45, 24 * 240) : hours(24 * 10, 24 * 120));
     Event e = base(EventType::reagent_received, lab, "");
     e.reagent = reagent;
     e.lot = lot.lot;
@@ -312,12 +324,18 @@ class Simulation {
   }
 
   // The compatible usable unit of category `c` at `bank` that expires first.
+  // The patient's own group first, as banks issue; a compatible one otherwise.
   std::uint64_t fefo(Category c, AboRh patient, const std::string& bank) {
     auto shelf = available_.find({bank, c});
     if (shelf == available_.end()) return 0;
-    for (const auto& [expires_at, serial] : shelf->second) {
-      const SimUnit& u = units_.at(serial);
-      if (usable(u) && check_compatible(c, u.group, patient)) return serial;
+    for (const bool identical : {true, false}) {
+      for (const auto& [expires_at, serial] : shelf->second) {
+        const SimUnit& u = units_.at(serial);
+        if (usable(u) &&
+            (identical ? u.group == patient : check_compatible(c, u.group, patient).ok())) {
+          return serial;
+        }
+      }
     }
     return 0;
   }
@@ -331,7 +349,14 @@ class Simulation {
 
   void issue(Category c, AboRh patient) {
     std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
-    issue_at(banks_[pick(rng_)], c, patient);
+    std::string bank = banks_[pick(rng_)];
+    // Platelets come from the banks that prepare them.
+    for (int tries = 0; c == Category::platelets && !platelet_banks_.count(bank) && tries < 20;
+         ++tries) {
+      bank = banks_[pick(rng_)];
+    }
+    if (c == Category::platelets && !platelet_banks_.count(bank)) return;
+    issue_at(bank, c, patient);
   }
 
   void issue_at(const std::string& bank, Category c, AboRh patient) {
@@ -421,7 +446,7 @@ class Simulation {
 
   // Moves red cells of one group from the bank with most to the one with fewest.
   void rebalance() {
-    const AboRh g = random_group();
+    const AboRh g = kGroupShares[rng_() % kGroupShares.size()].first;  // rare groups too
     std::map<std::string, int> count;
     for (const auto& b : banks_) {
       int& n = count[b];
@@ -432,8 +457,8 @@ class Simulation {
     }
     auto [lo, hi] = std::minmax_element(count.begin(), count.end(),
                                         [](auto& a, auto& b) { return a.second < b.second; });
-    if (hi->second - lo->second < 3) return;
-    int move = (hi->second - lo->second) / 2;
+    if (hi->second - lo->second < 2) return;
+    int move = (hi->second - lo->second + 1) / 2;
     std::vector<std::uint64_t> chosen;
     for (const auto& [expires_at, serial] : available_[{hi->first, Category::red_cells}]) {
       if (static_cast<int>(chosen.size()) == move) break;
@@ -515,6 +540,9 @@ class Simulation {
   std::uint64_t event_counter_ = 0;
   std::vector<std::string> banks_;
   std::vector<int> weights_;
+  std::set<std::string> platelet_banks_;
+  std::uint64_t donors_ = 0;
+  double lot_scale_ = 1;
   std::vector<SimDonation> donations_;  // until released
   // Units not yet final, by serial (creation order), with their indexes.
   std::map<std::uint64_t, SimUnit> units_;

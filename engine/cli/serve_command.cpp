@@ -310,7 +310,7 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   d.catch_up_hours_per_second = 24;
   d.start_at = ctx.clock.now() - 14 * kDay;
   d.surge_per_hour = 0.01;
-  d.rebalance_per_hour = 0.5;
+  d.rebalance_per_hour = 2;
   d.clock = ctx.clock;
   return std::thread([&a, &s, &stop, d] {
     DemoFeed feed(*s.ref, *s.producer, a.topic, d);

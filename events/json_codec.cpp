@@ -402,7 +402,6 @@ std::string encode_json(const Event& e) {
   if (e.sex != DonorSex::unknown) j["sex"] = std::string(to_string(e.sex));
   if (!e.approver.empty()) j["approver"] = e.approver;
   if (!e.patient.empty()) j["patient"] = e.patient;
-  if (!e.approver.empty()) j["approver"] = e.approver;
   if (e.emergency) j["emergency"] = true;
   if (e.reaction != ReactionCategory::none) j["reaction"] = std::string(to_string(e.reaction));
   if (e.severity != ReactionSeverity::none) j["severity"] = std::string(to_string(e.severity));

@@ -300,7 +300,7 @@ TEST_CASE(
   const std::string order =
       "ORC|SC|ORD-77|BB-77||||||20261123135500|||DR-1203^Haddad^Rania\r"
       "TQ1|1||||||||S\r"
-      "BPO|1|RBC^Red blood cells^L||2||||||||||MHP^massive haemorrhage protocol\r";
+      "BPO|1|RBC^Red blood cells^L||2|||||||||MHP^massive haemorrhage protocol\r";
   const std::string bpx = "BPX|1|DS|F|20261123133000|G123426000001|E0336V00\r";
   auto r = accepted(head + order + bpx);
   REQUIRE(r.events.size() == 1);

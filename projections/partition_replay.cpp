@@ -4,10 +4,13 @@
 
 namespace hemoledger {
 
-PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts)
-    : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {}
+PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts,
+                                 bool keep_history_events)
+    : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {
+  state_.history = StockHistory(keep_history_events);
+}
 
-Status PartitionReplay::apply(const Event& e) {
+Status PartitionReplay::apply(const Event& e, std::int64_t position) {
   if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
   } else if (is_donor_event(e.type)) {
     auto [it, inserted] = state_.donors.try_emplace(e.donor);
@@ -60,6 +63,7 @@ Status PartitionReplay::apply(const Event& e) {
       state_.stock.apply(d);
       if (feeds_alerts_) stock_change_.apply(d);
     }
+    if (position >= 0) state_.history.record(e.at, position, changes->stock);
     for (const auto& d : changes->demand) {
       if ((state_.demand[d.key] += d.change) == 0) state_.demand.erase(d.key);
       if (feeds_alerts_) demand_changes_.push_back(d);

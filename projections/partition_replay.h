@@ -29,6 +29,7 @@
 #include "projections/projector.h"
 #include "projections/reagents.h"
 #include "projections/stock.h"
+#include "projections/stock_history.h"
 #include "projections/unit_state.h"
 
 namespace hemoledger {
@@ -41,18 +42,24 @@ struct PartitionState {
   std::map<std::string, ReagentLot> lots;         // by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // non-zero counts
   std::map<std::string, DonorRecord> donors;      // this partition's donor shares
-  std::uint64_t events = 0;                       // applied, clock ticks included
+  StockHistory history;      // the stock changes by event time, of events applied with a position
+  std::uint64_t events = 0;  // applied, clock ticks included
 };
 
 class PartitionReplay {
  public:
   // With `feeds_alerts`, remembers what the events applied since the last
   // feed() changed (a little work per event and per donation touched).
-  PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false);
+  // With `keep_history_events`, the stock history keeps every event's entry
+  // (to be written by a rebuild), not only their digest.
+  PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false,
+                  bool keep_history_events = false);
 
   // Applies one journaled event. On an error (the projector refuses it: code
-  // and sentence as in the apply loop) nothing changed.
-  [[nodiscard]] Status apply(const Event& e);
+  // and sentence as in the apply loop) nothing changed. With the event's
+  // journal `position` (>= 0), its stock changes also go into the stock
+  // history (projections/stock_history.h), as the engine recorded them.
+  [[nodiscard]] Status apply(const Event& e, std::int64_t position = -1);
 
   // Gives `model` what the events applied since the last feed() changed, as
   // the engine does for a committed batch: each touched lot as it now is and

@@ -3,7 +3,7 @@
 // (engine/server/routes.h):
 //
 //   GET  /health                      engine, Kafka and storage state (503 when degraded)
-//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=
+//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=&at=
 //   GET  /api/units/{din}             a donation, its units and history
 //   GET  /api/units/{din}/{product}   one unit
 //   GET  /api/events/{id}             applied, or rejected with its reason
@@ -17,7 +17,7 @@
 //   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
 //   POST /api/admin/backup            a backup now, into serve's --backup-dir (admin)
-//   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
+//   GET  /api/verdict, /api/peer/donations/{din}, /api/peer/stock   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
 //   GET  /station                     the scanning station (engine/server/station_page.h)
 //   GET  /api/station/session, POST /api/station/scan   what the station page asks

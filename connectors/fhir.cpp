@@ -434,12 +434,25 @@ json biologically_derived_product(const Donation& donation, const UnitState& uni
       break;
     case Category::plasma:
     case Category::cryo:
-      out["storageTempRequirements"] = {{"high", celsius(-25)}};
+      // Thawed: kept at 1-6 °C until its thawed expiry, never refrozen.
+      out["storageTempRequirements"] = unit.thawed_at != 0
+                                           ? json{{"low", celsius(1)}, {"high", celsius(6)}}
+                                           : json{{"high", celsius(-25)}};
       break;
     case Category::unknown:
       break;
   }
   json props = json::array();
+  // Custody: who holds the unit, which bank issued it, for which patient (pseudonymous).
+  const auto custody = [&](std::string_view code, const std::string& value) {
+    if (value.empty()) return;
+    props.push_back({{"type", {{"coding", json::array({coding(kCustodySystem, code)})}}},
+                     {"valueString", value}});
+  };
+  custody("holder", unit.holder);
+  custody("issued-by", unit.issued_by);
+  custody("patient", unit.patient);
+  if (unit.thawed_at != 0) custody("thawed-at", format_rfc3339(unit.thawed_at));
   if (donation.group() != AboRh::unknown) {
     props.push_back(
         {{"type",

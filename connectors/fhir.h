@@ -64,6 +64,7 @@ inline constexpr std::string_view kFacilitySystem = "urn:hemoledger:facility";
 inline constexpr std::string_view kCategorySystem = "urn:hemoledger:category";
 inline constexpr std::string_view kUnitStatusSystem = "urn:hemoledger:unit-status";
 inline constexpr std::string_view kStockItemSystem = "urn:hemoledger:stock-item";
+inline constexpr std::string_view kCustodySystem = "urn:hemoledger:custody";
 
 // Bodies over kMaxBodyBytes are refused as message_too_large, and bodies
 // nested deeper than kMaxBodyDepth as invalid_json, before they are parsed.
@@ -86,8 +87,11 @@ inline constexpr int kMaxBodyDepth = 32;               // a Bundle of Observatio
 //   expirationDate         the unit's expiry, RFC 3339
 //   collection             collectedDateTime when the donation has one
 //   storageTempRequirements  2-6 Cel (red cells, whole blood), 20-24 Cel
-//                          (platelets), at most -25 Cel (plasma, cryo)
-//   property               ABO/RhD (aborhd) when known, and the status
+//                          (platelets), at most -25 Cel (plasma, cryo; 1-6 Cel
+//                          once thawed)
+//   property               custody (kCustodySystem, valueString): holder,
+//                          issued-by, patient (pseudonymous) and thawed-at
+//                          when known; ABO/RhD (aborhd) when known; the status
 nlohmann::json biologically_derived_product(const Donation& donation, const UnitState& unit,
                                             const ReferenceData* ref = nullptr);
 

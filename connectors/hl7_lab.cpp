@@ -382,12 +382,112 @@ constexpr ProductStatus kDispense[] = {
 constexpr ProductStatus kDisposition[] = {
     {"TX", EventType::unit_transfused, ""},
     {"TR", EventType::unit_transfused,
-     " reports a transfusion reaction; the transfusion is recorded, the reaction must be "
-     "reported to haemovigilance separately."},
+     " reports a transfusion reaction: recorded as a TransfusionReaction (severity severe, "
+     "imputability not_assessable until the hospital reports its assessment)."},
     {"RA", EventType::unit_returned, ""},
     {"RL", EventType::unit_returned, ""},
     {"WA", EventType::unit_discarded, ""},
 };
+
+// BTX-18, the adverse reaction type (HL7 user table 0514, with the sender's
+// own codes), to the ISBT category; hemoledger's own names are read too.
+struct ReactionCode {
+  std::string_view code;
+  ReactionCategory category;
+};
+constexpr ReactionCode kReactionCodes[] = {
+    {"ABOINC", ReactionCategory::haemolytic_acute},
+    {"ACUTHEMO", ReactionCategory::haemolytic_acute},
+    {"ALLERGIC1", ReactionCategory::allergic},
+    {"ALLERGIC2", ReactionCategory::anaphylactic},
+    {"BACTCONTAM", ReactionCategory::tti_bacterial},
+    {"DELAYEDHEMO", ReactionCategory::haemolytic_delayed},
+    {"DELAYEDSEROL", ReactionCategory::delayed_serologic},
+    {"GVHD", ReactionCategory::ta_gvhd},
+    {"HYPOTENS", ReactionCategory::hypotensive},
+    {"NONHEMOFEVER", ReactionCategory::febrile},
+    {"NONHEMOOTHER", ReactionCategory::other},
+    {"POSTTRANSPURP", ReactionCategory::post_transfusion_purpura},
+    {"SYMPTOMATIC", ReactionCategory::other},
+    {"TACO", ReactionCategory::taco},
+    {"TRALI", ReactionCategory::trali},
+    {"VOLOVERLOAD", ReactionCategory::taco},
+};
+
+std::optional<ReactionCategory> reaction_for(std::string_view sent) {
+  if (sent.empty()) return ReactionCategory::other;
+  for (const auto& r : kReactionCodes) {
+    if (r.code == sent) return r.category;
+  }
+  ReactionCategory c;
+  if (parse_reaction_category(sent, c)) return c;
+  return std::nullopt;
+}
+
+// Who and where a blood product message concerns, beyond the unit: the
+// patient (PID-3.1, a pseudonymous id), the patient's group (an OBX whose test
+// the mapping reads as abo_rh) and, for a dispense, where the unit goes
+// (BPX-18.4, else PV1-3.4, through the mapping's facility codes).
+struct Bedside {
+  std::string patient;
+  AboRh patient_group = AboRh::unknown;
+  std::string dispensed_to;  // PV1-3.4 mapped; BPX-18.4 is read per segment
+  // An emergency release: a STAT order (TQ1-9 "S") dispensed without the
+  // patient's group; its approver is the ordering provider (ORC-12, family
+  // and given name, else the id) and its reason the indication for use
+  // (BPO-13, text else code).
+  bool stat = false;
+  std::string approver, indication;
+};
+
+// "Rania Haddad" from an XCN (id^family^given^...), else its id.
+std::string provider_name(const hl7::Segment& orc) {
+  const std::string family = orc.value(12, 2), given = orc.value(12, 3);
+  if (!family.empty()) return sender_text(given.empty() ? family : given + " " + family, 128);
+  return sender_text(orc.value(12, 1), 128);
+}
+
+std::optional<MappingResult> read_bedside(const hl7::Message& m, const LabMapping& map,
+                                          Bedside& out) {
+  if (const hl7::Segment* pid = m.find("PID")) {
+    out.patient = pid->value(3, 1);
+    if (!out.patient.empty() && !is_pseudonymous_id(out.patient)) {
+      return failed(hl7::AckCode::error,
+                    {err::kDataTypeError, "invalid_patient", "PID", 1, 3,
+                     "the patient identifier must be a pseudonymous id (letters, digits and "
+                     "- _ . : / with at least one digit), never a name."});
+    }
+  }
+  for (const auto& s : m.segments()) {
+    if (s.name() != "OBX") continue;
+    auto test = map.test_for(s.value(3, 3), s.value(3, 1));
+    if (!test || *test != "abo_rh") continue;
+    auto result = map.result_for(*test, s.value(5, 1));
+    if (result) out.patient_group = parse_abo_rh(*result).value_or(AboRh::unknown);
+    if (out.patient_group == AboRh::unknown) {
+      return failed(hl7::AckCode::error,
+                    {err::kTableValueNotFound, "unknown_result", "OBX", 0, 5,
+                     "\"" + sender_text(s.value(5, 1), 10) +
+                         "\" is not a patient ABO/RhD group the mapping knows."});
+    }
+    break;
+  }
+  if (const hl7::Segment* tq1 = m.find("TQ1")) out.stat = tq1->value(9, 1) == "S";
+  if (const hl7::Segment* orc = m.find("ORC")) out.approver = provider_name(*orc);
+  if (const hl7::Segment* bpo = m.find("BPO")) {
+    out.indication =
+        sender_text(bpo->value(13, 2).empty() ? bpo->value(13, 1) : bpo->value(13, 2), 200);
+  }
+  if (const hl7::Segment* pv1 = m.find("PV1"); pv1 && !pv1->value(3, 4).empty()) {
+    auto to = map.facility_for(pv1->value(3, 4));
+    if (!to) {
+      return failed(hl7::AckCode::error,
+                    {err::kUnknownKeyIdentifier, to.error().code, "PV1", 1, 3, to.error().message});
+    }
+    out.dispensed_to = *to;
+  }
+  return std::nullopt;
+}
 
 // Where a BPX (dispense) or BTX (disposition) segment carries what we read.
 struct ProductFields {
@@ -399,8 +499,9 @@ struct ProductFields {
   int product;
 };
 
-// BPX: status 2, message status 3, time 4, DIN 5, product 6.
-// BTX: DIN 2, product 3, status 11, message status 12, time 13.
+// BPX: status 2, message status 3, time 4, DIN 5, product 6 (and 18, the
+// actual dispensed-to location). BTX: DIN 2, product 3, status 11, message
+// status 12, time 13 (and 18, the adverse reaction type).
 ProductFields product_fields(bool dispense) {
   return dispense ? ProductFields{"BPX", 2, 3, 4, 5, 6} : ProductFields{"BTX", 11, 12, 13, 2, 3};
 }
@@ -470,10 +571,62 @@ std::optional<MappingResult> read_unit(const hl7::Segment& s, int n, const Produ
 // Maps product segment `s`, the n-th of its kind: appends its event (and a
 // note when the event cannot carry everything) to r, or a note when it is
 // preliminary, or returns the failure.
+// The bedside fields of a product segment's event: the patient on reserve,
+// issue and transfusion, the group on reserve and issue, the destination of an
+// issue; for a TR (transfused with a reaction), the TransfusionReaction that
+// follows the transfusion.
+std::optional<MappingResult> add_bedside(const hl7::Segment& s, int n, const ProductFields& f,
+                                         const Bedside& b, const LabMapping& map, Event& e,
+                                         MappingResult& r) {
+  const bool to_patient = e.type == EventType::unit_reserved || e.type == EventType::unit_issued;
+  if (to_patient || e.type == EventType::unit_transfused) e.patient = b.patient;
+  if (to_patient) e.patient_abo_rh = b.patient_group;
+  if (e.type == EventType::unit_issued) {
+    if (b.stat && b.patient_group == AboRh::unknown) {
+      e.emergency = true;
+      e.approver = b.approver;
+      e.reason = b.indication.empty() ? "STAT order dispensed before the patient's group was known"
+                                      : b.indication;
+    }
+    e.to = b.dispensed_to;
+    if (const std::string sent = s.value(18, 4); f.segment == "BPX" && !sent.empty()) {
+      auto to = map.facility_for(sent);
+      if (!to) {
+        return failed_at(f.segment, n, err::kUnknownKeyIdentifier, to.error().code, 18,
+                         to.error().message);
+      }
+      e.to = *to;
+    }
+  }
+  if (f.segment != "BTX" || s.value(f.status, 1) != "TR") return std::nullopt;
+  const auto reaction = reaction_for(s.value(18, 1));
+  if (!reaction) {
+    return failed_at(f.segment, n, err::kTableValueNotFound, "unknown_reaction", 18,
+                     "\"" + sender_text(s.value(18, 1), 20) +
+                         "\" is not a transfusion reaction type (HL7 table 0514) hemoledger "
+                         "knows.");
+  }
+  if (b.patient.empty()) {
+    return failed(hl7::AckCode::error,
+                  {err::kRequiredFieldMissing, "missing_field", "PID", 1, 3,
+                   "a transfusion reaction needs the patient's pseudonymous id (PID-3)."});
+  }
+  Event x = e;
+  x.id = e.id + "-r";
+  x.type = EventType::transfusion_reaction;
+  x.onset_at = e.at;
+  x.reaction = *reaction;
+  x.severity = ReactionSeverity::severe;
+  x.imputability = Imputability::not_assessable;
+  r.events.push_back(std::move(e));
+  r.events.push_back(std::move(x));
+  return std::nullopt;
+}
+
 std::optional<MappingResult> map_product_segment(const hl7::Segment& s, int n,
                                                  const ProductFields& f, bool dispense,
-                                                 const Header& h, const LabMapping& map,
-                                                 MappingResult& r) {
+                                                 const Header& h, const Bedside& b,
+                                                 const LabMapping& map, MappingResult& r) {
   const std::string label = f.segment + " " + std::to_string(n);
   const std::string msg_status = s.value(f.msg_status);
   if (msg_status.empty()) {
@@ -507,7 +660,9 @@ std::optional<MappingResult> map_product_segment(const hl7::Segment& s, int n,
   e.product = x.product;
   if (e.type == EventType::unit_discarded) e.reason = map.hl7().wasted_reason;
   if (!x.status->note.empty()) r.notes.push_back(label + std::string(x.status->note));
-  r.events.push_back(std::move(e));
+  const std::size_t before = r.events.size();
+  if (auto fl = add_bedside(s, n, f, b, map, e, r)) return fl;
+  if (r.events.size() == before) r.events.push_back(std::move(e));
   return std::nullopt;
 }
 
@@ -517,12 +672,14 @@ MappingResult map_blood_product(const hl7::Message& m, const LabMapping& map, Ti
   auto header = read_header(m, map, received_at, fail);
   if (!header) return fail;
   const ProductFields f = product_fields(dispense);
+  Bedside b;
+  if (auto fl = read_bedside(m, map, b)) return *fl;
 
   MappingResult r;
   int count = 0;
   for (const auto& s : m.segments()) {
     if (s.name() != f.segment) continue;
-    if (auto fl = map_product_segment(s, ++count, f, dispense, *header, map, r)) return *fl;
+    if (auto fl = map_product_segment(s, ++count, f, dispense, *header, b, map, r)) return *fl;
   }
   if (count == 0) {
     return failed(hl7::AckCode::error, {err::kRequiredFieldMissing, "missing_segment", f.segment, 0,

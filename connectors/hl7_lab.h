@@ -25,7 +25,15 @@
 //            F/C recorded, P not; BPX-4 time, BPX-5 DIN, BPX-6 product code.
 //   BTS^O31  one event per BTX: BTX-11 (table 0513) TX/TR -> UnitTransfused,
 //            RA/RL -> UnitReturned, WA -> UnitDiscarded; BTX-12 status; BTX-13
-//            time, BTX-2 DIN, BTX-3 product code.
+//            time, BTX-2 DIN, BTX-3 product code. TR adds a TransfusionReaction
+//            (id ...-<n>-r): category from BTX-18 (table 0514 or hemoledger's
+//            own names; empty: other), onset BTX-13, severity severe and
+//            imputability not_assessable until the hospital reports them.
+//   Both: the patient's pseudonymous id from PID-3.1 (reserve, issue,
+//            transfusion, reaction; a name-like id is refused, AE 102); the
+//            patient's group from an OBX whose test the mapping reads as
+//            abo_rh (reserve and issue); an issue's destination (custody)
+//            from BPX-18.4, else PV1-3.4, through facility_codes.
 //
 // Event ids are derived from the message only:
 //   hl7-<facility>-<MSH-10>-<n>      n = position of the OBX/BPX/BTX (1-based)
@@ -40,8 +48,9 @@
 //   AE 100      an OBX before any OBR
 //   AE 102      a DIN failing its check or malformed, a bad date/time or
 //               product code, result text that is not UTF-8
-//   AE 103      a test code, result value or status not in the mapping/tables
-//   AE 204      the sending facility is unknown
+//   AE 103      a test code, result value, status or reaction type not in the
+//               mapping/tables
+//   AE 204      the sending or receiving facility is unknown
 //   AE 207      an event hemoledger would not accept in shape (a bug)
 #pragma once
 

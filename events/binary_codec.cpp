@@ -56,6 +56,12 @@ std::string encode_binary(const Event& e) {
          static_cast<std::uint8_t>(e.sex));
       save_string(ar, e.approver);
     }
+    if (e.schema_version >= 4) {  // schema version 4 appends the bedside fields
+      save_string(ar, e.patient);
+      ar(static_cast<std::uint8_t>(e.emergency ? 1 : 0), static_cast<std::uint8_t>(e.reaction),
+         static_cast<std::uint8_t>(e.severity), static_cast<std::uint8_t>(e.imputability),
+         static_cast<std::int64_t>(e.onset_at));
+    }
   }
   return std::move(out).str();
 }
@@ -185,7 +191,28 @@ Status decode_binary_into(std::string_view bytes, Event& e) {
   } else {
     e.approver.clear();
   }
+  std::uint8_t emergency = 0, reaction = 0, severity = 0, imputability = 0;
+  std::int64_t onset = 0;
+  if (e.schema_version >= 4) {
+    in.string(e.patient);
+    emergency = in.number<std::uint8_t>();
+    reaction = in.number<std::uint8_t>();
+    severity = in.number<std::uint8_t>();
+    imputability = in.number<std::uint8_t>();
+    onset = in.number<std::int64_t>();
+  } else {
+    e.patient.clear();
+  }
   if (!in.ok()) return damaged();
+  if (emergency > 1 || reaction > kLastReactionCategory || severity > kLastReactionSeverity ||
+      imputability > kLastImputability) {
+    return make_error("undecodable", "The binary event carries an invalid bedside code.");
+  }
+  e.emergency = emergency == 1;
+  e.reaction = static_cast<ReactionCategory>(reaction);
+  e.severity = static_cast<ReactionSeverity>(severity);
+  e.imputability = static_cast<Imputability>(imputability);
+  e.onset_at = onset;
   e.quantity = quantity;
   if (method > static_cast<std::uint8_t>(TestMethod::nat) ||
       sex > static_cast<std::uint8_t>(DonorSex::female)) {

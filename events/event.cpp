@@ -34,12 +34,13 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
     {EventType::transfer_dispatched, "TransferDispatched", bits({F::din, F::product, F::to}), 0},
     {EventType::transfer_received, "TransferReceived", bits({F::din, F::product}), 0},
     {EventType::unit_reserved, "UnitReserved", bits({F::din, F::product}),
-     bits({F::patient_abo_rh})},
+     bits({F::patient_abo_rh, F::patient})},
     {EventType::reservation_released, "ReservationReleased", bits({F::din, F::product}), 0},
-    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}), bits({F::patient_abo_rh})},
-    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), 0},
+    {EventType::unit_issued, "UnitIssued", bits({F::din, F::product}),
+     bits({F::patient_abo_rh, F::patient, F::to, F::emergency, F::approver, F::reason})},
+    {EventType::unit_returned, "UnitReturned", bits({F::din, F::product}), bits({F::to})},
     {EventType::unit_transfused, "UnitTransfused", bits({F::din, F::product}),
-     bits({F::approver, F::reason})},
+     bits({F::patient, F::approver, F::reason})},
     {EventType::unit_discarded, "UnitDiscarded", bits({F::din, F::product, F::reason}), 0},
     {EventType::unit_expired, "UnitExpired", bits({F::din, F::product}), 0},
     {EventType::unit_recalled, "UnitRecalled", bits({F::din, F::product, F::test}),
@@ -59,6 +60,12 @@ constexpr std::array<TypeInfo, kEventTypeCount> kTypes = {{
      bits({F::din, F::donor, F::reason}), bits({F::until})},
     {EventType::typing_resolved, "TypingResolved", bits({F::din, F::abo_rh}), bits({F::reason})},
     {EventType::recipient_notified, "RecipientNotified", bits({F::din, F::product}),
+     bits({F::reason})},
+    {EventType::unit_thawed, "UnitThawed", bits({F::din, F::product}), bits({F::expires_at})},
+    {EventType::patient_typed, "PatientTyped", bits({F::din, F::product, F::patient_abo_rh}),
+     bits({F::patient})},
+    {EventType::transfusion_reaction, "TransfusionReaction",
+     bits({F::din, F::product, F::patient, F::onset_at, F::reaction, F::severity, F::imputability}),
      bits({F::reason})},
 }};
 
@@ -167,6 +174,18 @@ bool has(const Event& e, Field f) {
       return e.sex != DonorSex::unknown;
     case F::approver:
       return !e.approver.empty();
+    case F::patient:
+      return !e.patient.empty();
+    case F::emergency:
+      return e.emergency;
+    case F::reaction:
+      return e.reaction != ReactionCategory::none;
+    case F::severity:
+      return e.severity != ReactionSeverity::none;
+    case F::imputability:
+      return e.imputability != Imputability::none;
+    case F::onset_at:
+      return e.onset_at != 0;
   }
   return false;
 }
@@ -179,10 +198,35 @@ Error implausible_time() {
                     "device's clock.");
 }
 
-constexpr std::array<Field, 18> kFields = {
-    F::din,    F::product, F::donor,  F::abo_rh,         F::expires_at, F::volume_ml, F::to,
-    F::test,   F::result,  F::reason, F::patient_abo_rh, F::reagent,    F::lot,       F::quantity,
-    F::method, F::until,   F::sex,    F::approver};
+constexpr std::array<Field, 24> kFields = {F::din,
+                                           F::product,
+                                           F::donor,
+                                           F::abo_rh,
+                                           F::expires_at,
+                                           F::volume_ml,
+                                           F::to,
+                                           F::test,
+                                           F::result,
+                                           F::reason,
+                                           F::patient_abo_rh,
+                                           F::reagent,
+                                           F::lot,
+                                           F::quantity,
+                                           F::method,
+                                           F::until,
+                                           F::sex,
+                                           F::approver,
+                                           F::patient,
+                                           F::emergency,
+                                           F::reaction,
+                                           F::severity,
+                                           F::imputability,
+                                           F::onset_at};
+
+// The fields that schema versions 3 and 4 added.
+constexpr std::array<Field, 4> kVersion3Fields = {F::method, F::until, F::sex, F::approver};
+constexpr std::array<Field, 6> kVersion4Fields = {F::patient,  F::emergency,    F::reaction,
+                                                  F::severity, F::imputability, F::onset_at};
 
 }  // namespace
 
@@ -233,6 +277,18 @@ std::string_view to_string(Field f) {
       return "sex";
     case F::approver:
       return "approver";
+    case F::patient:
+      return "patient";
+    case F::emergency:
+      return "emergency";
+    case F::reaction:
+      return "reaction";
+    case F::severity:
+      return "severity";
+    case F::imputability:
+      return "imputability";
+    case F::onset_at:
+      return "onset_at";
   }
   return "?";
 }
@@ -423,7 +479,8 @@ Status check_envelope(const Event& e) {
   }
   if (e.at <= 0) return make_error("missing_field", "The event has no time of occurrence (at).");
   if (!plausible(e.at) || (e.expires_at != 0 && !plausible(e.expires_at)) ||
-      (e.until != 0 && !plausible(e.until)) || (e.recorded_at != 0 && !plausible(e.recorded_at))) {
+      (e.until != 0 && !plausible(e.until)) || (e.recorded_at != 0 && !plausible(e.recorded_at)) ||
+      (e.onset_at != 0 && !plausible(e.onset_at))) {
     return implausible_time();
   }
   if (!is_code(e.facility)) {
@@ -437,6 +494,24 @@ Status check_envelope(const Event& e) {
   }
   if (e.actor.size() > 128 || e.station.size() > 128 || e.approver.size() > 128) {
     return make_error(kFieldTooLong, "Actor, station and approver are limited to 128 characters.");
+  }
+  return {};
+}
+
+// Whether the event's version has its type and fields: a type from `first`
+// on, or one of `added`, needs schema version `version` or later.
+template <std::size_t N>
+Status check_version(const Event& e, std::uint16_t version, EventType first,
+                     const std::array<Field, N>& added) {
+  if (e.schema_version >= version) return {};
+  const std::string needs = " needs schema version " + std::to_string(version) + " or later.";
+  if (e.type >= first)
+    return make_error("unsupported_version", std::string(to_string(e.type)) + needs);
+  for (Field f : added) {
+    if (has(e, f)) {
+      return make_error("unsupported_version",
+                        "The field '" + std::string(to_string(f)) + "'" + needs);
+    }
   }
   return {};
 }
@@ -459,10 +534,17 @@ Status check_fields_for_type(const Event& e) {
     return make_error("unsupported_version",
                       "Reagent, lot and quantity need schema version 2 or later.");
   }
-  if (e.schema_version < 3 &&
-      (has(e, F::method) || has(e, F::until) || has(e, F::sex) || has(e, F::approver))) {
-    return make_error("unsupported_version",
-                      "Method, until, sex and approver need schema version 3 or later.");
+  if (Status s = check_version(e, 3, kFirstVersion3Type, kVersion3Fields); !s.ok()) return s;
+  if (Status s = check_version(e, 4, kFirstVersion4Type, kVersion4Fields); !s.ok()) return s;
+  if (e.schema_version < 4) {
+    if ((e.type == EventType::unit_issued || e.type == EventType::unit_returned) && has(e, F::to)) {
+      return make_error("unsupported_version",
+                        "A destination on " + type_name + " needs schema version 4 or later.");
+    }
+    if (e.type == EventType::unit_issued && (has(e, F::reason) || has(e, F::approver))) {
+      return make_error("unsupported_version",
+                        "A reason or an approver on UnitIssued needs schema version 4 or later.");
+    }
   }
   return {};
 }
@@ -499,6 +581,11 @@ Status check_identifiers(const Event& e) {
   if (!e.to.empty() && !is_code(e.to)) {
     return make_error("invalid_facility", "The destination facility code is not valid.");
   }
+  if (!e.patient.empty() && !is_pseudonymous_id(e.patient)) {
+    return make_error("invalid_patient",
+                      "The patient must be a pseudonymous id of at most 64 letters, digits and "
+                      "- _ . : / with at least one digit (e.g. PAT-4411), never a name.");
+  }
   return {};
 }
 
@@ -524,6 +611,10 @@ Status check_values(const Event& e) {
   }
   if (e.reason.size() > 200) {
     return make_error(kFieldTooLong, "The reason is limited to 200 characters.");
+  }
+  if (e.onset_at > e.at) {
+    return make_error("invalid_onset",
+                      "The reaction's onset is dated after the report; check the onset time.");
   }
   return {};
 }

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "events/blood_group.h"
+#include "events/haemovigilance.h"
 #include "events/result.h"
 #include "events/time.h"
 
@@ -26,8 +27,13 @@ namespace hemoledger {
 
 // Written into every encoded event. Version 1 is the first; a reader accepts
 // every version up to its own and treats fields that came later as absent.
-// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver.
-inline constexpr std::uint16_t kSchemaVersion = 3;
+// 2 adds reagent, lot, quantity; 3 adds method, until, sex and approver and
+// the donor and laboratory event types (DonorDeferred to RecipientNotified);
+// 4 adds the bedside (patient, emergency, the reaction fields, to on issues
+// and returns, approver on issues) and the event types from UnitThawed on.
+// The projector holds an event to the rules of the version it was written in
+// (projections/projector.h), so an old journal replays unchanged.
+inline constexpr std::uint16_t kSchemaVersion = 4;
 
 // Numeric values are serialized: never renumber, only append.
 enum class EventType : std::uint8_t {
@@ -59,8 +65,15 @@ enum class EventType : std::uint8_t {
   deferred_donor_collected = 23,  // the engine found a collection from a deferred donor
   typing_resolved = 24,           // a typing discrepancy settled by the laboratory
   recipient_notified = 25,        // a lookback's recipient-notification task done
+  // Schema version 4: the bedside.
+  unit_thawed = 26,           // frozen plasma or cryo thawed: a short thawed expiry
+  patient_typed = 27,         // the patient's group recorded for a unit already issued
+  transfusion_reaction = 28,  // haemovigilance: a reaction reported by the holder hospital
 };
-inline constexpr int kEventTypeCount = 25;
+inline constexpr int kEventTypeCount = 28;
+// The first event type of schema versions 3 and 4.
+inline constexpr EventType kFirstVersion3Type = EventType::donor_deferred;
+inline constexpr EventType kFirstVersion4Type = EventType::unit_thawed;
 
 // Whether events of type t concern a reagent lot (keyed by reagent_key())
 // rather than a donation (keyed by its DIN).
@@ -83,13 +96,19 @@ enum class Field : std::uint32_t {
   result = 1 << 8,
   reason = 1 << 9,
   patient_abo_rh = 1 << 10,
-  reagent = 1 << 11,   // schema version 2
-  lot = 1 << 12,       // schema version 2
-  quantity = 1 << 13,  // schema version 2
-  method = 1 << 24,    // schema version 3
-  until = 1 << 25,     // schema version 3
-  sex = 1 << 26,       // schema version 3
-  approver = 1 << 27,  // schema version 3
+  reagent = 1 << 11,       // schema version 2
+  lot = 1 << 12,           // schema version 2
+  quantity = 1 << 13,      // schema version 2
+  patient = 1 << 14,       // schema version 4 (1 << 14 to 1 << 19: the bedside)
+  emergency = 1 << 15,     // schema version 4
+  reaction = 1 << 16,      // schema version 4
+  severity = 1 << 17,      // schema version 4
+  imputability = 1 << 18,  // schema version 4
+  onset_at = 1 << 19,      // schema version 4
+  method = 1 << 24,        // schema version 3
+  until = 1 << 25,         // schema version 3
+  sex = 1 << 26,           // schema version 3
+  approver = 1 << 27,      // schema version 3
 };
 std::string_view to_string(Field f);  // the JSON name
 // Whether events of type t must carry f, and whether they may.
@@ -134,7 +153,9 @@ struct Event {
   AboRh abo_rh = AboRh::unknown;
   TimeMs expires_at = 0;  // 0 = absent
   std::int32_t volume_ml = 0;
-  std::string to;      // destination facility of a transfer
+  // Destination facility: of a transfer; of an issue, the hospital (or ward)
+  // that receives custody; of a return, the blood bank that takes it back.
+  std::string to;
   std::string test;    // test code (data/tests.csv)
   std::string result;  // test result as sent
   std::string reason;  // discard reason code, or a quarantine note
@@ -145,7 +166,16 @@ struct Event {
   TestMethod method = TestMethod::unspecified;  // schema version 3: how a result was obtained
   TimeMs until = 0;                             // schema version 3: end of a temporary deferral
   DonorSex sex = DonorSex::unknown;             // schema version 3: the donor's, at collection
-  std::string approver;  // schema version 3: who approved an override (a name or staff id)
+  // Schema version 3: who approved an override: the transfusion of a recalled
+  // unit, and (version 4) an emergency release or an approved RhD exception.
+  std::string approver;
+  // Schema version 4.
+  std::string patient;     // pseudonymous patient id (the rules of donor ids), never a name
+  bool emergency = false;  // an issue released before the patient's group is known
+  ReactionCategory reaction = ReactionCategory::none;  // TransfusionReaction
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;  // when the reaction began; 0 = absent
 
   bool operator==(const Event&) const = default;
 };
@@ -219,8 +249,9 @@ Event clock_tick_event(TimeMs now);
 
 // Format checks shared by codecs, the projector and connectors.
 bool is_din(std::string_view s);  // αppppyynnnnnn
-// A donor id that cannot be a person's name: 1-64 of A-Z a-z 0-9 - _ . : /,
-// at least one digit. Donor identity never enters the event stream.
+// A donor or patient id that cannot be a person's name: 1-64 of A-Z a-z 0-9
+// - _ . : /, at least one digit. Donor and patient identity never enter the
+// event stream.
 bool is_pseudonymous_id(std::string_view s);
 bool is_product_code(std::string_view s);  // αooootds
 bool is_discard_reason(std::string_view s);

@@ -22,6 +22,8 @@ struct JsonValue {
   std::string string() const { return v.get<std::string>(); }
   bool is_integer() const { return v.is_number_integer(); }
   std::int64_t integer() const { return v.get<std::int64_t>(); }
+  bool is_boolean() const { return v.is_boolean(); }
+  bool boolean() const { return v.get<bool>(); }
 };
 
 // A value of a flat object as the fast path saw it: a string without escapes
@@ -34,6 +36,8 @@ struct FlatValue {
   std::string string() const { return std::string(raw); }
   bool is_integer() const { return !text; }
   std::int64_t integer() const { return n; }
+  bool is_boolean() const { return false; }  // true/false go to the full parser
+  bool boolean() const { return false; }
 };
 
 template <class V>
@@ -78,6 +82,19 @@ Status read_int(const V& v, std::string_view name, std::int64_t lo, std::int64_t
     return bad("The field '" + std::string(name) + "' is out of range.");
   }
   out = n;
+  return {};
+}
+
+// A code of one of the haemovigilance tables (events/haemovigilance.h).
+template <class V, class E>
+Status read_code(const V& v, std::string_view name, bool (*parse)(std::string_view, E&),
+                 std::string_view allowed, E& out) {
+  if (!v.is_string()) return bad("The field '" + std::string(name) + "' must be a string.");
+  if (!parse(v.string(), out)) {
+    return make_error("invalid_" + std::string(name),
+                      "\"" + v.string().substr(0, 30) + "\" is not a " + std::string(name) +
+                          "; use one of: " + std::string(allowed) + ".");
+  }
   return {};
 }
 
@@ -189,9 +206,35 @@ Status read_field(const std::string& key, const V& v, Event& e, bool& is_payload
     e.sex = *x;
     return {};
   }
+  if (key == "patient") {
+    field = Field::patient;
+    return read_string(v, key, e.patient);
+  }
   if (key == "approver") {
     field = Field::approver;
     return read_string(v, key, e.approver);
+  }
+  if (key == "emergency") {
+    field = Field::emergency;
+    if (!v.is_boolean()) return bad("The field 'emergency' must be true or false.");
+    e.emergency = v.boolean();
+    return {};
+  }
+  if (key == "reaction") {
+    field = Field::reaction;
+    return read_code(v, key, parse_reaction_category, reaction_categories_text(), e.reaction);
+  }
+  if (key == "severity") {
+    field = Field::severity;
+    return read_code(v, key, parse_reaction_severity, reaction_severities_text(), e.severity);
+  }
+  if (key == "imputability") {
+    field = Field::imputability;
+    return read_code(v, key, parse_imputability, imputabilities_text(), e.imputability);
+  }
+  if (key == "onset_at") {
+    field = Field::onset_at;
+    return read_time(v, key, e.onset_at);
   }
   return make_error("unknown_field",
                     "The field '" + key.substr(0, 40) + "' is not part of any hemoledger event.");
@@ -337,6 +380,15 @@ std::string encode_json(const Event& e) {
   if (e.until != 0) j["until"] = format_rfc3339(e.until);
   if (e.sex != DonorSex::unknown) j["sex"] = std::string(to_string(e.sex));
   if (!e.approver.empty()) j["approver"] = e.approver;
+  if (!e.patient.empty()) j["patient"] = e.patient;
+  if (!e.approver.empty()) j["approver"] = e.approver;
+  if (e.emergency) j["emergency"] = true;
+  if (e.reaction != ReactionCategory::none) j["reaction"] = std::string(to_string(e.reaction));
+  if (e.severity != ReactionSeverity::none) j["severity"] = std::string(to_string(e.severity));
+  if (e.imputability != Imputability::none) {
+    j["imputability"] = std::string(to_string(e.imputability));
+  }
+  if (e.onset_at != 0) j["onset_at"] = format_rfc3339(e.onset_at);
   // Text fields that arrived in a binary event are not checked for UTF-8;
   // replace bad bytes (U+FFFD) rather than throw out of a caller's loop.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -50,13 +50,16 @@ const Schema kFacilities{"facilities.csv",
                           {"name_en", JsonType::text},
                           {"name_ar", JsonType::text},
                           {"governorate", JsonType::text},
-                          {"kind", JsonType::text}}};
+                          {"kind", JsonType::text},
+                          {"part_of", JsonType::text, ""}}};
 const Schema kProducts{"products.csv",
                        "products",
                        {{"code", JsonType::text},
                         {"description", JsonType::text},
                         {"category", JsonType::text},
-                        {"shelf_life_days", JsonType::whole}}};
+                        {"shelf_life_days", JsonType::whole},
+                        {"thawed_hours", JsonType::whole, "0"},
+                        {"thawed_max_hours", JsonType::whole, "0"}}};
 const Schema kTests{"tests.csv",
                     "tests",
                     {{"code", JsonType::text},
@@ -217,6 +220,23 @@ bool facility_kind(std::string_view text, FacilityKind& out) {
     }
   }
   return false;
+}
+
+// "blood_bank" or several kinds joined by '+' ("blood_bank+laboratory"): the
+// first is `kind`, all of them `kinds`.
+bool facility_kinds(std::string_view text, Facility& f) {
+  f.kinds = 0;
+  bool first = true;
+  for (;;) {
+    const auto plus = text.find('+');
+    FacilityKind k;
+    if (!facility_kind(text.substr(0, plus), k)) return false;
+    if (first) f.kind = k;
+    first = false;
+    f.kinds |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(k));
+    if (plus == std::string_view::npos) return true;
+    text.remove_prefix(plus + 1);
+  }
 }
 
 bool test_kind(std::string_view text, TestKind& out) {
@@ -409,11 +429,19 @@ struct ReferenceData::Builder {
 
   static Status facilities(ReferenceData& rd, const Table& rows) {
     for (const Row& r : rows) {
-      Facility f{r.fields[0], r.fields[1], r.fields[2], r.fields[3], FacilityKind::blood_bank};
+      Facility f;
+      f.code = r.fields[0];
+      f.name_en = r.fields[1];
+      f.name_ar = r.fields[2];
+      f.governorate = r.fields[3];
       const std::string& kind = r.fields[4];
-      if (!facility_kind(kind, f.kind)) {
-        return bad_row(r, "kind must be blood_bank, laboratory or hospital, not \"" + kind + "\".");
+      if (!facility_kinds(kind, f)) {
+        return bad_row(r,
+                       "kind must be blood_bank, laboratory or hospital (or several joined by "
+                       "'+', e.g. blood_bank+laboratory), not \"" +
+                           kind + "\".");
       }
+      f.part_of = r.fields[5];
       if (f.code.empty()) return bad_row(r, "the code is empty.");
       if (!rd.gov_index_.count(f.governorate)) {
         return bad_row(
@@ -424,12 +452,27 @@ struct ReferenceData::Builder {
       }
       rd.facilities_.push_back(std::move(f));
     }
+    // A ward is part of a hospital listed in the same data.
+    for (const Facility& f : rd.facilities_) {
+      if (f.part_of.empty()) continue;
+      const auto it = rd.facility_index_.find(f.part_of);
+      if (it == rd.facility_index_.end() || f.part_of == f.code ||
+          !rd.facilities_[it->second].is(FacilityKind::hospital) ||
+          !rd.facilities_[it->second].part_of.empty() || !f.is(FacilityKind::hospital)) {
+        return invalid(std::string(kFacilities.file) + ": " + f.code + " is part_of \"" +
+                       f.part_of +
+                       "\", which must be another hospital listed here (not itself a ward), and "
+                       "a ward must be of kind hospital.");
+      }
+    }
     return {};
   }
 
   static Status products(ReferenceData& rd, const Table& rows) {
     for (const Row& r : rows) {
-      Product p{r.fields[0], r.fields[1], Category::unknown, 0};
+      Product p;
+      p.code = r.fields[0];
+      p.description = r.fields[1];
       if (p.code.size() != 5) {
         return bad_row(r, "the code must be a 5-character product description code such as E0336.");
       }
@@ -438,6 +481,14 @@ struct ReferenceData::Builder {
       }
       if (!to_int(r.fields[3], p.shelf_life_days) || p.shelf_life_days <= 0) {
         return bad_row(r, "shelf_life_days must be a whole number of days greater than zero.");
+      }
+      if (!to_int(r.fields[4], p.thawed_hours) || !to_int(r.fields[5], p.thawed_max_hours) ||
+          p.thawed_hours < 0 || p.thawed_max_hours < p.thawed_hours ||
+          (p.thawed_hours == 0 && p.thawed_max_hours != 0) ||
+          (p.thawed_hours > 0 && p.category != Category::plasma && p.category != Category::cryo)) {
+        return bad_row(r,
+                       "thawed_hours and thawed_max_hours are whole hours, given for frozen "
+                       "plasma and cryo only, with thawed_max_hours at least thawed_hours.");
       }
       if (!rd.product_index_.emplace(p.code, rd.products_.size()).second) {
         return bad_row(r, "duplicate code " + p.code + "; each product is listed once.");
@@ -700,6 +751,11 @@ const Governorate* ReferenceData::governorate(std::string_view code) const {
 const Facility* ReferenceData::facility(std::string_view code) const {
   auto it = facility_index_.find(code);
   return it == facility_index_.end() ? nullptr : &facilities_[it->second];
+}
+
+const Facility* ReferenceData::site_of(std::string_view code) const {
+  const Facility* f = facility(code);
+  return f && !f->part_of.empty() ? facility(f->part_of) : f;
 }
 
 const Product* ReferenceData::product(std::string_view product_code) const {

@@ -68,7 +68,14 @@ struct Governorate {
 
 struct Facility {
   std::string code, name_en, name_ar, governorate;
-  FacilityKind kind = FacilityKind::blood_bank;
+  FacilityKind kind = FacilityKind::blood_bank;  // the first kind listed
+  // Every kind it has, a bit per FacilityKind (a blood bank with its own
+  // laboratory is "blood_bank+laboratory" in facilities.csv).
+  std::uint8_t kinds = 1u << static_cast<unsigned>(FacilityKind::blood_bank);
+  // The hospital a ward belongs to; empty for a facility of its own.
+  std::string part_of;
+
+  bool is(FacilityKind k) const { return (kinds & (1u << static_cast<unsigned>(k))) != 0; }
 };
 
 struct Product {
@@ -76,6 +83,14 @@ struct Product {
   std::string description;
   Category category = Category::unknown;
   int shelf_life_days = 0;  // from collection; collection day is day 0
+  // Frozen components (plasma, cryo): the hours a thawed unit may be used
+  // for (24 for FFP, 6 for cryo), and the longest a thawed expiry may be set
+  // to where local policy allows (120 for thawed plasma); 0 for components
+  // that are not frozen.
+  int thawed_hours = 0;
+  int thawed_max_hours = 0;
+
+  bool frozen() const { return thawed_hours > 0; }
 };
 
 struct TestDef {
@@ -132,6 +147,8 @@ class ReferenceData {
 
   const Governorate* governorate(std::string_view code) const;
   const Facility* facility(std::string_view code) const;
+  // The facility a ward is part of, or the facility itself; null if unknown.
+  const Facility* site_of(std::string_view code) const;
   // Looks up by the first five characters of an 8-character product code.
   const Product* product(std::string_view product_code) const;
   const TestDef* test(std::string_view code) const;

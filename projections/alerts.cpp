@@ -11,15 +11,20 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<AlertKind, 9> kKinds = {AlertKind::supply_phase,
-                                             AlertKind::expiring_soon,
-                                             AlertKind::recall,
-                                             AlertKind::reagent_cover,
-                                             AlertKind::reagent_expiring,
-                                             AlertKind::deferred_donor_collected,
-                                             AlertKind::typing_discrepancy,
-                                             AlertKind::positive_after_release,
-                                             AlertKind::recipient_notification};
+constexpr std::array<AlertKind, 14> kKinds = {AlertKind::supply_phase,
+                                              AlertKind::expiring_soon,
+                                              AlertKind::recall,
+                                              AlertKind::reagent_cover,
+                                              AlertKind::reagent_expiring,
+                                              AlertKind::deferred_donor_collected,
+                                              AlertKind::typing_discrepancy,
+                                              AlertKind::positive_after_release,
+                                              AlertKind::recipient_notification,
+                                              AlertKind::unknown_fate,
+                                              AlertKind::emergency_release,
+                                              AlertKind::rhd_exception,
+                                              AlertKind::transfusion_reaction,
+                                              AlertKind::haemovigilance_hold};
 constexpr std::array<Severity, 3> kSeverities = {Severity::info, Severity::amber, Severity::red};
 
 // Rounded to `scale` (10: one decimal), as the nearest double to the decimal.
@@ -89,6 +94,16 @@ std::string_view to_string(AlertKind k) {
       return "positive_after_release";
     case AlertKind::recipient_notification:
       return "recipient_notification";
+    case AlertKind::unknown_fate:
+      return "unknown_fate";
+    case AlertKind::emergency_release:
+      return "emergency_release";
+    case AlertKind::rhd_exception:
+      return "rhd_exception";
+    case AlertKind::transfusion_reaction:
+      return "transfusion_reaction";
+    case AlertKind::haemovigilance_hold:
+      return "haemovigilance_hold";
   }
   return "unknown";
 }
@@ -148,6 +163,8 @@ json alert_json(const Alert& a, const ReferenceData& ref) {
     j["reagent"] = a.reagent;
     if (!a.lot.empty()) j["lot"] = a.lot;
   }
+  if (!a.notify.empty()) j["notify"] = a.notify;
+  if (a.ministry) j["ministry"] = true;
   if (const Governorate* g = ref.governorate(a.governorate)) {
     j["governorate_name_en"] = g->name_en;
     j["governorate_name_ar"] = g->name_ar;
@@ -184,6 +201,8 @@ Result<Alert> alert_from_json(const json& j) {
     a.product = j.value("product", "");
     a.reagent = j.value("reagent", "");
     a.lot = j.value("lot", "");
+    if (j.contains("notify")) a.notify = j.at("notify").get<std::vector<std::string>>();
+    a.ministry = j.value("ministry", false);
     a.figures = j.at("figures");
     a.message = j.at("message").get<std::string>();
     auto time = [&](const char* k, TimeMs& out) {
@@ -246,6 +265,12 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
       recalls_[id] = std::move(*r);
     else
       recalls_.erase(id);
+  } else if (entry.kind == 'b') {
+    if (!added) {
+      watches_.erase(entry.key);
+    } else if (auto w = parse_watch(entry.key, entry.value)) {
+      watches_[entry.key] = std::move(*w);
+    }
   }
 }
 
@@ -298,9 +323,13 @@ void AlertModel::change(std::vector<AlertChange>& out, const std::string& key,
     return;
   }
   Alert& a = it->second;
-  if (a.severity == w.severity && a.figures == w.figures && a.message == w.message) return;
-  const bool severity_changed = a.severity != w.severity;
-  const std::string action = w.severity > a.severity ? "escalated" : "eased";
+  if (a.severity == w.severity && a.figures == w.figures && a.message == w.message &&
+      a.ministry == w.ministry && a.notify == w.notify) {
+    return;
+  }
+  const bool to_ministry = w.ministry && !a.ministry;
+  const bool severity_changed = a.severity != w.severity || to_ministry;
+  const std::string action = w.severity > a.severity || to_ministry ? "escalated" : "eased";
   w.id = a.id;
   w.raised_at = a.raised_at;
   w.updated_at = clock_;
@@ -333,6 +362,7 @@ std::vector<AlertChange> AlertModel::evaluate() {
   want_typing_discrepancies(wanted);
   want_positive_after_release(wanted);
   want_recipient_notifications(wanted);
+  want_bedside(wanted);
 
   for (auto& [key, a] : wanted) change(out, key, std::move(a));
   return out;
@@ -684,6 +714,116 @@ void AlertModel::want_recipient_notifications(Wanted& wanted) const {
                 format_rfc3339(deadline) + ": the donor later tested positive for " +
                 q.data.value("test", "") + ".";
     wanted["recipient_notification|" + q.din + "|" + q.rest] = std::move(a);
+  }
+}
+
+namespace {
+
+json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+// The common part of a bedside alert: the unit, its holder and the bank that
+// issued it (told too).
+Alert AlertModel::bedside_alert(const Watch& w, AlertKind kind) const {
+  Alert a;
+  a.kind = kind;
+  a.severity = Severity::amber;
+  a.governorate = governorate_of(w.holder);
+  a.facility = w.holder;
+  a.category = w.category;
+  a.group = w.group;
+  a.din = w.din;
+  a.product = w.product;
+  if (!w.issuer.empty() && w.issuer != w.holder) a.notify.push_back(w.issuer);
+  a.figures = {{"issuer", or_null(w.issuer)}, {"patient", or_null(w.patient)}};
+  return a;
+}
+
+// Units issued to hospitals and their fate, emergency releases, RhD
+// exceptions, reactions and the components they hold.
+void AlertModel::want_bedside(Wanted& wanted) const {
+  for (const auto& [key, w] : watches_) {
+    const std::string unit = w.din + " " + w.product + " (" + what(w.category, w.group) + ")";
+    const std::string holder = facility_name(ref_, w.holder);
+    const std::string issuer = facility_name(ref_, w.issuer);
+    switch (w.concern) {
+      case 'f': {
+        const TimeMs deadline = w.at + config_.fate_hours * kHour;
+        if (clock_ <= deadline) break;
+        Alert a = bedside_alert(w, AlertKind::unknown_fate);
+        a.figures["issued_at"] = format_rfc3339(w.at);
+        a.figures["deadline"] = format_rfc3339(deadline);
+        a.figures["fate_hours"] = config_.fate_hours;
+        a.message = "Unknown fate: unit " + unit + " issued by " + issuer + " to " + holder +
+                    " at " + format_rfc3339(w.at) + " has no recorded transfusion, return or " +
+                    "discard after " + std::to_string(config_.fate_hours) + " h.";
+        wanted["unknown_fate|" + w.din + "|" + w.product] = std::move(a);
+        break;
+      }
+      case 'e': {
+        Alert a = bedside_alert(w, AlertKind::emergency_release);
+        a.severity = Severity::red;
+        a.ministry = w.incompatible;
+        a.figures["patient_group"] = w.patient_group == AboRh::unknown
+                                         ? json(nullptr)
+                                         : json(std::string(to_string(w.patient_group)));
+        a.figures["incompatible"] = w.incompatible;
+        a.message = w.incompatible
+                        ? "INCOMPATIBLE emergency release: unit " + unit + " given at " + holder +
+                              " to a " + std::string(to_string(w.patient_group)) +
+                              " patient; report the outcome (transfusion reaction) at once."
+                        : "Emergency release: unit " + unit + " issued by " + issuer + " to " +
+                              holder + " before the patient's group was known; record the " +
+                              "patient's group.";
+        wanted["emergency_release|" + w.din + "|" + w.product] = std::move(a);
+        break;
+      }
+      case 'r': {
+        Alert a = bedside_alert(w, AlertKind::rhd_exception);
+        a.figures["patient_group"] = std::string(to_string(w.patient_group));
+        a.message = "RhD exception: unit " + unit + " issued by " + issuer + " to " + holder +
+                    " for a " + std::string(to_string(w.patient_group)) +
+                    " patient with approval; anti-D follow-up may be needed.";
+        wanted["rhd_exception|" + w.din + "|" + w.product] = std::move(a);
+        break;
+      }
+      case 'h': {
+        const TimeMs until = w.at + config_.reaction_review_days * kDay;
+        if (clock_ > until) break;
+        Alert a = bedside_alert(w, AlertKind::transfusion_reaction);
+        a.severity = is_serious(w.severity) ? Severity::red : Severity::amber;
+        a.ministry = true;
+        a.figures["reaction"] = std::string(to_string(w.reaction));
+        a.figures["severity"] = std::string(to_string(w.severity));
+        a.figures["imputability"] = std::string(to_string(w.imputability));
+        a.figures["onset_at"] = format_rfc3339(w.onset_at);
+        a.figures["reported_at"] = format_rfc3339(w.at);
+        a.figures["review_until"] = format_rfc3339(until);
+        a.figures["event_id"] = w.event_id;
+        a.message = "Transfusion reaction at " + holder + ": " + std::string(label(w.severity)) +
+                    " " + std::string(label(w.reaction)) + " (imputability " +
+                    std::string(to_string(w.imputability)) + ") after unit " + unit +
+                    " issued by " + issuer + ".";
+        wanted["transfusion_reaction|" + w.event_id] = std::move(a);
+        break;
+      }
+      case 'q': {
+        Alert a = bedside_alert(w, AlertKind::haemovigilance_hold);
+        a.severity = Severity::red;
+        a.figures["reaction"] = std::string(to_string(w.reaction));
+        a.figures["cause_product"] = w.cause_product;
+        a.figures["event_id"] = w.event_id;
+        a.message = "Haemovigilance hold: unit " + unit + " held by " + holder +
+                    " must not be used: component " + w.cause_product +
+                    " of the same donation is suspected of " + std::string(label(w.reaction)) +
+                    ". Quarantine it and await the investigation.";
+        wanted["haemovigilance_hold|" + w.din + "|" + w.product] = std::move(a);
+        break;
+      }
+      default:
+        break;
+    }
   }
 }
 

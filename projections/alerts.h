@@ -45,6 +45,19 @@
 //                  facility that transfused it, with the patient and the
 //                  deadline (amber, red once overdue); cleared by
 //                  RecipientNotified.
+//   The bedside ('b' index), each per unit, to the holder and the issuing bank:
+//   unknown_fate   issued to a hospital, no fate (transfused, returned,
+//                  discarded) after SupplyConfig::fate_hours (amber).
+//   emergency_release  issued without the patient's group (red) until the group
+//                  is recorded; an incompatible group escalates it to the
+//                  ministry until a reaction report (or a return) closes it.
+//   rhd_exception  RhD-positive red cells or platelets for an RhD-negative
+//                  patient, approved (amber), while the unit is issued.
+//   transfusion_reaction  per report, to the issuing bank and the ministry:
+//                  amber, red when severe, life-threatening or fatal; open for
+//                  SupplyConfig::reaction_review_days.
+//   haemovigilance_hold  a component held after its sibling's suspected TRALI
+//                  or transmission (red), until it is discarded or expires.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +88,11 @@ enum class AlertKind : std::uint8_t {
   typing_discrepancy = 7,
   positive_after_release = 8,
   recipient_notification = 9,
+  unknown_fate = 10,
+  emergency_release = 11,
+  rhd_exception = 12,
+  transfusion_reaction = 13,
+  haemovigilance_hold = 14,
 };
 enum class Severity : std::uint8_t { info = 1, amber = 2, red = 3 };
 std::string_view to_string(AlertKind k);
@@ -90,10 +108,12 @@ struct Alert {
   std::string governorate, facility;  // facility empty for governorate-wide alerts
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
-  std::string din, product;                           // recalls only
-  std::string reagent, lot;                           // reagent alerts only (lot: reagent_expiring)
-  nlohmann::json figures = nlohmann::json::object();  // what triggered it, latest values
-  std::string message;                                // one English sentence
+  std::string din, product;         // recalls only
+  std::string reagent, lot;         // reagent alerts only (lot: reagent_expiring)
+  std::vector<std::string> notify;  // other facilities told (the issuing bank), in order
+  bool ministry = false;            // the Ministry of Health is told (haemovigilance)
+  nlohmann::json figures = nlohmann::json::object();     // what triggered it, latest values
+  std::string message;                                   // one English sentence
   TimeMs raised_at = 0, updated_at = 0, cleared_at = 0;  // cleared_at 0: open
 
   bool operator==(const Alert&) const = default;
@@ -102,8 +122,10 @@ struct Alert {
 // One step in an alert's life, as published (Kafka alerts topic, webhooks).
 struct AlertChange {
   std::uint64_t seq = 0;  // global order of changes, from 1
-  std::string action;     // raised | escalated | eased | cleared
-  Alert alert;            // as it is after the change
+  // raised | escalated | eased | cleared; escalated also when an alert of the
+  // same severity is taken to the ministry.
+  std::string action;
+  Alert alert;  // as it is after the change
   bool operator==(const AlertChange&) const = default;
 };
 
@@ -161,6 +183,8 @@ class AlertModel {
   void want_recipient_notifications(Wanted& wanted) const;
   // The 'q' entries whose key starts with `what` + "|".
   std::vector<Attention> attention(std::string_view what) const;
+  void want_bedside(Wanted& wanted) const;
+  Alert bedside_alert(const Watch& w, AlertKind kind) const;
 
   const ReferenceData& ref_;
   SupplyConfig config_;
@@ -169,6 +193,7 @@ class AlertModel {
   std::set<std::tuple<TimeMs, std::string, std::string>> expiring_order_;  // expires, din, product
   std::map<std::pair<std::string, std::string>, AvailableUnit> available_units_;
   std::map<std::pair<std::string, std::string>, OpenRecall> recalls_;
+  std::map<std::string, Watch> watches_;          // 'b' entries by key
   std::map<std::string, std::string> attention_;  // 'q' entries, key -> JSON
   std::map<std::string, ReagentLot> lots_;        // by reagent_lot_key(), only lots with stock
   std::map<ReagentUsageKey, std::int64_t> reagent_usage_;  // by day first

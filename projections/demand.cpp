@@ -28,7 +28,9 @@ std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& aft
     if (!consumed(old->status) && consumed(u.status)) {
       out.push_back({{day_of(e.at), old->holder, u.category, group}, 1});
     } else if (old->status == UnitStatus::issued && in_stock(u.status)) {  // returned
-      out.push_back({{day_of(old->issued_at), old->holder, u.category, group}, -1});
+      // Counted at the bank that issued it (a hospital holds an issued unit).
+      const std::string& issuer = old->issued_by.empty() ? old->holder : old->issued_by;
+      out.push_back({{day_of(old->issued_at), issuer, u.category, group}, -1});
     }
   }
   return out;
@@ -194,10 +196,15 @@ Result<SupplyConfig> parse_supply_config(std::string_view json_text) {
         }
         c.expiring_hours[cat] = t.value().get<int>();
       }
+    } else if (k == "fate_hours" || k == "reaction_review_days") {
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 24 * 366) {
+        return bad(k + " must be a whole number from 1 to 8784.");
+      }
+      (k == "fate_hours" ? c.fate_hours : c.reaction_review_days) = v.get<int>();
     } else {
       return bad("Unknown key \"" + k +
-                 "\"; the keys are window_days, recover_factor, thresholds, expiring_hours and "
-                 "demand_memory_days.");
+                 "\"; the keys are window_days, recover_factor, thresholds, expiring_hours, "
+                 "demand_memory_days, fate_hours and reaction_review_days.");
     }
   }
   return c;

@@ -100,6 +100,11 @@ struct SupplyConfig {
   double recover_factor = 1.25;
   std::map<Category, SupplyThresholds> thresholds;  // default_thresholds() where absent
   std::map<Category, int> expiring_hours;           // 72 h, platelets 24 h, where absent
+  // The bedside alerts (projections/alerts.h): a unit issued to a hospital
+  // whose fate is not recorded within fate_hours raises unknown_fate; a
+  // transfusion reaction's alert stays open for reaction_review_days.
+  int fate_hours = 24;
+  int reaction_review_days = 7;
 
   SupplyThresholds thresholds_for(Category c) const;
   int expiring_hours_for(Category c) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace hemoledger {
 
@@ -30,6 +31,68 @@ std::vector<std::string_view> split(std::string_view s) {
     if (bar == std::string_view::npos) return out;
     start = bar + 1;
   }
+}
+
+using nlohmann::json;
+
+// The 'b' entries of one unit (indexes.h).
+void watch_entries(const Donation& d, const UnitState& u, std::vector<IndexEntry>& out) {
+  const std::string unit = d.din + "|" + u.product;
+  const json base = {{"holder", u.holder},
+                     {"issuer", u.issued_by},
+                     {"category", std::string(to_string(u.category))},
+                     {"group", std::string(to_string(d.group()))},
+                     {"patient", u.patient}};
+  const bool out_to_patient = !u.issued_by.empty() && (u.status == UnitStatus::issued ||
+                                                       u.status == UnitStatus::transfused);
+  if (!u.issued_by.empty() && u.status == UnitStatus::issued) {
+    out.push_back({'b', "f|" + decimal20(u.issued_at) + "|" + unit, base.dump()});
+  }
+  if (!u.issued_by.empty()) {
+    json v = base;
+    v["status"] = std::string(to_string(u.status));
+    v["emergency"] = u.emergency;
+    out.push_back({'b', "i|" + u.issued_by + "|" + decimal20(u.issued_at) + "|" + unit, v.dump()});
+  }
+  if (u.emergency && out_to_patient &&
+      (u.patient_group == AboRh::unknown || (u.group_incompatible && !u.reaction_reported))) {
+    json v = base;
+    v["patient_group"] = std::string(to_string(u.patient_group));
+    v["incompatible"] = u.group_incompatible;
+    out.push_back({'b', "e|" + unit, v.dump()});
+  }
+  if (u.rhd_exception && u.status == UnitStatus::issued) {
+    json v = base;
+    v["patient_group"] = std::string(to_string(u.patient_group));
+    out.push_back({'b', "r|" + unit, v.dump()});
+  }
+  if (u.hv_hold && !is_final(u.status)) {
+    json v = base;
+    for (const auto& r : d.reactions) {
+      for (const auto& held : r.held) {
+        if (held != u.product) continue;
+        v["event_id"] = r.event_id;
+        v["cause_product"] = r.product;
+        v["reaction"] = std::string(to_string(r.category));
+      }
+    }
+    out.push_back({'b', "q|" + unit, v.dump()});
+  }
+}
+
+void reaction_entry(const Donation& d, const Reaction& r, std::vector<IndexEntry>& out) {
+  const UnitState* u = d.unit(r.product);
+  const json v = {{"holder", r.reported_by},
+                  {"issuer", r.issued_by},
+                  {"category", std::string(to_string(u ? u->category : Category::unknown))},
+                  {"group", std::string(to_string(d.group()))},
+                  {"patient", r.patient},
+                  {"reaction", std::string(to_string(r.category))},
+                  {"severity", std::string(to_string(r.severity))},
+                  {"imputability", std::string(to_string(r.imputability))},
+                  {"onset_at", r.onset_at}};
+  out.push_back(
+      {'b', "h|" + decimal20(r.at) + "|" + d.din + "|" + r.product + "|" + r.event_id, v.dump()});
 }
 
 nlohmann::json unit_json(const UnitState& u) {
@@ -145,7 +208,8 @@ std::vector<IndexEntry> index_entries(const Donation& d) {
     unit_key += u.product;
     const std::string category(to_string(u.category));
     if (u.status == UnitStatus::available) {
-      out.push_back({'a', u.holder + "|" + unit_key, category + "|" + group});
+      out.push_back({'a', u.holder + "|" + unit_key,
+                     category + "|" + group + (u.thawed_at != 0 ? "|thawed" : "")});
     }
     if (u.status == UnitStatus::quarantined || u.status == UnitStatus::available ||
         u.status == UnitStatus::reserved || u.status == UnitStatus::in_transit) {
@@ -161,6 +225,8 @@ std::vector<IndexEntry> index_entries(const Donation& d) {
          u->holder + "|" + std::string(to_string(u->category)) + "|" + group + "|" + r.test});
   }
   if (!d.donor.empty()) out.push_back({'v', d.donor + "|" + d.din, decimal20(d.collected_at)});
+  for (const auto& u : d.units) watch_entries(d, u, out);
+  for (const auto& r : d.reactions) reaction_entry(d, r, out);
   add_attention(d, group, out);
   return out;
 }
@@ -171,10 +237,11 @@ std::optional<AvailableUnit> parse_available(std::string_view key, std::string_v
   if (bar == std::string_view::npos) return std::nullopt;
   u.facility = std::string(key.substr(0, bar));
   const auto v = split(value);
-  if (!parse_unit_key(key.substr(bar + 1), u.expires_at, u.din, u.product) || v.size() != 2 ||
-      !parse_category(v[0], u.category)) {
+  if (!parse_unit_key(key.substr(bar + 1), u.expires_at, u.din, u.product) || v.size() < 2 ||
+      v.size() > 3 || (v.size() == 3 && v[2] != "thawed") || !parse_category(v[0], u.category)) {
     return std::nullopt;
   }
+  u.thawed = v.size() == 3;
   u.group = parse_abo_rh(v[1]).value_or(AboRh::unknown);
   return u;
 }
@@ -197,6 +264,67 @@ std::optional<OpenRecall> parse_recall(std::string_view key, std::string_view va
   r.group = parse_abo_rh(v[2]).value_or(AboRh::unknown);
   r.test = std::string(v[3]);
   return r;
+}
+
+std::optional<Watch> parse_watch(std::string_view key, std::string_view value) {
+  const auto parts = split(key);
+  if (parts.empty() || parts[0].size() != 1) return std::nullopt;
+  Watch w;
+  w.concern = parts[0][0];
+  const bool timed = w.concern == 'f' || w.concern == 'h';
+  const std::size_t expected = w.concern == 'h' ? 5 : timed ? 4 : 3;
+  if (parts.size() != expected ||
+      std::string_view("ferqh").find(w.concern) == std::string_view::npos ||
+      (timed && !parse_decimal20(parts[1], w.at))) {
+    return std::nullopt;
+  }
+  w.din = std::string(parts[timed ? 2 : 1]);
+  w.product = std::string(parts[timed ? 3 : 2]);
+  if (w.concern == 'h') w.event_id = std::string(parts[4]);
+  const json v = json::parse(value, nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  try {
+    w.holder = v.value("holder", "");
+    w.issuer = v.value("issuer", "");
+    if (!parse_category(v.value("category", ""), w.category)) w.category = Category::unknown;
+    w.group = parse_abo_rh(v.value("group", "")).value_or(AboRh::unknown);
+    w.patient = v.value("patient", "");
+    w.patient_group = parse_abo_rh(v.value("patient_group", "")).value_or(AboRh::unknown);
+    w.incompatible = v.value("incompatible", false);
+    if (v.contains("event_id")) w.event_id = v.value("event_id", "");
+    w.cause_product = v.value("cause_product", "");
+    parse_reaction_category(v.value("reaction", ""), w.reaction);
+    parse_reaction_severity(v.value("severity", ""), w.severity);
+    parse_imputability(v.value("imputability", ""), w.imputability);
+    w.onset_at = v.value("onset_at", TimeMs{0});
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return w;
+}
+
+std::optional<IssuedUnit> parse_issued(std::string_view key, std::string_view value) {
+  const auto parts = split(key);
+  IssuedUnit u;
+  if (parts.size() != 5 || parts[0] != "i" || !parse_decimal20(parts[2], u.issued_at)) {
+    return std::nullopt;
+  }
+  u.issuer = std::string(parts[1]);
+  u.din = std::string(parts[3]);
+  u.product = std::string(parts[4]);
+  const json v = json::parse(value, nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  try {
+    u.holder = v.value("holder", "");
+    u.status = v.value("status", "");
+    u.patient = v.value("patient", "");
+    if (!parse_category(v.value("category", ""), u.category)) u.category = Category::unknown;
+    u.group = parse_abo_rh(v.value("group", "")).value_or(AboRh::unknown);
+    u.emergency = v.value("emergency", false);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return u;
 }
 
 std::optional<DonorDonation> parse_donor_entry(std::string_view key, std::string_view value) {

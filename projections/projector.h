@@ -57,6 +57,36 @@
 //     a recall of a transfused unit, or such an override, opens a
 //     recipient-notification task that RecipientNotified closes
 //     (no_notification_task).
+//
+// The bedside (events of schema version 4; an older event is held to the
+// rules of its version, so an old journal replays unchanged):
+//   - each kind of facility records only what it does (facility_role;
+//     events/facility_roles.h); a hospital acts for its wards;
+//   - an issue names the hospital or ward that receives custody
+//     (missing_destination, not_a_hospital) and the patient (missing_patient,
+//     wrong_patient against a reservation); from then on the hospital holds
+//     the unit and records its transfusion (patient checked: wrong_patient),
+//     return (to a blood bank: not_a_blood_bank; the bank taking it back may
+//     record it) or discard; the issuing bank is kept in issued_by;
+//   - every issue checks the patient's group; none is refused
+//     (missing_patient_group) unless it is an emergency release of group O red
+//     cells or group AB plasma (emergency_group; group A too with
+//     Rules::emergency_group_a_plasma) with reason and approver
+//     (missing_approval; emergency_with_group when a group is given); RhD-
+//     positive red cells, whole blood or platelets for an RhD-negative patient
+//     need an approver and reason (else incompatible); platelets with
+//     ABO-incompatible plasma are accepted with a warning;
+//   - PatientTyped records the patient's group after the issue (not_issued),
+//     flagging an incompatible unit rather than refusing the fact;
+//   - UnitThawed sets the thawed expiry from the product catalogue (not_frozen,
+//     already_thawed, thawed_expiry); frozen plasma or cryo out of the freezer
+//     longer than Rules::max_out_of_storage never returns to frozen stock
+//     (thawed_no_refreeze), and a thawed unit returns thawed;
+//   - TransfusionReaction, by the holder hospital of a unit issued or
+//     transfused (not_transfused, invalid_onset, wrong_patient), is kept with
+//     the donation; a suspected TRALI, bacterial or viral transmission holds
+//     every sibling that is not final (quarantined if on a shelf, never
+//     released again: haemovigilance_hold).
 #pragma once
 
 #include <vector>
@@ -71,8 +101,13 @@ namespace hemoledger {
 
 struct Rules {
   // Red cells and whole blood returned later than this after issue are
-  // discarded, not restocked. Default: 30 minutes (DOMAIN.md).
+  // discarded, not restocked; frozen plasma and cryo out of the freezer
+  // longer than this never go back to frozen stock. Default: 30 minutes
+  // (DOMAIN.md).
   TimeMs max_out_of_storage = 30 * kMinute;
+  // Emergency release of group A plasma as well as AB (some protocols).
+  // Default: AB only.
+  bool emergency_group_a_plasma = false;
   // A lookback's recipient-notification task (a recalled unit that was
   // transfused) is due this long after it opens. Default: 12 weeks.
   TimeMs notify_recipient_within = 84 * kDay;
@@ -82,6 +117,9 @@ struct Applied {
   Donation after;
   std::vector<StockDelta> stock;    // what the event changed in stock
   std::vector<DemandDelta> demand;  // and in demand (projections/demand.h)
+  // Accepted, but a technician should know: "<code>: <sentence>"
+  // (plasma_incompatible_platelets).
+  std::vector<std::string> warnings;
 };
 
 [[nodiscard]] Result<Applied> apply_event(const ReferenceData& ref, const Rules& rules,
@@ -95,6 +133,7 @@ struct Applied {
 struct Changes {
   std::vector<StockDelta> stock;
   std::vector<DemandDelta> demand;
+  std::vector<std::string> warnings;
 };
 [[nodiscard]] Result<Changes> apply_event_in_place(const ReferenceData& ref, const Rules& rules,
                                                    Donation& state, bool exists, const Event& e);

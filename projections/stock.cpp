@@ -6,7 +6,8 @@ namespace hemoledger {
 
 std::string encode_stock_key(const StockKey& k) {
   return k.facility + "|" + std::string(to_string(k.category)) + "|" +
-         std::string(to_string(k.group)) + "|" + std::string(to_string(k.status));
+         std::string(to_string(k.group)) + "|" + std::string(to_string(k.status)) +
+         (k.thawed ? "|thawed" : "");
 }
 
 std::vector<std::string_view> split_key(std::string_view text) {
@@ -24,11 +25,13 @@ std::vector<std::string_view> split_key(std::string_view text) {
 Result<StockKey> decode_stock_key(std::string_view text) {
   const auto parts = split_key(text);
   StockKey k;
-  if (parts.size() != 4 || parts[0].empty() || !parse_category(parts[1], k.category) ||
+  if (parts.size() < 4 || parts.size() > 5 || (parts.size() == 5 && parts[4] != "thawed") ||
+      parts[0].empty() || !parse_category(parts[1], k.category) ||
       !parse_unit_status(parts[3], k.status)) {
     return make_error("corrupt_state", "A stored stock key cannot be read.");
   }
   k.facility = std::string(parts[0]);
+  k.thawed = parts.size() == 5;
   if (parts[2] != "unknown") {
     auto g = parse_abo_rh(parts[2]);
     if (!g) return make_error("corrupt_state", "A stored stock key has a bad group.");
@@ -41,7 +44,9 @@ std::vector<StockKey> stock_cells(const Donation& d) {
   std::vector<StockKey> out;
   const AboRh g = d.group();
   for (const auto& u : d.units) {
-    if (in_stock(u.status)) out.push_back(StockKey{u.holder, u.category, g, u.status});
+    if (in_stock(u.status)) {
+      out.push_back(StockKey{u.holder, u.category, g, u.status, u.thawed_at != 0});
+    }
   }
   return out;
 }

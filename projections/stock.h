@@ -23,6 +23,7 @@ struct StockKey {
   Category category = Category::unknown;
   AboRh group = AboRh::unknown;
   UnitStatus status = UnitStatus::available;
+  bool thawed = false;  // thawed plasma or cryo, counted apart from frozen
 
   auto operator<=>(const StockKey&) const = default;
 };
@@ -35,7 +36,8 @@ struct StockDelta {
 // The '|'-separated fields of a stored key.
 std::vector<std::string_view> split_key(std::string_view text);
 
-// "facility|category|group|status", e.g. "NBS-BB|red_cells|O-|available".
+// "facility|category|group|status", e.g. "NBS-BB|red_cells|O-|available",
+// with "|thawed" appended for thawed units ("NBS-BB|plasma|AB+|available|thawed").
 std::string encode_stock_key(const StockKey& k);
 [[nodiscard]] Result<StockKey> decode_stock_key(std::string_view text);
 

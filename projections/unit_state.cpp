@@ -10,8 +10,9 @@ namespace hemoledger {
 namespace {
 
 // 1: before recalls; 2: before result history, markers, typing discrepancies,
-// deferred donors and recipient notification (both still read).
-constexpr std::uint8_t kDonationFormat = 3;
+// deferred donors and recipient notification; 3: before the bedside (all
+// still read).
+constexpr std::uint8_t kDonationFormat = 4;
 
 // The format being written or read, for the serialize() functions below
 // (cereal's archives carry no user data). Set by encode_donation and
@@ -123,7 +124,8 @@ Recall* Donation::recall(std::string_view product) {
 
 // Serialization. Format 2 appends the recalls to format 1; format 3 appends
 // a field or two to units, results and recalls, and the markers, typing and
-// deferral state to the donation. Enums travel as their fixed-width
+// deferral state to the donation; format 4 appends each unit's bedside fields
+// (in unit order) and the reactions. Enums travel as their fixed-width
 // underlying type.
 template <class Archive>
 void serialize(Archive& ar, UnitState& u) {
@@ -156,6 +158,20 @@ void serialize(Archive& ar, Recall& r) {
   }
 }
 
+// The format-4 part of a unit, written after the whole format-3 donation
+// (U is UnitState when reading, const UnitState when writing).
+template <class Archive, class U>
+void bedside(Archive& ar, U& u) {
+  ar(u.issued_by, u.patient, u.patient_group, u.emergency, u.group_incompatible, u.rhd_exception,
+     u.reaction_reported, u.thawed_at, u.hv_hold);
+}
+
+template <class Archive>
+void serialize(Archive& ar, Reaction& r) {
+  ar(r.product, r.event_id, r.reported_by, r.issued_by, r.patient, r.at, r.onset_at, r.category,
+     r.severity, r.imputability, r.held);
+}
+
 template <class Archive>
 void serialize(Archive& ar, Donation& d) {
   ar(d.din, d.donor, d.facility, d.collected_at, d.volume_ml, d.declared, d.typed_abo, d.typed_rhd,
@@ -171,6 +187,8 @@ std::string encode_donation(const Donation& d) {
         out, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
     ar(d, d.recalls);
     ar(d.markers, d.typing_discrepancy, d.discrepancy, d.deferred_reason, d.deferred_until);
+    for (const auto& u : d.units) bedside(ar, u);
+    ar(d.reactions);
   }
   return std::move(out).str();
 }
@@ -190,6 +208,10 @@ Result<Donation> decode_donation(std::string_view bytes) {
     if (format >= 2) ar(d.recalls);
     if (format >= 3) {
       ar(d.markers, d.typing_discrepancy, d.discrepancy, d.deferred_reason, d.deferred_until);
+    }
+    if (format >= 4) {
+      for (auto& u : d.units) bedside(ar, u);
+      ar(d.reactions);
     }
     tl_format = kDonationFormat;
   } catch (const std::exception& e) {

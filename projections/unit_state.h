@@ -58,6 +58,21 @@ struct UnitState {
   bool tti_blocked = false;
   bool released = false;  // released at least once (for "positive after release")
 
+  // The bedside (events of schema version 4; donation format 4).
+  // The facility that issued the unit while a hospital holds it, kept after
+  // the hospital records its fate; cleared when the unit is returned.
+  std::string issued_by;
+  std::string patient;                   // pseudonymous id: reserved or issued for
+  AboRh patient_group = AboRh::unknown;  // at issue, or recorded later (PatientTyped)
+  bool emergency = false;                // issued before the patient's group was known
+  bool group_incompatible = false;       // the group recorded later does not match the unit
+  bool rhd_exception = false;            // RhD-positive for an RhD-negative patient, approved
+  bool reaction_reported = false;        // a TransfusionReaction names this unit
+  TimeMs thawed_at = 0;                  // 0: frozen, or not a frozen component
+  // Held after a suspected TRALI or transmission from a sibling component:
+  // never releasable again, like tti_blocked, but for a different reason.
+  bool hv_hold = false;
+
   bool operator==(const UnitState&) const = default;
 };
 
@@ -129,6 +144,25 @@ struct Recall {
   bool operator==(const Recall&) const = default;
 };
 
+// A transfusion reaction report (TransfusionReaction), kept with the donation
+// so that the unit's history shows it and the donation's other components can
+// be held.
+struct Reaction {
+  std::string product;
+  std::string event_id;
+  std::string reported_by;  // the hospital (or ward) that reported it
+  std::string issued_by;    // the blood bank that issued the unit
+  std::string patient;      // pseudonymous
+  TimeMs at = 0;            // when it was reported
+  TimeMs onset_at = 0;
+  ReactionCategory category = ReactionCategory::none;
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  std::vector<std::string> held;  // sibling products it quarantined
+
+  bool operator==(const Reaction&) const = default;
+};
+
 struct Donation {
   std::string din;
   std::string donor;     // pseudonymous id
@@ -153,7 +187,8 @@ struct Donation {
   TimeMs deferred_until = 0;     // 0: permanent
   std::vector<UnitState> units;  // components, in production order
   std::vector<HistoryEntry> history;
-  std::vector<Recall> recalls;  // at most one per unit
+  std::vector<Recall> recalls;      // at most one per unit
+  std::vector<Reaction> reactions;  // in the order reported
 
   // The group counted in stock: typed when both ABO and RhD are typed,
   // otherwise the declared group, otherwise unknown; the declared group while

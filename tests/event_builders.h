@@ -30,7 +30,13 @@ inline const std::string kCryo = "E3586V00";        // cryo, 365 days
 inline const std::string kBank = "NBS-BB";  // Nablus blood bank
 inline const std::string kLab = "NBS-LAB";
 inline const std::string kHospital = "NBS-HOS";
+inline const std::string kWard = "NBS-HOS-ER";  // a ward of NBS-HOS
 inline const std::string kGazaBank = "GZA-BB";
+inline const std::string kGazaHospital = "GZA-HOS";
+
+// A pseudonymous patient id (never a name) and a second one.
+inline const std::string kPatient = "PAT-4411";
+inline const std::string kOtherPatient = "PAT-9032";
 
 // 2026-11-22T08:00:00Z, the collection time of most test donations.
 inline const TimeMs kT0 = days_from_civil(2026, 11, 22) * kDay + 8 * kHour;
@@ -115,10 +121,45 @@ inline Event unit_reserved(const std::string& product, TimeMs at, AboRh patient 
   return e;
 }
 
+// An issue by `facility` to kHospital for kPatient, whose group is `patient`
+// (unknown: none given, which only an emergency release may do).
 inline Event unit_issued(const std::string& product, TimeMs at, AboRh patient = AboRh::unknown,
                          const std::string& facility = kBank) {
   Event e = unit_event(EventType::unit_issued, product, at, facility);
   e.patient_abo_rh = patient;
+  e.patient = kPatient;
+  e.to = kHospital;
+  return e;
+}
+
+// An emergency release: issued to kHospital for kPatient with no group, a reason and the approver.
+inline Event emergency_issued(const std::string& product, TimeMs at,
+                              const std::string& facility = kBank) {
+  Event e = unit_issued(product, at, AboRh::unknown, facility);
+  e.emergency = true;
+  e.reason = "massive haemorrhage, no time to group";
+  e.approver = "Dr. Rania Haddad";
+  return e;
+}
+
+// The transfusion recorded by the hospital that holds the unit.
+inline Event unit_transfused(const std::string& product, TimeMs at,
+                             const std::string& facility = kHospital) {
+  Event e = unit_event(EventType::unit_transfused, product, at, facility);
+  e.patient = kPatient;
+  return e;
+}
+
+// A transfusion reaction reported by `facility` for kPatient, onset an hour before `at`.
+inline Event transfusion_reaction(const std::string& product, TimeMs at, ReactionCategory reaction,
+                                  ReactionSeverity severity = ReactionSeverity::severe,
+                                  const std::string& facility = kHospital) {
+  Event e = unit_event(EventType::transfusion_reaction, product, at, facility);
+  e.patient = kPatient;
+  e.onset_at = at - kHour;
+  e.reaction = reaction;
+  e.severity = severity;
+  e.imputability = Imputability::probable;
   return e;
 }
 
@@ -153,6 +194,13 @@ inline Event full_event(EventType t) {
   if (allowed(Field::reagent)) e.reagent = "anti-A";
   if (allowed(Field::lot)) e.lot = "LOT-2026-117";
   if (allowed(Field::quantity)) e.quantity = 480;
+  if (allowed(Field::patient)) e.patient = kPatient;
+  if (allowed(Field::approver)) e.approver = "د. رانيا حداد";
+  if (allowed(Field::emergency)) e.emergency = true;
+  if (allowed(Field::reaction)) e.reaction = ReactionCategory::trali;
+  if (allowed(Field::severity)) e.severity = ReactionSeverity::life_threatening;
+  if (allowed(Field::imputability)) e.imputability = Imputability::probable;
+  if (allowed(Field::onset_at)) e.onset_at = kT0 + 1000;
   if (allowed(Field::to)) e.to = is_reagent_event(t) ? "GZA-LAB" : kGazaBank;
   if (allowed(Field::method)) e.method = TestMethod::repeat;
   if (allowed(Field::until)) e.until = kT0 + 90 * kDay + 11;
@@ -165,5 +213,36 @@ inline Event full_event(EventType t) {
 }
 
 inline Event full_event(int type_number) { return full_event(static_cast<EventType>(type_number)); }
+
+// `e` as an older schema `version` wrote it: without the fields that came later
+// (version 2 added the reagent fields, version 3 the laboratory and donor
+// ones, version 4 the bedside ones and a destination, reason or approver on
+// issues and returns).
+inline Event as_version(Event e, std::uint16_t version) {
+  e.schema_version = version;
+  if (version < 3) {
+    e.method = TestMethod::unspecified;
+    e.until = 0;
+    e.sex = DonorSex::unknown;
+    e.approver.clear();
+  }
+  if (version < 4) {
+    e.patient.clear();
+    if (e.type == EventType::unit_issued) e.approver.clear();
+    e.emergency = false;
+    e.reaction = ReactionCategory::none;
+    e.severity = ReactionSeverity::none;
+    e.imputability = Imputability::none;
+    e.onset_at = 0;
+    if (e.type == EventType::unit_issued || e.type == EventType::unit_returned) e.to.clear();
+    if (e.type == EventType::unit_issued) e.reason.clear();
+  }
+  if (version < 2) {
+    e.reagent.clear();
+    e.lot.clear();
+    e.quantity = 0;
+  }
+  return e;
+}
 
 }  // namespace hemoledger::testing

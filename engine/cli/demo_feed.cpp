@@ -31,6 +31,8 @@ struct SimUnit {
   SimStatus status = SimStatus::quarantined;
   TimeMs expires_at = 0, due = 0;  // due: when the pending step (receive, transfuse) happens
   bool returning = false;
+  std::string patient;    // while issued: the pseudonymous patient
+  std::string issued_by;  // while issued: the bank it returns to (a hospital holds it)
 };
 
 struct SimDonation {
@@ -174,7 +176,8 @@ class Simulation {
           units_
               .emplace(serial,
                        SimUnit{d.din, product, c, d.group, d.facility, "", SimStatus::quarantined,
-                               end_of_day_after(now_, info ? info->shelf_life_days : 5)})
+                               end_of_day_after(now_, info ? info->shelf_life_days : 5), 0,
+                               false, "", ""})
               .first->second;
       expiries_.push({u.expires_at, serial});
       d.units.push_back(serial);
@@ -288,16 +291,46 @@ class Simulation {
     return 0;
   }
 
+  // The governorate's hospital, which receives what its blood bank issues.
+  std::string hospital_of(const std::string& bank) const {
+    const std::string h = bank.substr(0, bank.find('-')) + "-HOS";
+    const Facility* f = ref_.facility(h);
+    return f && f->is(FacilityKind::hospital) ? h : std::string();
+  }
+
   void issue(Category c, AboRh patient) {
     std::discrete_distribution<std::size_t> pick(weights_.begin(), weights_.end());
     const std::string& bank = banks_[pick(rng_)];
+    const std::string hospital = hospital_of(bank);
+    if (hospital.empty()) return;
     const std::uint64_t serial = fefo(c, patient, bank);
     if (serial == 0) return;  // a shortage: the page shows it
     SimUnit& u = units_.at(serial);
     Event e = unit_event(EventType::unit_issued, u);
+    e.to = hospital;
+    e.patient = "PAT-" + std::to_string(100000 + rng_() % 900000);
     e.patient_abo_rh = patient;
+    // Now and then a trauma: group O red cells released before the patient is grouped.
+    const bool emergency = c == Category::red_cells && abo_of(u.group) == Abo::o && chance(0.02);
+    if (emergency) {
+      e.patient_abo_rh = AboRh::unknown;
+      e.emergency = true;
+      e.reason = "major trauma, no time to group";
+      e.approver = "on-call physician";
+    }
     send(e);
-    set_status(serial, SimStatus::issued);
+    set_status(serial, SimStatus::issued);  // off the bank's shelf first
+    u.issued_by = u.holder;
+    u.holder = hospital;
+    u.patient = e.patient;
+    if (emergency) {
+      Event typed = base(EventType::patient_typed, bank, u.din);
+      typed.product = u.product;
+      typed.patient = u.patient;
+      typed.patient_abo_rh = patient;
+      typed.at = e.at;
+      send(typed);
+    }
     u.returning = chance(0.04);
     u.due = now_ + (u.returning ? wait(1.0 / 6, 1.0 / 6) : wait(1, 3));
     pending_.push({u.due, serial});
@@ -312,12 +345,16 @@ class Simulation {
       SimUnit& u = it->second;
       if (u.status == SimStatus::issued) {
         if (u.returning && u.expires_at > u.due) {
-          Event e = unit_event(EventType::unit_returned, u);
+          Event e = unit_event(EventType::unit_returned, u);  // by the hospital, to its bank
           e.at = u.due;
           send(e);
+          u.holder = u.issued_by;
           set_status(serial, SimStatus::available);
         } else {
-          send(unit_event(EventType::unit_transfused, u));
+          Event e = unit_event(EventType::unit_transfused, u);
+          e.patient = u.patient;
+          send(e);
+          if (chance(0.005)) report_reaction(u);
           set_status(serial, SimStatus::final);
         }
       } else if (u.status == SimStatus::in_transit) {
@@ -399,6 +436,20 @@ class Simulation {
       if (u.expires_at > wall) send(expiry_event(u.din, u.product, u.holder, u.expires_at));
       set_status(serial, SimStatus::final);  // at or before the wall clock the engine emits it
     }
+  }
+
+  // A transfusion reaction now and then, mostly febrile or allergic (haemovigilance).
+  void report_reaction(const SimUnit& u) {
+    static const ReactionCategory kCommon[] = {ReactionCategory::febrile,
+                                               ReactionCategory::allergic, ReactionCategory::taco,
+                                               ReactionCategory::trali};
+    Event e = unit_event(EventType::transfusion_reaction, u);
+    e.patient = u.patient;
+    e.onset_at = now_;
+    e.reaction = kCommon[rng_() % 4];
+    e.severity = chance(0.2) ? ReactionSeverity::severe : ReactionSeverity::non_severe;
+    e.imputability = Imputability::probable;
+    send(e);
   }
 
   // Units this close to expiry on either clock are left alone.

@@ -150,9 +150,9 @@ struct PickArgs {
 void print_pick(const std::string& facility, const json& j) {
   std::printf("available at %s, soonest expiry first:\n", facility.c_str());
   for (const auto& u : j["units"]) {
-    std::printf("  %s %s  %-10s %-4s expires %s (%lld h)\n", text(u, "din"), text(u, "product"),
+    std::printf("  %s %s  %-10s %-4s expires %s (%lld h)%s\n", text(u, "din"), text(u, "product"),
                 text(u, "category"), text(u, "abo_rh"), text(u, "expires_at"),
-                number(u, "hours_left"));
+                number(u, "hours_left"), u.value("thawed", false) ? "  THAWED" : "");
   }
   if (j["units"].empty()) std::printf("  none\n");
   if (j["expired_not_recorded"].get<int>() > 0) {

@@ -18,7 +18,8 @@ namespace {
 struct ScanArgs {
   StationConfig station;
   std::string action = "issue";
-  std::string patient;  // ABO/RhD, for reserve and issue
+  std::string patient;                                  // ABO/RhD, for reserve and issue
+  std::string reaction, severity, imputability, onset;  // for reaction
 };
 
 // The station's configuration: the action and patient group parsed, the
@@ -36,6 +37,23 @@ Result<StationConfig> station_config(const ScanArgs& a, const Clock& clock) {
     auto g = parse_abo_rh(a.patient);
     if (!g) return make_error("bad_station", "Unknown patient group " + a.patient + ".");
     station.patient = *g;
+  }
+  if (!a.reaction.empty() && !parse_reaction_category(a.reaction, station.reaction)) {
+    return make_error("bad_station", "Unknown reaction " + a.reaction + "; use one of: " +
+                                         std::string(reaction_categories_text()) + ".");
+  }
+  if (!a.severity.empty() && !parse_reaction_severity(a.severity, station.severity)) {
+    return make_error("bad_station", "Unknown severity " + a.severity + "; use one of: " +
+                                         std::string(reaction_severities_text()) + ".");
+  }
+  if (!a.imputability.empty() && !parse_imputability(a.imputability, station.imputability)) {
+    return make_error("bad_station", "Unknown imputability " + a.imputability + "; use one of: " +
+                                         std::string(imputabilities_text()) + ".");
+  }
+  if (!a.onset.empty()) {
+    auto t = parse_rfc3339(a.onset);
+    if (!t) return make_error("bad_station", "--onset: " + t.error().message);
+    station.onset_at = *t;
   }
   station.terminal = isatty(STDOUT_FILENO) != 0;
   if (auto s = validate(station); !s) return s.error();
@@ -62,11 +80,25 @@ Subcommand add_scan_command(CLI::App& app, GlobalOptions& global) {
       "scan", "The scanning station: reads scans line by line from standard input");
   cmd->add_option("--facility", s.facility, "This bench's facility")->required();
   cmd->add_option("--action", a->action, station_action_names())->capture_default_str();
-  cmd->add_option("--patient-abo-rh", a->patient, "Patient group for reserve and issue");
-  cmd->add_option("--patient", s.patient_id,
-                  "The patient's pseudonymous id (never a name): reserve, issue, transfuse");
-  cmd->add_option("--to", s.to, "Destination facility for dispatch");
-  cmd->add_option("--reason", s.reason, "Discard reason code");
+  cmd->add_option("--patient-abo-rh", a->patient,
+                  "Patient group for reserve, issue and type-patient");
+  cmd->add_option(
+      "--patient", s.patient_id,
+      "The patient's pseudonymous id (never a name): reserve, issue, transfuse, emergency, "
+      "type-patient, reaction");
+  cmd->add_option("--to", s.to,
+                  "Destination: the facility of a dispatch, the hospital or ward of an issue, "
+                  "the blood bank of a return");
+  cmd->add_option("--reason", s.reason,
+                  "Discard reason code; the reason of an emergency release or RhD exception");
+  cmd->add_option("--approver", s.approver,
+                  "The physician approving an emergency release or an RhD exception");
+  cmd->add_option("--reaction", a->reaction, "reaction: the ISBT category (e.g. trali)");
+  cmd->add_option("--severity", a->severity,
+                  "reaction: non_severe, severe, life_threatening or death");
+  cmd->add_option("--imputability", a->imputability,
+                  "reaction: not_assessable, excluded, unlikely, possible, probable or certain");
+  cmd->add_option("--onset", a->onset, "reaction: when it began (RFC 3339)");
   cmd->add_option("--api", s.api, "The engine's HTTP API")->capture_default_str();
   cmd->add_option("--actor", s.actor, "Who is scanning (recorded with each event)");
   cmd->add_option("--station", s.station, "This bench's name (recorded)");

@@ -53,6 +53,11 @@ StationSettings settings_of(const StationConfig& c) {
   s.patient = c.patient_id;
   s.to = c.to;
   s.reason = c.reason;
+  s.approver = c.approver;
+  s.reaction = c.reaction;
+  s.severity = c.severity;
+  s.imputability = c.imputability;
+  s.onset_at = c.onset_at;
   s.actor = c.actor;
   s.station = c.station;
   return s;

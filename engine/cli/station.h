@@ -28,9 +28,16 @@ struct StationConfig {
   StationAction action = StationAction::issue;
   AboRh patient = AboRh::unknown;  // the patient's group (--patient-abo-rh)
   std::string patient_id;          // the patient's pseudonymous id (--patient)
-  std::string to;                  // dispatch: destination facility
-  std::string reason;              // discard: reason code
-  std::string actor, station;      // recorded with every event (without tokens)
+  std::string to;                  // dispatch, issue, emergency, return: destination facility
+  std::string reason;              // discard: reason code; emergency, RhD exception, reaction: why
+  std::string approver;            // emergency, RhD exception: the approving physician
+  // reaction: the ISBT category, severity and imputability
+  // (events/haemovigilance.h) and the onset time.
+  ReactionCategory reaction = ReactionCategory::none;
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;
+  std::string actor, station;  // recorded with every event (without tokens)
   // The API token (`scan --token`, or HEMOLEDGER_TOKEN), sent as
   // "Authorization: Bearer"; with tokens the engine records its name as the
   // actor. "" sends none.

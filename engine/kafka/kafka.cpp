@@ -496,8 +496,8 @@ Result<std::unique_ptr<TopicReader>> TopicReader::create(const KafkaConfig& conf
   std::string err;
   // A group id is required by KafkaConsumer; nothing is ever committed to it.
   const std::map<std::string, std::string> settings = {
-      {"group.id", config.group + ".reader"}, {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},  {"enable.partition.eof", "false"},
+      {"group.id", config.group + ".reader"},    {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},     {"enable.partition.eof", "false"},
       {"fetch.wait.max.ms", fetch_wait(config)},
   };
   for (const auto& [k, v] : settings) {

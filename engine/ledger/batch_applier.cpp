@@ -21,7 +21,12 @@ namespace {
 
 // The outcome of an applied event, {"offset":..,"partition":..,"status":"applied"}:
 // the text stored_json() gives for the same object (keys in order), without building it.
-std::string applied_outcome(std::int32_t partition, std::int64_t pos) {
+std::string applied_outcome(std::int32_t partition, std::int64_t pos,
+                            const std::vector<std::string>& warnings) {
+  if (!warnings.empty()) {
+    return stored_json(
+        {{"offset", pos}, {"partition", partition}, {"status", "applied"}, {"warnings", warnings}});
+  }
   return "{\"offset\":" + std::to_string(pos) + ",\"partition\":" + std::to_string(partition) +
          ",\"status\":\"applied\"}";
 }
@@ -131,6 +136,21 @@ Result<std::optional<Event>> BatchApplier::admit(const Admitted& a) {
       return std::optional<Event>{};
     }
   }
+  // An event written in an older schema is held to the older rules (an old
+  // journal replays unchanged); a new one must not choose them.
+  if (r.timestamp != 0 && e.schema_version < kSchemaVersion && !is_reagent_event(e.type) &&
+      !is_donor_event(e.type) && e.type != EventType::clock_ticked) {
+    reject(
+        a,
+        make_error("outdated_schema",
+                   "The event is written in schema version " + std::to_string(e.schema_version) +
+                       "; events about donations must be "
+                       "written in version " +
+                       std::to_string(kSchemaVersion) +
+                       " so that the bedside rules apply. Send it again without schema_version."),
+        &e);
+    return std::optional<Event>{};
+  }
   if (r.key != event_key(e)) {
     reject(
         a,
@@ -182,12 +202,13 @@ void BatchApplier::reject(const Admitted& a, const Error& err, const Event* e) {
   ++(duplicate ? n_dup_ : n_rejected_);
 }
 
-void BatchApplier::record_applied(const Admitted& a, const Event& e) {
+void BatchApplier::record_applied(const Admitted& a, const Event& e,
+                                  const std::vector<std::string>& warnings) {
   const std::int32_t p = a.record.partition;
   clock_ = std::max({clock_, e.at, e.recorded_at});
   applied_ids_[p].insert(e.id);
   batch_.put_journal(p, a.pos, encode_binary(e));
-  batch_.put_outcome(p, e.id, applied_outcome(p, a.pos));
+  batch_.put_outcome(p, e.id, applied_outcome(p, a.pos, warnings));
   ++n_applied_;
 }
 
@@ -275,7 +296,7 @@ Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
   }
   note_lookbacks(a, e, donation, markers_before);
   note_donor_check(a, e, donation);
-  record_applied(a, e);
+  record_applied(a, e, applied->warnings);
   return {};
 }
 

@@ -122,7 +122,9 @@ class BatchApplier {
   [[nodiscard]] Result<std::optional<Event>> admit(const Admitted& a);
   [[nodiscard]] Result<bool> is_duplicate(const Admitted& a, const Event& e);
   void reject(const Admitted& a, const Error& err, const Event* e);
-  void record_applied(const Admitted& a, const Event& e);
+  // `warnings`: the projector's, kept in the event's outcome (GET /api/events/{id}).
+  void record_applied(const Admitted& a, const Event& e,
+                      const std::vector<std::string>& warnings = {});
   void apply_tick(const Admitted& a, const Event& e);
   [[nodiscard]] Status apply_reagent(const Admitted& a, const Event& e);
   [[nodiscard]] Status apply_donation(const Admitted& a, const Event& e);

@@ -65,7 +65,7 @@ Status Engine::load() {
 }
 
 // The alert model from what is committed: its own state, then the inputs it
-// keeps (available stock, demand in the window and memory, the 'a', 'k' and 'q' indexes).
+// keeps (available stock, demand in the window and memory, the kAlertIndexKinds indexes).
 namespace {
 
 Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
@@ -100,7 +100,7 @@ Status Engine::load_alert_model() {
       store_->demand_window(alerts_->first_needed_day(), std::numeric_limits<std::int64_t>::max());
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
-  for (char kind : {'a', 'k', 'q'}) {
+  for (char kind : kAlertIndexKinds) {
     auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
     if (!s) return s;
   }
@@ -363,7 +363,12 @@ bool Engine::add_alert_inputs(StockRecord& r) {
   }
   r.demand = std::move(*demand);
   for (auto& e : *index) {
-    if (e.kind == 'a' || e.kind == 'k' || e.kind == 'q') r.index.push_back(std::move(e));
+    // The alerts' indexes; a bank's record of what it issued stays home.
+    if (std::find(std::begin(kAlertIndexKinds), std::end(kAlertIndexKinds), e.kind) !=
+            std::end(kAlertIndexKinds) &&
+        !is_issued_entry(e)) {
+      r.index.push_back(std::move(e));
+    }
   }
   for (auto& lot : *lots) {  // with stock, expired or not (the model skips expired ones)
     if (!lot.on_hand.empty()) r.lots[reagent_lot_key(lot.reagent, lot.lot)] = std::move(lot);

@@ -24,8 +24,9 @@ json stock_json(const StockTable& stock, const StockFilter& filter, const Refere
     const Facility* f = ref.facility(k.facility);
     const std::string gov = f ? f->governorate : "unknown";
     json& cell = tree[gov][k.facility];
-    cell[std::string(to_string(k.category))][std::string(to_string(k.group))]
-        [std::string(to_string(k.status))] = n;
+    // Thawed plasma and cryo are counted apart: "thawed_plasma", "thawed_cryo".
+    const std::string category = (k.thawed ? "thawed_" : "") + std::string(to_string(k.category));
+    cell[category][std::string(to_string(k.group))][std::string(to_string(k.status))] = n;
     gov_total[gov] += n;
     fac_total[k.facility] += n;
     total += n;
@@ -148,7 +149,17 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (u.reserved_for != AboRh::unknown)
       j["reserved_for"] = std::string(to_string(u.reserved_for));
     if (u.tti_blocked) j["blocked"] = blocked_reason(d);
+    if (u.hv_hold) j["blocked"] = "haemovigilance hold: a sibling component's reaction";
     if (const Recall* r = d.recall(u.product)) j["recall"] = recall_json(*r);
+    if (!u.issued_by.empty()) j["issued_by"] = u.issued_by;
+    if (!u.patient.empty()) j["patient"] = u.patient;
+    if (u.patient_group != AboRh::unknown) {
+      j["patient_abo_rh"] = std::string(to_string(u.patient_group));
+    }
+    if (u.emergency) j["emergency_release"] = true;
+    if (u.group_incompatible) j["incompatible"] = true;
+    if (u.rhd_exception) j["rhd_exception"] = true;
+    if (u.thawed_at != 0) j["thawed_at"] = format_rfc3339(u.thawed_at);
     units.push_back(std::move(j));
   }
   if (!product.empty() && units.empty()) return nullptr;
@@ -163,6 +174,21 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (!h.product.empty()) j["product"] = h.product;
     if (!h.detail.empty()) j["detail"] = h.detail;
     history.push_back(std::move(j));
+  }
+  json reactions = json::array();
+  for (const auto& r : d.reactions) {
+    if (!product.empty() && r.product != product) continue;
+    reactions.push_back({{"event_id", r.event_id},
+                         {"product", r.product},
+                         {"reported_by", r.reported_by},
+                         {"issued_by", r.issued_by},
+                         {"patient", r.patient},
+                         {"at", format_rfc3339(r.at)},
+                         {"onset_at", format_rfc3339(r.onset_at)},
+                         {"reaction", std::string(to_string(r.category))},
+                         {"severity", std::string(to_string(r.severity))},
+                         {"imputability", std::string(to_string(r.imputability))},
+                         {"held", r.held}});
   }
   const std::string missing = missing_for_release(ref, d);
   json out = {{"din", d.din},
@@ -182,9 +208,39 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
               {"release_waits_for", missing.empty() ? json(nullptr) : json(missing)},
               {"tests", tests},
               {"units", units},
+              {"reactions", reactions},
               {"history", history}};
   if (!product.empty()) out["unit"] = units.front();
   return out;
+}
+
+Result<json> issued_json(const Store& store, const ReferenceData& ref, const std::string& issuer,
+                         bool overdue_only, TimeMs now, int fate_hours) {
+  if (!ref.facility(issuer)) return make_error("bad_filter", "Unknown facility " + issuer + ".");
+  auto units = store.issued_by(issuer);
+  if (!units) return units.error();
+  json list = json::array();
+  std::int64_t overdue = 0;
+  for (const auto& u : *units) {
+    const bool late = u.status == "issued" && now > u.issued_at + fate_hours * kHour;
+    overdue += late ? 1 : 0;
+    if (overdue_only && !late) continue;
+    list.push_back({{"din", u.din},
+                    {"product", u.product},
+                    {"category", std::string(to_string(u.category))},
+                    {"abo_rh", std::string(to_string(u.group))},
+                    {"issued_at", format_rfc3339(u.issued_at)},
+                    {"holder", u.holder},
+                    {"patient", u.patient},
+                    {"status", u.status},
+                    {"emergency_release", u.emergency},
+                    {"fate_overdue", late}});
+  }
+  return json{{"facility", issuer},
+              {"as_of", format_rfc3339(now)},
+              {"fate_hours", fate_hours},
+              {"unknown_fate", overdue},
+              {"units", list}};
 }
 
 json donor_json(const DonorRecord& donor, const ReferenceData& ref, TimeMs now) {
@@ -277,6 +333,7 @@ Result<json> pick_json(const PictureSource& source, const ReferenceData& ref,
                     {"product", u.product},
                     {"category", std::string(to_string(u.category))},
                     {"abo_rh", std::string(to_string(u.group))},
+                    {"thawed", u.thawed},
                     {"expires_at", format_rfc3339(u.expires_at)},
                     {"hours_left", (u.expires_at - now) / kHour}});
   }
@@ -436,8 +493,14 @@ bool alert_matches(const json& a, const AlertFilter& f) {
   if (f.kind && a.value("kind", "") != to_string(*f.kind)) return false;
   if (f.severity && a.value("severity", "") != to_string(*f.severity)) return false;
   if (!f.governorate.empty() && a.value("governorate", "") != f.governorate) return false;
-  if (!f.facility.empty() && (!a["facility"].is_string() || a["facility"] != f.facility)) {
-    return false;
+  // A facility sees the alerts about it and those it is told of (the issuing bank).
+  if (!f.facility.empty()) {
+    const bool about = a["facility"].is_string() && a["facility"] == f.facility;
+    bool told = false;
+    if (a.contains("notify") && a["notify"].is_array()) {
+      for (const auto& n : a["notify"]) told = told || n == f.facility;
+    }
+    if (!about && !told) return false;
   }
   if (f.category && a.value("category", "") != to_string(*f.category)) return false;
   if (f.group && a.value("abo_rh", "") != to_string(*f.group)) return false;

@@ -41,6 +41,13 @@ nlohmann::json donation_json(const Donation& d, const std::string& product,
 nlohmann::json donor_json(const DonorRecord& donor, const ReferenceData& ref, TimeMs now);
 
 // {"status": "applied" | "rejected" | ..., ...} or null when the id is unknown.
+// Every unit `issuer` issued to a hospital (GET /api/issued): where it is, its
+// status, and whether its fate is overdue (still issued fate_hours after the
+// issue, at `now`). With `overdue_only`, only those: the units of unknown fate.
+[[nodiscard]] Result<nlohmann::json> issued_json(const Store& store, const ReferenceData& ref,
+                                                 const std::string& issuer, bool overdue_only,
+                                                 TimeMs now, int fate_hours);
+
 [[nodiscard]] Result<nlohmann::json> event_outcome_json(const Store& store,
                                                         std::string_view event_id);
 

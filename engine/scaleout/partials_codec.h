@@ -44,7 +44,8 @@ struct StockRecord {
   StockTable stock;
   TimeMs clock = 0;                          // the events' clock of the owner
   std::map<DemandKey, std::int64_t> demand;  // days the alert window needs
-  std::vector<IndexEntry> index;  // 'a' (available units), 'k' (open recalls), 'q' (attention)
+  std::vector<IndexEntry> index;  // kAlertIndexKinds: 'a' (available units), 'k' (open recalls),
+                                  // 'q' (attention), 'b' (bedside, without i| entries)
   std::map<std::string, ReagentLot> lots;         // lots with stock, by reagent_lot_key()
   std::map<ReagentUsageKey, std::int64_t> usage;  // days the alert window needs
 };

@@ -17,8 +17,10 @@ bool station_may(EventType t) {
          t != EventType::typing_resolved && t != EventType::deferred_donor_collected;
 }
 
+// A laboratory also records a patient's group typed after an emergency release.
 bool lab_may(EventType t) {
-  return is_reagent_event(t) || t == EventType::test_resulted || t == EventType::typing_resolved;
+  return is_reagent_event(t) || t == EventType::test_resulted || t == EventType::typing_resolved ||
+         t == EventType::patient_typed;
 }
 
 bool coordinator_may(EventType t) {

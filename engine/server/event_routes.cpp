@@ -3,6 +3,8 @@
 //   POST /api/events             JSON event -> Kafka; answers once applied or rejected
 //                                (?dry_run=1: checks against the current state, records nothing)
 //   GET  /api/events/{id}        applied, or rejected with its reason
+//   POST /api/fhir/AdverseEvent  FHIR R4/R5 AdverseEvent -> a TransfusionReaction, recorded like
+//                                POST /api/events; answered with an OperationOutcome
 //
 // A POST answers 200 applied, 409 duplicate, 422 rejected (or not_allowed, or
 // would_be_rejected), 400 invalid, 403 forbidden, 413 too_large, 503
@@ -18,7 +20,9 @@
 #include <sstream>
 #include <string>
 
+#include "connectors/fhir_adverse_event.h"
 #include "engine/kafka/kafka.h"
+#include "engine/labs/lab_gateway.h"
 #include "engine/queries/queries.h"
 #include "engine/server/api.h"
 #include "engine/server/replies.h"
@@ -93,6 +97,14 @@ bool authorize(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   return true;
 }
 
+// A projector's warning ("code: sentence", projections/projector.h) as the
+// API answers every warning: {"code", "message"}.
+json warning_json(const std::string& w) {
+  const auto colon = w.find(": ");
+  if (colon == std::string::npos) return {{"code", "warning"}, {"message", w}};
+  return {{"code", w.substr(0, colon)}, {"message", w.substr(colon + 2)}};
+}
+
 // What a station must hear before it acts although the event would be
 // accepted: a collection from a deferred donor (donor_deferred; the blood
 // would be quarantined for good). [{"code", "message"}], empty when none.
@@ -116,6 +128,7 @@ Result<json> dry_run_warnings(const ApiContext& ctx, const Event& e) {
 // records nothing: a station asks before it acts.
 void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& res) {
   Status checked;
+  std::vector<std::string> warnings;
   if (is_reagent_event(e.type)) {
     auto lot = ctx.engine->store().reagent_lot_anywhere(reagent_lot_key(e.reagent, e.lot));
     if (!lot) return send_error(res, 500, lot.error());
@@ -129,7 +142,10 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
     if (!d) return send_error(res, 500, d.error());
     auto r = apply_event(ctx.engine->reference(), ctx.engine->rules(),
                          d->has_value() ? &**d : nullptr, e);
-    if (!r) checked = r.error();
+    if (!r)
+      checked = r.error();
+    else
+      warnings = r->warnings;
   }
   if (!checked) {
     return send_json(res, 422,
@@ -139,9 +155,10 @@ void answer_dry_run(const ApiContext& ctx, const Event& e, httplib::Response& re
                       {"message", checked.error().message}});
   }
   json answer = {{"outcome", "would_be_applied"}, {"id", e.id}};
-  auto warnings = dry_run_warnings(ctx, e);
-  if (!warnings) return send_error(res, 500, warnings.error());
-  if (!warnings->empty()) answer["warnings"] = *warnings;
+  auto found = dry_run_warnings(ctx, e);
+  if (!found) return send_error(res, 500, found.error());
+  for (const auto& w : warnings) found->push_back(warning_json(w));
+  if (!found->empty()) answer["warnings"] = *found;
   send_json(res, 200, answer);
 }
 
@@ -155,9 +172,17 @@ void answer_verdict(const ApiContext& ctx, const std::string& id, std::int32_t p
   }
   const Verdict& verdict = **v;
   if (verdict.status == VerdictStatus::applied) {
-    return send_json(
-        res, 200,
-        {{"outcome", "applied"}, {"id", id}, {"partition", partition}, {"offset", offset}});
+    json applied = {
+        {"outcome", "applied"}, {"id", id}, {"partition", partition}, {"offset", offset}};
+    // Accepted with a warning (the projector's): the outcome stored with the event says so.
+    auto outcome = event_outcome_json(ctx.engine->store(), id);
+    if (outcome && outcome->is_object() && outcome->contains("warnings")) {
+      json& w = applied["warnings"] = json::array();
+      for (const auto& text : (*outcome)["warnings"]) {
+        if (text.is_string()) w.push_back(warning_json(text.get<std::string>()));
+      }
+    }
+    return send_json(res, 200, applied);
   }
   const bool dup = verdict.status == VerdictStatus::duplicate;
   send_json(res, dup ? 409 : 422,
@@ -221,6 +246,47 @@ void get_event(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   send_json(res, 200, *j);
 }
 
+// Our JSON answer (status, body) as a FHIR OperationOutcome.
+void send_as_outcome(httplib::Response& res, int status, const json& answer) {
+  const bool ok = status == 200;
+  json issue = {{"severity", ok ? "information" : "error"},
+                {"code", ok              ? "informational"
+                         : status == 403 ? "forbidden"
+                                         : "processing"},
+                {"diagnostics", answer.value("message", ok ? "The reaction was recorded." : "")}};
+  if (answer.contains("code")) {
+    issue["details"] = {
+        {"coding", json::array({{{"system", "urn:hemoledger:error"}, {"code", answer["code"]}}})}};
+  }
+  json oo = {{"resourceType", "OperationOutcome"}, {"issue", json::array({issue})}};
+  if (answer.contains("id")) oo["id"] = answer["id"];
+  res.status = status;
+  res.set_content(oo.dump(2) + "\n", "application/fhir+json; charset=utf-8");
+}
+
+// A transfusion reaction as a FHIR AdverseEvent (connectors/fhir_adverse_event.h),
+// recorded with the same authorization and answer as POST /api/events.
+void post_adverse_event(const ApiContext& ctx, const httplib::Request& req,
+                        httplib::Response& res) {
+  if (!ctx.lab) {
+    return send_as_outcome(res, 503, {{"message", "This server has no lab mapping for FHIR."}});
+  }
+  const MappingResult m =
+      fhir::map_adverse_event(req.body, ctx.lab->mapping(), ctx.engine->clock().now());
+  if (!m.ok()) {
+    return send_as_outcome(res, 422, {{"code", m.error_code}, {"message", m.summary()}});
+  }
+  Event e = m.events.front();
+  httplib::Response inner;
+  if (!authorize(ctx, req, inner, e)) {
+    return send_as_outcome(res, inner.status, json::parse(inner.body, nullptr, false));
+  }
+  if (answered_elsewhere(ctx, event_key(e), req, res)) return;
+  record_and_answer(ctx, e, inner);
+  const json answer = json::parse(inner.body, nullptr, false);
+  send_as_outcome(res, inner.status, answer.is_object() ? answer : json::object());
+}
+
 }  // namespace
 
 void add_event_routes(httplib::Server& svr, const ApiContext& ctx) {
@@ -229,6 +295,9 @@ void add_event_routes(httplib::Server& svr, const ApiContext& ctx) {
   });
   svr.Post("/api/events", [&ctx](const httplib::Request& req, httplib::Response& res) {
     post_event(ctx, req, res);
+  });
+  svr.Post("/api/fhir/AdverseEvent", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    post_adverse_event(ctx, req, res);
   });
 }
 

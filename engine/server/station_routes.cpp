@@ -8,7 +8,8 @@
 //   GET  /api/station/session   the bench's facility (from its token), the
 //                               action table, groups and facilities
 //   POST /api/station/scan      one scan: {"action", "scan", "pending": [...],
-//                               "patient", "patient_abo_rh", "to", "reason"}
+//                               "patient", "patient_abo_rh", "to", "reason", "approver",
+//                               "reaction", "severity", "imputability", "onset_at"}
 //                               -> {"answer", "code", "message", "details",
 //                               "pending": [...]}
 //
@@ -151,6 +152,35 @@ void get_session(const ApiContext& ctx, const httplib::Request& req, httplib::Re
   send_json(res, 200, j);
 }
 
+// A transfusion reaction's codes and onset from the scan's body, if given.
+Status reaction_of(const json& body, StationSettings& s) {
+  const auto code = [&](const char* key, auto parse, std::string_view options,
+                        auto& out) -> Status {
+    const std::string text = body.value(key, "");
+    if (text.empty() || parse(text, out)) return {};
+    return make_error("bad_station", "Unknown " + std::string(key) + " \"" + text.substr(0, 40) +
+                                         "\"; use one of: " + std::string(options) + ".");
+  };
+  if (auto r = code("reaction", parse_reaction_category, reaction_categories_text(), s.reaction);
+      !r) {
+    return r;
+  }
+  if (auto r = code("severity", parse_reaction_severity, reaction_severities_text(), s.severity);
+      !r) {
+    return r;
+  }
+  if (auto r = code("imputability", parse_imputability, imputabilities_text(), s.imputability);
+      !r) {
+    return r;
+  }
+  const std::string onset = body.value("onset_at", "");
+  if (onset.empty()) return {};
+  auto t = parse_rfc3339(onset);
+  if (!t) return make_error("bad_station", "onset_at: " + t.error().message);
+  s.onset_at = *t;
+  return {};
+}
+
 // The bench's settings from the scan's body; answered 400 and nullopt when
 // they do not make a valid station.
 std::optional<StationSettings> settings_of(const ApiContext& ctx, const httplib::Request& req,
@@ -170,6 +200,11 @@ std::optional<StationSettings> settings_of(const ApiContext& ctx, const httplib:
   s.patient = body.value("patient", "");
   s.to = body.value("to", "");
   s.reason = body.value("reason", "");
+  s.approver = body.value("approver", "");
+  if (auto r = reaction_of(body, s); !r) {
+    send_error(res, 400, r.error());
+    return std::nullopt;
+  }
   s.station = body.value("station", "");
   if (auto v = validate(s); !v) {
     send_error(res, 400, v.error());

@@ -2,6 +2,8 @@
 //
 //   GET /api/units/{din}             the donation, its units and history
 //   GET /api/units/{din}/{product}   one unit
+//   GET /api/issued?facility=F[&fate=unknown]
+//                                    what a bank issued to hospitals, and the fate of each
 //   GET /api/units/{din}/{product}/label?format=svg|pdf&flags=FF
 //                                    its ISBT 128 base label (connectors/isbt128_label.h)
 //
@@ -37,6 +39,21 @@ void get_unit(const ApiContext& ctx, const std::string& din, const std::string& 
   send_json(res, 200, j);
 }
 
+void get_issued(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string facility = req.get_param_value("facility");
+  if (facility.empty()) {
+    return send_error(res, 400, make_error("bad_filter", "Name the issuing bank: ?facility=F."));
+  }
+  const std::string fate = req.get_param_value("fate");
+  if (!fate.empty() && fate != "unknown") {
+    return send_error(res, 400, make_error("bad_filter", "fate=unknown is the only fate filter."));
+  }
+  auto j = issued_json(ctx.engine->store(), ctx.engine->reference(), facility, fate == "unknown",
+                       ctx.engine->clock().now(), ctx.engine->supply().fate_hours);
+  if (!j) return send_error(res, j.error().code == "bad_filter" ? 400 : 500, j.error());
+  send_json(res, 200, *j);
+}
+
 namespace {
 
 // The unit's base label, SVG unless ?format=pdf; ?flags= the DIN's flag
@@ -68,6 +85,9 @@ void add_unit_routes(httplib::Server& svr, const ApiContext& ctx) {
   };
   svr.Get(R"(/api/units/([^/]+))", handler);
   svr.Get(R"(/api/units/([^/]+)/([^/]+))", handler);
+  svr.Get("/api/issued", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    get_issued(ctx, req, res);
+  });
   svr.Get(
       R"(/api/units/([^/]+)/([^/]+)/label)",
       [&ctx](const httplib::Request& req, httplib::Response& res) { get_label(ctx, req, res); });

@@ -29,6 +29,10 @@ enum class StationAction {
   discard,           // UnitDiscarded with a reason
   dispatch,          // TransferDispatched to another facility
   receive_transfer,  // TransferReceived
+  emergency,         // UnitIssued as an emergency release: no patient group, approved
+  thaw,              // UnitThawed: frozen plasma or cryo
+  type_patient,      // PatientTyped: the patient's group, after an emergency release
+  reaction,          // TransfusionReaction reported by the hospital
 };
 
 // What an action takes from the bench besides the unit's labels.
@@ -37,6 +41,9 @@ enum class Need : unsigned {
   patient_group = 1u << 1,   // the patient's ABO/RhD
   to = 1u << 2,              // a destination facility
   discard_reason = 1u << 3,  // a discard reason code (events/event.h)
+  reason = 1u << 4,          // free text: why (an emergency release, an RhD exception)
+  approver = 1u << 5,        // the physician approving an emergency release or RhD exception
+  reaction = 1u << 6,        // a reaction's category, severity, imputability and onset
 };
 
 struct StationActionInfo {

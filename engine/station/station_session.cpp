@@ -103,6 +103,20 @@ Status validate(const StationSettings& s) {
     return make_error("bad_station", what + "a reason (--reason), one of: " +
                                          std::string(discard_reasons_text()) + ".");
   }
+  if (needs(a, Need::reason) && s.reason.empty()) {
+    return make_error("bad_station", what + "the reason (--reason).");
+  }
+  if (needs(a, Need::approver) && s.approver.empty()) {
+    return make_error("bad_station", what + "the approving physician (--approver).");
+  }
+  if (needs(a, Need::reaction) &&
+      (s.reaction == ReactionCategory::none || s.severity == ReactionSeverity::none ||
+       s.imputability == Imputability::none || s.onset_at == 0)) {
+    return make_error("bad_station", what +
+                                         "the reaction's category, severity, imputability "
+                                         "and onset (--reaction, --severity, --imputability, "
+                                         "--onset).");
+  }
   return {};
 }
 
@@ -330,7 +344,9 @@ std::optional<StationAnswer> StationSession::check_against_record(const Unit& u)
     return s;
   }
   if (auto s = check_bedside_group(u, rec)) return s;
-  if (!receive && u.expires_at && rec.contains("unit")) {
+  // A thawed unit keeps its frozen label; its record holds the shorter thawed expiry.
+  const bool thawed = rec.contains("unit") && rec["unit"].contains("thawed_at");
+  if (!receive && !thawed && u.expires_at && rec.contains("unit")) {
     auto recorded = parse_rfc3339(rec["unit"].value("expires_at", ""));
     if (recorded && std::llabs(*recorded - *u.expires_at) > kDay) {
       StationAnswer s = stop(&u, "label_expiry_mismatch",
@@ -357,6 +373,11 @@ std::optional<StationAnswer> StationSession::check_bedside_group(const Unit& u, 
   Category category = Category::unknown;
   parse_category(rec["unit"].value("category", ""), category);
   const AboRh donor = parse_abo_rh(rec.value("abo_rh", "")).value_or(AboRh::unknown);
+  // An RhD-positive unit issued with an approved exception stays approved.
+  if (rec["unit"].value("rhd_exception", false) &&
+      match(category, donor, settings_.patient_group) == Match::rhd_needs_approval) {
+    return std::nullopt;
+  }
   auto ok = check_compatible(category, donor, settings_.patient_group);
   if (ok) return std::nullopt;
   StationAnswer s = stop(&u, ok.error().code, u.name() + ": " + ok.error().message);
@@ -381,14 +402,22 @@ Event StationSession::make_event(const Unit& u) {
   }
   e.product = *u.product;
   if (settings_.action == StationAction::receive) e.expires_at = *u.expires_at;
-  // The fields the action takes from the bench (the table's needs and mays).
-  // The patient's pseudonym is checked by validate(); events carry it from
-  // schema version 3 (issue "Vein to vein").
+  // The fields the action takes from the bench (the table's needs and mays);
+  // the patient's pseudonym is checked by validate() and by the engine.
+  if (takes(a, Need::patient)) e.patient = settings_.patient;
   if (takes(a, Need::patient_group) && field_allowed(a.type, Field::patient_abo_rh)) {
     e.patient_abo_rh = settings_.patient_group;
   }
   if (takes(a, Need::to)) e.to = settings_.to;
-  if (takes(a, Need::discard_reason)) e.reason = settings_.reason;
+  if (takes(a, Need::discard_reason) || takes(a, Need::reason)) e.reason = settings_.reason;
+  if (takes(a, Need::approver)) e.approver = settings_.approver;
+  if (settings_.action == StationAction::emergency) e.emergency = true;
+  if (takes(a, Need::reaction)) {
+    e.reaction = settings_.reaction;
+    e.severity = settings_.severity;
+    e.imputability = settings_.imputability;
+    e.onset_at = settings_.onset_at;
+  }
   return e;
 }
 

@@ -48,9 +48,15 @@ struct StationSettings {
   std::string facility;  // where the bench is
   StationAction action = StationAction::issue;
   AboRh patient_group = AboRh::unknown;
-  std::string patient;         // the patient's pseudonymous id (never a name)
-  std::string to;              // destination facility
-  std::string reason;          // discard reason code
+  std::string patient;   // the patient's pseudonymous id (never a name)
+  std::string to;        // destination facility
+  std::string reason;    // a discard reason code; why (emergency release, RhD exception)
+  std::string approver;  // the physician approving an emergency release or RhD exception
+  // A transfusion reaction's codes (events/haemovigilance.h) and onset.
+  ReactionCategory reaction = ReactionCategory::none;
+  ReactionSeverity severity = ReactionSeverity::none;
+  Imputability imputability = Imputability::none;
+  TimeMs onset_at = 0;
   std::string actor, station;  // recorded with every event (without tokens)
 };
 

@@ -122,7 +122,7 @@ struct StoreMemory {
   std::uint64_t memtables = 0, block_cache = 0, table_readers = 0;
 };
 
-// The secondary indexes ('a', 'x', 'k', 'v') are defined in projections/indexes.h.
+// The secondary indexes ('a', 'x', 'k', 'v', 'b') are defined in projections/indexes.h.
 
 class Store {
  public:
@@ -239,6 +239,8 @@ class Store {
 
   // Available units at a facility across all partitions, soonest expiry first.
   [[nodiscard]] Result<std::vector<AvailableUnit>> available_at(std::string_view facility) const;
+  // Every unit `issuer` issued to a hospital, across partitions, oldest issue first.
+  [[nodiscard]] Result<std::vector<IssuedUnit>> issued_by(std::string_view issuer) const;
   // Every index entry of one partition, in key order.
   [[nodiscard]] Result<std::vector<IndexEntry>> index_in(std::int32_t partition) const;
   // The same, streamed: kind, key and value of each; the visitor returns false to stop.

@@ -13,7 +13,7 @@ using namespace store_keys;
 
 Result<std::vector<IndexEntry>> Store::index_in(std::int32_t p) const {
   std::vector<IndexEntry> out;
-  for (char kind : {'a', 'x', 'k', 'v', 'y', 'q'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y', 'q'}) {
     auto s = scan(key(p, kind), {}, [&](std::string_view k, std::string_view v) {
       out.push_back({kind, std::string(k), std::string(v)});
       return true;
@@ -27,7 +27,7 @@ Status Store::scan_index_in(
     std::int32_t p,
     const std::function<bool(char, std::string_view, std::string_view)>& visit) const {
   bool more = true;
-  for (char kind : {'a', 'x', 'k', 'v', 'y', 'q'}) {
+  for (char kind : {'a', 'x', 'k', 'v', 'b', 'y', 'q'}) {
     auto s = scan(
         key(p, kind), {},
         [&](std::string_view k, std::string_view v) { return more = visit(kind, k, v); },
@@ -82,6 +82,29 @@ Result<std::vector<AvailableUnit>> Store::available_at(std::string_view facility
   }
   std::sort(out.begin(), out.end(), [](const AvailableUnit& a, const AvailableUnit& b) {
     return std::tie(a.expires_at, a.din, a.product) < std::tie(b.expires_at, b.din, b.product);
+  });
+  return out;
+}
+
+Result<std::vector<IssuedUnit>> Store::issued_by(std::string_view issuer) const {
+  std::vector<IssuedUnit> out;
+  std::optional<Error> failure;
+  const std::string head = "i|" + std::string(issuer) + "|";
+  for (auto p : partitions()) {
+    auto s = scan(key(p, 'b', head), {}, [&](std::string_view k, std::string_view v) {
+      auto u = parse_issued(head + std::string(k), v);
+      if (!u) {
+        failure = corrupt("An entry of the issued-units index is damaged.");
+        return false;
+      }
+      out.push_back(std::move(*u));
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+  }
+  std::sort(out.begin(), out.end(), [](const IssuedUnit& a, const IssuedUnit& b) {
+    return std::tie(a.issued_at, a.din, a.product) < std::tie(b.issued_at, b.din, b.product);
   });
   return out;
 }

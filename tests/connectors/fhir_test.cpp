@@ -199,6 +199,26 @@ TEST_CASE("a unit is written as a BiologicallyDerivedProduct", "[connectors][fhi
   CHECK(plasma["storageTempRequirements"]["high"]["value"] == -25);
   CHECK_FALSE(plasma["storageTempRequirements"].contains("low"));
   CHECK(plasma["property"].back()["valueCodeableConcept"]["coding"][0]["code"] == "quarantined");
+
+  // Custody at the bedside: the hospital holds it for a patient; thawed, it is kept cold.
+  u.status = UnitStatus::issued;
+  u.holder = "NBS-HOS";
+  u.issued_by = "NBS-BB";
+  u.patient = "PAT-4411";
+  u.thawed_at = utc(2026, 11, 23, 8);
+  const json issued = fhir::biologically_derived_product(d, u);
+  std::map<std::string, std::string> custody;
+  for (const auto& p : issued["property"]) {
+    if (p["type"]["coding"][0]["system"] == std::string(fhir::kCustodySystem)) {
+      custody[p["type"]["coding"][0]["code"]] = p["valueString"];
+    }
+  }
+  CHECK(custody == std::map<std::string, std::string>{{"holder", "NBS-HOS"},
+                                                      {"issued-by", "NBS-BB"},
+                                                      {"patient", "PAT-4411"},
+                                                      {"thawed-at", "2026-11-23T08:00:00Z"}});
+  CHECK(issued["storageTempRequirements"]["low"]["value"] == 1);
+  CHECK(issued["storageTempRequirements"]["high"]["value"] == 6);
 }
 
 TEST_CASE("a facility's stock is written as an InventoryReport snapshot", "[connectors][fhir]") {

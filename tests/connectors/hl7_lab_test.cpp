@@ -282,7 +282,70 @@ TEST_CASE("a BPS^O29 dispense message becomes reservation and issue events", "[c
   CHECK(r.events[0].id == "hl7-NBS-BB-BB0000789-1");
   CHECK(r.events[1].type == EventType::unit_issued);
   CHECK(r.events[1].din == "G123426000002");
+  // Custody and the patient: PV1-3.4 NBS-HOSP is NBS-HOS in the mapping, PID-3 the patient.
+  CHECK(r.events[1].to == "NBS-HOS");
+  CHECK(r.events[1].patient == "PAT-4411");
+  CHECK(r.events[0].patient == "PAT-4411");
+  CHECK(r.events[0].to.empty());  // a reservation stays at the bank
   for (const auto& e : r.events) CHECK(validate_shape(e).ok());
+}
+
+TEST_CASE(
+    "a STAT dispense without the patient's group is an emergency release approved by the "
+    "ordering provider",
+    "[connectors][hl7][bedside]") {
+  const std::string head =
+      "MSH|^~\\&|BBIS|NBS-BB|HL|NBS-BB|20261123140000||BPS^O29|B11|P|2.5\r"
+      "PID|1||PAT-4411\rPV1|1|E|ER^^^NBS-HOSP\r";
+  const std::string order =
+      "ORC|SC|ORD-77|BB-77||||||20261123135500|||DR-1203^Haddad^Rania\r"
+      "TQ1|1||||||||S\r"
+      "BPO|1|RBC^Red blood cells^L||2||||||||||MHP^massive haemorrhage protocol\r";
+  const std::string bpx = "BPX|1|DS|F|20261123133000|G123426000001|E0336V00\r";
+  auto r = accepted(head + order + bpx);
+  REQUIRE(r.events.size() == 1);
+  const Event& e = r.events[0];
+  CHECK(e.type == EventType::unit_issued);
+  CHECK(e.emergency);
+  CHECK(e.approver == "Rania Haddad");
+  CHECK(e.reason == "massive haemorrhage protocol");
+  CHECK(e.patient_abo_rh == AboRh::unknown);
+  CHECK(e.to == "NBS-HOS");
+  CHECK(validate_shape(e).ok());
+  // Routine priority: an ordinary issue, which the engine refuses without the group.
+  std::string routine = order;
+  routine.replace(routine.find("||||||||S"), 9, "||||||||R");
+  r = accepted(head + routine + bpx);
+  REQUIRE(r.events.size() == 1);
+  CHECK_FALSE(r.events[0].emergency);
+  CHECK(r.events[0].approver.empty());
+  // STAT with the patient's group known: an ordinary, checked issue.
+  r = accepted(head + order + "OBX|1|CWE|882-1^ABO+Rh^LN||O+||||||F\r" + bpx);
+  REQUIRE(r.events.size() == 1);
+  CHECK_FALSE(r.events[0].emergency);
+  CHECK(r.events[0].patient_abo_rh == AboRh::o_pos);
+}
+
+TEST_CASE("a dispense carries the patient's group from an OBX and the location from BPX-18",
+          "[connectors][hl7][bedside]") {
+  const std::string head =
+      "MSH|^~\\&|BBIS|NBS-BB|HL|NBS-BB|20261123140000||BPS^O29|B7|P|2.5\r"
+      "PID|1||PAT-4411\rPV1|1|I|WARD3^^^NBS-HOSP\r";
+  const std::string typed = "OBX|1|CWE|882-1^ABO+Rh^LN||O+||||||F\r";
+  const auto r = accepted(
+      head + typed + "BPX|1|DS|F|20261123133000|G123426000001|E0336V00||||||||||||ER^^^GZA-HOS\r");
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].patient_abo_rh == AboRh::o_pos);
+  CHECK(r.events[0].to == "GZA-HOS");
+  // A name where the pseudonym belongs is refused, and an unknown location too.
+  expect_error(mapped("MSH|^~\\&|BBIS|NBS-BB|HL|NBS-BB|20261123140000||BPS^O29|B8|P|2.5\r"
+                      "PID|1||Ahmad Saleh\r"
+                      "BPX|1|DS|F|20261123133000|G123426000001|E0336V00\r"),
+               hl7::AckCode::error, hl7::err::kDataTypeError, "PID", 3, "pseudonymous");
+  expect_error(mapped("MSH|^~\\&|BBIS|NBS-BB|HL|NBS-BB|20261123140000||BPS^O29|B9|P|2.5\r"
+                      "PV1|1|I|WARD3^^^NOWHERE\r"
+                      "BPX|1|DS|F|20261123133000|G123426000001|E0336V00\r"),
+               hl7::AckCode::error, hl7::err::kUnknownKeyIdentifier, "PV1", 3, "NOWHERE");
 }
 
 TEST_CASE("every dispense status of table 0510 that hemoledger records has its event",
@@ -325,12 +388,31 @@ TEST_CASE("a BTS^O31 transfusion message becomes transfusion and return events",
   CHECK(r.events[1].type == EventType::unit_returned);
   CHECK(r.events[1].din == "G123426000001");
 
-  const std::string head = "MSH|^~\\&|EMR|NBS-HOS|HL|NBS-BB|20261123170000||BTS^O31|E2|P|2.5\r";
+  CHECK(r.events[0].patient == "PAT-4411");
+
+  const std::string head =
+      "MSH|^~\\&|EMR|NBS-HOS|HL|NBS-BB|20261123170000||BTS^O31|E2|P|2.5\r"
+      "PID|1||PAT-4411\r";
+  // TR: the transfusion, then the reaction (BTX-18, table 0514), recorded for haemovigilance.
   const auto reaction =
-      accepted(head + "BTX|1|G123426000002|E0336V00||||||||TR|F|20261123163000\r");
+      accepted(head + "BTX|1|G123426000002|E0336V00||||||||TR|F|20261123163000|||||TRALI\r");
+  REQUIRE(reaction.events.size() == 2);
   CHECK(reaction.events[0].type == EventType::unit_transfused);
+  const Event& x = reaction.events[1];
+  CHECK(x.type == EventType::transfusion_reaction);
+  CHECK(x.id == reaction.events[0].id + "-r");
+  CHECK(x.reaction == ReactionCategory::trali);
+  CHECK(x.severity == ReactionSeverity::severe);
+  CHECK(x.imputability == Imputability::not_assessable);
+  CHECK(x.patient == "PAT-4411");
+  CHECK(x.onset_at == utc(2026, 11, 23, 14, 30));
+  CHECK(validate_shape(x).ok());
   REQUIRE(reaction.notes.size() == 1);
-  CHECK(reaction.notes[0].find("reaction") != std::string::npos);
+  CHECK(reaction.notes[0].find("TransfusionReaction") != std::string::npos);
+  const auto unnamed = accepted(head + "BTX|1|G123426000002|E0336V00||||||||TR|F|20261123163000\r");
+  CHECK(unnamed.events.at(1).reaction == ReactionCategory::other);
+  expect_error(mapped(head + "BTX|1|G123426000002|E0336V00||||||||TR|F|20261123163000|||||ITCHY\r"),
+               hl7::AckCode::error, hl7::err::kTableValueNotFound, "BTX", 18, "table 0514");
   const auto wasted = accepted(head + "BTX|1|G123426000002|E0336V00||||||||WA|F|20261123163000\r");
   CHECK(wasted.events[0].type == EventType::unit_discarded);
   CHECK(wasted.events[0].reason == "other");

@@ -346,12 +346,16 @@ inline KnownStream known_stream(int donations, const std::string& id_prefix,
     add(m.make(EventType::unit_released, bank, din, pl));
     StockKey red{bank, Category::red_cells, group, UnitStatus::available};
     if (i % 3 == 0) {
+      // Issued to the governorate's hospital, which holds it from then on.
+      const std::string hospital = bank.substr(0, bank.find('-')) + "-HOS";
       Event is = m.make(EventType::unit_issued, bank, din, rc);
       is.patient_abo_rh = group;
+      is.patient = "PAT-" + std::to_string(i);
+      is.to = hospital;
       add(is);
-      red.status = UnitStatus::issued;
+      red = StockKey{hospital, Category::red_cells, group, UnitStatus::issued};
       if (i % 6 == 0) {
-        add(m.make(EventType::unit_transfused, bank, din, rc));
+        add(m.make(EventType::unit_transfused, hospital, din, rc));
         red.status = UnitStatus::transfused;
       }
     }

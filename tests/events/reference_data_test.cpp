@@ -75,10 +75,10 @@ TEST_CASE("Arabic governorate and facility names load as the exact UTF-8 bytes",
   CHECK(f->name_en == "Gaza Blood Bank");
 }
 
-TEST_CASE("the shipped reference data has 48 facilities, three in each governorate",
+TEST_CASE("the shipped reference data has 50 facilities, three in each governorate and two wards",
           "[events][reference]") {
   const auto& ref = shipped_reference();
-  REQUIRE(ref.facilities().size() == 48);
+  REQUIRE(ref.facilities().size() == 50);
   for (const auto& g : ref.governorates()) {
     INFO(g.code);
     const Facility* bank = ref.facility(g.code + "-BB");
@@ -95,6 +95,53 @@ TEST_CASE("the shipped reference data has 48 facilities, three in each governora
     CHECK(ref.governorate(bank->governorate) != nullptr);
   }
   CHECK(ref.facility("NBS-XX") == nullptr);
+  // Wards are hospitals, part of one; a hospital acts for its wards.
+  const Facility* ward = ref.facility("NBS-HOS-ER");
+  REQUIRE(ward != nullptr);
+  CHECK(ward->is(FacilityKind::hospital));
+  CHECK(ward->part_of == "NBS-HOS");
+  CHECK(ref.site_of("NBS-HOS-ER") == ref.facility("NBS-HOS"));
+  CHECK(ref.site_of("NBS-BB") == ref.facility("NBS-BB"));
+}
+
+TEST_CASE("a facility may have several kinds, and a ward must be part of a hospital",
+          "[events][reference]") {
+  const std::string gov = "code,name_en,name_ar,population_thousands\nNBS,Nablus,نابلس,430\n";
+  const auto parse = [&](const std::string& facilities) {
+    return ReferenceData::parse(gov, facilities, read_data_file("products.csv"),
+                                read_data_file("tests.csv"));
+  };
+  auto two =
+      parse("code,name_en,name_ar,governorate,kind\nNBS-BB,Bank,بنك,NBS,blood_bank+laboratory\n");
+  REQUIRE(two.ok());
+  CHECK(two->facility("NBS-BB")->is(FacilityKind::laboratory));
+  CHECK(two->facility("NBS-BB")->is(FacilityKind::blood_bank));
+  CHECK_FALSE(two->facility("NBS-BB")->is(FacilityKind::hospital));
+  auto bad_kind = parse("code,name_en,name_ar,governorate,kind\nNBS-BB,Bank,بنك,NBS,bank+lab\n");
+  REQUIRE_FALSE(bad_kind.ok());
+  CHECK_THAT(bad_kind.error().message, Catch::Contains("several joined by '+'"));
+  auto ward_of_bank = parse(
+      "code,name_en,name_ar,governorate,kind,part_of\n"
+      "NBS-BB,Bank,بنك,NBS,blood_bank,\nNBS-ER,ER,طوارئ,NBS,hospital,NBS-BB\n");
+  REQUIRE_FALSE(ward_of_bank.ok());
+  CHECK_THAT(ward_of_bank.error().message, Catch::Contains("NBS-ER is part_of \"NBS-BB\""));
+}
+
+TEST_CASE("frozen products have thawed shelf lives, and only frozen products do",
+          "[events][reference]") {
+  const auto& ref = shipped_reference();
+  CHECK(ref.product("E2555V00")->thawed_hours == 24);
+  CHECK(ref.product("E2555V00")->thawed_max_hours == 120);
+  CHECK(ref.product("E3586V00")->thawed_hours == 6);
+  CHECK_FALSE(ref.product("E0336V00")->frozen());
+  const std::string products =
+      "code,description,category,shelf_life_days,thawed_hours,thawed_max_hours\n"
+      "E0336,RBC,red_cells,42,24,24\n";
+  auto r =
+      ReferenceData::parse(read_data_file("governorates.csv"), read_data_file("facilities.csv"),
+                           products, read_data_file("tests.csv"));
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("frozen plasma and cryo only"));
 }
 
 TEST_CASE("a product is found by its 8-character code or its 5-character description code",
@@ -721,8 +768,8 @@ TEST_CASE("JSON reference errors name the file and the JSON path in a sentence",
       {file(ok_gov + ", " + ok_gov, ok_fac), "ops.json governorates[1]: duplicate code NBS"},
       {file(ok_gov, fac("XYZ", "blood_bank")), "ops.json facilities[0]: unknown governorate XYZ"},
       {file(ok_gov, fac("NBS", "pharmacy")),
-       "ops.json facilities[0]: kind must be blood_bank, laboratory or hospital, not "
-       "\"pharmacy\"."},
+       "ops.json facilities[0]: kind must be blood_bank, laboratory or hospital (or several "
+       "joined by '+', e.g. blood_bank+laboratory), not \"pharmacy\"."},
       {file(ok_gov, ok_fac, R"(, "neighbours": [["NBS"]])"),
        "ops.json neighbours[0]: expected a pair of governorate codes"},
       {file(ok_gov, ok_fac, R"(, "neighbours": {"NBS": "ATL"})"),

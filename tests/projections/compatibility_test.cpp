@@ -95,10 +95,31 @@ TEST_CASE("whole blood must be ABO-identical and respects RhD", "[projections][c
   CHECK_FALSE(compatible(Category::whole_blood, AboRh::o_neg, AboRh::a_neg));
 }
 
-TEST_CASE("platelets of any known group are accepted", "[projections][compatibility]") {
+TEST_CASE("platelets: an RhD mismatch needs approval and incompatible plasma is a warning",
+          "[projections][compatibility]") {
   for (AboRh patient : kAllGroups) {
-    for (AboRh donor : kAllGroups) CHECK(compatible(Category::platelets, donor, patient));
+    for (AboRh donor : kAllGroups) {
+      const bool rhd = rhd_of(patient) == RhD::negative && rhd_of(donor) == RhD::positive;
+      const bool plasma_ok = kPlasmaTable.at(abo(patient)).count(abo(donor)) == 1;
+      INFO(to_string(donor) << " platelets for a " << to_string(patient) << " patient");
+      const Match expected = rhd         ? Match::rhd_needs_approval
+                             : plasma_ok ? Match::compatible
+                                         : Match::plasma_warning;
+      CHECK(match(Category::platelets, donor, patient) == expected);
+      // Either way they are never refused for ABO: only the RhD mismatch needs an approval.
+      CHECK(compatible(Category::platelets, donor, patient) == !rhd);
+    }
   }
+}
+
+TEST_CASE("red cells and whole blood with only an RhD mismatch may be given with approval",
+          "[projections][compatibility]") {
+  CHECK(match(Category::red_cells, AboRh::o_pos, AboRh::o_neg) == Match::rhd_needs_approval);
+  CHECK(match(Category::red_cells, AboRh::a_pos, AboRh::o_neg) == Match::incompatible);
+  CHECK(match(Category::whole_blood, AboRh::a_pos, AboRh::a_neg) == Match::rhd_needs_approval);
+  CHECK(match(Category::whole_blood, AboRh::o_pos, AboRh::a_neg) == Match::incompatible);
+  CHECK(match(Category::plasma, AboRh::a_pos, AboRh::o_neg) == Match::compatible);
+  CHECK(match(Category::cryo, AboRh::o_pos, AboRh::a_pos) == Match::incompatible);
 }
 
 TEST_CASE("an unknown donor or patient group is never compatible", "[projections][compatibility]") {

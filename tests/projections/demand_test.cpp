@@ -23,7 +23,20 @@ TEST_CASE("an issued unit counts once as demand, on its day, at the issuing bank
   CHECK(d[0].key == DemandKey{day_of(t), kBank, Category::red_cells, AboRh::o_neg});
   CHECK(d[0].change == 1);
   // Transfusion is the issue's consequence: not counted again.
-  CHECK(demand_of(l, unit_event(EventType::unit_transfused, kRedCells, t + kHour)).empty());
+  CHECK(demand_of(l, unit_transfused(kRedCells, t + kHour)).empty());
+}
+
+TEST_CASE("a unit returned by the hospital takes the demand back at the issuing bank",
+          "[projections][demand][bedside]") {
+  Ledger l;
+  collect_test_release(l, AboRh::o_neg, {kRedCells});
+  const TimeMs t = kT0 + 2 * kDay;
+  demand_of(l, unit_issued(kRedCells, t, AboRh::o_neg));
+  auto back =
+      demand_of(l, unit_event(EventType::unit_returned, kRedCells, t + 10 * kMinute, kHospital));
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].key == DemandKey{day_of(t), kBank, Category::red_cells, AboRh::o_neg});
+  CHECK(back[0].change == -1);
 }
 
 TEST_CASE("expired and discarded units count as demand, a return takes the issue back",

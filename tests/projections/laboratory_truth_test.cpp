@@ -350,10 +350,10 @@ TEST_CASE("a recalled issued unit is recorded as transfused only with an approve
           "[projections][laboratory][lookback]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells});
-  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour));
+  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::o_pos));
   l.accept(recall(kRedCells, "hiv", kT0 + 5 * kHour));
   REQUIRE(l.donation().recall(kRedCells)->open);
-  Event transfused = unit_event(EventType::unit_transfused, kRedCells, kT0 + 6 * kHour);
+  Event transfused = unit_transfused(kRedCells, kT0 + 6 * kHour);
   const Error e = l.expect_rejected(transfused, "recalled");
   CHECK(e.message.find("approver") != std::string::npos);
   CHECK(l.donation().recall(kRedCells)->open);  // the recall is not closed
@@ -365,6 +365,8 @@ TEST_CASE("a recalled issued unit is recorded as transfused only with an approve
   CHECK_FALSE(r->open);
   CHECK(r->notify_open);
   CHECK(r->notify_deadline == kT0 + 6 * kHour + Rules{}.notify_recipient_within);
+  CHECK(r->transfused_by == kHospital);
+  CHECK(r->patient == kPatient);  // the recipient to trace, from the issue
   CHECK(l.donation().history.back().detail.find("Dr. Hana 2231") != std::string::npos);
 }
 
@@ -372,8 +374,8 @@ TEST_CASE("a recipient-notification task is an alert until the notification clos
           "[projections][laboratory][lookback][alerts]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells});
-  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour));
-  l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 5 * kHour));
+  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::o_pos));
+  l.accept(unit_transfused(kRedCells, kT0 + 5 * kHour));
   l.accept(recall(kRedCells, "hiv", kT0 + 5 * kDay));
   AttentionHarness h;
   h.show(l.donation());
@@ -381,7 +383,8 @@ TEST_CASE("a recipient-notification task is an alert until the notification clos
   const Alert* a = h.open(AlertKind::recipient_notification);
   REQUIRE(a != nullptr);
   CHECK(a->severity == Severity::amber);
-  CHECK(a->facility == kBank);
+  CHECK(a->facility == kHospital);  // the hospital that transfused it
+  CHECK(a->figures["patient"] == kPatient);
   CHECK(a->product == kRedCells);
   const TimeMs deadline = kT0 + 5 * kDay + Rules{}.notify_recipient_within;
   CHECK(a->figures["deadline"] == format_rfc3339(deadline));
@@ -403,7 +406,7 @@ TEST_CASE("a marker found after release alerts every facility holding a unit, un
   collect_test_release(l, AboRh::b_pos, {kRedCells, kPlasma, kPlatelets});
   l.accept(transfer_dispatched(kPlasma, kGazaBank, kT0 + 4 * kHour));
   l.accept(unit_event(EventType::transfer_received, kPlasma, kT0 + 5 * kHour, kGazaBank));
-  l.accept(unit_issued(kRedCells, kT0 + 5 * kHour));
+  l.accept(unit_issued(kRedCells, kT0 + 5 * kHour, AboRh::b_pos));
   l.accept(unit_discarded(kPlatelets, "other", kT0 + 5 * kHour));
   accept_all(l, repeatedly_reactive("hbv", kT0 + 6 * kHour));
 
@@ -415,12 +418,13 @@ TEST_CASE("a marker found after release alerts every facility holding a unit, un
     if (a.kind == AlertKind::positive_after_release) by_facility[a.facility] = &a;
   }
   REQUIRE(by_facility.size() == 2);  // the discarded platelets need nobody
-  const Alert& nablus = *by_facility.at(kBank);
-  CHECK(nablus.severity == Severity::red);
-  REQUIRE(nablus.figures["units"].size() == 1);
-  CHECK(nablus.figures["units"][0]["product"] == kRedCells);
-  CHECK(nablus.figures["units"][0]["status"] == "issued");
-  CHECK(nablus.message.find(kRedCells) != std::string::npos);
+  // The issued red cells are the hospital's to give back: custody passed at issue.
+  const Alert& hospital = *by_facility.at(kHospital);
+  CHECK(hospital.severity == Severity::red);
+  REQUIRE(hospital.figures["units"].size() == 1);
+  CHECK(hospital.figures["units"][0]["product"] == kRedCells);
+  CHECK(hospital.figures["units"][0]["status"] == "issued");
+  CHECK(hospital.message.find(kRedCells) != std::string::npos);
   const Alert& gaza = *by_facility.at(kGazaBank);
   CHECK(gaza.figures["units"][0]["product"] == kPlasma);
   CHECK(gaza.governorate == "GZA");
@@ -429,7 +433,7 @@ TEST_CASE("a marker found after release alerts every facility holding a unit, un
   h.show(l.donation());
   h.at(kT0 + 7 * kHour);
   CHECK(h.model.open().count("positive_after_release|" + kDin + "|" + kGazaBank) == 0);
-  CHECK(h.model.open().count("positive_after_release|" + kDin + "|" + kBank) == 1);
+  CHECK(h.model.open().count("positive_after_release|" + kDin + "|" + kHospital) == 1);
 }
 
 // ---------------------------------------------------------------------------------------------

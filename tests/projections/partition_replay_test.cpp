@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "events/binary_codec.h"
 #include "tests/projections/ledger.h"
 
 using namespace hemoledger;
@@ -27,7 +28,7 @@ std::vector<Event> released_and_issued() {
       test_resulted("hcv", "negative", kT0 + 2 * kHour),
       test_resulted("syphilis", "negative", kT0 + 2 * kHour),
       unit_event(EventType::unit_released, kRedCells, kT0 + 3 * kHour),
-      unit_issued(kRedCells, kT0 + 30 * kHour),
+      unit_issued(kRedCells, kT0 + 30 * kHour, AboRh::b_neg),
   };
 }
 
@@ -121,4 +122,74 @@ TEST_CASE("the alert model fed by a replay at batch boundaries ends as when fed 
   // Nothing applied since: a feed changes nothing.
   CHECK(replay.feed(by_batch) == 0);
   CHECK(by_batch.evaluate().empty());
+}
+
+namespace {
+
+// Journal entries as an engine of schema version 1 and 2 wrote them (the bytes
+// of encode_binary before version 3): a bank's issue with no patient and no
+// destination, and the bank's own record of the transfusion.
+const char kV1Issue[] =
+    "484c010101000c0000006f6c642d76312d69737375650a00a22003a20100000000000000000000060000004e"
+    "42532d424200000000000000000d000000473132333432363030303031370800000045303333365630300000"
+    "0000000000000000000000000000000000000000000000000000000000000000";
+const char kV2Transfusion[] =
+    "484c01010200120000006f6c642d76322d7472616e73667573696f6e0c80905703a201000000000000000000"
+    "00060000004e42532d424200000000000000000d000000473132333432363030303031370800000045303333"
+    "3656303000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "000000000000";
+
+std::string unhex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a journal of schema versions 1 and 2 decodes and replays under the rules of its time",
+          "[projections][replay][bedside]") {
+  auto issue = decode_binary(unhex(kV1Issue));
+  auto transfusion = decode_binary(unhex(kV2Transfusion));
+  REQUIRE(issue.ok());
+  REQUIRE(transfusion.ok());
+  CHECK(issue->schema_version == 1);
+  CHECK(transfusion->schema_version == 2);
+  CHECK(issue->type == EventType::unit_issued);
+  CHECK(issue->patient_abo_rh == AboRh::unknown);
+  CHECK(issue->to.empty());
+
+  std::vector<Event> journal = {donation_collected(kT0, AboRh::o_pos),
+                                component_produced(kRedCells, kT0 + kHour)};
+  journal.push_back(test_resulted("abo", "O", kT0 + 2 * kHour));
+  journal.push_back(test_resulted("rhd", "pos", kT0 + 2 * kHour));
+  for (const char* s : {"hiv", "hbv", "hcv", "syphilis"}) {
+    journal.push_back(test_resulted(s, "negative", kT0 + 2 * kHour));
+  }
+  journal.push_back(unit_event(EventType::unit_released, kRedCells, kT0 + 3 * kHour));
+  PartitionReplay replay(shipped_reference(), Rules{});
+  for (auto& e : journal) {
+    // Written by the old engine: every entry in its own version, through its bytes.
+    auto old = decode_binary(encode_binary(as_version(e, 1)));
+    REQUIRE(old.ok());
+    REQUIRE(replay.apply(*old).ok());
+  }
+  REQUIRE(replay.apply(*issue).ok());
+  auto s = replay.apply(*transfusion);
+  INFO((s.ok() ? std::string() : s.error().message));
+  REQUIRE(s.ok());
+  const UnitState* u = replay.state().donations.at(kDin).unit(kRedCells);
+  REQUIRE(u != nullptr);
+  CHECK(u->status == UnitStatus::transfused);
+  CHECK(u->holder == kBank);  // custody never passed in those days
+  CHECK(u->issued_by.empty());
+  CHECK(replay.state().stock.cells().empty());
+  // The same events written today are held to today's rules.
+  PartitionReplay today(shipped_reference(), Rules{});
+  for (const auto& e : journal) REQUIRE(today.apply(e).ok());
+  Event now = *issue;
+  now.schema_version = kSchemaVersion;
+  CHECK(today.apply(now).error().code == "missing_destination");
 }

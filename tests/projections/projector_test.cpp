@@ -86,10 +86,11 @@ TEST_CASE("a donation goes from collection through testing and release to transf
   CHECK(l.status(kRedCells) == UnitStatus::issued);
   CHECK(l.unit(kRedCells).issued_at == kT0 + 5 * kHour);
 
-  const Applied transfused =
-      l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 6 * kHour));
+  CHECK(l.unit(kRedCells).holder == kHospital);  // custody passed at issue
+
+  const Applied transfused = l.accept(unit_transfused(kRedCells, kT0 + 6 * kHour));
   CHECK(l.status(kRedCells) == UnitStatus::transfused);
-  CHECK(deltas(transfused) == Deltas{"NBS-BB|red_cells|O+|issued -1"});
+  CHECK(deltas(transfused) == Deltas{"NBS-HOS|red_cells|O+|issued -1"});
 
   // Only the plasma is left in stock, available.
   CHECK(l.stock == table_of(l.donation()));
@@ -148,7 +149,7 @@ TEST_CASE("an event from a facility not in reference data is rejected", "[projec
   CHECK_FALSE(l.has_donation());
 
   l.accept(donation_collected(kT0));
-  CHECK(l.accept(component_produced(kRedCells, kT0 + kHour, 0, kLab)).after.units.size() == 1);
+  CHECK(l.accept(component_produced(kRedCells, kT0 + kHour, 0, kGazaBank)).after.units.size() == 1);
   l.expect_rejected(component_produced(kPlasma, kT0 + kHour, 0, "NBS-XX"), "unknown_facility");
 }
 
@@ -450,7 +451,7 @@ TEST_CASE("a blocked unit in transit or issued comes back into quarantine, not s
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells, kPlasma});
   l.accept(transfer_dispatched(kPlasma, kGazaBank, kT0 + 4 * kHour));
-  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour));
+  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::o_pos));
   for (const auto& e : repeatedly_reactive("hiv", kT0 + 4 * kHour + 5 * kMinute)) l.accept(e);
 
   l.accept(unit_event(EventType::transfer_received, kPlasma, kT0 + 5 * kHour, kGazaBank));
@@ -458,8 +459,10 @@ TEST_CASE("a blocked unit in transit or issued comes back into quarantine, not s
   CHECK(l.unit(kPlasma).holder == kGazaBank);
   l.expect_rejected(released(kPlasma, kT0 + 6 * kHour, kGazaBank), "tti_positive");
 
-  l.accept(unit_event(EventType::unit_returned, kRedCells, kT0 + 4 * kHour + 10 * kMinute));
+  l.accept(
+      unit_event(EventType::unit_returned, kRedCells, kT0 + 4 * kHour + 10 * kMinute, kHospital));
   CHECK(l.status(kRedCells) == UnitStatus::quarantined);
+  CHECK(l.unit(kRedCells).holder == kBank);
   l.expect_rejected(unit_issued(kRedCells, kT0 + 5 * kHour), "unit_quarantined");
 }
 
@@ -511,17 +514,19 @@ TEST_CASE("a unit moves only from the statuses each action allows", "[projection
                     "unit_available");
   l.expect_rejected(unit_event(EventType::reservation_released, kRedCells, t), "unit_available");
   l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, t), "unit_available");
-  l.expect_rejected(unit_event(EventType::unit_transfused, kRedCells, t), "unit_available");
 
-  l.accept(unit_reserved(kRedCells, t));
+  l.accept(unit_reserved(kRedCells, t, AboRh::o_pos));
   l.expect_rejected(unit_reserved(kRedCells, t), "unit_reserved");
   l.expect_rejected(transfer_dispatched(kRedCells, kGazaBank, t), "unit_reserved");
-  l.expect_rejected(unit_event(EventType::unit_transfused, kRedCells, t), "unit_reserved");
 
   l.accept(unit_issued(kRedCells, t));
-  l.expect_rejected(unit_issued(kRedCells, t), "unit_issued");
-  l.expect_rejected(unit_reserved(kRedCells, t), "unit_issued");
-  l.expect_rejected(unit_event(EventType::unit_quarantined, kRedCells, t), "unit_issued");
+  // The hospital holds it now; what it cannot do, it is told by status.
+  l.expect_rejected(unit_issued(kRedCells, t, AboRh::o_pos, kHospital), "facility_role");
+  l.expect_rejected(unit_event(EventType::unit_thawed, kRedCells, t, kHospital), "not_frozen");
+  l.accept(unit_transfused(kRedCells, t));
+  l.expect_rejected(unit_transfused(kRedCells, t), "unit_transfused");
+  l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, t, kHospital),
+                    "unit_transfused");
 
   l.accept(transfer_dispatched(kPlasma, kGazaBank, t));
   const Error e = l.expect_rejected(unit_issued(kPlasma, t), "unit_in_transit");
@@ -553,9 +558,9 @@ TEST_CASE("only the facility holding a unit may act on it", "[projections]") {
   CHECK(e.message.find("held by NBS-BB") != std::string::npos);
   l.accept(released(kRedCells, t));
 
-  l.expect_rejected(unit_event(EventType::unit_quarantined, kRedCells, t, kHospital), "not_holder");
-  l.expect_rejected(unit_reserved(kRedCells, t, AboRh::unknown, kHospital), "not_holder");
-  l.expect_rejected(unit_issued(kRedCells, t, AboRh::unknown, kHospital), "not_holder");
+  l.expect_rejected(unit_event(EventType::unit_quarantined, kRedCells, t, kGazaBank), "not_holder");
+  l.expect_rejected(unit_reserved(kRedCells, t, AboRh::unknown, kGazaBank), "not_holder");
+  l.expect_rejected(unit_issued(kRedCells, t, AboRh::o_pos, kGazaBank), "not_holder");
   l.expect_rejected(transfer_dispatched(kRedCells, kBank, t, kGazaBank), "not_holder");
   l.expect_rejected(unit_discarded(kRedCells, "broken_bag", t, kGazaBank), "not_holder");
   l.expect_rejected(unit_event(EventType::unit_expired, kRedCells, kRedCellLimit, kGazaBank),
@@ -563,9 +568,9 @@ TEST_CASE("only the facility holding a unit may act on it", "[projections]") {
   l.accept(unit_reserved(kRedCells, t));
   l.expect_rejected(unit_event(EventType::reservation_released, kRedCells, t, kGazaBank),
                     "not_holder");
-  l.accept(unit_issued(kRedCells, t));
+  l.accept(unit_issued(kRedCells, t, AboRh::o_pos));
   l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, t, kGazaBank), "not_holder");
-  l.expect_rejected(unit_event(EventType::unit_transfused, kRedCells, t, kGazaBank), "not_holder");
+  l.expect_rejected(unit_transfused(kRedCells, t, kGazaHospital), "not_holder");
   CHECK(l.status(kRedCells) == UnitStatus::issued);
 }
 
@@ -590,8 +595,10 @@ TEST_CASE("a transfer moves a unit to its destination, which then holds it", "[p
         sorted({"NBS-BB|red_cells|O-|in_transit -1", "GZA-BB|red_cells|O-|available +1"}));
 
   // The new holder acts on it; the old one no longer can.
-  l.expect_rejected(unit_issued(kRedCells, kT0 + 7 * kHour), "not_holder");
-  l.accept(unit_issued(kRedCells, kT0 + 7 * kHour, AboRh::o_neg, kGazaBank));
+  l.expect_rejected(unit_issued(kRedCells, kT0 + 7 * kHour, AboRh::o_neg), "not_holder");
+  Event issue = unit_issued(kRedCells, kT0 + 7 * kHour, AboRh::o_neg, kGazaBank);
+  issue.to = kGazaHospital;
+  l.accept(issue);
   CHECK(l.stock == table_of(l.donation()));
 }
 
@@ -599,7 +606,7 @@ TEST_CASE("a transfer can be received only by its destination", "[projections]")
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells});
   l.accept(transfer_dispatched(kRedCells, kGazaBank, kT0 + 4 * kHour));
-  for (const auto& wrong : {kBank, kHospital, std::string("KYS-BB")}) {
+  for (const auto& wrong : {kBank, std::string("RFH-BB"), std::string("KYS-BB")}) {
     const Error e = l.expect_rejected(
         unit_event(EventType::transfer_received, kRedCells, kT0 + 5 * kHour, wrong),
         "not_destination");
@@ -614,10 +621,12 @@ TEST_CASE("a transfer can be received only by its destination", "[projections]")
 TEST_CASE("issuing an expired unit is rejected", "[projections]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kPlatelets});
-  l.accept(unit_issued(kPlatelets, kPlateletLimit - 1));  // the last millisecond is fine
+  // the last millisecond is fine
+  l.accept(unit_issued(kPlatelets, kPlateletLimit - 1, AboRh::o_pos));
   Ledger late;
   collect_test_release(late, AboRh::o_pos, {kPlatelets});
-  const Error e = late.expect_rejected(unit_issued(kPlatelets, kPlateletLimit), "unit_expired");
+  const Error e =
+      late.expect_rejected(unit_issued(kPlatelets, kPlateletLimit, AboRh::o_pos), "unit_expired");
   CHECK(e.message.find("2026-11-27T23:59:59.999Z") != std::string::npos);
   CHECK(late.status(kPlatelets) == UnitStatus::available);
 }
@@ -633,8 +642,8 @@ TEST_CASE("an expired unit cannot be released, reserved, dispatched or returned"
   collect_test_release(r, AboRh::o_pos, {kPlatelets});
   r.expect_rejected(unit_reserved(kPlatelets, after), "unit_expired");
   r.expect_rejected(transfer_dispatched(kPlatelets, kGazaBank, after), "unit_expired");
-  r.accept(unit_issued(kPlatelets, kPlateletLimit - kMinute));
-  r.expect_rejected(unit_event(EventType::unit_returned, kPlatelets, kPlateletLimit),
+  r.accept(unit_issued(kPlatelets, kPlateletLimit - kMinute, AboRh::o_pos));
+  r.expect_rejected(unit_event(EventType::unit_returned, kPlatelets, kPlateletLimit, kHospital),
                     "unit_expired");
 }
 
@@ -689,9 +698,11 @@ TEST_CASE("reserving or issuing for an incompatible patient is rejected", "[proj
   // Compatible: A+ red cells for AB+, A+ plasma for an O- patient (RhD does not matter).
   l.accept(unit_reserved(kRedCells, t, AboRh::ab_pos));
   l.accept(unit_issued(kPlasma, t, AboRh::o_neg));
-  CHECK(l.donation().history.back().detail == "for a O- patient");
-  // No patient group: nothing to check.
-  l.accept(unit_issued(kWholeBlood, t));
+  CHECK(l.donation().history.back().detail == "to NBS-HOS for PAT-4411 (O-)");
+  // No patient group: refused, never unchecked (an emergency release is group O red cells).
+  l.expect_rejected(unit_issued(kWholeBlood, t), "missing_patient_group");
+  l.expect_rejected(emergency_issued(kWholeBlood, t), "emergency_group");
+  CHECK(l.status(kWholeBlood) == UnitStatus::available);
 }
 
 TEST_CASE("a reserved unit is issued against its reservation's patient group", "[projections]") {
@@ -701,8 +712,9 @@ TEST_CASE("a reserved unit is issued against its reservation's patient group", "
   // A different patient group on the issue is checked instead.
   l.expect_rejected(unit_issued(kRedCells, kT0 + 5 * kHour, AboRh::o_neg), "incompatible");
   l.accept(unit_issued(kRedCells, kT0 + 5 * kHour));
-  CHECK(l.donation().history.back().detail == "for a A+ patient");
+  CHECK(l.donation().history.back().detail == "to NBS-HOS for PAT-4411 (A+)");
   CHECK(l.unit(kRedCells).reserved_for == AboRh::unknown);
+  CHECK(l.unit(kRedCells).patient_group == AboRh::a_pos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,14 +724,16 @@ TEST_CASE("red cells returned within 30 minutes go back to stock", "[projections
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells});
   const TimeMs issued = kT0 + 4 * kHour;
-  l.accept(unit_issued(kRedCells, issued));
+  l.accept(unit_issued(kRedCells, issued, AboRh::o_pos));
   const Applied a =
-      l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 30 * kMinute));
+      l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 30 * kMinute, kHospital));
   CHECK(l.status(kRedCells) == UnitStatus::available);
-  CHECK(deltas(a) == sorted({"NBS-BB|red_cells|O+|issued -1", "NBS-BB|red_cells|O+|available +1"}));
+  CHECK(deltas(a) ==
+        sorted({"NBS-HOS|red_cells|O+|issued -1", "NBS-BB|red_cells|O+|available +1"}));
   // It may be issued again, and the clock restarts from the new issue.
-  l.accept(unit_issued(kRedCells, issued + 2 * kHour));
-  l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 2 * kHour + 29 * kMinute));
+  l.accept(unit_issued(kRedCells, issued + 2 * kHour, AboRh::o_pos));
+  l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 2 * kHour + 29 * kMinute,
+                      kHospital));
   CHECK(l.status(kRedCells) == UnitStatus::available);
 }
 
@@ -728,29 +742,35 @@ TEST_CASE("red cells and whole blood out of storage over 30 minutes cannot be re
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells, kWholeBlood});
   const TimeMs issued = kT0 + 4 * kHour;
-  l.accept(unit_issued(kRedCells, issued));
-  l.accept(unit_issued(kWholeBlood, issued));
-  const Error e =
-      l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, issued + 30 * kMinute + 1),
-                        "out_of_storage_too_long");
+  l.accept(unit_issued(kRedCells, issued, AboRh::o_pos));
+  l.accept(unit_issued(kWholeBlood, issued, AboRh::o_pos));
+  const Error e = l.expect_rejected(
+      unit_event(EventType::unit_returned, kRedCells, issued + 30 * kMinute + 1, kHospital),
+      "out_of_storage_too_long");
   CHECK(e.message.find("30 minutes") != std::string::npos);
-  l.expect_rejected(unit_event(EventType::unit_returned, kWholeBlood, issued + 2 * kHour),
-                    "out_of_storage_too_long");
+  l.expect_rejected(
+      unit_event(EventType::unit_returned, kWholeBlood, issued + 2 * kHour, kHospital),
+      "out_of_storage_too_long");
   CHECK(l.status(kRedCells) == UnitStatus::issued);
-  // The way out is a discard.
-  l.accept(unit_discarded(kRedCells, "out_of_storage_too_long", issued + 31 * kMinute));
+  // The way out is a discard, by the hospital that holds it.
+  l.accept(unit_discarded(kRedCells, "out_of_storage_too_long", issued + 31 * kMinute, kHospital));
   CHECK(l.status(kRedCells) == UnitStatus::discarded);
 }
 
-TEST_CASE("plasma and platelets are not held to the 30-minute return rule", "[projections]") {
+TEST_CASE(
+    "platelets are not held to the 30-minute return rule, and plasma out that long "
+    "never goes back to frozen stock",
+    "[projections]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kPlasma, kPlatelets});
   const TimeMs issued = kT0 + 4 * kHour;
-  l.accept(unit_issued(kPlasma, issued));
-  l.accept(unit_issued(kPlatelets, issued));
-  l.accept(unit_event(EventType::unit_returned, kPlasma, issued + 2 * kHour));
-  l.accept(unit_event(EventType::unit_returned, kPlatelets, issued + 2 * kHour));
-  CHECK(l.status(kPlasma) == UnitStatus::available);
+  l.accept(unit_issued(kPlasma, issued, AboRh::o_pos));
+  l.accept(unit_issued(kPlatelets, issued, AboRh::o_pos));
+  // It used to go back to stock as frozen plasma with its 12-month expiry.
+  l.expect_rejected(unit_event(EventType::unit_returned, kPlasma, issued + 2 * kHour, kHospital),
+                    "thawed_no_refreeze");
+  CHECK(l.status(kPlasma) == UnitStatus::issued);
+  l.accept(unit_event(EventType::unit_returned, kPlatelets, issued + 2 * kHour, kHospital));
   CHECK(l.status(kPlatelets) == UnitStatus::available);
 }
 
@@ -760,12 +780,12 @@ TEST_CASE("the out-of-storage limit is a rule that can be configured", "[project
   Ledger l(strict);
   collect_test_release(l, AboRh::o_pos, {kRedCells});
   const TimeMs issued = kT0 + 4 * kHour;
-  l.accept(unit_issued(kRedCells, issued));
-  const Error e =
-      l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, issued + 11 * kMinute),
-                        "out_of_storage_too_long");
+  l.accept(unit_issued(kRedCells, issued, AboRh::o_pos));
+  const Error e = l.expect_rejected(
+      unit_event(EventType::unit_returned, kRedCells, issued + 11 * kMinute, kHospital),
+      "out_of_storage_too_long");
   CHECK(e.message.find("10 minutes") != std::string::npos);
-  l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 10 * kMinute));
+  l.accept(unit_event(EventType::unit_returned, kRedCells, issued + 10 * kMinute, kHospital));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -774,17 +794,21 @@ TEST_CASE("the out-of-storage limit is a rule that can be configured", "[project
 TEST_CASE("a transfused unit never changes again", "[projections]") {
   Ledger l;
   collect_test_release(l, AboRh::o_pos, {kRedCells});
-  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour));
-  l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 5 * kHour));
+  l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::o_pos));
+  l.accept(unit_transfused(kRedCells, kT0 + 5 * kHour));
   const TimeMs t = kT0 + 6 * kHour;
-  const Error e = l.expect_rejected(unit_discarded(kRedCells, "other", t), "unit_transfused");
+  const Error e =
+      l.expect_rejected(unit_discarded(kRedCells, "other", t, kHospital), "unit_transfused");
   CHECK(e.message.find("transfused") != std::string::npos);
-  l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, t), "unit_transfused");
-  l.expect_rejected(unit_event(EventType::unit_transfused, kRedCells, t), "unit_transfused");
-  l.expect_rejected(unit_issued(kRedCells, t), "unit_transfused");
-  l.expect_rejected(released(kRedCells, t), "unit_transfused");
-  l.expect_rejected(unit_event(EventType::unit_expired, kRedCells, kRedCellLimit),
+  l.expect_rejected(unit_event(EventType::unit_returned, kRedCells, t, kHospital),
                     "unit_transfused");
+  l.expect_rejected(unit_transfused(kRedCells, t), "unit_transfused");
+  l.expect_rejected(unit_event(EventType::unit_expired, kRedCells, kRedCellLimit, kHospital),
+                    "unit_transfused");
+  // It went to a patient: that is the reason an issue is refused, whoever asks.
+  l.expect_rejected(unit_issued(kRedCells, t, AboRh::o_pos), "unit_transfused");
+  // The bank no longer holds it.
+  l.expect_rejected(released(kRedCells, t), "not_holder");
   // A positive screen afterwards does not rewrite the past either.
   l.accept(test_resulted("hcv", "positive", t));
   CHECK(l.status(kRedCells) == UnitStatus::transfused);
@@ -829,8 +853,8 @@ TEST_CASE("a unit can be discarded from quarantine, stock, transit or issue", "[
   m.accept(unit_discarded(kPlasma, "temperature_excursion", kT0 + 5 * kHour));
   CHECK(m.status(kPlasma) == UnitStatus::discarded);
   CHECK(m.unit(kPlasma).destination.empty());
-  m.accept(unit_issued(kPlatelets, kT0 + 4 * kHour));
-  m.accept(unit_discarded(kPlatelets, "other", kT0 + 5 * kHour));
+  m.accept(unit_issued(kPlatelets, kT0 + 4 * kHour, AboRh::o_pos));
+  m.accept(unit_discarded(kPlatelets, "other", kT0 + 5 * kHour, kHospital));
   CHECK(m.status(kPlatelets) == UnitStatus::discarded);
   CHECK(m.stock.cells().empty());
 }
@@ -854,9 +878,9 @@ TEST_CASE("each transition moves exactly one unit between stock cells", "[projec
   CHECK(deltas(l.accept(unit_reserved(kRedCells, kT0 + 4 * kHour, AboRh::b_pos))) ==
         sorted({"NBS-BB|red_cells|B+|available -1", "NBS-BB|red_cells|B+|reserved +1"}));
   CHECK(deltas(l.accept(unit_issued(kRedCells, kT0 + 5 * kHour))) ==
-        sorted({"NBS-BB|red_cells|B+|reserved -1", "NBS-BB|red_cells|B+|issued +1"}));
-  CHECK(deltas(l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 6 * kHour))) ==
-        Deltas{"NBS-BB|red_cells|B+|issued -1"});
+        sorted({"NBS-BB|red_cells|B+|reserved -1", "NBS-HOS|red_cells|B+|issued +1"}));
+  CHECK(deltas(l.accept(unit_transfused(kRedCells, kT0 + 6 * kHour))) ==
+        Deltas{"NBS-HOS|red_cells|B+|issued -1"});
   CHECK(l.stock.cells().empty());
 }
 
@@ -947,7 +971,7 @@ TEST_CASE("a recall of a unit already transfused opens a recipient-notification 
   Ledger l;
   collect_test_release(l, AboRh::a_pos, {kRedCells});
   l.accept(unit_issued(kRedCells, kT0 + 4 * kHour, AboRh::a_pos));
-  l.accept(unit_event(EventType::unit_transfused, kRedCells, kT0 + 5 * kHour));
+  l.accept(unit_transfused(kRedCells, kT0 + 5 * kHour));
   auto a = l.accept(unit_recalled(kRedCells, "hcv", kT0 + kDay));
   CHECK(a.stock.empty());
   const Recall* r = l.donation().recall(kRedCells);
@@ -955,7 +979,8 @@ TEST_CASE("a recall of a unit already transfused opens a recipient-notification 
   CHECK_FALSE(r->open);
   CHECK(r->status_then == "transfused");
   CHECK(r->notify_open);
-  CHECK(r->transfused_by == kBank);
+  CHECK(r->transfused_by == kHospital);
+  CHECK(r->patient == kPatient);
   CHECK(r->notify_deadline == kT0 + kDay + Rules{}.notify_recipient_within);
   CHECK(l.donation().history.back().detail.find("notified by") != std::string::npos);
   // Only the notification closes it, once.

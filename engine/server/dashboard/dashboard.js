@@ -200,8 +200,13 @@ function renderAlerts() {
     list.replaceChildren(...shown.map(x => {
       const gov = {code: x.governorate, name_en: x.governorate_name_en, name_ar: x.governorate_name_ar};
       const where = x.facility ? nameOf(facilities[x.facility] || {code: x.facility}) : nameOf(gov);
-      const what = x.kind === "recall" ? x.din + " " + x.product
+      const unitKinds = ["recall", "unknown_fate", "emergency_release", "rhd_exception",
+                         "transfusion_reaction", "haemovigilance_hold"];
+      const what = unitKinds.includes(x.kind)
+                 ? x.din + " " + x.product + (x.kind === "recall" ? "" :
+                     " (" + x.abo_rh + " " + (t().cat[x.category] || x.category) + ")")
                  : x.abo_rh + " " + (t().cat[x.category] || x.category);
+      const issuer = x.figures && x.figures.issuer ? nameOf(facilities[x.figures.issuer] || {code: x.figures.issuer}) : "";
       let text;
       if (x.kind === "supply_phase") {
         text = x.figures.stock_out && x.figures.days_of_supply === null ? t().alert_stock_out(what, where, x)
@@ -210,6 +215,11 @@ function renderAlerts() {
       else if (x.kind === "typing_discrepancy") text = t().alert_typing(where, x);
       else if (x.kind === "positive_after_release") text = t().alert_positive(where, x);
       else if (x.kind === "recipient_notification") text = t().alert_notify(where, x);
+      else if (x.kind === "unknown_fate") text = t().alert_unknown_fate(what, where, x, issuer);
+      else if (x.kind === "emergency_release") text = t().alert_emergency(what, where, x);
+      else if (x.kind === "rhd_exception") text = t().alert_rhd_exception(what, where, x);
+      else if (x.kind === "transfusion_reaction") text = t().alert_reaction(what, where, x);
+      else if (x.kind === "haemovigilance_hold") text = t().alert_hold(what, where, x);
       else if (x.kind === "reagent_cover") text = t().alert_reagent_cover(x.reagent, where, x);
       else if (x.kind === "reagent_expiring") text = t().alert_reagent_expiring(x.reagent, where, x);
       else if (x.kind === "expiring_soon") {
@@ -228,9 +238,28 @@ function renderAlerts() {
   more.textContent = hidden > 0 ? t().more(hidden) : "";
 }
 
+// The bedside in numbers: open emergency releases, reactions under review and
+// units of unknown fate, counted from all open alerts (not only those listed).
+function renderBedside() {
+  const a = state.alerts;
+  if (!a) return;
+  document.getElementById("bedside-title").textContent = t().bedside_title;
+  document.getElementById("bedside-note").textContent = t().bedside_note;
+  const kinds = ["emergency_release", "transfusion_reaction", "unknown_fate"];
+  document.getElementById("bedside").replaceChildren(...kinds.map(k => {
+    const open = a.alerts.filter(x => x.kind === k);
+    const red = open.some(x => x.severity === "red");
+    return el("li", {id: "bedside-" + k, class: open.length ? (red ? "sev-red" : "sev-amber") : "sev-none",
+                     "data-count": String(open.length)},
+        el("span", {class: "n"}, String(open.length)),
+        el("span", {class: "label"}, t().bedside[k]));
+  }));
+}
+
 function render() {
   renderChrome();
   renderAlerts();
+  renderBedside();
   renderStatus();
   renderSupply();
   renderExpiring();

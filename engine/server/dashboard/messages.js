@@ -60,6 +60,35 @@ const TEXT = {
     alert_notify: (where, a) => (a.figures.overdue ? "OVERDUE: " : "") + "notify the recipient of " + a.din + " " +
       a.product + " transfused at " + where + " by " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (donor later positive for " + a.figures.test + ")",
+    bedside_title: "Vein to vein",
+    bedside_note: "Units at the bedside: emergency releases awaiting the patient's group, " +
+      "transfusion reactions under review, and units issued to a hospital with no recorded fate.",
+    bedside: {emergency_release: "Emergency releases", transfusion_reaction: "Transfusion reactions",
+              unknown_fate: "Units of unknown fate"},
+    reaction: {febrile: "febrile reaction", allergic: "allergic reaction", anaphylactic: "anaphylaxis",
+               taco: "TACO", trali: "TRALI", tad: "transfusion-associated dyspnoea",
+               haemolytic_acute: "acute haemolytic reaction", haemolytic_delayed: "delayed haemolytic reaction",
+               delayed_serologic: "delayed serologic reaction", hypotensive: "hypotensive reaction",
+               ta_gvhd: "TA-GvHD", post_transfusion_purpura: "post-transfusion purpura",
+               tti_bacterial: "suspected bacterial transmission", tti_viral: "suspected viral transmission",
+               tti_parasitic: "suspected parasitic transmission", other: "other reaction"},
+    reaction_severity: {non_severe: "non-severe", severe: "severe", life_threatening: "life-threatening",
+                        death: "fatal"},
+    imputability: {not_assessable: "not assessable", excluded: "excluded", unlikely: "unlikely",
+                   possible: "possible", probable: "probable", certain: "certain"},
+    alert_unknown_fate: (what, where, a, issuer) => "Unknown fate: " + what + " issued by " + issuer +
+      " to " + where + ", no transfusion, return or discard recorded within " + a.figures.fate_hours + " h",
+    alert_emergency: (what, where, a) => "Emergency release: " + what + " at " + where +
+      (a.figures.incompatible ? ", INCOMPATIBLE with the patient's group " + a.figures.patient_group +
+                                ": report the outcome at once"
+                              : ", patient's group not yet recorded"),
+    alert_rhd_exception: (what, where, a) => "RhD exception approved: " + what + " for a " +
+      a.figures.patient_group + " patient at " + where + "; anti-D follow-up may be needed",
+    alert_reaction: (what, where, a) => "Transfusion reaction at " + where + ": " +
+      TEXT.en.reaction_severity[a.figures.severity] + " " + TEXT.en.reaction[a.figures.reaction] +
+      " after " + what + " (imputability " + TEXT.en.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "Hold: " + what + " at " + where + " must not be used; its donation " +
+      "is suspected of " + TEXT.en.reaction[a.figures.reaction],
     expiring_title: "Units expiring soon",
     expiring_note: "Available units expiring within 72 hours (platelets 24 hours), soonest first, " +
       "with a transfer to the shortest blood bank nearby.",
@@ -126,6 +155,36 @@ const TEXT = {
     alert_notify: (where, a) => (a.figures.overdue ? "متأخر: " : "") + "يجب إبلاغ متلقي " + a.din + " " +
       a.product + " المنقول في " + where + " قبل " + a.figures.deadline.replace("T", " ").replace("Z", " UTC") +
       " (نتيجة إيجابية لاحقة للمتبرع: " + a.figures.test + ")",
+    bedside_title: "من الوريد إلى الوريد",
+    bedside_note: "الوحدات عند سرير المريض: الصرف الطارئ بانتظار فصيلة المريض، وتفاعلات نقل الدم " +
+      "قيد المراجعة، والوحدات المصروفة لمستشفى دون تسجيل مصيرها.",
+    bedside: {emergency_release: "الصرف الطارئ", transfusion_reaction: "تفاعلات نقل الدم",
+              unknown_fate: "وحدات مصيرها غير معروف"},
+    reaction: {febrile: "تفاعل حُمّوي", allergic: "تفاعل تحسسي", anaphylactic: "صدمة تأقية",
+               taco: "فرط الحمل الدوري (TACO)", trali: "أذية رئوية حادة مرتبطة بنقل الدم (TRALI)",
+               tad: "ضيق تنفس مرتبط بنقل الدم", haemolytic_acute: "تفاعل انحلالي حاد",
+               haemolytic_delayed: "تفاعل انحلالي متأخر", delayed_serologic: "تفاعل مصلي متأخر",
+               hypotensive: "تفاعل خافض للضغط", ta_gvhd: "داء الطعم حيال الثوي المرتبط بنقل الدم",
+               post_transfusion_purpura: "فرفرية ما بعد نقل الدم",
+               tti_bacterial: "اشتباه بانتقال عدوى جرثومية", tti_viral: "اشتباه بانتقال عدوى فيروسية",
+               tti_parasitic: "اشتباه بانتقال عدوى طفيلية", other: "تفاعل آخر"},
+    reaction_severity: {non_severe: "غير شديد", severe: "شديد", life_threatening: "مهدد للحياة",
+                        death: "مميت"},
+    imputability: {not_assessable: "غير قابل للتقييم", excluded: "مستبعد", unlikely: "غير مرجّح",
+                   possible: "محتمل", probable: "مرجّح", certain: "مؤكد"},
+    alert_unknown_fate: (what, where, a, issuer) => "مصير غير معروف: " + what + " صُرفت من " + issuer +
+      " إلى " + where + " ولم يُسجَّل نقلها أو إرجاعها أو إتلافها خلال " + a.figures.fate_hours + " ساعة",
+    alert_emergency: (what, where, a) => "صرف طارئ: " + what + " في " + where +
+      (a.figures.incompatible ? "، غير متوافقة مع فصيلة المريض " + a.figures.patient_group +
+                                ": أبلغوا عن حالة المريض فورًا"
+                              : "، لم تُسجَّل فصيلة المريض بعد"),
+    alert_rhd_exception: (what, where, a) => "استثناء RhD بموافقة: " + what + " لمريض فصيلته " +
+      a.figures.patient_group + " في " + where + "؛ قد تلزم متابعة Anti-D",
+    alert_reaction: (what, where, a) => "تفاعل نقل دم في " + where + ": " +
+      TEXT.ar.reaction[a.figures.reaction] + " (" + TEXT.ar.reaction_severity[a.figures.severity] + ") بعد " +
+      what + " (الارتباط السببي: " + TEXT.ar.imputability[a.figures.imputability] + ")",
+    alert_hold: (what, where, a) => "حجز: " + what + " في " + where + " يجب ألا تُستخدم؛ يُشتبه بأن تبرّعها سبّب " +
+      TEXT.ar.reaction[a.figures.reaction],
     expiring_title: "وحدات تنتهي صلاحيتها قريبًا",
     expiring_note: "الوحدات المتاحة التي تنتهي صلاحيتها خلال 72 ساعة (الصفائح 24 ساعة)، الأقرب أولًا، " +
       "مع نقل مقترح إلى أكثر بنوك الدم القريبة نقصًا.",
@@ -171,7 +230,9 @@ TEXT.en.station = {
            emergency: "Emergency release", thaw: "Thaw", reaction: "Transfusion reaction",
            "type-patient": "Patient's group"},
   need: {patient: "Patient (pseudonym or wristband)", patient_group: "Patient's blood group",
-         to: "Destination", discard_reason: "Reason"},
+         to: "Destination", discard_reason: "Reason", reason: "Reason (why)",
+         approver: "Approving physician", reaction: "Reaction", severity: "Severity",
+         imputability: "Imputability", onset: "Onset (date and time)"},
   choose: "choose…",
   scan_label: "Scan",
   clear_unit: "Clear unit",
@@ -207,7 +268,9 @@ TEXT.ar.station = {
            emergency: "صرف طارئ", thaw: "إذابة", reaction: "تفاعل نقل الدم",
            "type-patient": "فصيلة المريض"},
   need: {patient: "المريض (اسم مستعار أو سوار المعصم)", patient_group: "فصيلة دم المريض",
-         to: "الوجهة", discard_reason: "السبب"},
+         to: "الوجهة", discard_reason: "السبب", reason: "السبب (لماذا)",
+         approver: "الطبيب المعتمِد", reaction: "التفاعل", severity: "الشدّة",
+         imputability: "درجة الارتباط بالنقل", onset: "وقت البدء (التاريخ والساعة)"},
   choose: "اختر…",
   scan_label: "امسح",
   clear_unit: "إلغاء الوحدة",

@@ -157,6 +157,9 @@ function scan(text) {
 async function send(text) {
   const action = desk.action;
   const body = Object.assign({action: action, scan: text, pending: desk.pending}, desk.values);
+  // The onset as the bench's local time, sent as an instant (RFC 3339).
+  delete body.onset_local;
+  if (desk.values.onset_local) body.onset_at = new Date(desk.values.onset_local).toISOString();
   if (bench.session && bench.session.open) body.facility = bench.facility;
   if (desk.pending.length === 0) showAnswer({answer: "checking"});
   let a;
@@ -206,31 +209,65 @@ function currentAction() {
   return list.find(x => x.name === desk.action) || list[0];
 }
 
+// The form field of one thing the action takes; its value goes into the
+// scan's body under the engine's field name.
+const NEED_KEYS = {patient: "patient", patient_group: "patient_abo_rh", to: "to",
+                   discard_reason: "reason", reason: "reason", approver: "approver"};
+
+function bound(input, key) {
+  const set = ev => {
+    desk.values[key] = ev.target.value.trim();
+    if (!desk.values[key]) delete desk.values[key];
+  };
+  input.addEventListener("change", set);
+  input.addEventListener("input", set);
+  return input;
+}
+
+function choice(id, key, options) {
+  const value = desk.values[key] || "";
+  return bound(el("select", {id: id}, el("option", {value: ""}, s().choose),
+                  ...options.map(([v, label]) => el("option", {value: v, selected: v === value ? "" : null}, label))),
+               key);
+}
+
+function textField(id, key) {
+  return bound(el("input", {id: id, autocomplete: "off", spellcheck: "false", dir: "auto",
+                            value: desk.values[key] || ""}), key);
+}
+
+// A transfusion reaction: its category, severity and imputability (ISBT
+// haemovigilance codes) and when it began.
+function reactionFields(required) {
+  const codes = list => list.map(c => [c, (s().codes_text && s().codes_text[c]) || c.replace(/_/g, " ")]);
+  const onset = bound(el("input", {id: "need-onset", type: "datetime-local",
+                                   value: desk.values.onset_local || ""}), "onset_local");
+  const cls = required ? "required" : "";
+  return [
+    el("label", {class: cls}, el("span", {}, s().need.reaction), choice("need-reaction", "reaction", codes(bench.session.reactions))),
+    el("label", {class: cls}, el("span", {}, s().need.severity), choice("need-severity", "severity", codes(bench.session.severities))),
+    el("label", {class: cls}, el("span", {}, s().need.imputability), choice("need-imputability", "imputability", codes(bench.session.imputabilities))),
+    el("label", {class: cls}, el("span", {}, s().need.onset), onset),
+  ];
+}
+
 function needField(need, required) {
   const id = "need-" + need;
-  const key = {patient: "patient", patient_group: "patient_abo_rh", to: "to",
-               discard_reason: "reason"}[need];
-  const value = desk.values[key] || "";
+  if (need === "reaction") return reactionFields(required);
+  const key = NEED_KEYS[need];
   let input;
-  if (need === "patient") {
-    input = el("input", {id: id, autocomplete: "off", spellcheck: "false", dir: "ltr", value: value});
+  if (need === "patient" || need === "reason" || need === "approver") {
+    input = textField(id, key);
+    if (need === "patient") input.setAttribute("dir", "ltr");
   } else {
     const options = need === "patient_group" ? bench.session.groups.map(g => [g, g])
                   : need === "to" ? bench.session.facilities
                       .filter(f => f.code !== bench.session.facility.code)
                       .map(f => [f.code, f.code + " · " + nameOf(f)])
                   : bench.session.discard_reasons.map(r => [r, r]);
-    input = el("select", {id: id}, el("option", {value: ""}, s().choose),
-               ...options.map(([v, label]) => el("option", {value: v, selected: v === value ? "" : null}, label)));
+    input = choice(id, key, options);
   }
-  input.addEventListener("change", ev => {
-    desk.values[key] = ev.target.value.trim();
-    if (!desk.values[key]) delete desk.values[key];
-  });
-  input.addEventListener("input", ev => {
-    desk.values[key] = ev.target.value.trim();
-  });
-  return el("label", {class: required ? "required" : ""}, el("span", {}, s().need[need] || need), input);
+  return [el("label", {class: required ? "required" : ""}, el("span", {}, s().need[need] || need), input)];
 }
 
 function renderActions() {
@@ -245,8 +282,8 @@ function renderActions() {
   }));
   const a = currentAction();
   const needs = document.getElementById("needs");
-  needs.replaceChildren(...(a ? [...a.needs.map(n => needField(n, true)),
-                                 ...a.may.map(n => needField(n, false))] : []));
+  needs.replaceChildren(...(a ? [...a.needs.flatMap(n => needField(n, true)),
+                                 ...a.may.flatMap(n => needField(n, false))] : []));
 }
 
 function chooseAction(name) {

@@ -146,8 +146,9 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
   }
   SECTION("a correct issue is recorded and confirmed") {
     int rc = -1;
-    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "O-"},
-                                        labels("G123426100001", AboRh::o_neg, good_expiry), &rc);
+    const std::string out = engine.scan(
+        {"--action", "issue", "--patient-abo-rh", "O-", "--patient", "PAT-7001", "--to", "JEM-HOS"},
+        labels("G123426100001", AboRh::o_neg, good_expiry), &rc);
     INFO(out);
     CHECK_THAT(out, Catch::StartsWith("OK   G123426100001 E0382V00 issued"));
     CHECK(rc == 0);
@@ -155,8 +156,9 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
   }
   SECTION("an expired unit is stopped and nothing is sent") {
     int rc = -1;
-    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "O-"},
-                                        labels("G123426100002", AboRh::o_neg, old_expiry), &rc);
+    const std::string out = engine.scan(
+        {"--action", "issue", "--patient-abo-rh", "O-", "--patient", "PAT-7001", "--to", "JEM-HOS"},
+        labels("G123426100002", AboRh::o_neg, old_expiry), &rc);
     INFO(out);
     CHECK_THAT(out, Catch::StartsWith("STOP G123426100002 E0382V00"));
     CHECK_THAT(out, Catch::Contains("expired"));
@@ -164,15 +166,17 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
     CHECK(engine.unit_json("G123426100002")["history"].size() == 3);  // nothing more recorded
   }
   SECTION("a quarantined unit is stopped with the engine's reason") {
-    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "O-"},
-                                        labels("G123426100003", AboRh::o_neg, good_expiry));
+    const std::string out = engine.scan(
+        {"--action", "issue", "--patient-abo-rh", "O-", "--patient", "PAT-7001", "--to", "JEM-HOS"},
+        labels("G123426100003", AboRh::o_neg, good_expiry));
     INFO(out);
     CHECK_THAT(out, Catch::StartsWith("STOP G123426100003 E0382V00"));
     CHECK_THAT(out, Catch::Contains("[unit_quarantined]"));
     CHECK(engine.unit_json("G123426100003")["history"].size() == 2);  // nothing recorded
   }
   SECTION("a label whose blood group disagrees with the typing is stopped") {
-    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "AB+"},
+    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "AB+",
+                                         "--patient", "PAT-7001", "--to", "JEM-HOS"},
                                         labels("G123426100004", AboRh::a_pos, good_expiry));
     INFO(out);
     CHECK_THAT(out, Catch::StartsWith("STOP G123426100004 E0382V00: the label says A+ but the "
@@ -180,8 +184,9 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
     CHECK(engine.unit_json("G123426100004")["unit"]["status"] == "available");
   }
   SECTION("an incompatible patient is stopped") {
-    const std::string out = engine.scan({"--action", "issue", "--patient-abo-rh", "O+"},
-                                        labels("G123426100004", AboRh::b_pos, good_expiry));
+    const std::string out = engine.scan(
+        {"--action", "issue", "--patient-abo-rh", "O+", "--patient", "PAT-7001", "--to", "JEM-HOS"},
+        labels("G123426100004", AboRh::b_pos, good_expiry));
     INFO(out);
     CHECK_THAT(out, Catch::StartsWith("STOP G123426100004 E0382V00: Incompatible"));
     CHECK_THAT(out, Catch::Contains("[incompatible]"));
@@ -189,7 +194,7 @@ TEST_CASE("the station issues a good unit and stops every unsafe one with its re
   }
   SECTION("labels of two units mixed in one sequence are refused loudly") {
     const std::string out = engine.scan(
-        {"--action", "issue", "--patient-abo-rh", "O-"},
+        {"--action", "issue", "--patient-abo-rh", "O-", "--patient", "PAT-7001", "--to", "JEM-HOS"},
         {din_label("G123426100001"), product_label("E0382V00"), din_label("G123426100003"),
          group_label(AboRh::o_neg), expiry_label(good_expiry)});
     INFO(out);
@@ -236,12 +241,18 @@ TEST_CASE("a technician runs a unit's whole life from the station, to transfusio
       engine.scan({"--action", "dispatch", "--to", "HBN-BB"}, labels(din, AboRh::o_pos, expires)));
   expect_ok(engine.scan({"--action", "receive-transfer"}, labels(din, AboRh::o_pos, expires),
                         nullptr, "HBN-BB"));
-  expect_ok(engine.scan({"--action", "issue", "--patient-abo-rh", "A+"},
-                        labels(din, AboRh::o_pos, expires), nullptr, "HBN-BB"));
-  expect_ok(engine.scan({"--action", "transfuse"}, labels(din, AboRh::o_pos, expires), nullptr,
-                        "HBN-BB"));
+  expect_ok(engine.scan(
+      {"--action", "issue", "--patient-abo-rh", "A+", "--patient", "PAT-7001", "--to", "HBN-HOS"},
+      labels(din, AboRh::o_pos, expires), nullptr, "HBN-BB"));
+  // At the bedside, the hospital checks the patient and records the transfusion.
+  const std::string wrong = engine.scan({"--action", "transfuse", "--patient", "PAT-7002"},
+                                        labels(din, AboRh::o_pos, expires), nullptr, "HBN-HOS");
+  CHECK_THAT(wrong, Catch::Contains("[wrong_patient]"));
+  expect_ok(engine.scan({"--action", "transfuse", "--patient", "PAT-7001"},
+                        labels(din, AboRh::o_pos, expires), nullptr, "HBN-HOS"));
   CHECK(engine.unit_json(din)["unit"]["status"] == "transfused");
-  CHECK(engine.unit_json(din)["unit"]["holder"] == "HBN-BB");
+  CHECK(engine.unit_json(din)["unit"]["holder"] == "HBN-HOS");
+  CHECK(engine.unit_json(din)["unit"]["issued_by"] == "HBN-BB");
 
   expect_ok(engine.scan({"--action", "discard", "--reason", "broken_bag"},
                         labels(other, AboRh::o_pos, expires)));
@@ -259,7 +270,8 @@ TEST_CASE("a station that cannot reach the engine says so and reports no success
   }
   const std::string cmd = std::string(HEMOLEDGER_BINARY) +
                           " scan --api http://127.0.0.1:" + std::to_string(free_port()) +
-                          " --facility JEM-BB --action issue --patient-abo-rh O-" +
+                          " --facility JEM-BB --action issue --patient-abo-rh O- --patient PAT-1 "
+                          "--to JEM-HOS" +
                           test_clock().arg() + " < " + in + " > " + out + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream f(out);
@@ -270,4 +282,87 @@ TEST_CASE("a station that cannot reach the engine says so and reports no success
   CHECK_THAT(s.str(), Catch::StartsWith("STOP G123426100001 E0382V00: the engine at"));
   CHECK_THAT(s.str(), Catch::Contains("cannot be reached; nothing was recorded"));
   CHECK(s.str().find("OK") == std::string::npos);
+}
+
+TEST_CASE("the station records emergency releases, the patient's group, thawing and reactions",
+          "[station][bedside]") {
+  Engine engine;
+  engine.unit("G123426300001", AboRh::o_neg, AboRh::o_neg, 2 * kDay, true);
+  engine.unit("G123426300002", AboRh::a_neg, AboRh::a_neg, 2 * kDay, true);
+  const TimeMs expiry =
+      *parse_rfc3339(engine.unit_json("G123426300001")["unit"]["expires_at"].get<std::string>());
+  const std::vector<std::string> emergency = {
+      "--action", "emergency", "--patient",        "TRAUMA-0007", "--to",
+      "JEM-HOS",  "--reason",  "\"major trauma\"", "--approver",  "\"Dr. Rania Haddad\""};
+  // Group A red cells are not for an emergency release; group O are.
+  const std::string a = engine.scan(emergency, labels("G123426300002", AboRh::a_neg, expiry));
+  CHECK_THAT(a, Catch::Contains("[emergency_group]"));
+  const std::string o = engine.scan(emergency, labels("G123426300001", AboRh::o_neg, expiry));
+  INFO(o);
+  CHECK_THAT(o, Catch::StartsWith("OK   G123426300001 E0382V00 issued as an emergency release"));
+  CHECK(engine.unit_json("G123426300001")["unit"]["emergency_release"] == true);
+  // The patient's group follows; the hospital reports a reaction after the transfusion.
+  const std::string typed = engine.scan(
+      {"--action", "type-patient", "--patient-abo-rh", "B+", "--patient", "TRAUMA-0007"},
+      labels("G123426300001", AboRh::o_neg, expiry));
+  CHECK_THAT(typed, Catch::StartsWith("OK"));
+  CHECK(engine.unit_json("G123426300001")["unit"]["patient_abo_rh"] == "B+");
+  CHECK_THAT(engine.scan({"--action", "transfuse"}, labels("G123426300001", AboRh::o_neg, expiry),
+                         nullptr, "JEM-HOS"),
+             Catch::StartsWith("OK"));
+  const std::vector<std::string> reaction = {
+      "--action",       "reaction",
+      "--patient",      "TRAUMA-0007",
+      "--reaction",     "febrile",
+      "--severity",     "non_severe",
+      "--imputability", "possible",
+      "--onset",        format_rfc3339(test_clock().now())};  // after the issue, before the report
+  const std::string r =
+      engine.scan(reaction, labels("G123426300001", AboRh::o_neg, expiry), nullptr, "JEM-HOS");
+  INFO(r);
+  CHECK_THAT(r, Catch::StartsWith("OK   G123426300001 E0382V00 reported with a transfusion "
+                                  "reaction"));
+  CHECK(engine.unit_json("G123426300001")["reactions"].size() == 1);
+
+  // A station that lacks what its action needs says so before any scan.
+  int rc = -1;
+  const std::string bare = engine.scan({"--action", "emergency", "--to", "JEM-HOS"}, {}, &rc);
+  CHECK(rc == 2);
+  CHECK_THAT(bare, Catch::Contains("needs the patient's pseudonymous id"));
+}
+
+TEST_CASE("the station thaws frozen plasma and the unit keeps its frozen label",
+          "[station][bedside]") {
+  Engine engine;
+  const std::string din = "G123426300003";
+  const TimeMs t0 = test_clock().now() - 2 * kDay;
+  EventMaker m(din, t0);
+  Event c = m.make(EventType::donation_collected, "JEM-BB", din);
+  c.donor = "D-300003";
+  c.abo_rh = AboRh::ab_pos;
+  engine.post(c);
+  engine.post(m.make(EventType::component_produced, "JEM-BB", din, "E2555V00"));
+  auto result = [&](const char* test, std::string v) {
+    Event t = m.make(EventType::test_resulted, "JEM-LAB", din);
+    t.test = test;
+    t.result = std::move(v);
+    engine.post(t);
+  };
+  result("abo_rh", "AB+");
+  for (const char* s : {"hiv", "hbv", "hcv", "syphilis"}) result(s, "negative");
+  engine.post(m.make(EventType::unit_released, "JEM-BB", din, "E2555V00"));
+  auto u = get_json(engine.port, "/api/units/" + din + "/E2555V00");
+  REQUIRE(u);
+  const TimeMs frozen = *parse_rfc3339((*u)["unit"]["expires_at"].get<std::string>());
+  const std::vector<std::string> label = {din_label(din), product_label("E2555V00"),
+                                          group_label(AboRh::ab_pos), expiry_label(frozen)};
+  const std::string out = engine.scan({"--action", "thaw"}, label);
+  INFO(out);
+  CHECK_THAT(out, Catch::StartsWith("OK   " + din + " E2555V00 thawed"));
+  u = get_json(engine.port, "/api/units/" + din + "/E2555V00");
+  REQUIRE(u);
+  CHECK((*u)["unit"].contains("thawed_at"));
+  // The frozen label still says twelve months; the station goes by the record.
+  const std::string again = engine.scan({"--action", "thaw"}, label);
+  CHECK_THAT(again, Catch::Contains("[already_thawed]"));
 }

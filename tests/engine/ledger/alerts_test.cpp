@@ -149,7 +149,12 @@ TEST_CASE(
   Event issue = ev.make(EventType::unit_issued, "NBS-BB", "G123426100001", "E0336V00");
   issue.at = now - 2 * kDay;
   issue.patient_abo_rh = AboRh::o_neg;
+  issue.patient = "PAT-1001";
+  issue.to = "NBS-HOS";
   events.push_back(issue);
+  Event transfused = ev.make(EventType::unit_transfused, "NBS-HOS", "G123426100001", "E0336V00");
+  transfused.at = now - 2 * kDay + kHour;
+  events.push_back(transfused);
   // Platelets at Nablus that expire in ten hours.
   add(life("G123426100002", "NBS-BB", "NBS-LAB", "DNR-1002", AboRh::a_pos, {"E3045V00"},
            now - 4 * kDay - 14 * kHour));

@@ -231,13 +231,15 @@ TEST_CASE(
   };
   life.push_back(
       at(m.make(EventType::unit_released, "NBS-BB", first, rc), now - 12 * kDay + 3 * kHour));
-  Event out = m.make(EventType::transfer_dispatched, "NBS-BB", first, rc);
-  out.to = "NBS-HOS";
-  life.push_back(at(out, now - 6 * kDay));
-  life.push_back(
-      at(m.make(EventType::transfer_received, "NBS-HOS", first, rc), now - 6 * kDay + kHour));
-  life.push_back(at(m.make(EventType::unit_issued, "NBS-HOS", first, rc), now - 5 * kDay - kHour));
-  life.push_back(at(m.make(EventType::unit_transfused, "NBS-HOS", first, rc), now - 5 * kDay));
+  // Issued by the bank to the hospital, which takes custody and transfuses it.
+  Event issue = m.make(EventType::unit_issued, "NBS-BB", first, rc);
+  issue.to = "NBS-HOS";
+  issue.patient = "PT-5521";
+  issue.patient_abo_rh = AboRh::a_pos;
+  life.push_back(at(issue, now - 5 * kDay - kHour));
+  Event transfused = m.make(EventType::unit_transfused, "NBS-HOS", first, rc);
+  transfused.patient = "PT-5521";
+  life.push_back(at(transfused, now - 5 * kDay));
   for (const auto& e : life) REQUIRE(s.post(e) == "applied");
 
   // Today the donor's new donation at Jenin is repeatedly reactive for HIV.
@@ -261,6 +263,7 @@ TEST_CASE(
   const TimeMs deadline = positive_at + kMinute + Rules{}.notify_recipient_within;
   CHECK((*task)["figures"]["deadline"] == format_rfc3339(deadline));
   CHECK((*task)["figures"]["test"] == "hiv");
+  CHECK((*task)["figures"]["patient"] == "PT-5521");  // the recipient to trace
   auto unit = s.get("/api/units/" + first + "/" + rc);
   REQUIRE(unit);
   CHECK((*unit)["unit"]["status"] == "transfused");

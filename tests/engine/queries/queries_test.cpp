@@ -63,6 +63,9 @@ struct Feed {
     if (issued) {
       Event i = m.make(EventType::unit_issued, bank, din, "E0382V00");
       i.at = *issued;
+      i.patient = "PAT-" + din.substr(7);
+      i.patient_abo_rh = AboRh::o_neg;
+      i.to = bank.substr(0, bank.find('-')) + "-HOS";
       add(i);
     }
     return din;

@@ -101,7 +101,7 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
     CHECK(json::parse(r->body)["code"] == "unit_quarantined");
     auto ok = c.Post(
         "/api/events?dry_run=1",
-        R"({"id":"d2","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00"})",
+        R"({"id":"d2","type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","to":"JEM-HOS","patient":"PAT-31","patient_abo_rh":"O-"})",
         "application/json");
     REQUIRE(ok);
     CHECK(ok->status == 200);
@@ -127,13 +127,29 @@ TEST_CASE("JSON events produced with kcat to the embedded Kafka show up in the A
   SECTION("a compatible issue through the API is applied and moves the stock") {
     auto r = post(
         port,
-        R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","patient_abo_rh":"A-"})");
+        R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","to":"JEM-HOS","patient":"PAT-31","patient_abo_rh":"A-"})");
     REQUIRE(r);
     CHECK(r->status == 200);
     CHECK(json::parse(r->body)["outcome"] == "applied");
-    auto after = get_json(port, "/api/stock?facility=JEM-BB&status=issued");
+    auto after = get_json(port, "/api/stock?facility=JEM-HOS&status=issued");
     REQUIRE(after);
     CHECK((*after)["total"] == 1);
+  }
+  SECTION("an issue without the patient's group is refused with its reason") {
+    auto r = post(
+        port,
+        R"({"type":"UnitIssued","at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00","to":"JEM-HOS","patient":"PAT-31"})");
+    REQUIRE(r);
+    CHECK(r->status == 422);
+    CHECK(json::parse(r->body)["code"] == "missing_patient_group");
+  }
+  SECTION("an event in an older schema version is refused at the door") {
+    auto r = post(
+        port,
+        R"({"type":"UnitIssued","schema_version":2,"at":"2026-11-21T09:00:00Z","facility":"JEM-BB","din":"G123426000001","product":"E0382V00"})");
+    REQUIRE(r);
+    CHECK(r->status == 422);
+    CHECK(json::parse(r->body)["code"] == "outdated_schema");
   }
   SECTION("an incompatible patient is refused") {
     auto r = post(

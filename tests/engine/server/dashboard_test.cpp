@@ -123,7 +123,7 @@ void post_applied(int port, const json& event) {
 // shelf life.
 void red_cell_unit(int port, const std::string& governorate, const std::string& din,
                    const std::string& group, TimeMs collected, std::optional<TimeMs> issued = {},
-                   std::optional<TimeMs> expires = {}) {
+                   std::optional<TimeMs> expires = {}, bool transfused = true) {
   const std::string bank = governorate + "-BB", lab = governorate + "-LAB";
   const std::string product = "E0382V00";
   auto event = [&](const char* type, const std::string& facility, TimeMs at) {
@@ -160,7 +160,15 @@ void red_cell_unit(int port, const std::string& governorate, const std::string& 
     json i = event("UnitIssued", bank, *issued);
     i["product"] = product;
     i["patient_abo_rh"] = group;
+    i["patient"] = "PAT-" + din.substr(7);
+    i["to"] = governorate + "-HOS";
     post_applied(port, i);
+    // The hospital transfuses it (unless the test wants a unit of unknown fate).
+    if (transfused) {
+      json t = event("UnitTransfused", governorate + "-HOS", *issued + kHour);
+      t["product"] = product;
+      post_applied(port, t);
+    }
   }
 }
 
@@ -319,6 +327,114 @@ TEST_CASE(
     CHECK(head == "\x89PNG\r\n\x1a\n");
   }
 
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait_for(30));
+}
+
+TEST_CASE(
+    "the dashboard shows emergency releases, transfusion reactions and units of unknown fate in "
+    "English and Arabic",
+    "[dashboard][bedside]") {
+  if (!std::filesystem::exists(kChromium)) {
+    FAIL("headless Chromium is missing at " << kChromium
+                                            << ": install Debian's chromium package "
+                                               "(apt-get install chromium, or ./run.sh test)");
+  }
+  TempDir dir;
+  const int port = free_port();
+  const std::string tokens = dir.path() + "/tokens.json";
+  g_token = new_token(tokens, "dashboard-test", "admin");
+  Child serve(with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data",
+                          "--listen", "127.0.0.1:" + std::to_string(port), "--tokens", tokens}),
+              {}, dir.path() + "/serve.log");
+  REQUIRE(wait_for_api(port, 30));
+
+  const TimeMs now = test_clock().now();
+  const TimeMs collected = now - 5 * kDay;
+  const std::string product = "E0382V00";
+  // Issued two days ago and never accounted for: a unit of unknown fate.
+  const std::string lost = din_for(890001), emergency = din_for(890002), reacted = din_for(890003);
+  red_cell_unit(port, "NBS", lost, "A+", collected, now - 2 * kDay, {}, false);
+  // Released today without the patient's group: an emergency release.
+  red_cell_unit(port, "NBS", emergency, "O-", collected);
+  post_applied(port, {{"id", "dash-emergency"},
+                      {"type", "UnitIssued"},
+                      {"at", format_rfc3339(now - kHour)},
+                      {"facility", "NBS-BB"},
+                      {"din", emergency},
+                      {"product", product},
+                      {"to", "NBS-HOS"},
+                      {"patient", "TRAUMA-17"},
+                      {"emergency", true},
+                      {"reason", "major trauma"},
+                      {"approver", "Dr. Rania Haddad"}});
+  // Transfused yesterday, then a severe TRALI.
+  red_cell_unit(port, "NBS", reacted, "B+", collected, now - kDay - 2 * kHour);
+  post_applied(port, {{"id", "dash-reaction"},
+                      {"type", "TransfusionReaction"},
+                      {"at", format_rfc3339(now - kDay)},
+                      {"facility", "NBS-HOS"},
+                      {"din", reacted},
+                      {"product", product},
+                      {"patient", "PAT-" + reacted.substr(7)},
+                      {"onset_at", format_rfc3339(now - kDay - kHour)},
+                      {"reaction", "trali"},
+                      {"severity", "severe"},
+                      {"imputability", "probable"}});
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/?token=" + g_token;
+  const auto count = [](const std::string& dom, const std::string& kind) {
+    auto li = element_by_id(dom, "li", "bedside-" + kind);
+    REQUIRE(li);
+    const auto at = li->open_tag.find("data-count=\"");
+    REQUIRE(at != std::string::npos);
+    return std::stoi(li->open_tag.substr(at + 12));
+  };
+  {  // English
+    const std::string dom = chromium({"--dump-dom"}, url, dir.path(), "en-bedside");
+    INFO(dom);
+    CHECK(count(dom, "emergency_release") == 1);
+    CHECK(count(dom, "transfusion_reaction") == 1);
+    CHECK(count(dom, "unknown_fate") == 1);
+    auto title = element_by_id(dom, "h2", "bedside-title");
+    REQUIRE(title);
+    CHECK(title->inner == "Vein to vein");
+    auto card = element_by_id(dom, "li", "bedside-transfusion_reaction");
+    REQUIRE(card);
+    CHECK_THAT(card->open_tag, Catch::Contains("sev-red"));
+    CHECK_THAT(card->inner, Catch::Contains("Transfusion reactions"));
+    auto alerts = element_by_id(dom, "ol", "alerts");
+    REQUIRE(alerts);
+    CHECK_THAT(alerts->inner, Catch::Contains("Emergency release: " + emergency +
+                                              " E0382V00 (O- Red cells) at Nablus Hospital, "
+                                              "patient's group not yet recorded"));
+    CHECK_THAT(alerts->inner,
+               Catch::Contains("Transfusion reaction at Nablus Hospital: severe TRALI after " +
+                               reacted + " E0382V00 (B+ Red cells) (imputability probable)"));
+    CHECK_THAT(alerts->inner, Catch::Contains("Unknown fate: " + lost +
+                                              " E0382V00 (A+ Red cells) issued by Nablus Blood "
+                                              "Bank to Nablus Hospital"));
+  }
+  {  // Arabic
+    const std::string dom = chromium({"--dump-dom"}, url + "&lang=ar", dir.path(), "ar-bedside");
+    INFO(dom);
+    CHECK_THAT(html_tag(dom), Catch::Contains("dir=\"rtl\""));
+    CHECK(count(dom, "emergency_release") == 1);
+    auto title = element_by_id(dom, "h2", "bedside-title");
+    REQUIRE(title);
+    CHECK(title->inner == "من الوريد إلى الوريد");
+    auto card = element_by_id(dom, "li", "bedside-unknown_fate");
+    REQUIRE(card);
+    CHECK_THAT(card->inner, Catch::Contains("وحدات مصيرها غير معروف"));
+    auto alerts = element_by_id(dom, "ol", "alerts");
+    REQUIRE(alerts);
+    CHECK_THAT(alerts->inner, Catch::Contains("صرف طارئ: " + emergency));
+    CHECK_THAT(alerts->inner, Catch::Contains("لم تُسجَّل فصيلة المريض بعد"));
+    CHECK_THAT(alerts->inner, Catch::Contains("تفاعل نقل دم في مستشفى نابلس"));
+    CHECK_THAT(alerts->inner, Catch::Contains("أذية رئوية حادة مرتبطة بنقل الدم (TRALI) (شديد)"));
+    CHECK_THAT(alerts->inner, Catch::Contains("مصير غير معروف: " + lost));
+    CHECK_THAT(alerts->inner, Catch::Contains("صُرفت من بنك الدم - نابلس إلى مستشفى نابلس"));
+  }
   serve.signal(SIGTERM);
   REQUIRE(serve.wait_for(30));
 }

@@ -282,11 +282,14 @@ void run_bench(const Words& w, int first_din) {
   // The actions come from the engine's table, as large buttons.
   CHECK(b.eval("document.querySelectorAll('#actions button').length").get<int>() >= 10);
 
-  // Issue, to an O- patient whose pseudonym is typed (or scanned from the wristband).
+  // Issue to Jerusalem Hospital, for an O- patient whose pseudonym is typed (or
+  // scanned from the wristband).
   b.eval("document.getElementById('action-issue').click()");
   b.eval(
       "(() => { const s = document.getElementById('need-patient_group'); s.value = 'O-';"
-      " s.dispatchEvent(new Event('change')); })()");
+      " s.dispatchEvent(new Event('change'));"
+      " const t = document.getElementById('need-to'); t.value = 'JEM-HOS';"
+      " t.dispatchEvent(new Event('change')); })()");
   b.eval("document.getElementById('need-patient').focus()");
   b.type("PT-0042");
   b.press_enter();  // back to the scan field

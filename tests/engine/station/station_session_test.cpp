@@ -52,6 +52,8 @@ StationSettings issue_to(AboRh patient) {
   s.facility = "JEM-BB";
   s.action = StationAction::issue;
   s.patient_group = patient;
+  s.patient = "PT-0042";
+  s.to = "JEM-HOS";
   return s;
 }
 
@@ -182,7 +184,9 @@ TEST_CASE("the action table names every action once and gives a page what each n
     CHECK(parse_station_action(a.name).value() == a.action);
   }
   CHECK(t["actions"][4]["name"] == "issue");
-  CHECK(t["actions"][4]["needs"] == json::array({"patient_group"}));
+  CHECK(t["actions"][4]["needs"] == json::array({"patient", "patient_group", "to"}));
+  CHECK(t["actions"][4]["may"] == json::array({"reason", "approver"}));
+  CHECK(t["reactions"].size() >= 12);
   CHECK(t["discard_reasons"].size() >= 5);
   CHECK(parse_station_action("teleport").error().code == "bad_action");
 }

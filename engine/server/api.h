@@ -62,6 +62,8 @@
 
 namespace hemoledger {
 
+class StockAnswers;
+
 inline constexpr int kApiWorkerThreads = 256;
 inline constexpr std::size_t kApiKeepAliveRequests = 10000;
 
@@ -78,6 +80,9 @@ struct ApiContext {
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
   RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
   BackupSchedule* backups = nullptr;  // POST /api/admin/backup; null: it answers 409
+  // Set by ApiServer::start on a single instance: GET /api/stock's answers,
+  // rendered once per stock snapshot (engine/server/stock_answers.h).
+  StockAnswers* stock_answers = nullptr;
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.

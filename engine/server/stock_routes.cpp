@@ -23,6 +23,7 @@
 #include "engine/server/picture.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
+#include "engine/server/stock_answers.h"
 
 namespace hemoledger {
 
@@ -158,6 +159,14 @@ void get_stock(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   auto f = parse_stock_filter(params, ctx.engine->reference());
   if (!f) return send_error(res, 400, f.error());
   if (req.has_param("at")) return stock_at_instant_route(ctx, req, res, *f);
+  if (ctx.stock_answers) {  // a single instance: the answer made for this stock snapshot
+    std::string key;
+    for (const auto& [k, v] : params) key += k + "=" + v + "&";
+    const auto body = ctx.stock_answers->body(*f, key);
+    res.status = 200;
+    res.set_content(*body, "application/json; charset=utf-8");
+    return;
+  }
   // Scale-out: the national picture, with the freshness of each partition.
   const auto pic = picture_of(ctx);
   json body = stock_json(pic->stock, *f, ctx.engine->reference());

@@ -7,7 +7,7 @@ namespace hemoledger {
 PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts,
                                  bool keep_history_events)
     : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {
-  state_.history = StockHistory(keep_history_events);
+  state_.history = StockHistory(/*sum_buckets=*/keep_history_events, keep_history_events);
 }
 
 Status PartitionReplay::apply(const Event& e, std::int64_t position) {

@@ -51,7 +51,8 @@ class PartitionReplay {
   // With `feeds_alerts`, remembers what the events applied since the last
   // feed() changed (a little work per event and per donation touched).
   // With `keep_history_events`, the stock history keeps every event's entry
-  // (to be written by a rebuild), not only their digest.
+  // and the bucket sums (to be written by a rebuild), not only the events'
+  // digest (enough to compare: engine/ledger/replay.cpp).
   PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false,
                   bool keep_history_events = false);
 

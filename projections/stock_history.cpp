@@ -121,11 +121,13 @@ HistoryPlan history_plan(TimeMs at) {
 
 void StockHistory::record(TimeMs at, std::int64_t position, const std::vector<StockDelta>& deltas) {
   if (deltas.empty()) return;
-  for (HistoryLevel level : kHistoryLevels) {
-    const TimeMs start = level_start(level, at);
-    for (const auto& d : deltas) {
-      auto [it, fresh] = buckets_.try_emplace(history_bucket_key(level, start, d.key), 0);
-      if ((it->second += d.change) == 0) buckets_.erase(it);
+  if (sum_buckets_) {
+    for (HistoryLevel level : kHistoryLevels) {
+      const TimeMs start = level_start(level, at);
+      for (const auto& d : deltas) {
+        auto [it, fresh] = sums_.try_emplace(Bucket{level, start, d.key}, 0);
+        if ((it->second += d.change) == 0) sums_.erase(it);
+      }
     }
   }
   std::string key = history_event_key(at, position);
@@ -135,8 +137,70 @@ void StockHistory::record(TimeMs at, std::int64_t position, const std::vector<St
   if (keep_events_) events_.emplace_back(std::move(key), std::move(value));
 }
 
+std::vector<std::pair<std::string, std::int64_t>> StockHistory::bucket_sums() const {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  out.reserve(sums_.size());
+  for (const auto& [b, sum] : sums_)
+    out.emplace_back(history_bucket_key(b.level, b.start, b.cell), sum);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t StockHistory::BucketHash::operator()(const Bucket& b) const {
+  std::size_t h = std::hash<std::string>{}(b.cell.facility);
+  auto mix = [&h](std::uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  mix(static_cast<std::uint64_t>(b.start));
+  mix(static_cast<std::uint64_t>(b.level));
+  mix(static_cast<std::uint64_t>(b.cell.category));
+  mix(static_cast<std::uint64_t>(b.cell.group));
+  mix(static_cast<std::uint64_t>(b.cell.status));
+  return h;
+}
+
 std::uint64_t StockHistory::digest_of(std::string_view key, std::string_view value) {
   return fnv1a(value, fnv1a(std::string_view("\0", 1), fnv1a(key)));
+}
+
+std::uint64_t StockHistory::bucket_digest_of(std::string_view key, std::int64_t sum) {
+  std::string v;
+  put_i64(v, sum);
+  return digest_of(key, v);
+}
+
+bool BucketDigest::add(TimeMs at, std::string_view deltas) {
+  for (std::size_t i = 0; i < 4; ++i) {
+    const TimeMs start = level_start(kHistoryLevels[i], at);
+    if (open_[i] && start != start_[i]) close(i);
+    start_[i] = start;
+    open_[i] = true;
+  }
+  return decode_event_deltas(deltas, [&](std::string_view cell, std::int64_t n) {
+    for (auto& cells : cells_) {
+      auto it = cells.find(cell);
+      if (it == cells.end()) {
+        cells.emplace(std::string(cell), n);
+      } else {
+        it->second += n;
+      }
+    }
+  });
+}
+
+void BucketDigest::close(std::size_t i) {
+  const std::string prefix = static_cast<char>(kHistoryLevels[i]) + time_key(start_[i]) + "|";
+  for (const auto& [cell, sum] : cells_[i]) {
+    if (sum == 0) continue;
+    ++count_;
+    digest_ += StockHistory::bucket_digest_of(prefix + cell, sum);
+  }
+  cells_[i].clear();
+  open_[i] = false;
+}
+
+void BucketDigest::finish() {
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (open_[i]) close(i);
+  }
 }
 
 }  // namespace hemoledger

@@ -36,6 +36,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,32 +81,66 @@ struct HistoryPlan {
 };
 HistoryPlan history_plan(TimeMs at);
 
-// The history a run of events makes: bucket sums (zero sums erased) and,
-// for the single events, an order-independent digest (and, when `keep_events`,
-// the entries themselves), so that a replay can be compared with the stored
-// history without holding every event.
+// The history a run of events makes: with `sum_buckets`, the bucket sums
+// (zero sums erased; the engine's batch writer adds them to the stored ones);
+// always an order-independent digest of the single events (and, with
+// `keep_events`, the entries themselves), so that a replay can be compared
+// with the stored history without holding its buckets (rebuild).
 class StockHistory {
  public:
   StockHistory() = default;
-  explicit StockHistory(bool keep_events) : keep_events_(keep_events) {}
+  StockHistory(bool sum_buckets, bool keep_events)
+      : sum_buckets_(sum_buckets), keep_events_(keep_events) {}
 
   void record(TimeMs at, std::int64_t position, const std::vector<StockDelta>& deltas);
 
-  const std::map<std::string, std::int64_t>& buckets() const { return buckets_; }
+  // The non-zero bucket sums as (bucket key, sum), in key order.
+  std::vector<std::pair<std::string, std::int64_t>> bucket_sums() const;
   std::uint64_t event_count() const { return event_count_; }
   std::uint64_t event_digest() const { return event_digest_; }
   // (key, value) of every event recorded, when kept; in record order.
   const std::vector<std::pair<std::string, std::string>>& events() const { return events_; }
 
-  // The digest's term for one stored event entry: event_digest() is their
-  // sum (mod 2^64) over the entries.
+  // The digest's term for one stored entry (an event's, or a bucket's with
+  // its sum as 8 little-endian bytes): a digest is their sum (mod 2^64).
   static std::uint64_t digest_of(std::string_view key, std::string_view value);
+  static std::uint64_t bucket_digest_of(std::string_view key, std::int64_t sum);
 
  private:
-  bool keep_events_ = false;
-  std::map<std::string, std::int64_t> buckets_;
+  struct Bucket {
+    HistoryLevel level;
+    TimeMs start;
+    StockKey cell;
+    bool operator==(const Bucket&) const = default;
+  };
+  struct BucketHash {
+    std::size_t operator()(const Bucket& b) const;
+  };
+  bool sum_buckets_ = true, keep_events_ = false;
+  std::unordered_map<Bucket, std::int64_t, BucketHash> sums_;
   std::uint64_t event_count_ = 0, event_digest_ = 0;
   std::vector<std::pair<std::string, std::string>> events_;
+};
+
+// The bucket sums that single events give, computed while they are visited
+// in time order (as Store::scan_history_events visits them), holding only
+// the current bucket of each level: their count and digest
+// (StockHistory::bucket_digest_of), to compare with the stored buckets.
+class BucketDigest {
+ public:
+  // False when `deltas` is damaged.
+  bool add(TimeMs at, std::string_view deltas);
+  // Counts what is still open; call once after the last add().
+  void finish();
+  std::uint64_t count() const { return count_; }
+  std::uint64_t digest() const { return digest_; }
+
+ private:
+  void close(std::size_t level);
+  TimeMs start_[4] = {0, 0, 0, 0};
+  bool open_[4] = {false, false, false, false};
+  std::map<std::string, std::int64_t, std::less<>> cells_[4];
+  std::uint64_t count_ = 0, digest_ = 0;
 };
 
 // ---- implementation of the template ----

@@ -257,10 +257,13 @@ Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionSta
 }
 
 // The stored stock history of partition p (projections/stock_history.h)
-// against its replay: every bucket sum, the single events (by count and
-// digest: the replay need not hold them), and the marker that says it is
-// complete. A journal written before the history existed has no marker:
-// noted, and `rebuild` writes it.
+// against its replay, in memory independent of the history's length: the
+// single events by count and an order-independent digest (the replay keeps
+// only those), and every stored bucket sum against the sums the stored
+// single events give (BucketDigest, streamed in time order), by count and
+// digest; together they say the buckets are those of the replayed events.
+// A journal written before the history existed has no marker: noted, and
+// `rebuild` writes it.
 Status compare_history(const Store& store, std::int32_t p, const StockHistory& replayed,
                        const std::function<void(std::string)>& note) {
   const std::string where = "partition " + std::to_string(p) + " stock history";
@@ -270,32 +273,35 @@ Status compare_history(const Store& store, std::int32_t p, const StockHistory& r
     note(where + " is not complete (written before the history existed: run rebuild)");
     return {};
   }
-  const auto& buckets = replayed.buckets();
-  std::size_t matched = 0;
-  bool same = true;
-  auto bs = store.scan_all_history_buckets(p, [&](std::string_view k, std::int64_t sum) {
-    auto it = buckets.find(std::string(k));
-    if (it == buckets.end() || it->second != sum) {
-      same = false;
-      return false;
-    }
-    ++matched;
-    return true;
-  });
-  if (!bs) return bs;
-  if (!same || matched != buckets.size()) note(where + " sums differ from their replay");
   std::uint64_t count = 0, digest = 0;
-  auto es = store.scan_history_events(p, std::numeric_limits<TimeMs>::min(),
-                                      std::numeric_limits<TimeMs>::max(),
-                                      [&](std::string_view k, std::string_view v) {
-                                        ++count;
-                                        digest += StockHistory::digest_of(k, v);
-                                        return true;
-                                      });
+  BucketDigest from_events;
+  bool damaged = false;
+  auto es = store.scan_history_events(
+      p, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max(),
+      [&](std::string_view k, std::string_view v) {
+        ++count;
+        digest += StockHistory::digest_of(k, v);
+        TimeMs at = 0;
+        damaged = !parse_time_key(k.substr(0, 16), at) || !from_events.add(at, v);
+        return !damaged;
+      });
   if (!es) return es;
+  if (damaged) return make_error("corrupt_state", where + ": an event entry cannot be read.");
+  from_events.finish();
   if (count != replayed.event_count() || digest != replayed.event_digest()) {
     note(where + " events differ from their replay (" + std::to_string(count) + " stored, " +
          std::to_string(replayed.event_count()) + " replayed)");
+  }
+  std::uint64_t buckets = 0, bucket_digest = 0;
+  auto bs = store.scan_all_history_buckets(p, [&](std::string_view k, std::int64_t sum) {
+    ++buckets;
+    bucket_digest += StockHistory::bucket_digest_of(k, sum);
+    return true;
+  });
+  if (!bs) return bs;
+  if (buckets != from_events.count() || bucket_digest != from_events.digest()) {
+    note(where + " sums differ from their events (" + std::to_string(buckets) + " stored, " +
+         std::to_string(from_events.count()) + " from the events)");
   }
   return {};
 }
@@ -374,7 +380,7 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
     for (const auto& entry : reagent_index_entries(lot)) b.put_index(p, entry);
   }
   for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
-  for (const auto& [k, sum] : replayed.history.buckets()) b.put_history_bucket(p, k, sum);
+  for (const auto& [k, sum] : replayed.history.bucket_sums()) b.put_history_bucket(p, k, sum);
   for (const auto& [k, deltas] : replayed.history.events()) b.put_history_event(p, k, deltas);
   b.put_history_since(p, 0);
   return store.commit(b);

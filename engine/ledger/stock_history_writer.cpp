@@ -24,14 +24,14 @@ Status StockHistoryWriter::write(const Store& store,
     if (*log_end == 0) batch.put_history_since(p, 0);
   }
   for (const auto& [p, history] : changes_) {
+    const auto changes = history.bucket_sums();
     std::vector<std::string> keys;
-    keys.reserve(history.buckets().size());
-    for (const auto& [k, change] : history.buckets()) keys.push_back(k);
+    keys.reserve(changes.size());
+    for (const auto& [k, change] : changes) keys.push_back(k);
     auto sums = store.history_buckets(p, keys);
     if (!sums) return sums.error();
-    std::size_t i = 0;
-    for (const auto& [k, change] : history.buckets()) {
-      batch.put_history_bucket(p, k, (*sums)[i++] + change);
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+      batch.put_history_bucket(p, changes[i].first, (*sums)[i] + changes[i].second);
     }
   }
   return {};

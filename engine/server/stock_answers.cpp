@@ -38,6 +38,7 @@ std::shared_ptr<const std::string> StockAnswers::body(const StockFilter& filter,
     kept_.clear();
     version_ = snap.version;
   }
+  if (auto it = kept_.find(key); it != kept_.end()) return it->second;  // rendered meanwhile
   if (kept_.size() < kMaxKept) kept_.emplace(key, rendered);
   return rendered;
 }

@@ -18,6 +18,11 @@ StockKey cell(const char* facility, UnitStatus status = UnitStatus::available) {
   return StockKey{facility, Category::red_cells, AboRh::o_neg, status};
 }
 
+std::map<std::string, std::int64_t> sums_of(const StockHistory& h) {
+  const auto sums = h.bucket_sums();
+  return {sums.begin(), sums.end()};
+}
+
 }  // namespace
 
 TEST_CASE("level starts are the UTC year, month, day and hour that contain an instant",
@@ -94,26 +99,26 @@ TEST_CASE("a stock history sums each event's changes into its year, month, day a
   CHECK(h.event_count() == 2);
   for (HistoryLevel level : kHistoryLevels) {
     const TimeMs start = level_start(level, t);
-    CHECK(h.buckets().at(history_bucket_key(level, start, cell("NBS-BB"))) == 2);
-    CHECK(h.buckets().at(
+    CHECK(sums_of(h).at(history_bucket_key(level, start, cell("NBS-BB"))) == 2);
+    CHECK(sums_of(h).at(
               history_bucket_key(level, start, cell("NBS-BB", UnitStatus::quarantined))) == -1);
   }
-  CHECK(h.buckets().size() == 8);
+  CHECK(h.bucket_sums().size() == 8);
   // A change undone in the same buckets leaves no bucket behind.
   h.record(t + 3 * kMinute, 11, {{cell("NBS-BB", UnitStatus::quarantined), 1}});
-  CHECK(h.buckets().size() == 4);
+  CHECK(h.bucket_sums().size() == 4);
 }
 
 TEST_CASE("the digest of a history's single events does not depend on their order",
           "[projections][stock_history]") {
   const TimeMs t = at("2026-11-20T08:15:00Z");
-  StockHistory a(/*keep_events=*/true), b;
+  StockHistory a(/*sum_buckets=*/true, /*keep_events=*/true), b;
   a.record(t, 1, {{cell("NBS-BB"), 1}});
   a.record(t - kDay, 2, {{cell("GZA-BB"), 1}});
   b.record(t - kDay, 2, {{cell("GZA-BB"), 1}});
   b.record(t, 1, {{cell("NBS-BB"), 1}});
   CHECK(a.event_digest() == b.event_digest());
-  CHECK(a.buckets() == b.buckets());
+  CHECK(a.bucket_sums() == b.bucket_sums());
   REQUIRE(a.events().size() == 2);
   CHECK(b.events().empty());  // not kept
   std::uint64_t sum = 0;
@@ -137,4 +142,34 @@ TEST_CASE("an event's stock changes read back as they were written",
   CHECK(read[1] == std::make_pair(encode_stock_key(deltas[1].key), std::int64_t{3}));
   const std::string damaged = encode_event_deltas(deltas).substr(0, 12);
   CHECK_FALSE(decode_event_deltas(damaged, [](std::string_view, std::int64_t) {}));
+}
+
+TEST_CASE("the bucket digest of single events visited in time order is that of their sums",
+          "[projections][stock_history]") {
+  std::mt19937_64 rng(5);
+  const TimeMs base = at("2025-12-30T20:00:00Z");  // a year, month and day boundary inside
+  std::uniform_int_distribution<TimeMs> when(0, 5 * kDay);
+  const char* banks[] = {"NBS-BB", "GZA-BB", "HBN-BB"};
+  StockHistory h(/*sum_buckets=*/true, /*keep_events=*/true);
+  for (int i = 0; i < 400; ++i) {
+    const StockKey from = cell(banks[i % 3], UnitStatus::quarantined);
+    const StockKey to = cell(banks[(i / 3) % 3]);
+    h.record(base + when(rng), i, {{from, -1}, {to, 1}});
+  }
+  auto events = h.events();
+  std::sort(events.begin(), events.end());  // time order, as the store keeps them
+  BucketDigest d;
+  for (const auto& [k, v] : events) {
+    TimeMs t = 0;
+    REQUIRE(parse_time_key(std::string_view(k).substr(0, 16), t));
+    REQUIRE(d.add(t, v));
+  }
+  d.finish();
+  std::uint64_t digest = 0;
+  for (const auto& [k, sum] : h.bucket_sums()) digest += StockHistory::bucket_digest_of(k, sum);
+  CHECK(d.count() == h.bucket_sums().size());
+  CHECK(d.digest() == digest);
+  // One sum changed: the digests differ.
+  CHECK(StockHistory::bucket_digest_of(h.bucket_sums()[0].first, h.bucket_sums()[0].second + 1) !=
+        StockHistory::bucket_digest_of(h.bucket_sums()[0].first, h.bucket_sums()[0].second));
 }

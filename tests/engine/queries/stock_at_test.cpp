@@ -151,6 +151,17 @@ TEST_CASE("stock at an instant from the stock history equals a full replay, late
   REQUIRE(check.ok());
   for (const auto& d : check->differences) INFO(d);
   CHECK(check->equal);
+
+  // A stored sum that is not the sum of its events is found.
+  Store::Batch tamper;
+  const StockKey somewhere{"NBS-BB", Category::red_cells, AboRh::o_neg, UnitStatus::available};
+  tamper.put_history_bucket(
+      0, history_bucket_key(HistoryLevel::day, level_start(HistoryLevel::day, j.first), somewhere),
+      1000);
+  REQUIRE((*engine)->store().commit(tamper).ok());
+  auto tampered = rebuild((*engine)->store(), ref(), Rules{}, false);
+  REQUIRE(tampered.ok());
+  CHECK_FALSE(tampered->equal);
 }
 
 TEST_CASE("a partition without a complete stock history is replayed until rebuild writes it",

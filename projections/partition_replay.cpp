@@ -4,15 +4,18 @@
 
 namespace hemoledger {
 
-PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts)
-    : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {}
+PartitionReplay::PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts,
+                                 bool keep_history_events)
+    : ref_(ref), rules_(rules), feeds_alerts_(feeds_alerts) {
+  state_.history = StockHistory(/*sum_buckets=*/keep_history_events, keep_history_events);
+}
 
-Status PartitionReplay::apply(const Event& e) {
+Status PartitionReplay::apply(const Event& e, std::int64_t position) {
   // The day's stock sample is taken before the event, and kept only if the
   // event is applied (as the engine does).
   ReportCounts samples;
   const std::int64_t report_day = advance_report_day(state_.report_day, e, state_.stock, samples);
-  if (auto s = apply_unsampled(e); !s) return s;
+  if (auto s = apply_unsampled(e, position); !s) return s;
   state_.report_day = report_day;
   for (const auto& [k, n] : samples) {
     if ((state_.report[k] += n) == 0) state_.report.erase(k);
@@ -20,7 +23,7 @@ Status PartitionReplay::apply(const Event& e) {
   return {};
 }
 
-Status PartitionReplay::apply_unsampled(const Event& e) {
+Status PartitionReplay::apply_unsampled(const Event& e, std::int64_t position) {
   ReportCounts counts;
   if (e.type == EventType::clock_ticked) {  // time passes; nothing else changes
   } else if (is_alert_event(e.type)) {      // for the alert model, at the next feed()
@@ -77,6 +80,7 @@ Status PartitionReplay::apply_unsampled(const Event& e) {
       state_.stock.apply(d);
       if (feeds_alerts_) stock_change_.apply(d);
     }
+    if (position >= 0) state_.history.record(e.at, position, changes->stock);
     for (const auto& d : changes->demand) {
       if ((state_.demand[d.key] += d.change) == 0) state_.demand.erase(d.key);
       if (feeds_alerts_) demand_changes_.push_back(d);

@@ -30,6 +30,7 @@
 #include "projections/reagents.h"
 #include "projections/report_counters.h"
 #include "projections/stock.h"
+#include "projections/stock_history.h"
 #include "projections/unit_state.h"
 
 namespace hemoledger {
@@ -44,6 +45,7 @@ struct PartitionState {
   std::map<std::string, DonorRecord> donors;      // this partition's donor shares
   ReportCounts report;                            // non-zero report counters
   std::int64_t report_day = 0;                    // the report's day pointer
+  StockHistory history;  // the stock changes by event time, of events applied with a position
   std::uint64_t events = 0;                       // applied, clock ticks included
 };
 
@@ -51,11 +53,17 @@ class PartitionReplay {
  public:
   // With `feeds_alerts`, remembers what the events applied since the last
   // feed() changed (a little work per event and per donation touched).
-  PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false);
+  // With `keep_history_events`, the stock history keeps every event's entry
+  // and the bucket sums (to be written by a rebuild), not only the events'
+  // digest (enough to compare: engine/ledger/replay.cpp).
+  PartitionReplay(const ReferenceData& ref, const Rules& rules, bool feeds_alerts = false,
+                  bool keep_history_events = false);
 
   // Applies one journaled event. On an error (the projector refuses it: code
-  // and sentence as in the apply loop) nothing changed.
-  [[nodiscard]] Status apply(const Event& e);
+  // and sentence as in the apply loop) nothing changed. With the event's
+  // journal `position` (>= 0), its stock changes also go into the stock
+  // history (projections/stock_history.h), as the engine recorded them.
+  [[nodiscard]] Status apply(const Event& e, std::int64_t position = -1);
 
   // Gives `model` what the events applied since the last feed() changed, as
   // the engine does for a committed batch: each touched lot as it now is and
@@ -72,7 +80,7 @@ class PartitionReplay {
   PartitionState& state() { return state_; }
 
  private:
-  [[nodiscard]] Status apply_unsampled(const Event& e);
+  [[nodiscard]] Status apply_unsampled(const Event& e, std::int64_t position);
 
   const ReferenceData& ref_;
   Rules rules_;

@@ -13,6 +13,7 @@
 #include "engine/cli/command.h"
 #include "engine/ledger/engine.h"
 #include "engine/queries/queries.h"
+#include "engine/queries/stock_at.h"
 #include "engine/security/audit.h"
 #include "engine/security/refusal_log.h"
 
@@ -83,7 +84,9 @@ int show_stock(const StockArgs& a, const ReferenceData& ref, const Store& store)
   } else {
     auto at = parse_rfc3339(a.at);
     if (!at) return fail(at.error());
-    t = stock_at(store, ref, Rules{}, *at);
+    auto past = stock_at_instant(store, ref, Rules{}, *at, store.partitions());
+    if (!past) return fail(past.error());
+    t = std::move(past->stock);
   }
   if (!t) return fail(t.error());
   const json s = stock_json(*t, *f, ref);
@@ -323,7 +326,7 @@ Subcommand add_stock_command(CLI::App& app) {
   add_filter_options(*cmd, {"governorate", "facility", "category", "abo_rh", "status"}, a->filters);
   cmd->add_flag("--json", a->as_json, "Print the same JSON as GET /api/stock");
   cmd->add_option("--at", a->at,
-                  "Stock as it was at this instant (RFC 3339), replayed from the journal");
+                  "Stock as it was at this instant (RFC 3339), from the stock history");
   return {cmd, [a](const CommandContext& ctx) {
             return with_data_dir(ctx.reference_dir, a->data_dir,
                                  [&](const ReferenceData& ref, const Store& store) {

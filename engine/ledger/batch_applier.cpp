@@ -61,7 +61,8 @@ Status BatchApplier::apply(const std::vector<Record>& records) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (auto s = apply_one(records[i], i); !s) return s;
   }
-  return read_report_values();
+  if (auto s = read_report_values(); !s) return s;
+  return history_.write(ctx_.store, batch_ends_, batch_);
 }
 
 // Phase 1: every record decoded up front, so that the outcomes of their event
@@ -302,6 +303,7 @@ Status BatchApplier::apply_donation(const Admitted& a, const Event& e) {
     return {};
   }
   for (const auto& delta : applied->stock) stock_change_[p].apply(delta);
+  history_.record(p, e.at, a.pos, applied->stock, batch_);
   for (const auto& delta : applied->demand) {
     if (auto s = count_demand(p, delta); !s) return s;
   }

@@ -20,7 +20,8 @@
 //             reason; every applied event adds its report counters
 //             (projections/report_counters.h);
 //   4. write  donations, lots, reagent usage, indexes (by difference), demand,
-//             report counters and stock into the batch;
+//             report counters and stock into the batch (the stock history, by
+             event time, at the end of phase 3: engine/ledger/stock_history_writer.h);
 //   5. alerts the alert model sees the batch's changes and is evaluated once.
 // Every record ends exactly once: journaled with an "applied" outcome, or a
 // rejection (with an outcome, but for duplicates), all in the one batch. The
@@ -42,6 +43,7 @@
 
 #include "engine/kafka/kafka.h"
 #include "engine/ledger/kafka_gap.h"
+#include "engine/ledger/stock_history_writer.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alerts.h"
@@ -166,6 +168,7 @@ class BatchApplier {
   std::map<DinKey, std::vector<IndexEntry>> lot_index_before_;
   std::map<std::int32_t, std::set<std::string>> applied_ids_;
   std::map<std::int32_t, StockTable> stock_change_;
+  StockHistoryWriter history_;  // the stock changes by event time (stock at an instant)
   std::map<std::pair<std::int32_t, DemandKey>, std::int64_t> demand_;       // new absolute counts
   std::vector<DemandDelta> demand_deltas_;                                  // for the alert model
   std::map<std::pair<std::int32_t, ReagentUsageKey>, std::int64_t> usage_;  // absolute counts

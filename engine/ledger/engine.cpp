@@ -52,12 +52,14 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options, const Refere
 Status Engine::load() {
   {
     MutexLock lock(mu_);  // nobody else has the engine yet, but the fields are mu_'s
+    auto total = std::make_shared<StockTable>();
     for (auto p : store_->partitions()) {
       auto t = store_->stock(p);
       if (!t) return t.error();
-      total_stock_.add(*t);
+      total->add(*t);
       partition_stock_[p] = std::move(*t);
     }
+    total_stock_ = std::move(total);
   }
   if (auto s = rejections_.load(); !s) return s;
   if (auto s = alert_outbox_.load(); !s) return s;
@@ -94,7 +96,7 @@ Status Engine::load_alert_model() {
   alerts_->restore(std::move(alerts), st->seq, st->clock);
   {
     MutexLock lock(mu_);
-    for (const auto& [k, n] : total_stock_.cells()) alerts_->on_stock(k, n);
+    for (const auto& [k, n] : total_stock_->cells()) alerts_->on_stock(k, n);
   }
   auto demand =
       store_->demand_window(alerts_->first_needed_day(), std::numeric_limits<std::int64_t>::max());
@@ -217,13 +219,31 @@ void Engine::after_commit(const BatchApplier& applier, const AlertState& state,
   lookbacks_.committed(applier.new_lookbacks());
   donor_checks_.committed(applier.new_donor_checks());
   metrics_.last_batch_ms = options_.clock.now();
+  if (!applier.stock_change().empty()) {
+    publish_stock([&](StockTable& total) {
+      for (const auto& [p, change] : applier.stock_change()) total.add(change);
+    });
+  }
   MutexLock lock(mu_);
   storage_problem_.clear();
   for (const auto& gap : applier.gaps()) add_gap(gap);
   next_ = applier.next();
   for (const auto& [p, end] : applier.batch_ends()) partials_dirty_.insert(p);
   for (auto& [p, table] : new_stock) partition_stock_[p] = std::move(table);
-  for (const auto& [p, change] : applier.stock_change()) total_stock_.add(change);
+}
+
+void Engine::publish_stock(const std::function<void(StockTable&)>& change) {
+  std::shared_ptr<const StockTable> current;
+  {
+    MutexLock lock(mu_);
+    current = total_stock_;
+  }
+  auto next = std::make_shared<StockTable>(*current);  // the copy, outside the lock
+  change(*next);
+  MutexLock lock(mu_);
+  total_stock_ = std::move(next);
+  ++stock_version_;
+  processed_cv_.notify_all();
 }
 
 Status Engine::send_pending() {
@@ -281,14 +301,24 @@ Status Engine::drop_partitions(const std::set<std::int32_t>& drop) {
   lookbacks_.rescan();  // those of the dropped partitions are gone
   donor_checks_.rescan();
   rejections_.drop(drop);
+  std::map<std::int32_t, StockTable> dropped;
+  {
+    MutexLock lock(mu_);
+    for (auto p : drop) {
+      auto it = partition_stock_.find(p);
+      if (it != partition_stock_.end()) dropped.insert(*it);
+    }
+  }
+  publish_stock([&](StockTable& total) {
+    for (const auto& [p, table] : dropped) {
+      for (const auto& [k, n] : table.cells()) total.apply(StockDelta{k, -n});
+    }
+  });
   MutexLock lock(mu_);
   for (auto p : drop) {
     auto it = partition_stock_.find(p);
     if (it != partition_stock_.end()) {
-      for (const auto& [k, n] : it->second.cells()) {
-        total_stock_.apply(StockDelta{k, -n});
-        alerts_->on_stock(k, -n);
-      }
+      for (const auto& [k, n] : it->second.cells()) alerts_->on_stock(k, -n);
       partition_stock_.erase(it);
     }
     next_.erase(p);
@@ -790,9 +820,20 @@ void Engine::add_gap(const KafkaGap& gap) {
       gap.partition, gap.from, gap.to, gap.count());
 }
 
-StockTable Engine::stock() const {
+StockTable Engine::stock() const { return *stock_snapshot().table; }
+
+Engine::StockSnapshot Engine::stock_snapshot() const {
   MutexLock lock(mu_);
-  return total_stock_;
+  return {total_stock_, stock_version_};
+}
+
+Engine::StockSnapshot Engine::wait_stock_snapshot(std::uint64_t version, TimeMs timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  while (stock_version_ <= version) {
+    if (!lock.wait_until(processed_cv_, deadline)) break;
+  }
+  return {total_stock_, stock_version_};
 }
 
 bool Engine::wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const {

@@ -130,6 +130,17 @@ class Engine {
 
   // Thread-safe views.
   StockTable stock() const;
+  // The committed stock as one immutable table shared by every reader (no
+  // copy), replaced by the apply thread after each batch that changed stock
+  // (copy-on-write, swapped in under a short lock before the batch's
+  // verdicts are released), with a version that counts those replacements.
+  struct StockSnapshot {
+    std::shared_ptr<const StockTable> table;
+    std::uint64_t version = 0;
+  };
+  StockSnapshot stock_snapshot() const;
+  // Waits up to `timeout_ms` for a snapshot newer than `version`; the current one.
+  StockSnapshot wait_stock_snapshot(std::uint64_t version, TimeMs timeout_ms) const;
   // Waits until the message at (partition, offset) has been committed.
   bool wait_processed(std::int32_t partition, std::int64_t offset, TimeMs timeout_ms) const;
   EngineStatus status() const;
@@ -192,6 +203,9 @@ class Engine {
   void after_commit(const BatchApplier& applier, const AlertState& state, std::size_t alert_changes,
                     std::map<std::int32_t, StockTable> new_stock);
 
+  // Apply thread: the total stock with `change` applied, copied outside the
+  // lock and swapped in under it (stock_snapshot()).
+  void publish_stock(const std::function<void(StockTable&)>& change) HL_EXCLUDES(mu_);
   [[nodiscard]] Status load_alert_model();
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
@@ -218,7 +232,10 @@ class Engine {
   std::map<std::int32_t, std::int64_t> next_ HL_GUARDED_BY(mu_);  // committed next offsets
   std::map<std::int32_t, std::int64_t> base_ HL_GUARDED_BY(mu_);  // journal position of offset 0
   std::map<std::int32_t, StockTable> partition_stock_ HL_GUARDED_BY(mu_);
-  StockTable total_stock_ HL_GUARDED_BY(mu_);
+  // Written by the apply thread only (publish_stock), read by any.
+  std::shared_ptr<const StockTable> total_stock_ HL_GUARDED_BY(mu_) =
+      std::make_shared<const StockTable>();
+  std::uint64_t stock_version_ HL_GUARDED_BY(mu_) = 0;
   std::map<std::int32_t, std::int64_t> high_watermarks_ HL_GUARDED_BY(mu_);
   std::string kafka_problem_ HL_GUARDED_BY(mu_);
   std::string storage_problem_ HL_GUARDED_BY(mu_);

@@ -69,7 +69,8 @@ Status replay_range(const Store& store, std::int32_t p, std::int64_t from, std::
       return false;
     }
     if (until && e.at > *until) return true;
-    if (auto a = replay.apply(e); !a) {
+    // A complete replay also rebuilds the stock history (by journal position).
+    if (auto a = replay.apply(e, until ? -1 : off); !a) {
       // A complete replay must accept every journaled event; a replay up to an
       // instant may meet an event whose prerequisite happened later.
       if (until) return true;
@@ -92,15 +93,19 @@ struct ReplayedJournal {
   ReplayedAlerts alerts;
 };
 
+// With `keep_history_events`, each partition's stock history keeps its
+// single events (to write them), not only their digest.
 Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
-                                       const Rules& rules, const SupplyConfig& supply) {
+                                       const Rules& rules, const SupplyConfig& supply,
+                                       bool keep_history_events = false) {
   ReplayedJournal out;
   constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
   std::map<std::int32_t, std::int64_t> position;
   auto replay_of = [&](std::int32_t p) -> PartitionReplay& {
     auto it = out.partitions.find(p);
     if (it == out.partitions.end()) {
-      it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true).first;
+      it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true, keep_history_events)
+               .first;
     }
     return it->second;
   };
@@ -273,6 +278,56 @@ Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionSta
   return same && matched == index.size();
 }
 
+// The stored stock history of partition p (projections/stock_history.h)
+// against its replay, in memory independent of the history's length: the
+// single events by count and an order-independent digest (the replay keeps
+// only those), and every stored bucket sum against the sums the stored
+// single events give (BucketDigest, streamed in time order), by count and
+// digest; together they say the buckets are those of the replayed events.
+// A journal written before the history existed has no marker: noted, and
+// `rebuild` writes it.
+Status compare_history(const Store& store, std::int32_t p, const StockHistory& replayed,
+                       const std::function<void(std::string)>& note) {
+  const std::string where = "partition " + std::to_string(p) + " stock history";
+  auto since = store.history_since(p);
+  if (!since) return since.error();
+  if (!*since || **since != 0) {
+    note(where + " is not complete (written before the history existed: run rebuild)");
+    return {};
+  }
+  std::uint64_t count = 0, digest = 0;
+  BucketDigest from_events;
+  bool damaged = false;
+  auto es = store.scan_history_events(
+      p, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max(),
+      [&](std::string_view k, std::string_view v) {
+        ++count;
+        digest += StockHistory::digest_of(k, v);
+        TimeMs at = 0;
+        damaged = !parse_time_key(k.substr(0, 16), at) || !from_events.add(at, v);
+        return !damaged;
+      });
+  if (!es) return es;
+  if (damaged) return make_error("corrupt_state", where + ": an event entry cannot be read.");
+  from_events.finish();
+  if (count != replayed.event_count() || digest != replayed.event_digest()) {
+    note(where + " events differ from their replay (" + std::to_string(count) + " stored, " +
+         std::to_string(replayed.event_count()) + " replayed)");
+  }
+  std::uint64_t buckets = 0, bucket_digest = 0;
+  auto bs = store.scan_all_history_buckets(p, [&](std::string_view k, std::int64_t sum) {
+    ++buckets;
+    bucket_digest += StockHistory::bucket_digest_of(k, sum);
+    return true;
+  });
+  if (!bs) return bs;
+  if (buckets != from_events.count() || bucket_digest != from_events.digest()) {
+    note(where + " sums differ from their events (" + std::to_string(buckets) + " stored, " +
+         std::to_string(from_events.count()) + " from the events)");
+  }
+  return {};
+}
+
 // The live projections of partition p against its replay; each difference noted.
 Status compare_partition(const Store& store, std::int32_t p, const PartitionState& replayed,
                          const std::function<void(std::string)>& note) {
@@ -342,7 +397,7 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   if (*live_day != replayed.report_day) {
     note("partition " + std::to_string(p) + " report day differs");
   }
-  return {};
+  return compare_history(store, p, replayed.history, note);
 }
 
 // Replaces partition p's projections with its replay, in one commit.
@@ -363,6 +418,9 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
   for (const auto& [k, n] : replayed.usage) b.put_reagent_usage(p, k, n);
   for (const auto& [k, n] : replayed.report) b.put_report(p, k, n);
   if (replayed.report_day != 0) b.put_report_day(p, replayed.report_day);
+  for (const auto& [k, sum] : replayed.history.bucket_sums()) b.put_history_bucket(p, k, sum);
+  for (const auto& [k, deltas] : replayed.history.events()) b.put_history_event(p, k, deltas);
+  b.put_history_since(p, 0);
   return store.commit(b);
 }
 
@@ -376,7 +434,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     report.equal = false;
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
-  auto journal = replay_journal(store, ref, rules, supply);
+  auto journal = replay_journal(store, ref, rules, supply, /*keep_history_events=*/write);
   if (!journal) return journal.error();
   // Each partition is compared (and written) on its own, side by side; what
   // each finds is reported in partition order.

@@ -50,6 +50,60 @@ Result<std::optional<Donation>> donation_anywhere(const Engine& engine,
   return std::optional<Donation>{std::move(*d)};
 }
 
+json peer_stock_json(TimeMs at, const std::map<std::int32_t, PartitionStockAt>& served,
+                     const std::vector<std::int32_t>& not_served) {
+  json parts = json::object();
+  for (const auto& [p, s] : served) {
+    json cells = json::object();
+    for (const auto& [k, n] : s.stock.cells()) cells[encode_stock_key(k)] = n;
+    parts[std::to_string(p)] = {{"cells", std::move(cells)}, {"replayed", s.replayed}};
+  }
+  return {{"at", format_rfc3339(at)}, {"partitions", std::move(parts)}, {"not_served", not_served}};
+}
+
+Result<std::map<std::int32_t, PartitionStockAt>> peer_stock_at(
+    const std::string& url, const std::string& authorization, TimeMs at,
+    const std::vector<std::int32_t>& partitions) {
+  std::string list;
+  for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  httplib::Client c(url);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(10);
+  httplib::Headers headers;
+  if (!authorization.empty()) headers.emplace("Authorization", authorization);
+  auto r =
+      c.Get(("/api/peer/stock?at=" + std::to_string(at) + "&partitions=" + list).c_str(), headers);
+  if (!r) return make_error("peer_unreachable", "Instance at " + url + " did not answer.");
+  if (r->status != 200) {
+    return make_error("peer_refused",
+                      "Instance at " + url + " answered " + std::to_string(r->status) + ".");
+  }
+  const json body = json::parse(r->body, nullptr, false);
+  if (!body.is_object() || !body["partitions"].is_object()) {
+    return make_error("bad_peer_answer", "Instance at " + url + " sent no partitions.");
+  }
+  std::map<std::int32_t, PartitionStockAt> out;
+  for (const auto& [text, part] : body["partitions"].items()) {
+    PartitionStockAt s;
+    s.replayed = part.value("replayed", false);
+    if (!part["cells"].is_object())
+      return make_error("bad_peer_answer", "A partition has no cells.");
+    for (const auto& [cell, n] : part["cells"].items()) {
+      auto key = decode_stock_key(cell);
+      if (!key || !n.is_number_integer()) {
+        return make_error("bad_peer_answer", "Instance at " + url + " sent a bad stock cell.");
+      }
+      s.stock.apply(StockDelta{std::move(*key), n.get<std::int64_t>()});
+    }
+    try {
+      out[std::stoi(text)] = std::move(s);
+    } catch (const std::exception&) {
+      return make_error("bad_peer_answer", "Instance at " + url + " sent a bad partition.");
+    }
+  }
+  return out;
+}
+
 Result<std::optional<Verdict>> await_verdict(const Engine& engine, const std::string& peer_token,
                                              std::int32_t partition, std::int64_t offset,
                                              std::chrono::steady_clock::time_point deadline) {

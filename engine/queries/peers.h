@@ -15,8 +15,10 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/ledger/engine.h"
 #include "engine/ledger/verdict.h"
@@ -32,6 +34,24 @@ namespace hemoledger {
 [[nodiscard]] Result<std::optional<Donation>> donation_anywhere(const Engine& engine,
                                                                 const std::string& peer_token,
                                                                 const std::string& din);
+
+// Stock at a past instant in scale-out (engine/queries/stock_at.h): each
+// instance answers for the partitions it serves (GET /api/peer/stock?at=&
+// partitions=) and the asking one sums. The body: {"at", "partitions":
+// {"<p>": {"cells": {"<stock key>": count}, "replayed": bool}}, "not_served":
+// [p...]}.
+struct PartitionStockAt {
+  StockTable stock;
+  bool replayed = false;  // answered by a replay of its journal (no complete history)
+};
+nlohmann::json peer_stock_json(TimeMs at, const std::map<std::int32_t, PartitionStockAt>& served,
+                               const std::vector<std::int32_t>& not_served);
+// Asks the instance at `url` (with `authorization` as its Authorization
+// header, when not empty) for `partitions` at `at`; the partitions it does
+// not serve are missing from the answer.
+[[nodiscard]] Result<std::map<std::int32_t, PartitionStockAt>> peer_stock_at(
+    const std::string& url, const std::string& authorization, TimeMs at,
+    const std::vector<std::int32_t>& partitions);
 
 // A verdict as GET /api/verdict sends it: {"status", "code", "message"}, the
 // status as engine/ledger/verdict.h writes it; bad_verdict when it is not one.

@@ -13,10 +13,12 @@
 #include "engine/server/dashboard_page.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
+#include "engine/server/stock_answers.h"
 
 namespace hemoledger {
 
 struct ApiServer::Impl {
+  std::unique_ptr<StockAnswers> stock_answers;  // outlives the server's threads (declared first)
   ApiContext ctx;
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
@@ -145,6 +147,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiContext context, const st
   api->impl_ = std::make_unique<Impl>();
   Impl& impl = *api->impl_;
   impl.ctx = std::move(context);
+  if (!impl.ctx.engine->scale_out()) {
+    impl.stock_answers = std::make_unique<StockAnswers>(*impl.ctx.engine);
+    impl.ctx.stock_answers = impl.stock_answers.get();
+  }
   impl.server = std::move(*server);
   httplib::Server& svr = *impl.server;
   if (impl.ctx.tokens) require_tokens(svr, impl.ctx);

@@ -3,7 +3,7 @@
 // (engine/server/routes.h):
 //
 //   GET  /health                      engine, Kafka and storage state (503 when degraded)
-//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=
+//   GET  /api/stock?governorate=&facility=&category=&abo_rh=&status=&at=
 //   GET  /api/units/{din}             a donation, its units and history
 //   GET  /api/units/{din}/{product}   one unit
 //   GET  /api/events/{id}             applied, or rejected with its reason
@@ -17,7 +17,7 @@
 //   GET  /api/audit/refusals          stored 401s and 403s (admin tokens only)
 //   GET  /metrics                     Prometheus text
 //   POST /api/admin/backup            a backup now, into serve's --backup-dir (admin)
-//   GET  /api/verdict, /api/peer/donations/{din}   asked by peers in scale-out
+//   GET  /api/verdict, /api/peer/donations/{din}, /api/peer/stock   asked by peers in scale-out
 //   GET  /                            the coordinators' dashboard (engine/server/dashboard_page.h)
 //   GET  /station                     the scanning station (engine/server/station_page.h)
 //   GET  /api/station/session, POST /api/station/scan   what the station page asks
@@ -62,6 +62,8 @@
 
 namespace hemoledger {
 
+class StockAnswers;
+
 inline constexpr int kApiWorkerThreads = 256;
 inline constexpr std::size_t kApiKeepAliveRequests = 10000;
 
@@ -78,6 +80,9 @@ struct ApiContext {
   std::string group = "hemoledger";   // the consumer group, reported by /health in scale-out
   RefusalLog* refusals = nullptr;     // every 401 and 403 is stored here when set
   BackupSchedule* backups = nullptr;  // POST /api/admin/backup; null: it answers 409
+  // Set by ApiServer::start on a single instance: GET /api/stock's answers,
+  // rendered once per stock snapshot (engine/server/stock_answers.h).
+  StockAnswers* stock_answers = nullptr;
 };
 
 // A PEM certificate (chain) and its private key: the API then speaks HTTPS.

@@ -1,6 +1,8 @@
 // The stock area: what is on the shelves and how long it lasts.
 //
 //   GET /api/stock?governorate=&facility=&category=&abo_rh=&status=&at=
+//   GET /api/peer/stock?at=&partitions=         scale-out: the stock at an instant of
+//                                               the partitions served here, for a peer
 //   GET /api/pick?facility=&category=&abo_rh=   compatible units, soonest expiry first
 //   GET /api/supply?category=                   days of supply and phases
 //   GET /api/expiring                           units expiring soon, with transfers
@@ -12,12 +14,16 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/io/clock.h"
+#include "engine/queries/peers.h"
+#include "engine/queries/stock_at.h"
 #include "engine/server/api.h"
 #include "engine/server/picture.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
+#include "engine/server/stock_answers.h"
 
 namespace hemoledger {
 
@@ -25,24 +31,124 @@ using nlohmann::json;
 
 namespace {
 
-// GET /api/stock?at=: the stock at a past instant, replayed from the journal
-// (not in scale-out, where no instance holds the whole journal).
-void stock_at_instant(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
-                      const StockFilter& filter) {
-  if (ctx.engine->scale_out()) {
-    return send_error(res, 400,
-                      make_error("not_in_scale_out",
-                                 "Stock at a past instant replays the whole journal, "
-                                 "which no instance of a group holds; ask a "
-                                 "single-instance rebuild (docs/scale-out.md)."));
+// The stock at `at` of the partitions served here (all of this store's
+// outside scale-out): from the stock history, or a replay where the history
+// is not complete (engine/queries/stock_at.h).
+Result<std::map<std::int32_t, PartitionStockAt>> served_stock_at(
+    const ApiContext& ctx, TimeMs at, const std::vector<std::int32_t>& partitions) {
+  std::map<std::int32_t, PartitionStockAt> out;
+  for (auto p : partitions) {
+    auto one = stock_at_instant(ctx.engine->store(), ctx.engine->reference(), ctx.engine->rules(),
+                                at, {p});
+    if (!one) return one.error();
+    out[p] = PartitionStockAt{std::move(one->stock), !one->replayed.empty()};
   }
+  return out;
+}
+
+// Scale-out: every partition of the topic, those served here from the store,
+// the others asked of their owners (with the caller's credentials), summed.
+// Error partition_unavailable when one has no serving owner now.
+Result<std::map<std::int32_t, PartitionStockAt>> national_stock_at(const ApiContext& ctx,
+                                                                   const httplib::Request& req,
+                                                                   TimeMs at) {
+  const Engine& engine = *ctx.engine;
+  const std::int32_t count = engine.partition_count();
+  if (count <= 0) {
+    return make_error("partition_unavailable", "The events topic's partitions are not known yet.");
+  }
+  std::vector<std::int32_t> here;
+  std::map<std::string, std::vector<std::int32_t>> elsewhere;  // owner's url -> partitions
+  std::vector<std::int32_t> unowned;
+  for (std::int32_t p = 0; p < count; ++p) {
+    if (engine.serves(p)) {
+      here.push_back(p);
+      continue;
+    }
+    const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
+    if (!owner || owner->url.empty() || owner->restoring || owner->instance == engine.instance()) {
+      unowned.push_back(p);
+    } else {
+      elsewhere[owner->url].push_back(p);
+    }
+  }
+  auto out = served_stock_at(ctx, at, here);
+  if (!out) return out.error();
+  const std::string auth = req.get_header_value("Authorization");
+  for (const auto& [url, parts] : elsewhere) {
+    auto theirs = peer_stock_at(url, auth, at, parts);
+    if (!theirs) return theirs.error();
+    for (auto p : parts) {
+      auto it = theirs->find(p);
+      if (it == theirs->end()) {
+        unowned.push_back(p);
+      } else {
+        (*out)[p] = std::move(it->second);
+      }
+    }
+  }
+  if (!unowned.empty()) {
+    std::string list;
+    for (auto p : unowned) list += (list.empty() ? "" : ", ") + std::to_string(p);
+    return make_error("partition_unavailable", "Partitions " + list +
+                                                   " have no serving instance now (moving or "
+                                                   "restoring); ask again shortly.");
+  }
+  return out;
+}
+
+// GET /api/stock?at=: the stock at a past instant, from the stock history
+// (docs/storage.md, "Stock at a past instant"); national in scale-out.
+void stock_at_instant_route(const ApiContext& ctx, const httplib::Request& req,
+                            httplib::Response& res, const StockFilter& filter) {
   auto at = parse_rfc3339(req.get_param_value("at"));
   if (!at) return send_error(res, 400, at.error());
-  auto past = stock_at(ctx.engine->store(), ctx.engine->reference(), ctx.engine->rules(), *at);
-  if (!past) return send_error(res, 500, past.error());
-  json body = stock_json(*past, filter, ctx.engine->reference());
+  auto parts = ctx.engine->scale_out()
+                   ? national_stock_at(ctx, req, *at)
+                   : served_stock_at(ctx, *at, ctx.engine->store().partitions());
+  if (!parts) {
+    if (parts.error().code == "partition_unavailable") res.set_header("Retry-After", "2");
+    const bool peer = parts.error().code.rfind("peer_", 0) == 0;
+    return send_error(res,
+                      parts.error().code == "partition_unavailable" ? 503
+                      : peer                                        ? 502
+                                                                    : 500,
+                      parts.error());
+  }
+  StockTable total;
+  json replayed = json::array();
+  for (const auto& [p, s] : *parts) {
+    total.add(s.stock);
+    if (s.replayed) replayed.push_back(p);
+  }
+  json body = stock_json(total, filter, ctx.engine->reference());
   body["at"] = format_rfc3339(*at);
+  if (!replayed.empty()) body["replayed_partitions"] = replayed;
   send_json(res, 200, body);
+}
+
+// GET /api/peer/stock?at=<ms>&partitions=1,4: asked by another instance of a
+// scale-out group (national_stock_at); answers for the partitions served here.
+void get_peer_stock(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  TimeMs at = 0;
+  std::vector<std::int32_t> asked;
+  try {
+    at = std::stoll(req.get_param_value("at"));
+    const std::string list = req.get_param_value("partitions");
+    for (std::size_t i = 0; i < list.size();) {
+      const auto comma = list.find(',', i);
+      asked.push_back(std::stoi(list.substr(i, comma - i)));
+      i = comma == std::string::npos ? list.size() : comma + 1;
+    }
+  } catch (const std::exception&) {
+    return send_error(res, 400,
+                      make_error("bad_filter", "at (milliseconds) and partitions are needed."));
+  }
+  std::vector<std::int32_t> here, not_served;
+  for (auto p : asked) (ctx.engine->serves(p) ? here : not_served).push_back(p);
+  auto served = served_stock_at(ctx, at, here);
+  if (!served) return send_error(res, 500, served.error());
+  send_json(res, 200, peer_stock_json(at, *served, not_served));
 }
 
 void get_stock(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -52,7 +158,15 @@ void get_stock(const ApiContext& ctx, const httplib::Request& req, httplib::Resp
   }
   auto f = parse_stock_filter(params, ctx.engine->reference());
   if (!f) return send_error(res, 400, f.error());
-  if (req.has_param("at")) return stock_at_instant(ctx, req, res, *f);
+  if (req.has_param("at")) return stock_at_instant_route(ctx, req, res, *f);
+  if (ctx.stock_answers) {  // a single instance: the answer made for this stock snapshot
+    std::string key;
+    for (const auto& [k, v] : params) key += k + "=" + v + "&";
+    const auto body = ctx.stock_answers->body(*f, key);
+    res.status = 200;
+    res.set_content(*body, "application/json; charset=utf-8");
+    return;
+  }
   // Scale-out: the national picture, with the freshness of each partition.
   const auto pic = picture_of(ctx);
   json body = stock_json(pic->stock, *f, ctx.engine->reference());
@@ -119,6 +233,9 @@ void get_reagents(const ApiContext& ctx, const httplib::Request& req, httplib::R
 void add_stock_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Get("/api/stock", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_stock(ctx, req, res);
+  });
+  svr.Get("/api/peer/stock", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    get_peer_stock(ctx, req, res);
   });
   svr.Get("/api/pick",
           [&ctx](const httplib::Request& req, httplib::Response& res) { get_pick(ctx, req, res); });

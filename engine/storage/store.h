@@ -23,6 +23,10 @@
 //   p<ppppp>/y/<expires:020>|<reagent>|<lot>  index of lots with stock, by expiry
 //   p<ppppp>/m/<yyyymm>|<place>|<metric>   a report counter (int64; projections/report_counters.h)
 //   p<ppppp>/t                    the report's day pointer (int64 days since the epoch)
+//   p<ppppp>/h/<level><start>|<stock key>   stock changes summed by year, month,
+//                                 day and hour of the events' time (stock at an instant)
+//   p<ppppp>/h/#                  the journal position the stock history is complete from
+//   p<ppppp>/e/<at>|<position:020>  one event's stock changes, by its time
 //   p<ppppp>/o                    next offset to consume, the cluster id, and
 //                                 the journal position of the cluster's offset 0
 //   p<ppppp>/f                    next rejection position to forward to Kafka
@@ -92,6 +96,7 @@
 #include "projections/lookback.h"
 #include "projections/reagents.h"
 #include "projections/stock.h"
+#include "projections/stock_history.h"
 #include "projections/unit_state.h"
 
 namespace rocksdb {
@@ -167,6 +172,13 @@ class Store {
     void put_inbound(std::string_view id, std::string_view json);
     // A refused request or connection (key z/<id>, docs/storage.md).
     void put_refusal(std::string_view id, std::string_view json);
+    // The stock history (projections/stock_history.h): a bucket's sum (0
+    // deletes it), one event's changes, and the journal position the
+    // partition's history is complete from.
+    void put_history_bucket(std::int32_t partition, std::string_view bucket_key, std::int64_t sum);
+    void put_history_event(std::int32_t partition, std::string_view event_key,
+                           std::string_view deltas);
+    void put_history_since(std::int32_t partition, std::int64_t position);
     // Removes every projection key of a partition (donations, stock); the
     // journal, rejections, outcomes and offsets stay. Used by rebuild.
     void clear_projections(std::int32_t partition);
@@ -282,6 +294,29 @@ class Store {
   // Lots with stock that expire at or before `now` (index 'y'): lot key and a holder.
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> due_reagent_expiries(
       TimeMs now, std::size_t limit) const;
+  // The stock history (projections/stock_history.h). Sums of bucket keys
+  // (0 when absent), in the order asked, with one MultiGet.
+  [[nodiscard]] Result<std::vector<std::int64_t>> history_buckets(
+      std::int32_t partition, const std::vector<std::string>& bucket_keys) const;
+  // The journal position the partition's stock history is complete from;
+  // nullopt when it is not (a journal written before the history existed:
+  // `rebuild` writes it).
+  [[nodiscard]] Result<std::optional<std::int64_t>> history_since(std::int32_t partition) const;
+  // Visits the buckets of `level` whose start is in [from, to): the stock
+  // key's text and the sum.
+  [[nodiscard]] Status scan_history_buckets(
+      std::int32_t partition, HistoryLevel level, TimeMs from, TimeMs to,
+      const std::function<bool(std::string_view cell, std::int64_t sum)>& visit) const;
+  // Visits the single events with at in [from, to] (both included), in time
+  // order: the event key and its encoded changes.
+  [[nodiscard]] Status scan_history_events(
+      std::int32_t partition, TimeMs from, TimeMs to,
+      const std::function<bool(std::string_view key, std::string_view deltas)>& visit) const;
+  // Every bucket of the partition (the bucket key and its sum), for rebuild.
+  [[nodiscard]] Status scan_all_history_buckets(
+      std::int32_t partition,
+      const std::function<bool(std::string_view key, std::int64_t sum)>& visit) const;
+
   // One past the last journal or rejection position of a partition.
   [[nodiscard]] Result<std::int64_t> log_end(std::int32_t partition) const;
 

@@ -119,7 +119,8 @@ void Store::Batch::put_refusal(std::string_view id, std::string_view json) {
   batch_->Put("z/" + std::string(id), json);
 }
 void Store::Batch::clear_projections(std::int32_t p) {
-  for (char kind : {'a', 'd', 'n', 's', 'x', 'k', 'v', 'b', 'g', 'u', 'y', 'q', 'w', 'm', 't'}) {
+  for (char kind :
+       {'a', 'd', 'n', 's', 'x', 'k', 'v', 'b', 'g', 'u', 'y', 'q', 'w', 'm', 't', 'h', 'e'}) {
     const std::string k = key(p, kind);
     batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
   }

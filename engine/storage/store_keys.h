@@ -41,7 +41,7 @@ inline std::string key(std::int32_t partition, char kind, std::string_view rest 
   if (!rest.empty() || kind == 'a' || kind == 'd' || kind == 'j' || kind == 'n' || kind == 'r' ||
       kind == 'i' || kind == 's' || kind == 'x' || kind == 'k' || kind == 'v' || kind == 'l' ||
       kind == 'g' || kind == 'u' || kind == 'y' || kind == 'b' || kind == 'q' || kind == 'w' ||
-      kind == 'c' || kind == 'm' || kind == 't') {
+      kind == 'c' || kind == 'm' || kind == 't' || kind == 'h' || kind == 'e') {
     k += '/';
     k.append(rest);
   }

@@ -277,6 +277,23 @@ TEST_CASE(
     CHECK((*s)["freshness"]["partitions"].size() == kPartitions);
   }
 
+  // Stock at past instants is national too: each instance sums its own
+  // partitions' history and the other owners' answers, exactly as alone.
+  for (std::size_t k : {std::size_t{0}, stream.events.size() / 4, stream.events.size() / 2,
+                        stream.events.size() - 1}) {
+    const std::string path = "/api/stock?at=" + format_rfc3339(stream.events[k].at);
+    auto alone = get_json(solo.port, path);
+    REQUIRE(alone);
+    CHECK_FALSE(alone->contains("replayed_partitions"));
+    for (const auto& name : live) {
+      INFO(name << " " << path);
+      auto j = get_json(g.instances[name].port, path);
+      REQUIRE(j);
+      CHECK(stock_cells_of(*j) == stock_cells_of(*alone));
+      CHECK_FALSE(j->contains("replayed_partitions"));
+    }
+  }
+
   // A unit asked of any instance is answered by its owner, exactly as alone.
   for (int i = 0; i < 600; i += 37) {
     const std::string path = "/api/units/" + din_for(i);

@@ -37,18 +37,6 @@ int fail(const Error& e) {
   return 2;
 }
 
-bool split_host_port(const std::string& s, std::string& host, int& port) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = s.substr(0, colon);
-  try {
-    port = std::stoi(s.substr(colon + 1));
-  } catch (...) {
-    return false;
-  }
-  return port >= 0 && port < 65536 && !host.empty();
-}
-
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

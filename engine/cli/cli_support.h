@@ -26,10 +26,6 @@ class Store;
 // Prints "hemoledger: MESSAGE [CODE]" to standard error; returns exit code 2.
 int fail(const Error& e);
 
-// "HOST:PORT" -> host and port; false unless the host is non-empty and the
-// port a number in 0..65535.
-[[nodiscard]] bool split_host_port(const std::string& s, std::string& host, int& port);
-
 // SIGINT and SIGTERM set the flag that stop_requested() reads.
 void install_signal_handlers();
 [[nodiscard]] const std::atomic<bool>& stop_requested();

@@ -176,8 +176,8 @@ class Simulation {
           units_
               .emplace(serial,
                        SimUnit{d.din, product, c, d.group, d.facility, "", SimStatus::quarantined,
-                               end_of_day_after(now_, info ? info->shelf_life_days : 5), 0,
-                               false, "", ""})
+                               end_of_day_after(now_, info ? info->shelf_life_days : 5), 0, false,
+                               "", ""})
               .first->second;
       expiries_.push({u.expires_at, serial});
       d.units.push_back(serial);

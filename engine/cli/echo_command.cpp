@@ -11,6 +11,7 @@
 
 #include "engine/cli/cli_support.h"
 #include "engine/cli/command.h"
+#include "engine/io/tcp_server.h"
 
 namespace hemoledger {
 namespace {
@@ -33,7 +34,7 @@ void print_alert_change(const httplib::Request& req, httplib::Response& res) {
 int run_echo(const std::string& listen) {
   std::string host;
   int port = 0;
-  if (!split_host_port(listen, host, port)) {
+  if (!split_tcp_address(listen, host, port)) {
     return fail(make_error("bad_listen", "--listen must be HOST:PORT, e.g. 127.0.0.1:9090."));
   }
   install_signal_handlers();

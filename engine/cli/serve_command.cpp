@@ -16,6 +16,7 @@
 #include "engine/cli/reference_files.h"
 #include "engine/cli/self_restart.h"
 #include "engine/cli/serve_options.h"
+#include "engine/io/tcp_server.h"
 #include "engine/io/tls_server.h"
 #include "engine/kafka/kafka.h"
 #include "engine/labs/astm_listener.h"
@@ -154,7 +155,7 @@ Status prepare(const ServeArgs& a, const CommandContext& ctx, Server& s) {
   auto ref = load_reference_data(ctx.reference_dir);
   if (!ref) return ref.error();
   s.ref = std::move(*ref);
-  if (!split_host_port(a.listen, s.host, s.port)) {
+  if (!split_tcp_address(a.listen, s.host, s.port)) {
     return make_error("bad_listen", "--listen must be HOST:PORT, e.g. 127.0.0.1:8080.");
   }
   auto options = engine_options(a, ctx);

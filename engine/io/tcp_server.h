@@ -108,7 +108,9 @@ class TcpServer {
   std::list<Connection> connections_;
 };
 
-// "HOST:PORT" -> host and port; false when it is not of that form.
-bool split_tcp_address(const std::string& text, std::string& host, int& port);
+// "HOST:PORT" -> host and port; false unless the host is non-empty and the
+// port is digits only, 0..65535 (so "127.0.0.1:80x" is refused). The one
+// parser of every --listen, --mllp and --astm address.
+[[nodiscard]] bool split_tcp_address(const std::string& text, std::string& host, int& port);
 
 }  // namespace hemoledger

@@ -152,6 +152,10 @@ json donation_json(const Donation& d, const std::string& product, const Referenc
     if (u.hv_hold) j["blocked"] = "haemovigilance hold: a sibling component's reaction";
     if (const Recall* r = d.recall(u.product)) j["recall"] = recall_json(*r);
     if (!u.issued_by.empty()) j["issued_by"] = u.issued_by;
+    if (u.issued_at != 0 &&
+        (u.status == UnitStatus::issued || u.status == UnitStatus::transfused)) {
+      j["issued_at"] = format_rfc3339(u.issued_at);
+    }
     if (!u.patient.empty()) j["patient"] = u.patient;
     if (u.patient_group != AboRh::unknown) {
       j["patient_abo_rh"] = std::string(to_string(u.patient_group));

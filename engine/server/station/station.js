@@ -239,14 +239,16 @@ function textField(id, key) {
 // A transfusion reaction: its category, severity and imputability (ISBT
 // haemovigilance codes) and when it began.
 function reactionFields(required) {
-  const codes = list => list.map(c => [c, (s().codes_text && s().codes_text[c]) || c.replace(/_/g, " ")]);
-  const onset = bound(el("input", {id: "need-onset", type: "datetime-local",
+  // Worded as the dashboard's catalogue words them (messages.js), else the code.
+  const worded = (list, words) => list.map(c => [c, (words && words[c]) || c.replace(/_/g, " ")]);
+  const t = TEXT[lang];
+  const onset = bound(el("input", {id: "need-onset", type: "datetime-local", step: "1",
                                    value: desk.values.onset_local || ""}), "onset_local");
   const cls = required ? "required" : "";
   return [
-    el("label", {class: cls}, el("span", {}, s().need.reaction), choice("need-reaction", "reaction", codes(bench.session.reactions))),
-    el("label", {class: cls}, el("span", {}, s().need.severity), choice("need-severity", "severity", codes(bench.session.severities))),
-    el("label", {class: cls}, el("span", {}, s().need.imputability), choice("need-imputability", "imputability", codes(bench.session.imputabilities))),
+    el("label", {class: cls}, el("span", {}, s().need.reaction), choice("need-reaction", "reaction", worded(bench.session.reactions, t.reaction))),
+    el("label", {class: cls}, el("span", {}, s().need.severity), choice("need-severity", "severity", worded(bench.session.severities, t.reaction_severity))),
+    el("label", {class: cls}, el("span", {}, s().need.imputability), choice("need-imputability", "imputability", worded(bench.session.imputabilities, t.imputability))),
     el("label", {class: cls}, el("span", {}, s().need.onset), onset),
   ];
 }

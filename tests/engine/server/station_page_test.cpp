@@ -181,12 +181,13 @@ class Browser {
 struct StationEngine {
   TempDir dir;
   int port = free_port();
-  std::string admin, bench;
+  std::string admin, bench, ward;  // ward: a station token of Jerusalem Hospital
   std::unique_ptr<Child> serve;
   StationEngine() {
     const std::string tokens = dir.path() + "/tokens.json";
     admin = new_token(tokens, "station-test-admin", "admin");
     bench = new_token(tokens, "jem-bench-1", "station", "JEM-BB");
+    ward = new_token(tokens, "jem-hos-ward-1", "station", "JEM-HOS");
     serve = std::make_unique<Child>(
         with_clock({HEMOLEDGER_BINARY, "serve", "--data-dir", dir.path() + "/data", "--listen",
                     "127.0.0.1:" + std::to_string(port), "--tokens", tokens}),
@@ -338,7 +339,91 @@ void run_bench(const Words& w, int first_din) {
   CHECK(b.wait_for("document.getElementById('engine-state').classList.contains('down')"));
 }
 
+// Signs the page in with `token` and waits for the bench.
+void sign_in(Browser& b, const std::string& token) {
+  REQUIRE(b.eval("document.activeElement.id").get<std::string>() == "token");
+  b.type(token);
+  b.press_enter();
+  REQUIRE(b.wait_for("!document.getElementById('station').hidden"));
+}
+
+// Sets a form field of the action and tells the page it changed.
+void set_field(Browser& b, const std::string& id, const std::string& value) {
+  b.eval("(() => { const f = document.getElementById('" + id +
+         "'); f.value = " + json(value).dump() + "; f.dispatchEvent(new Event('change')); })()");
+}
+
 }  // namespace
+
+TEST_CASE(
+    "the page records an emergency release with its reason and approver, and the hospital's "
+    "bench reports a transfusion reaction",
+    "[station][chromium][bedside]") {
+  if (!std::filesystem::exists(kChromium)) {
+    FAIL("headless Chromium is missing at " << kChromium);
+  }
+  StationEngine engine;
+  const std::string din = din_for(530001);
+  engine.unit(din, true);
+  const std::string shots = std::string(HEMOLEDGER_ARTEFACT_DIR) + "/station/bedside-";
+  {
+    Browser b;
+    b.open("http://127.0.0.1:" + std::to_string(engine.port) + "/station?lang=en");
+    sign_in(b, engine.bench);
+    b.eval("document.getElementById('action-emergency').click()");
+    // Everything an emergency release needs is asked for, and nothing is sent without it.
+    for (const char* f : {"need-patient", "need-to", "need-reason", "need-approver"}) {
+      CHECK(b.eval(std::string("!!document.getElementById('") + f + "')").get<bool>());
+    }
+    CHECK_FALSE(b.eval("!!document.getElementById('need-patient_group')").get<bool>());
+    set_field(b, "need-patient", "PT-0077");
+    set_field(b, "need-to", "JEM-HOS");
+    set_field(b, "need-reason", "massive haemorrhage, no time to group");
+    set_field(b, "need-approver", "Dr. Rania Haddad");
+    b.eval("document.getElementById('scan').focus()");
+    json a = scan_unit(b, engine.labels(din));
+    b.screenshot(shots + "1-emergency.png");
+    INFO(a.dump());
+    CHECK(a["answer"] == "ok");
+    const json rec = engine.record(din);
+    CHECK(rec["unit"]["status"] == "issued");
+    CHECK(rec["unit"]["holder"] == "JEM-HOS");
+    CHECK(rec["unit"]["emergency_release"] == true);
+    CHECK(rec["unit"]["patient"] == "PT-0077");
+  }
+  // At Jerusalem Hospital the ward reports a febrile reaction that began a
+  // second after the issue (the form takes seconds).
+  const TimeMs issued_at =
+      *parse_rfc3339(engine.record(din)["unit"]["issued_at"].get<std::string>());
+  Browser b;
+  b.open("http://127.0.0.1:" + std::to_string(engine.port) + "/station?lang=en");
+  sign_in(b, engine.ward);
+  b.eval("document.getElementById('action-reaction').click()");
+  set_field(b, "need-patient", "PT-0077");
+  set_field(b, "need-reaction", "febrile");
+  set_field(b, "need-severity", "non_severe");
+  set_field(b, "need-imputability", "probable");
+  const std::string local =
+      b.eval("(() => { const d = new Date(" + std::to_string(issued_at / 1000 * 1000 + 1000) +
+             "); const p = n => String(n).padStart(2, '0');"
+             " return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' +"
+             " p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()); })()")
+          .get<std::string>();
+  set_field(b, "need-onset", local);
+  b.eval("document.getElementById('scan').focus()");
+  json a = scan_unit(b, engine.labels(din));
+  b.screenshot(shots + "2-reaction.png");
+  INFO(a.dump());
+  CHECK(a["answer"] == "ok");
+  auto donation = get_json(engine.port, "/api/units/" + din, nullptr, engine.admin);
+  REQUIRE(donation);
+  INFO(donation->dump());
+  REQUIRE((*donation)["reactions"].size() == 1);
+  CHECK((*donation)["reactions"][0]["reaction"] == "febrile");
+  CHECK((*donation)["reactions"][0]["severity"] == "non_severe");
+  CHECK((*donation)["reactions"][0]["imputability"] == "probable");
+  CHECK((*donation)["reactions"][0]["onset_at"] == format_rfc3339(issued_at / 1000 * 1000 + 1000));
+}
 
 TEST_CASE(
     "a bench signs in, issues a unit and is stopped on a second issue and on a "

@@ -21,7 +21,7 @@
 //             (projections/report_counters.h);
 //   4. write  donations, lots, reagent usage, indexes (by difference), demand,
 //             report counters and stock into the batch (the stock history, by
-             event time, at the end of phase 3: engine/ledger/stock_history_writer.h);
+//             event time, at the end of phase 3: engine/ledger/stock_history_writer.h);
 //   5. alerts the alert model sees the batch's changes and is evaluated once.
 // Every record ends exactly once: journaled with an "applied" outcome, or a
 // rejection (with an outcome, but for duplicates), all in the one batch. The

@@ -50,19 +50,22 @@ Result<std::optional<Donation>> Store::donation(std::int32_t p, std::string_view
 }
 
 std::vector<std::int32_t> Store::partitions() const {
-  std::vector<std::int32_t> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  it->Seek("p");
-  while (it->Valid()) {
-    const auto k = it->key().ToStringView();
-    int p = 0;
-    if (k.size() < 7 || k[0] != 'p' ||
-        std::sscanf(std::string(k.substr(1, 5)).c_str(), "%d", &p) != 1)
-      break;
-    out.push_back(p);
-    it->Seek(part_prefix(p + 1));
+  std::lock_guard lock(partitions_mutex_);
+  if (!partitions_) {
+    partitions_.emplace();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->Seek("p");
+    while (it->Valid()) {
+      const auto k = it->key().ToStringView();
+      int p = 0;
+      if (k.size() < 7 || k[0] != 'p' ||
+          std::sscanf(std::string(k.substr(1, 5)).c_str(), "%d", &p) != 1)
+        break;
+      partitions_->insert(p);
+      it->Seek(part_prefix(p + 1));
+    }
   }
-  return out;
+  return {partitions_->begin(), partitions_->end()};
 }
 
 Result<std::map<std::int32_t, StoredOffset>> Store::offsets() const {

@@ -83,7 +83,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -189,7 +191,14 @@ class Store {
     rocksdb::WriteBatch& raw() { return *batch_; }
 
    private:
+    friend class Store;
+    // The key of a partition's entry; notes that the batch puts into it.
+    std::string partition_key(std::int32_t partition, char kind, std::string_view rest = {});
+
     std::unique_ptr<rocksdb::WriteBatch> batch_;
+    // Partitions the batch writes into, and those it drops (the last word
+    // about a partition wins), for Store's list of partitions.
+    std::map<std::int32_t, bool> partitions_written_;
   };
 
   // Opens (creating if missing) the database for reading and writing.
@@ -378,6 +387,10 @@ class Store {
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;  // of a primary instance
+  // partitions(), kept current by commit() once read: finding them in the
+  // keys walks every tombstone at the start of each partition's range.
+  mutable std::mutex partitions_mutex_;
+  mutable std::optional<std::set<std::int32_t>> partitions_;
 };
 
 }  // namespace hemoledger

@@ -17,54 +17,60 @@ Store::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 Store::Batch::~Batch() = default;
 Store::Batch::Batch(Batch&&) noexcept = default;
 
+std::string Store::Batch::partition_key(std::int32_t p, char kind, std::string_view rest) {
+  partitions_written_[p] = true;
+  return key(p, kind, rest);
+}
+
 void Store::Batch::put_donation(std::int32_t p, std::string_view din, std::string_view encoded) {
-  batch_->Put(key(p, 'd', din), encoded);
+  batch_->Put(partition_key(p, 'd', din), encoded);
 }
 void Store::Batch::put_journal(std::int32_t p, std::int64_t offset, std::string_view ev) {
-  batch_->Put(key(p, 'j', offset_text(offset)), ev);
+  batch_->Put(partition_key(p, 'j', offset_text(offset)), ev);
 }
 void Store::Batch::put_rejection(std::int32_t p, std::int64_t offset, std::string_view json) {
-  batch_->Put(key(p, 'r', offset_text(offset)), json);
+  batch_->Put(partition_key(p, 'r', offset_text(offset)), json);
 }
 void Store::Batch::put_outcome(std::int32_t p, std::string_view id, std::string_view json) {
-  batch_->Put(key(p, 'i', id), json);
+  batch_->Put(partition_key(p, 'i', id), json);
 }
 void Store::Batch::put_stock(std::int32_t p, const StockKey& k, std::int64_t count) {
   if (count == 0) {
-    batch_->Delete(key(p, 's', encode_stock_key(k)));
+    batch_->Delete(partition_key(p, 's', encode_stock_key(k)));
   } else {
-    batch_->Put(key(p, 's', encode_stock_key(k)), encode_i64(count));
+    batch_->Put(partition_key(p, 's', encode_stock_key(k)), encode_i64(count));
   }
 }
 // Format: next (8 bytes), a zero byte, base (8 bytes), cluster id. The first
 // format had no base: next, then the cluster id (printable, never a zero byte).
 void Store::Batch::put_offset(std::int32_t p, const StoredOffset& o) {
-  batch_->Put(key(p, 'o'), encode_i64(o.next) + '\0' + encode_i64(o.base) + o.cluster_id);
+  batch_->Put(partition_key(p, 'o'), encode_i64(o.next) + '\0' + encode_i64(o.base) + o.cluster_id);
 }
 void Store::Batch::put_demand(std::int32_t p, const DemandKey& k, std::int64_t count) {
   if (count == 0) {
-    batch_->Delete(key(p, 'n', encode_demand_key(k)));
+    batch_->Delete(partition_key(p, 'n', encode_demand_key(k)));
   } else {
-    batch_->Put(key(p, 'n', encode_demand_key(k)), encode_i64(count));
+    batch_->Put(partition_key(p, 'n', encode_demand_key(k)), encode_i64(count));
   }
 }
 void Store::Batch::put_index(std::int32_t p, const IndexEntry& e) {
-  batch_->Put(key(p, e.kind, e.key), e.value);
+  batch_->Put(partition_key(p, e.kind, e.key), e.value);
 }
 void Store::Batch::delete_index(std::int32_t p, const IndexEntry& e) {
-  batch_->Delete(key(p, e.kind, e.key));
+  batch_->Delete(partition_key(p, e.kind, e.key));
 }
 void Store::Batch::put_forwarded(std::int32_t p, std::int64_t next) {
-  batch_->Put(key(p, 'f'), encode_i64(next));
+  batch_->Put(partition_key(p, 'f'), encode_i64(next));
 }
 void Store::Batch::put_reagent_lot(std::int32_t p, const ReagentLot& lot) {
-  batch_->Put(key(p, 'g', reagent_lot_key(lot.reagent, lot.lot)), encode_reagent_lot(lot));
+  batch_->Put(partition_key(p, 'g', reagent_lot_key(lot.reagent, lot.lot)),
+              encode_reagent_lot(lot));
 }
 void Store::Batch::put_reagent_usage(std::int32_t p, const ReagentUsageKey& k, std::int64_t count) {
   if (count == 0) {
-    batch_->Delete(key(p, 'u', encode_usage_key(k)));
+    batch_->Delete(partition_key(p, 'u', encode_usage_key(k)));
   } else {
-    batch_->Put(key(p, 'u', encode_usage_key(k)), encode_i64(count));
+    batch_->Put(partition_key(p, 'u', encode_usage_key(k)), encode_i64(count));
   }
 }
 void Store::Batch::put_lookback(const PendingLookback& l) {
@@ -73,21 +79,21 @@ void Store::Batch::put_lookback(const PendingLookback& l) {
                       {"facility", l.facility},
                       {"at", l.at},
                       {"collected_at", l.collected_at}};
-  batch_->Put(key(l.partition, 'l', l.din + "|" + l.test), j.dump());
+  batch_->Put(partition_key(l.partition, 'l', l.din + "|" + l.test), j.dump());
 }
 void Store::Batch::delete_lookback(std::int32_t p, std::string_view din, std::string_view test) {
-  batch_->Delete(key(p, 'l', din));  // as the first format keyed it
-  batch_->Delete(key(p, 'l', std::string(din) + "|" + std::string(test)));
+  batch_->Delete(partition_key(p, 'l', din));  // as the first format keyed it
+  batch_->Delete(partition_key(p, 'l', std::string(din) + "|" + std::string(test)));
 }
 void Store::Batch::put_donor(std::int32_t p, std::string_view donor, std::string_view encoded) {
-  batch_->Put(key(p, 'w', donor), encoded);
+  batch_->Put(partition_key(p, 'w', donor), encoded);
 }
 void Store::Batch::put_donor_check(const PendingDonorCheck& c) {
   nlohmann::json j = {{"donor", c.donor}, {"facility", c.facility}, {"at", c.at}};
-  batch_->Put(key(c.partition, 'c', c.din), j.dump());
+  batch_->Put(partition_key(c.partition, 'c', c.din), j.dump());
 }
 void Store::Batch::delete_donor_check(std::int32_t p, std::string_view din) {
-  batch_->Delete(key(p, 'c', din));
+  batch_->Delete(partition_key(p, 'c', din));
 }
 void Store::Batch::put_alert_state(const AlertState& st) {
   batch_->Put(global_key('s'), encode_i64(static_cast<std::int64_t>(st.seq)) +
@@ -126,6 +132,7 @@ void Store::Batch::clear_projections(std::int32_t p) {
   }
 }
 void Store::Batch::drop_partition(std::int32_t p) {
+  partitions_written_[p] = false;
   const std::string k = part_prefix(p);  // "p00003/"
   batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
 }
@@ -191,6 +198,15 @@ Status Store::commit(Batch& batch) {
   rocksdb::WriteBatch sorted(batch.raw().GetDataSize() + 1024);
   auto s = db_->Write(wo, sorted_copy(batch.raw(), sorted) ? &sorted : &batch.raw());
   if (!s.ok()) return storage_error(s, "the batch could not be written");
+  std::lock_guard lock(partitions_mutex_);
+  if (partitions_) {
+    for (const auto& [p, written] : batch.partitions_written_) {
+      if (written)
+        partitions_->insert(p);
+      else
+        partitions_->erase(p);
+    }
+  }
   return {};
 }
 

@@ -18,19 +18,19 @@ constexpr char kSince[] = "#";  // sorts before every level letter
 void Store::Batch::put_history_bucket(std::int32_t p, std::string_view bucket_key,
                                       std::int64_t sum) {
   if (sum == 0) {
-    batch_->Delete(key(p, 'h', bucket_key));
+    batch_->Delete(partition_key(p, 'h', bucket_key));
   } else {
-    batch_->Put(key(p, 'h', bucket_key), encode_i64(sum));
+    batch_->Put(partition_key(p, 'h', bucket_key), encode_i64(sum));
   }
 }
 
 void Store::Batch::put_history_event(std::int32_t p, std::string_view event_key,
                                      std::string_view deltas) {
-  batch_->Put(key(p, 'e', event_key), deltas);
+  batch_->Put(partition_key(p, 'e', event_key), deltas);
 }
 
 void Store::Batch::put_history_since(std::int32_t p, std::int64_t position) {
-  batch_->Put(key(p, 'h', kSince), encode_i64(position));
+  batch_->Put(partition_key(p, 'h', kSince), encode_i64(position));
 }
 
 Result<std::vector<std::int64_t>> Store::history_buckets(

@@ -30,14 +30,14 @@ std::string past_month(int to) {
 
 void Store::Batch::put_report(std::int32_t p, std::string_view k, std::int64_t count) {
   if (count == 0) {
-    batch_->Delete(key(p, 'm', k));
+    batch_->Delete(partition_key(p, 'm', k));
   } else {
-    batch_->Put(key(p, 'm', k), encode_i64(count));
+    batch_->Put(partition_key(p, 'm', k), encode_i64(count));
   }
 }
 
 void Store::Batch::put_report_day(std::int32_t p, std::int64_t day) {
-  batch_->Put(key(p, 't'), encode_i64(day));
+  batch_->Put(partition_key(p, 't'), encode_i64(day));
 }
 
 void Store::Batch::put_alert_report(std::string_view k, std::string_view json) {

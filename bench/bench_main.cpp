@@ -558,6 +558,8 @@ json end_to_end(const Settings& s, std::uint64_t n, const std::string& stream,
   j["batch_commit_seconds_total"] = metrics["hemoledger_batch_commit_seconds_sum"];
   j["poll_seconds_total"] = metrics["hemoledger_poll_seconds_total"];
   j["store_write_seconds_total"] = metrics["hemoledger_store_write_seconds_total"];
+  j["store_written_keys_total"] = metrics["hemoledger_store_written_keys_total"];
+  j["store_written_bytes_total"] = metrics["hemoledger_store_written_bytes_total"];
   j["send_seconds_total"] = metrics["hemoledger_send_seconds_total"];
   j["engine_cpu_seconds"] = engine_cpu;
   j["engine_cpu_us_per_event"] =

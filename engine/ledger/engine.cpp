@@ -195,9 +195,14 @@ Status Engine::apply_records(const std::vector<Record>& records) {
 // which has seen the batch, is rebuilt from what is committed.
 Status Engine::commit(Store::Batch& batch) {
   const auto write_start = std::chrono::steady_clock::now();
+  const std::size_t keys = batch.operations(), bytes = batch.size_bytes();
   auto written = store_->commit(batch);
   metrics_.write_micros_total += micros_since(write_start);
-  if (written) return {};
+  if (written) {
+    metrics_.written_keys_total += keys;
+    metrics_.written_bytes_total += bytes;
+    return {};
+  }
   {
     MutexLock lock(mu_);
     storage_problem_ = written.error().message;

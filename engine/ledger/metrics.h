@@ -15,6 +15,8 @@ struct EngineMetrics {
   // returned messages), the RocksDB write inside each commit, and handing
   // recalls, alert changes and scale-out records to Kafka between batches.
   std::atomic<std::uint64_t> poll_micros_total{0}, write_micros_total{0}, send_micros_total{0};
+  // What the commits wrote: RocksDB operations (puts and deletes) and bytes.
+  std::atomic<std::uint64_t> written_keys_total{0}, written_bytes_total{0};
   std::atomic<std::uint64_t> alert_units{0};  // available units the alert model holds
   std::atomic<std::uint64_t> forwarded_rejections{0};
   std::atomic<std::uint64_t> alert_changes{0}, alerts_forwarded{0}, recalls_produced{0};

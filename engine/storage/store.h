@@ -188,6 +188,7 @@ class Store {
     // and offsets (scale-out: the group gave the partition to another instance).
     void drop_partition(std::int32_t partition);
     std::size_t size_bytes() const;
+    std::size_t operations() const;  // puts and deletes
     rocksdb::WriteBatch& raw() { return *batch_; }
 
    private:

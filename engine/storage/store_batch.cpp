@@ -137,6 +137,7 @@ void Store::Batch::drop_partition(std::int32_t p) {
   batch_->DeleteRange(k, k.substr(0, k.size() - 1) + char('/' + 1));
 }
 std::size_t Store::Batch::size_bytes() const { return batch_->GetDataSize(); }
+std::size_t Store::Batch::operations() const { return batch_->Count(); }
 
 namespace {
 

@@ -272,6 +272,11 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     }
     MutexLock lock(mu_);
     owned_ = keep;
+    // Not served until after_assignment() knows whether this store holds the
+    // partition's history: until then a query would count it as empty.
+    for (auto p : keep) {
+      if (!served_before_.count(p)) restore_target_[p] = std::numeric_limits<std::int64_t>::max();
+    }
   }
   MutexLock lock(mu_);
   assignment_changed_ = true;  // checked after the poll (after_assignment, check_retention)
@@ -491,7 +496,7 @@ void Engine::publish_partials(bool heartbeat) {
 // so that a new leader continues from them instead of raising them again.
 Status Engine::evaluate_national_alerts() {
   if (!view_) return {};
-  if (!serves(0)) {
+  if (!leads_alerts()) {
     national_.reset();
     return {};
   }
@@ -599,6 +604,14 @@ bool Engine::serves(std::int32_t p) const {
   MutexLock lock(mu_);
   if (!scale_out()) return partition_stock_.count(p) > 0 || next_.count(p) > 0;
   return owned_.count(p) > 0 && restore_target_.count(p) == 0;
+}
+
+std::int32_t Engine::alert_partition() const { return partition_count() > 0 ? 0 : -1; }
+
+bool Engine::leads_alerts() const {
+  if (!scale_out()) return true;
+  const std::int32_t p = alert_partition();
+  return p >= 0 && serves(p);
 }
 
 bool Engine::restoring(std::int32_t p) const {

@@ -34,7 +34,7 @@ using nlohmann::json;
 namespace {
 
 void get_alerts(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (ctx.engine->scale_out() && !ctx.engine->serves(0)) {
+  if (!ctx.engine->leads_alerts()) {
     return forward_to_alert_leader(ctx, req, res);
   }
   std::map<std::string, std::string> params(req.params.begin(), req.params.end());
@@ -96,7 +96,7 @@ std::optional<std::string> answering_sector(const ApiContext& ctx, const httplib
 
 void answer_alert(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
                   EventType type) {
-  if (ctx.engine->scale_out() && !ctx.engine->serves(0)) {
+  if (!ctx.engine->leads_alerts()) {
     return forward_to_alert_leader(ctx, req, res);
   }
   const json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);

@@ -62,7 +62,9 @@ bool answered_elsewhere(const ApiContext& ctx, const std::string& key, const htt
 
 void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
                              httplib::Response& res) {
-  const auto leader = ctx.engine->partials() ? ctx.engine->partials()->owner(0) : std::nullopt;
+  const std::int32_t p = ctx.engine->alert_partition();
+  const auto leader =
+      ctx.engine->partials() && p >= 0 ? ctx.engine->partials()->owner(p) : std::nullopt;
   if (!leader || leader->url.empty() || leader->instance == ctx.engine->instance() ||
       leader->restoring) {
     res.set_header("Retry-After", "2");

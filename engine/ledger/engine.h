@@ -221,6 +221,8 @@ class Engine {
   void after_assignment(Consumer& consumer);
   void publish_partials(bool heartbeat);
   [[nodiscard]] Status evaluate_national_alerts();
+  [[nodiscard]] Status start_leading();
+  void publish_alert_state();
   bool add_alert_inputs(StockRecord& r);
   [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);

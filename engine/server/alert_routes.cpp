@@ -11,9 +11,10 @@
 // POST /api/events (same answers): a coordinator or admin token, named in the
 // sector's members when it lists any; the token's name is the actor.
 //
-// In scale-out the alert leader (the instance serving partition 0) holds the
-// national alerts; another instance forwards the request to it
-// (engine/server/scale_out_routing.h).
+// In scale-out the alert leader (the owner of the partition of the key
+// "alerts", where the follow-up events go) holds the national alerts and
+// applies their follow-up; another instance forwards the request, GET or
+// POST, to it with the caller's credentials (engine/server/scale_out_routing.h).
 #include <httplib.h>
 
 #include <atomic>

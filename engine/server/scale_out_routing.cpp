@@ -81,7 +81,11 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
   if (req.has_header("Authorization")) {
     headers.emplace("Authorization", req.get_header_value("Authorization"));
   }
-  auto r = c.Get((req.path + query_of(req)).c_str(), headers);
+  const std::string target = req.path + query_of(req);
+  const std::string type = req.get_header_value("Content-Type");
+  auto r = req.method == "POST" ? c.Post(target.c_str(), headers, req.body,
+                                         type.empty() ? "application/json" : type.c_str())
+                                : c.Get(target.c_str(), headers);
   if (!r) {
     return send_json(res, 502,
                      {{"code", "leader_unreachable"},

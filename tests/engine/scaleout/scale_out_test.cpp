@@ -107,6 +107,24 @@ bool wait_settled(Group& g, const std::vector<std::string>& names, std::int64_t 
   return false;
 }
 
+// The instance of `names` that leads the alerts: the one serving the
+// partition of the follow-up events' key.
+std::string alert_leader(Group& g, const std::vector<std::string>& names) {
+  const int leader_partition = partition_for_key("alerts", kPartitions);
+  for (const auto& n : names) {
+    if (serving(g.instances[n].port).count(leader_partition)) return n;
+  }
+  return "";
+}
+
+// The alert with `id` in a GET /api/alerts answer (null if absent).
+json alert_with_id(const json& body, const std::string& id) {
+  for (const auto& a : body["alerts"]) {
+    if (a.value("id", "") == id) return a;
+  }
+  return nullptr;
+}
+
 // A report as two instances give it, once the answers stand still: asked of
 // `first`, of `second`, and of `first` again until the two answers of
 // `first` are equal (events such as clock ticks may still arrive). The
@@ -449,12 +467,7 @@ TEST_CASE(
   }
   REQUIRE(g.producer->flush(10000));
 
-  auto leader_of = [&](const std::vector<std::string>& names) -> std::string {
-    for (const auto& n : names) {
-      if (serving(g.instances[n].port).count(0)) return n;
-    }
-    return "";
-  };
+  auto leader_of = [&](const std::vector<std::string>& names) { return alert_leader(g, names); };
   auto open_alerts = [](const json& body) {
     std::map<std::string, std::string> out;  // key -> severity
     for (const auto& a : body["alerts"]) out[a.value("key", "")] = a.value("severity", "");
@@ -627,4 +640,101 @@ TEST_CASE(
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   CHECK(whole);
+}
+
+TEST_CASE(
+    "an alert acknowledged and closed through an instance that does not lead the alerts shows "
+    "so on both instances",
+    "[engine][scale-out][alerts]") {
+  Group g;
+  const KnownStream stream = known_stream(300, "ack");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  for (const char* name : {"a", "b"}) g.start(name, "national");
+  for (const Event& e : stream.events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+  REQUIRE(wait_settled(g, {"a", "b"}, total, 90));
+  const std::string leader = alert_leader(g, {"a", "b"});
+  REQUIRE_FALSE(leader.empty());
+  const std::string other = leader == "a" ? "b" : "a";
+  const int other_port = g.instances[other].port, leader_port = g.instances[leader].port;
+
+  // Two open alerts, as the other instance shows them (forwarded to the leader).
+  std::vector<std::string> ids;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ids.size() < 2 && std::chrono::steady_clock::now() < until) {
+    ids.clear();
+    auto open = get_json(other_port, "/api/alerts");
+    if (open && open->contains("alerts")) {
+      for (const auto& a : (*open)["alerts"]) {
+        if (ids.size() < 2) ids.push_back(a.value("id", ""));
+      }
+    }
+    if (ids.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  REQUIRE(ids.size() == 2);
+
+  httplib::Client client("127.0.0.1", other_port);
+  client.set_read_timeout(20);
+  auto ack = client.Post("/api/alerts/" + ids[0] + "/acknowledge",
+                         R"({"sector": "coordinators", "actor": "coord-1"})", "application/json");
+  REQUIRE(ack);
+  INFO(ack->body);
+  CHECK(ack->status == 200);
+  CHECK(json::parse(ack->body, nullptr, false).value("outcome", "") == "applied");
+  CHECK(ack->get_header_value("X-Hemoledger-Answered-By") == leader);
+
+  // Acknowledged, on both instances, at once (the answer came after the commit).
+  for (int port : {other_port, leader_port}) {
+    auto alerts = get_json(port, "/api/alerts");
+    REQUIRE(alerts);
+    const json a = alert_with_id(*alerts, ids[0]);
+    INFO(port << " " << a.dump());
+    REQUIRE(a.is_object());
+    REQUIRE(a["acknowledged"].is_object());
+    CHECK(a["acknowledged"]["sector"] == "coordinators");
+  }
+  // Its change is on the alerts' change list with the acknowledgement.
+  auto changes = get_json(other_port, "/api/alerts?since=0");
+  REQUIRE(changes);
+  bool acknowledged = false;
+  for (const auto& c : (*changes)["changes"]) {
+    acknowledged |= c["alert"].value("id", "") == ids[0] && c.value("action", "") == "acknowledged";
+  }
+  CHECK(acknowledged);
+
+  // A second acknowledgement is refused with the leader's reason.
+  auto again = client.Post("/api/alerts/" + ids[0] + "/acknowledge",
+                           R"({"sector": "coordinators"})", "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 422);
+  CHECK(json::parse(again->body, nullptr, false).value("code", "") == "already_acknowledged");
+
+  // Closed with a note through the other instance: it leaves the open list of both.
+  auto closed = client.Post("/api/alerts/" + ids[1] + "/close",
+                            R"({"sector": "coordinators", "note": "moved units from NBS"})",
+                            "application/json");
+  REQUIRE(closed);
+  INFO(closed->body);
+  CHECK(closed->status == 200);
+  for (int port : {other_port, leader_port}) {
+    auto alerts = get_json(port, "/api/alerts");
+    REQUIRE(alerts);
+    CHECK(alert_with_id(*alerts, ids[1]).is_null());
+    CHECK(alert_with_id(*alerts, ids[0]).is_object());
+  }
+
+  // Each instance's state is still what its own journal replays to.
+  for (const char* name : {"a", "b"}) {
+    g.instances[name].process->signal(SIGTERM);
+    REQUIRE(g.instances[name].process->wait_for(30));
+    const std::string rlog = g.dir.path() + "/rebuild-" + name + ".log";
+    Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances[name].data},
+                  {}, rlog);
+    const int rs = rebuild.wait();
+    INFO(read_file(rlog));
+    CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
+  }
 }

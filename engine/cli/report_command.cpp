@@ -1,7 +1,13 @@
 // `hemoledger report --period 2026-11 [--scope GZA] [--format csv|json|text]`:
 // the performance report of a period (docs/reports.md), the same figures as
-// GET /api/reports, read from the data directory (works while the engine runs).
+// GET /api/reports, read from the data directory (works while the engine
+// runs), or with --api URL asked of a running engine: in scale-out the
+// national figures, which a data directory (its instance's partitions) does
+// not hold.
+#include <httplib.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -17,6 +23,7 @@ struct ReportArgs {
   std::string data_dir;
   std::string period, scope = "country", format = "text";
   int trend = 6;
+  std::string api, token, ca_cert;
 };
 
 // A short reading of the figures for a terminal.
@@ -65,6 +72,46 @@ int show_report(const ReportArgs& a, const CommandContext& ctx, const ReferenceD
   return 0;
 }
 
+// GET /api/reports of a running engine.
+int report_through_api(const ReportArgs& a) {
+  httplib::Client http(a.api);
+  std::string token = a.token;
+  if (token.empty()) {
+    if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) token = t;
+  }
+  if (!token.empty()) http.set_bearer_token_auth(token.c_str());
+  if (!a.ca_cert.empty()) http.set_ca_cert_path(a.ca_cert.c_str());
+  http.set_read_timeout(60, 0);
+  const std::string path = "/api/reports?period=" + httplib::detail::encode_query_param(a.period) +
+                           "&scope=" + httplib::detail::encode_query_param(a.scope) +
+                           "&trend=" + std::to_string(a.trend) +
+                           (a.format == "csv" ? "&format=csv" : "");
+  auto r = http.Get(path.c_str());
+  if (!r) {
+    return fail(make_error("unreachable", "The engine at " + a.api + " cannot be reached (" +
+                                              httplib::to_string(r.error()) + ")."));
+  }
+  if (r->status != 200) {
+    const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+    const std::string code = j.is_object() ? j.value("code", "report_failed") : "report_failed";
+    return fail(make_error(code, j.is_object() ? j.value("message", r->body) : r->body));
+  }
+  if (a.format == "csv") {
+    std::cout << r->body;
+    return 0;
+  }
+  const nlohmann::json figures = nlohmann::json::parse(r->body, nullptr, false);
+  if (!figures.is_object()) {
+    return fail(make_error("bad_answer", "The engine at " + a.api + " sent no report."));
+  }
+  if (a.format == "json") {
+    print_json(figures);
+  } else {
+    print_text(figures);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Subcommand add_report_command(CLI::App& app) {
@@ -80,7 +127,14 @@ Subcommand add_report_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--trend", a->trend, "months of trend lines (0-24)")->capture_default_str();
   add_data_dir_option(*cmd, a->data_dir);
+  cmd->add_option("--api", a->api,
+                  "A running engine's HTTP API instead of a data directory (in scale-out: the "
+                  "national figures)");
+  cmd->add_option("--token", a->token,
+                  "With --api: an API token (default: the HEMOLEDGER_TOKEN environment variable)");
+  cmd->add_option("--ca-cert", a->ca_cert, "For an https:// API: the CA certificate (PEM)");
   return {cmd, [a](const CommandContext& ctx) {
+            if (!a->api.empty()) return report_through_api(*a);
             return with_data_dir(ctx.reference_dir, a->data_dir,
                                  [&](const ReferenceData& ref, const Store& store) {
                                    return show_report(*a, ctx, ref, store);

@@ -350,7 +350,7 @@ int run_until_stopped(const ServeArgs& a, const CommandContext& ctx, Server& s) 
   AlertEscalatorOptions escalation;
   if (s.engine->scale_out()) {
     Engine* e = s.engine.get();
-    escalation.leads_alerts = [e] { return e->serves(0); };
+    escalation.leads_alerts = [e] { return e->leads_alerts(); };
   }
   AlertEscalator escalator(s.engine->store(), s.engine->routing(), *s.producer, a.topic, ctx.clock,
                            escalation);

@@ -31,8 +31,8 @@ namespace hemoledger {
 struct AlertEscalatorOptions {
   TimeMs interval_ms = 1000;  // how often to look
   TimeMs resend_ms = 30000;   // produce again if still not applied after this
-  // Scale-out: whether this instance judges the alerts (the owner of
-  // partition 0); null: yes.
+  // Scale-out: whether this instance judges the alerts
+  // (Engine::leads_alerts()); null: yes.
   std::function<bool()> leads_alerts;
 };
 

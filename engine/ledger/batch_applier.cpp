@@ -235,10 +235,12 @@ void BatchApplier::apply_tick(const Admitted& a, const Event& e) {
 // An alert's follow-up: the alert model records it (or refuses it: an alert
 // that cleared meanwhile, an escalation after the acknowledgement).
 void BatchApplier::apply_follow_up(const Admitted& a, const Event& e) {
-  if (auto s = ctx_.alerts.follow_up(e); !s) {
+  AlertModel& model = ctx_.follow_ups ? *ctx_.follow_ups : ctx_.alerts;
+  if (auto s = model.follow_up(e); !s) {
     reject(a, s.error(), &e);
     return;
   }
+  ++n_follow_ups_;
   record_applied(a, e);
 }
 

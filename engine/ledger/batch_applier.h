@@ -71,6 +71,9 @@ class BatchApplier {
     AlertModel& alerts;
     // The journal position of Kafka offset 0 of a partition (Engine::base_of).
     std::function<Result<std::int64_t>(std::int32_t)> base_of;
+    // Scale-out, on the alert leader: the national model, which records and
+    // judges the follow-up events instead of `alerts` (null: `alerts`).
+    AlertModel* follow_ups = nullptr;
   };
 
   // `next`: the committed next Kafka offset of each partition.
@@ -108,6 +111,8 @@ class BatchApplier {
   std::uint64_t applied() const { return n_applied_; }
   std::uint64_t rejected() const { return n_rejected_; }
   std::uint64_t duplicates() const { return n_dup_; }
+  // Follow-up events recorded by the follow-up model in this batch.
+  std::uint64_t follow_ups() const { return n_follow_ups_; }
 
  private:
   using DinKey = std::pair<std::int32_t, std::string>;  // (partition, din or lot key)
@@ -181,7 +186,7 @@ class BatchApplier {
   ReportCounts pending_samples_;                     // of the event being applied
   std::int64_t pending_day_ = 0;
   std::vector<PendingRejection> rejections_;
-  std::uint64_t n_applied_ = 0, n_rejected_ = 0, n_dup_ = 0;
+  std::uint64_t n_applied_ = 0, n_rejected_ = 0, n_dup_ = 0, n_follow_ups_ = 0;
   AlertState state_;
 };
 

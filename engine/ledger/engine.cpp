@@ -145,9 +145,16 @@ Status Engine::apply_records(const std::vector<Record>& records) {
     MutexLock lock(mu_);
     committed = next_;
   }
-  BatchApplier applier(
-      {*store_, ref_, options_.rules, *alerts_, [this](std::int32_t p) { return base_of(p); }},
-      std::move(committed));
+  // Scale-out: the alert leader's follow-up events are judged by the
+  // national model, and its changes commit with them (below).
+  AlertModel* national = nullptr;
+  if (scale_out() && leads_alerts()) {
+    if (auto s = start_leading(); !s) spdlog::warn("alerts: {}", s.error().message);
+    if (national_) national = &national_->model_for_follow_ups();
+  }
+  BatchApplier applier({*store_, ref_, options_.rules, *alerts_,
+                        [this](std::int32_t p) { return base_of(p); }, national},
+                       std::move(committed));
   if (auto s = applier.apply(records); !s) return s;
   auto new_stock = applier.write_projections([this](std::int32_t p) {
     MutexLock lock(mu_);
@@ -174,10 +181,19 @@ Status Engine::apply_records(const std::vector<Record>& records) {
   if (!scale_out()) {
     changes = applier.evaluate_alerts(alert_state_, alert_outbox_.cursor());
     state = applier.alert_state();
+  } else if (national && applier.follow_ups() > 0) {
+    changes = national_->evaluate();
+    const AlertModel& model = national_->model();
+    state = AlertState{model.seq(), model.clock(), alert_state_.batch};
+    put_alert_outcome(batch, model, changes, state, alert_outbox_.cursor(), ref_);
   }
   failpoint("before_commit");
-  if (auto s = commit(batch); !s) return s;
+  if (auto s = commit(batch); !s) {
+    national_.reset();  // it has seen the batch: rebuilt from what is stored
+    return s;
+  }
   after_commit(applier, state, changes.size(), std::move(new_stock));
+  if (national && applier.follow_ups() > 0) publish_alert_state();
   failpoint("after_commit");
   const auto micros = micros_since(t0);
   metrics_.applied += applier.applied();
@@ -277,6 +293,11 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     }
     MutexLock lock(mu_);
     owned_ = keep;
+    // Not served until after_assignment() knows whether this store holds the
+    // partition's history: until then a query would count it as empty.
+    for (auto p : keep) {
+      if (!served_before_.count(p)) restore_target_[p] = std::numeric_limits<std::int64_t>::max();
+    }
   }
   MutexLock lock(mu_);
   assignment_changed_ = true;  // checked after the poll (after_assignment, check_retention)
@@ -489,57 +510,62 @@ void Engine::publish_partials(bool heartbeat) {
   if (stock_due || heartbeat) last_partials_ = now;
 }
 
-// Scale-out: the instance serving partition 0 is the alert leader. It feeds
+// The national model of the alert leader, from where the last leader
+// stopped (its alerts|state record) or from this store; a no-op when it
+// exists already.
+Status Engine::start_leading() {
+  if (national_ || !view_) return {};
+  auto national = std::make_unique<NationalAlerts>(ref_, options_.supply);
+  auto st = store_->alert_state();
+  if (!st) return st.error();
+  const auto last_leader = view_->alerts();
+  if (last_leader && last_leader->seq > st->seq) {
+    national->restore(last_leader->open, last_leader->seq, last_leader->clock);
+    // Changes up to there were the last leader's to send.
+    alert_outbox_.skip_to(last_leader->seq + 1);
+    // This store now holds the open alerts it continues from.
+    auto stored = store_->open_alerts();
+    if (!stored) return stored.error();
+    Store::Batch b;
+    for (const auto& [key, text] : *stored) {
+      if (!last_leader->open.count(key)) b.delete_open_alert(key);
+    }
+    for (const auto& [key, a] : last_leader->open)
+      b.put_open_alert(key, stored_json(alert_json(a, ref_)));
+    const AlertState state{last_leader->seq, last_leader->clock, alert_state_.batch};
+    b.put_alert_state(state);
+    b.put_alert_cursor("kafka", alert_outbox_.cursor());
+    if (auto s = store_->commit(b); !s) return s;
+    alert_state_ = state;
+    alert_outbox_.set_committed(state.seq);
+    spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})", options_.instance,
+                 last_leader->seq, last_leader->instance);
+  } else {
+    auto open = stored_open_alerts(*store_);
+    if (!open) return open.error();
+    national->restore(std::move(*open), st->seq, st->clock);
+    spdlog::info("alerts: instance {} leads the alerts from seq {}", options_.instance, st->seq);
+  }
+  national_ = std::move(national);
+  national_version_ = 0;
+  return {};
+}
+
+// Scale-out: the instance serving alert_partition() is the alert leader. It feeds
 // the national model every partition's latest published share, commits the
 // changes to its own store as a single instance does (so /api/alerts, the
 // alerts topic and webhooks work unchanged) and publishes its open alerts,
 // so that a new leader continues from them instead of raising them again.
 Status Engine::evaluate_national_alerts() {
   if (!view_) return {};
-  if (!serves(0)) {
+  if (!leads_alerts()) {
     national_.reset();
     return {};
   }
   const auto now = std::chrono::steady_clock::now();
   if (now - last_national_ < std::chrono::milliseconds(options_.partials_interval_ms)) return {};
   last_national_ = now;
-  if (!national_) {
-    national_ = std::make_unique<NationalAlerts>(ref_, options_.supply);
-    auto st = store_->alert_state();
-    if (!st) return st.error();
-    const auto last_leader = view_->alerts();
-    if (last_leader && last_leader->seq > st->seq) {
-      national_->restore(last_leader->open, last_leader->seq, last_leader->clock);
-      // Changes up to there were the last leader's to send.
-      alert_outbox_.skip_to(last_leader->seq + 1);
-      // This store now holds the open alerts it continues from.
-      auto stored = store_->open_alerts();
-      if (!stored) return stored.error();
-      Store::Batch b;
-      for (const auto& [key, text] : *stored) {
-        if (!last_leader->open.count(key)) b.delete_open_alert(key);
-      }
-      for (const auto& [key, a] : last_leader->open)
-        b.put_open_alert(key, stored_json(alert_json(a, ref_)));
-      const AlertState state{last_leader->seq, last_leader->clock, alert_state_.batch};
-      b.put_alert_state(state);
-      b.put_alert_cursor("kafka", alert_outbox_.cursor());
-      if (auto s = store_->commit(b); !s) {
-        national_.reset();
-        return s;
-      }
-      alert_state_ = state;
-      alert_outbox_.set_committed(state.seq);
-      spdlog::info("alerts: instance {} leads the alerts from seq {} (after {})", options_.instance,
-                   last_leader->seq, last_leader->instance);
-    } else {
-      auto open = stored_open_alerts(*store_);
-      if (!open) return open.error();
-      national_->restore(std::move(*open), st->seq, st->clock);
-      spdlog::info("alerts: instance {} leads the alerts from seq {}", options_.instance, st->seq);
-    }
-    national_version_ = 0;
-  }
+  if (auto s = start_leading(); !s) return s;
   std::uint64_t version = 0;
   const auto records = view_->records(&version);
   if (version == national_version_) return {};
@@ -558,15 +584,20 @@ Status Engine::evaluate_national_alerts() {
   alert_state_ = state;
   alert_outbox_.set_committed(state.seq);
   metrics_.alert_changes += changes.size();
-  if (producer_) {
-    const AlertsRecord rec{options_.instance, model.seq(), model.clock(), model.open()};
-    if (auto s = producer_->produce_to(options_.kafka.partials_topic, 0,
-                                       std::string(kPartialsKeyAlerts), encode_alerts(rec, ref_));
-        !s) {
-      spdlog::warn("alerts: cannot publish the open alerts: {}", s.error().message);
-    }
-  }
+  publish_alert_state();
   return {};
+}
+
+// The leader's open alerts to the partials topic (alerts|state), for the next leader.
+void Engine::publish_alert_state() {
+  if (!producer_ || !national_) return;
+  const AlertModel& model = national_->model();
+  const AlertsRecord rec{options_.instance, model.seq(), model.clock(), model.open()};
+  if (auto s = producer_->produce_to(options_.kafka.partials_topic, 0,
+                                     std::string(kPartialsKeyAlerts), encode_alerts(rec, ref_));
+      !s) {
+    spdlog::warn("alerts: cannot publish the open alerts: {}", s.error().message);
+  }
 }
 
 Result<std::optional<Verdict>> Engine::verdict(std::int32_t partition, std::int64_t offset) const {
@@ -604,6 +635,24 @@ bool Engine::serves(std::int32_t p) const {
   MutexLock lock(mu_);
   if (!scale_out()) return partition_stock_.count(p) > 0 || next_.count(p) > 0;
   return owned_.count(p) > 0 && restore_target_.count(p) == 0;
+}
+
+std::int32_t Engine::alert_partition() const {
+  // The partition of the follow-up events' key (events/event.h event_key):
+  // the leader applies acknowledgements, escalations and closures itself.
+  static const std::string key = [] {
+    Event e;
+    e.type = EventType::alert_acknowledged;
+    return event_key(e);
+  }();
+  const std::int32_t count = partition_count();
+  return count > 0 ? partition_for_key(key, count) : -1;
+}
+
+bool Engine::leads_alerts() const {
+  if (!scale_out()) return true;
+  const std::int32_t p = alert_partition();
+  return p >= 0 && serves(p);
 }
 
 bool Engine::restoring(std::int32_t p) const {

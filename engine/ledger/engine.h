@@ -161,6 +161,13 @@ class Engine {
   const PartialsView* partials() const { return view_.get(); }
   // The events topic's partition count (0 until the consumer learned it).
   std::int32_t partition_count() const { return partition_count_.load(); }
+  // Scale-out: the partition whose owner is the alert leader, which judges
+  // the alerts on the national picture (docs/scale-out.md, "Alerts"); -1
+  // while the partition count is not known.
+  std::int32_t alert_partition() const;
+  // Whether this engine judges the alerts: a single instance always, in
+  // scale-out the instance serving alert_partition().
+  bool leads_alerts() const;
   const EngineMetrics& metrics() const { return metrics_; }
   const Store& store() const { return *store_; }
   const std::string& data_dir() const { return options_.data_dir; }
@@ -214,6 +221,8 @@ class Engine {
   void after_assignment(Consumer& consumer);
   void publish_partials(bool heartbeat);
   [[nodiscard]] Status evaluate_national_alerts();
+  [[nodiscard]] Status start_leading();
+  void publish_alert_state();
   bool add_alert_inputs(StockRecord& r);
   [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);

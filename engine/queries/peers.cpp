@@ -104,6 +104,138 @@ Result<std::map<std::int32_t, PartitionStockAt>> peer_stock_at(
   return out;
 }
 
+json peer_report_json(const std::map<std::int32_t, PartitionReport>& served,
+                      const std::vector<std::int32_t>& not_served, const AlertReportPart* alerts,
+                      const ReferenceData& ref) {
+  json parts = json::object();
+  for (const auto& [p, part] : served) {
+    json counters = json::object(), available = json::object(), demand = json::object();
+    for (const auto& [k, n] : part.counters) counters[k] = n;
+    for (const auto& [k, n] : part.available.cells()) available[encode_stock_key(k)] = n;
+    for (const auto& [k, n] : part.demand) demand[encode_demand_key(k)] = n;
+    parts[std::to_string(p)] = {{"counters", std::move(counters)},
+                                {"day", part.day},
+                                {"available", std::move(available)},
+                                {"demand", std::move(demand)}};
+  }
+  json body = {{"partitions", std::move(parts)}, {"not_served", not_served}};
+  if (alerts) {
+    json rows = json::array(), open = json::array();
+    for (const auto& r : alerts->rows) rows.push_back(json::parse(r, nullptr, false));
+    for (const auto& a : alerts->open) open.push_back(alert_json(a, ref));
+    body["alerts"] = {
+        {"rows", std::move(rows)}, {"open", std::move(open)}, {"clock", alerts->clock}};
+  }
+  return body;
+}
+
+namespace {
+
+Error bad_peer_report(const std::string& what) {
+  return make_error("bad_peer_answer", "A peer's report part " + what + ".");
+}
+
+// {"key": integer} into `visit(key, n)`; false when not of that form.
+template <typename F>
+bool each_count(const json& j, F visit) {
+  if (!j.is_object()) return false;
+  for (const auto& [k, n] : j.items()) {
+    if (!n.is_number_integer() || !visit(k, n.template get<std::int64_t>())) return false;
+  }
+  return true;
+}
+
+Result<PartitionReport> partition_report_from_json(const json& j) {
+  PartitionReport part;
+  if (!j.is_object() || !j.contains("day") || !j["day"].is_number_integer()) {
+    return bad_peer_report("has no day");
+  }
+  part.day = j["day"].get<std::int64_t>();
+  const bool ok = each_count(j.value("counters", json()),
+                             [&](const std::string& k, std::int64_t n) {
+                               ReportKey key;
+                               if (!parse_report_key(k, key)) return false;
+                               part.counters[k] = n;
+                               return true;
+                             }) &&
+                  each_count(j.value("available", json()),
+                             [&](const std::string& k, std::int64_t n) {
+                               auto key = decode_stock_key(k);
+                               if (!key) return false;
+                               part.available.apply(StockDelta{std::move(*key), n});
+                               return true;
+                             }) &&
+                  each_count(j.value("demand", json()), [&](const std::string& k, std::int64_t n) {
+                    auto key = decode_demand_key(k);
+                    if (!key) return false;
+                    part.demand[*key] = n;
+                    return true;
+                  });
+  if (!ok) return bad_peer_report("has a bad counter, stock cell or demand count");
+  return part;
+}
+
+}  // namespace
+
+Result<PeerReport> peer_report_from_json(const json& body) {
+  if (!body.is_object() || !body.contains("partitions") || !body["partitions"].is_object()) {
+    return bad_peer_report("names no partitions");
+  }
+  PeerReport out;
+  for (const auto& [text, j] : body["partitions"].items()) {
+    std::int32_t p = 0;
+    try {
+      p = std::stoi(text);
+    } catch (const std::exception&) {
+      return bad_peer_report("names a bad partition");
+    }
+    auto part = partition_report_from_json(j);
+    if (!part) return part.error();
+    out.partitions[p] = std::move(*part);
+  }
+  if (body.contains("alerts")) {
+    const json& a = body["alerts"];
+    if (!a.is_object() || !a["rows"].is_array() || !a["open"].is_array() ||
+        !a["clock"].is_number_integer()) {
+      return bad_peer_report("has malformed alerts");
+    }
+    AlertReportPart alerts;
+    alerts.clock = a["clock"].get<TimeMs>();
+    for (const auto& r : a["rows"]) alerts.rows.push_back(r.dump());
+    for (const auto& j : a["open"]) {
+      auto alert = alert_from_json(j);
+      if (!alert) return bad_peer_report("has a malformed alert");
+      alerts.open.push_back(std::move(*alert));
+    }
+    out.alerts = std::move(alerts);
+  }
+  return out;
+}
+
+Result<PeerReport> peer_report(const std::string& url, const std::string& authorization,
+                               const ReportRequest& req, int window_days,
+                               const std::vector<std::int32_t>& partitions, bool alerts) {
+  std::string list;
+  for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  const std::string path = "/api/peer/report?period=" + req.period +
+                           "&scope=" + httplib::detail::encode_query_param(req.scope) +
+                           "&trend=" + std::to_string(req.trend_months) +
+                           "&window=" + std::to_string(window_days) + "&partitions=" + list +
+                           (alerts ? "&alerts=1" : "");
+  httplib::Client c(url);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(20);
+  httplib::Headers headers;
+  if (!authorization.empty()) headers.emplace("Authorization", authorization);
+  auto r = c.Get(path.c_str(), headers);
+  if (!r) return make_error("peer_unreachable", "Instance at " + url + " did not answer.");
+  if (r->status != 200) {
+    return make_error("peer_refused",
+                      "Instance at " + url + " answered " + std::to_string(r->status) + ".");
+  }
+  return peer_report_from_json(json::parse(r->body, nullptr, false));
+}
+
 Result<std::optional<Verdict>> await_verdict(const Engine& engine, const std::string& peer_token,
                                              std::int32_t partition, std::int64_t offset,
                                              std::chrono::steady_clock::time_point deadline) {

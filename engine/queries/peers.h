@@ -22,6 +22,7 @@
 
 #include "engine/ledger/engine.h"
 #include "engine/ledger/verdict.h"
+#include "engine/queries/reports.h"
 
 namespace hemoledger {
 
@@ -52,6 +53,30 @@ nlohmann::json peer_stock_json(TimeMs at, const std::map<std::int32_t, Partition
 [[nodiscard]] Result<std::map<std::int32_t, PartitionStockAt>> peer_stock_at(
     const std::string& url, const std::string& authorization, TimeMs at,
     const std::vector<std::int32_t>& partitions);
+
+// Reports in scale-out (engine/queries/reports.h): each instance answers for
+// the partitions it serves, and the alert leader for the alerts
+// (GET /api/peer/report?period=&scope=&trend=&window=&partitions=&alerts=1);
+// the asking one combines the parts. The body: {"partitions": {"<p>":
+// {"counters": {key: n}, "day", "available": {"<stock key>": n}, "demand":
+// {"<demand key>": n}}}, "not_served": [p...], "alerts": {"rows": [row...],
+// "open": [alert...], "clock"} (only when asked and this instance leads them)}.
+struct PeerReport {
+  std::map<std::int32_t, PartitionReport> partitions;  // those the peer serves
+  std::optional<AlertReportPart> alerts;               // when asked and it leads them
+};
+nlohmann::json peer_report_json(const std::map<std::int32_t, PartitionReport>& served,
+                                const std::vector<std::int32_t>& not_served,
+                                const AlertReportPart* alerts, const ReferenceData& ref);
+[[nodiscard]] Result<PeerReport> peer_report_from_json(const nlohmann::json& body);
+// Asks the instance at `url` (with `authorization`, when not empty) for its
+// part of the report `req` (its period, scope and trend) over `partitions`,
+// and for the alerts' part when `alerts`.
+[[nodiscard]] Result<PeerReport> peer_report(const std::string& url,
+                                             const std::string& authorization,
+                                             const ReportRequest& req, int window_days,
+                                             const std::vector<std::int32_t>& partitions,
+                                             bool alerts);
 
 // A verdict as GET /api/verdict sends it: {"status", "code", "message"}, the
 // status as engine/ledger/verdict.h writes it; bad_verdict when it is not one.

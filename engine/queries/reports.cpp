@@ -487,57 +487,59 @@ Result<ReportRequest> parse_report_request(const std::map<std::string, std::stri
   return r;
 }
 
-Result<ReportInputs> report_inputs(const Store& store, const ReferenceData& ref,
-                                   const ReportRequest& req, int window_days) {
-  ReportInputs in;
+namespace {
+
+// The first month of the trend or the period, whichever is earlier.
+int first_month_read(const ReportRequest& req) {
   int trend_first = req.last_month;
   for (int i = 1; i < req.trend_months; ++i) trend_first = prev_month(trend_first);
-  const int first = std::min(trend_first, req.first_month);
-  auto state = store.alert_state();
-  if (!state) return state.error();
-  in.clock = state->clock;
-  std::map<std::int32_t, std::int64_t> pointers;
-  for (auto p : store.partitions()) {
-    auto s = store.scan_report(p, first, req.last_month, [&](std::string_view k, std::int64_t n) {
-      ReportKey key;
-      if (parse_report_key(k, key) && in_scope(key.place, req, ref))
-        in.counters[std::string(k)] += n;
-      return true;
-    });
-    if (!s) return s.error();
-    auto day = store.report_day(p);
-    if (!day) return day.error();
-    pointers[p] = *day;
-    in.clock = std::max(in.clock, *day * kDay);
-  }
-  // The days after each partition's last event, up to the clock's day: its stock now.
-  const std::int64_t clock_day = day_of(in.clock);
-  const std::int64_t period_first = first_day(req.first_month);
-  const std::int64_t period_end = first_day(next_month(req.last_month));
-  for (const auto& [p, pointer] : pointers) {
-    if (pointer == 0) continue;
-    const std::int64_t from = std::max(pointer, period_first);
-    const std::int64_t to = std::min(clock_day, period_end);
-    if (from >= to) continue;
-    auto stock = store.stock(p);
-    if (!stock) return stock.error();
-    ReportCounts fill;
-    sample_days(from, to, *stock, fill);
-    for (const auto& [k, n] : fill) {
-      ReportKey key;
-      if (parse_report_key(k, key) && in_scope(key.place, req, ref)) in.counters[k] += n;
+  return std::min(trend_first, req.first_month);
+}
+
+}  // namespace
+
+Result<PartitionReport> partition_report(const Store& store, const ReferenceData& ref,
+                                         const ReportRequest& req, int window_days,
+                                         std::int32_t p) {
+  PartitionReport out;
+  auto s = store.scan_report(p, first_month_read(req), req.last_month,
+                             [&](std::string_view k, std::int64_t n) {
+                               ReportKey key;
+                               if (parse_report_key(k, key) && in_scope(key.place, req, ref))
+                                 out.counters[std::string(k)] += n;
+                               return true;
+                             });
+  if (!s) return s.error();
+  auto day = store.report_day(p);
+  if (!day) return day.error();
+  out.day = *day;
+  auto stock = store.stock(p);
+  if (!stock) return stock.error();
+  for (const auto& [k, n] : stock->cells()) {
+    if (k.status == UnitStatus::available && n != 0 && in_scope(k.facility, req, ref)) {
+      out.available.apply(StockDelta{k, n});
     }
   }
-  auto demand = store.demand_window(period_first - window_days, period_end);
+  const std::int64_t period_first = first_day(req.first_month);
+  const std::int64_t period_end = first_day(next_month(req.last_month));
+  auto demand = store.demand_window(period_first - window_days, period_end, p);
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) {
-    if (in_scope(k.facility, req, ref)) in.demand[k] += n;
+    if (in_scope(k.facility, req, ref)) out.demand[k] += n;
   }
+  return out;
+}
+
+Result<AlertReportPart> alert_report_part(const Store& store, const ReportRequest& req) {
+  AlertReportPart out;
+  auto state = store.alert_state();
+  if (!state) return state.error();
+  out.clock = state->clock;
   auto rows = store.scan_alert_reports(
       req.first_month, req.last_month, [&](std::string_view, std::string_view v) {
         const json r = json::parse(v, nullptr, false);
         if (r.is_object() && alert_in_scope(r.value("g", ""), r.value("f", ""), req)) {
-          in.alert_rows.emplace_back(v);
+          out.rows.emplace_back(v);
         }
         return true;
       });
@@ -546,9 +548,49 @@ Result<ReportInputs> report_inputs(const Store& store, const ReferenceData& ref,
   if (!open) return open.error();
   for (const auto& [key, text] : *open) {
     auto a = alert_from_json(json::parse(text, nullptr, false));
-    if (a && alert_in_scope(a->governorate, a->facility, req)) in.open_alerts.push_back(*a);
+    if (a && alert_in_scope(a->governorate, a->facility, req)) out.open.push_back(*a);
   }
+  return out;
+}
+
+ReportInputs combine_report(const std::map<std::int32_t, PartitionReport>& partitions,
+                            const AlertReportPart& alerts, const ReportRequest& req) {
+  ReportInputs in;
+  in.clock = alerts.clock;
+  for (const auto& [p, part] : partitions) {
+    for (const auto& [k, n] : part.counters) in.counters[k] += n;
+    for (const auto& [k, n] : part.demand) in.demand[k] += n;
+    in.clock = std::max(in.clock, part.day * kDay);
+  }
+  // The days after each partition's last event, up to the clock's day: its stock now.
+  const std::int64_t clock_day = day_of(in.clock);
+  const std::int64_t period_first = first_day(req.first_month);
+  const std::int64_t period_end = first_day(next_month(req.last_month));
+  for (const auto& [p, part] : partitions) {
+    if (part.day == 0) continue;
+    const std::int64_t from = std::max(part.day, period_first);
+    const std::int64_t to = std::min(clock_day, period_end);
+    if (from >= to) continue;
+    ReportCounts fill;
+    sample_days(from, to, part.available, fill);
+    for (const auto& [k, n] : fill) in.counters[k] += n;
+  }
+  in.alert_rows = alerts.rows;
+  in.open_alerts = alerts.open;
   return in;
+}
+
+Result<ReportInputs> report_inputs(const Store& store, const ReferenceData& ref,
+                                   const ReportRequest& req, int window_days) {
+  std::map<std::int32_t, PartitionReport> parts;
+  for (auto p : store.partitions()) {
+    auto part = partition_report(store, ref, req, window_days, p);
+    if (!part) return part.error();
+    parts.emplace(p, std::move(*part));
+  }
+  auto alerts = alert_report_part(store, req);
+  if (!alerts) return alerts.error();
+  return combine_report(parts, *alerts, req);
 }
 
 json report_json(const ReportInputs& in, const ReportRequest& req, const ReferenceData& ref,

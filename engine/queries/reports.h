@@ -29,6 +29,7 @@
 #include "events/reference_data.h"
 #include "projections/demand.h"
 #include "projections/report_counters.h"
+#include "projections/stock.h"
 
 namespace hemoledger {
 
@@ -53,8 +54,42 @@ struct ReportInputs {
   TimeMs clock = 0;                          // the events' clock
 };
 
-// Reads a Store (every partition it holds). The stock sample of the days
-// after a partition's last event is its current stock (nothing changed it).
+// What one partition adds to a report, read where the partition is served:
+// its counters of the trend's and the period's months in scope, its day
+// pointer, its available stock now in scope (the sample of every day after
+// its last event: nothing changed it since) and its demand of the period's
+// days and the window before. In scale-out a peer sends this for the
+// partitions it serves (engine/queries/peers.h).
+struct PartitionReport {
+  ReportCounts counters;
+  std::int64_t day = 0;  // the partition's report day pointer (0: no event yet)
+  StockTable available;  // available units now, places in scope
+  std::map<DemandKey, std::int64_t> demand;
+};
+[[nodiscard]] Result<PartitionReport> partition_report(const Store& store, const ReferenceData& ref,
+                                                       const ReportRequest& req, int window_days,
+                                                       std::int32_t partition);
+
+// What the alerts add, read where they are judged (the alert leader in
+// scale-out): the alert report rows of the period's months in scope, the open
+// and closed-but-held alerts in scope, and the alert model's clock.
+struct AlertReportPart {
+  std::vector<std::string> rows;
+  std::vector<Alert> open;
+  TimeMs clock = 0;
+};
+[[nodiscard]] Result<AlertReportPart> alert_report_part(const Store& store,
+                                                        const ReportRequest& req);
+
+// The inputs of a report from every partition's part and the alerts' part:
+// counters and demand summed, the clock the latest of the alerts' clock and
+// the partitions' days, and each partition's days after its last event up
+// to that clock sampled from its available stock. The same parts give the
+// same inputs whichever instance combines them.
+ReportInputs combine_report(const std::map<std::int32_t, PartitionReport>& partitions,
+                            const AlertReportPart& alerts, const ReportRequest& req);
+
+// A Store's report: every partition it holds and its alerts, combined.
 [[nodiscard]] Result<ReportInputs> report_inputs(const Store& store, const ReferenceData& ref,
                                                  const ReportRequest& req, int window_days);
 

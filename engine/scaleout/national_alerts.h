@@ -8,7 +8,8 @@
 //   for (const AlertChange& c : n.evaluate()) ...;
 //
 // Pure: it reads no clock and no Kafka; the engine of the alert leader (the
-// instance serving partition 0) calls it and commits what it returns. A
+// instance serving the partition of the follow-up events' key "alerts")
+// calls it and commits what it returns. A
 // partition's inputs are replaced as a whole by its latest record, so a
 // record seen twice changes nothing.
 #pragma once
@@ -32,6 +33,9 @@ class NationalAlerts {
   void update(const std::map<std::int32_t, StockRecord>& records);
   std::vector<AlertChange> evaluate() { return model_.evaluate(); }
   const AlertModel& model() const { return model_; }
+  // The model the leader's apply loop records follow-up events in
+  // (acknowledged, escalated, closed); evaluate() then gives their changes.
+  AlertModel& model_for_follow_ups() { return model_; }
 
  private:
   AlertModel model_;

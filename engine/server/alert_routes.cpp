@@ -11,9 +11,10 @@
 // POST /api/events (same answers): a coordinator or admin token, named in the
 // sector's members when it lists any; the token's name is the actor.
 //
-// In scale-out the alert leader (the instance serving partition 0) holds the
-// national alerts; another instance forwards the request to it
-// (engine/server/scale_out_routing.h).
+// In scale-out the alert leader (the owner of the partition of the key
+// "alerts", where the follow-up events go) holds the national alerts and
+// applies their follow-up; another instance forwards the request, GET or
+// POST, to it with the caller's credentials (engine/server/scale_out_routing.h).
 #include <httplib.h>
 
 #include <atomic>
@@ -34,7 +35,7 @@ using nlohmann::json;
 namespace {
 
 void get_alerts(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (ctx.engine->scale_out() && !ctx.engine->serves(0)) {
+  if (!ctx.engine->leads_alerts()) {
     return forward_to_alert_leader(ctx, req, res);
   }
   std::map<std::string, std::string> params(req.params.begin(), req.params.end());
@@ -96,7 +97,7 @@ std::optional<std::string> answering_sector(const ApiContext& ctx, const httplib
 
 void answer_alert(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
                   EventType type) {
-  if (ctx.engine->scale_out() && !ctx.engine->serves(0)) {
+  if (!ctx.engine->leads_alerts()) {
     return forward_to_alert_leader(ctx, req, res);
   }
   const json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);

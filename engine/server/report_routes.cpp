@@ -5,16 +5,25 @@
 //   GET /report?period=&scope=&lang=en|ar
 //       the printable report page (engine/server/report_page.h): SVG trend
 //       lines and wastage by reason, to print or save as PDF from the browser
+//   GET /api/peer/report?period=&scope=&trend=&window=&partitions=&alerts=1
+//       scale-out: this instance's part of a report (engine/queries/peers.h)
 //
-// Figures come from the report counters of this engine's store
-// (engine/queries/reports.h); in scale-out, from the partitions this
-// instance serves (docs/reports.md says what a scale-out report covers).
+// Figures come from the report counters and alert rows
+// (engine/queries/reports.h). In scale-out the instance asked reads the
+// partitions it serves and asks every other owner for its part, and the
+// alert leader for the alerts' (with the caller's credentials), so every
+// instance gives the same figures; while a partition is restoring or has no
+// serving owner the answer is 503 partition_unavailable: a report is exact or
+// not given.
 #include <httplib.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
+#include "engine/queries/peers.h"
 #include "engine/queries/reports.h"
+#include "engine/scaleout/partials.h"
 #include "engine/server/api.h"
 #include "engine/server/replies.h"
 #include "engine/server/report_page.h"
@@ -24,17 +33,101 @@ namespace hemoledger {
 
 namespace {
 
+std::map<std::string, std::string> params_of(const httplib::Request& req) {
+  return {req.params.begin(), req.params.end()};
+}
+
+// Scale-out: every partition's part, those served here read from the store,
+// the others asked of their owners; the alerts' part from the alert leader.
+// Error partition_unavailable while a partition (or the alerts) has no
+// serving owner.
+Result<ReportInputs> national_report_inputs(const ApiContext& ctx, const httplib::Request& req,
+                                            const ReportRequest& r, int window) {
+  const Engine& engine = *ctx.engine;
+  const std::int32_t count = engine.partition_count();
+  const std::int32_t leader = engine.alert_partition();
+  if (count <= 0 || leader < 0) {
+    return make_error("partition_unavailable", "The events topic's partitions are not known yet.");
+  }
+  std::vector<std::int32_t> here, unowned;
+  std::map<std::string, std::vector<std::int32_t>> elsewhere;  // owner's url -> partitions
+  std::string leader_url;
+  for (std::int32_t p = 0; p < count; ++p) {
+    if (engine.serves(p)) {
+      here.push_back(p);
+      continue;
+    }
+    const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
+    if (!owner || owner->url.empty() || owner->restoring || owner->instance == engine.instance()) {
+      unowned.push_back(p);
+      continue;
+    }
+    elsewhere[owner->url].push_back(p);
+    if (p == leader) leader_url = owner->url;
+  }
+  std::map<std::int32_t, PartitionReport> parts;
+  for (auto p : here) {
+    auto part = partition_report(engine.store(), engine.reference(), r, window, p);
+    if (!part) return part.error();
+    parts.emplace(p, std::move(*part));
+  }
+  std::optional<AlertReportPart> alerts;
+  if (engine.leads_alerts()) {
+    auto mine = alert_report_part(engine.store(), r);
+    if (!mine) return mine.error();
+    alerts = std::move(*mine);
+  }
+  const std::string auth = req.get_header_value("Authorization");
+  for (const auto& [url, asked] : elsewhere) {
+    auto theirs = peer_report(url, auth, r, window, asked, url == leader_url);
+    if (!theirs && theirs.error().code == "peer_unreachable") {
+      // Gone (the group has not noticed yet): its partitions are about to move.
+      unowned.insert(unowned.end(), asked.begin(), asked.end());
+      continue;
+    }
+    if (!theirs) return theirs.error();
+    for (auto p : asked) {
+      auto it = theirs->partitions.find(p);
+      if (it == theirs->partitions.end()) {
+        unowned.push_back(p);  // it no longer serves it
+      } else {
+        parts.emplace(p, std::move(it->second));
+      }
+    }
+    if (url == leader_url && theirs->alerts) alerts = std::move(theirs->alerts);
+  }
+  if (!unowned.empty() || !alerts) {
+    std::string list;
+    for (auto p : unowned) list += (list.empty() ? "" : ", ") + std::to_string(p);
+    return make_error(
+        "partition_unavailable",
+        (list.empty() ? std::string("The alert leader's partition") : "Partitions " + list) +
+            " have no serving instance now (moving or restoring); a report is "
+            "exact or not given: ask again shortly.");
+  }
+  return combine_report(parts, *alerts, r);
+}
+
+void send_report_error(httplib::Response& res, const Error& e) {
+  if (e.code == "partition_unavailable") {
+    res.set_header("Retry-After", "2");
+    return send_error(res, 503, e);
+  }
+  send_error(res, e.code.rfind("peer_", 0) == 0 || e.code == "bad_peer_answer" ? 502 : 500, e);
+}
+
 void get_report(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  std::map<std::string, std::string> params(req.params.begin(), req.params.end());
-  auto r = parse_report_request(params, ctx.engine->reference());
+  auto r = parse_report_request(params_of(req), ctx.engine->reference());
   if (!r) return send_error(res, 400, r.error());
   const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
   if (format != "json" && format != "csv") {
     return send_error(res, 400, make_error("bad_report", "format must be json or csv."));
   }
   const int window = ctx.engine->supply().window_days;
-  auto in = report_inputs(ctx.engine->store(), ctx.engine->reference(), *r, window);
-  if (!in) return send_error(res, 500, in.error());
+  auto in = ctx.engine->scale_out()
+                ? national_report_inputs(ctx, req, *r, window)
+                : report_inputs(ctx.engine->store(), ctx.engine->reference(), *r, window);
+  if (!in) return send_report_error(res, in.error());
   const nlohmann::json figures = report_json(*in, *r, ctx.engine->reference(), window);
   if (format == "csv") {
     res.set_header("Content-Disposition", "attachment; filename=\"hemoledger-report-" + r->period +
@@ -45,11 +138,56 @@ void get_report(const ApiContext& ctx, const httplib::Request& req, httplib::Res
   send_json(res, 200, figures);
 }
 
+// GET /api/peer/report: asked by another instance (national_report_inputs);
+// answers for the partitions served here, and the alerts when it leads them.
+void get_peer_report(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  auto params = params_of(req);
+  std::vector<std::int32_t> asked;
+  int window = 0;
+  try {
+    window = std::stoi(params.at("window"));
+    const std::string list = params.at("partitions");
+    for (std::size_t i = 0; i < list.size();) {
+      const auto comma = list.find(',', i);
+      asked.push_back(std::stoi(list.substr(i, comma - i)));
+      i = comma == std::string::npos ? list.size() : comma + 1;
+    }
+  } catch (const std::exception&) {
+    return send_error(res, 400, make_error("bad_report", "window and partitions are needed."));
+  }
+  const bool alerts = params.count("alerts") && params["alerts"] == "1";
+  for (const char* k : {"window", "partitions", "alerts"}) params.erase(k);
+  auto r = parse_report_request(params, ctx.engine->reference());
+  if (!r) return send_error(res, 400, r.error());
+  std::map<std::int32_t, PartitionReport> served;
+  std::vector<std::int32_t> not_served;
+  for (auto p : asked) {
+    if (!ctx.engine->serves(p)) {
+      not_served.push_back(p);
+      continue;
+    }
+    auto part = partition_report(ctx.engine->store(), ctx.engine->reference(), *r, window, p);
+    if (!part) return send_error(res, 500, part.error());
+    served.emplace(p, std::move(*part));
+  }
+  std::optional<AlertReportPart> mine;
+  if (alerts && ctx.engine->leads_alerts()) {
+    auto a = alert_report_part(ctx.engine->store(), *r);
+    if (!a) return send_error(res, 500, a.error());
+    mine = std::move(*a);
+  }
+  send_json(res, 200,
+            peer_report_json(served, not_served, mine ? &*mine : nullptr, ctx.engine->reference()));
+}
+
 }  // namespace
 
 void add_report_routes(httplib::Server& svr, const ApiContext& ctx) {
   svr.Get("/api/reports", [&ctx](const httplib::Request& req, httplib::Response& res) {
     get_report(ctx, req, res);
+  });
+  svr.Get("/api/peer/report", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    get_peer_report(ctx, req, res);
   });
   svr.Get("/report", [](const httplib::Request&, httplib::Response& res) {
     const std::string_view page = report_page();

@@ -62,7 +62,9 @@ bool answered_elsewhere(const ApiContext& ctx, const std::string& key, const htt
 
 void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
                              httplib::Response& res) {
-  const auto leader = ctx.engine->partials() ? ctx.engine->partials()->owner(0) : std::nullopt;
+  const std::int32_t p = ctx.engine->alert_partition();
+  const auto leader =
+      ctx.engine->partials() && p >= 0 ? ctx.engine->partials()->owner(p) : std::nullopt;
   if (!leader || leader->url.empty() || leader->instance == ctx.engine->instance() ||
       leader->restoring) {
     res.set_header("Retry-After", "2");
@@ -79,7 +81,11 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
   if (req.has_header("Authorization")) {
     headers.emplace("Authorization", req.get_header_value("Authorization"));
   }
-  auto r = c.Get((req.path + query_of(req)).c_str(), headers);
+  const std::string target = req.path + query_of(req);
+  const std::string type = req.get_header_value("Content-Type");
+  auto r = req.method == "POST" ? c.Post(target.c_str(), headers, req.body,
+                                         type.empty() ? "application/json" : type.c_str())
+                                : c.Get(target.c_str(), headers);
   if (!r) {
     return send_json(res, 502,
                      {{"code", "leader_unreachable"},

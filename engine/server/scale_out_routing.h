@@ -1,7 +1,7 @@
 // Scale-out (docs/scale-out.md): which instance answers a request. A request
 // about one donation or reagent lot is answered by the owner of its Kafka
-// partition; the alerts by the alert leader (the instance serving partition
-// 0). The routes ask here before they answer themselves:
+// partition; the alerts (reading, acknowledging, closing) by the alert leader
+// (Engine::leads_alerts()). The routes ask here before they answer themselves:
 //
 //   if (answered_elsewhere(ctx, din, req, res)) return;  // 307 or 503 sent
 //
@@ -32,9 +32,10 @@ std::string query_of(const httplib::Request& req);
 bool answered_elsewhere(const ApiContext& ctx, const std::string& key, const httplib::Request& req,
                         httplib::Response& res);
 
-// Asks the alert leader the same GET (with the caller's credentials) and
-// relays its answer: 503 no_alert_leader while there is none, 502
-// leader_unreachable when it does not answer.
+// Asks the alert leader the same GET or POST (path, query, body and the
+// caller's credentials) and relays its answer (X-Hemoledger-Answered-By):
+// 503 no_alert_leader while there is none, 502 leader_unreachable when it
+// does not answer.
 void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
                              httplib::Response& res);
 

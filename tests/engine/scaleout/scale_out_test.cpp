@@ -82,6 +82,70 @@ std::optional<json> get_following(int port, const std::string& path, int* status
   return j;
 }
 
+// Waits until every partition is served by exactly one of `names` and their
+// committed offsets add up to `total` messages.
+bool wait_settled(Group& g, const std::vector<std::string>& names, std::int64_t total,
+                  int seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    std::multiset<int> all;
+    std::int64_t committed = 0;
+    for (const auto& n : names) {
+      auto parts = serving(g.instances[n].port);
+      all.insert(parts.begin(), parts.end());
+      auto h = get_json(g.instances[n].port, "/health");
+      if (h) {
+        for (int p : parts) committed += next_offset_of(*h, p);
+      }
+    }
+    if (all.size() == kPartitions && std::set<int>(all.begin(), all.end()).size() == kPartitions &&
+        committed >= total) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return false;
+}
+
+// The instance of `names` that leads the alerts: the one serving the
+// partition of the follow-up events' key.
+std::string alert_leader(Group& g, const std::vector<std::string>& names) {
+  const int leader_partition = partition_for_key("alerts", kPartitions);
+  for (const auto& n : names) {
+    if (serving(g.instances[n].port).count(leader_partition)) return n;
+  }
+  return "";
+}
+
+// The alert with `id` in a GET /api/alerts answer (null if absent).
+json alert_with_id(const json& body, const std::string& id) {
+  for (const auto& a : body["alerts"]) {
+    if (a.value("id", "") == id) return a;
+  }
+  return nullptr;
+}
+
+// A report as two instances give it, once the answers stand still: asked of
+// `first`, of `second`, and of `first` again until the two answers of
+// `first` are equal (events such as clock ticks may still arrive). The
+// status of the last answers in `statuses`.
+std::pair<json, json> stable_reports(int first, int second, const std::string& path,
+                                     std::pair<int, int>& statuses) {
+  std::pair<json, json> out;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int s1 = 0, s2 = 0, s3 = 0;
+    auto a = get_json(first, path, &s1);
+    auto b = get_json(second, path, &s2);
+    auto again = get_json(first, path, &s3);
+    statuses = {s1, s2};
+    if (a && b && again && s1 == 200 && s2 == 200 && s3 == 200 && *a == *again) {
+      return {*a, *b};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("partials records survive their encoding and refuse malformed input",
@@ -403,12 +467,7 @@ TEST_CASE(
   }
   REQUIRE(g.producer->flush(10000));
 
-  auto leader_of = [&](const std::vector<std::string>& names) -> std::string {
-    for (const auto& n : names) {
-      if (serving(g.instances[n].port).count(0)) return n;
-    }
-    return "";
-  };
+  auto leader_of = [&](const std::vector<std::string>& names) { return alert_leader(g, names); };
   auto open_alerts = [](const json& body) {
     std::map<std::string, std::string> out;  // key -> severity
     for (const auto& a : body["alerts"]) out[a.value("key", "")] = a.value("severity", "");
@@ -473,5 +532,209 @@ TEST_CASE(
     const std::string key = c["alert"].value("key", "");
     CHECK(c.value("seq", std::uint64_t{0}) > seq_before);  // the survivor's own, after the leader's
     if (open_before.count(key)) CHECK(c["action"] != "raised");
+  }
+}
+
+TEST_CASE(
+    "a report asked of either of two instances gives the same figures, those of a single "
+    "instance, and is refused rather than partial while a partition moves",
+    "[engine][scale-out][reports]") {
+  Group g;
+  const KnownStream stream = known_stream(300, "rep");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  for (const char* name : {"a", "b"}) g.start(name, "national");
+  for (const Event& e : stream.events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+  REQUIRE(wait_settled(g, {"a", "b"}, total, 90));
+  CHECK_FALSE(serving(g.instances["a"].port).empty());  // each serves a share
+  CHECK_FALSE(serving(g.instances["b"].port).empty());
+
+  Instance& solo = g.start("solo", "solo", false);
+  const auto solo_end = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (committed_messages(solo.port) < total && std::chrono::steady_clock::now() < solo_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(committed_messages(solo.port) >= total);
+
+  // The months the events fall in (the stream may straddle a month's end).
+  std::set<std::string> months;
+  for (const Event& e : stream.events) months.insert(format_rfc3339(e.at).substr(0, 7));
+  // Figures kept by counters: a single instance reading the same events has them too.
+  const std::vector<std::string> counted{"donations",
+                                         "components_produced",
+                                         "units",
+                                         "wastage",
+                                         "tti",
+                                         "reserved_to_transfused",
+                                         "collection_to_release"};
+  std::int64_t donations = 0;
+  json first_report;
+  for (const auto& month : months) {
+    for (const std::string scope : {"country", "GZA"}) {
+      const std::string path = "/api/reports?period=" + month + "&scope=" + scope;
+      INFO(path);
+      std::pair<int, int> statuses;
+      auto [from_a, from_b] =
+          stable_reports(g.instances["a"].port, g.instances["b"].port, path, statuses);
+      INFO("statuses " << statuses.first << " " << statuses.second);
+      REQUIRE(from_a.is_object());
+      CHECK(from_a == from_b);  // the same JSON, whichever instance is asked
+      auto alone = get_json(solo.port, path);
+      REQUIRE(alone);
+      for (const auto& figure : counted) {
+        INFO(figure);
+        CHECK(from_a[figure] == (*alone)[figure]);
+      }
+      CHECK(from_a["trend"] == (*alone)["trend"]);
+      if (scope == "country") {
+        donations += from_a["donations"]["total"].get<std::int64_t>();
+        if (first_report.is_null()) first_report = from_a;
+      }
+    }
+  }
+  std::int64_t collected = 0;
+  for (const Event& e : stream.events) collected += e.type == EventType::donation_collected;
+  CHECK(donations > 0);
+  CHECK(donations <= collected);  // the refused ones are not counted
+
+  // `hemoledger report --api` against either instance: the same figures.
+  const std::string month = *months.begin();
+  for (const char* name : {"a", "b"}) {
+    const std::string out = g.dir.path() + "/report-" + name + ".json";
+    Child report({HEMOLEDGER_BINARY, "report", "--api",
+                  "http://127.0.0.1:" + std::to_string(g.instances[name].port), "--period", month,
+                  "--format", "json"},
+                 {}, out);
+    const int rs = report.wait();
+    INFO(read_file(out));
+    REQUIRE((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+    const json printed = json::parse(read_file(out), nullptr, false);
+    REQUIRE(printed.is_object());
+    for (const auto& figure : counted) CHECK(printed[figure] == first_report[figure]);
+  }
+
+  // b dies: until a has restored b's partitions, a report is not given (503
+  // with Retry-After), never one short of b's share.
+  g.instances["b"].process->signal(SIGKILL);
+  g.instances["b"].process->wait();
+  const std::string path = "/api/reports?period=" + month;
+  bool whole = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!whole && std::chrono::steady_clock::now() < until) {
+    httplib::Client c("127.0.0.1", g.instances["a"].port);
+    c.set_read_timeout(20);
+    auto r = c.Get(path.c_str());
+    REQUIRE(r);
+    const json body = json::parse(r->body, nullptr, false);
+    INFO(r->status << " " << r->body.substr(0, 400));
+    if (r->status == 200) {
+      for (const auto& figure : counted) CHECK(body[figure] == first_report[figure]);
+      whole = serving(g.instances["a"].port).size() == kPartitions;
+    } else {
+      CHECK(r->status == 503);
+      CHECK(body.value("error", "") == "partition_unavailable");
+      CHECK(r->get_header_value("Retry-After") == "2");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(whole);
+}
+
+TEST_CASE(
+    "an alert acknowledged and closed through an instance that does not lead the alerts shows "
+    "so on both instances",
+    "[engine][scale-out][alerts]") {
+  Group g;
+  const KnownStream stream = known_stream(300, "ack");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  for (const char* name : {"a", "b"}) g.start(name, "national");
+  for (const Event& e : stream.events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+  REQUIRE(wait_settled(g, {"a", "b"}, total, 90));
+  const std::string leader = alert_leader(g, {"a", "b"});
+  REQUIRE_FALSE(leader.empty());
+  const std::string other = leader == "a" ? "b" : "a";
+  const int other_port = g.instances[other].port, leader_port = g.instances[leader].port;
+
+  // Two open alerts, as the other instance shows them (forwarded to the leader).
+  std::vector<std::string> ids;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ids.size() < 2 && std::chrono::steady_clock::now() < until) {
+    ids.clear();
+    auto open = get_json(other_port, "/api/alerts");
+    if (open && open->contains("alerts")) {
+      for (const auto& a : (*open)["alerts"]) {
+        if (ids.size() < 2) ids.push_back(a.value("id", ""));
+      }
+    }
+    if (ids.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  REQUIRE(ids.size() == 2);
+
+  httplib::Client client("127.0.0.1", other_port);
+  client.set_read_timeout(20);
+  auto ack = client.Post("/api/alerts/" + ids[0] + "/acknowledge",
+                         R"({"sector": "coordinators", "actor": "coord-1"})", "application/json");
+  REQUIRE(ack);
+  INFO(ack->body);
+  CHECK(ack->status == 200);
+  CHECK(json::parse(ack->body, nullptr, false).value("outcome", "") == "applied");
+  CHECK(ack->get_header_value("X-Hemoledger-Answered-By") == leader);
+
+  // Acknowledged, on both instances, at once (the answer came after the commit).
+  for (int port : {other_port, leader_port}) {
+    auto alerts = get_json(port, "/api/alerts");
+    REQUIRE(alerts);
+    const json a = alert_with_id(*alerts, ids[0]);
+    INFO(port << " " << a.dump());
+    REQUIRE(a.is_object());
+    REQUIRE(a["acknowledged"].is_object());
+    CHECK(a["acknowledged"]["sector"] == "coordinators");
+  }
+  // Its change is on the alerts' change list with the acknowledgement.
+  auto changes = get_json(other_port, "/api/alerts?since=0");
+  REQUIRE(changes);
+  bool acknowledged = false;
+  for (const auto& c : (*changes)["changes"]) {
+    acknowledged |= c["alert"].value("id", "") == ids[0] && c.value("action", "") == "acknowledged";
+  }
+  CHECK(acknowledged);
+
+  // A second acknowledgement is refused with the leader's reason.
+  auto again = client.Post("/api/alerts/" + ids[0] + "/acknowledge",
+                           R"({"sector": "coordinators"})", "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 422);
+  CHECK(json::parse(again->body, nullptr, false).value("code", "") == "already_acknowledged");
+
+  // Closed with a note through the other instance: it leaves the open list of both.
+  auto closed = client.Post("/api/alerts/" + ids[1] + "/close",
+                            R"({"sector": "coordinators", "note": "moved units from NBS"})",
+                            "application/json");
+  REQUIRE(closed);
+  INFO(closed->body);
+  CHECK(closed->status == 200);
+  for (int port : {other_port, leader_port}) {
+    auto alerts = get_json(port, "/api/alerts");
+    REQUIRE(alerts);
+    CHECK(alert_with_id(*alerts, ids[1]).is_null());
+    CHECK(alert_with_id(*alerts, ids[0]).is_object());
+  }
+
+  // Each instance's state is still what its own journal replays to.
+  for (const char* name : {"a", "b"}) {
+    g.instances[name].process->signal(SIGTERM);
+    REQUIRE(g.instances[name].process->wait_for(30));
+    const std::string rlog = g.dir.path() + "/rebuild-" + name + ".log";
+    Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances[name].data},
+                  {}, rlog);
+    const int rs = rebuild.wait();
+    INFO(read_file(rlog));
+    CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
   }
 }

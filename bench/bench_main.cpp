@@ -1066,6 +1066,10 @@ std::vector<std::string> verify(const json& out) {
     expect(e["peak_rss_bytes"].get<double>() > 0 && e["disk_bytes"].get<double>() > 0,
            "a footprint figure is missing" + at);
     expect(e["queries"]["stock"]["samples"].get<int>() > 0, "no GET /api/stock was timed" + at);
+    const json& h = e["handover"];
+    expect(h.value("partitions_installed", 0) > 0 && h["partitions_replayed"].empty(),
+           "handover: not every partition was installed from its snapshot " +
+               h.value("partitions_replayed", json::object()).dump() + at);
     expect(r["rebuild"].value("equals_live_state", false),
            "rebuild differs from the live state" + at);
     expect(r["rebuild"].value("events", 0.0) == e["applied"].get<double>(),

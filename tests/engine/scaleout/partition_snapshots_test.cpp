@@ -35,8 +35,8 @@ void commit_partition(Store& store, std::int32_t p, std::int64_t events,
 
 struct Stores {
   TempDir dir;
-  std::string a_db = dir.path() + "/a/db", b_db = dir.path() + "/b/db";
-  std::string shared = dir.path() + "/snapshots", scratch = dir.path() + "/b/incoming";
+  std::string a_db = dir.path() + "/a-db", b_db = dir.path() + "/b-db";
+  std::string shared = dir.path() + "/snapshots", scratch = dir.path() + "/b-incoming";
   SnapshotOptions options() const {
     SnapshotOptions o;
     o.dir = shared;

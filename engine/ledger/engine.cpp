@@ -277,6 +277,13 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     {
       MutexLock lock(mu_);
       owned_ = keep;
+      // Not served until after_assignment has asked Kafka how far each must
+      // catch up: a partition being installed or replayed is not current yet.
+      for (auto p : keep) {
+        if (!served_before_.count(p)) {
+          restore_target_.emplace(p, std::numeric_limits<std::int64_t>::max());
+        }
+      }
     }
     install_snapshots(assigned);  // engine_handover.cpp
   }

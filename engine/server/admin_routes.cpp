@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -227,7 +228,11 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
   body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
   if (ctx.engine->scale_out()) {
     json restoring = json::object();
-    for (const auto& [p, target] : st.restoring) restoring[std::to_string(p)] = target;
+    for (const auto& [p, target] : st.restoring) {
+      // The largest offset stands for "not known yet" (just assigned).
+      restoring[std::to_string(p)] =
+          target == std::numeric_limits<std::int64_t>::max() ? json(nullptr) : json(target);
+    }
     body["scale_out"] = {{"instance", st.instance},
                          {"group", ctx.group},
                          {"partitions", ctx.engine->partition_count()},

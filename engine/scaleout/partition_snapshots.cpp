@@ -305,6 +305,7 @@ SnapshotInstall install_latest_snapshot(Store& store, std::int32_t partition,
     return out;
   }
   std::error_code ec;
+  fs::remove_all(scratch, ec);  // copies an interrupted install left
   fs::create_directories(scratch, ec);
   std::vector<std::string> faults;
   for (const Found& f : found) {

@@ -200,6 +200,15 @@ TEST_CASE(
   g.stop("b");
   g.stop("ref");
   compare_partitions(g.instances["ref"], g.instances["b"]);
+
+  // And b's own journal replays to its live state, snapshot history included.
+  const std::string rlog = g.dir.path() + "/rebuild-b.log";
+  Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances["b"].data}, {},
+                rlog);
+  const int rs = rebuild.wait();
+  INFO(read_file(rlog));
+  CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+  CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
 }
 
 TEST_CASE(

@@ -86,6 +86,9 @@ Subcommand add_backup_command(CLI::App& app, GlobalOptions& global);  // backup_
 Subcommand add_restore_command(CLI::App& app);                        // backup_command.cpp
 Subcommand add_export_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
 Subcommand add_import_command(CLI::App& app, GlobalOptions& global);  // archive_command.cpp
+// Partition snapshots of a stopped engine, in snapshot_command.cpp.
+Subcommand add_snapshot_command(CLI::App& app, GlobalOptions& global);
+
 // The read-only views of a data directory, in read_commands.cpp.
 Subcommand add_stock_command(CLI::App& app);
 Subcommand add_trace_command(CLI::App& app);

@@ -16,6 +16,7 @@
 //   restore       a data directory from a backup
 //   export        archive the journal as compressed JSON Lines with a manifest
 //   import        a new data directory's state from archives
+//   snapshot      partition snapshots of a stopped engine, for scale-out handover
 // This file is the CLI11 wiring only (engine/cli/command.h).
 #include <CLI/CLI.hpp>
 #include <vector>
@@ -31,15 +32,25 @@ int main(int argc, char** argv) {
   add_global_options(app, global);
   // In the order `hemoledger --help` lists them.
   const std::vector<Subcommand> commands = {
-      add_serve_command(app, global),  add_stock_command(app),
-      add_trace_command(app),          add_pick_command(app, global),
-      add_rebuild_command(app),        add_kafka_command(app),
-      add_label_command(app),          add_scan_command(app, global),
-      add_token_command(app),          add_audit_command(app),
-      add_echo_command(app),           add_reagents_command(app, global),
-      add_alerts_command(app),         add_backup_command(app, global),
-      add_restore_command(app),        add_export_command(app, global),
-      add_import_command(app, global), add_report_command(app),
+      add_serve_command(app, global),
+      add_stock_command(app),
+      add_trace_command(app),
+      add_pick_command(app, global),
+      add_rebuild_command(app),
+      add_kafka_command(app),
+      add_label_command(app),
+      add_scan_command(app, global),
+      add_token_command(app),
+      add_audit_command(app),
+      add_echo_command(app),
+      add_reagents_command(app, global),
+      add_alerts_command(app),
+      add_backup_command(app, global),
+      add_restore_command(app),
+      add_export_command(app, global),
+      add_import_command(app, global),
+      add_report_command(app),
+      add_snapshot_command(app, global),
   };
   if (const int code = parse_command_line(app, argc, argv); code >= 0) return code;
   if (auto s = use_log_format(global.log_format); !s) return fail(s.error());

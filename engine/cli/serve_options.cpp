@@ -73,6 +73,23 @@ void add_serve_options(CLI::App& serve, ServeArgs& a) {
       .add_option("--backup-keep", a.backup_keep,
                   "Keep only the newest N backups in --backup-dir (0: all)")
       ->capture_default_str();
+  serve.add_option("--snapshot-dir", a.snapshot_dir,
+                   "Partition snapshots: a directory every instance reads (shared storage); "
+                   "served partitions are written there and a partition assigned without its "
+                   "history is installed from it (docs/scale-out.md)");
+  serve
+      .add_option("--snapshot-every-events", a.snapshot_every_events,
+                  "A new snapshot of a partition after this many new offsets")
+      ->capture_default_str();
+  serve
+      .add_option("--snapshot-every", a.snapshot_every,
+                  "Or after this long on the engine's clock, if the partition advanced (30s, "
+                  "10m, 1h)")
+      ->capture_default_str();
+  serve
+      .add_option("--snapshot-keep", a.snapshot_keep,
+                  "Newest snapshots kept per partition; older ones are deleted")
+      ->capture_default_str();
 }
 
 Result<BackupOptions> backup_options(const ServeArgs& a) {
@@ -94,6 +111,25 @@ Result<BackupOptions> backup_options(const ServeArgs& a) {
   }
   return b;
 }
+
+namespace {
+
+Result<SnapshotOptions> snapshot_options(const ServeArgs& a) {
+  SnapshotOptions o;
+  o.dir = a.snapshot_dir;
+  auto every = parse_duration(a.snapshot_every);
+  if (!every) return make_error(every.error().code, "--snapshot-every: " + every.error().message);
+  if (a.snapshot_every_events < 1 || a.snapshot_keep < 1) {
+    return make_error("bad_snapshot_option",
+                      "--snapshot-every-events and --snapshot-keep must be at least 1.");
+  }
+  o.every_ms = *every;
+  o.every_events = a.snapshot_every_events;
+  o.keep = a.snapshot_keep;
+  return o;
+}
+
+}  // namespace
 
 Result<EngineOptions> engine_options(const ServeArgs& a, const CommandContext& context) {
   EngineOptions opt;
@@ -120,6 +156,11 @@ Result<EngineOptions> engine_options(const ServeArgs& a, const CommandContext& c
   opt.supply = context.supply;
   for (const auto& url : a.webhooks) {
     if (auto s = check_webhook_url(url); !s) return s.error();
+  }
+  if (auto snapshots = snapshot_options(a); !snapshots) {
+    return snapshots.error();
+  } else {
+    opt.snapshots = *snapshots;
   }
   opt.kafka.partitions = a.partitions;
   opt.max_batch = a.max_batch;

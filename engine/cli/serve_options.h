@@ -44,6 +44,11 @@ struct ServeArgs {
   std::string backup_dir;    // "": no backups (docs/operations.md)
   std::string backup_every;  // "6h": scheduled backups; "": on request only
   std::uint32_t backup_keep = 0;
+  // Partition snapshots (docs/scale-out.md, "Handover from a snapshot").
+  std::string snapshot_dir;  // "": none
+  std::int64_t snapshot_every_events = SnapshotOptions{}.every_events;
+  std::string snapshot_every = "10m";
+  std::uint32_t snapshot_keep = SnapshotOptions{}.keep;
 
   bool has_lab_listener() const { return !mllp.empty() || !astm.empty(); }
 };
@@ -57,8 +62,9 @@ void add_serve_options(CLI::App& serve, ServeArgs& args);
 
 // The engine's options. Errors: "scale_out_needs_brokers" (--instance
 // without --brokers), a webhook URL's error (check_webhook_url),
-// "bad_property" (-X without "="). Kafka's brokers stay "" when the embedded
-// cluster is to be started.
+// "bad_property" (-X without "="), "bad_duration" (--snapshot-every),
+// "bad_snapshot_option" (a snapshot setting out of range). Kafka's brokers stay "" when the
+// embedded cluster is to be started.
 [[nodiscard]] Result<EngineOptions> engine_options(const ServeArgs& args,
                                                    const CommandContext& context);
 

@@ -46,6 +46,10 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options, const Refere
   if (!store) return store.error();
   std::unique_ptr<Engine> e(new Engine(std::move(options), ref, producer, std::move(*store)));
   if (auto s = e->load(); !s) return s.error();
+  if (e->options_.snapshots.enabled()) {
+    e->snapshots_ = std::make_unique<SnapshotPublisher>(*e->store_, e->options_.snapshots,
+                                                        e->options_.instance, e->options_.clock);
+  }
   return e;
 }
 
@@ -291,13 +295,18 @@ std::map<std::int32_t, std::int64_t> Engine::start_offsets(
     if (auto s = drop_partitions(drop); !s) {
       spdlog::error("scale-out: cannot drop partitions moved elsewhere: {}", s.error().message);
     }
-    MutexLock lock(mu_);
-    owned_ = keep;
-    // Not served until after_assignment() knows whether this store holds the
-    // partition's history: until then a query would count it as empty.
-    for (auto p : keep) {
-      if (!served_before_.count(p)) restore_target_[p] = std::numeric_limits<std::int64_t>::max();
+    {
+      MutexLock lock(mu_);
+      owned_ = keep;
+      // Not served until after_assignment has asked Kafka how far each must
+      // catch up: a partition being installed or replayed is not current yet.
+      for (auto p : keep) {
+        if (!served_before_.count(p)) {
+          restore_target_.emplace(p, std::numeric_limits<std::int64_t>::max());
+        }
+      }
     }
+    install_snapshots(assigned);  // engine_handover.cpp
   }
   MutexLock lock(mu_);
   assignment_changed_ = true;  // checked after the poll (after_assignment, check_retention)
@@ -828,6 +837,7 @@ void Engine::between_batches(Consumer& consumer, bool idle, LoopClock& times) {
     }
   }
   publish_partials(false);
+  feed_snapshots();  // engine_handover.cpp
   if (auto s = evaluate_national_alerts(); !s) spdlog::warn("alerts: {}", s.error().message);
   metrics_.send_micros_total += micros_since(send_start);
   if (std::chrono::steady_clock::now() - times.last_watermarks > std::chrono::milliseconds(500)) {
@@ -905,8 +915,9 @@ bool Engine::committed_past(std::int32_t partition, std::int64_t offset) const {
 }
 
 EngineStatus Engine::status() const {
-  MutexLock lock(mu_);
   EngineStatus s;
+  if (snapshots_) s.snapshots = snapshots_->status();
+  MutexLock lock(mu_);
   s.kafka_problem = kafka_problem_;
   s.storage_problem = storage_problem_;
   s.healthy = kafka_problem_.empty() && storage_problem_.empty() && missing_.empty();
@@ -935,6 +946,9 @@ EngineStatus Engine::status() const {
       if (!restore_target_.count(p)) s.serving.push_back(p);
     }
     s.restoring = restore_target_;
+    for (const auto& [p, r] : restores_) {
+      if (owned_.count(p)) s.restores[p] = r;
+    }
     if (!unrestorable_.empty()) {
       s.healthy = false;
       if (s.kafka_problem.empty()) {

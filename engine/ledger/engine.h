@@ -44,6 +44,7 @@
 #include "engine/ledger/outbox.h"
 #include "engine/ledger/replay.h"
 #include "engine/ledger/verdict.h"
+#include "engine/scaleout/partition_snapshots.h"
 #include "engine/storage/store.h"
 #include "events/reference_data.h"
 #include "projections/alert_routing.h"
@@ -83,6 +84,11 @@ struct EngineOptions {
   std::string advertised_url;         // this instance's API, for the others
   TimeMs partials_interval_ms = 500;  // a changed partition is published at most this often
   TimeMs owner_heartbeat_ms = 3000;   // ownership is republished this often
+  // Partition snapshots (engine/scaleout/partition_snapshots.h): with a
+  // directory, every served partition's state is written there when due, and
+  // in scale-out a partition assigned without its history is installed from
+  // the newest snapshot there and only the tail replayed. No directory: none.
+  SnapshotOptions snapshots;
   // The one clock (engine/io/clock.h): Kafka record timestamps are put on it
   // (recorded_at, the from_the_future check) and scale-out records are dated by it.
   Clock clock;
@@ -103,6 +109,10 @@ struct EngineStatus {
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::map<std::int32_t, std::int64_t> lag;
   std::vector<KafkaGap> missing;  // never applied, no longer in Kafka: degraded
+  // Scale-out: how each owned partition assigned without its history was
+  // restored (from a snapshot, or replayed and why).
+  std::map<std::int32_t, SnapshotInstall> restores;
+  std::optional<SnapshotStatus> snapshots;  // with a snapshot directory
 };
 
 // The code of run()'s error when storage works again after a failed write
@@ -226,6 +236,13 @@ class Engine {
   bool add_alert_inputs(StockRecord& r);
   [[nodiscard]] Status drop_partitions(const std::set<std::int32_t>& drop);
   void failpoint(std::string_view where);
+  // Handover (engine_handover.cpp): newly assigned partitions without their
+  // history installed from snapshots (inside start_offsets), a partition's
+  // in-memory state loaded from the store as at a start, and the served
+  // partitions told to the snapshot publisher (between batches).
+  void install_snapshots(const std::vector<std::int32_t>& assigned);
+  [[nodiscard]] Status load_partition(std::int32_t partition);
+  void feed_snapshots();
 
   // Fixed once open (cluster_id_ once run() has asked Kafka).
   EngineOptions options_;
@@ -257,6 +274,7 @@ class Engine {
   std::set<std::int32_t> served_before_ HL_GUARDED_BY(mu_);  // served at the last revocation
   bool assignment_changed_ HL_GUARDED_BY(mu_) = false;
   std::set<std::int32_t> partials_dirty_ HL_GUARDED_BY(mu_);
+  std::map<std::int32_t, SnapshotInstall> restores_ HL_GUARDED_BY(mu_);
 
   // Scale-out, apply thread only: the partials of the others, when this
   // instance last published, and the alert leader's national model (null
@@ -277,6 +295,10 @@ class Engine {
   DonorCheckOutbox donor_checks_;
 
   std::uint64_t failpoint_batch_ = 0;  // batches applied by this process, for failpoints
+
+  // Writes snapshots of the served partitions on its own thread (null
+  // without a snapshot directory). Last: stopped before the rest goes.
+  std::unique_ptr<SnapshotPublisher> snapshots_;
 };
 
 }  // namespace hemoledger

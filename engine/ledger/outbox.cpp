@@ -94,10 +94,10 @@ void RejectionOutbox::drop(const std::set<std::int32_t>& partitions) {
   for (auto p : partitions) next_.erase(p);
 }
 
-Status RejectionOutbox::forward_stored() {
+Status RejectionOutbox::forward_stored(std::optional<std::int32_t> only) {
   if (!producer_) return {};
   bool any = false;
-  for (auto p : store_.partitions()) {
+  for (auto p : only ? std::vector<std::int32_t>{*only} : store_.partitions()) {
     auto from = next_[p];
     auto s = store_.scan_rejections(p, from, [&](std::int64_t off, std::string_view v) {
       json j = json::parse(v, nullptr, false);

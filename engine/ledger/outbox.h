@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -60,10 +61,14 @@ class RejectionOutbox {
   // After a commit: the batch's rejections (at least once; a failure leaves
   // them to forward_stored()).
   void forward(const std::vector<PendingRejection>& rejections);
-  // At start-up: what an earlier process stored and did not forward.
-  [[nodiscard]] Status forward_stored();
+  // At start-up: what an earlier process stored and did not forward (of one
+  // partition only when given: one installed from a snapshot).
+  [[nodiscard]] Status forward_stored(std::optional<std::int32_t> only = std::nullopt);
   // Scale-out: partitions given to another instance leave the cursors.
   void drop(const std::set<std::int32_t>& partitions);
+  // Scale-out: a partition installed from a snapshot forwards from where its
+  // previous owner had (its stored cursor).
+  void adopt(std::int32_t partition, std::int64_t next) { next_[partition] = next; }
 
  private:
   Store& store_;

@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -191,6 +192,19 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
   for (const auto& [p, off] : st.next_offsets) {
     parts[std::to_string(p)] = {{"next_offset", off}, {"lag", st.lag.count(p) ? st.lag.at(p) : 0}};
   }
+  // Scale-out: how a partition given here without its history was restored.
+  for (const auto& [p, r] : st.restores) {
+    json& part = parts[std::to_string(p)];
+    if (!part.contains("next_offset")) part = {{"next_offset", 0}, {"lag", 0}};  // none committed
+    if (r.installed) {
+      part["restore"] = "snapshot";
+      part["restore_offset"] = r.manifest.offset;
+      part["restore_snapshot"] = r.manifest.file;
+    } else {
+      part["restore"] = "replay";
+      part["restore_reason"] = r.reason;
+    }
+  }
   json body = {
       {"status", st.healthy ? "ok" : "degraded"},
       {"kafka",
@@ -220,12 +234,26 @@ void get_health(const ApiContext& ctx, httplib::Response& res) {
   body["alerts"] = {{"last_seq", ctx.engine->alert_seq()}};
   if (ctx.engine->scale_out()) {
     json restoring = json::object();
-    for (const auto& [p, target] : st.restoring) restoring[std::to_string(p)] = target;
+    for (const auto& [p, target] : st.restoring) {
+      // The largest offset stands for "not known yet" (just assigned).
+      restoring[std::to_string(p)] =
+          target == std::numeric_limits<std::int64_t>::max() ? json(nullptr) : json(target);
+    }
     body["scale_out"] = {{"instance", st.instance},
                          {"group", ctx.group},
                          {"partitions", ctx.engine->partition_count()},
                          {"serving", st.serving},
                          {"restoring", restoring}};
+  }
+  if (st.snapshots) {
+    json published = json::object();
+    for (const auto& [p, m] : st.snapshots->published) {
+      published[std::to_string(p)] = {
+          {"offset", m.offset}, {"file", m.file}, {"taken_at", format_rfc3339(m.taken_at)}};
+    }
+    body["snapshots"] = {
+        {"published", published},
+        {"problem", st.snapshots->problem.empty() ? json(nullptr) : json(st.snapshots->problem)}};
   }
   if (ctx.webhooks) body["alerts"]["webhooks"] = webhooks_json(*ctx.webhooks);
   if (ctx.embedded) {

@@ -74,20 +74,11 @@ Result<std::map<std::int32_t, StoredOffset>> Store::offsets() const {
     auto v = get(key(p, 'o'));
     if (!v) return v.error();
     if (!v->has_value()) continue;
-    StoredOffset o;
-    if (!decode_i64(std::string_view(**v).substr(0, 8), o.next)) {
+    StoredOffsetValue o;
+    if (!decode_stored_offset(**v, o)) {
       return corrupt("The stored offset of partition " + std::to_string(p) + " is damaged.");
     }
-    const std::string& raw = **v;
-    if (raw.size() >= 17 && raw[8] == '\0') {
-      if (!decode_i64(std::string_view(raw).substr(9, 8), o.base)) {
-        return corrupt("The stored offset of partition " + std::to_string(p) + " is damaged.");
-      }
-      o.cluster_id = raw.substr(17);
-    } else {
-      o.cluster_id = raw.substr(8);
-    }
-    out[p] = o;
+    out[p] = StoredOffset{o.next, std::move(o.cluster_id), o.base};
   }
   return out;
 }

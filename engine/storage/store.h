@@ -128,6 +128,13 @@ struct StoreMemory {
   std::uint64_t memtables = 0, block_cache = 0, table_readers = 0;
 };
 
+// A partition's key range written to one SST file (Store::export_partition).
+struct PartitionExport {
+  std::uint64_t keys = 0;   // keys in the file
+  std::uint64_t bytes = 0;  // the file's size
+  StoredOffset offset;      // the partition's stored offset, read in the same snapshot
+};
+
 // The secondary indexes ('a', 'x', 'k', 'v', 'b') are defined in projections/indexes.h.
 
 class Store {
@@ -370,6 +377,22 @@ class Store {
   std::uint64_t disk_bytes() const;
   StoreMemory memory() const;
 
+  // Partition snapshots (engine/scaleout/partition_snapshots.h, store_snapshot.cpp).
+  // Writes every key of `partition`, read from one RocksDB snapshot (so one
+  // committed batch boundary), to a new SST file at `path`, with the
+  // partition's stored offset read in the same snapshot. Error
+  // "partition_empty" when the partition has no key or no stored offset.
+  // Safe beside the writer, from any thread.
+  [[nodiscard]] Result<PartitionExport> export_partition(std::int32_t partition,
+                                                         const std::string& path) const;
+  // Replaces every key of `partition` with the keys of an SST file written by
+  // export_partition: checks that the file holds only keys of that partition
+  // ("snapshot_foreign_keys" otherwise), deletes the partition's range (one
+  // synced write), then ingests the file, moving it into the database. A crash
+  // between the two leaves the partition empty, as if never held. The caller
+  // must be the only writer of that partition (the apply thread).
+  [[nodiscard]] Status ingest_partition(std::int32_t partition, const std::string& path);
+
   // Takes a consistent, incremental backup into `dir` (created if missing;
   // engine/storage/backups.h) with `metadata` attached, then keeps only the
   // newest `keep` backups there (0: all). Safe beside the writer, from any
@@ -390,6 +413,7 @@ class Store {
   std::string path_;  // of a primary instance
   // partitions(), kept current by commit() once read: finding them in the
   // keys walks every tombstone at the start of each partition's range.
+  void set_listed(std::int32_t partition, bool has_keys);
   mutable std::mutex partitions_mutex_;
   mutable std::optional<std::set<std::int32_t>> partitions_;
 };

@@ -199,16 +199,17 @@ Status Store::commit(Batch& batch) {
   rocksdb::WriteBatch sorted(batch.raw().GetDataSize() + 1024);
   auto s = db_->Write(wo, sorted_copy(batch.raw(), sorted) ? &sorted : &batch.raw());
   if (!s.ok()) return storage_error(s, "the batch could not be written");
-  std::lock_guard lock(partitions_mutex_);
-  if (partitions_) {
-    for (const auto& [p, written] : batch.partitions_written_) {
-      if (written)
-        partitions_->insert(p);
-      else
-        partitions_->erase(p);
-    }
-  }
+  for (const auto& [p, written] : batch.partitions_written_) set_listed(p, written);
   return {};
+}
+
+void Store::set_listed(std::int32_t p, bool has_keys) {
+  std::lock_guard lock(partitions_mutex_);
+  if (!partitions_) return;
+  if (has_keys)
+    partitions_->insert(p);
+  else
+    partitions_->erase(p);
 }
 
 }  // namespace hemoledger

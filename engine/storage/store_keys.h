@@ -64,6 +64,24 @@ inline bool decode_i64(std::string_view s, std::int64_t& v) {
   return true;
 }
 
+// The value of p<ppppp>/o: the next offset, a zero byte, the base and the
+// cluster id (the first format, without the base: the next offset and the
+// cluster id). False when damaged.
+struct StoredOffsetValue {
+  std::int64_t next = 0, base = 0;
+  std::string cluster_id;
+};
+inline bool decode_stored_offset(std::string_view raw, StoredOffsetValue& o) {
+  if (!decode_i64(raw.substr(0, 8), o.next)) return false;
+  if (raw.size() >= 17 && raw[8] == '\0') {
+    if (!decode_i64(raw.substr(9, 8), o.base)) return false;
+    o.cluster_id = std::string(raw.substr(17));
+  } else {
+    o.cluster_id = std::string(raw.substr(8));
+  }
+  return true;
+}
+
 inline Error storage_error(const rocksdb::Status& s, std::string_view what) {
   return make_error("storage_error", std::string(what) + ": " + s.ToString());
 }

@@ -63,6 +63,7 @@ class Simulation {
     const TimeMs wall = opt_.clock.now();
     rng_.seed(o.seed ? o.seed : static_cast<std::uint64_t>(wall));
     now_ = o.start_at != 0 ? o.start_at : wall - 30 * kDay;
+    first_ = now_;
     run_id_ = std::to_string(rng_() % 1000000);
     sequence_ = static_cast<int>(rng_() % 800000);
     for (const auto& g : ref.governorates()) {
@@ -105,8 +106,10 @@ class Simulation {
     expire();
     const double hours = static_cast<double>(step) / kHour;
     const int weekday = static_cast<int>((day_of(now_) + 4) % 7);  // 0 Sunday .. 5 Friday
+    const bool building_up = now_ < first_ + static_cast<TimeMs>(opt_.build_up_days * kDay);
     std::poisson_distribution<int> donations(opt_.donations_per_hour *
-                                             kDonationsByWeekday[weekday] * hours);
+                                             kDonationsByWeekday[weekday] * hours *
+                                             (building_up ? opt_.build_up_factor : 1.0));
     for (int i = donations(rng_); i > 0; --i) collect();
     test_and_release();
     const double demand_rate = opt_.donations_per_hour * kDemandByWeekday[weekday] * hours;
@@ -413,7 +416,7 @@ class Simulation {
           Event e = unit_event(EventType::unit_transfused, u);
           e.patient = u.patient;
           send(e);
-          if (chance(0.005)) report_reaction(u);
+          if (chance(0.002)) report_reaction(u);  // about 2 per 1,000 transfusions
           set_status(serial, SimStatus::final);
         }
       } else if (u.status == SimStatus::in_transit) {
@@ -497,15 +500,17 @@ class Simulation {
     }
   }
 
-  // A transfusion reaction now and then, mostly febrile or allergic (haemovigilance).
+  // A transfusion reaction now and then, mostly febrile or allergic, TRALI
+  // rare (haemovigilance): 45 % febrile, 40 % allergic, 13 % TACO, 2 % TRALI.
   void report_reaction(const SimUnit& u) {
-    static const ReactionCategory kCommon[] = {ReactionCategory::febrile,
-                                               ReactionCategory::allergic, ReactionCategory::taco,
-                                               ReactionCategory::trali};
     Event e = unit_event(EventType::transfusion_reaction, u);
     e.patient = u.patient;
     e.onset_at = now_;
-    e.reaction = kCommon[rng_() % 4];
+    const auto roll = rng_() % 100;
+    e.reaction = roll < 45   ? ReactionCategory::febrile
+                 : roll < 85 ? ReactionCategory::allergic
+                 : roll < 98 ? ReactionCategory::taco
+                             : ReactionCategory::trali;
     e.severity = chance(0.2) ? ReactionSeverity::severe : ReactionSeverity::non_severe;
     e.imputability = Imputability::probable;
     send(e);
@@ -532,6 +537,7 @@ class Simulation {
   DemoOptions opt_;
   std::mt19937_64 rng_;
   TimeMs now_ = 0;
+  TimeMs first_ = 0;      // where simulated time started
   TimeMs clock_now_ = 0;  // the clock at this tick: no event is dated after it
   double pace_ =
       1.0;  // waits between steps: 1 while catching up, then real time per simulated time

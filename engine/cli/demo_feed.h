@@ -40,7 +40,12 @@ struct DemoOptions {
   // hours_per_second), so that a demo shows weeks of history within seconds.
   double catch_up_hours_per_second = 0;
   double donations_per_hour = 1.2;  // national average; weekdays more, Fridays fewer
-  double red_cell_demand = 0.85;    // red cells issued per donation, on average
+  // The shelves start empty: for the first `build_up_days` of simulated time
+  // the banks collect `build_up_factor` times as much, as a service would
+  // have stocked them before the simulation starts (1: no build-up).
+  double build_up_days = 0;
+  double build_up_factor = 1;
+  double red_cell_demand = 0.85;  // red cells issued per donation, on average
   // Now and then (per simulated hour) a mass-casualty surge at one bank: a
   // burst of group O red cells issued, the occasional shortage.
   double surge_per_hour = 0;

@@ -309,6 +309,8 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   d.red_cell_demand = 0.78;
   d.catch_up_hours_per_second = 24;
   d.start_at = ctx.clock.now() - 14 * kDay;
+  d.build_up_days = 5;  // five days at three times the usual collections: stocked shelves
+  d.build_up_factor = 3;
   d.surge_per_hour = 0.01;
   d.rebalance_per_hour = 2;
   d.clock = ctx.clock;

@@ -61,11 +61,30 @@ json peer_stock_json(TimeMs at, const std::map<std::int32_t, PartitionStockAt>& 
   return {{"at", format_rfc3339(at)}, {"partitions", std::move(parts)}, {"not_served", not_served}};
 }
 
+std::string partition_list(const std::vector<std::int32_t>& partitions) {
+  std::string list;
+  for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  return list;
+}
+
+std::optional<std::vector<std::int32_t>> parse_partition_list(const std::string& list) {
+  std::vector<std::int32_t> out;
+  try {
+    for (std::size_t i = 0; i < list.size();) {
+      const auto comma = list.find(',', i);
+      out.push_back(std::stoi(list.substr(i, comma - i)));
+      i = comma == std::string::npos ? list.size() : comma + 1;
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 Result<std::map<std::int32_t, PartitionStockAt>> peer_stock_at(
     const std::string& url, const std::string& authorization, TimeMs at,
     const std::vector<std::int32_t>& partitions) {
-  std::string list;
-  for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  const std::string list = partition_list(partitions);
   httplib::Client c(url);
   c.set_connection_timeout(2);
   c.set_read_timeout(10);
@@ -215,8 +234,7 @@ Result<PeerReport> peer_report_from_json(const json& body) {
 Result<PeerReport> peer_report(const std::string& url, const std::string& authorization,
                                const ReportRequest& req, int window_days,
                                const std::vector<std::int32_t>& partitions, bool alerts) {
-  std::string list;
-  for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  const std::string list = partition_list(partitions);
   const std::string path = "/api/peer/report?period=" + req.period +
                            "&scope=" + httplib::detail::encode_query_param(req.scope) +
                            "&trend=" + std::to_string(req.trend_months) +

@@ -36,6 +36,11 @@ namespace hemoledger {
                                                                 const std::string& peer_token,
                                                                 const std::string& din);
 
+// The `partitions` parameter of the peer requests below: "1,4,5", and back
+// (nullopt if it is not such a list).
+std::string partition_list(const std::vector<std::int32_t>& partitions);
+std::optional<std::vector<std::int32_t>> parse_partition_list(const std::string& list);
+
 // Stock at a past instant in scale-out (engine/queries/stock_at.h): each
 // instance answers for the partitions it serves (GET /api/peer/stock?at=&
 // partitions=) and the asking one sums. The body: {"at", "partitions":

@@ -28,6 +28,7 @@
 #include "engine/server/replies.h"
 #include "engine/server/report_page.h"
 #include "engine/server/routes.h"
+#include "engine/server/scale_out_routing.h"
 
 namespace hemoledger {
 
@@ -108,14 +109,6 @@ Result<ReportInputs> national_report_inputs(const ApiContext& ctx, const httplib
   return combine_report(parts, *alerts, r);
 }
 
-void send_report_error(httplib::Response& res, const Error& e) {
-  if (e.code == "partition_unavailable") {
-    res.set_header("Retry-After", "2");
-    return send_error(res, 503, e);
-  }
-  send_error(res, e.code.rfind("peer_", 0) == 0 || e.code == "bad_peer_answer" ? 502 : 500, e);
-}
-
 void get_report(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto r = parse_report_request(params_of(req), ctx.engine->reference());
   if (!r) return send_error(res, 400, r.error());
@@ -127,7 +120,7 @@ void get_report(const ApiContext& ctx, const httplib::Request& req, httplib::Res
   auto in = ctx.engine->scale_out()
                 ? national_report_inputs(ctx, req, *r, window)
                 : report_inputs(ctx.engine->store(), ctx.engine->reference(), *r, window);
-  if (!in) return send_report_error(res, in.error());
+  if (!in) return send_national_error(res, in.error());
   const nlohmann::json figures = report_json(*in, *r, ctx.engine->reference(), window);
   if (format == "csv") {
     res.set_header("Content-Disposition", "attachment; filename=\"hemoledger-report-" + r->period +
@@ -142,17 +135,15 @@ void get_report(const ApiContext& ctx, const httplib::Request& req, httplib::Res
 // answers for the partitions served here, and the alerts when it leads them.
 void get_peer_report(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto params = params_of(req);
-  std::vector<std::int32_t> asked;
+  std::optional<std::vector<std::int32_t>> asked;
   int window = 0;
   try {
     window = std::stoi(params.at("window"));
-    const std::string list = params.at("partitions");
-    for (std::size_t i = 0; i < list.size();) {
-      const auto comma = list.find(',', i);
-      asked.push_back(std::stoi(list.substr(i, comma - i)));
-      i = comma == std::string::npos ? list.size() : comma + 1;
-    }
+    asked = parse_partition_list(params.at("partitions"));
   } catch (const std::exception&) {
+    asked.reset();
+  }
+  if (!asked) {
     return send_error(res, 400, make_error("bad_report", "window and partitions are needed."));
   }
   const bool alerts = params.count("alerts") && params["alerts"] == "1";
@@ -161,7 +152,7 @@ void get_peer_report(const ApiContext& ctx, const httplib::Request& req, httplib
   if (!r) return send_error(res, 400, r.error());
   std::map<std::int32_t, PartitionReport> served;
   std::vector<std::int32_t> not_served;
-  for (auto p : asked) {
+  for (auto p : *asked) {
     if (!ctx.engine->serves(p)) {
       not_served.push_back(p);
       continue;

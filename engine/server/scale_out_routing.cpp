@@ -99,4 +99,12 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
                                : r->get_header_value("Content-Type"));
 }
 
+void send_national_error(httplib::Response& res, const Error& e) {
+  if (e.code == "partition_unavailable") {
+    res.set_header("Retry-After", "2");
+    return send_error(res, 503, e);
+  }
+  send_error(res, e.code.rfind("peer_", 0) == 0 || e.code == "bad_peer_answer" ? 502 : 500, e);
+}
+
 }  // namespace hemoledger

@@ -20,6 +20,13 @@ struct Response;
 namespace hemoledger {
 
 struct ApiContext;
+struct Error;
+
+// The answer to a national query (stock at an instant, a report) that could
+// not gather every partition: 503 with Retry-After while a partition has no
+// serving owner (partition_unavailable), 502 when a peer did not answer or
+// answered wrongly (peer_*, bad_peer_answer), 500 otherwise.
+void send_national_error(httplib::Response& res, const Error& e);
 
 // "?k=v&..." of the request's parameters, encoded again ("" without any).
 std::string query_of(const httplib::Request& req);

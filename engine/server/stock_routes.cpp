@@ -23,6 +23,7 @@
 #include "engine/server/picture.h"
 #include "engine/server/replies.h"
 #include "engine/server/routes.h"
+#include "engine/server/scale_out_routing.h"
 #include "engine/server/stock_answers.h"
 
 namespace hemoledger {
@@ -106,15 +107,7 @@ void stock_at_instant_route(const ApiContext& ctx, const httplib::Request& req,
   auto parts = ctx.engine->scale_out()
                    ? national_stock_at(ctx, req, *at)
                    : served_stock_at(ctx, *at, ctx.engine->store().partitions());
-  if (!parts) {
-    if (parts.error().code == "partition_unavailable") res.set_header("Retry-After", "2");
-    const bool peer = parts.error().code.rfind("peer_", 0) == 0;
-    return send_error(res,
-                      parts.error().code == "partition_unavailable" ? 503
-                      : peer                                        ? 502
-                                                                    : 500,
-                      parts.error());
-  }
+  if (!parts) return send_national_error(res, parts.error());
   StockTable total;
   json replayed = json::array();
   for (const auto& [p, s] : *parts) {
@@ -131,21 +124,18 @@ void stock_at_instant_route(const ApiContext& ctx, const httplib::Request& req,
 // scale-out group (national_stock_at); answers for the partitions served here.
 void get_peer_stock(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   TimeMs at = 0;
-  std::vector<std::int32_t> asked;
+  auto asked = parse_partition_list(req.get_param_value("partitions"));
   try {
     at = std::stoll(req.get_param_value("at"));
-    const std::string list = req.get_param_value("partitions");
-    for (std::size_t i = 0; i < list.size();) {
-      const auto comma = list.find(',', i);
-      asked.push_back(std::stoi(list.substr(i, comma - i)));
-      i = comma == std::string::npos ? list.size() : comma + 1;
-    }
   } catch (const std::exception&) {
+    asked.reset();
+  }
+  if (!asked) {
     return send_error(res, 400,
                       make_error("bad_filter", "at (milliseconds) and partitions are needed."));
   }
   std::vector<std::int32_t> here, not_served;
-  for (auto p : asked) (ctx.engine->serves(p) ? here : not_served).push_back(p);
+  for (auto p : *asked) (ctx.engine->serves(p) ? here : not_served).push_back(p);
   auto served = served_stock_at(ctx, at, here);
   if (!served) return send_error(res, 500, served.error());
   send_json(res, 200, peer_stock_json(at, *served, not_served));

@@ -49,13 +49,8 @@ json backup_json(const BackupInfo& b) {
 
 // POST /api/admin/backup of a running engine.
 int backup_through_api(const BackupArgs& a) {
-  httplib::Client http(a.api);
-  std::string token = a.token;
-  if (token.empty()) {
-    if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) token = t;
-  }
-  if (!token.empty()) http.set_bearer_token_auth(token.c_str());
-  if (!a.ca_cert.empty()) http.set_ca_cert_path(a.ca_cert.c_str());
+  auto client = api_client(a.api, a.token, a.ca_cert);
+  httplib::Client& http = *client;
   http.set_read_timeout(3600, 0);  // a first backup of a large store takes a while
   auto r = http.Post("/api/admin/backup", "", "application/json");
   if (!r) {

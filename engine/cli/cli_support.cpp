@@ -1,8 +1,10 @@
 #include "engine/cli/cli_support.h"
 
+#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -61,6 +63,20 @@ int with_data_dir(const std::string& reference_dir, const std::string& data_dir,
   auto store = Store::open_secondary(data_dir + "/db", scratch.path);
   if (!store) return fail(store.error());
   return view(*ref, **store);
+}
+
+std::string api_token(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* t = std::getenv("HEMOLEDGER_TOKEN");
+  return t ? t : "";
+}
+
+std::unique_ptr<httplib::Client> api_client(const std::string& url, const std::string& token,
+                                            const std::string& ca_cert) {
+  auto http = std::make_unique<httplib::Client>(url);
+  if (const std::string t = api_token(token); !t.empty()) http->set_bearer_token_auth(t.c_str());
+  if (!ca_cert.empty()) http->set_ca_cert_path(ca_cert.c_str());
+  return http;
 }
 
 }  // namespace hemoledger

@@ -1,6 +1,7 @@
 // What the subcommands of `hemoledger` share: how an error is reported and
 // its exit code, HOST:PORT splitting, Ctrl-C and SIGTERM, printing JSON, and
-// opening the data directory of a possibly running engine for reading.
+// opening the data directory of a possibly running engine for reading, and
+// a client of a running engine's HTTP API.
 //
 // Threading: the signal handlers only set a flag; stop_requested() may be
 // read from any thread. Everything else runs on the main thread.
@@ -8,15 +9,27 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "events/reference_data.h"
 #include "events/result.h"
 
+namespace httplib {
+class Client;
+}  // namespace httplib
+
 namespace hemoledger {
 
 class Store;
+
+// The API token of a command: `given` (its --token), or HEMOLEDGER_TOKEN.
+std::string api_token(const std::string& given);
+// A client of the running engine at `url`: the token (api_token(token)) as
+// its bearer, `ca_cert` (when given) to check the engine's certificate.
+std::unique_ptr<httplib::Client> api_client(const std::string& url, const std::string& token,
+                                            const std::string& ca_cert);
 
 // How spdlog writes: "text" (its default pattern) or "json", one object a
 // line: {"time":"2026-11-20T12:00:00.000Z","level":"info","message":"..."}

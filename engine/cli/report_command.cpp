@@ -74,13 +74,8 @@ int show_report(const ReportArgs& a, const CommandContext& ctx, const ReferenceD
 
 // GET /api/reports of a running engine.
 int report_through_api(const ReportArgs& a) {
-  httplib::Client http(a.api);
-  std::string token = a.token;
-  if (token.empty()) {
-    if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) token = t;
-  }
-  if (!token.empty()) http.set_bearer_token_auth(token.c_str());
-  if (!a.ca_cert.empty()) http.set_ca_cert_path(a.ca_cert.c_str());
+  auto client = api_client(a.api, a.token, a.ca_cert);
+  httplib::Client& http = *client;
   http.set_read_timeout(60, 0);
   const std::string path = "/api/reports?period=" + httplib::detail::encode_query_param(a.period) +
                            "&scope=" + httplib::detail::encode_query_param(a.scope) +

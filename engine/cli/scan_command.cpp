@@ -27,9 +27,7 @@ struct ScanArgs {
 Result<StationConfig> station_config(const ScanArgs& a, const Clock& clock) {
   StationConfig station = a.station;
   station.clock = clock;
-  if (station.token.empty()) {
-    if (const char* t = std::getenv("HEMOLEDGER_TOKEN")) station.token = t;
-  }
+  station.token = api_token(station.token);
   auto action = parse_station_action(a.action);
   if (!action) return action.error();
   station.action = *action;

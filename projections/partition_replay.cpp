@@ -54,23 +54,23 @@ Status PartitionReplay::apply_unsampled(const Event& e, std::int64_t position) {
     else
       it->second = std::move(applied->after);
   } else {
-    auto [it, inserted] = state_.donations.try_emplace(e.din);
+    auto [donation, inserted] = state_.donations.touch(e.din);
     if (feeds_alerts_ && !donation_index_before_.count(e.din)) {
       // Recorded before the event, dropped again if the projector refuses it.
       donation_index_before_.emplace(
-          e.din, inserted ? std::vector<IndexEntry>{} : index_entries(it->second));
+          e.din, inserted ? std::vector<IndexEntry>{} : index_entries(*donation));
     }
     const std::vector<MarkerState> markers_before =
-        e.type == EventType::test_resulted ? it->second.markers : std::vector<MarkerState>{};
-    auto changes = apply_event_in_place(ref_, rules_, it->second, !inserted, e);
+        e.type == EventType::test_resulted ? donation->markers : std::vector<MarkerState>{};
+    auto changes = apply_event_in_place(ref_, rules_, *donation, !inserted, e);
     if (!changes) {
       if (inserted) {
-        state_.donations.erase(it);
+        state_.donations.erase(e.din);
         if (feeds_alerts_) donation_index_before_.erase(e.din);
       }
       return changes.error();
     }
-    if (const Donation& d = it->second; !d.donor.empty()) {
+    if (const Donation& d = *donation; !d.donor.empty()) {
       auto [share, fresh] = state_.donors.try_emplace(d.donor);
       if (!fold_donation(ref_, share->second, markers_before, d, e) && fresh) {
         state_.donors.erase(share);
@@ -85,7 +85,7 @@ Status PartitionReplay::apply_unsampled(const Event& e, std::int64_t position) {
       if ((state_.demand[d.key] += d.change) == 0) state_.demand.erase(d.key);
       if (feeds_alerts_) demand_changes_.push_back(d);
     }
-    count_event(ref_, e, &it->second, markers_before, counts);
+    count_event(ref_, e, donation, markers_before, counts);
   }
   for (const auto& [k, n] : counts) {
     if ((state_.report[k] += n) == 0) state_.report.erase(k);
@@ -114,7 +114,7 @@ TimeMs PartitionReplay::feed(AlertModel& model) {
   }
   for (const auto& u : usage_changes_) model.on_reagent_usage(u.key, u.change);
   for (const auto& [din, before] : donation_index_before_) {
-    update_index(before, index_entries(state_.donations.at(din)));
+    update_index(before, index_entries(*state_.donations.touch(din).first));
   }
   for (const auto& e : follow_ups_) {
     if (!model.follow_up(e)) ++refused_follow_ups_;

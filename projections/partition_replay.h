@@ -28,6 +28,7 @@
 #include "projections/indexes.h"
 #include "projections/projector.h"
 #include "projections/reagents.h"
+#include "projections/replayed_donations.h"
 #include "projections/report_counters.h"
 #include "projections/stock.h"
 #include "projections/stock_history.h"
@@ -37,7 +38,7 @@ namespace hemoledger {
 
 // A partition's replayed state.
 struct PartitionState {
-  std::unordered_map<std::string, Donation> donations;  // by DIN
+  ReplayedDonations donations;  // by DIN, the cold ones encoded
   StockTable stock;
   std::map<DemandKey, std::int64_t> demand;       // non-zero counts
   std::map<std::string, ReagentLot> lots;         // by reagent_lot_key()
@@ -45,8 +46,8 @@ struct PartitionState {
   std::map<std::string, DonorRecord> donors;      // this partition's donor shares
   ReportCounts report;                            // non-zero report counters
   std::int64_t report_day = 0;                    // the report's day pointer
-  StockHistory history;  // the stock changes by event time, of events applied with a position
-  std::uint64_t events = 0;                       // applied, clock ticks included
+  StockHistory history;      // the stock changes by event time, of events applied with a position
+  std::uint64_t events = 0;  // applied, clock ticks included
 };
 
 class PartitionReplay {

@@ -259,7 +259,8 @@ Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionSta
       if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
     }
   };
-  for (const auto& [din, d] : replayed.donations) add(index_entries(d));
+  replayed.donations.for_each(
+      [&](const std::string&, const Donation& d, std::string_view) { add(index_entries(d)); });
   for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
   std::size_t matched = 0;
   std::string k;
@@ -335,10 +336,10 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   std::size_t live_count = 0;
   auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
     ++live_count;
-    auto it = donations.find(std::string(din));
-    if (it == donations.end()) {
+    const auto replayed_bytes = donations.encoded(din);
+    if (!replayed_bytes) {
       note("donation " + std::string(din) + " is live but not in the journal");
-    } else if (encode_donation(it->second) != bytes) {
+    } else if (*replayed_bytes != bytes) {
       note("donation " + std::string(din) + " differs from its replay");
     }
     return true;
@@ -404,10 +405,11 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
 Status write_partition(Store& store, std::int32_t p, const PartitionState& replayed) {
   Store::Batch b;
   b.clear_projections(p);
-  for (const auto& [din, d] : replayed.donations) {
-    b.put_donation(p, din, encode_donation(d));
-    for (const auto& entry : index_entries(d)) b.put_index(p, entry);
-  }
+  replayed.donations.for_each(
+      [&](const std::string& din, const Donation& d, std::string_view bytes) {
+        b.put_donation(p, din, bytes);
+        for (const auto& entry : index_entries(d)) b.put_index(p, entry);
+      });
   for (const auto& [donor, share] : replayed.donors) b.put_donor(p, donor, encode_donor(share));
   for (const auto& [k, n] : replayed.stock.cells()) b.put_stock(p, k, n);
   for (const auto& [k, n] : replayed.demand) b.put_demand(p, k, n);

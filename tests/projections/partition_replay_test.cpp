@@ -57,8 +57,8 @@ TEST_CASE("a replay folded in place gives the states, stock and refusals of appl
   CHECK(codes[2] == "unit_quarantined");
   REQUIRE(pure.has_value());
   REQUIRE(replay.state().donations.count(kDin) == 1);
-  CHECK(replay.state().donations.at(kDin) == *pure);
-  CHECK(replay.state().donations.at(kDin).history.size() == events.size() - 1);
+  CHECK(*replay.state().donations.find(kDin) == *pure);
+  CHECK(replay.state().donations.find(kDin)->history.size() == events.size() - 1);
   CHECK(replay.state().stock == pure_stock);
   CHECK(replay.state().events == events.size() - 1);
 }
@@ -68,11 +68,11 @@ TEST_CASE("an event the replay refuses leaves the donation as it was, history in
   PartitionReplay replay(shipped_reference(), Rules{});
   REQUIRE(replay.apply(donation_collected(kT0)).ok());
   REQUIRE(replay.apply(component_produced(kRedCells, kT0 + kHour)).ok());
-  const Donation before = replay.state().donations.at(kDin);
+  const Donation before = *replay.state().donations.find(kDin);
   auto refused = replay.apply(unit_event(EventType::unit_released, kRedCells, kT0 + 2 * kHour));
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == "untested");
-  CHECK(replay.state().donations.at(kDin) == before);
+  CHECK(*replay.state().donations.find(kDin) == before);
   // A first event that is refused leaves no donation behind.
   auto orphan = unit_issued(kRedCells, kT0);
   orphan.din = "G123426000025";
@@ -180,7 +180,9 @@ TEST_CASE("a journal of schema versions 1 and 2 decodes and replays under the ru
   auto s = replay.apply(*transfusion);
   INFO((s.ok() ? std::string() : s.error().message));
   REQUIRE(s.ok());
-  const UnitState* u = replay.state().donations.at(kDin).unit(kRedCells);
+  const auto replayed = replay.state().donations.find(kDin);
+  REQUIRE(replayed);
+  const UnitState* u = replayed->unit(kRedCells);
   REQUIRE(u != nullptr);
   CHECK(u->status == UnitStatus::transfused);
   CHECK(u->holder == kBank);  // custody never passed in those days
@@ -192,4 +194,45 @@ TEST_CASE("a journal of schema versions 1 and 2 decodes and replays under the ru
   Event now = *issue;
   now.schema_version = kSchemaVersion;
   CHECK(today.apply(now).error().code == "missing_destination");
+}
+
+TEST_CASE("a replay that holds most donations encoded ends with the same donations and stock",
+          "[projections][replay]") {
+  // Three donations' events interleaved, replayed once with every donation
+  // decoded and once with room for only one decoded donation at a time.
+  std::vector<Event> interleaved;
+  const std::vector<std::string> dins = {kDin, "G123426000025", "G123426000033"};
+  const auto events = released_and_issued();
+  for (const auto& e : events) {
+    for (const auto& din : dins) {
+      Event copy = e;
+      copy.din = din;
+      copy.id = e.id + "-" + din;
+      interleaved.push_back(copy);
+    }
+  }
+  PartitionReplay decoded(shipped_reference(), Rules{});
+  PartitionReplay encoded(shipped_reference(), Rules{});
+  encoded.state().donations = ReplayedDonations(/*decoded_limit=*/1);
+  for (const auto& e : interleaved) CHECK(decoded.apply(e).ok() == encoded.apply(e).ok());
+  CHECK(encoded.state().stock == decoded.state().stock);
+  REQUIRE(encoded.state().donations.size() == dins.size());
+  for (const auto& din : dins) {
+    const auto d = decoded.state().donations.find(din);
+    REQUIRE(d);
+    CHECK(encoded.state().donations.find(din) == d);
+    CHECK(encoded.state().donations.encoded(din) == encode_donation(*d));
+    CHECK(d->history.size() == events.size() - 1);
+  }
+  std::size_t seen = 0;
+  encoded.state().donations.for_each(
+      [&](const std::string& din, const Donation& d, std::string_view bytes) {
+        ++seen;
+        CHECK(decoded.state().donations.find(din) == d);
+        CHECK(bytes == encode_donation(d));
+      });
+  CHECK(seen == dins.size());
+  encoded.state().donations.erase(kDin);
+  CHECK(encoded.state().donations.count(kDin) == 0);
+  CHECK(encoded.state().donations.size() == dins.size() - 1);
 }

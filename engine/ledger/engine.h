@@ -224,6 +224,9 @@ class Engine {
   // lock and swapped in under it (stock_snapshot()).
   void publish_stock(const std::function<void(StockTable&)>& change) HL_EXCLUDES(mu_);
   [[nodiscard]] Status load_alert_model();
+  // The available units of the committed state by expiry, for the alert
+  // model's window (AlertModel::widen_units).
+  AvailableUnitsSource committed_units() const;
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
   void on_revoked();

@@ -736,6 +736,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
     }
     between_batches(**consumer, records->empty(), times);
   }
+  final_snapshots();  // before the group may give the partitions to another instance
   (*consumer)->close();
   if (producer_) producer_->flush(5000);
   spdlog::info("engine: stopped cleanly");

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <iterator>
+#include <limits>
+#include <stdexcept>
 
 namespace hemoledger {
 
@@ -289,9 +292,9 @@ void AlertModel::on_index(const IndexEntry& entry, bool added) {
     auto u = parse_available(entry.key, entry.value);
     if (!u) return;
     const auto id = std::make_pair(u->din, u->product);
+    if (added && u->expires_at > window_end_) return;  // beyond the window: read when it gets there
     if (added) {
-      expiring_order_.emplace(u->expires_at, u->din, u->product);
-      available_units_[id] = std::move(*u);
+      hold(std::move(*u));
     } else {
       expiring_order_.erase({u->expires_at, u->din, u->product});
       available_units_.erase(id);
@@ -332,6 +335,46 @@ void AlertModel::on_reagent_usage(const ReagentUsageKey& key, std::int64_t chang
 }
 
 void AlertModel::advance_clock(TimeMs t) { clock_ = std::max(clock_, t); }
+
+TimeMs AlertModel::expiring_horizon() const {
+  int hours = 0;
+  for (Category c : {Category::whole_blood, Category::red_cells, Category::platelets,
+                     Category::plasma, Category::cryo}) {
+    hours = std::max(hours, config_.expiring_hours_for(c));
+  }
+  return hours * kHour;
+}
+
+Status AlertModel::bound_units(const AvailableUnitsSource& committed) {
+  const TimeMs end = clock_ + expiring_horizon() + kUnitWindowStep;
+  auto units = committed(std::numeric_limits<TimeMs>::min(), end);
+  if (!units) return units.error();
+  window_end_ = end;
+  while (!expiring_order_.empty() && std::get<0>(*expiring_order_.rbegin()) > end) {
+    const auto& [expires, din, product] = *expiring_order_.rbegin();
+    available_units_.erase({din, product});
+    expiring_order_.erase(std::prev(expiring_order_.end()));
+  }
+  for (auto& u : *units) hold(std::move(u));
+  return {};
+}
+
+Status AlertModel::widen_units(TimeMs clock, const AvailableUnitsSource& committed) {
+  const TimeMs needed = std::max(clock, clock_) + expiring_horizon();
+  if (needed <= window_end_) return {};
+  const TimeMs end = needed + kUnitWindowStep;
+  auto units = committed(window_end_, end);
+  if (!units) return units.error();
+  window_end_ = end;
+  for (auto& u : *units) hold(std::move(u));
+  return {};
+}
+
+void AlertModel::hold(AvailableUnit u) {
+  expiring_order_.emplace(u.expires_at, u.din, u.product);
+  auto id = std::make_pair(u.din, u.product);
+  available_units_[std::move(id)] = std::move(u);
+}
 
 std::int64_t AlertModel::first_needed_day() const {
   return window_before(clock_, std::max(config_.window_days, config_.demand_memory_days)).first;
@@ -558,10 +601,10 @@ Suggestion neediest_nearby(const ReferenceData& ref, const SupplyPicture& supply
 
 // Units expiring soon, per facility, category and group.
 void AlertModel::want_expiring_soon(const SupplyPicture& supply, Wanted& wanted) const {
-  int max_hours = 0;
-  for (Category c : {Category::whole_blood, Category::red_cells, Category::platelets,
-                     Category::plasma, Category::cryo}) {
-    max_hours = std::max(max_hours, config_.expiring_hours_for(c));
+  const TimeMs horizon = expiring_horizon();
+  if (clock_ + horizon > window_end_) {
+    // A caller bug (widen_units skipped): alerts would silently miss units.
+    throw std::logic_error("alert model: clock moved past its window of available units");
   }
   struct Expiring {
     std::int64_t units = 0;
@@ -569,7 +612,7 @@ void AlertModel::want_expiring_soon(const SupplyPicture& supply, Wanted& wanted)
   };
   std::map<Cell, Expiring> expiring;
   for (auto it = expiring_order_.upper_bound({clock_, "\x7f", "\x7f"});
-       it != expiring_order_.end() && std::get<0>(*it) <= clock_ + max_hours * kHour; ++it) {
+       it != expiring_order_.end() && std::get<0>(*it) <= clock_ + horizon; ++it) {
     const AvailableUnit& u = available_units_.at({std::get<1>(*it), std::get<2>(*it)});
     if (u.expires_at <= clock_ ||
         u.expires_at > clock_ + config_.expiring_hours_for(u.category) * kHour) {

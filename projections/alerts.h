@@ -11,6 +11,16 @@
 // available units ordered by expiry; open lookback recalls. The engine feeds
 // it the same deltas it commits, and evaluates once per committed batch.
 //
+// Memory (docs/alerts.md, "Memory"): by default the model holds every
+// available unit it is told of. bound_units() makes it hold only the units
+// that expire by window_end() (the clock plus the longest expiring-soon
+// horizon plus kUnitWindowStep): on_index() ignores later ones, and before
+// each batch the engine calls widen_units() with the batch's clock, which
+// reads the units that enter the window from the committed state (the
+// store's expiry index). Expiring-soon alerts look no further than the
+// horizon, so a bounded model raises exactly the alerts an unbounded one
+// does; `rebuild` replays with an unbounded one and compares.
+//
 // The clock is the events' own: the latest `at` or `recorded_at` of any
 // applied event. Nothing here reads the wall clock, so replaying the journal
 // with the same batch boundaries (the engine records them) yields the same
@@ -68,6 +78,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -158,6 +170,16 @@ nlohmann::json alert_json(const Alert& a, const ReferenceData& ref);
 nlohmann::json change_json(const AlertChange& c, const ReferenceData& ref);
 [[nodiscard]] Result<Alert> alert_from_json(const nlohmann::json& j);
 
+// The available units whose expiry lies in (after, upto], read from the
+// committed state (Store::available_expiring in the engine).
+using AvailableUnitsSource =
+    std::function<Result<std::vector<AvailableUnit>>(TimeMs after, TimeMs upto)>;
+
+// How far past the expiring-soon horizon a bounded model reads ahead, so
+// that it reads the committed state about once per day of event time rather
+// than at every batch. Costs the units expiring in one more day.
+inline constexpr TimeMs kUnitWindowStep = kDay;
+
 class AlertModel {
  public:
   AlertModel(const ReferenceData& ref, SupplyConfig config);
@@ -168,7 +190,20 @@ class AlertModel {
   void on_index(const IndexEntry& entry, bool added);  // 'a', 'k' and 'q'; others ignored
   void set_reagent_lot(const ReagentLot& lot);         // the lot as it now is
   void on_reagent_usage(const ReagentUsageKey& key, std::int64_t change);
+  // Moves the event clock forward (never back). A bounded model's window
+  // must already reach t plus the horizon (widen_units(t, ...) first).
   void advance_clock(TimeMs t);
+  // Bounds the units held to those expiring by clock() + horizon +
+  // kUnitWindowStep: forgets the later ones and reads the window's units
+  // from `committed` (every one, so a start needs no scan of the index).
+  // On error nothing changes.
+  [[nodiscard]] Status bound_units(const AvailableUnitsSource& committed);
+  // Before the inputs of a batch whose clock will be `clock`: if the window
+  // no longer covers clock + horizon, reads the units that enter it from
+  // `committed` (the state before the batch, to which the batch's on_index
+  // changes then apply) and moves window_end(). A no-op for an unbounded
+  // model. On error nothing changes.
+  [[nodiscard]] Status widen_units(TimeMs clock, const AvailableUnitsSource& committed);
   // An AlertAcknowledged, AlertEscalated or AlertClosed event: recorded on
   // the open alert it names, with a change at the next evaluate(). Refused
   // (nothing changes) with unknown_alert, alert_closed,
@@ -185,9 +220,13 @@ class AlertModel {
   // Keys whose open alert the last evaluate() raised, changed (figures too)
   // or cleared: what the engine must write.
   const std::set<std::string>& dirty() const { return dirty_; }
-  // Available units it holds for expiring-soon alerts (its memory grows with
-  // the units on the shelves, not with history).
+  // Available units it holds for expiring-soon alerts: those on the shelves,
+  // or with bound_units() only those expiring by window_end().
   std::size_t units_held() const { return available_units_.size(); }
+  // The latest expiry of the units held (bounded), or the largest TimeMs.
+  TimeMs window_end() const { return window_end_; }
+  // The longest expiring-soon horizon of any category, in ms.
+  TimeMs expiring_horizon() const;
   std::uint64_t seq() const { return seq_; }
   TimeMs clock() const { return clock_; }
   // The first day whose demand the model still needs, for loading it.
@@ -214,6 +253,7 @@ class AlertModel {
   std::vector<Attention> attention(std::string_view what) const;
   void want_bedside(Wanted& wanted) const;
   Alert bedside_alert(const Watch& w, AlertKind kind) const;
+  void hold(AvailableUnit u);  // an available unit inside the window
 
   const ReferenceData& ref_;
   SupplyConfig config_;
@@ -232,6 +272,7 @@ class AlertModel {
   std::set<std::string> follow_up_keys_;
   std::uint64_t seq_ = 0;
   TimeMs clock_ = 0;
+  TimeMs window_end_ = std::numeric_limits<TimeMs>::max();  // units held: expiring by it
 };
 
 }  // namespace hemoledger

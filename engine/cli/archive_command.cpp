@@ -55,9 +55,8 @@ int run_export(const ExportArgs& a, const CommandContext& ctx) {
   return with_data_dir(ctx.reference_dir, a.data_dir, [&](const ReferenceData&, const Store& s) {
     auto m = export_archive(s, a.out, ArchiveRange{*from, *to}, ctx.clock.now());
     if (!m) return fail(m.error());
-    std::printf("exported %llu events into %s\n", static_cast<unsigned long long>(m->events),
-                a.out.c_str());
-    print_json(summary(*m, a.out));
+    print_report({"exported " + std::to_string(m->events) + " events into " + a.out},
+                 summary(*m, a.out));
     return 0;
   });
 }

@@ -99,11 +99,12 @@ int run_backup(const BackupArgs& a, const Clock& clock) {
     if (!backups) return fail(backups.error());
     json out = json::array();
     for (const auto& b : *backups) out.push_back(backup_json(b));
+    std::vector<std::string> lines;
     if (a.verify) {
-      std::printf("%zu backup(s) in %s verified: every file's size and checksum match\n",
-                  backups->size(), a.backup_dir.c_str());
+      lines.push_back(std::to_string(backups->size()) + " backup(s) in " + a.backup_dir +
+                      " verified: every file's size and checksum match");
     }
-    print_json(out);
+    print_report(lines, out);
     return 0;
   }
   if (!a.api.empty()) return backup_through_api(a);
@@ -132,9 +133,9 @@ int run_restore(const RestoreArgs& a) {
   json resume = json::object();
   for (const auto& [p, o] : *offsets) resume[std::to_string(p)] = o.next;
   j["resumes_at"] = resume;  // the engine consumes Kafka from these offsets on
-  std::printf("restored backup %u into %s; the engine resumes from the offsets stored with it\n",
-              restored->id, a.data_dir.c_str());
-  print_json(j);
+  print_report({"restored backup " + std::to_string(restored->id) + " into " + a.data_dir +
+                "; the engine resumes from the offsets stored with it"},
+               j);
   return 0;
 }
 

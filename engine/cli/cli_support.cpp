@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -51,6 +51,11 @@ void wait_for_stop_signal() {
 }
 
 void print_json(const nlohmann::json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+void print_report(const std::vector<std::string>& lines, const nlohmann::json& j) {
+  for (const auto& line : lines) std::printf("%s\n", line.c_str());
+  print_json(j);
+}
 
 int with_data_dir(const std::string& reference_dir, const std::string& data_dir,
                   const std::function<int(const ReferenceData&, const Store&)>& view) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "events/reference_data.h"
 #include "events/result.h"
@@ -47,6 +48,11 @@ void wait_for_stop_signal();
 
 // Prints `j` indented by two, and a newline, to standard output.
 void print_json(const nlohmann::json& j);
+// What a command did: one line per thing done, for a person ("partition 3:
+// offset 5100, ..."), then the same as JSON for a script (print_json), all on
+// standard output. The shape of every command that writes something
+// (export, backup, snapshot).
+void print_report(const std::vector<std::string>& lines, const nlohmann::json& j);
 
 // Loads the reference data of `reference_dir`, opens `data_dir` (the
 // directory `serve --data-dir` writes) as a RocksDB secondary, which a

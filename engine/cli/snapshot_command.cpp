@@ -6,7 +6,8 @@
 //
 //   snapshot --snapshot-dir S [--data-dir DIR] [--partition P]... [--keep N]
 //
-// Prints the manifests written as JSON. Exit code 0 on success, 2 on an error.
+// Prints a line per partition written, then the manifests as JSON
+// (print_report). Exit code 0 on success, 2 on an error.
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -40,16 +41,16 @@ int run_snapshot(const SnapshotArgs& a, const Clock& clock) {
   options.keep = a.keep;
   const auto partitions = a.partitions.empty() ? (*store)->partitions() : a.partitions;
   json written = json::array();
+  std::vector<std::string> lines;
   for (auto p : partitions) {
     auto m = write_partition_snapshot(**store, p, options, a.instance, clock.now());
     if (!m) return fail(m.error());
-    std::printf("partition %d: offset %lld, %llu keys, %llu bytes -> %s\n", p,
-                static_cast<long long>(m->offset), static_cast<unsigned long long>(m->keys),
-                static_cast<unsigned long long>(m->bytes),
-                (snapshot_partition_dir(a.snapshot_dir, p) + "/" + m->file).c_str());
+    lines.push_back("partition " + std::to_string(p) + ": offset " + std::to_string(m->offset) +
+                    ", " + std::to_string(m->keys) + " keys, " + std::to_string(m->bytes) +
+                    " bytes -> " + snapshot_partition_dir(a.snapshot_dir, p) + "/" + m->file);
     written.push_back(json::parse(manifest_json(*m)));
   }
-  print_json(written);
+  print_report(lines, written);
   return 0;
 }
 

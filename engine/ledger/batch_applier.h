@@ -95,6 +95,8 @@ class BatchApplier {
   std::vector<AlertChange> evaluate_alerts(const AlertState& prior, std::uint64_t forwarded);
   // The events' clock moves on to the batch's latest event (every instance).
   void advance_alert_clock();
+  // The events' clock as the records applied so far leave it.
+  TimeMs clock() const { return clock_; }
   // The alert state once committed (evaluate_alerts() or the prior one).
   const AlertState& alert_state() const { return state_; }
 

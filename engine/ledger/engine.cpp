@@ -88,6 +88,10 @@ Result<std::map<std::string, Alert>> stored_open_alerts(const Store& store) {
 
 }  // namespace
 
+AvailableUnitsSource Engine::committed_units() const {
+  return [this](TimeMs after, TimeMs upto) { return store_->available_expiring(after, upto); };
+}
+
 Status Engine::load_alert_model() {
   auto st = store_->alert_state();
   if (!st) return st.error();
@@ -98,6 +102,8 @@ Status Engine::load_alert_model() {
   alert_outbox_.set_committed(st->seq);
   alerts_ = std::make_unique<AlertModel>(ref_, options_.supply);
   alerts_->restore(std::move(alerts), st->seq, st->clock);
+  // Only the units inside the expiring window (projections/alerts.h, "Memory").
+  if (auto s = alerts_->bound_units(committed_units()); !s) return s;
   {
     MutexLock lock(mu_);
     for (const auto& [k, n] : total_stock_->cells()) alerts_->on_stock(k, n);
@@ -107,6 +113,7 @@ Status Engine::load_alert_model() {
   if (!demand) return demand.error();
   for (const auto& [k, n] : *demand) alerts_->on_demand(k, n);
   for (char kind : kAlertIndexKinds) {
+    if (kind == 'a') continue;  // read by bound_units()
     auto s = store_->scan_index(kind, [&](const IndexEntry& e) { alerts_->on_index(e, true); });
     if (!s) return s;
   }
@@ -160,6 +167,9 @@ Status Engine::apply_records(const std::vector<Record>& records) {
                         [this](std::int32_t p) { return base_of(p); }, national},
                        std::move(committed));
   if (auto s = applier.apply(records); !s) return s;
+  // The alert model's window of available units reaches the batch's clock,
+  // from the committed state, before the model sees the batch's changes.
+  if (auto s = alerts_->widen_units(applier.clock(), committed_units()); !s) return s;
   auto new_stock = applier.write_projections([this](std::int32_t p) {
     MutexLock lock(mu_);
     return partition_stock_[p];
@@ -726,6 +736,7 @@ Status Engine::run(const std::atomic<bool>& stop) {
     }
     between_batches(**consumer, records->empty(), times);
   }
+  final_snapshots();  // before the group may give the partitions to another instance
   (*consumer)->close();
   if (producer_) producer_->flush(5000);
   spdlog::info("engine: stopped cleanly");

@@ -224,6 +224,9 @@ class Engine {
   // lock and swapped in under it (stock_snapshot()).
   void publish_stock(const std::function<void(StockTable&)>& change) HL_EXCLUDES(mu_);
   [[nodiscard]] Status load_alert_model();
+  // The available units of the committed state by expiry, for the alert
+  // model's window (AlertModel::widen_units).
+  AvailableUnitsSource committed_units() const;
   [[nodiscard]] Result<std::int64_t> base_of(std::int32_t partition);
   std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& assigned);
   void on_revoked();
@@ -239,10 +242,13 @@ class Engine {
   // Handover (engine_handover.cpp): newly assigned partitions without their
   // history installed from snapshots (inside start_offsets), a partition's
   // in-memory state loaded from the store as at a start, and the served
-  // partitions told to the snapshot publisher (between batches).
+  // partitions told to the snapshot publisher (between batches), and their
+  // last snapshots at a clean stop.
   void install_snapshots(const std::vector<std::int32_t>& assigned);
   [[nodiscard]] Status load_partition(std::int32_t partition);
+  std::map<std::int32_t, std::int64_t> snapshot_partitions() const HL_EXCLUDES(mu_);
   void feed_snapshots();
+  void final_snapshots();
 
   // Fixed once open (cluster_id_ once run() has asked Kafka).
   EngineOptions options_;

@@ -375,6 +375,16 @@ void SnapshotPublisher::serving(std::map<std::int32_t, std::int64_t> next_offset
   serving_ = std::move(next_offsets);
 }
 
+void SnapshotPublisher::finish(std::map<std::int32_t, std::int64_t> next_offsets) {
+  {
+    MutexLock lock(mu_);
+    serving_ = std::move(next_offsets);
+    finishing_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
 SnapshotStatus SnapshotPublisher::status() const {
   MutexLock lock(mu_);
   return status_;
@@ -383,20 +393,36 @@ SnapshotStatus SnapshotPublisher::status() const {
 void SnapshotPublisher::run() {
   for (;;) {
     std::map<std::int32_t, std::int64_t> serving;
+    bool finishing = false;
     {
       MutexLock lock(mu_);
       if (stop_) return;
-      lock.wait_until(wake_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+      if (!finishing_) {
+        lock.wait_until(wake_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+      }
       if (stop_) return;
       serving = serving_;
+      finishing = finishing_;
+    }
+    if (finishing) {
+      publish_final(serving);
+      return;
     }
     for (auto p : due(serving)) {
       {
         MutexLock lock(mu_);
-        if (stop_) return;
+        if (stop_ || finishing_) break;
       }
       publish(p);
     }
+  }
+}
+
+void SnapshotPublisher::publish_final(const std::map<std::int32_t, std::int64_t>& serving) {
+  for (const auto& [p, next] : serving) {
+    auto t = tracks_.find(p);
+    if (t != tracks_.end() && next <= t->second.offset) continue;  // nothing new since
+    publish(p);  // "snapshot_stale" when the directory already covers it: nothing written
   }
 }
 

@@ -119,6 +119,12 @@ class SnapshotPublisher {
   // The partitions served now and their committed next offsets (the apply
   // thread, between batches); partitions not named are no longer tracked.
   void serving(std::map<std::int32_t, std::int64_t> next_offsets);
+  // A clean stop (the apply thread, after its last commit): every partition
+  // named whose committed state moved past its newest snapshot gets one more,
+  // written before this returns (the one being written is finished first),
+  // so that its next owner replays no tail. The publisher writes nothing
+  // after it. Failures are logged and kept in status().
+  void finish(std::map<std::int32_t, std::int64_t> next_offsets);
   SnapshotStatus status() const;
 
  private:
@@ -130,6 +136,8 @@ class SnapshotPublisher {
   // The partitions due now (worker thread).
   std::vector<std::int32_t> due(const std::map<std::int32_t, std::int64_t>& serving);
   void publish(std::int32_t partition);
+  // finish()'s last pass (worker thread).
+  void publish_final(const std::map<std::int32_t, std::int64_t>& serving);
 
   const Store& store_;
   const SnapshotOptions options_;
@@ -139,6 +147,7 @@ class SnapshotPublisher {
   mutable Mutex mu_;
   std::condition_variable_any wake_;
   bool stop_ HL_GUARDED_BY(mu_) = false;
+  bool finishing_ HL_GUARDED_BY(mu_) = false;
   std::map<std::int32_t, std::int64_t> serving_ HL_GUARDED_BY(mu_);
   SnapshotStatus status_ HL_GUARDED_BY(mu_);
   std::map<std::int32_t, Track> tracks_;  // worker thread only

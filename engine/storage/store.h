@@ -275,6 +275,12 @@ class Store {
       std::int32_t partition,
       const std::function<bool(char kind, std::string_view key, std::string_view value)>& visit)
       const;
+  // Available units, across partitions, whose expiry lies in (after, upto]:
+  // the expiry index ('x') read over that range, each unit's available-units
+  // entry ('a') fetched with one MultiGet per partition. In no set order.
+  // The alert model's window (AlertModel::widen_units) reads it.
+  [[nodiscard]] Result<std::vector<AvailableUnit>> available_expiring(TimeMs after,
+                                                                      TimeMs upto) const;
   // Units that expire at or before `now`, soonest first, at most `limit`.
   [[nodiscard]] Result<std::vector<ExpiringUnit>> due_expiries(TimeMs now, std::size_t limit) const;
   // Every entry of index `kind` across partitions.

@@ -1,7 +1,10 @@
 // The Store's reads of the secondary indexes (projections/indexes.h) and of the
 // reagent lots and their usage.
+#include <rocksdb/db.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <tuple>
 
 #include "engine/storage/store.h"
@@ -36,6 +39,46 @@ Status Store::scan_index_in(
     if (!more) break;
   }
   return {};
+}
+
+Result<std::vector<AvailableUnit>> Store::available_expiring(TimeMs after, TimeMs upto) const {
+  std::vector<AvailableUnit> out;
+  for (auto p : partitions()) {
+    std::vector<std::string> a_keys;  // <holder>|<expires>|<din>|<product>
+    std::optional<Error> failure;
+    const std::string start = after < 0 ? std::string() : key(p, 'x', offset_text(after) + "~");
+    auto s = scan(key(p, 'x'), start, [&](std::string_view k, std::string_view v) {
+      auto u = parse_expiring(k, v);
+      if (!u) {
+        failure = corrupt("An entry of the expiry index is damaged.");
+        return false;
+      }
+      if (u->expires_at > upto && u->expires_at >= 0) return false;  // negative ones sort first
+      if (u->expires_at > after && u->expires_at <= upto) {
+        a_keys.push_back(u->holder + "|" + std::string(k));
+      }
+      return true;
+    });
+    if (!s) return s.error();
+    if (failure) return *failure;
+    if (a_keys.empty()) continue;
+    std::vector<std::string> keys;
+    keys.reserve(a_keys.size());
+    for (const auto& k : a_keys) keys.push_back(key(p, 'a', k));
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), slices.size(), slices.data(),
+                  values.data(), statuses.data());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;  // held, but not available (quarantined, ...)
+      if (!statuses[i].ok()) return storage_error(statuses[i], "read failed");
+      auto u = parse_available(a_keys[i], values[i].ToStringView());
+      if (!u) return corrupt("An entry of the available-units index is damaged.");
+      out.push_back(std::move(*u));
+    }
+  }
+  return out;
 }
 
 Result<std::vector<ExpiringUnit>> Store::due_expiries(TimeMs now, std::size_t limit) const {

@@ -41,8 +41,10 @@ struct Group : TestKafka {
   std::map<std::string, Instance> instances;
 
   // An instance of consumer group `group`; with `snapshots_on` it publishes
-  // and installs snapshots (a snapshot every 100 offsets of a partition).
-  Instance& start(const std::string& name, const std::string& group, bool snapshots_on) {
+  // and installs snapshots (a snapshot every `every_events` offsets of a
+  // partition, or every hour).
+  Instance& start(const std::string& name, const std::string& group, bool snapshots_on,
+                  const std::string& every_events = "100") {
     Instance& i = instances[name];
     i.data = dir.path() + "/" + name;
     i.log = dir.path() + "/" + name + ".log";
@@ -52,7 +54,7 @@ struct Group : TestKafka {
         "--group",         group,   "--max-batch", "50",
         "--instance",      name};
     if (snapshots_on) {
-      args.insert(args.end(), {"--snapshot-dir", snapshots, "--snapshot-every-events", "100",
+      args.insert(args.end(), {"--snapshot-dir", snapshots, "--snapshot-every-events", every_events,
                                "--snapshot-every", "1h"});
     }
     i.process = std::make_unique<Child>(with_clock(args), std::vector<std::string>{}, i.log);
@@ -252,4 +254,41 @@ TEST_CASE(
   CHECK(stock_cells_of(*stock) == stream.expected);
   g.stop("b");
   compare_partitions(g.instances["a"], g.instances["b"]);  // the previous owner's, exactly
+}
+
+TEST_CASE(
+    "after a clean shutdown every partition has a snapshot at its last committed offset, so the "
+    "next owner replays no tail",
+    "[engine][scale-out][snapshots]") {
+  Group g;
+  const KnownStream stream = known_stream(120, "hc");
+  const auto total = static_cast<std::int64_t>(stream.events.size());
+  // Snapshots far apart: none is due while a runs.
+  g.start("a", "national", true, "1000000");
+  g.produce(stream.events, 0, stream.events.size());
+  const json before = settled(g.instances["a"], total);
+  g.stop("a");  // SIGTERM
+  CHECK_THAT(read_file(g.instances["a"].log), Catch::Contains("last snapshots"));
+  for (int p = 0; p < kPartitions; ++p) {
+    const auto files = snapshot_files(g.snapshots, p, ".json");
+    REQUIRE(files.size() == 1);
+    auto m = parse_manifest(read_file(files.front().string()));
+    REQUIRE(m.ok());
+    CHECK(m->offset == before["partitions"][std::to_string(p)]["next_offset"]);
+  }
+
+  g.start("b", "national", true, "1000000");
+  const json health = settled(g.instances["b"], total);
+  for (int p = 0; p < kPartitions; ++p) {
+    const json& part = health["partitions"][std::to_string(p)];
+    INFO("partition " << p << ": " << part.dump());
+    CHECK(part.value("restore", "") == "snapshot");
+    CHECK(part.value("restore_offset", std::int64_t{-1}) ==
+          part.value("next_offset", std::int64_t{-2}));  // the tail was empty
+  }
+  auto stock = get_json(g.instances["b"].port, "/api/stock");
+  REQUIRE(stock);
+  CHECK(stock_cells_of(*stock) == stream.expected);
+  g.stop("b");
+  compare_partitions(g.instances["a"], g.instances["b"]);
 }

@@ -210,3 +210,54 @@ TEST_CASE("only the newest snapshots of a partition are kept and none is written
   REQUIRE_FALSE(empty.ok());
   CHECK(empty.error().code == "partition_empty");
 }
+
+TEST_CASE(
+    "a publisher that finishes writes a last snapshot of every served partition that moved since "
+    "its newest one, and of no other",
+    "[scale-out][snapshots]") {
+  Stores s;
+  auto a = Store::open(s.a_db);
+  REQUIRE(a.ok());
+  const TimeMs now = test_clock().now();
+  commit_partition(**a, 1, 10);  // never snapshotted
+  commit_partition(**a, 2, 20);
+  REQUIRE(write_partition_snapshot(**a, 2, s.options(), "a", now).ok());
+  commit_partition(**a, 2, 25);  // moved since its snapshot
+  commit_partition(**a, 3, 30);
+  REQUIRE(write_partition_snapshot(**a, 3, s.options(), "a", now).ok());  // did not move
+  const std::map<std::int32_t, std::int64_t> served{{1, 10}, {2, 25}, {3, 30}};
+
+  SnapshotOptions o = s.options();
+  o.every_events = 1'000'000;  // none due by itself
+  o.every_ms = 100 * kDay;
+  SnapshotPublisher publisher(**a, o, "a", test_clock().clock());
+  publisher.serving(served);
+  publisher.finish(served);
+
+  const auto newest = [&](std::int32_t p) {
+    const auto manifests = files_of(snapshot_partition_dir(s.shared, p), ".json");
+    REQUIRE_FALSE(manifests.empty());
+    auto m = parse_manifest(read_file(manifests.back()));
+    REQUIRE(m.ok());
+    return m->offset;
+  };
+  CHECK(newest(1) == 10);
+  CHECK(newest(2) == 25);
+  CHECK(newest(3) == 30);
+  CHECK(files_of(snapshot_partition_dir(s.shared, 3), ".json").size() == 1);  // not written again
+  const SnapshotStatus st = publisher.status();
+  CHECK(st.published.count(1) == 1);
+  CHECK(st.published.count(2) == 1);
+  CHECK(st.published.count(3) == 0);
+  CHECK(st.problem.empty());
+
+  // The state it wrote is the one a new owner installs, up to the last offset.
+  auto b = Store::open(s.b_db);
+  REQUIRE(b.ok());
+  for (std::int32_t p : {1, 2}) {
+    const SnapshotInstall in = install_latest_snapshot(**b, p, s.shared, "cluster-a", s.scratch);
+    INFO(in.reason);
+    REQUIRE(in.installed);
+    CHECK(in.manifest.offset == served.at(p));
+  }
+}

@@ -89,12 +89,19 @@ Result<Sector> read_sector(const json& j, std::size_t index, const ReferenceData
         if (!is_http_url(url)) return bad(at, "\"" + url + "\" is not an http:// URL.");
       }
       s.webhooks = std::move(*list);
-    } else if (key == "acknowledge_within_minutes") {
+    } else if (key == "acknowledge_within_minutes" || key == "acknowledge_within_seconds") {
+      // Minutes for people; seconds for tests and drills. One week at most.
+      const bool minutes = key == "acknowledge_within_minutes";
+      const std::int64_t most = minutes ? 7 * 24 * 60 : 7 * 24 * 3600;
       if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
-          value.get<std::int64_t>() > 7 * 24 * 60) {
-        return bad(at, "must be a whole number of minutes from 1 to 10080.");
+          value.get<std::int64_t>() > most) {
+        return bad(at, minutes ? "must be a whole number of minutes from 1 to 10080."
+                               : "must be a whole number of seconds from 1 to 604800.");
       }
-      s.acknowledge_within_minutes = value.get<int>();
+      if (j.contains("acknowledge_within_minutes") && j.contains("acknowledge_within_seconds")) {
+        return bad(at, "give acknowledge_within_minutes or acknowledge_within_seconds, not both.");
+      }
+      s.acknowledge_within = value.get<std::int64_t>() * (minutes ? kMinute : TimeMs{1000});
     } else if (key == "escalate_to") {
       if (!value.is_string()) return bad(at, "must be a sector code.");
       s.escalate_to = value.get<std::string>();
@@ -105,7 +112,8 @@ Result<Sector> read_sector(const json& j, std::size_t index, const ReferenceData
     } else {
       return bad(at,
                  "unknown key (code, name, receives, webhooks, "
-                 "acknowledge_within_minutes, escalate_to, members).");
+                 "acknowledge_within_minutes, acknowledge_within_seconds, escalate_to, "
+                 "members).");
     }
   }
   if (s.name.empty()) s.name = s.code;
@@ -214,7 +222,7 @@ std::optional<AlertRouting::Due> AlertRouting::escalation_due(const Alert& a) co
   if (!s || s->escalate_to.empty()) return std::nullopt;
   const TimeMs since = std::max(
       {a.severity_at ? a.severity_at : a.raised_at, a.raised_at, a.follow_up.escalated_at});
-  return Due{s->code, s->escalate_to, since + s->acknowledge_within_minutes * kMinute};
+  return Due{s->code, s->escalate_to, since + s->acknowledge_within};
 }
 
 json routed_change(json change, const AlertRouting& routing) {

@@ -15,7 +15,8 @@
 // with the first sector of the file that matches it (order the file from the
 // most specific sector to the national one) until it is escalated, then with
 // the sector it was escalated to. A Red alert not acknowledged within that
-// sector's `acknowledge_within_minutes` (default 30) of reaching Red (or of
+// sector's `acknowledge_within_minutes` (default 30; or
+// `acknowledge_within_seconds`, for tests and drills) of reaching Red (or of
 // its last escalation) is due to escalate to the sector's `escalate_to`.
 //
 // Strict like the lab mapping: an unknown key, a key given twice, a wrong
@@ -45,9 +46,9 @@ struct Sector {
   std::set<AlertKind> kinds;
   std::set<Severity> severities;
   std::set<std::string> governorates, facilities;
-  std::vector<std::string> webhooks;  // http:// URLs that receive its alerts' changes
-  int acknowledge_within_minutes = 30;
-  std::string escalate_to;           // empty: the top of its chain
+  std::vector<std::string> webhooks;         // http:// URLs that receive its alerts' changes
+  TimeMs acknowledge_within = 30 * kMinute;  // acknowledge_within_minutes or _seconds
+  std::string escalate_to;                   // empty: the top of its chain
   std::vector<std::string> members;  // token names that may answer for it (empty: any coordinator)
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <queue>
@@ -47,6 +48,8 @@ struct SimDonation {
   std::vector<std::uint64_t> units;  // serials of its components in units_
 };
 
+constexpr const char* kPlateletProduct = "E3045V00";
+
 // A min-heap of (time, unit serial): when something is due for a unit.
 using DueQueue = std::priority_queue<std::pair<TimeMs, std::uint64_t>,
                                      std::vector<std::pair<TimeMs, std::uint64_t>>, std::greater<>>;
@@ -75,16 +78,25 @@ class Simulation {
         }
       }
     }
-    // The larger banks prepare platelets (a third of them, at least one).
+    // The larger banks are regional hubs (a third of them, at least one).
     std::vector<std::size_t> order(banks_.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
               [&](std::size_t a, std::size_t b) { return weights_[a] > weights_[b]; });
     for (std::size_t i = 0; i < std::max<std::size_t>(1, order.size() / 3); ++i) {
-      if (!order.empty()) platelet_banks_.insert(banks_[order[i]]);
+      if (!order.empty()) hubs_.insert(banks_[order[i]]);
     }
-    // Reagent lots sized to the labs' work (the default feed's lots at 1.2 donations an hour).
-    lot_scale_ = std::max(1.0, o.donations_per_hour / 1.2);
+    for (std::size_t i = 0; i < banks_.size(); ++i) weight_of_[banks_[i]] = weights_[i];
+    for (const auto& b : banks_) region_of_[b] = region(b);
+    // The largest bank of each region prepares platelets (and issues them).
+    std::map<std::string, std::string> largest;  // region -> bank
+    for (const std::size_t i : order) largest.emplace(region_of_[banks_[i]], banks_[i]);
+    for (const auto& [r, b] : largest) platelet_banks_.insert(b);
+    for (std::size_t i = 0; i < banks_.size(); ++i) {
+      total_weight_ += weights_[i];
+      if (platelet_banks_.count(banks_[i])) platelet_weight_ += weights_[i];
+    }
+    for (const auto& b : banks_) hub_of_[b] = nearest_hub(b);
   }
 
   // One step of `step` simulated ms, taking `real_ms` of real time; the pace
@@ -120,6 +132,11 @@ class Simulation {
       issue(chance(0.5) ? Category::platelets : Category::plasma, random_group());
     }
     progress_issued_and_transit();
+    // Every two simulated hours, shortened like the waits once caught up.
+    if (now_ - last_resupply_ >= static_cast<TimeMs>(2 * kHour * pace_)) {
+      last_resupply_ = now_;
+      resupply();
+    }
     if (chance(opt_.rebalance_per_hour * hours)) rebalance();
     if (chance(opt_.surge_per_hour * hours)) surge();
     if (chance(0.02 * hours)) unsafe_issue();
@@ -225,12 +242,29 @@ class Simulation {
                                "", ""})
               .first->second;
       expiries_.push({u.expires_at, serial});
+      ++quarantined_[{d.facility, c, d.group}];
       d.units.push_back(serial);
     };
     produce("E0382V00", Category::red_cells);
     if (chance(0.8)) produce("E2555V00", Category::plasma);
-    if (platelet_banks_.count(d.facility) && chance(0.5)) produce("E3045V00", Category::platelets);
+    if (platelet_banks_.count(d.facility) && wants_platelets(d.facility, d.group)) {
+      produce(kPlateletProduct, Category::platelets);
+    }
     donations_.push_back(d);
+  }
+
+  // Platelets are prepared from a donation when the bank's stock of its
+  // group is under par; RhD-negative ones, always short, from every donation
+  // of a group the bank stocks. Not while simulated time is so far behind the
+  // clock that they would be past their expiry on it (the engine would
+  // expire them at once).
+  bool wants_platelets(const std::string& bank, AboRh g) const {
+    const Product* info = ref_.product(kPlateletProduct);
+    if (end_of_day_after(now_, info ? info->shelf_life_days : 5) < opt_.clock.now() + kDay) {
+      return false;
+    }
+    const std::int64_t want = par(bank, Category::platelets, g);
+    return want > 0 && (rhd_of(g) == RhD::negative || held(bank, Category::platelets, g) < want);
   }
 
   void test_and_release() {
@@ -244,7 +278,7 @@ class Simulation {
           e.test = test;
           e.result = std::move(value);
           send(e);
-          use_reagents(where, test, d.din);
+          use_reagents(where, d.facility, test, d.din);
         };
         result("abo", std::string(to_string(abo_of(d.group))));
         result("rhd", rhd_of(d.group) == RhD::positive ? "pos" : "neg");
@@ -266,10 +300,16 @@ class Simulation {
             Event e = unit_event(EventType::unit_discarded, u);
             e.reason = "tti_positive";
             send(e);
+            count_demand(u, 1);
             set_status(serial, SimStatus::final);
           } else {
             send(unit_event(EventType::unit_released, u));
             set_status(serial, SimStatus::available);
+            // A group the bank does not stock goes to its hub once released.
+            const std::string& hub = hub_of_[d.facility];
+            if (hub != d.facility && par(d.facility, u.category, u.group) == 0) {
+              dispatch(serial, hub);
+            }
           }
         }
       }
@@ -277,31 +317,43 @@ class Simulation {
     std::erase_if(donations_, [](const SimDonation& d) { return d.released; });
   }
 
-  // Each test uses one test of a reagent kit at the lab; a lab reorders when
-  // it runs low, sometimes late, so that cover and expiry alerts happen.
+  // Each test uses one test of a reagent kit at the lab, from the lot that
+  // expires first. The lab's store reorders when the cover falls near the
+  // catalogue's minimum (docs/alerts.md, reagent_cover) and orders weeks of
+  // use; a delivery now and then comes late, and a lot now and then is
+  // short-dated, so that the occasional cover or expiry alert happens.
   struct SimLot {
     std::string lot;
     std::int64_t left = 0;
     TimeMs expires_at = 0;
   };
-  void use_reagents(const std::string& lab, const std::string& test, const std::string& din) {
+  struct SimStore {                    // one reagent at one lab
+    std::vector<SimLot> lots;          // with stock, first to expire first
+    std::int64_t on_order = 0;         // 0: nothing ordered
+    TimeMs delivery_due = 0;           // when what is on order arrives
+    std::map<std::int64_t, int> used;  // tests used per day
+  };
+  void use_reagents(const std::string& lab, const std::string& bank, const std::string& test,
+                    const std::string& din) {
     static const std::map<std::string, std::vector<std::string>> kUses = {
         {"abo", {"anti-A", "anti-B"}}, {"rhd", {"anti-D"}},    {"hiv", {"hiv-elisa"}},
         {"hbv", {"hbsag-elisa"}},      {"hcv", {"hcv-elisa"}}, {"syphilis", {"syphilis-elisa"}}};
     auto it = kUses.find(test);
     if (it == kUses.end()) return;
     for (const auto& reagent : it->second) {
-      if (!ref_.reagents().find(reagent)) continue;
-      SimLot& lot = lots_[{lab, reagent}];
+      const ReagentDef* def = ref_.reagents().find(reagent);
+      if (!def) continue;
+      SimStore& store = stores_[{lab, reagent}];
       const TimeMs latest = std::max(now_, opt_.clock.now());
-      if (lot.expires_at <= latest + kHour) {
-        receive_lot(lab, reagent, lot);  // the first lot, or the next after expiry
-      } else if (lot.left <= 0 && chance(0.3)) {
-        receive_lot(lab, reagent, lot);  // out of stock until the delivery comes
-      } else if (lot.left > 0 && lot.left < 15 * lot_scale_ && chance(0.05)) {
-        receive_lot(lab, reagent, lot);  // the reorder arrives
+      std::erase_if(store.lots,
+                    [&](const SimLot& l) { return l.left <= 0 || l.expires_at <= latest + kHour; });
+      if (store.on_order > 0 && store.delivery_due <= now_) {
+        receive_lot(lab, store, store.on_order, reagent);
+        store.on_order = 0;
       }
-      if (lot.left <= 0) continue;
+      reorder(lab, bank, reagent, *def, store);
+      if (store.lots.empty()) continue;  // out of stock until the delivery comes
+      SimLot& lot = store.lots.front();
       Event e = base(EventType::reagent_consumed, lab, "");
       e.reagent = reagent;
       e.lot = lot.lot;
@@ -310,34 +362,81 @@ class Simulation {
       e.test = test;
       send(e);
       --lot.left;
+      auto& used = store.used;
+      ++used[day_of(now_)];
+      used.erase(used.begin(), used.lower_bound(day_of(now_) - opt_.supply.window_days));
     }
   }
-  void receive_lot(const std::string& lab, const std::string& reagent, SimLot& lot) {
+  // Orders when the stock on hand would last less than the minimum cover,
+  // the lead time and a week; enough for the minimum cover and six weeks more.
+  // The first order (an empty store) is the opening stock, there at once.
+  void reorder(const std::string& lab, const std::string& bank, const std::string& reagent,
+               const ReagentDef& def, SimStore& store) {
+    if (store.on_order > 0) return;
+    std::int64_t on_hand = 0;
+    for (const auto& l : store.lots) on_hand += l.left;
+    const double rate = reagent_rate(bank, store);
+    if (static_cast<double>(on_hand) >= rate * (def.min_cover_days + 3 + 7)) return;
+    store.on_order = std::max<std::int64_t>(
+        10, static_cast<std::int64_t>(std::ceil(rate * (def.min_cover_days + 42))) - on_hand);
+    if (on_hand == 0 && store.used.empty()) {
+      receive_lot(lab, store, store.on_order, reagent);
+      store.on_order = 0;
+      return;
+    }
+    store.delivery_due = now_ + wait(24, 72) + (chance(0.05) ? wait(24 * 8, 24 * 16) : 0);
+  }
+  // Tests a lab uses per day: the larger of what it used lately (per day
+  // since the feed began, within the alerts' window) and what its bank's
+  // collections need now (the build-up's included).
+  double reagent_rate(const std::string& bank, const SimStore& store) const {
+    const std::int64_t today = day_of(now_);
+    std::int64_t used = 0;
+    for (const auto& [day, n] : store.used) used += day > today - opt_.supply.window_days ? n : 0;
+    const double days = std::clamp(static_cast<double>(now_ - first_) / kDay, 1.0,
+                                   static_cast<double>(opt_.supply.window_days));
+    const bool building_up = now_ < first_ + static_cast<TimeMs>(opt_.build_up_days * kDay);
+    const double expected = opt_.donations_per_hour * 24 * 1.15 *
+                            (building_up ? opt_.build_up_factor : 1.0) * weight_of_.at(bank) /
+                            total_weight_;
+    return std::max(static_cast<double>(used) / days, expected);
+  }
+  void receive_lot(const std::string& lab, SimStore& store, std::int64_t quantity,
+                   const std::string& reagent) {
+    SimLot lot;
     lot.lot = "L" + std::to_string(100000 + rng_() % 900000);
-    lot.left = static_cast<std::int64_t>((40 + static_cast<double>(rng_() % 160)) * lot_scale_);
+    lot.left = quantity;
     // Expiry on both clocks: the engine's ticker expires lots on the engine's clock.
     lot.expires_at = std::max(now_, opt_.clock.now()) +
-                     (lot_scale_ > 1 ? hours(24 * 45, 24 * 240) : hours(24 * 10, 24 * 120));
+                     (chance(0.03) ? hours(24 * 35, 24 * 50) : hours(24 * 150, 24 * 360));
     Event e = base(EventType::reagent_received, lab, "");
     e.reagent = reagent;
     e.lot = lot.lot;
     e.quantity = static_cast<std::int32_t>(lot.left);
     e.expires_at = lot.expires_at;
     send(e);
+    store.lots.push_back(lot);
+    std::sort(store.lots.begin(), store.lots.end(),
+              [](const SimLot& a, const SimLot& b) { return a.expires_at < b.expires_at; });
   }
 
   // The compatible usable unit of category `c` at `bank` that expires first.
-  // The patient's own group first, as banks issue; a compatible one otherwise.
+  // The patient's own group first, as banks issue (not RhD-positive
+  // platelets, which go oldest first across ABO groups so that fewer
+  // expire); then a compatible one of the patient's RhD (RhD-negative units
+  // are kept for RhD-negative patients); any compatible one otherwise.
   std::uint64_t fefo(Category c, AboRh patient, const std::string& bank) {
     auto shelf = available_.find({bank, c});
     if (shelf == available_.end()) return 0;
-    for (const bool identical : {true, false}) {
+    for (const int pass : {0, 1, 2}) {
+      if (pass == 0 && c == Category::platelets && rhd_of(patient) == RhD::positive) continue;
       for (const auto& [expires_at, serial] : shelf->second) {
         const SimUnit& u = units_.at(serial);
-        if (usable(u) &&
-            (identical ? u.group == patient : check_compatible(c, u.group, patient).ok())) {
-          return serial;
-        }
+        const bool fits = pass == 0   ? u.group == patient
+                          : pass == 1 ? rhd_of(u.group) == rhd_of(patient) &&
+                                            check_compatible(c, u.group, patient).ok()
+                                      : check_compatible(c, u.group, patient).ok();
+        if (usable(u) && fits) return serial;
       }
     }
     return 0;
@@ -381,6 +480,7 @@ class Simulation {
       e.approver = "on-call physician";
     }
     send(e);
+    count_demand(u, 1);
     set_status(serial, SimStatus::issued);  // off the bank's shelf first
     u.issued_by = u.holder;
     u.holder = hospital;
@@ -411,18 +511,22 @@ class Simulation {
           e.at = u.due;
           send(e);
           u.holder = u.issued_by;
+          count_demand(u, -1);  // on the day it is returned: near enough for par levels
           set_status(serial, SimStatus::available);
         } else {
           Event e = unit_event(EventType::unit_transfused, u);
           e.patient = u.patient;
           send(e);
-          if (chance(0.002)) report_reaction(u);  // about 2 per 1,000 transfusions
+          // About 1 per 1,000 transfusions, the order of what national
+          // haemovigilance systems report.
+          if (chance(0.001)) report_reaction(u);
           set_status(serial, SimStatus::final);
         }
       } else if (u.status == SimStatus::in_transit) {
         Event e = base(EventType::transfer_received, u.destination, u.din);
         e.product = u.product;
         send(e);
+        --inbound_[{u.destination, u.category, u.group}];
         u.holder = u.destination;
         u.destination.clear();
         set_status(serial, SimStatus::available);
@@ -438,46 +542,248 @@ class Simulation {
     SimUnit& u = it->second;
     if (u.status == SimStatus::available)
       available_[{u.holder, u.category}].erase({u.expires_at, serial});
+    if (u.status == SimStatus::available) --available_count_[{u.holder, u.category, u.group}];
+    if (u.status == SimStatus::quarantined) --quarantined_[{u.holder, u.category, u.group}];
     u.status = next;
     if (next == SimStatus::available) {
       available_[{u.holder, u.category}].insert({u.expires_at, serial});
+      ++available_count_[{u.holder, u.category, u.group}];
       expiries_.push({u.expires_at, serial});  // it may have expired while away
     } else if (next == SimStatus::final) {
       units_.erase(it);
     }
   }
 
-  // Moves red cells of one group from the bank with most to the one with fewest.
+  // Hubs balance red cells of one group among themselves: from the hub with
+  // the most days of supply to the one with the fewest, so that both end
+  // near the same days.
   void rebalance() {
     const AboRh g = kGroupShares[rng_() % kGroupShares.size()].first;  // rare groups too
-    std::map<std::string, int> count;
-    for (const auto& b : banks_) {
-      int& n = count[b];
-      n = 0;
-      for (const auto& [expires_at, serial] : available_[{b, Category::red_cells}]) {
-        if (units_.at(serial).group == g) ++n;
+    const std::string *lo = nullptr, *hi = nullptr;
+    double lo_days = 0, hi_days = 0;
+    for (const auto& b : hubs_) {
+      const double days = static_cast<double>(held(b, Category::red_cells, g)) /
+                          std::max(daily_demand(b, Category::red_cells, g), 1e-3);
+      if (!lo || days < lo_days) lo = &b, lo_days = days;
+      if (!hi || days > hi_days) hi = &b, hi_days = days;
+    }
+    if (!lo || lo == hi) return;
+    const double lo_rate = daily_demand(*lo, Category::red_cells, g);
+    const double hi_rate = daily_demand(*hi, Category::red_cells, g);
+    const auto lo_n = held(*lo, Category::red_cells, g), hi_n = held(*hi, Category::red_cells, g);
+    const auto target_lo =
+        static_cast<std::int64_t>(static_cast<double>(lo_n + hi_n) * lo_rate / (lo_rate + hi_rate));
+    if (target_lo - lo_n >= 2) transfer(*hi, *lo, Category::red_cells, g, target_lo - lo_n, false);
+  }
+
+  // Sends up to `n` usable available units of a cell from `from` to `to`
+  // (the longest-dated first when `fresh`, for a small bank's shelf; else
+  // the first to expire); returns how many went.
+  std::int64_t transfer(const std::string& from, const std::string& to, Category c, AboRh g,
+                        std::int64_t n, bool fresh) {
+    std::vector<std::uint64_t> chosen;
+    auto& shelf = available_[{from, c}];
+    auto pick = [&](const auto& entry) {
+      const SimUnit& u = units_.at(entry.second);
+      if (static_cast<std::int64_t>(chosen.size()) < n && u.group == g && usable(u) &&
+          u.expires_at > now_ + 2 * kDay) {
+        chosen.push_back(entry.second);
+      }
+    };
+    if (fresh) {
+      std::for_each(shelf.rbegin(), shelf.rend(), pick);
+    } else {
+      std::for_each(shelf.begin(), shelf.end(), pick);
+    }
+    for (const std::uint64_t serial : chosen) dispatch(serial, to);
+    return static_cast<std::int64_t>(chosen.size());
+  }
+  void dispatch(std::uint64_t serial, const std::string& to) {
+    SimUnit& u = units_.at(serial);
+    Event e = unit_event(EventType::transfer_dispatched, u);
+    e.to = to;
+    send(e);
+    set_status(serial, SimStatus::in_transit);
+    u.destination = to;
+    u.due = now_ + wait(2, 5);
+    pending_.push({u.due, serial});
+    ++inbound_[{to, u.category, u.group}];
+  }
+
+  // Every two simulated hours each small bank's shelves are brought back to
+  // par from its hub (or, when the hub has nothing to spare, from the hub of
+  // the region with the most), and what it does not stock or holds beyond
+  // twice its par goes to its hub. A hub under par asks the same way;
+  // platelets move only between the banks that prepare them.
+  void resupply() {
+    for (const auto& bank : banks_) {
+      const std::string& hub = hub_of_[bank];
+      const bool is_hub = hub == bank;
+      for (const Category c : {Category::red_cells, Category::plasma, Category::platelets}) {
+        if (c == Category::platelets && !platelet_banks_.count(bank)) continue;
+        for (const auto& [g, share] : kGroupShares) {
+          const std::int64_t want = par(bank, c, g), have = held(bank, c, g);
+          if (have < want) {
+            const bool hub_spares = !is_hub && spare(hub, bank, c, g) > 0;
+            const std::string from = hub_spares ? hub : hub_with_most_to_spare(bank, c, g);
+            if (from.empty()) continue;
+            transfer(from, bank, c, g, std::min(spare(from, bank, c, g), want - have), true);
+          } else if (!is_hub && (want == 0 || have > 2 * want + 2)) {
+            transfer(bank, hub, c, g, have - want, false);
+          }
+        }
       }
     }
-    auto [lo, hi] = std::minmax_element(count.begin(), count.end(),
-                                        [](auto& a, auto& b) { return a.second < b.second; });
-    if (hi->second - lo->second < 2) return;
-    int move = (hi->second - lo->second + 1) / 2;
-    std::vector<std::uint64_t> chosen;
-    for (const auto& [expires_at, serial] : available_[{hi->first, Category::red_cells}]) {
-      if (static_cast<int>(chosen.size()) == move) break;
-      const SimUnit& u = units_.at(serial);
-      if (u.group == g && usable(u)) chosen.push_back(serial);
+  }
+  // Another hub of `bank`'s region (reachable by neighbours) with units of
+  // the cell to spare for it: the one with the most; empty if none.
+  std::string hub_with_most_to_spare(const std::string& bank, Category c, AboRh g) const {
+    std::string best;
+    std::int64_t most = 0;
+    for (const auto& other : hubs_) {
+      if (other == bank || region_of_.at(other) != region_of_.at(bank)) continue;
+      const std::int64_t n = spare(other, bank, c, g);
+      if (n > most) best = other, most = n;
     }
-    for (const std::uint64_t serial : chosen) {
-      SimUnit& u = units_.at(serial);
-      Event e = unit_event(EventType::transfer_dispatched, u);
-      e.to = lo->first;
-      send(e);
-      set_status(serial, SimStatus::in_transit);
-      u.destination = lo->first;
-      u.due = now_ + wait(2, 5);
-      pending_.push({u.due, serial});
+    return best;
+  }
+  // Units `from` can give `to`: its units beyond its par, or, when short
+  // itself, as many as leave both with the same days of supply (a shortage
+  // is shared, not left to the smaller bank).
+  std::int64_t spare(const std::string& from, const std::string& to, Category c, AboRh g) const {
+    const std::int64_t have = held(from, c, g), other = held(to, c, g);
+    const double rf = daily_demand(from, c, g), rt = daily_demand(to, c, g);
+    const auto fair = static_cast<std::int64_t>(
+        std::floor((static_cast<double>(have) * rt - static_cast<double>(other) * rf) / (rf + rt)));
+    return std::max<std::int64_t>({0, have - par(from, c, g), fair});
+  }
+
+  // The hub that supplies `bank`: itself if it prepares platelets, else the
+  // nearest one by neighbouring governorates (the more populous on a tie);
+  // itself when none is reachable.
+  std::string nearest_hub(const std::string& bank) const {
+    if (hubs_.count(bank)) return bank;
+    std::map<std::string, std::string> bank_of;  // governorate -> its bank
+    for (const auto& b : banks_) bank_of[ref_.facility(b)->governorate] = b;
+    std::vector<std::string> frontier{ref_.facility(bank)->governorate};
+    std::set<std::string> seen(frontier.begin(), frontier.end());
+    while (!frontier.empty()) {
+      std::vector<std::string> next;
+      for (const auto& gov : frontier) {
+        for (const auto& n : ref_.neighbours(gov)) {
+          if (seen.insert(n).second) next.push_back(n);
+        }
+      }
+      std::string best;
+      for (const auto& gov : next) {
+        auto b = bank_of.find(gov);
+        if (b != bank_of.end() && hubs_.count(b->second) &&
+            (best.empty() || weight_of_.at(b->second) > weight_of_.at(best))) {
+          best = b->second;
+        }
+      }
+      if (!best.empty()) return best;
+      frontier = std::move(next);
     }
+    return bank;
+  }
+
+  // The first bank, in the feed's order, of the banks reachable from `bank`
+  // through neighbouring governorates: names its region.
+  std::string region(const std::string& bank) const {
+    std::set<std::string> seen{ref_.facility(bank)->governorate};
+    std::vector<std::string> frontier(seen.begin(), seen.end());
+    while (!frontier.empty()) {
+      std::vector<std::string> next;
+      for (const auto& gov : frontier) {
+        for (const auto& n : ref_.neighbours(gov)) {
+          if (seen.insert(n).second) next.push_back(n);
+        }
+      }
+      frontier = std::move(next);
+    }
+    for (const auto& b : banks_) {
+      if (seen.count(ref_.facility(b)->governorate)) return b;
+    }
+    return bank;
+  }
+
+  // Par levels. Demand a bank expects per day for a cell (patients of the
+  // group: the feed's own rates and the bank's share of them).
+  double expected_demand(const std::string& bank, Category c, AboRh g) const {
+    double share = 0;
+    if (c == Category::platelets) {
+      if (platelet_banks_.count(bank)) share = weight_of_.at(bank) / platelet_weight_;
+    } else {
+      share = weight_of_.at(bank) / total_weight_;
+    }
+    const double per_donation = c == Category::red_cells ? opt_.red_cell_demand : 0.15;
+    double group_share = 0;
+    for (const auto& [group, per_mille] : kGroupShares) {
+      if (group == g) group_share = per_mille / 1000.0;
+    }
+    return opt_.donations_per_hour * 24 * per_donation * share * group_share;
+  }
+  // Demand the bank saw per day over the alerts' window (the engine's days of
+  // supply), or the expected demand if larger.
+  double daily_demand(const std::string& bank, Category c, AboRh g) const {
+    const double seen = static_cast<double>(demand_in_window(bank, c, g));
+    return std::max(seen / opt_.supply.window_days, expected_demand(bank, c, g));
+  }
+  // The same per day since the feed began (within the window), or expected.
+  double used_per_day(const std::string& bank, Category c, AboRh g) const {
+    const double days = std::clamp(static_cast<double>(now_ - first_) / kDay, 1.0,
+                                   static_cast<double>(opt_.supply.window_days));
+    const double seen = static_cast<double>(demand_in_window(bank, c, g));
+    return std::max(seen / days, expected_demand(bank, c, g));
+  }
+  std::int64_t demand_in_window(const std::string& bank, Category c, AboRh g) const {
+    const std::int64_t today = day_of(now_);
+    std::int64_t seen = 0;
+    auto it = demand_.find({bank, c, g});
+    if (it == demand_.end()) return 0;
+    for (auto d = it->second.lower_bound(today - opt_.supply.window_days); d != it->second.end();
+         ++d) {
+      if (d->first < today) seen += d->second;
+    }
+    return seen;
+  }
+  // A bank stocks a group of a component if its patients are expected to use
+  // about a unit of it a week (platelets: two within their shelf life), or
+  // if it had demand for it within the alerts' demand memory (a discard
+  // counts), and then keeps days of supply past the Pre-Amber threshold's
+  // recovery mark, at least two units. Rare groups are thus kept at the
+  // hubs, and a small bank's patients of such a group get a compatible unit.
+  std::int64_t par(const std::string& bank, Category c, AboRh g) const {
+    const bool platelets = c == Category::platelets;
+    const double use = expected_demand(bank, c, g) * (platelets ? 5 : opt_.supply.window_days);
+    auto seen = demand_.find({bank, c, g});
+    const double enough = platelets ? 2 : opt_.supply.window_days / 7.0;
+    if (use < enough && (seen == demand_.end() || seen->second.empty())) return 0;
+    // Platelets need more margin (a unit spends hours in production, and
+    // issues come in bursts), but no more than four days of what is really
+    // used: the alerts' window counts days before the feed began as empty.
+    const double mark = opt_.supply.thresholds_for(c).pre_amber * opt_.supply.recover_factor;
+    double units = mark * (platelets ? 1.5 : 1.2) * daily_demand(bank, c, g);
+    if (platelets) units = std::min(units, 4 * used_per_day(bank, c, g));
+    return std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(units)));
+  }
+  // Units of a cell a bank holds or will hold: available, in production
+  // (quarantined) and on their way to it.
+  std::int64_t held(const std::string& bank, Category c, AboRh g) const {
+    auto count = [&](const auto& m) {
+      auto it = m.find({bank, c, g});
+      return it == m.end() ? 0 : it->second;
+    };
+    return count(available_count_) + count(quarantined_) + count(inbound_);
+  }
+  // Demand as the engine counts it: a unit issued, expired or discarded, at
+  // its bank, on the day (a return takes it back).
+  void count_demand(const SimUnit& u, int change) {
+    auto& days = demand_[{u.holder, u.category, u.group}];
+    if ((days[day_of(now_)] += change) == 0) days.erase(day_of(now_));
+    days.erase(days.begin(), days.lower_bound(day_of(now_) - opt_.supply.demand_memory_days));
+    if (days.empty()) demand_.erase({u.holder, u.category, u.group});
   }
 
   // The engine's expiry ticker expires units whose expiry has passed on the
@@ -496,6 +802,7 @@ class Simulation {
       // later entry; only the entry at its own expiry acts.
       if (u.expires_at > std::max(wall, now_)) continue;
       if (u.expires_at > wall) send(expiry_event(u.din, u.product, u.holder, u.expires_at));
+      count_demand(u, 1);
       set_status(serial, SimStatus::final);  // at or before the wall clock the engine emits it
     }
   }
@@ -511,7 +818,8 @@ class Simulation {
                  : roll < 85 ? ReactionCategory::allergic
                  : roll < 98 ? ReactionCategory::taco
                              : ReactionCategory::trali;
-    e.severity = chance(0.2) ? ReactionSeverity::severe : ReactionSeverity::non_severe;
+    // Most reported reactions are non-severe (about 1 in 12 severe).
+    e.severity = chance(0.08) ? ReactionSeverity::severe : ReactionSeverity::non_severe;
     e.imputability = Imputability::probable;
     send(e);
   }
@@ -546,9 +854,14 @@ class Simulation {
   std::uint64_t event_counter_ = 0;
   std::vector<std::string> banks_;
   std::vector<int> weights_;
-  std::set<std::string> platelet_banks_;
+  std::set<std::string> hubs_;            // the larger third: supply the others
+  std::set<std::string> platelet_banks_;  // the largest of each region
   std::uint64_t donors_ = 0;
-  double lot_scale_ = 1;
+  std::map<std::string, double> weight_of_;  // bank -> population weight
+  double total_weight_ = 0, platelet_weight_ = 0;
+  std::map<std::string, std::string> hub_of_;     // bank -> the hub that supplies it
+  std::map<std::string, std::string> region_of_;  // bank -> its region's first bank
+  TimeMs last_resupply_ = 0;
   std::vector<SimDonation> donations_;  // until released
   // Units not yet final, by serial (creation order), with their indexes.
   std::map<std::uint64_t, SimUnit> units_;
@@ -557,7 +870,12 @@ class Simulation {
       available_;      // (bank, category) -> (expires_at, serial) of available units
   DueQueue expiries_;  // each unit at its expiry (and again when it becomes available)
   DueQueue pending_;   // issued and in-transit units at their next step
-  std::map<std::pair<std::string, std::string>, SimLot> lots_;  // (lab, reagent)
+  std::map<std::pair<std::string, std::string>, SimStore> stores_;  // (lab, reagent)
+  using Cell = std::tuple<std::string, Category, AboRh>;            // bank, category, group
+  std::map<Cell, std::int64_t> available_count_;                    // available units at a bank
+  std::map<Cell, std::int64_t> quarantined_;                        // units in production at a bank
+  std::map<Cell, std::int64_t> inbound_;                            // units in transit to a bank
+  std::map<Cell, std::map<std::int64_t, std::int64_t>> demand_;     // per day, as the engine counts
 };
 
 }  // namespace

@@ -3,12 +3,33 @@
 // donations at each governorate's blood bank weighted by population, their
 // components, typing and screening (about 1 in 70 donations screens
 // positive), release, issue and transfusion by compatible group
-// first-expire-first-out, returns, transfers from governorates with plenty to
-// those running short, expiries, the labs' reagent kits (a test used per
-// result, lots received when a lab runs low, sometimes late), and now and then an unsafe action
-// (issuing a quarantined unit) that the engine must refuse. Collections and
-// demand rise and fall by weekday (Friday, the weekly rest day, is quiet);
-// donors are voluntary, replacement or autologous.
+// first-expire-first-out (the patient's own group first, then the same RhD),
+// returns, expiries, the labs' reagent kits, and now and then an unsafe
+// action (issuing a quarantined unit) that the engine must refuse.
+// Collections and demand rise and fall by weekday (Friday, the weekly rest
+// day, is quiet); donors are voluntary, replacement or autologous.
+//
+// The feed runs its stores as a national service would, so that what the
+// dashboard shows is the occasional genuine shortage, not the simulation's
+// neglect:
+// - The larger third of the banks are regional hubs; every other bank is
+//   supplied by the nearest hub (data/neighbours.csv). A small bank keeps a
+//   par level of each group and component its patients need (days of supply
+//   above the Pre-Amber threshold's recovery mark, from the demand it sees,
+//   at least 2 units) topped up every two simulated hours from its hub (or
+//   the hub of its region with most to spare; a hub short itself shares so
+//   that both keep the same days of supply), and sends the groups it does
+//   not stock and its surplus to the hub. Hubs balance red cells among
+//   themselves by days of supply.
+// - The largest bank of each region prepares and issues platelets: from a
+//   donation when its stock of the group is under par, from every
+//   RhD-negative one of a group it stocks; groups too rare to be used
+//   within the shelf life are not prepared.
+// - A laboratory reorders each reagent when its cover (at the larger of the
+//   recent and the expected rate, build-up included) falls near the
+//   catalogue's minimum, for weeks of use; a delivery now and then comes
+//   late, and a lot now and then is short-dated.
+// A mass-casualty surge now and then, and expiries, remain.
 //
 // Simulated time runs `hours_per_second` faster than the clock, starting 30
 // days before the feed starts, until it meets the clock; then it keeps to
@@ -31,6 +52,7 @@
 #include "engine/io/clock.h"
 #include "engine/kafka/kafka.h"
 #include "events/reference_data.h"
+#include "projections/demand.h"
 
 namespace hemoledger {
 
@@ -49,14 +71,19 @@ struct DemoOptions {
   // Now and then (per simulated hour) a mass-casualty surge at one bank: a
   // burst of group O red cells issued, the occasional shortage.
   double surge_per_hour = 0;
-  double rebalance_per_hour = 0.05;  // transfers from the bank with most to the one with fewest
-  std::uint64_t seed = 0;            // 0 = from the clock
-  std::uint64_t max_events = 0;      // 0 = until stopped
-  double ticks_per_second = 4;       // 0 = as fast as possible (for load generation)
+  // Transfers of red cells of one group between hubs, from the most days of
+  // supply to the fewest (small banks are kept at par every 2 simulated hours).
+  double rebalance_per_hour = 0.05;
+  std::uint64_t seed = 0;        // 0 = from the clock
+  std::uint64_t max_events = 0;  // 0 = until stopped
+  double ticks_per_second = 4;   // 0 = as fast as possible (for load generation)
   // Where simulated time starts (0: 30 days before the clock). It runs
   // ahead until it meets the clock, then keeps to it.
   TimeMs start_at = 0;
   Clock clock;  // the engine's clock (engine/io/clock.h)
+  // The engine's supply settings: par levels are set above their Pre-Amber
+  // recovery mark (docs/alerts.md).
+  SupplyConfig supply;
 };
 
 class DemoFeed {

@@ -304,7 +304,7 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   d.hours_per_second = a.demo_speed;
   // A country, not a village: about 190 donations a day across the
   // governorates, two weeks of history within the first seconds, a surge now
-  // and then, and transfers that keep the small banks supplied.
+  // and then, and small banks kept at par from their regional hub.
   d.donations_per_hour = 8;
   d.red_cell_demand = 0.78;
   d.catch_up_hours_per_second = 24;
@@ -314,6 +314,7 @@ std::thread start_demo_feed(const ServeArgs& a, const CommandContext& ctx, Serve
   d.surge_per_hour = 0.01;
   d.rebalance_per_hour = 2;
   d.clock = ctx.clock;
+  d.supply = ctx.supply;
   return std::thread([&a, &s, &stop, d] {
     DemoFeed feed(*s.ref, *s.producer, a.topic, d);
     spdlog::info(

@@ -141,7 +141,11 @@ json sectors_json(const AlertRouting& routing) {
                    {"severities", severities},
                    {"governorates", s.governorates},
                    {"facilities", s.facilities},
-                   {"acknowledge_within_minutes", s.acknowledge_within_minutes},
+                   {"acknowledge_within_minutes",
+                    s.acknowledge_within % kMinute == 0
+                        ? json(s.acknowledge_within / kMinute)
+                        : json(static_cast<double>(s.acknowledge_within) / kMinute)},
+                   {"acknowledge_within_seconds", s.acknowledge_within / 1000},
                    {"escalate_to", s.escalate_to.empty() ? json(nullptr) : json(s.escalate_to)},
                    {"webhooks", s.webhooks.size()}});
   }

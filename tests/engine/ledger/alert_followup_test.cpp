@@ -241,6 +241,12 @@ TEST_CASE("a routing file is strict: unknown keys and codes are named at load", 
   CHECK(refused(R"({"sectors": [{"code": "a", "code": "b"}]})").find("twice") != std::string::npos);
   CHECK(refused(R"({"sectors": [{"code": "a", "webhooks": ["ftp://x"]}]})").find("ftp") !=
         std::string::npos);
+  CHECK(
+      refused(R"({"sectors": [{"code": "a", "acknowledge_within_seconds": 0}]})").find("seconds") !=
+      std::string::npos);
+  CHECK(refused(R"({"sectors": [{"code": "a", "acknowledge_within_minutes": 2,
+      "acknowledge_within_seconds": 5}]})")
+            .find("not both") != std::string::npos);
   auto ok = AlertRouting::parse(R"({"sectors": [{"code": "GZA-office", "receives":
       {"governorates": ["GZA"], "severities": ["amber", "red"]}, "escalate_to": "national"},
       {"code": "national"}]})",
@@ -253,4 +259,15 @@ TEST_CASE("a routing file is strict: unknown keys and codes are named at load", 
   a.severity = Severity::red;
   CHECK(ok->receivers(a) == std::vector<std::string>{"GZA-office", "national"});
   CHECK(ok->responsible(a)->code == "GZA-office");
+  // The default: 30 minutes from reaching Red; seconds for tests and drills.
+  a.raised_at = a.severity_at = 1'000'000;
+  REQUIRE(ok->escalation_due(a));
+  CHECK(ok->escalation_due(a)->at == a.severity_at + 30 * kMinute);
+  auto quick = AlertRouting::parse(R"({"sectors": [{"code": "GZA-office",
+      "acknowledge_within_seconds": 5, "escalate_to": "national"}, {"code": "national"}]})",
+                                   ref);
+  REQUIRE(quick.ok());
+  REQUIRE(quick->escalation_due(a));
+  CHECK(quick->escalation_due(a)->at == a.severity_at + 5000);
+  CHECK(quick->escalation_due(a)->to == "national");
 }

@@ -32,7 +32,9 @@ struct Group : TestKafka {
   std::map<std::string, Instance> instances;
 
   // `instance` empty: a single instance of its own group (the reference).
-  Instance& start(const std::string& name, const std::string& group, bool scale_out = true) {
+  // `extra`: more arguments for serve.
+  Instance& start(const std::string& name, const std::string& group, bool scale_out = true,
+                  const std::vector<std::string>& extra = {}) {
     Instance& i = instances[name];
     i.name = name;
     i.data = dir.path() + "/" + name;
@@ -45,6 +47,7 @@ struct Group : TestKafka {
       args.push_back("--instance");
       args.push_back(name);
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     i.process = std::make_unique<Child>(with_clock(args), std::vector<std::string>{}, i.log);
     REQUIRE(wait_for_api(i.port, 30));
     return i;
@@ -724,6 +727,163 @@ TEST_CASE(
     CHECK(alert_with_id(*alerts, ids[1]).is_null());
     CHECK(alert_with_id(*alerts, ids[0]).is_object());
   }
+
+  // Each instance's state is still what its own journal replays to.
+  for (const char* name : {"a", "b"}) {
+    g.instances[name].process->signal(SIGTERM);
+    REQUIRE(g.instances[name].process->wait_for(30));
+    const std::string rlog = g.dir.path() + "/rebuild-" + name + ".log";
+    Child rebuild({HEMOLEDGER_BINARY, "rebuild", "--check", "--data-dir", g.instances[name].data},
+                  {}, rlog);
+    const int rs = rebuild.wait();
+    INFO(read_file(rlog));
+    CHECK((WIFEXITED(rs) && WEXITSTATUS(rs) == 0));
+    CHECK_THAT(read_file(rlog), Catch::Contains("equals the live state"));
+  }
+}
+
+namespace {
+
+// Tubas's only O- red cell unit, collected, screened, released and issued two
+// days before the test clock's now: a stock-out of a group in demand, Red.
+std::vector<Event> tubas_o_neg_stock_out() {
+  const TimeMs now = test_clock().now();
+  EventMaker m("esc", now - 5 * kDay);
+  const std::string din = "G123426500001", product = "E0336V00";
+  std::vector<Event> events;
+  Event c = m.make(EventType::donation_collected, "TUB-BB", din);
+  c.donor = "DNR-5001";
+  c.abo_rh = AboRh::o_neg;
+  events.push_back(c);
+  events.push_back(m.make(EventType::component_produced, "TUB-BB", din, product));
+  for (auto [test, result] :
+       {std::pair{"abo_rh", "O-"}, std::pair{"hiv", "negative"}, std::pair{"hbv", "negative"},
+        std::pair{"hcv", "negative"}, std::pair{"syphilis", "negative"}}) {
+    Event t = m.make(EventType::test_resulted, "TUB-LAB", din);
+    t.test = test;
+    t.result = result;
+    events.push_back(t);
+  }
+  events.push_back(m.make(EventType::unit_released, "TUB-BB", din, product));
+  Event issue = m.make(EventType::unit_issued, "TUB-BB", din, product);
+  issue.at = now - 2 * kDay;  // demand of a whole past day
+  issue.patient_abo_rh = AboRh::o_neg;
+  issue.patient = "PAT-5001";
+  issue.to = "TUB-HOS";
+  events.push_back(issue);
+  return events;
+}
+
+TimeMs time_field(const json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_string()) return 0;
+  auto t = parse_rfc3339(j[key].get<std::string>());
+  return t ? *t : 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a Red alert left unacknowledged escalates on the alert leader, shows so on both instances, "
+    "is acknowledged through the other one, and either instance's report has the "
+    "acknowledgement time",
+    "[engine][scale-out][alerts][reports]") {
+  Group g;
+  // The office has two seconds to acknowledge: no minute of real waiting.
+  const std::string routing = g.dir.path() + "/routing.json";
+  std::ofstream(routing) << R"({"sectors": [
+    {"code": "TUB-office", "name": "Tubas blood bank office", "receives": {"governorates": ["TUB"]},
+     "acknowledge_within_seconds": 2, "escalate_to": "national"},
+    {"code": "national", "name": "National directorate", "receives": {"severities": ["red"]},
+     "members": ["director"]}
+  ]})";
+  for (const char* name : {"a", "b"}) g.start(name, "national", true, {"--routing", routing});
+  const std::vector<Event> events = tubas_o_neg_stock_out();
+  for (const Event& e : events) {
+    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
+  }
+  REQUIRE(g.producer->flush(10000));
+  REQUIRE(wait_settled(g, {"a", "b"}, static_cast<std::int64_t>(events.size()), 90));
+  const std::string leader = alert_leader(g, {"a", "b"});
+  REQUIRE_FALSE(leader.empty());
+  const std::string other = leader == "a" ? "b" : "a";
+  const int other_port = g.instances[other].port, leader_port = g.instances[leader].port;
+
+  // The alert, as the other instance shows it, once the leader has passed it
+  // to the national directorate.
+  const std::string key = "supply_phase|TUB|red_cells|O-";
+  json alert;
+  const bool escalated = eventually(
+      [&] {
+        auto open = get_json(other_port, "/api/alerts?governorate=TUB");
+        if (!open || !open->contains("alerts")) return false;
+        for (const auto& a : (*open)["alerts"]) {
+          if (a.value("key", "") == key) alert = a;
+        }
+        return alert.is_object() && alert["escalated_to"] == json::array({"national"});
+      },
+      60);
+  INFO(alert.dump());
+  REQUIRE(escalated);
+  CHECK(alert["severity"] == "red");
+  CHECK(alert["sector"] == "national");
+  CHECK(time_field(alert, "escalated_at") == time_field(alert, "severity_at") + 2000);
+  // The escalation clock ran on the leader only.
+  CHECK_THAT(read_file(g.instances[leader].log), Catch::Contains("passed to the next sector up"));
+  CHECK_THAT(read_file(g.instances[other].log), !Catch::Contains("passed to the next sector up"));
+  const std::string id = alert.value("id", "");
+  for (int port : {other_port, leader_port}) {
+    auto changes = get_json(port, "/api/alerts?since=0");
+    REQUIRE(changes);
+    bool referred = false;
+    for (const auto& c : (*changes)["changes"]) {
+      referred |= c["alert"].value("id", "") == id && c.value("action", "") == "referred";
+    }
+    CHECK(referred);
+  }
+
+  // The directorate acknowledges it through the instance that does not lead.
+  httplib::Client client("127.0.0.1", other_port);
+  client.set_read_timeout(20);
+  auto ack = client.Post("/api/alerts/" + id + "/acknowledge",
+                         R"({"sector": "national", "actor": "director"})", "application/json");
+  REQUIRE(ack);
+  INFO(ack->body);
+  CHECK(ack->status == 200);
+  CHECK(ack->get_header_value("X-Hemoledger-Answered-By") == leader);
+  json acked;
+  for (int port : {other_port, leader_port}) {
+    auto alerts = get_json(port, "/api/alerts");
+    REQUIRE(alerts);
+    acked = alert_with_id(*alerts, id);
+    INFO(port << " " << acked.dump());
+    REQUIRE(acked.is_object());
+    REQUIRE(acked["acknowledged"].is_object());
+    CHECK(acked["acknowledged"]["sector"] == "national");
+    CHECK(acked["acknowledged"]["by"] == "director");
+    CHECK(acked["escalated_to"] == json::array({"national"}));
+  }
+  const TimeMs raised = time_field(acked, "raised_at");
+  const TimeMs acknowledged = time_field(acked["acknowledged"], "at");
+  REQUIRE(acknowledged > raised);
+
+  // The report of the month, asked of either instance: the same figures,
+  // with the escalation and the time to acknowledge.
+  auto report = [&](TimeMs t) {
+    const std::string path = "/api/reports?period=" + format_rfc3339(t).substr(0, 7) + "&scope=TUB";
+    std::pair<int, int> statuses;
+    auto [from_a, from_b] =
+        stable_reports(g.instances["a"].port, g.instances["b"].port, path, statuses);
+    INFO(path << " statuses " << statuses.first << " " << statuses.second);
+    REQUIRE(from_a.is_object());
+    CHECK(from_a == from_b);
+    return from_a;
+  };
+  const json r = report(acknowledged);
+  INFO(r["alerts"].dump());
+  CHECK(r["alerts"]["acknowledged"]["count"] == 1);
+  CHECK(r["alerts"]["acknowledged"]["median_minutes"] == (acknowledged - raised) / kMinute);
+  CHECK(r["alerts"]["by_kind"]["supply_phase"]["acknowledged"]["count"] == 1);
+  CHECK(report(time_field(acked, "escalated_at"))["alerts"]["escalated"] == 1);
 
   // Each instance's state is still what its own journal replays to.
   for (const char* name : {"a", "b"}) {

@@ -34,10 +34,7 @@ struct Rig : TestKafka {
     if (!producer->produce("hemoledger.events", e.din, encode_binary(e))) ++failures;
   }
   bool wait_committed(std::int64_t total, int seconds) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (committed_messages(port) < total && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    eventually([&] { return committed_messages(port) >= total; }, seconds);
     return committed_messages(port) == total;
   }
   // The engine stopped: a rebuild from the journal must equal the live state.

@@ -292,24 +292,7 @@ TEST_CASE(
 
   // Settled: every partition served by exactly one live instance, caught up.
   const std::vector<std::string> live{"a", "c", "d"};
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  bool settled = false;
-  while (!settled && std::chrono::steady_clock::now() < end) {
-    std::multiset<int> all;
-    std::int64_t committed = 0;
-    for (const auto& name : live) {
-      const int port = g.instances[name].port;
-      auto parts = serving(port);
-      all.insert(parts.begin(), parts.end());
-      auto h = get_json(port, "/health");
-      if (h) {
-        for (int p : parts) committed += next_offset_of(*h, p);
-      }
-    }
-    settled = all.size() == kPartitions &&
-              std::set<int>(all.begin(), all.end()).size() == kPartitions && committed >= total;
-    if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
+  const bool settled = wait_settled(g, live, total, 120);
   for (const auto& name : live)
     INFO(name << ": " << read_file(g.instances[name].log).substr(0, 4000));
   REQUIRE(settled);
@@ -317,11 +300,7 @@ TEST_CASE(
 
   // The reference: one instance alone reading the same topic.
   Instance& solo = g.start("solo", "solo", false);
-  const auto solo_end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (committed_messages(solo.port) < total && std::chrono::steady_clock::now() < solo_end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  REQUIRE(committed_messages(solo.port) >= total);
+  REQUIRE(eventually([&] { return committed_messages(solo.port) >= total; }, 120));
   auto solo_stock = get_json(solo.port, "/api/stock");
   REQUIRE(solo_stock);
   const auto reference = stock_cells_of(*solo_stock);
@@ -332,12 +311,12 @@ TEST_CASE(
   for (const auto& name : live) {
     INFO("instance " << name);
     std::optional<json> s;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    do {
-      s = get_json(g.instances[name].port, "/api/stock");
-      if (s && stock_cells_of(*s) == reference) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    } while (std::chrono::steady_clock::now() < until);
+    eventually(
+        [&] {
+          s = get_json(g.instances[name].port, "/api/stock");
+          return s && stock_cells_of(*s) == reference;
+        },
+        30);
     REQUIRE(s);
     CHECK(stock_cells_of(*s) == reference);
     CHECK((*s)["freshness"]["complete"] == true);
@@ -423,12 +402,12 @@ TEST_CASE(
   for (const auto& name : live) {
     INFO("alerts from instance " << name);
     std::optional<json> a;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    do {
-      a = get_json(g.instances[name].port, "/api/alerts");
-      if (a && a->contains("alerts") && open_alerts(*a) == expected_alerts) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    } while (std::chrono::steady_clock::now() < until);
+    eventually(
+        [&] {
+          a = get_json(g.instances[name].port, "/api/alerts");
+          return a && a->contains("alerts") && open_alerts(*a) == expected_alerts;
+        },
+        30);
     REQUIRE(a);
     CHECK(open_alerts(*a) == expected_alerts);
   }
@@ -515,14 +494,13 @@ TEST_CASE(
 
   // The survivor restores the dead leader's partitions, leads, and continues.
   std::optional<json> after;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (std::chrono::steady_clock::now() < until) {
-    if (serving(g.instances[survivor].port).size() == kPartitions) {
-      after = get_json(g.instances[survivor].port, "/api/alerts");
-      if (after && open_alerts(*after) == open_before) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
+  eventually(
+      [&] {
+        if (serving(g.instances[survivor].port).size() != kPartitions) return false;
+        after = get_json(g.instances[survivor].port, "/api/alerts");
+        return after && open_alerts(*after) == open_before;
+      },
+      90);
   INFO("before: " << before->dump().substr(0, 3000));
   INFO("after: " << (after ? after->dump().substr(0, 3000) : "none"));
   REQUIRE(after);
@@ -555,11 +533,7 @@ TEST_CASE(
   CHECK_FALSE(serving(g.instances["b"].port).empty());
 
   Instance& solo = g.start("solo", "solo", false);
-  const auto solo_end = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (committed_messages(solo.port) < total && std::chrono::steady_clock::now() < solo_end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  REQUIRE(committed_messages(solo.port) >= total);
+  REQUIRE(eventually([&] { return committed_messages(solo.port) >= total; }, 90));
 
   // The months the events fall in (the stream may straddle a month's end).
   std::set<std::string> months;
@@ -665,17 +639,18 @@ TEST_CASE(
 
   // Two open alerts, as the other instance shows them (forwarded to the leader).
   std::vector<std::string> ids;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (ids.size() < 2 && std::chrono::steady_clock::now() < until) {
-    ids.clear();
-    auto open = get_json(other_port, "/api/alerts");
-    if (open && open->contains("alerts")) {
-      for (const auto& a : (*open)["alerts"]) {
-        if (ids.size() < 2) ids.push_back(a.value("id", ""));
-      }
-    }
-    if (ids.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
+  eventually(
+      [&] {
+        ids.clear();
+        auto open = get_json(other_port, "/api/alerts");
+        if (open && open->contains("alerts")) {
+          for (const auto& a : (*open)["alerts"]) {
+            if (ids.size() < 2) ids.push_back(a.value("id", ""));
+          }
+        }
+        return ids.size() >= 2;
+      },
+      60);
   REQUIRE(ids.size() == 2);
 
   httplib::Client client("127.0.0.1", other_port);

@@ -15,6 +15,15 @@ bool consumed(UnitStatus s) {
   return s == UnitStatus::issued || s == UnitStatus::expired || s == UnitStatus::discarded;
 }
 
+// A unit leaves the supply when it is issued, or expires or is discarded
+// after its release. One discarded or expired in quarantine (a positive
+// screen, a failed QC) never was supply: counting it made a bank that holds
+// none of that group look short of it for the demand memory's 90 days.
+bool leaves_supply(UnitStatus before, UnitStatus after) {
+  if (consumed(before) || !consumed(after)) return false;
+  return after == UnitStatus::issued || before != UnitStatus::quarantined;
+}
+
 }  // namespace
 
 std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& after,
@@ -25,7 +34,7 @@ std::vector<DemandDelta> demand_diff(const Donation* before, const Donation& aft
   for (const auto& u : after.units) {
     const UnitState* old = before->unit(u.product);
     if (!old || old->status == u.status) continue;
-    if (!consumed(old->status) && consumed(u.status)) {
+    if (leaves_supply(old->status, u.status)) {
       out.push_back({{day_of(e.at), old->holder, u.category, group}, 1});
     } else if (old->status == UnitStatus::issued && in_stock(u.status)) {  // returned
       // Counted at the bank that issued it (a hospital holds an issued unit).

@@ -7,8 +7,9 @@
 //                          trailing window / its days
 //   days of supply       = available units / average daily demand
 //
-// A unit counts once: on the day it is issued, expires or is discarded while
-// still in stock. A transfusion is the issue's consequence and is not counted
+// A unit counts once: on the day it is issued, or expires or is discarded
+// after its release (one discarded or expired in quarantine never was
+// supply, and is not demand). A transfusion is the issue's consequence and is not counted
 // again; a return to stock takes the issue back (on the issue's day). A unit
 // issued and later discarded or expired counts once, at its issue.
 //

@@ -91,3 +91,13 @@ TEST_CASE("a demand key round-trips and sorts by day first", "[projections][dema
         encode_demand_key({20500, "AAA-BB", Category::cryo, AboRh::o_pos}));
   CHECK_FALSE(decode_demand_key("not a key").ok());
 }
+
+TEST_CASE("a unit discarded or expired before its release is not demand", "[projections][demand]") {
+  Ledger l;
+  collect_and_test(l, AboRh::b_neg, AboRh::b_neg, {kRedCells, kPlasma});
+  CHECK(demand_of(l, unit_discarded(kRedCells, "tti_positive", kT0 + 3 * kHour)).empty());
+  const TimeMs plasma_expiry = l.unit(kPlasma).expires_at;
+  CHECK(demand_of(l, unit_event(EventType::unit_expired, kPlasma, plasma_expiry)).empty());
+  CHECK(l.unit(kRedCells).status == UnitStatus::discarded);
+  CHECK(l.unit(kPlasma).status == UnitStatus::expired);
+}

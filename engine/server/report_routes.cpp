@@ -17,6 +17,7 @@
 // not given.
 #include <httplib.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,21 +51,10 @@ Result<ReportInputs> national_report_inputs(const ApiContext& ctx, const httplib
   if (count <= 0 || leader < 0) {
     return make_error("partition_unavailable", "The events topic's partitions are not known yet.");
   }
-  std::vector<std::int32_t> here, unowned;
-  std::map<std::string, std::vector<std::int32_t>> elsewhere;  // owner's url -> partitions
+  auto [here, elsewhere, unowned] = place_partitions(engine, count);
   std::string leader_url;
-  for (std::int32_t p = 0; p < count; ++p) {
-    if (engine.serves(p)) {
-      here.push_back(p);
-      continue;
-    }
-    const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
-    if (!owner || owner->url.empty() || owner->restoring || owner->instance == engine.instance()) {
-      unowned.push_back(p);
-      continue;
-    }
-    elsewhere[owner->url].push_back(p);
-    if (p == leader) leader_url = owner->url;
+  for (const auto& [url, asked] : elsewhere) {
+    if (std::find(asked.begin(), asked.end(), leader) != asked.end()) leader_url = url;
   }
   std::map<std::int32_t, PartitionReport> parts;
   for (auto p : here) {

@@ -99,6 +99,23 @@ void forward_to_alert_leader(const ApiContext& ctx, const httplib::Request& req,
                                : r->get_header_value("Content-Type"));
 }
 
+PartitionPlaces place_partitions(const Engine& engine, std::int32_t count) {
+  PartitionPlaces out;
+  for (std::int32_t p = 0; p < count; ++p) {
+    if (engine.serves(p)) {
+      out.here.push_back(p);
+      continue;
+    }
+    const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
+    if (!owner || owner->url.empty() || owner->restoring || owner->instance == engine.instance()) {
+      out.unowned.push_back(p);
+    } else {
+      out.elsewhere[owner->url].push_back(p);
+    }
+  }
+  return out;
+}
+
 void send_national_error(httplib::Response& res, const Error& e) {
   if (e.code == "partition_unavailable") {
     res.set_header("Retry-After", "2");

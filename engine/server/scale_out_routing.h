@@ -10,7 +10,10 @@
 // threads (they read the engine's thread-safe views only).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace httplib {
 struct Request;
@@ -21,6 +24,17 @@ namespace hemoledger {
 
 struct ApiContext;
 struct Error;
+class Engine;
+
+// Where a national query finds each of the topic's `count` partitions: served
+// here, served by another instance (by its URL), or by none now (no owner
+// known, restoring, or this instance named but not serving it).
+struct PartitionPlaces {
+  std::vector<std::int32_t> here;
+  std::map<std::string, std::vector<std::int32_t>> elsewhere;  // owner's url -> partitions
+  std::vector<std::int32_t> unowned;
+};
+PartitionPlaces place_partitions(const Engine& engine, std::int32_t count);
 
 // The answer to a national query (stock at an instant, a report) that could
 // not gather every partition: 503 with Retry-After while a partition has no

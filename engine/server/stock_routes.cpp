@@ -58,21 +58,7 @@ Result<std::map<std::int32_t, PartitionStockAt>> national_stock_at(const ApiCont
   if (count <= 0) {
     return make_error("partition_unavailable", "The events topic's partitions are not known yet.");
   }
-  std::vector<std::int32_t> here;
-  std::map<std::string, std::vector<std::int32_t>> elsewhere;  // owner's url -> partitions
-  std::vector<std::int32_t> unowned;
-  for (std::int32_t p = 0; p < count; ++p) {
-    if (engine.serves(p)) {
-      here.push_back(p);
-      continue;
-    }
-    const auto owner = engine.partials() ? engine.partials()->owner(p) : std::nullopt;
-    if (!owner || owner->url.empty() || owner->restoring || owner->instance == engine.instance()) {
-      unowned.push_back(p);
-    } else {
-      elsewhere[owner->url].push_back(p);
-    }
-  }
+  auto [here, elsewhere, unowned] = place_partitions(engine, count);
   auto out = served_stock_at(ctx, at, here);
   if (!out) return out.error();
   const std::string auth = req.get_header_value("Authorization");

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include "engine/cli/reference_files.h"
 #include "engine/io/clock.h"
 #include "engine/kafka/kafka.h"
+#include "events/binary_codec.h"
 #include "events/event.h"
 #include "projections/stock.h"
 
@@ -116,6 +118,26 @@ inline std::string run_command(const std::string& cmd) {
   return out;
 }
 
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // standard output and error together
+};
+
+// Runs the binary with `args` (a shell command line's words) and `env`
+// assignments before it.
+inline Outcome run_binary(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + HEMOLEDGER_BINARY + " " + args + " 2>&1";
+  Outcome o;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.output.append(buf, n);
+  const int status = pclose(p);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
 // `hemoledger token new` into `tokens_file`: the new token, the line it prints
 // (the test fails unless it is one). An empty facility makes a token of no facility.
 inline std::string new_token(const std::string& tokens_file, const std::string& name,
@@ -158,6 +180,16 @@ struct TestKafka {
     auto p = Producer::create(kafka);
     if (!p) throw std::runtime_error("producer: " + p.error().message);
     producer = std::move(*p);
+  }
+
+  // Produces events [from, to) to the events topic (keyed by DIN, binary
+  // encoding), then waits until Kafka has them all.
+  void produce(const std::vector<Event>& events, std::size_t from = 0,
+               std::size_t to = static_cast<std::size_t>(-1)) {
+    for (std::size_t k = from; k < std::min(to, events.size()); ++k) {
+      REQUIRE(producer->produce("hemoledger.events", events[k].din, encode_binary(events[k])));
+    }
+    REQUIRE(producer->flush(10000));
   }
 };
 

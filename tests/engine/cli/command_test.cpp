@@ -14,30 +14,6 @@
 using namespace hemoledger;
 using namespace hemoledger::testing;
 
-namespace {
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // standard output and error together
-};
-
-// Runs the binary with `args` (a shell command line's words) and `env`
-// assignments before it.
-Outcome run_binary(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + HEMOLEDGER_BINARY + " " + args + " 2>&1";
-  Outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.output.append(buf, n);
-  const int status = pclose(p);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a clock start that is not an instant is refused with its code, from option or "
     "environment",

@@ -26,24 +26,8 @@ namespace {
 
 constexpr std::int32_t kPartitions = 3;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // standard output and error together
-};
-
-Outcome run_binary(const std::string& args) {
-  const std::string cmd =
-      std::string(HEMOLEDGER_BINARY) + " " + args + test_clock().arg() + " 2>&1";
-  Outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.output.append(buf, n);
-  const int status = pclose(p);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+// The binary with `args`, on the tests' clock.
+Outcome run_dated(const std::string& args) { return run_binary(args + test_clock().arg()); }
 
 // The JSON that follows the command's lines for people.
 json printed_json(const std::string& output) {
@@ -108,7 +92,7 @@ TEST_CASE(
   REQUIRE(offsets.size() == kPartitions);
 
   const Outcome o =
-      run_binary("snapshot --data-dir " + data + " --snapshot-dir " + shared + " --instance ops");
+      run_dated("snapshot --data-dir " + data + " --snapshot-dir " + shared + " --instance ops");
   INFO(o.output);
   REQUIRE(o.exit_code == 0);
   const json written = printed_json(o.output);
@@ -150,7 +134,7 @@ TEST_CASE(
   for (int round = 0; round < 3; ++round) {
     fill(data, round * 30, 30);
     taken.push_back(stored_offsets(data));
-    const Outcome o = run_binary(base + " --keep 2");
+    const Outcome o = run_dated(base + " --keep 2");
     INFO(o.output);
     REQUIRE(o.exit_code == 0);
   }
@@ -164,20 +148,20 @@ TEST_CASE(
     CHECK(manifests(shared, p) == std::vector<std::string>{older, newer});
   }
 
-  const Outcome again = run_binary(base);
+  const Outcome again = run_dated(base);
   CHECK(again.exit_code == 2);
   CHECK_THAT(again.output, Catch::Contains("[snapshot_stale]"));
 
-  const Outcome keep0 = run_binary(base + " --keep 0");
+  const Outcome keep0 = run_dated(base + " --keep 0");
   CHECK(keep0.exit_code == 2);
   CHECK_THAT(keep0.output, Catch::Contains("--keep must be at least 1.") &&
                                Catch::Contains("[bad_snapshot_option]"));
 
-  const Outcome absent = run_binary(base + " --partition 9");
+  const Outcome absent = run_dated(base + " --partition 9");
   CHECK(absent.exit_code == 2);
   CHECK_THAT(absent.output, Catch::Contains("[partition_empty]"));
 
-  const Outcome no_dir = run_binary("snapshot --data-dir " + data);
+  const Outcome no_dir = run_dated("snapshot --data-dir " + data);
   CHECK(no_dir.exit_code != 0);
   CHECK_THAT(no_dir.output, Catch::Contains("--snapshot-dir"));
 }
@@ -193,8 +177,8 @@ TEST_CASE("serve refuses snapshot settings out of range before it starts anythin
         Bad{"--snapshot-keep 0", "bad_snapshot_option", "--snapshot-keep"},
         Bad{"--snapshot-every soon", "bad_duration", "--snapshot-every:"}}) {
     TempDir dir;
-    const Outcome o = run_binary("serve --data-dir " + dir.path() + "/data --snapshot-dir " +
-                                 dir.path() + "/s " + bad.option);
+    const Outcome o = run_dated("serve --data-dir " + dir.path() + "/data --snapshot-dir " +
+                                dir.path() + "/s " + bad.option);
     INFO(bad.option << ": " << o.output);
     CHECK(o.exit_code == 2);
     CHECK_THAT(o.output, Catch::Contains("[" + bad.code + "]") && Catch::Contains(bad.says));

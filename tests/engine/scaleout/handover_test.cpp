@@ -8,7 +8,6 @@
 #include <set>
 
 #include "engine/scaleout/partition_snapshots.h"
-#include "events/binary_codec.h"
 #include "tests/engine/http_support.h"
 #include "tests/engine/scaleout/partition_keys.h"
 #include "tests/engine/support.h"
@@ -66,13 +65,6 @@ struct Group : TestKafka {
     Instance& i = instances[name];
     i.process->signal(SIGTERM);
     REQUIRE(i.process->wait_for(30));
-  }
-
-  void produce(const std::vector<Event>& events, std::size_t from, std::size_t to) {
-    for (std::size_t k = from; k < to; ++k) {
-      REQUIRE(producer->produce("hemoledger.events", events[k].din, encode_binary(events[k])));
-    }
-    REQUIRE(producer->flush(10000));
   }
 };
 
@@ -221,7 +213,7 @@ TEST_CASE(
   const KnownStream stream = known_stream(200, "hf");
   const auto total = static_cast<std::int64_t>(stream.events.size());
   g.start("a", "national", true);
-  g.produce(stream.events, 0, stream.events.size());
+  g.produce(stream.events);
   settled(g.instances["a"], total);
   wait_for_snapshots(g, 100);
   g.stop("a");
@@ -265,7 +257,7 @@ TEST_CASE(
   const auto total = static_cast<std::int64_t>(stream.events.size());
   // Snapshots far apart: none is due while a runs.
   g.start("a", "national", true, "1000000");
-  g.produce(stream.events, 0, stream.events.size());
+  g.produce(stream.events);
   const json before = settled(g.instances["a"], total);
   g.stop("a");  // SIGTERM
   CHECK_THAT(read_file(g.instances["a"].log), Catch::Contains("last snapshots"));

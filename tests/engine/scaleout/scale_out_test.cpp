@@ -444,10 +444,7 @@ TEST_CASE(
   const KnownStream stream = known_stream(300, "lead");
   const auto total = static_cast<std::int64_t>(stream.events.size());
   for (const char* name : {"a", "b"}) g.start(name, "national");
-  for (const Event& e : stream.events) {
-    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
-  }
-  REQUIRE(g.producer->flush(10000));
+  g.produce(stream.events);
 
   auto leader_of = [&](const std::vector<std::string>& names) { return alert_leader(g, names); };
   auto open_alerts = [](const json& body) {
@@ -524,10 +521,7 @@ TEST_CASE(
   const KnownStream stream = known_stream(300, "rep");
   const auto total = static_cast<std::int64_t>(stream.events.size());
   for (const char* name : {"a", "b"}) g.start(name, "national");
-  for (const Event& e : stream.events) {
-    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
-  }
-  REQUIRE(g.producer->flush(10000));
+  g.produce(stream.events);
   REQUIRE(wait_settled(g, {"a", "b"}, total, 90));
   CHECK_FALSE(serving(g.instances["a"].port).empty());  // each serves a share
   CHECK_FALSE(serving(g.instances["b"].port).empty());
@@ -627,10 +621,7 @@ TEST_CASE(
   const KnownStream stream = known_stream(300, "ack");
   const auto total = static_cast<std::int64_t>(stream.events.size());
   for (const char* name : {"a", "b"}) g.start(name, "national");
-  for (const Event& e : stream.events) {
-    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
-  }
-  REQUIRE(g.producer->flush(10000));
+  g.produce(stream.events);
   REQUIRE(wait_settled(g, {"a", "b"}, total, 90));
   const std::string leader = alert_leader(g, {"a", "b"});
   REQUIRE_FALSE(leader.empty());
@@ -773,10 +764,7 @@ TEST_CASE(
   ]})";
   for (const char* name : {"a", "b"}) g.start(name, "national", true, {"--routing", routing});
   const std::vector<Event> events = tubas_o_neg_stock_out();
-  for (const Event& e : events) {
-    REQUIRE(g.producer->produce("hemoledger.events", e.din, encode_binary(e)));
-  }
-  REQUIRE(g.producer->flush(10000));
+  g.produce(events);
   REQUIRE(wait_settled(g, {"a", "b"}, static_cast<std::int64_t>(events.size()), 90));
   const std::string leader = alert_leader(g, {"a", "b"});
   REQUIRE_FALSE(leader.empty());

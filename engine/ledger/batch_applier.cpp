@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "engine/io/on_cores.h"
 #include "engine/ledger/outbox.h"
 #include "engine/ledger/verdict.h"
 #include "engine/storage/stored_json.h"
@@ -71,15 +72,12 @@ Status BatchApplier::read_ahead(const std::vector<Record>& records) {
   predecoded_.assign(records.size(), std::nullopt);
   prior_outcomes_.assign(records.size(), std::nullopt);
   prior_read_.assign(records.size(), false);
+  decode_all(records);
   std::vector<std::pair<std::int32_t, std::string_view>> ids;
   std::vector<std::size_t> of;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    auto it = next_.find(r.partition);
-    if (it != next_.end() && r.offset < it->second) continue;
-    predecoded_[i] = decode_event(r.value);
-    if (!*predecoded_[i]) continue;
-    ids.emplace_back(r.partition, (*predecoded_[i])->id);
+    if (!predecoded_[i] || !*predecoded_[i]) continue;
+    ids.emplace_back(records[i].partition, (*predecoded_[i])->id);
     of.push_back(i);
   }
   auto found = ctx_.store.outcomes(ids);
@@ -89,6 +87,25 @@ Status BatchApplier::read_ahead(const std::vector<Record>& records) {
     prior_read_[of[k]] = true;
   }
   return {};
+}
+
+// Decoding is pure and needs no store: a large batch's records decode on
+// every core (each thread takes every n-th record), a small one's here.
+void BatchApplier::decode_all(const std::vector<Record>& records) {
+  std::vector<std::size_t> todo;
+  todo.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto it = next_.find(records[i].partition);
+    if (it == next_.end() || records[i].offset >= it->second) todo.push_back(i);
+  }
+  const std::size_t stride = todo.size() >= kDecodeOnCoresFrom ? cores() : 1;
+  auto decoded = for_each_on_cores(stride, [&](std::size_t first) {
+    for (std::size_t k = first; k < todo.size(); k += stride) {
+      predecoded_[todo[k]] = decode_event(records[todo[k]].value);
+    }
+    return Status{};
+  });
+  (void)decoded;  // decoding fails per record (a rejection), never as a whole
 }
 
 Status BatchApplier::apply_one(const Record& r, std::size_t index) {
@@ -472,10 +489,7 @@ std::map<std::int32_t, StockTable> BatchApplier::write_projections(
   }
   for (const auto& [ukey, count] : usage_) batch_.put_reagent_usage(ukey.first, ukey.second, count);
   for (const auto& u : usage_deltas_) ctx_.alerts.on_reagent_usage(u.key, u.change);
-  for (const auto& [key, d] : touched_) {
-    batch_.put_donation(key.first, key.second, encode_donation(d));
-    update_index(key.first, index_before_[key], index_entries(d));
-  }
+  write_donations();
   for (const auto& [dkey, count] : demand_) batch_.put_demand(dkey.first, dkey.second, count);
   for (const auto& [key, share] : touched_donors_) {
     if (!share.empty()) batch_.put_donor(key.first, key.second, encode_donor(share));
@@ -490,6 +504,33 @@ std::map<std::int32_t, StockTable> BatchApplier::write_projections(
     }
   }
   return new_stock;
+}
+
+// Encoding a touched donation and listing its index entries is pure: a
+// large batch's donations are encoded on every core, then put in key order.
+void BatchApplier::write_donations() {
+  struct Encoded {
+    const DinKey* key;
+    const Donation* donation;
+    std::string bytes;
+    std::vector<IndexEntry> index;
+  };
+  std::vector<Encoded> encoded;
+  encoded.reserve(touched_.size());
+  for (const auto& [key, d] : touched_) encoded.push_back({&key, &d, {}, {}});
+  const std::size_t stride = encoded.size() >= kEncodeOnCoresFrom ? cores() : 1;
+  auto done = for_each_on_cores(stride, [&](std::size_t first) {
+    for (std::size_t k = first; k < encoded.size(); k += stride) {
+      encoded[k].bytes = encode_donation(*encoded[k].donation);
+      encoded[k].index = index_entries(*encoded[k].donation);
+    }
+    return Status{};
+  });
+  (void)done;  // encoding cannot fail
+  for (const auto& e : encoded) {
+    batch_.put_donation(e.key->first, e.key->second, e.bytes);
+    update_index(e.key->first, index_before_[*e.key], e.index);
+  }
 }
 
 void BatchApplier::advance_alert_clock() { ctx_.alerts.advance_clock(clock_); }

@@ -8,8 +8,9 @@
 //   store.commit(a.batch());                            // the caller commits
 //
 // Phases, each a function below:
-//   1. read   every record decoded up front, and the outcomes of their event
-//             ids read in one MultiGet (the idempotence check);
+//   1. read   every record decoded up front (a large batch on every core:
+//             decoding is pure), and the outcomes of their event ids read in
+//             one MultiGet (the idempotence check);
 //   2. admit  each record: skipped if its offset is committed; otherwise it
 //             ends rejected (undecodable, from the future, wrong key,
 //             duplicate id) or goes on;
@@ -29,7 +30,9 @@
 // caller commits batch(), and a failed commit leaves no trace but the alert
 // model, which the caller reloads.
 //
-// Threading: the apply thread only; one applier per batch.
+// Threading: the apply thread only; one applier per batch. Phases 1 and 4
+// decode and encode on helper threads they start and join
+// (engine/io/on_cores.h).
 #pragma once
 
 #include <cstdint>
@@ -127,6 +130,12 @@ class BatchApplier {
   };
 
   [[nodiscard]] Status read_ahead(const std::vector<Record>& records);
+  void decode_all(const std::vector<Record>& records);
+  // Batches with at least this many records to decode decode on every core.
+  static constexpr std::size_t kDecodeOnCoresFrom = 256;
+  void write_donations();
+  // Batches that touched at least this many donations encode them on every core.
+  static constexpr std::size_t kEncodeOnCoresFrom = 128;
   [[nodiscard]] Status apply_one(const Record& r, std::size_t index);
   // The event if it may be applied; nullopt when rejected here (or on a storage error).
   [[nodiscard]] Result<std::optional<Event>> admit(const Admitted& a);

@@ -3,13 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "engine/io/on_cores.h"
 #include "engine/ledger/metrics.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
@@ -31,28 +30,6 @@ Error diverged(std::int32_t p, std::int64_t off, const Error& e) {
   return make_error("replay_diverged", "Journal entry " + std::to_string(p) + "/" +
                                            std::to_string(off) +
                                            " is rejected on replay: " + e.message);
-}
-
-// Runs work(i) for every i in [0, n) on up to as many threads as the machine
-// has cores (this one included), each i once; the first failure in index
-// order is returned. Partitions replay independently, so a rebuild uses
-// every core (bench/README.md, rebuild).
-Status for_each_on_cores(std::size_t n, const std::function<Status(std::size_t)>& work) {
-  std::vector<Status> results(n);
-  std::atomic<std::size_t> next{0};
-  auto loop = [&] {
-    for (std::size_t i = next++; i < n; i = next++) results[i] = work(i);
-  };
-  const std::size_t helpers =
-      std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency())) - (n > 0);
-  std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back(loop);
-  loop();
-  for (auto& t : threads) t.join();
-  for (auto& r : results) {
-    if (!r) return r;
-  }
-  return {};
 }
 
 // Applies partition p's journal entries at positions [from, end) to `replay`,

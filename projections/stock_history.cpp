@@ -32,8 +32,6 @@ std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull
 
 TimeMs level_start(HistoryLevel level, TimeMs t) {
   switch (level) {
-    case HistoryLevel::hour:
-      return floor_div(t, kHour) * kHour;
     case HistoryLevel::day:
       return floor_div(t, kDay) * kDay;
     case HistoryLevel::month: {
@@ -108,13 +106,11 @@ HistoryPlan history_plan(TimeMs at) {
   const TimeMs year = level_start(HistoryLevel::year, at);
   const TimeMs month = level_start(HistoryLevel::month, at);
   const TimeMs day = level_start(HistoryLevel::day, at);
-  const TimeMs hour = level_start(HistoryLevel::hour, at);
   HistoryPlan plan;
   plan.ranges = {{HistoryLevel::year, std::numeric_limits<TimeMs>::min(), year},
                  {HistoryLevel::month, year, month},
-                 {HistoryLevel::day, month, day},
-                 {HistoryLevel::hour, day, hour}};
-  plan.events_from = hour;
+                 {HistoryLevel::day, month, day}};
+  plan.events_from = day;
   plan.events_to = at;
   return plan;
 }
@@ -168,7 +164,7 @@ std::uint64_t StockHistory::bucket_digest_of(std::string_view key, std::int64_t 
 }
 
 bool BucketDigest::add(TimeMs at, std::string_view deltas) {
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < kHistoryLevelCount; ++i) {
     const TimeMs start = level_start(kHistoryLevels[i], at);
     if (open_[i] && start != start_[i]) close(i);
     start_[i] = start;
@@ -198,7 +194,7 @@ void BucketDigest::close(std::size_t i) {
 }
 
 void BucketDigest::finish() {
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < kHistoryLevelCount; ++i) {
     if (open_[i]) close(i);
   }
 }

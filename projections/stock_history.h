@@ -4,16 +4,19 @@
 // (GET /api/stock?at=, docs/storage.md "Stock at a past instant").
 //
 // Every event that changes stock adds its deltas (the StockDelta list the
-// projector returned when it applied the event) to four buckets, one per
-// level, each keyed by the start of the UTC year, month, day and hour that
-// contain the event's `at`, and keeps them once more on their own, keyed by
-// (`at`, journal position). The stock at instant T is then
+// projector returned when it applied the event) to three buckets, one per
+// level, each keyed by the start of the UTC year, month and day that contain
+// the event's `at`, and keeps them once more on their own, keyed by (`at`,
+// journal position). The stock at instant T is then
 //
 //   the year buckets before T's year
 //   + the month buckets of T's year before T's month
 //   + the day buckets of T's month before T's day
-//   + the hour buckets of T's day before T's hour
-//   + the single events of T's hour with at <= T                (history_plan)
+//   + the single events of T's day with at <= T                 (history_plan)
+//
+// There is no hour level: its buckets were most of the history's writes
+// (a batch touches every hour its events span) and saved a query only the
+// reading of one day's events (bench/README.md, "Stock at a past instant").
 //
 // which is exact whatever order the events were journaled in: a late event
 // (an earlier `at` journaled after later ones) lands in the buckets of its own
@@ -32,7 +35,9 @@
 // Pure: values only, no storage, no clock; not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -45,11 +50,12 @@
 
 namespace hemoledger {
 
-enum class HistoryLevel : char { year = 'Y', month = 'M', day = 'D', hour = 'H' };
+enum class HistoryLevel : char { year = 'Y', month = 'M', day = 'D' };
 inline constexpr HistoryLevel kHistoryLevels[] = {HistoryLevel::year, HistoryLevel::month,
-                                                  HistoryLevel::day, HistoryLevel::hour};
+                                                  HistoryLevel::day};
+inline constexpr std::size_t kHistoryLevelCount = std::size(kHistoryLevels);
 
-// The start of the UTC year, month, day or hour that contains t.
+// The start of the UTC year, month or day that contains t.
 TimeMs level_start(HistoryLevel level, TimeMs t);
 
 // 16 lowercase hex digits of t with its sign bit flipped: fixed width, and
@@ -137,9 +143,9 @@ class BucketDigest {
 
  private:
   void close(std::size_t level);
-  TimeMs start_[4] = {0, 0, 0, 0};
-  bool open_[4] = {false, false, false, false};
-  std::map<std::string, std::int64_t, std::less<>> cells_[4];
+  TimeMs start_[kHistoryLevelCount] = {};
+  bool open_[kHistoryLevelCount] = {};
+  std::map<std::string, std::int64_t, std::less<>> cells_[kHistoryLevelCount];
   std::uint64_t count_ = 0, digest_ = 0;
 };
 

@@ -1,7 +1,7 @@
 // Stock at a past instant (GET /api/stock?at=, `hemoledger stock --at`),
 // summed from the stock history the engine commits with every batch
 // (projections/stock_history.h): a few stored sums per partition and the
-// single events of the instant's hour, whatever the length of the history.
+// single events of the instant's day, whatever the length of the history.
 //
 //   auto past = stock_at_instant(store, ref, rules, at, store.partitions());
 //   if (past) stock_json(past->stock, filter, ref);

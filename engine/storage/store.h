@@ -23,8 +23,8 @@
 //   p<ppppp>/y/<expires:020>|<reagent>|<lot>  index of lots with stock, by expiry
 //   p<ppppp>/m/<yyyymm>|<place>|<metric>   a report counter (int64; projections/report_counters.h)
 //   p<ppppp>/t                    the report's day pointer (int64 days since the epoch)
-//   p<ppppp>/h/<level><start>|<stock key>   stock changes summed by year, month,
-//                                 day and hour of the events' time (stock at an instant)
+//   p<ppppp>/h/<level><start>|<stock key>   stock changes summed by year, month
+//                                 and day of the events' time (stock at an instant)
 //   p<ppppp>/h/#                  the journal position the stock history is complete from
 //   p<ppppp>/e/<at>|<position:020>  one event's stock changes, by its time
 //   p<ppppp>/o                    next offset to consume, the cluster id, and

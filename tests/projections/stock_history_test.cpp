@@ -25,20 +25,18 @@ std::map<std::string, std::int64_t> sums_of(const StockHistory& h) {
 
 }  // namespace
 
-TEST_CASE("level starts are the UTC year, month, day and hour that contain an instant",
+TEST_CASE("level starts are the UTC year, month and day that contain an instant",
           "[projections][stock_history]") {
   const TimeMs t = at("2024-02-29T13:45:12.345Z");
   CHECK(level_start(HistoryLevel::year, t) == at("2024-01-01T00:00:00Z"));
   CHECK(level_start(HistoryLevel::month, t) == at("2024-02-01T00:00:00Z"));
   CHECK(level_start(HistoryLevel::day, t) == at("2024-02-29T00:00:00Z"));
-  CHECK(level_start(HistoryLevel::hour, t) == at("2024-02-29T13:00:00Z"));
   // An instant on a boundary starts its own bucket.
   CHECK(level_start(HistoryLevel::month, at("2025-03-01T00:00:00Z")) == at("2025-03-01T00:00:00Z"));
   // Before the epoch too.
   const TimeMs old = at("1969-12-31T23:30:00Z");
   CHECK(level_start(HistoryLevel::year, old) == at("1969-01-01T00:00:00Z"));
   CHECK(level_start(HistoryLevel::day, old) == at("1969-12-31T00:00:00Z"));
-  CHECK(level_start(HistoryLevel::hour, old) == at("1969-12-31T23:00:00Z"));
 }
 
 TEST_CASE("time keys sort as the instants do and read back", "[projections][stock_history]") {
@@ -73,7 +71,7 @@ TEST_CASE("a history plan counts every earlier instant exactly once and no later
   std::mt19937_64 rng(2026);
   const TimeMs base = at("2023-06-15T00:00:00Z");
   std::uniform_int_distribution<TimeMs> spread(0, 900 * kDay);
-  std::uniform_int_distribution<TimeMs> near(-3 * kHour, 3 * kHour);
+  std::uniform_int_distribution<TimeMs> near(-2 * kDay, 2 * kDay);
   for (int i = 0; i < 5000; ++i) {
     const TimeMs q = base + spread(rng);
     const HistoryPlan plan = history_plan(q);
@@ -89,7 +87,7 @@ TEST_CASE("a history plan counts every earlier instant exactly once and no later
   CHECK(times_counted(history_plan(q - 1), q) == 0);
 }
 
-TEST_CASE("a stock history sums each event's changes into its year, month, day and hour",
+TEST_CASE("a stock history sums each event's changes into its year, month and day",
           "[projections][stock_history]") {
   StockHistory h;
   const TimeMs t = at("2026-11-20T08:15:00Z");
@@ -103,10 +101,10 @@ TEST_CASE("a stock history sums each event's changes into its year, month, day a
     CHECK(sums_of(h).at(
               history_bucket_key(level, start, cell("NBS-BB", UnitStatus::quarantined))) == -1);
   }
-  CHECK(h.bucket_sums().size() == 8);
+  CHECK(h.bucket_sums().size() == 6);
   // A change undone in the same buckets leaves no bucket behind.
   h.record(t + 3 * kMinute, 11, {{cell("NBS-BB", UnitStatus::quarantined), 1}});
-  CHECK(h.bucket_sums().size() == 4);
+  CHECK(h.bucket_sums().size() == 3);
 }
 
 TEST_CASE("the digest of a history's single events does not depend on their order",

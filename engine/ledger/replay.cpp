@@ -13,6 +13,7 @@
 #include "engine/ledger/metrics.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
+#include "projections/entry_digest.h"
 #include "projections/partition_replay.h"
 #include "projections/report_counters.h"
 
@@ -95,9 +96,10 @@ struct ReplayedJournal {
 
 // With `keep_history_events`, each partition's stock history keeps its
 // single events (to write them), not only their digest.
-Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
-                                       const Rules& rules, const SupplyConfig& supply,
-                                       bool keep_history_events = false) {
+Result<ReplayedJournal> replay_journal(
+    const Store& store, const ReferenceData& ref, const Rules& rules, const SupplyConfig& supply,
+    bool keep_history_events = false,
+    std::size_t decoded_donations = ReplayedDonations::kDecodedLimit) {
   ReplayedJournal out;
   constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
   std::map<std::int32_t, std::int64_t> position;
@@ -106,6 +108,7 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
     if (it == out.partitions.end()) {
       it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true, keep_history_events)
                .first;
+      it->second.state().donations = ReplayedDonations(decoded_donations);
     }
     return it->second;
   };
@@ -247,36 +250,67 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
 
 namespace {
 
-// Indexes: every replayed entry by kind and key, then the live ones streamed
-// against them (exact, and no sort of either side).
-Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionState& replayed) {
-  std::unordered_map<std::string, std::string> index;
-  bool same = true;  // a key replayed twice differs from the live index, which has it once
+// Where partition p's stored indexes first differ from the replayed entries,
+// by kind and key, for people; empty if they do not. Holds both sides of the
+// partition, so compare_indexes() calls it only once the digests differ.
+Result<std::string> first_index_difference(const Store& store, std::int32_t p,
+                                           const PartitionState& replayed) {
+  std::map<std::string, std::string> replay, stored;
+  std::string twice;  // a key replayed twice: the store can hold it once only
   auto add = [&](std::vector<IndexEntry> entries) {
     for (auto& entry : entries) {
-      std::string k(1, entry.kind);
-      k += entry.key;
-      if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
+      std::string k = std::string(1, entry.kind) + "|" + entry.key;
+      if (!replay.emplace(k, std::move(entry.value)).second && twice.empty()) twice = k;
     }
   };
   replayed.donations.for_each(
       [&](const std::string&, const Donation& d, std::string_view) { add(index_entries(d)); });
   for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
-  std::size_t matched = 0;
-  std::string k;
+  if (!twice.empty()) return "entry " + twice + " is replayed twice";
   auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
-    k.assign(1, kind);
-    k += key;
-    auto it = index.find(k);
-    if (it == index.end() || it->second != value) {
-      same = false;
-      return false;
-    }
-    ++matched;
+    stored.emplace(std::string(1, kind) + "|" + std::string(key), value);
     return true;
   });
   if (!is) return is.error();
-  return same && matched == index.size();
+  auto r = replay.begin();
+  auto s = stored.begin();
+  for (; r != replay.end() && s != stored.end(); ++r, ++s) {
+    if (r->first < s->first) return "entry " + r->first + " is replayed but not stored";
+    if (s->first < r->first) return "entry " + s->first + " is stored but not replayed";
+    if (r->second != s->second) {
+      return "entry " + s->first + " is stored as \"" + s->second + "\", replayed as \"" +
+             r->second + "\"";
+    }
+  }
+  if (r != replay.end()) return "entry " + r->first + " is replayed but not stored";
+  if (s != stored.end()) return "entry " + s->first + " is stored but not replayed";
+  return std::string();
+}
+
+// Partition p's stored indexes against the replayed entries (every donation's
+// and reagent lot's), by count and digest (projections/entry_digest.h): the
+// replayed donations keep their digest beside them, so this holds nothing per
+// entry and decodes no donation. Only when they differ is the first
+// difference looked for, in a second pass.
+Status compare_indexes(const Store& store, std::int32_t p, const PartitionState& replayed,
+                       const std::function<void(std::string)>& note) {
+  EntryDigest replay = replayed.donations.index_digest();
+  for (const auto& [k, lot] : replayed.lots) {
+    for (const auto& e : reagent_index_entries(lot)) replay.add(e.kind, e.key, e.value);
+  }
+  EntryDigest stored;
+  auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
+    stored.add(kind, key, value);
+    return true;
+  });
+  if (!is) return is;
+  if (stored == replay) return {};
+  auto first = first_index_difference(store, p, replayed);
+  if (!first) return first.error();
+  note("partition " + std::to_string(p) + " indexes differ (" + std::to_string(stored.count) +
+       " entries stored, " + std::to_string(replay.count) + " replayed" +
+       (first->empty() ? "" : "; first: " + *first) + ")");
+  return {};
 }
 
 // The stored stock history of partition p (projections/stock_history.h)
@@ -303,7 +337,7 @@ Status compare_history(const Store& store, std::int32_t p, const StockHistory& r
       p, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max(),
       [&](std::string_view k, std::string_view v) {
         ++count;
-        digest += StockHistory::digest_of(k, v);
+        digest += EntryDigest::term(k, v);
         TimeMs at = 0;
         damaged = !parse_time_key(k.substr(0, 16), at) || !from_events.add(at, v);
         return !damaged;
@@ -375,9 +409,7 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   if (!live_usage) return live_usage.error();
   if (*live_usage != replayed.usage)
     note("partition " + std::to_string(p) + " reagent usage differs");
-  auto indexes = same_indexes(store, p, replayed);
-  if (!indexes) return indexes.error();
-  if (!*indexes) note("partition " + std::to_string(p) + " indexes differ");
+  if (auto i = compare_indexes(store, p, replayed, note); !i) return i;
   auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
   if (!live_demand) return live_demand.error();
   if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
@@ -429,14 +461,16 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
 }  // namespace
 
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
-                              bool write, const SupplyConfig& supply) {
+                              bool write, const SupplyConfig& supply,
+                              std::size_t decoded_donations) {
   const auto t0 = std::chrono::steady_clock::now();
   RebuildReport report;
   auto note = [&](std::string what) {
     report.equal = false;
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
-  auto journal = replay_journal(store, ref, rules, supply, /*keep_history_events=*/write);
+  auto journal =
+      replay_journal(store, ref, rules, supply, /*keep_history_events=*/write, decoded_donations);
   if (!journal) return journal.error();
   // Each partition is compared (and written) on its own, side by side; what
   // each finds is reported in partition order.

@@ -55,9 +55,13 @@ struct RebuildReport {
   std::vector<std::string> differences;  // first few, for people
   double seconds = 0;
 };
-[[nodiscard]] Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref,
-                                            const Rules& rules, bool write,
-                                            const SupplyConfig& supply = {});
+// `decoded_donations` is how many donations of a partition the replay holds
+// decoded at once (projections/replayed_donations.h); tests make it small so
+// that nearly every donation is compared from its encoded form.
+[[nodiscard]] Result<RebuildReport> rebuild(
+    Store& store, const ReferenceData& ref, const Rules& rules, bool write,
+    const SupplyConfig& supply = {},
+    std::size_t decoded_donations = ReplayedDonations::kDecodedLimit);
 
 // The alert changes and open alerts a replay of the journal produces, batch by
 // recorded batch (Store::scan_batch_ends), with a fresh alert model: the same

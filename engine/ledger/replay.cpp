@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/ledger/metrics.h"
+#include "engine/storage/scratch_store.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
 #include "projections/entry_digest.h"
@@ -96,10 +97,11 @@ struct ReplayedJournal {
 
 // With `keep_history_events`, each partition's stock history keeps its
 // single events (to write them), not only their digest.
-Result<ReplayedJournal> replay_journal(
-    const Store& store, const ReferenceData& ref, const Rules& rules, const SupplyConfig& supply,
-    bool keep_history_events = false,
-    std::size_t decoded_donations = ReplayedDonations::kDecodedLimit) {
+Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
+                                       const Rules& rules, const SupplyConfig& supply,
+                                       bool keep_history_events = false,
+                                       const ReplayHolding& holding = {},
+                                       ScratchStore* scratch = nullptr) {
   ReplayedJournal out;
   constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
   std::map<std::int32_t, std::int64_t> position;
@@ -108,7 +110,8 @@ Result<ReplayedJournal> replay_journal(
     if (it == out.partitions.end()) {
       it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true, keep_history_events)
                .first;
-      it->second.state().donations = ReplayedDonations(decoded_donations);
+      it->second.state().donations =
+          ReplayedDonations(holding.decoded, scratch ? scratch->donations(p) : nullptr);
     }
     return it->second;
   };
@@ -366,19 +369,27 @@ Status compare_history(const Store& store, std::int32_t p, const StockHistory& r
 // The live projections of partition p against its replay; each difference noted.
 Status compare_partition(const Store& store, std::int32_t p, const PartitionState& replayed,
                          const std::function<void(std::string)>& note) {
+  // Both sides in DIN order, side by side (every replayed donation encoded).
   const auto& donations = replayed.donations;
+  auto replay = donations.cursor();
+  auto not_live = [&] {
+    note("donation " + std::string(replay.din()) + " is in the journal but not live");
+    replay.next();
+  };
   std::size_t live_count = 0;
   auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
     ++live_count;
-    const auto replayed_bytes = donations.encoded(din);
-    if (!replayed_bytes) {
+    while (replay.valid() && replay.din() < din) not_live();
+    if (!replay.valid() || replay.din() != din) {
       note("donation " + std::string(din) + " is live but not in the journal");
-    } else if (*replayed_bytes != bytes) {
-      note("donation " + std::string(din) + " differs from its replay");
+      return true;
     }
+    if (replay.bytes() != bytes) note("donation " + std::string(din) + " differs from its replay");
+    replay.next();
     return true;
   });
   if (!cs) return cs.error();
+  while (replay.valid()) not_live();
   if (live_count != donations.size()) {
     note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
          " live donations, the journal " + std::to_string(donations.size()));
@@ -462,16 +473,25 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
 
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
                               bool write, const SupplyConfig& supply,
-                              std::size_t decoded_donations) {
+                              const ReplayHolding& holding) {
   const auto t0 = std::chrono::steady_clock::now();
   RebuildReport report;
   auto note = [&](std::string what) {
     report.equal = false;
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
-  auto journal =
-      replay_journal(store, ref, rules, supply, /*keep_history_events=*/write, decoded_donations);
+  std::unique_ptr<ScratchStore> scratch;  // outlives the replay, which keeps donations in it
+  if (!holding.scratch_dir.empty()) {
+    auto opened = ScratchStore::open(holding.scratch_dir);
+    if (!opened) return opened.error();
+    scratch = std::move(*opened);
+  }
+  auto journal = replay_journal(store, ref, rules, supply, /*keep_history_events=*/write, holding,
+                                scratch.get());
   if (!journal) return journal.error();
+  if (scratch) {
+    if (auto s = scratch->status(); !s) return s.error();
+  }
   // Each partition is compared (and written) on its own, side by side; what
   // each finds is reported in partition order.
   struct Found {
@@ -492,6 +512,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     f.donations = replayed.donations.size();
     f.lots = replayed.lots.size();
 
+    replayed.donations.encode_all();  // compared in DIN order with the stored ones
     if (auto c = compare_partition(store, p, replayed, note); !c) return c;
     if (write) {
       if (auto w = write_partition(store, p, replayed); !w) return w;
@@ -500,6 +521,9 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     return {};
   });
   if (!compared) return compared.error();
+  if (scratch) {
+    if (auto s = scratch->status(); !s) return s.error();
+  }
   for (auto& f : found) {
     report.events += f.events;
     report.donations += f.donations;

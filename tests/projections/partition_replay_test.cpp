@@ -254,6 +254,21 @@ TEST_CASE("a replay that holds most donations encoded ends with the same donatio
   CHECK(encoded.state().donations.index_digest() == expected);
   CHECK(decoded.state().donations.index_digest() == expected);
   CHECK(fed.state().donations.index_digest() == expected);
+  // Encoded all, they are visited in DIN order, each with its index digest.
+  ReplayedDonations& all = fed.state().donations;
+  all.encode_all();
+  CHECK(all.size() == dins.size());
+  CHECK(all.index_digest() == expected);
+  std::vector<std::string> order;
+  EntryDigest summed;
+  for (auto c = all.cursor(); c.valid(); c.next()) {
+    order.emplace_back(c.din());
+    CHECK(c.bytes() == encode_donation(*decoded.state().donations.find(c.din())));
+    summed += c.index();
+  }
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(order.size() == dins.size());
+  CHECK(summed == expected);
   encoded.state().donations.erase(kDin);
   CHECK(encoded.state().donations.count(kDin) == 0);
   CHECK(encoded.state().donations.size() == dins.size() - 1);

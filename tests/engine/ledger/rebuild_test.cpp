@@ -42,10 +42,9 @@ void write_journal(Store& store, const KnownStream& stream) {
   REQUIRE(store.commit(b).ok());
 }
 
-// What rebuild --check finds, with the replay holding `decoded` donations of
-// a partition decoded at once (1: nearly all of them compared encoded).
-std::string found_differences(Store& store, std::size_t decoded) {
-  auto r = rebuild(store, shipped_engine_reference(), Rules{}, false, {}, decoded);
+// What rebuild --check finds, the replay holding its donations as `holding` says.
+std::string found_differences(Store& store, const ReplayHolding& holding) {
+  auto r = rebuild(store, shipped_engine_reference(), Rules{}, false, {}, holding);
   REQUIRE(r.ok());
   std::string all;
   for (const auto& d : r->differences) all += d + "\n";
@@ -66,9 +65,12 @@ TEST_CASE("rebuild --check says which stored projection differs from the journal
   auto written = rebuild(store, shipped_engine_reference(), Rules{}, true);
   REQUIRE(written.ok());
   CHECK(written->donations == 24);
-  // Every donation decoded to the end, or all but one held encoded.
-  const std::size_t decoded = GENERATE(ReplayedDonations::kDecodedLimit, std::size_t{1});
-  const auto differences = [decoded](Store& s) { return found_differences(s, decoded); };
+  // Every donation decoded to the end, or all but one held encoded, in
+  // memory or in a scratch store.
+  ReplayHolding holding;
+  holding.decoded = GENERATE(ReplayedDonations::kDecodedLimit, std::size_t{1});
+  if (GENERATE(false, true)) holding.scratch_dir = dir.path() + "/rebuild-scratch";
+  const auto differences = [&holding](Store& s) { return found_differences(s, holding); };
   CHECK(differences(store).empty());
 
   auto restore = [&] {
@@ -107,6 +109,15 @@ TEST_CASE("rebuild --check says which stored projection differs from the journal
     REQUIRE(store.commit(b).ok());
     const auto found = differences(store);
     CHECK_THAT(found, Catch::Contains("donation G123426999990 is live but not in the journal"));
+    CHECK_THAT(found, Catch::Contains("live donations"));
+    restore();
+  }
+  SECTION("a donation the store lost") {
+    Store::Batch b;
+    b.delete_donation(p, din);
+    REQUIRE(store.commit(b).ok());
+    const auto found = differences(store);
+    CHECK_THAT(found, Catch::Contains("donation " + din + " is in the journal but not live"));
     CHECK_THAT(found, Catch::Contains("live donations"));
     restore();
   }

@@ -114,7 +114,7 @@ TimeMs PartitionReplay::feed(AlertModel& model) {
   }
   for (const auto& u : usage_changes_) model.on_reagent_usage(u.key, u.change);
   for (const auto& [din, before] : donation_index_before_) {
-    update_index(before, index_entries(*state_.donations.touch(din).first));
+    update_index(before, state_.donations.index_entries_of(din));
   }
   for (const auto& e : follow_ups_) {
     if (!model.follow_up(e)) ++refused_follow_ups_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "projections/entry_digest.h"
 #include "projections/indexes.h"
 
 namespace hemoledger {
@@ -17,15 +18,6 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 void put_i64(std::string& out, std::int64_t v) {
   for (int i = 0; i < 8; ++i)
     out += static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff);
-}
-
-// FNV-1a, 64 bits.
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 }  // namespace
@@ -129,7 +121,7 @@ void StockHistory::record(TimeMs at, std::int64_t position, const std::vector<St
   std::string key = history_event_key(at, position);
   std::string value = encode_event_deltas(deltas);
   ++event_count_;
-  event_digest_ += digest_of(key, value);
+  event_digest_ += EntryDigest::term(key, value);
   if (keep_events_) events_.emplace_back(std::move(key), std::move(value));
 }
 
@@ -153,14 +145,10 @@ std::size_t StockHistory::BucketHash::operator()(const Bucket& b) const {
   return h;
 }
 
-std::uint64_t StockHistory::digest_of(std::string_view key, std::string_view value) {
-  return fnv1a(value, fnv1a(std::string_view("\0", 1), fnv1a(key)));
-}
-
 std::uint64_t StockHistory::bucket_digest_of(std::string_view key, std::int64_t sum) {
   std::string v;
   put_i64(v, sum);
-  return digest_of(key, v);
+  return EntryDigest::term(key, v);
 }
 
 bool BucketDigest::add(TimeMs at, std::string_view deltas) {

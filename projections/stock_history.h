@@ -107,9 +107,9 @@ class StockHistory {
   // (key, value) of every event recorded, when kept; in record order.
   const std::vector<std::pair<std::string, std::string>>& events() const { return events_; }
 
-  // The digest's term for one stored entry (an event's, or a bucket's with
-  // its sum as 8 little-endian bytes): a digest is their sum (mod 2^64).
-  static std::uint64_t digest_of(std::string_view key, std::string_view value);
+  // The digest's term (EntryDigest::term, projections/entry_digest.h) for a
+  // stored bucket, its sum as 8 little-endian bytes; an event's is
+  // EntryDigest::term(key, value). A digest is their sum (mod 2^64).
   static std::uint64_t bucket_digest_of(std::string_view key, std::int64_t sum);
 
  private:

@@ -24,7 +24,11 @@ int run_rebuild(const RebuildArgs& a, const CommandContext& ctx) {
   if (!ref) return fail(ref.error());
   auto store = Store::open(a.data_dir + "/db");
   if (!store) return fail(store.error());
-  auto r = rebuild(**store, *ref, Rules{}, !a.check_only, ctx.supply);
+  // The replayed donations are kept on disk beside the store while they wait
+  // to be compared, not in memory (engine/storage/scratch_store.h).
+  ReplayHolding holding;
+  holding.scratch_dir = a.data_dir + "/rebuild-scratch";
+  auto r = rebuild(**store, *ref, Rules{}, !a.check_only, ctx.supply, holding);
   if (!r) return fail(r.error());
   std::printf("replayed %llu events into %llu donations and %llu reagent lots in %.3f s\n",
               static_cast<unsigned long long>(r->events),

@@ -10,8 +10,10 @@
 
 #include "engine/io/on_cores.h"
 #include "engine/ledger/metrics.h"
+#include "engine/storage/scratch_store.h"
 #include "engine/storage/stored_json.h"
 #include "events/binary_codec.h"
+#include "projections/entry_digest.h"
 #include "projections/partition_replay.h"
 #include "projections/report_counters.h"
 
@@ -74,7 +76,9 @@ struct ReplayedJournal {
 // single events (to write them), not only their digest.
 Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& ref,
                                        const Rules& rules, const SupplyConfig& supply,
-                                       bool keep_history_events = false) {
+                                       bool keep_history_events = false,
+                                       const ReplayHolding& holding = {},
+                                       ScratchStore* scratch = nullptr) {
   ReplayedJournal out;
   constexpr auto kAll = std::numeric_limits<std::int64_t>::max();
   std::map<std::int32_t, std::int64_t> position;
@@ -83,6 +87,8 @@ Result<ReplayedJournal> replay_journal(const Store& store, const ReferenceData& 
     if (it == out.partitions.end()) {
       it = out.partitions.try_emplace(p, ref, rules, /*feeds_alerts=*/true, keep_history_events)
                .first;
+      it->second.state().donations =
+          ReplayedDonations(holding.decoded, scratch ? scratch->donations(p) : nullptr);
     }
     return it->second;
   };
@@ -224,36 +230,67 @@ Status rebuild_alerts(Store& store, const ReferenceData& ref, const ReplayedAler
 
 namespace {
 
-// Indexes: every replayed entry by kind and key, then the live ones streamed
-// against them (exact, and no sort of either side).
-Result<bool> same_indexes(const Store& store, std::int32_t p, const PartitionState& replayed) {
-  std::unordered_map<std::string, std::string> index;
-  bool same = true;  // a key replayed twice differs from the live index, which has it once
+// Where partition p's stored indexes first differ from the replayed entries,
+// by kind and key, for people; empty if they do not. Holds both sides of the
+// partition, so compare_indexes() calls it only once the digests differ.
+Result<std::string> first_index_difference(const Store& store, std::int32_t p,
+                                           const PartitionState& replayed) {
+  std::map<std::string, std::string> replay, stored;
+  std::string twice;  // a key replayed twice: the store can hold it once only
   auto add = [&](std::vector<IndexEntry> entries) {
     for (auto& entry : entries) {
-      std::string k(1, entry.kind);
-      k += entry.key;
-      if (!index.emplace(std::move(k), std::move(entry.value)).second) same = false;
+      std::string k = std::string(1, entry.kind) + "|" + entry.key;
+      if (!replay.emplace(k, std::move(entry.value)).second && twice.empty()) twice = k;
     }
   };
   replayed.donations.for_each(
       [&](const std::string&, const Donation& d, std::string_view) { add(index_entries(d)); });
   for (const auto& [k, lot] : replayed.lots) add(reagent_index_entries(lot));
-  std::size_t matched = 0;
-  std::string k;
+  if (!twice.empty()) return "entry " + twice + " is replayed twice";
   auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
-    k.assign(1, kind);
-    k += key;
-    auto it = index.find(k);
-    if (it == index.end() || it->second != value) {
-      same = false;
-      return false;
-    }
-    ++matched;
+    stored.emplace(std::string(1, kind) + "|" + std::string(key), value);
     return true;
   });
   if (!is) return is.error();
-  return same && matched == index.size();
+  auto r = replay.begin();
+  auto s = stored.begin();
+  for (; r != replay.end() && s != stored.end(); ++r, ++s) {
+    if (r->first < s->first) return "entry " + r->first + " is replayed but not stored";
+    if (s->first < r->first) return "entry " + s->first + " is stored but not replayed";
+    if (r->second != s->second) {
+      return "entry " + s->first + " is stored as \"" + s->second + "\", replayed as \"" +
+             r->second + "\"";
+    }
+  }
+  if (r != replay.end()) return "entry " + r->first + " is replayed but not stored";
+  if (s != stored.end()) return "entry " + s->first + " is stored but not replayed";
+  return std::string();
+}
+
+// Partition p's stored indexes against the replayed entries (every donation's
+// and reagent lot's), by count and digest (projections/entry_digest.h): the
+// replayed donations keep their digest beside them, so this holds nothing per
+// entry and decodes no donation. Only when they differ is the first
+// difference looked for, in a second pass.
+Status compare_indexes(const Store& store, std::int32_t p, const PartitionState& replayed,
+                       const std::function<void(std::string)>& note) {
+  EntryDigest replay = replayed.donations.index_digest();
+  for (const auto& [k, lot] : replayed.lots) {
+    for (const auto& e : reagent_index_entries(lot)) replay.add(e.kind, e.key, e.value);
+  }
+  EntryDigest stored;
+  auto is = store.scan_index_in(p, [&](char kind, std::string_view key, std::string_view value) {
+    stored.add(kind, key, value);
+    return true;
+  });
+  if (!is) return is;
+  if (stored == replay) return {};
+  auto first = first_index_difference(store, p, replayed);
+  if (!first) return first.error();
+  note("partition " + std::to_string(p) + " indexes differ (" + std::to_string(stored.count) +
+       " entries stored, " + std::to_string(replay.count) + " replayed" +
+       (first->empty() ? "" : "; first: " + *first) + ")");
+  return {};
 }
 
 // The stored stock history of partition p (projections/stock_history.h)
@@ -280,7 +317,7 @@ Status compare_history(const Store& store, std::int32_t p, const StockHistory& r
       p, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max(),
       [&](std::string_view k, std::string_view v) {
         ++count;
-        digest += StockHistory::digest_of(k, v);
+        digest += EntryDigest::term(k, v);
         TimeMs at = 0;
         damaged = !parse_time_key(k.substr(0, 16), at) || !from_events.add(at, v);
         return !damaged;
@@ -309,19 +346,27 @@ Status compare_history(const Store& store, std::int32_t p, const StockHistory& r
 // The live projections of partition p against its replay; each difference noted.
 Status compare_partition(const Store& store, std::int32_t p, const PartitionState& replayed,
                          const std::function<void(std::string)>& note) {
+  // Both sides in DIN order, side by side (every replayed donation encoded).
   const auto& donations = replayed.donations;
+  auto replay = donations.cursor();
+  auto not_live = [&] {
+    note("donation " + std::string(replay.din()) + " is in the journal but not live");
+    replay.next();
+  };
   std::size_t live_count = 0;
   auto cs = store.scan_donations(p, [&](std::string_view din, std::string_view bytes) {
     ++live_count;
-    const auto replayed_bytes = donations.encoded(din);
-    if (!replayed_bytes) {
+    while (replay.valid() && replay.din() < din) not_live();
+    if (!replay.valid() || replay.din() != din) {
       note("donation " + std::string(din) + " is live but not in the journal");
-    } else if (*replayed_bytes != bytes) {
-      note("donation " + std::string(din) + " differs from its replay");
+      return true;
     }
+    if (replay.bytes() != bytes) note("donation " + std::string(din) + " differs from its replay");
+    replay.next();
     return true;
   });
   if (!cs) return cs.error();
+  while (replay.valid()) not_live();
   if (live_count != donations.size()) {
     note("partition " + std::to_string(p) + " has " + std::to_string(live_count) +
          " live donations, the journal " + std::to_string(donations.size()));
@@ -352,9 +397,7 @@ Status compare_partition(const Store& store, std::int32_t p, const PartitionStat
   if (!live_usage) return live_usage.error();
   if (*live_usage != replayed.usage)
     note("partition " + std::to_string(p) + " reagent usage differs");
-  auto indexes = same_indexes(store, p, replayed);
-  if (!indexes) return indexes.error();
-  if (!*indexes) note("partition " + std::to_string(p) + " indexes differ");
+  if (auto i = compare_indexes(store, p, replayed, note); !i) return i;
   auto live_demand = store.demand_window(0, std::numeric_limits<std::int64_t>::max(), p);
   if (!live_demand) return live_demand.error();
   if (*live_demand != replayed.demand) note("partition " + std::to_string(p) + " demand differs");
@@ -406,15 +449,26 @@ Status write_partition(Store& store, std::int32_t p, const PartitionState& repla
 }  // namespace
 
 Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rules& rules,
-                              bool write, const SupplyConfig& supply) {
+                              bool write, const SupplyConfig& supply,
+                              const ReplayHolding& holding) {
   const auto t0 = std::chrono::steady_clock::now();
   RebuildReport report;
   auto note = [&](std::string what) {
     report.equal = false;
     if (report.differences.size() < 10) report.differences.push_back(std::move(what));
   };
-  auto journal = replay_journal(store, ref, rules, supply, /*keep_history_events=*/write);
+  std::unique_ptr<ScratchStore> scratch;  // outlives the replay, which keeps donations in it
+  if (!holding.scratch_dir.empty()) {
+    auto opened = ScratchStore::open(holding.scratch_dir);
+    if (!opened) return opened.error();
+    scratch = std::move(*opened);
+  }
+  auto journal = replay_journal(store, ref, rules, supply, /*keep_history_events=*/write, holding,
+                                scratch.get());
   if (!journal) return journal.error();
+  if (scratch) {
+    if (auto s = scratch->status(); !s) return s.error();
+  }
   // Each partition is compared (and written) on its own, side by side; what
   // each finds is reported in partition order.
   struct Found {
@@ -435,6 +489,7 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     f.donations = replayed.donations.size();
     f.lots = replayed.lots.size();
 
+    replayed.donations.encode_all();  // compared in DIN order with the stored ones
     if (auto c = compare_partition(store, p, replayed, note); !c) return c;
     if (write) {
       if (auto w = write_partition(store, p, replayed); !w) return w;
@@ -443,6 +498,9 @@ Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref, const Rule
     return {};
   });
   if (!compared) return compared.error();
+  if (scratch) {
+    if (auto s = scratch->status(); !s) return s.error();
+  }
   for (auto& f : found) {
     report.events += f.events;
     report.donations += f.donations;

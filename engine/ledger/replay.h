@@ -55,9 +55,21 @@ struct RebuildReport {
   std::vector<std::string> differences;  // first few, for people
   double seconds = 0;
 };
+// How rebuild() holds the donations it replays
+// (projections/replayed_donations.h): `decoded` of each partition at once
+// (tests make it small, so that nearly every donation is compared from its
+// encoded form), the others encoded: in a scratch store
+// (engine/storage/scratch_store.h) made at `scratch_dir` and removed
+// afterwards when it is set, so that memory does not grow with the history;
+// in memory when it is empty.
+struct ReplayHolding {
+  std::size_t decoded = ReplayedDonations::kDecodedLimit;
+  std::string scratch_dir;
+};
 [[nodiscard]] Result<RebuildReport> rebuild(Store& store, const ReferenceData& ref,
                                             const Rules& rules, bool write,
-                                            const SupplyConfig& supply = {});
+                                            const SupplyConfig& supply = {},
+                                            const ReplayHolding& holding = {});
 
 // The alert changes and open alerts a replay of the journal produces, batch by
 // recorded batch (Store::scan_batch_ends), with a fresh alert model: the same

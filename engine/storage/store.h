@@ -145,6 +145,7 @@ class Store {
     ~Batch();
     Batch(Batch&&) noexcept;
     void put_donation(std::int32_t partition, std::string_view din, std::string_view encoded);
+    void delete_donation(std::int32_t partition, std::string_view din);
     void put_journal(std::int32_t partition, std::int64_t offset, std::string_view encoded_event);
     void put_rejection(std::int32_t partition, std::int64_t offset, std::string_view json);
     void put_outcome(std::int32_t partition, std::string_view event_id, std::string_view json);

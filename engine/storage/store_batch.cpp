@@ -25,6 +25,9 @@ std::string Store::Batch::partition_key(std::int32_t p, char kind, std::string_v
 void Store::Batch::put_donation(std::int32_t p, std::string_view din, std::string_view encoded) {
   batch_->Put(partition_key(p, 'd', din), encoded);
 }
+void Store::Batch::delete_donation(std::int32_t p, std::string_view din) {
+  batch_->Delete(partition_key(p, 'd', din));
+}
 void Store::Batch::put_journal(std::int32_t p, std::int64_t offset, std::string_view ev) {
   batch_->Put(partition_key(p, 'j', offset_text(offset)), ev);
 }

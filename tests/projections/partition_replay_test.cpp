@@ -214,7 +214,18 @@ TEST_CASE("a replay that holds most donations encoded ends with the same donatio
   PartitionReplay decoded(shipped_reference(), Rules{});
   PartitionReplay encoded(shipped_reference(), Rules{});
   encoded.state().donations = ReplayedDonations(/*decoded_limit=*/1);
-  for (const auto& e : interleaved) CHECK(decoded.apply(e).ok() == encoded.apply(e).ok());
+  // Fed after every other event: a donation is evicted with the index digest
+  // remembered when it was fed, or, changed since, with a fresh one.
+  PartitionReplay fed(shipped_reference(), Rules{}, /*feeds_alerts=*/true);
+  fed.state().donations = ReplayedDonations(/*decoded_limit=*/1);
+  AlertModel model(shipped_reference(), SupplyConfig{});
+  for (std::size_t i = 0; i < interleaved.size(); ++i) {
+    const Event& e = interleaved[i];
+    const bool accepted = decoded.apply(e).ok();
+    CHECK(encoded.apply(e).ok() == accepted);
+    CHECK(fed.apply(e).ok() == accepted);
+    if (i % 2 == 0) fed.feed(model);
+  }
   CHECK(encoded.state().stock == decoded.state().stock);
   REQUIRE(encoded.state().donations.size() == dins.size());
   for (const auto& din : dins) {
@@ -232,6 +243,32 @@ TEST_CASE("a replay that holds most donations encoded ends with the same donatio
         CHECK(bytes == encode_donation(d));
       });
   CHECK(seen == dins.size());
+  // The index digest kept beside each encoded donation is that of its entries.
+  EntryDigest expected;
+  for (const auto& din : dins) {
+    for (const auto& e : index_entries(*decoded.state().donations.find(din))) {
+      expected.add(e.kind, e.key, e.value);
+    }
+  }
+  CHECK(expected.count > 0);
+  CHECK(encoded.state().donations.index_digest() == expected);
+  CHECK(decoded.state().donations.index_digest() == expected);
+  CHECK(fed.state().donations.index_digest() == expected);
+  // Encoded all, they are visited in DIN order, each with its index digest.
+  ReplayedDonations& all = fed.state().donations;
+  all.encode_all();
+  CHECK(all.size() == dins.size());
+  CHECK(all.index_digest() == expected);
+  std::vector<std::string> order;
+  EntryDigest summed;
+  for (auto c = all.cursor(); c.valid(); c.next()) {
+    order.emplace_back(c.din());
+    CHECK(c.bytes() == encode_donation(*decoded.state().donations.find(c.din())));
+    summed += c.index();
+  }
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(order.size() == dins.size());
+  CHECK(summed == expected);
   encoded.state().donations.erase(kDin);
   CHECK(encoded.state().donations.count(kDin) == 0);
   CHECK(encoded.state().donations.size() == dins.size() - 1);

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "projections/entry_digest.h"
+
 using namespace hemoledger;
 
 namespace {
@@ -120,11 +122,11 @@ TEST_CASE("the digest of a history's single events does not depend on their orde
   REQUIRE(a.events().size() == 2);
   CHECK(b.events().empty());  // not kept
   std::uint64_t sum = 0;
-  for (const auto& [k, v] : a.events()) sum += StockHistory::digest_of(k, v);
+  for (const auto& [k, v] : a.events()) sum += EntryDigest::term(k, v);
   CHECK(sum == a.event_digest());
   StockHistory c;
   c.record(t, 1, {{cell("NBS-BB"), 2}});
-  CHECK(c.event_digest() != StockHistory::digest_of(a.events()[0].first, a.events()[0].second));
+  CHECK(c.event_digest() != EntryDigest::term(a.events()[0].first, a.events()[0].second));
 }
 
 TEST_CASE("an event's stock changes read back as they were written",

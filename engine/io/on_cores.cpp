@@ -27,4 +27,14 @@ Status for_each_on_cores(std::size_t n, const std::function<Status(std::size_t)>
   return {};
 }
 
+void for_each_item_on_cores(std::size_t n, std::size_t min_for_cores,
+                            const std::function<void(std::size_t)>& work) {
+  const std::size_t stride = n >= min_for_cores ? cores() : 1;
+  auto done = for_each_on_cores(stride, [&](std::size_t first) {
+    for (std::size_t i = first; i < n; i += stride) work(i);
+    return Status{};
+  });
+  (void)done;  // the work cannot fail
+}
+
 }  // namespace hemoledger

@@ -24,6 +24,12 @@ namespace hemoledger {
 [[nodiscard]] Status for_each_on_cores(std::size_t n,
                                        const std::function<Status(std::size_t)>& work);
 
+// work(i) for every item i in [0, n): on every core (each thread takes every
+// cores()-th item) when there are at least `min_for_cores` items, otherwise
+// on the calling thread alone. For work that cannot fail, per item.
+void for_each_item_on_cores(std::size_t n, std::size_t min_for_cores,
+                            const std::function<void(std::size_t)>& work);
+
 // The cores for_each_on_cores uses (at least 1).
 std::size_t cores();
 

@@ -98,14 +98,10 @@ void BatchApplier::decode_all(const std::vector<Record>& records) {
     auto it = next_.find(records[i].partition);
     if (it == next_.end() || records[i].offset >= it->second) todo.push_back(i);
   }
-  const std::size_t stride = todo.size() >= kDecodeOnCoresFrom ? cores() : 1;
-  auto decoded = for_each_on_cores(stride, [&](std::size_t first) {
-    for (std::size_t k = first; k < todo.size(); k += stride) {
-      predecoded_[todo[k]] = decode_event(records[todo[k]].value);
-    }
-    return Status{};
+  // Decoding fails per record (a rejection), never as a whole.
+  for_each_item_on_cores(todo.size(), kDecodeOnCoresFrom, [&](std::size_t k) {
+    predecoded_[todo[k]] = decode_event(records[todo[k]].value);
   });
-  (void)decoded;  // decoding fails per record (a rejection), never as a whole
 }
 
 Status BatchApplier::apply_one(const Record& r, std::size_t index) {
@@ -518,15 +514,10 @@ void BatchApplier::write_donations() {
   std::vector<Encoded> encoded;
   encoded.reserve(touched_.size());
   for (const auto& [key, d] : touched_) encoded.push_back({&key, &d, {}, {}});
-  const std::size_t stride = encoded.size() >= kEncodeOnCoresFrom ? cores() : 1;
-  auto done = for_each_on_cores(stride, [&](std::size_t first) {
-    for (std::size_t k = first; k < encoded.size(); k += stride) {
-      encoded[k].bytes = encode_donation(*encoded[k].donation);
-      encoded[k].index = index_entries(*encoded[k].donation);
-    }
-    return Status{};
+  for_each_item_on_cores(encoded.size(), kEncodeOnCoresFrom, [&](std::size_t k) {
+    encoded[k].bytes = encode_donation(*encoded[k].donation);
+    encoded[k].index = index_entries(*encoded[k].donation);
   });
-  (void)done;  // encoding cannot fail
   for (const auto& e : encoded) {
     batch_.put_donation(e.key->first, e.key->second, e.bytes);
     update_index(e.key->first, index_before_[*e.key], e.index);

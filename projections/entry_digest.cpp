@@ -2,18 +2,13 @@
 
 namespace hemoledger {
 
-namespace {
-
-// FNV-1a, 64 bits, continuing from `h`: fnv1a(b, fnv1a(a)) == fnv1a(a + b).
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ull;
   }
   return h;
 }
-
-}  // namespace
 
 std::uint64_t EntryDigest::term(std::string_view key, std::string_view value) {
   return fnv1a(value, fnv1a(std::string_view("\0", 1), fnv1a(key)));

@@ -21,6 +21,10 @@
 
 namespace hemoledger {
 
+// FNV-1a, 64 bits, continuing from `h`: fnv1a(b, fnv1a(a)) == fnv1a(a + b).
+// Stable across builds and machines, unlike std::hash.
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull);
+
 struct EntryDigest {
   std::uint64_t count = 0;
   std::uint64_t sum = 0;
@@ -42,6 +46,11 @@ struct EntryDigest {
   EntryDigest& operator+=(const EntryDigest& other) {
     count += other.count;
     sum += other.sum;
+    return *this;
+  }
+  EntryDigest& operator-=(const EntryDigest& other) {
+    count -= other.count;
+    sum -= other.sum;
     return *this;
   }
   bool operator==(const EntryDigest&) const = default;

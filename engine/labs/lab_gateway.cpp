@@ -17,6 +17,7 @@
 #include "engine/queries/peers.h"
 #include "engine/queries/queries.h"
 #include "events/json_codec.h"
+#include "projections/entry_digest.h"
 #include "projections/projector.h"
 
 namespace hemoledger {
@@ -27,15 +28,10 @@ namespace {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// FNV-1a, 64 bits: stable across builds and machines, unlike std::hash.
+// The raw bytes' FNV-1a hash in 16 hex digits (docs/storage.md, m/ keys).
 std::string digest(std::string_view bytes) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(bytes)));
   return buf;
 }
 

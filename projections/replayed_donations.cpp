@@ -94,11 +94,7 @@ std::pair<Donation*, bool> ReplayedDonations::touch(const std::string& din) {
   bool fresh = true;
   if (auto value = encoded_->get(din)) {
     d = decoded_or_throw(din, bytes_in(*value));
-    const EntryDigest index = index_in(*value);
-    encoded_index_.count -= index.count;
-    encoded_index_.sum -= index.sum;
-    --encoded_count_;
-    encoded_->erase(din);
+    drop_encoded(din, *value);
     fresh = false;
   }
   recent_.push_front(din);
@@ -144,12 +140,14 @@ void ReplayedDonations::erase(const std::string& din) {
     recent_.erase(it->second.recent);
     decoded_.erase(it);
   } else if (auto value = encoded_->get(din)) {
-    const EntryDigest index = index_in(*value);
-    encoded_index_.count -= index.count;
-    encoded_index_.sum -= index.sum;
-    --encoded_count_;
-    encoded_->erase(din);
+    drop_encoded(din, *value);
   }
+}
+
+void ReplayedDonations::drop_encoded(const std::string& din, std::string_view value) {
+  encoded_index_ -= index_in(value);
+  --encoded_count_;
+  encoded_->erase(din);
 }
 
 std::optional<Donation> ReplayedDonations::find(std::string_view din) const {

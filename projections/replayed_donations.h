@@ -143,6 +143,8 @@ class ReplayedDonations {
   };
   void make_room();
   void encode(std::unordered_map<std::string, Decoded>::iterator it);
+  // Forgets the encoded donation `din`, whose stored value is `value`.
+  void drop_encoded(const std::string& din, std::string_view value);
   static EntryDigest index_digest_of(const Decoded& d);
 
   std::size_t limit_;

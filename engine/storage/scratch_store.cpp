@@ -5,26 +5,18 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
+#include "engine/storage/store_keys.h"
+
 namespace hemoledger {
 
-namespace {
-
-// p<ppppp>/<din>: each partition's donations in DIN order.
-std::string prefix_of(std::int32_t p) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "p%05d/", static_cast<int>(p));
-  return buf;
-}
-
-}  // namespace
-
+// Keys p<ppppp>/<din>: each partition's donations in DIN order.
 class ScratchStore::Donations final : public EncodedDonations {
  public:
-  Donations(ScratchStore& store, std::int32_t p) : store_(store), prefix_(prefix_of(p)) {
+  Donations(ScratchStore& store, std::int32_t p)
+      : store_(store), prefix_(store_keys::part_prefix(p)) {
     write_.disableWAL = true;
     write_.sync = false;
   }
@@ -126,10 +118,7 @@ Result<std::unique_ptr<ScratchStore>> ScratchStore::open(const std::string& dir)
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(options, dir, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
-  if (!s.ok()) {
-    return make_error("storage_error",
-                      "The scratch store " + dir + " cannot be made: " + s.ToString());
-  }
+  if (!s.ok()) return store_keys::storage_error(s, "The scratch store " + dir + " cannot be made");
   return std::unique_ptr<ScratchStore>(new ScratchStore(dir, std::move(db)));
 }
 

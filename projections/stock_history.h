@@ -14,10 +14,6 @@
 //   + the day buckets of T's month before T's day
 //   + the single events of T's day with at <= T                 (history_plan)
 //
-// There is no hour level: its buckets were most of the history's writes
-// (a batch touches every hour its events span) and saved a query only the
-// reading of one day's events (bench/README.md, "Stock at a past instant").
-//
 // which is exact whatever order the events were journaled in: a late event
 // (an earlier `at` journaled after later ones) lands in the buckets of its own
 // time. Each event's change is the one the engine recorded when it applied it,
@@ -25,6 +21,10 @@
 // donation's own events were journaled in the order of their times (events of
 // different donations may arrive in any order; docs/storage.md says what a
 // donation whose own events arrive out of order gives).
+//
+// There is no hour level: its sums were most of the history's writes (a
+// batch touches every hour its events span), and all they spared a query was
+// reading one day's single events (docs/storage.md, "Why no hour level").
 //
 // Keys are text (a partition prefix is added by the Store):
 //   bucket   "<level><start>|<facility>|<category>|<group>|<status>" -> sum
